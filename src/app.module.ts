@@ -1,0 +1,47 @@
+import { DynamicModule, Module, ModuleMetadata } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
+import { AgentModule, ScriptedModelModule } from './agent/agent.module';
+import { ComputerModule, FakeComputerModule } from './computer/computer.module';
+import { XvfbComputerModule } from './computer/xvfb/xvfb-computer.module';
+import { AppConfig, ConfigModule } from './config/config.module';
+import { HealthModule } from './health/health.module';
+import { LifecycleModule } from './lifecycle/lifecycle.module';
+import { McpModule } from './mcp/mcp.module';
+import { PoolModule } from './pool/pool.module';
+import { SessionModule } from './session/session.module';
+
+export interface AppModuleOptions {
+  /** Settings; defaults to the validated process environment. */
+  config?: AppConfig;
+  /**
+   * Extra Nest modules, e.g. ones that register your own computer or model providers with
+   * @RegisterComputerProvider() / @RegisterModelProvider(). They are imported next to the built-ins.
+   */
+  imports?: ModuleMetadata['imports'];
+}
+
+/** The built-in providers register through the same mechanism as anyone else's. */
+export const BUILT_IN_PROVIDER_MODULES = [FakeComputerModule, XvfbComputerModule, ScriptedModelModule];
+
+@Module({})
+export class AppModule {
+  static forRoot(options: AppModuleOptions = {}): DynamicModule {
+    const config = options.config ?? AppConfig.fromEnv(process.env);
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        LifecycleModule,
+        ScheduleModule.forRoot(),
+        ComputerModule,
+        PoolModule,
+        SessionModule,
+        AgentModule,
+        McpModule,
+        HealthModule,
+        ...BUILT_IN_PROVIDER_MODULES,
+        ...(options.imports ?? []),
+      ],
+    };
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * Stable error codes that every transport maps in exactly one place
+ * (see mcp/mcp-errors.ts and health/). Services throw DomainError only,
+ * never transport-specific types.
+ */
+export const DomainErrorCode = {
+  INVALID_ARGUMENT: 'INVALID_ARGUMENT',
+  SESSION_LIMIT: 'SESSION_LIMIT',
+  SESSION_NOT_FOUND: 'SESSION_NOT_FOUND',
+  SESSION_ENDED: 'SESSION_ENDED',
+  POOL_EXHAUSTED: 'POOL_EXHAUSTED',
+  POOL_QUEUE_FULL: 'POOL_QUEUE_FULL',
+  SHUTTING_DOWN: 'SHUTTING_DOWN',
+  COMPUTER_FAILED: 'COMPUTER_FAILED',
+  COMPUTER_UNSUPPORTED: 'COMPUTER_UNSUPPORTED',
+  MODEL_ERROR: 'MODEL_ERROR',
+  AGENT_STEP_LIMIT: 'AGENT_STEP_LIMIT',
+  CANCELLED: 'CANCELLED',
+  TIMEOUT: 'TIMEOUT',
+} as const;
+export type DomainErrorCode = (typeof DomainErrorCode)[keyof typeof DomainErrorCode];
+
+export class DomainError extends Error {
+  override readonly name = 'DomainError';
+  constructor(
+    readonly code: DomainErrorCode,
+    message: string,
+    options?: { cause?: unknown; details?: Record<string, unknown> },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.details = options?.details;
+  }
+  readonly details?: Record<string, unknown>;
+}
+
+export function isDomainError(e: unknown, code?: DomainErrorCode): e is DomainError {
+  return e instanceof DomainError && (code === undefined || e.code === code);
+}
+
+/** The reason an AbortSignal carries, as a DomainError (CANCELLED unless the reason already is one). */
+export function abortReason(signal: AbortSignal, what: string): DomainError {
+  const r: unknown = signal.reason;
+  if (r instanceof DomainError) return r;
+  return new DomainError(DomainErrorCode.CANCELLED, `${what} was cancelled.`, { cause: r });
+}
+
+export function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

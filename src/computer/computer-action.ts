@@ -1,0 +1,157 @@
+import { Injectable } from '@nestjs/common';
+import { sleep } from '../common/async';
+import { DomainError, DomainErrorCode } from '../common/domain-error';
+import { Computer, MouseButton, Point } from './computer.port';
+import { parseKeyCombo } from './keys';
+import { ScreenshotService } from './screenshot.service';
+
+/**
+ * The action set computer-use models are trained on (Anthropic's `computer` tool names).
+ * Coordinates are [x, y] in the screenshot's space.
+ */
+export const COMPUTER_ACTIONS = [
+  'screenshot', 'left_click', 'right_click', 'middle_click', 'double_click', 'triple_click',
+  'mouse_move', 'left_click_drag', 'left_mouse_down', 'left_mouse_up', 'scroll',
+  'type', 'key', 'hold_key', 'wait', 'cursor_position',
+] as const;
+export type ComputerActionName = (typeof COMPUTER_ACTIONS)[number];
+export type Coordinate = [number, number];
+
+export interface ComputerAction {
+  action: ComputerActionName;
+  coordinate?: Coordinate;
+  start_coordinate?: Coordinate;
+  text?: string;
+  scroll_direction?: 'up' | 'down' | 'left' | 'right';
+  scroll_amount?: number;
+  /** Seconds, for wait and hold_key. */
+  duration?: number;
+}
+
+/** Actions whose effect a fresh screenshot shows. */
+export const CHANGES_SCREEN: ReadonlySet<ComputerActionName> = new Set([
+  'left_click', 'right_click', 'middle_click', 'double_click', 'triple_click', 'mouse_move', 'left_click_drag',
+  'left_mouse_down', 'left_mouse_up', 'scroll', 'type', 'key', 'hold_key', 'wait',
+]);
+
+export const MAX_TYPE_CHARS = 10_000;
+export const MAX_DURATION_S = 100;
+
+export interface ActionOutcome {
+  /** A short human-readable description of what was done. */
+  summary: string;
+  /** For cursor_position: where the pointer is, in screenshot space. */
+  coordinate?: Coordinate;
+}
+
+const invalid = (msg: string) => new DomainError(DomainErrorCode.INVALID_ARGUMENT, msg);
+const CLICKS: Partial<Record<ComputerActionName, [MouseButton, number]>> = {
+  left_click: ['left', 1], right_click: ['right', 1], middle_click: ['middle', 1], double_click: ['left', 2], triple_click: ['left', 3],
+};
+
+/** Carries out one ComputerAction on a computer, mapping coordinates from screenshot space. */
+@Injectable()
+export class ComputerActionRunner {
+  constructor(private readonly screenshots: ScreenshotService) {}
+
+  async run(computer: Computer, a: ComputerAction, signal?: AbortSignal): Promise<ActionOutcome> {
+    const geo = await this.screenshots.geometry(computer);
+    const at = (c: Coordinate | undefined, field = 'coordinate'): Point => {
+      if (!c) throw invalid(`${a.action} needs ${field}: [x, y] in screenshot pixels (0..${geo.width - 1}, 0..${geo.height - 1}).`);
+      if (!Array.isArray(c) || c.length !== 2 || !c.every((n) => typeof n === 'number' && Number.isFinite(n))) {
+        throw invalid(`${field} must be [x, y] with two numbers.`);
+      }
+      return this.screenshots.toScreen({ x: c[0], y: c[1] }, geo);
+    };
+    const needText = (what: string) => {
+      if (typeof a.text !== 'string' || a.text.length === 0) throw invalid(`${a.action} needs text: ${what}.`);
+      return a.text;
+    };
+    const seconds = () => {
+      const d = a.duration;
+      if (typeof d !== 'number' || !Number.isFinite(d) || d < 0 || d > MAX_DURATION_S) {
+        throw invalid(`${a.action} needs duration in seconds, between 0 and ${MAX_DURATION_S}.`);
+      }
+      return d;
+    };
+    const withModifiers = async <T>(fn: () => Promise<T>): Promise<T> => {
+      if (!a.text) return fn();
+      // Modifier keys held down during a click or scroll, e.g. text: "shift".
+      const keys = parseKeyCombo(a.text);
+      await computer.setKeys(keys, true);
+      try {
+        return await fn();
+      } finally {
+        await computer.setKeys(keys, false);
+      }
+    };
+
+    const click = CLICKS[a.action];
+    if (click) {
+      const p = a.coordinate ? at(a.coordinate) : await computer.cursorPosition();
+      await withModifiers(() => computer.click(p, click[0], click[1]));
+      return { summary: `${a.action} at (${p.x}, ${p.y})` };
+    }
+    switch (a.action) {
+      case 'screenshot':
+        return { summary: 'screenshot' };
+      case 'mouse_move': {
+        const p = at(a.coordinate);
+        await computer.moveMouse(p);
+        return { summary: `moved to (${p.x}, ${p.y})` };
+      }
+      case 'left_click_drag': {
+        const from = a.start_coordinate ? at(a.start_coordinate, 'start_coordinate') : await computer.cursorPosition();
+        const to = at(a.coordinate);
+        await computer.drag([from, to], 'left');
+        return { summary: `dragged (${from.x}, ${from.y}) → (${to.x}, ${to.y})` };
+      }
+      case 'left_mouse_down':
+      case 'left_mouse_up': {
+        if (a.coordinate) await computer.moveMouse(at(a.coordinate));
+        await (a.action === 'left_mouse_down' ? computer.mouseDown('left') : computer.mouseUp('left'));
+        return { summary: a.action };
+      }
+      case 'scroll': {
+        const dir = a.scroll_direction;
+        if (!dir || !['up', 'down', 'left', 'right'].includes(dir)) throw invalid('scroll needs scroll_direction: up, down, left or right.');
+        const amount = a.scroll_amount ?? 3;
+        if (!Number.isInteger(amount) || amount < 1 || amount > 100) throw invalid('scroll_amount must be a whole number of wheel clicks, 1 to 100.');
+        const p = a.coordinate ? at(a.coordinate) : await computer.cursorPosition();
+        const dx = dir === 'left' ? -amount : dir === 'right' ? amount : 0;
+        const dy = dir === 'up' ? -amount : dir === 'down' ? amount : 0;
+        await withModifiers(() => computer.scroll(p, dx, dy));
+        return { summary: `scrolled ${dir} ${amount} at (${p.x}, ${p.y})` };
+      }
+      case 'type': {
+        const text = needText('the text to type');
+        if (text.length > MAX_TYPE_CHARS) throw invalid(`type takes at most ${MAX_TYPE_CHARS} characters at a time; split the text.`);
+        await computer.typeText(text);
+        return { summary: `typed ${JSON.stringify(text.length > 60 ? text.slice(0, 57) + '...' : text)}` };
+      }
+      case 'key': {
+        const keys = parseKeyCombo(needText('an xdotool-style key such as "Return" or "ctrl+s"'));
+        await computer.pressKeys(keys);
+        return { summary: `pressed ${a.text}` };
+      }
+      case 'hold_key': {
+        const keys = parseKeyCombo(needText('the key to hold, e.g. "shift"'));
+        const d = seconds();
+        await computer.holdKeys(keys, d * 1000, signal);
+        return { summary: `held ${a.text} for ${d} s` };
+      }
+      case 'wait': {
+        const d = seconds();
+        await sleep(d * 1000, signal);
+        return { summary: `waited ${d} s` };
+      }
+      case 'cursor_position': {
+        const p = await computer.cursorPosition();
+        const c: Coordinate = [Math.round(p.x * geo.scale), Math.round(p.y * geo.scale)];
+        return { summary: `cursor at (${c[0]}, ${c[1]})`, coordinate: c };
+      }
+      default:
+        throw invalid(`Unknown action "${String(a.action)}". Known: ${COMPUTER_ACTIONS.join(', ')}.`);
+    }
+  }
+}

@@ -1,0 +1,60 @@
+import { Injectable, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
+import { DiscoveryService } from '@nestjs/core';
+import { AppConfig } from '../config/config.module';
+import { DomainError, DomainErrorCode } from '../common/domain-error';
+import { Computer, ComputerProvider, CreateComputerOptions } from './computer.port';
+
+/**
+ * Marks a class (a subclass of ComputerProvider listed in some module's `providers`) as a
+ * computer provider. Any module imported into the app can contribute one; built-ins use it too.
+ */
+export const RegisterComputerProvider = DiscoveryService.createDecorator<void>();
+
+/** Finds every registered ComputerProvider and exposes the one COMPUTER_PROVIDER selects. */
+@Injectable()
+export class ComputerProviderRegistry implements OnModuleInit, OnApplicationBootstrap {
+  private readonly providers = new Map<string, ComputerProvider>();
+
+  constructor(
+    private readonly discovery: DiscoveryService,
+    private readonly config: AppConfig,
+  ) {}
+
+  onModuleInit(): void {
+    for (const wrapper of this.discovery.getProviders({ metadataKey: RegisterComputerProvider.KEY })) {
+      const instance: unknown = wrapper.instance;
+      if (!(instance instanceof ComputerProvider)) {
+        throw new Error(`${wrapper.name} is marked @RegisterComputerProvider() but does not extend ComputerProvider`);
+      }
+      if (this.providers.has(instance.name)) {
+        throw new Error(`Two computer providers are both named "${instance.name}"`);
+      }
+      this.providers.set(instance.name, instance);
+    }
+    if (!this.providers.has(this.config.computer.provider)) {
+      throw new DomainError(
+        DomainErrorCode.INVALID_ARGUMENT,
+        `COMPUTER_PROVIDER=${this.config.computer.provider} is not a registered computer provider. Known: ${this.names().join(', ')}.`,
+      );
+    }
+  }
+
+  /** Lets the selected provider check its prerequisites (programs, packages) before anything is served. */
+  async onApplicationBootstrap(): Promise<void> {
+    await this.active().checkReady?.();
+  }
+
+  names(): string[] {
+    return [...this.providers.keys()].sort();
+  }
+
+  active(): ComputerProvider {
+    const p = this.providers.get(this.config.computer.provider);
+    if (!p) throw new Error('ComputerProviderRegistry used before module init');
+    return p;
+  }
+
+  create(options: CreateComputerOptions): Promise<Computer> {
+    return this.active().create(options);
+  }
+}

@@ -1,0 +1,29 @@
+import { Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { ComputerProviderRegistry } from './computer-provider.registry';
+import { ComputerActionRunner } from './computer-action';
+import { ScreenshotService } from './screenshot.service';
+
+/**
+ * Computers: the Computer port, the registry of providers (any module can add one with
+ * @RegisterComputerProvider()), and model-ready screenshots.
+ */
+@Module({
+  imports: [DiscoveryModule],
+  providers: [ComputerProviderRegistry, ScreenshotService, ComputerActionRunner],
+  exports: [ComputerProviderRegistry, ScreenshotService, ComputerActionRunner],
+})
+export class ComputerModule {}
+
+export { Computer, ComputerProvider } from './computer.port';
+export type { CommandOptions, CommandResult, CreateComputerOptions, Frame, MouseButton, Point, Size } from './computer.port';
+export { ComputerProviderRegistry, RegisterComputerProvider } from './computer-provider.registry';
+export { ScreenshotService, fitForModel } from './screenshot.service';
+export type { ImageFormat, Screenshot } from './screenshot.service';
+export { parseKeyCombo, keysymOf } from './keys';
+export { FakeComputerModule } from './fake/fake-computer.module';
+export { FakeComputerProvider } from './fake/fake-computer.provider';
+export { FakeComputer } from './fake/fake-computer';
+export { decodeFakeText, backgroundFor } from './fake/fake-screen';
+export { ComputerActionRunner, COMPUTER_ACTIONS, CHANGES_SCREEN, MAX_TYPE_CHARS, MAX_DURATION_S } from './computer-action';
+export type { ActionOutcome, ComputerAction, ComputerActionName, Coordinate } from './computer-action';

@@ -1,0 +1,83 @@
+/**
+ * The Computer port: one desktop that a session sees and drives.
+ * Coordinates here are always in the computer's own screen pixels; mapping from
+ * a downscaled screenshot back to the screen is done once, in ScreenshotService.
+ */
+export type MouseButton = 'left' | 'right' | 'middle';
+export interface Point {
+  x: number;
+  y: number;
+}
+export interface Size {
+  width: number;
+  height: number;
+}
+
+/** What a provider captures: raw pixels (preferred, no double encode) or an already encoded image. */
+export type Frame =
+  | { kind: 'raw'; width: number; height: number; channels: 3 | 4; data: Buffer }
+  | { kind: 'encoded'; width: number; height: number; mimeType: string; data: Buffer };
+
+export interface CommandOptions {
+  /** Kill the whole process tree after this long. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+export interface CommandResult {
+  stdout: string;
+  stderr: string;
+  /** null when the command was killed (timeout or cancellation). */
+  exitCode: number | null;
+  timedOut: boolean;
+  /** True when stdout or stderr was cut at the output limit. */
+  truncated: boolean;
+}
+
+export abstract class Computer {
+  /** Stable, unique id for logs and stats (never a secret). */
+  abstract readonly id: string;
+  /** The provider's name, e.g. "xvfb". */
+  abstract readonly provider: string;
+
+  abstract screenSize(): Promise<Size>;
+  abstract capture(signal?: AbortSignal): Promise<Frame>;
+
+  abstract moveMouse(to: Point): Promise<void>;
+  /** Click `count` times (1, 2 or 3) at `at`. */
+  abstract click(at: Point, button: MouseButton, count: number): Promise<void>;
+  abstract mouseDown(button: MouseButton): Promise<void>;
+  abstract mouseUp(button: MouseButton): Promise<void>;
+  /** Press at the first point, move through the rest, release at the last. */
+  abstract drag(path: Point[], button: MouseButton): Promise<void>;
+  /** Scroll at a point by wheel clicks: positive dy scrolls down, positive dx scrolls right. */
+  abstract scroll(at: Point, dx: number, dy: number): Promise<void>;
+  abstract typeText(text: string): Promise<void>;
+  /** Press a chord of validated key names (see keys.ts) together, then release in reverse order. */
+  abstract pressKeys(keys: readonly string[]): Promise<void>;
+  /** Press (`down` true, in order) or release (`down` false, in reverse order) keys, to hold them across other actions. */
+  abstract setKeys(keys: readonly string[], down: boolean): Promise<void>;
+  /** Hold a chord for `durationMs`, then release. */
+  abstract holdKeys(keys: readonly string[], durationMs: number, signal?: AbortSignal): Promise<void>;
+  abstract cursorPosition(): Promise<Point>;
+  abstract runCommand(command: string, options?: CommandOptions): Promise<CommandResult>;
+
+  /** A cheap liveness check; false when the desktop is gone. */
+  abstract isAlive(): Promise<boolean>;
+  /** Frees every resource (processes, files). Safe to call more than once. */
+  abstract close(): Promise<void>;
+}
+
+export interface CreateComputerOptions {
+  signal?: AbortSignal;
+}
+
+/**
+ * A computer provider creates computers of one kind. Register one from any Nest module
+ * with @RegisterComputerProvider(); COMPUTER_PROVIDER selects it by `name`.
+ */
+export abstract class ComputerProvider {
+  abstract readonly name: string;
+  abstract create(options: CreateComputerOptions): Promise<Computer>;
+  /** Optional boot-time check (e.g. required programs present). Throw a DomainError with what to do. */
+  checkReady?(): Promise<void>;
+}

@@ -1,0 +1,148 @@
+import { sleep } from '../../common/async';
+import { DomainError, DomainErrorCode } from '../../common/domain-error';
+import { CommandOptions, CommandResult, Computer, Frame, MouseButton, Point, Size } from '../computer.port';
+import { backgroundFor, FakeScreen } from './fake-screen';
+
+/**
+ * FAKE computer, for unit tests, demos and load tests that need many computers.
+ * Deterministic and in-process; its screen shows typed text and clicks (see fake-screen.ts).
+ * runCommand understands only `echo ARGS`, `true`, `false` and `sleep SECONDS`.
+ */
+export class FakeComputer extends Computer {
+  readonly provider = 'fake';
+  private readonly screen: FakeScreen;
+  private cursor: Point = { x: 0, y: 0 };
+  private closed = false;
+  readonly log: string[] = [];
+
+  constructor(
+    readonly id: string,
+    size: Size,
+  ) {
+    super();
+    this.screen = new FakeScreen(size.width, size.height, backgroundFor(id));
+  }
+
+  get isClosed() {
+    return this.closed;
+  }
+
+  /** Test hook: make the computer behave as if its desktop died. */
+  kill() {
+    this.closed = true;
+  }
+
+  private live(action: string) {
+    if (this.closed) throw new DomainError(DomainErrorCode.COMPUTER_FAILED, `Computer ${this.id} is no longer running.`);
+    this.log.push(action);
+  }
+
+  private inside(p: Point) {
+    if (p.x < 0 || p.y < 0 || p.x >= this.screen.width || p.y >= this.screen.height) {
+      throw new DomainError(DomainErrorCode.INVALID_ARGUMENT, `(${p.x}, ${p.y}) is outside the ${this.screen.width}x${this.screen.height} screen.`);
+    }
+  }
+
+  async screenSize(): Promise<Size> {
+    this.live('screenSize');
+    return { width: this.screen.width, height: this.screen.height };
+  }
+
+  async capture(): Promise<Frame> {
+    this.live('capture');
+    return { kind: 'raw', width: this.screen.width, height: this.screen.height, channels: 3, data: Buffer.from(this.screen.data) };
+  }
+
+  async moveMouse(to: Point) {
+    this.inside(to);
+    this.live(`move ${to.x},${to.y}`);
+    this.cursor = { ...to };
+  }
+
+  async click(at: Point, button: MouseButton, count: number) {
+    this.inside(at);
+    this.live(`click ${button} x${count} ${at.x},${at.y}`);
+    this.cursor = { ...at };
+    this.screen.markClick(at.x, at.y);
+  }
+
+  async mouseDown(button: MouseButton) {
+    this.live(`down ${button}`);
+  }
+
+  async mouseUp(button: MouseButton) {
+    this.live(`up ${button}`);
+    this.screen.markClick(this.cursor.x, this.cursor.y);
+  }
+
+  async drag(path: Point[], button: MouseButton) {
+    path.forEach((p) => this.inside(p));
+    this.live(`drag ${button} ${path.map((p) => `${p.x},${p.y}`).join(' ')}`);
+    this.cursor = { ...path[path.length - 1] };
+    this.screen.markClick(this.cursor.x, this.cursor.y);
+  }
+
+  async scroll(at: Point, dx: number, dy: number) {
+    this.inside(at);
+    this.live(`scroll ${dx},${dy} at ${at.x},${at.y}`);
+    this.cursor = { ...at };
+  }
+
+  async typeText(text: string) {
+    this.live(`type ${text}`);
+    this.screen.typeText(text);
+  }
+
+  async pressKeys(keys: readonly string[]) {
+    this.live(`key ${keys.join('+')}`);
+    if (keys.length === 1 && keys[0] === 'Return') this.screen.typeText('\n');
+  }
+
+  async setKeys(keys: readonly string[], down: boolean) {
+    this.live(`${down ? 'keydown' : 'keyup'} ${keys.join('+')}`);
+  }
+
+  async holdKeys(keys: readonly string[], durationMs: number, signal?: AbortSignal) {
+    this.live(`hold ${keys.join('+')} ${durationMs}ms`);
+    await sleep(durationMs, signal);
+  }
+
+  async cursorPosition(): Promise<Point> {
+    this.live('cursor');
+    return { ...this.cursor };
+  }
+
+  async runCommand(command: string, options: CommandOptions = {}): Promise<CommandResult> {
+    this.live(`run ${command}`);
+    const [prog, ...args] = command.trim().split(/\s+/);
+    const result = (stdout: string, exitCode: number): CommandResult => ({ stdout, stderr: '', exitCode, timedOut: false, truncated: false });
+    switch (prog) {
+      case 'echo':
+        return result(args.join(' ') + '\n', 0);
+      case 'true':
+        return result('', 0);
+      case 'false':
+        return result('', 1);
+      case 'sleep': {
+        const ms = Number(args[0]) * 1000;
+        const limit = options.timeoutMs ?? Infinity;
+        try {
+          await sleep(Math.min(ms, limit), options.signal);
+        } catch (e) {
+          return { stdout: '', stderr: (e as Error).message, exitCode: null, timedOut: false, truncated: false };
+        }
+        return ms > limit ? { stdout: '', stderr: '', exitCode: null, timedOut: true, truncated: false } : result('', 0);
+      }
+      default:
+        return { stdout: '', stderr: `${prog}: the fake computer runs only echo, true, false and sleep\n`, exitCode: 127, timedOut: false, truncated: false };
+    }
+  }
+
+  async isAlive() {
+    return !this.closed;
+  }
+
+  async close() {
+    this.closed = true;
+  }
+}

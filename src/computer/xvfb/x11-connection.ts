@@ -1,0 +1,306 @@
+import { EventEmitter } from 'node:events';
+
+/* Minimal typings for the parts of the `x11` package (pure-JS X11 client) used here. */
+type ReplyCallback<T> = (err: X11ProtocolError | null | undefined, result: T) => boolean | void;
+interface X11ProtocolError extends Error {
+  error?: number;
+  code?: string;
+}
+interface X11Screen {
+  root: number;
+  pixel_width: number;
+  pixel_height: number;
+  root_depth: number;
+}
+interface X11Display {
+  client: X11Client;
+  screen: X11Screen[];
+  min_keycode: number;
+  max_keycode: number;
+  image_byte_order: number;
+  format: Record<string, { bits_per_pixel: number } | undefined>;
+}
+interface XTestExtension {
+  KeyPress: number;
+  KeyRelease: number;
+  ButtonPress: number;
+  ButtonRelease: number;
+  MotionNotify: number;
+  FakeInput(type: number, detail: number, time: number, wid: number, x: number, y: number): void;
+}
+interface X11Client extends EventEmitter {
+  atoms: Record<string, number>;
+  GetImage(format: number, drawable: number, x: number, y: number, w: number, h: number, planeMask: number, cb: ReplyCallback<{ depth: number; data: Buffer }>): void;
+  QueryPointer(wid: number, cb: ReplyCallback<{ rootX: number; rootY: number }>): void;
+  GetKeyboardMapping(first: number, count: number, cb: ReplyCallback<number[][]>): void;
+  ChangeKeyboardMapping(first: number, perKeycode: number, keysyms: number[], cb: ReplyCallback<void>): void;
+  GetInputFocus(cb: ReplyCallback<{ focus: number }>): void;
+  InternAtom(onlyIfExists: boolean, name: string, cb: ReplyCallback<number>): void;
+  GetProperty(del: number, wid: number, prop: number, type: number, offset: number, length: number, cb: ReplyCallback<{ type: number; data: Buffer }>): void;
+  require(name: 'xtest', cb: (err: Error | null | undefined, ext: XTestExtension) => void): void;
+  terminate(): void;
+  stream?: { destroy(): void; destroyed?: boolean; on(event: 'close', cb: () => void): void };
+}
+interface X11Module {
+  createClient(
+    options: { display: string; auth?: { name: string; data: string }; shm?: boolean; disableBigRequests?: boolean },
+    cb: (err: Error | null | undefined, display?: X11Display) => void,
+  ): X11Client;
+}
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const x11 = require('x11') as X11Module;
+
+const Z_PIXMAP = 2;
+const LAST_PREDEFINED_ATOM = 68;
+const ANY_PROPERTY_TYPE = 0;
+
+/** The connection is gone (the X server died or hung up). */
+export class X11ClosedError extends Error {
+  override readonly name = 'X11ClosedError';
+}
+/** A request got no answer in time. */
+export class X11TimeoutError extends Error {
+  override readonly name = 'X11TimeoutError';
+}
+
+export interface X11ConnectOptions {
+  display: number;
+  /** MIT-MAGIC-COOKIE-1 secret; omit to connect without credentials (refused by a -auth server). */
+  cookie?: Buffer;
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+
+/**
+ * A promise-based X11 connection (x11 package) with the requests a computer needs: screen
+ * capture, pointer query, keyboard mapping and XTEST fake input. Every request has a timeout
+ * and fails at once with X11ClosedError when the connection is (or becomes) closed.
+ */
+export class X11Connection {
+  private closedReason: string | undefined;
+  private readonly pending = new Set<(e: Error) => void>();
+  private readonly closeListeners = new Set<(reason: string) => void>();
+  readonly root: number;
+  readonly width: number;
+  readonly height: number;
+  readonly minKeycode: number;
+  readonly maxKeycode: number;
+  private readonly bitsPerPixel: number;
+  private readonly lsbFirst: boolean;
+  private xtest: XTestExtension | undefined;
+  /** The last asynchronous protocol error (from requests without a reply), for diagnostics. */
+  lastProtocolError: string | undefined;
+
+  private constructor(
+    private readonly client: X11Client,
+    display: X11Display,
+  ) {
+    // The x11 package caches interned atoms in one object shared by every connection, so an
+    // atom id learnt from one server would be reused on another (BadAtom). Give this
+    // connection its own cache holding only the predefined atoms (ids 1..68, the same on all
+    // servers).
+    client.atoms = Object.fromEntries(Object.entries(client.atoms).filter(([, id]) => id <= LAST_PREDEFINED_ATOM));
+    const screen = display.screen[0];
+    this.root = screen.root;
+    this.width = screen.pixel_width;
+    this.height = screen.pixel_height;
+    this.minKeycode = display.min_keycode;
+    this.maxKeycode = display.max_keycode;
+    this.bitsPerPixel = display.format[String(screen.root_depth)]?.bits_per_pixel ?? 0;
+    this.lsbFirst = display.image_byte_order === 0;
+    client.on('error', (e: X11ProtocolError) => {
+      if (typeof e.error === 'number') this.lastProtocolError = e.message;
+      else this.markClosed(`connection error: ${e.message}`);
+    });
+    client.on('end', () => this.markClosed('the X server closed the connection'));
+    client.stream?.on('close', () => this.markClosed('the connection to the X server closed'));
+  }
+
+  static open(o: X11ConnectOptions): Promise<X11Connection> {
+    return new Promise<X11Connection>((resolve, reject) => {
+      let settled = false;
+      let client: X11Client | undefined;
+      const finish = (err: Error | undefined, conn?: X11Connection) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        o.signal?.removeEventListener('abort', onAbort);
+        if (err) {
+          try {
+            client?.terminate();
+          } catch {
+            // not connected yet
+          }
+          client?.stream?.destroy();
+          reject(err);
+        } else resolve(conn!);
+      };
+      const onAbort = () => finish(new X11ClosedError('Connecting to the display was cancelled.'));
+      const timer = setTimeout(() => finish(new X11TimeoutError(`No answer from display :${o.display} within ${o.timeoutMs} ms.`)), o.timeoutMs);
+      if (o.signal?.aborted) return onAbort();
+      o.signal?.addEventListener('abort', onAbort, { once: true });
+      const auth = o.cookie ? { name: 'MIT-MAGIC-COOKIE-1', data: o.cookie.toString('latin1') } : { name: '', data: '' };
+      try {
+        client = x11.createClient({ display: `:${o.display}`, auth, shm: false }, (err, display) => {
+          if (err || !display) return finish(new X11ClosedError(`Cannot connect to display :${o.display}: ${err?.message ?? 'no display'}`));
+          finish(undefined, new X11Connection(display.client, display));
+        });
+      } catch (e) {
+        return finish(e instanceof Error ? e : new Error(String(e)));
+      }
+      // Always handle 'error' (refused authorisation arrives here, not in the callback).
+      client.on('error', (e: Error) => finish(new X11ClosedError(`Cannot connect to display :${o.display}: ${e.message}`)));
+    });
+  }
+
+  get isOpen(): boolean {
+    return this.closedReason === undefined;
+  }
+
+  get closeReason(): string | undefined {
+    return this.closedReason;
+  }
+
+  onClose(listener: (reason: string) => void): void {
+    this.closeListeners.add(listener);
+  }
+
+  private markClosed(reason: string) {
+    if (this.closedReason !== undefined) return;
+    this.closedReason = reason;
+    const err = new X11ClosedError(reason);
+    for (const reject of this.pending) reject(err);
+    this.pending.clear();
+    for (const l of this.closeListeners) l(reason);
+  }
+
+  /** Issues one request with a reply, as a promise with a timeout. */
+  private call<T>(what: string, issue: (cb: ReplyCallback<T>) => void, timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (this.closedReason !== undefined) return reject(new X11ClosedError(this.closedReason));
+      let done = false;
+      const settle = (fn: () => void) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        this.pending.delete(fail);
+        fn();
+      };
+      const fail = (e: Error) => settle(() => reject(e));
+      const timer = setTimeout(() => fail(new X11TimeoutError(`The X server did not answer ${what} within ${timeoutMs} ms.`)), timeoutMs);
+      this.pending.add(fail);
+      try {
+        issue((err, result) => {
+          if (err) fail(new Error(`${what} failed: ${err.message}`));
+          else settle(() => resolve(result));
+          return true; // handled: do not re-emit as 'error'
+        });
+      } catch (e) {
+        fail(e instanceof Error ? e : new Error(String(e)));
+      }
+    });
+  }
+
+  /** Round trip: resolves once the server has processed every request sent before it. */
+  sync(timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS): Promise<void> {
+    return this.call<unknown>('a sync request', (cb) => this.client.GetInputFocus(cb), timeoutMs).then(() => undefined);
+  }
+
+  /** The whole root window as RGB (3 bytes per pixel). */
+  async captureRgb(timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS): Promise<Buffer> {
+    if (this.bitsPerPixel !== 32 || !this.lsbFirst) {
+      throw new Error(`Unsupported framebuffer format (${this.bitsPerPixel} bits per pixel, ${this.lsbFirst ? 'LSB' : 'MSB'} first).`);
+    }
+    const img = await this.call<{ data: Buffer }>(
+      'a screenshot (GetImage)',
+      (cb) => this.client.GetImage(Z_PIXMAP, this.root, 0, 0, this.width, this.height, 0xffffffff, cb),
+      timeoutMs,
+    );
+    return bgrxToRgb(img.data, this.width * this.height);
+  }
+
+  async queryPointer(): Promise<{ x: number; y: number }> {
+    const r = await this.call<{ rootX: number; rootY: number }>('a pointer query', (cb) => this.client.QueryPointer(this.root, cb));
+    return { x: r.rootX, y: r.rootY };
+  }
+
+  /** keysyms[i] lists the keysyms of keycode minKeycode + i. */
+  getKeyboardMapping(): Promise<number[][]> {
+    return this.call('a keyboard mapping query', (cb) =>
+      this.client.GetKeyboardMapping(this.minKeycode, this.maxKeycode - this.minKeycode + 1, cb),
+    );
+  }
+
+  /** Sets the keysyms of keycodes first, first+1, …: `perKeycode` keysyms each. */
+  changeKeyboardMapping(first: number, perKeycode: number, keysyms: number[]): Promise<void> {
+    return this.call<void>('a keyboard mapping change', (cb) => this.client.ChangeKeyboardMapping(first, perKeycode, keysyms, cb));
+  }
+
+  /** The window the window manager marks active (_NET_ACTIVE_WINDOW), or 0. */
+  async activeWindow(): Promise<number> {
+    const atom = await this.call<number>('an atom lookup', (cb) => this.client.InternAtom(false, '_NET_ACTIVE_WINDOW', cb));
+    const prop = await this.call<{ data: Buffer }>('a property query', (cb) =>
+      this.client.GetProperty(0, this.root, atom, ANY_PROPERTY_TYPE, 0, 1, cb),
+    );
+    return prop.data.length >= 4 ? prop.data.readUInt32LE(0) : 0;
+  }
+
+  private async xtestExt(): Promise<XTestExtension> {
+    if (this.xtest) return this.xtest;
+    const ext = await this.call<XTestExtension>('the XTEST extension', (cb) =>
+      this.client.require('xtest', (err, e) => cb(err ?? null, e)),
+    );
+    this.xtest = ext;
+    return ext;
+  }
+
+  /** Loads XTEST; call once before the fake* methods. */
+  async init(): Promise<void> {
+    await this.xtestExt();
+  }
+
+  private get ext(): XTestExtension {
+    if (!this.xtest) throw new Error('XTEST not initialised');
+    if (this.closedReason !== undefined) throw new X11ClosedError(this.closedReason);
+    return this.xtest;
+  }
+
+  fakeMotion(x: number, y: number): void {
+    const t = this.ext;
+    t.FakeInput(t.MotionNotify, 0, 0, this.root, x, y);
+  }
+
+  fakeButton(button: number, press: boolean): void {
+    const t = this.ext;
+    t.FakeInput(press ? t.ButtonPress : t.ButtonRelease, button, 0, 0, 0, 0);
+  }
+
+  fakeKey(keycode: number, press: boolean): void {
+    const t = this.ext;
+    t.FakeInput(press ? t.KeyPress : t.KeyRelease, keycode, 0, 0, 0, 0);
+  }
+
+  close(): void {
+    this.markClosed('the connection was closed');
+    try {
+      this.client.terminate();
+    } catch {
+      // already closed
+    }
+    this.client.stream?.destroy();
+  }
+}
+
+/** X's 32-bit ZPixmap on a little-endian server is B, G, R, X per pixel. */
+export function bgrxToRgb(src: Buffer, pixels: number): Buffer {
+  if (src.length < pixels * 4) throw new Error(`Short image: ${src.length} bytes for ${pixels} pixels.`);
+  const out = Buffer.allocUnsafe(pixels * 3);
+  for (let i = 0, j = 0; j < out.length; i += 4, j += 3) {
+    out[j] = src[i + 2];
+    out[j + 1] = src[i + 1];
+    out[j + 2] = src[i];
+  }
+  return out;
+}

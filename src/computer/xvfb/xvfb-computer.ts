@@ -1,0 +1,408 @@
+import { abortReason, DomainError, DomainErrorCode, errorMessage } from '../../common/domain-error';
+import { linkSignals, sleep, withTimeout } from '../../common/async';
+import { CommandOptions, CommandResult, Computer, Frame, MouseButton, Point, Size } from '../computer.port';
+import { keysymOf } from '../keys';
+import { describeExit } from './child-process';
+import { runSandboxedCommand } from './command-runner';
+import { KeyboardMap } from './keyboard-map';
+import { ProgramPaths } from './programs';
+import { Sandbox, SandboxedProcess } from './sandbox';
+import { Workspace } from './workspace';
+import { X11ClosedError, X11Connection, X11TimeoutError } from './x11-connection';
+import { XtestInput } from './xtest-input';
+import { XvfbServer, XvfbStartError } from './xvfb-server';
+
+export interface XvfbComputerOptions {
+  id: string;
+  width: number;
+  height: number;
+  /** Let runCommand and the desktop's programs use the network. */
+  network: boolean;
+  commandTimeoutMs: number;
+  commandOutputLimitBytes: number;
+  programs: ProgramPaths;
+  /** Upper bound for start(); default 15 s. */
+  startTimeoutMs?: number;
+  /** Where the computer's folder is created; default os.tmpdir(). */
+  baseDir?: string;
+  /** Called once when close() begins. */
+  onClose?: () => void;
+}
+
+const DEFAULT_START_TIMEOUT_MS = 15_000;
+const CAPTURE_TIMEOUT_MS = 15_000;
+const ALIVE_TIMEOUT_MS = 1_000;
+const MAX_HOLD_MS = 60_000;
+const MAX_WHEEL_CLICKS = 100;
+
+/**
+ * The desktop session inside the sandbox: openbox, which starts (once it manages the screen, so
+ * the terminal gets focus) an xterm that comes back if it is closed. Both run in the computer's
+ * sandbox, so whatever is typed into the terminal is as confined as runCommand.
+ */
+const TERMINAL_LOOP = 'while :; do xterm -u8 -fa Monospace -fs 11 -geometry 100x30+40+40 -title Terminal; sleep 1; done';
+const SESSION_SCRIPT = `openbox --sm-disable --startup 'sh -c "${TERMINAL_LOOP}"'`;
+
+function failed(message: string, cause?: unknown): DomainError {
+  return new DomainError(DomainErrorCode.COMPUTER_FAILED, message, cause === undefined ? undefined : { cause });
+}
+function invalid(message: string): DomainError {
+  return new DomainError(DomainErrorCode.INVALID_ARGUMENT, message);
+}
+
+/**
+ * One real desktop: its own Xvfb display (own cookie), openbox and an xterm in a bubblewrap
+ * sandbox with its own home and /tmp, screenshots and input in-process over one X11 connection
+ * (GetImage, XTEST), and runCommand in the same sandbox. See XvfbComputer.start().
+ */
+export class XvfbComputer extends Computer {
+  readonly provider = 'xvfb';
+  private workspace: Workspace | undefined;
+  private server: XvfbServer | undefined;
+  private conn: X11Connection | undefined;
+  private sandbox: Sandbox | undefined;
+  private session: SandboxedProcess | undefined;
+  private input: XtestInput | undefined;
+  /** Why the desktop stopped by itself, once it did. */
+  private failure: string | undefined;
+  private closing: Promise<void> | undefined;
+  private inputChain: Promise<unknown> = Promise.resolve();
+  /** Aborted by close(): stops running commands. */
+  private readonly lifetime = new AbortController();
+  private readonly running = new Set<Promise<unknown>>();
+
+  private constructor(
+    readonly id: string,
+    private readonly options: XvfbComputerOptions,
+  ) {
+    super();
+  }
+
+  /** Starts a desktop; everything it started is cleaned up again if any step fails. */
+  static async start(options: XvfbComputerOptions, signal?: AbortSignal): Promise<XvfbComputer> {
+    const computer = new XvfbComputer(options.id, options);
+    const timeoutMs = options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
+    const deadline = Date.now() + timeoutMs;
+    try {
+      await computer.boot(deadline, signal);
+      return computer;
+    } catch (e) {
+      await computer.close();
+      if (signal?.aborted) throw abortReason(signal, 'Starting a computer');
+      if (e instanceof DomainError) throw e;
+      if ((e instanceof XvfbStartError && e.reason === 'timeout') || e instanceof X11TimeoutError || Date.now() >= deadline) {
+        throw new DomainError(
+          DomainErrorCode.TIMEOUT,
+          `The desktop did not start within ${timeoutMs} ms (${errorMessage(e)}). The machine may be overloaded; try again later.`,
+          { cause: e },
+        );
+      }
+      throw failed(`Could not start an xvfb desktop: ${errorMessage(e)}`, e);
+    }
+  }
+
+  private async boot(deadline: number, signal?: AbortSignal): Promise<void> {
+    const o = this.options;
+    const left = () => Math.max(1, deadline - Date.now());
+    const check = () => {
+      if (signal?.aborted) throw abortReason(signal, 'Starting a computer');
+      if (Date.now() >= deadline) throw new X11TimeoutError('the start deadline passed');
+    };
+
+    this.workspace = await Workspace.create(this.id, o.baseDir);
+    check();
+    this.server = await XvfbServer.start({
+      xvfbPath: o.programs.Xvfb,
+      setprivPath: o.programs.setpriv,
+      width: o.width,
+      height: o.height,
+      authFile: this.workspace.xauthority,
+      timeoutMs: left(),
+      signal,
+    });
+    void this.server.process.exited.then((status) => this.fail(`Xvfb ${describeExit(status)}`));
+    check();
+
+    this.conn = await X11Connection.open({ display: this.server.display, cookie: this.workspace.cookie, timeoutMs: left(), signal });
+    this.conn.onClose((reason) => this.fail(reason));
+    await this.conn.init();
+    if (this.conn.width !== o.width || this.conn.height !== o.height) {
+      throw new Error(`the display is ${this.conn.width}x${this.conn.height}, not ${o.width}x${o.height}`);
+    }
+    this.input = new XtestInput(this.conn, await KeyboardMap.load(this.conn));
+    check();
+
+    this.sandbox = new Sandbox({
+      bwrapPath: o.programs.bwrap,
+      homeDir: this.workspace.home,
+      tmpDir: this.workspace.tmp,
+      xauthorityFile: this.workspace.xauthority,
+      display: this.server.display,
+      network: o.network,
+    });
+    this.session = this.sandbox.spawn('desktop session', ['/bin/sh', '-c', SESSION_SCRIPT], { env: { SHELL: '/bin/bash' } });
+    await withTimeout(this.session.started, left(), () => new X11TimeoutError('the sandbox did not start'), signal);
+    await this.waitForTerminal(deadline, signal);
+  }
+
+  /** Ready once the window manager has made a window (the terminal) active. */
+  private async waitForTerminal(deadline: number, signal?: AbortSignal): Promise<void> {
+    for (;;) {
+      if ((await this.conn!.activeWindow()) !== 0) return;
+      if (!this.session!.running) {
+        const tail = this.session!.process.stderrTail();
+        throw new Error(`the desktop session ${describeExit(this.session!.process.exitStatus)}${tail ? `: ${tail}` : ''}`);
+      }
+      if (Date.now() >= deadline) {
+        const tail = this.session!.process.stderrTail().split('\n').slice(-3).join(' | ');
+        throw new X11TimeoutError(`no terminal window appeared${tail ? `; the session said: ${tail}` : ''}`);
+      }
+      await sleep(20, signal);
+    }
+  }
+
+  private fail(reason: string) {
+    if (this.closing || this.failure) return;
+    this.failure = reason;
+    // The X connection is useless without its server (and vice versa).
+    this.conn?.close();
+  }
+
+  /** Host details, for tests and diagnostics. */
+  get display(): number | undefined {
+    return this.server?.display;
+  }
+  get xvfbPid(): number | undefined {
+    return this.server?.pid;
+  }
+  get homeDir(): string | undefined {
+    return this.workspace?.home;
+  }
+  get rootDir(): string | undefined {
+    return this.workspace?.root;
+  }
+  get xauthorityFile(): string | undefined {
+    return this.workspace?.xauthority;
+  }
+  /** The PID namespace of the desktop session's sandbox (openbox, xterm and their children). */
+  get sessionPidNamespace(): number | undefined {
+    return this.session?.pidNamespace;
+  }
+  /** Every host PID this computer started and keeps (Xvfb, the session's bwrap and its shell). */
+  pids(): number[] {
+    return [this.server?.pid, ...(this.session?.pids() ?? [])].filter((p): p is number => p !== undefined);
+  }
+
+  private live(): { conn: X11Connection; input: XtestInput; sandbox: Sandbox } {
+    if (this.closing) throw failed(`Computer ${this.id} was closed. Start a new session to get a new computer.`);
+    if (this.failure || !this.conn?.isOpen || !this.server?.running) {
+      const why = this.server?.running
+        ? (this.failure ?? this.conn?.closeReason ?? 'unknown reason')
+        : `Xvfb ${describeExit(this.server?.process.exitStatus)}`;
+      throw failed(`The desktop of computer ${this.id} stopped (${why}); start a new session to get a new computer.`);
+    }
+    return { conn: this.conn, input: this.input!, sandbox: this.sandbox! };
+  }
+
+  /** Maps low-level failures to DomainErrors that say what to do. */
+  private translate(e: unknown, what: string): DomainError {
+    if (e instanceof DomainError) return e;
+    if (this.failure || !this.server?.running || e instanceof X11ClosedError) {
+      try {
+        this.live();
+      } catch (dead) {
+        return dead as DomainError;
+      }
+    }
+    if (e instanceof X11TimeoutError) {
+      return new DomainError(DomainErrorCode.TIMEOUT, `Computer ${this.id} did not finish ${what} in time (${e.message}); it may be overloaded. Try again.`, { cause: e });
+    }
+    return failed(`Computer ${this.id} could not ${what}: ${errorMessage(e)}`, e);
+  }
+
+  private async guarded<T>(what: string, fn: (parts: ReturnType<XvfbComputer['live']>) => Promise<T>): Promise<T> {
+    const parts = this.live();
+    try {
+      return await fn(parts);
+    } catch (e) {
+      throw this.translate(e, what);
+    }
+  }
+
+  /** Input actions run one at a time, in call order. */
+  private serial<T>(what: string, fn: (input: XtestInput) => Promise<T>): Promise<T> {
+    this.live();
+    const run = this.inputChain.then(() => this.guarded(what, (p) => fn(p.input)));
+    this.inputChain = run.catch(() => undefined);
+    return run;
+  }
+
+  private point(p: Point, what = 'point'): Point {
+    const { width, height } = this.options;
+    if (!p || !Number.isFinite(p.x) || !Number.isFinite(p.y)) throw invalid(`The ${what} needs numeric x and y.`);
+    const x = Math.round(p.x);
+    const y = Math.round(p.y);
+    if (x < 0 || y < 0 || x >= width || y >= height) {
+      throw invalid(`The ${what} (${p.x}, ${p.y}) is outside the ${width}x${height} screen; use 0 ≤ x < ${width} and 0 ≤ y < ${height}.`);
+    }
+    return { x, y };
+  }
+
+  private button(b: MouseButton): MouseButton {
+    if (b !== 'left' && b !== 'right' && b !== 'middle') throw invalid(`Unknown mouse button "${String(b)}"; use left, right or middle.`);
+    return b;
+  }
+
+  private keys(keys: readonly string[]): string[] {
+    const list: unknown = keys;
+    if (!Array.isArray(list) || list.length === 0) throw invalid('At least one key is required, e.g. ["Return"].');
+    return list.map((k: unknown) => {
+      if (typeof k !== 'string') throw invalid('Key names must be strings, e.g. "Control_L".');
+      keysymOf(k); // throws INVALID_ARGUMENT for unknown names
+      return k;
+    });
+  }
+
+  async screenSize(): Promise<Size> {
+    this.live();
+    return { width: this.options.width, height: this.options.height };
+  }
+
+  async capture(signal?: AbortSignal): Promise<Frame> {
+    return this.guarded('take a screenshot', async ({ conn }) => {
+      const data = await withTimeout(
+        conn.captureRgb(CAPTURE_TIMEOUT_MS),
+        CAPTURE_TIMEOUT_MS,
+        () => new X11TimeoutError(`no screenshot within ${CAPTURE_TIMEOUT_MS} ms`),
+        signal,
+      );
+      return { kind: 'raw', width: conn.width, height: conn.height, channels: 3, data };
+    });
+  }
+
+  async moveMouse(to: Point): Promise<void> {
+    const p = this.point(to);
+    return this.serial('move the mouse', (input) => input.move(p));
+  }
+
+  async click(at: Point, button: MouseButton, count: number): Promise<void> {
+    const p = this.point(at);
+    const b = this.button(button);
+    if (count !== 1 && count !== 2 && count !== 3) throw invalid(`Click count must be 1, 2 or 3, not ${count}.`);
+    return this.serial('click', (input) => input.click(p, b, count));
+  }
+
+  async mouseDown(button: MouseButton): Promise<void> {
+    const b = this.button(button);
+    return this.serial('press the mouse button', (input) => input.button(b, true));
+  }
+
+  async mouseUp(button: MouseButton): Promise<void> {
+    const b = this.button(button);
+    return this.serial('release the mouse button', (input) => input.button(b, false));
+  }
+
+  async drag(path: Point[], button: MouseButton): Promise<void> {
+    if (!Array.isArray(path) || path.length < 2) throw invalid('A drag needs a path of at least two points (start and end).');
+    const points = path.map((p, i) => this.point(p, `drag point #${i + 1}`));
+    const b = this.button(button);
+    return this.serial('drag', (input) => input.drag(points, b));
+  }
+
+  async scroll(at: Point, dx: number, dy: number): Promise<void> {
+    const p = this.point(at);
+    for (const [name, v] of [['dx', dx], ['dy', dy]] as const) {
+      if (!Number.isInteger(v) || Math.abs(v) > MAX_WHEEL_CLICKS) {
+        throw invalid(`Scroll ${name} must be a whole number of wheel clicks between -${MAX_WHEEL_CLICKS} and ${MAX_WHEEL_CLICKS}, not ${v}.`);
+      }
+    }
+    return this.serial('scroll', (input) => input.scroll(p, dx, dy));
+  }
+
+  async typeText(text: string): Promise<void> {
+    if (typeof text !== 'string') throw invalid('Text to type must be a string.');
+    return this.serial('type text', (input) => input.typeText(text));
+  }
+
+  async pressKeys(keys: readonly string[]): Promise<void> {
+    const k = this.keys(keys);
+    return this.serial('press keys', (input) => input.pressKeys(k));
+  }
+
+  async setKeys(keys: readonly string[], down: boolean): Promise<void> {
+    const k = this.keys(keys);
+    return this.serial(down ? 'press keys' : 'release keys', (input) => input.setKeys(k, down));
+  }
+
+  async holdKeys(keys: readonly string[], durationMs: number, signal?: AbortSignal): Promise<void> {
+    const k = this.keys(keys);
+    if (!Number.isFinite(durationMs) || durationMs < 0 || durationMs > MAX_HOLD_MS) {
+      throw invalid(`Hold duration must be between 0 and ${MAX_HOLD_MS} ms, not ${durationMs}.`);
+    }
+    return this.serial('hold keys', (input) => input.holdKeys(k, durationMs, signal));
+  }
+
+  async cursorPosition(): Promise<Point> {
+    // After pending input, so it reflects the last move or click.
+    return this.serial('read the cursor position', (input) => input.pointer());
+  }
+
+  async runCommand(command: string, options: CommandOptions = {}): Promise<CommandResult> {
+    if (typeof command !== 'string' || !command.trim()) throw invalid('A command is required, e.g. "ls -la".');
+    const timeoutMs = options.timeoutMs ?? this.options.commandTimeoutMs;
+    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw invalid(`Command timeout must be a positive number of milliseconds, not ${timeoutMs}.`);
+    return this.guarded('run the command', async ({ sandbox }) => {
+      const link = linkSignals(options.signal, this.lifetime.signal);
+      const run = runSandboxedCommand(sandbox, command, { timeoutMs, outputLimitBytes: this.options.commandOutputLimitBytes, signal: link.signal });
+      this.running.add(run);
+      try {
+        return await run;
+      } finally {
+        this.running.delete(run);
+        link.dispose();
+      }
+    });
+  }
+
+  async isAlive(): Promise<boolean> {
+    if (this.closing || this.failure || !this.server?.running || !this.conn?.isOpen) return false;
+    try {
+      await this.conn.sync(ALIVE_TIMEOUT_MS);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  close(): Promise<void> {
+    if (!this.closing) {
+      this.closing = this.shutdown();
+      try {
+        this.options.onClose?.();
+      } catch {
+        // a listener's problem must not stop the cleanup
+      }
+    }
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    const steps: (() => Promise<unknown> | void)[] = [
+      () => {
+        this.lifetime.abort(failed(`Computer ${this.id} was closed.`));
+        return Promise.allSettled(this.running);
+      },
+      () => this.session?.kill(),
+      () => this.conn?.close(),
+      () => this.server?.stop(),
+      () => this.workspace?.remove(),
+    ];
+    for (const step of steps) {
+      try {
+        await step();
+      } catch {
+        // Keep going: every later step frees something else.
+      }
+    }
+  }
+}

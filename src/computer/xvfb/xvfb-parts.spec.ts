@@ -1,0 +1,84 @@
+import { AppConfig } from '../../config/config.module';
+import { isDomainError } from '../../common/domain-error';
+import { keysymForCodePoint } from './keyboard-map';
+import { locatePrograms } from './programs';
+import { Sandbox, SANDBOX_HOME, SANDBOX_XAUTHORITY } from './sandbox';
+import { bgrxToRgb } from './x11-connection';
+import { xauthorityEntry } from './xauthority';
+import { XvfbComputerProvider } from './xvfb-computer.provider';
+import { planText } from './xtest-input';
+
+/** Fast checks of the pieces that need no display. */
+describe('xvfb provider parts', () => {
+  it('writes an Xauthority entry libXau and Xvfb read: FamilyWild, MIT-MAGIC-COOKIE-1, 16-byte cookie', () => {
+    const cookie = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
+    const e = xauthorityEntry(cookie);
+    expect(e.readUInt16BE(0)).toBe(0xffff);
+    expect(e.readUInt16BE(2)).toBe(0); // address
+    expect(e.readUInt16BE(4)).toBe(0); // display number: any
+    expect(e.readUInt16BE(6)).toBe(18);
+    expect(e.subarray(8, 26).toString('latin1')).toBe('MIT-MAGIC-COOKIE-1');
+    expect(e.readUInt16BE(26)).toBe(16);
+    expect(e.subarray(28)).toEqual(cookie);
+  });
+
+  it('converts BGRX pixels to RGB', () => {
+    const src = Buffer.from([1, 2, 3, 0, 10, 20, 30, 255]);
+    expect([...bgrxToRgb(src, 2)]).toEqual([3, 2, 1, 30, 20, 10]);
+  });
+
+  it('plans text as keysyms: Latin-1 as is, other characters as Unicode keysyms, newline as Return', () => {
+    const plan = planText('aZ é€中\r\n\t');
+    expect(plan.map((p) => p.keysym)).toEqual([0x61, 0x5a, 0x20, 0xe9, 0x10020ac, 0x1004e2d, 0xff0d, 0xff09]);
+    expect(plan[4].alt).toEqual([0x20ac]); // EuroSign, in case a layout has it
+    expect(keysymForCodePoint(0x1f600)).toBe(0x101f600);
+  });
+
+  it('rejects control characters before typing anything', () => {
+    expect(() => planText('ok\u0007')).toThrow(/control character U\+0007/);
+    try {
+      planText('\u0001');
+    } catch (e) {
+      expect(isDomainError(e, 'INVALID_ARGUMENT')).toBe(true);
+    }
+  });
+
+  it('sandboxes with no network by default, only its own X socket and cookie, and dies with the server', () => {
+    const spec = { bwrapPath: '/usr/bin/bwrap', homeDir: '/h', tmpDir: '/t', xauthorityFile: '/x/Xauthority', display: 42 };
+    const args = new Sandbox({ ...spec, network: false }).args(['/bin/true'], 3);
+    const joined = args.join(' ');
+    expect(args).toContain('--unshare-all');
+    expect(args).not.toContain('--share-net');
+    expect(args).toContain('--die-with-parent');
+    expect(args).toContain('--new-session');
+    expect(joined).toContain('--bind /t /tmp');
+    expect(joined).toContain(`--bind /h ${SANDBOX_HOME}`);
+    expect(joined).toContain('--ro-bind /tmp/.X11-unix/X42 /tmp/.X11-unix/X42');
+    expect(joined).toContain(`--ro-bind /x/Xauthority ${SANDBOX_XAUTHORITY}`);
+    expect(joined).not.toMatch(/--(ro-)?bind \/tmp\/\.X11-unix /); // never the whole socket folder
+    expect(args.slice(-2)).toEqual(['--', '/bin/true']);
+    expect(new Sandbox({ ...spec, network: true }).args(['/bin/true'], 3)).toContain('--share-net');
+    expect(new Sandbox({ ...spec, network: false }).env()).toEqual({
+      PATH: expect.any(String),
+      HOME: SANDBOX_HOME,
+      DISPLAY: ':42',
+      XAUTHORITY: SANDBOX_XAUTHORITY,
+      LANG: 'C.UTF-8',
+    });
+  });
+
+  it('checkReady names the missing Debian packages and the fake provider as the alternative', async () => {
+    class NothingInstalled extends XvfbComputerProvider {
+      protected override locatePrograms(): ReturnType<typeof locatePrograms> {
+        return { paths: {}, missing: ['Xvfb', 'bwrap'] };
+      }
+    }
+    const provider = new NothingInstalled(AppConfig.fromEnv({ COMPUTER_PROVIDER: 'xvfb' }));
+    const err: unknown = await provider.checkReady().catch((e: unknown) => e);
+    expect(isDomainError(err, 'COMPUTER_FAILED')).toBe(true);
+    expect((err as Error).message).toMatch(/Xvfb, bwrap/);
+    expect((err as Error).message).toMatch(/apt-get install .*xvfb bubblewrap/);
+    expect((err as Error).message).toMatch(/COMPUTER_PROVIDER=fake/);
+    await expect(provider.create({})).rejects.toThrow(/not installed/);
+  });
+});

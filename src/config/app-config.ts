@@ -1,0 +1,110 @@
+import { plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
+import { EnvironmentVariables } from './env.schema';
+
+export class ConfigValidationError extends Error {
+  override readonly name = 'ConfigValidationError';
+  constructor(readonly problems: { key: string; value: unknown; reasons: string[] }[]) {
+    super(
+      'Invalid configuration:\n' +
+        problems.map((p) => `  - ${p.key}=${JSON.stringify(p.value)}: ${p.reasons.join('; ')}`).join('\n'),
+    );
+  }
+}
+
+/** Reads and validates the environment once. Throws ConfigValidationError naming every bad key. */
+export function validateEnv(raw: Record<string, string | undefined>): EnvironmentVariables {
+  const known = new EnvironmentVariables();
+  const input: Record<string, unknown> = {};
+  for (const key of Object.keys(known)) {
+    const v = raw[key];
+    if (v !== undefined && v !== '') input[key] = v;
+  }
+  const env = plainToInstance(EnvironmentVariables, input, { exposeDefaultValues: true });
+  const errors = validateSync(env, { whitelist: true, forbidUnknownValues: true });
+  const problems = errors.map((e) => ({
+    key: e.property,
+    value: input[e.property],
+    reasons: Object.values(e.constraints ?? {}),
+  }));
+  if (env.SESSION_MAX_IDLE_TIMEOUT_MS < env.SESSION_IDLE_TIMEOUT_MS) {
+    problems.push({
+      key: 'SESSION_MAX_IDLE_TIMEOUT_MS',
+      value: input.SESSION_MAX_IDLE_TIMEOUT_MS,
+      reasons: [`must be at least SESSION_IDLE_TIMEOUT_MS (${env.SESSION_IDLE_TIMEOUT_MS})`],
+    });
+  }
+  if (problems.length) throw new ConfigValidationError(problems);
+  return env;
+}
+
+/**
+ * Typed, namespaced settings. Each feature reads its own namespace; the class is the DI token.
+ */
+export class AppConfig {
+  readonly http: { host: string; port: number };
+  readonly log: { level: 'debug' | 'info' | 'warn' | 'error' };
+  readonly computer: {
+    provider: string;
+    screenWidth: number;
+    screenHeight: number;
+    network: boolean;
+    commandTimeoutMs: number;
+    commandOutputLimitBytes: number;
+    fakeCreateDelayMs: number;
+    screenshot: { maxLongEdge: number; maxPixels: number; maxBytes: number };
+  };
+  readonly pool: { maxSize: number; acquireTimeoutMs: number; createTimeoutMs: number; destroyTimeoutMs: number };
+  readonly session: { maxSessions: number; sweepIntervalMs: number; idleTimeoutMs: number; maxIdleTimeoutMs: number };
+  readonly agent: {
+    modelName: string;
+    maxSteps: number;
+    scriptedSteps: number;
+    scriptedStepMs: number;
+    heartbeatMs: number;
+  };
+  readonly shutdown: { graceMs: number };
+
+  constructor(env: EnvironmentVariables) {
+    this.http = { host: env.HOST, port: env.PORT };
+    this.log = { level: env.LOG_LEVEL as AppConfig['log']['level'] };
+    this.computer = {
+      provider: env.COMPUTER_PROVIDER,
+      screenWidth: env.SCREEN_WIDTH,
+      screenHeight: env.SCREEN_HEIGHT,
+      network: env.COMPUTER_NETWORK === 'on',
+      commandTimeoutMs: env.COMMAND_TIMEOUT_MS,
+      commandOutputLimitBytes: env.COMMAND_OUTPUT_LIMIT_BYTES,
+      fakeCreateDelayMs: env.FAKE_CREATE_DELAY_MS,
+      screenshot: {
+        maxLongEdge: env.SCREENSHOT_MAX_LONG_EDGE,
+        maxPixels: env.SCREENSHOT_MAX_PIXELS,
+        maxBytes: env.SCREENSHOT_MAX_BYTES,
+      },
+    };
+    this.pool = {
+      maxSize: env.POOL_MAX_SIZE,
+      acquireTimeoutMs: env.POOL_ACQUIRE_TIMEOUT_MS,
+      createTimeoutMs: env.POOL_CREATE_TIMEOUT_MS,
+      destroyTimeoutMs: env.POOL_DESTROY_TIMEOUT_MS,
+    };
+    this.session = {
+      maxSessions: env.MAX_SESSIONS,
+      sweepIntervalMs: env.SESSION_SWEEP_INTERVAL_MS,
+      idleTimeoutMs: env.SESSION_IDLE_TIMEOUT_MS,
+      maxIdleTimeoutMs: env.SESSION_MAX_IDLE_TIMEOUT_MS,
+    };
+    this.agent = {
+      modelName: env.CUA_MODEL_NAME,
+      maxSteps: env.AGENT_MAX_STEPS,
+      scriptedSteps: env.SCRIPTED_MODEL_STEPS,
+      scriptedStepMs: env.SCRIPTED_MODEL_STEP_MS,
+      heartbeatMs: env.PROGRESS_HEARTBEAT_MS,
+    };
+    this.shutdown = { graceMs: env.SHUTDOWN_GRACE_MS };
+  }
+
+  static fromEnv(raw: Record<string, string | undefined>): AppConfig {
+    return new AppConfig(validateEnv(raw));
+  }
+}

@@ -1,0 +1,102 @@
+import { Transform } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength } from 'class-validator';
+
+const toInt = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
+const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
+
+/**
+ * Every setting the server reads from the environment, with its default.
+ * The README's settings table is written from this class: keep them in step.
+ */
+export class EnvironmentVariables {
+  // --- HTTP ---
+  @Transform(trim) @IsString() @MinLength(1)
+  HOST = '127.0.0.1';
+
+  @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  PORT = 3000;
+
+  @Transform(trim) @IsIn(['debug', 'info', 'warn', 'error'])
+  LOG_LEVEL = 'info';
+
+  // --- Computers ---
+  @Transform(trim) @Matches(/^[a-z][a-z0-9-]*$/, { message: 'COMPUTER_PROVIDER must be a provider name such as xvfb or fake' })
+  COMPUTER_PROVIDER = 'xvfb';
+
+  @Transform(toInt) @IsInt() @Min(320) @Max(7680)
+  SCREEN_WIDTH = 1280;
+
+  @Transform(toInt) @IsInt() @Min(240) @Max(4320)
+  SCREEN_HEIGHT = 800;
+
+  @Transform(trim) @IsIn(['on', 'off'])
+  COMPUTER_NETWORK = 'off';
+
+  @Transform(toInt) @IsInt() @Min(100) @Max(3_600_000)
+  COMMAND_TIMEOUT_MS = 30_000;
+
+  @Transform(toInt) @IsInt() @Min(1024) @Max(64 * 1024 * 1024)
+  COMMAND_OUTPUT_LIMIT_BYTES = 1_048_576;
+
+  @Transform(toInt) @IsInt() @Min(0) @Max(600_000)
+  FAKE_CREATE_DELAY_MS = 0;
+
+  @Transform(toInt) @IsInt() @Min(64) @Max(7680)
+  SCREENSHOT_MAX_LONG_EDGE = 1568;
+
+  @Transform(toInt) @IsInt() @Min(10_000) @Max(100_000_000)
+  SCREENSHOT_MAX_PIXELS = 1_150_000;
+
+  @Transform(toInt) @IsInt() @Min(10_000) @Max(50_000_000)
+  SCREENSHOT_MAX_BYTES = 1_000_000;
+
+  // --- Pool ---
+  @Transform(toInt) @IsInt() @Min(1) @Max(10_000)
+  POOL_MAX_SIZE = 5;
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(3_600_000)
+  POOL_ACQUIRE_TIMEOUT_MS = 30_000;
+
+  @Transform(toInt) @IsInt() @Min(100) @Max(600_000)
+  POOL_CREATE_TIMEOUT_MS = 60_000;
+
+  @Transform(toInt) @IsInt() @Min(100) @Max(600_000)
+  POOL_DESTROY_TIMEOUT_MS = 10_000;
+
+  // --- Sessions ---
+  @Transform(toInt) @IsInt() @Min(1) @Max(100_000)
+  MAX_SESSIONS = 10;
+
+  @Transform(toInt) @IsInt() @Min(10) @Max(3_600_000)
+  SESSION_SWEEP_INTERVAL_MS = 60_000;
+
+  @Transform(toInt) @IsInt() @Min(1000) @Max(604_800_000)
+  SESSION_IDLE_TIMEOUT_MS = 600_000;
+
+  @Transform(toInt) @IsInt() @Min(1000) @Max(604_800_000)
+  SESSION_MAX_IDLE_TIMEOUT_MS = 86_400_000;
+
+  // --- Agent ---
+  @Transform(trim) @Matches(/^[a-z][a-z0-9-]*\/\S+$/, { message: 'CUA_MODEL_NAME must look like provider/model, e.g. scripted/demo' })
+  CUA_MODEL_NAME = 'scripted/demo';
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(1000)
+  AGENT_MAX_STEPS = 50;
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(100)
+  SCRIPTED_MODEL_STEPS = 4;
+
+  @Transform(toInt) @IsInt() @Min(0) @Max(600_000)
+  SCRIPTED_MODEL_STEP_MS = 0;
+
+  @Transform(toInt) @IsInt() @Min(50) @Max(60_000)
+  PROGRESS_HEARTBEAT_MS = 10_000;
+
+  // --- Shutdown ---
+  @Transform(toInt) @IsInt() @Min(0) @Max(3_600_000)
+  SHUTDOWN_GRACE_MS = 30_000;
+
+  @IsOptional() @IsString()
+  NODE_ENV?: string;
+}

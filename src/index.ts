@@ -1,0 +1,35 @@
+/**
+ * The public API for teams that extend the server from their own Nest modules:
+ * the ports (Computer, ComputerProvider, CuaModel, ModelProvider), the registration decorators,
+ * the domain errors, and the root module.
+ */
+export { AppModule, BUILT_IN_PROVIDER_MODULES } from './app.module';
+export type { AppModuleOptions } from './app.module';
+export { AppConfig, ConfigValidationError, EnvironmentVariables } from './config/config.module';
+export { DomainError, DomainErrorCode, isDomainError } from './common/domain-error';
+export {
+  Computer,
+  ComputerProvider,
+  RegisterComputerProvider,
+  ScreenshotService,
+  ComputerActionRunner,
+  parseKeyCombo,
+  COMPUTER_ACTIONS,
+  FakeComputer,
+  decodeFakeText,
+} from './computer/computer.module';
+export type {
+  CommandOptions,
+  CommandResult,
+  CreateComputerOptions,
+  Frame,
+  MouseButton,
+  Point,
+  Size,
+  ComputerAction,
+  ComputerActionName,
+  Screenshot,
+} from './computer/computer.module';
+export { CuaModel, ModelProvider, RegisterModelProvider } from './agent/agent.module';
+export type { ModelInput, ModelTurn, StepRecord } from './agent/agent.module';
+export { serveStdio } from './mcp/mcp.module';

@@ -1,0 +1,42 @@
+import { Injectable } from '@nestjs/common';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { SetLevelRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import type { ToolContext } from './tool-context';
+import { ScreenTools } from './tools/screen.tools';
+import { SessionTools } from './tools/session.tools';
+import { TaskTools } from './tools/task.tools';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { version } = require('../../package.json') as { version: string };
+
+const INSTRUCTIONS =
+  'This server gives you your own computer (a virtual desktop) per session. See it with screenshot_cua, drive it with the computer tool, ' +
+  'or hand a whole task in plain words to run_cua_task. Calls without session_id use this connection\'s default session; create_session gives ' +
+  'you more computers by id. End sessions you no longer need with cleanup_session.';
+
+/** Builds one McpServer per MCP connection (sharing one across clients leaks data between them). */
+@Injectable()
+export class McpServerFactory {
+  constructor(
+    private readonly screen: ScreenTools,
+    private readonly tasks: TaskTools,
+    private readonly sessionTools: SessionTools,
+  ) {}
+
+  create(principal: string, connectionId: string): ToolContext {
+    const server = new McpServer(
+      { name: 'cua-mcp-server', title: 'Computer-use MCP server', version },
+      { capabilities: { logging: {}, tools: {} }, instructions: INSTRUCTIONS },
+    );
+    const ctx: ToolContext = { principal, connectionId, server };
+    // Own the log level: messages are sent on each request's stream and filtered here.
+    server.server.setRequestHandler(SetLevelRequestSchema, (req) => {
+      ctx.logLevel = req.params.level;
+      return {};
+    });
+    this.screen.register(ctx);
+    this.tasks.register(ctx);
+    this.sessionTools.register(ctx);
+    return ctx;
+  }
+}

@@ -1,0 +1,33 @@
+import { MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
+import { AgentModule } from '../agent/agent.module';
+import { ComputerModule } from '../computer/computer.module';
+import { PoolModule } from '../pool/pool.module';
+import { SessionModule } from '../session/session.module';
+import { McpBodyMiddleware } from './mcp-body.middleware';
+import { OriginGuardMiddleware } from './origin-guard.middleware';
+import { McpConnections } from './mcp-connections';
+import { McpController } from './mcp.controller';
+import { McpServerFactory } from './mcp-server.factory';
+import { ShutdownCoordinator } from './shutdown.coordinator';
+import { ScreenTools } from './tools/screen.tools';
+import { SessionTools } from './tools/session.tools';
+import { TaskTools } from './tools/task.tools';
+import { ToolRunner } from './tools/tool-runner';
+
+/** The MCP face of the server: tools, Streamable HTTP at /mcp, stdio, and graceful shutdown. */
+@Module({
+  imports: [SessionModule, PoolModule, AgentModule, ComputerModule],
+  controllers: [McpController],
+  providers: [McpConnections, McpServerFactory, ToolRunner, ScreenTools, TaskTools, SessionTools, ShutdownCoordinator],
+  exports: [McpConnections, McpServerFactory],
+})
+export class McpModule implements NestModule {
+  configure(consumer: MiddlewareConsumer) {
+    consumer.apply(OriginGuardMiddleware).forRoutes({ path: 'mcp', method: RequestMethod.ALL });
+    consumer.apply(McpBodyMiddleware).forRoutes({ path: 'mcp', method: RequestMethod.POST });
+  }
+}
+
+export { serveStdio, STDIO_CONNECTION } from './stdio';
+export { McpConnections } from './mcp-connections';
+export { McpServerFactory } from './mcp-server.factory';

@@ -1,0 +1,52 @@
+import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
+import { DomainError, DomainErrorCode } from '../common/domain-error';
+import { AppConfig } from '../config/config.module';
+import { DrainState } from '../lifecycle/lifecycle.module';
+import { ComputerPool } from '../pool/pool.module';
+import { SessionService } from '../session/session.module';
+import { McpConnections } from './mcp-connections';
+import { ToolRunner } from './tools/tool-runner';
+
+/** How long aborted calls get to send their error results before streams are closed. */
+const ABORT_SETTLE_MS = 3_000;
+
+/**
+ * Graceful shutdown, in one place and in order (runs before Nest closes the HTTP server):
+ * refuse new work (readiness 503) → let running calls finish for SHUTDOWN_GRACE_MS → abort the
+ * rest (their clients get an error result) → end every session → close every MCP stream →
+ * destroy every computer.
+ */
+@Injectable()
+export class ShutdownCoordinator implements BeforeApplicationShutdown {
+  private readonly logger = new Logger(ShutdownCoordinator.name);
+  private done?: Promise<void>;
+
+  constructor(
+    private readonly drain: DrainState,
+    private readonly tools: ToolRunner,
+    private readonly sessions: SessionService,
+    private readonly connections: McpConnections,
+    private readonly pool: ComputerPool,
+    private readonly config: AppConfig,
+  ) {}
+
+  beforeApplicationShutdown(signal?: string): Promise<void> {
+    return (this.done ??= this.run(signal));
+  }
+
+  private async run(signal?: string) {
+    const t0 = Date.now();
+    this.drain.start();
+    const running = this.tools.count();
+    this.logger.log(`Shutting down${signal ? ` on ${signal}` : ''}: ${running} call(s) running, grace ${this.config.shutdown.graceMs} ms`);
+    const left = await this.tools.settle(this.config.shutdown.graceMs);
+    if (left) {
+      this.tools.abortAll(new DomainError(DomainErrorCode.SHUTTING_DOWN, `The server is shutting down; the call was stopped after the ${this.config.shutdown.graceMs} ms grace period.`));
+      await this.tools.settle(ABORT_SETTLE_MS);
+    }
+    await this.sessions.drainAll(0);
+    await this.connections.closeAll();
+    await this.pool.drain();
+    this.logger.log(`Shutdown done in ${Date.now() - t0} ms: ${running - left} call(s) finished, ${left} aborted`);
+  }
+}

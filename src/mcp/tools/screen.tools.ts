@@ -1,0 +1,125 @@
+import { Injectable } from '@nestjs/common';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import * as z from 'zod';
+import { CHANGES_SCREEN, COMPUTER_ACTIONS, ComputerActionRunner, MAX_DURATION_S, MAX_TYPE_CHARS, ScreenshotService } from '../../computer/computer.module';
+import { AppConfig } from '../../config/config.module';
+import { SessionService } from '../../session/session.module';
+import type { ToolContext } from '../tool-context';
+import { describeShot, imageBlock, text } from './content';
+import { sessionIdField } from './schemas';
+import { ToolRunner } from './tool-runner';
+
+const coordinate = z.tuple([z.number().finite(), z.number().finite()]).describe('[x, y] in screenshot pixels');
+const format = z.enum(['png', 'jpeg']).optional().describe('Image format: png (default) or jpeg (smaller).');
+
+/** screenshot_cua and the low-level `computer` tool. */
+@Injectable()
+export class ScreenTools {
+  constructor(
+    private readonly runner: ToolRunner,
+    private readonly sessions: SessionService,
+    private readonly screenshots: ScreenshotService,
+    private readonly actions: ComputerActionRunner,
+    private readonly config: AppConfig,
+  ) {}
+
+  register(ctx: ToolContext) {
+    ctx.server.registerTool(
+      'screenshot_cua',
+      {
+        title: 'Screenshot',
+        description:
+          "Take a screenshot of your session's computer (its virtual desktop). Returns the image and a line with its size and " +
+          'scale. Use it to see the screen before and after acting. Without session_id it shows the default session of this connection.',
+        inputSchema: z.object({ session_id: sessionIdField, format }).strict(),
+        annotations: { readOnlyHint: true, openWorldHint: false },
+      },
+      (args, extra) =>
+        this.runner.run('screenshot_cua', ctx, extra, async ({ signal, using }) => {
+          const session = using(await this.sessions.resolve({ principal: ctx.principal, sessionId: args.session_id, connectionId: ctx.connectionId }, signal));
+          const shot = await this.screenshots.take(this.sessions.computerOf(session), args.format ?? 'png', signal);
+          session.touch();
+          return { content: [imageBlock(shot), text(`session ${session.id}: ${describeShot(shot)}`)] };
+        }),
+    );
+
+    ctx.server.registerTool(
+      'computer',
+      {
+        title: 'Use the computer',
+        description:
+          "Act on your session's computer directly: one action per call, with coordinates in the pixels of the latest screenshot. " +
+          'Actions: screenshot; left_click/right_click/middle_click/double_click/triple_click (coordinate; optional text = modifier keys held, e.g. "shift"); ' +
+          'mouse_move (coordinate); left_click_drag (start_coordinate, coordinate); left_mouse_down/left_mouse_up (optional coordinate); ' +
+          'scroll (coordinate, scroll_direction up|down|left|right, scroll_amount wheel clicks); type (text); ' +
+          'key (text: xdotool-style key or chord like "Return", "ctrl+s", "alt+F4"); hold_key (text, duration seconds); wait (duration seconds); cursor_position. ' +
+          'Actions that change the screen return a fresh screenshot unless screenshot is false.',
+        inputSchema: z
+          .object({
+            action: z.enum(COMPUTER_ACTIONS),
+            coordinate: coordinate.optional(),
+            start_coordinate: coordinate.optional(),
+            text: z.string().max(MAX_TYPE_CHARS).optional(),
+            scroll_direction: z.enum(['up', 'down', 'left', 'right']).optional(),
+            scroll_amount: z.number().int().min(1).max(100).optional(),
+            duration: z.number().min(0).max(MAX_DURATION_S).optional(),
+            screenshot: z.boolean().optional().describe('Return a screenshot after the action (default true for actions that change the screen).'),
+            format,
+            session_id: sessionIdField,
+          })
+          .strict(),
+        annotations: { destructiveHint: true, openWorldHint: false },
+      },
+      (args, extra) =>
+        this.runner.run('computer', ctx, extra, async ({ signal, using }) => {
+          const session = using(await this.sessions.resolve({ principal: ctx.principal, sessionId: args.session_id, connectionId: ctx.connectionId }, signal));
+          const computer = this.sessions.computerOf(session);
+          const { screenshot, format: fmt, session_id: _s, ...action } = args;
+          const outcome = await this.sessions.runTask(session, `computer:${args.action}`, signal, (s) => this.actions.run(computer, action, s));
+          const content: CallToolResult['content'] = [text(`session ${session.id}: ${outcome.summary}`)];
+          const wantShot = args.action === 'screenshot' || (screenshot ?? CHANGES_SCREEN.has(args.action));
+          if (wantShot) {
+            const shot = await this.screenshots.take(computer, fmt ?? 'png', signal);
+            content.push(imageBlock(shot), text(describeShot(shot)));
+          }
+          return {
+            content,
+            ...(outcome.coordinate ? { structuredContent: { coordinate: outcome.coordinate } } : {}),
+          };
+        }),
+    );
+
+    ctx.server.registerTool(
+      'run_command',
+      {
+        title: 'Run a shell command',
+        description:
+          "Run a shell command (/bin/sh -c) inside your session's computer, isolated from the server and from other sessions: its own home and " +
+          'temp folders, its own display ($DISPLAY), no network unless the operator allows it. Returns stdout, stderr and the exit code; ' +
+          'a command past its timeout is killed with everything it started; long output is cut and the result says so.',
+        inputSchema: z
+          .object({
+            command: z.string().min(1, 'command must not be empty').max(100_000),
+            timeout_ms: z.number().int().min(100).max(3_600_000).optional().describe(`Kill the command after this long (default ${this.config.computer.commandTimeoutMs} ms).`),
+            session_id: sessionIdField,
+          })
+          .strict(),
+        annotations: { destructiveHint: true, openWorldHint: false },
+      },
+      (args, extra) =>
+        this.runner.run('run_command', ctx, extra, async ({ signal, using }) => {
+          const session = using(await this.sessions.resolve({ principal: ctx.principal, sessionId: args.session_id, connectionId: ctx.connectionId }, signal));
+          const computer = this.sessions.computerOf(session);
+          const r = await this.sessions.runTask(session, 'run_command', signal, (s) =>
+            computer.runCommand(args.command, { timeoutMs: args.timeout_ms ?? this.config.computer.commandTimeoutMs, signal: s }),
+          );
+          const status = r.timedOut ? `killed after ${args.timeout_ms ?? this.config.computer.commandTimeoutMs} ms (timeout)` : r.exitCode === null ? 'killed' : `exit code ${r.exitCode}`;
+          const body = `session ${session.id}: ${status}${r.truncated ? ' (output cut at the output limit)' : ''}\n--- stdout ---\n${r.stdout}\n--- stderr ---\n${r.stderr}`;
+          return {
+            content: [text(body)],
+            structuredContent: { exit_code: r.exitCode, stdout: r.stdout, stderr: r.stderr, timed_out: r.timedOut, truncated: r.truncated },
+          };
+        }),
+    );
+  }
+}

@@ -1,0 +1,120 @@
+import { Injectable } from '@nestjs/common';
+import * as z from 'zod';
+import { AppConfig } from '../../config/config.module';
+import { ComputerPool } from '../../pool/pool.module';
+import { SessionService } from '../../session/session.module';
+import type { ToolContext } from '../tool-context';
+import { text } from './content';
+import { sessionIdField } from './schemas';
+import { ToolRunner } from './tool-runner';
+
+const sessionView = z.object({
+  session_id: z.string(),
+  kind: z.enum(['named', 'minted', 'default']),
+  created_at: z.string(),
+  last_activity: z.string(),
+  idle_timeout_ms: z.number(),
+  active_tasks: z.number(),
+  computer: z.string().nullable(),
+});
+
+const statsSchema = z.object({
+  total_sessions: z.number().describe('Sessions on the whole server (all callers).'),
+  max_concurrent: z.number().describe('The most sessions the server holds at once (MAX_SESSIONS).'),
+  sessions: z.record(z.string(), sessionView.omit({ session_id: true })).describe('Your own sessions, by id.'),
+  pool: z.object({ size: z.number(), leased: z.number(), idle: z.number(), creating: z.number(), waiting: z.number(), max: z.number() }),
+});
+
+/** get_session_stats, cleanup_session, create_session, list_sessions. */
+@Injectable()
+export class SessionTools {
+  constructor(
+    private readonly runner: ToolRunner,
+    private readonly sessions: SessionService,
+    private readonly pool: ComputerPool,
+    private readonly config: AppConfig,
+  ) {}
+
+  register(ctx: ToolContext) {
+    const { server, principal } = ctx;
+
+    server.registerTool(
+      'get_session_stats',
+      {
+        title: 'Session statistics',
+        description:
+          'Show how busy the server is: total sessions and the maximum, your own sessions (created, last activity, running tasks, computer), ' +
+          'and the computer pool (size, leased, idle, waiting, max). Use it to decide whether to start more work or clean up.',
+        inputSchema: z.object({}).strict(),
+        outputSchema: statsSchema,
+        annotations: { readOnlyHint: true, openWorldHint: false },
+      },
+      (_args, extra) =>
+        this.runner.run('get_session_stats', ctx, extra, async () => {
+          const own = Object.fromEntries(
+            this.sessions.list(principal).map((s) => {
+              const { session_id, ...rest } = this.sessions.view(s);
+              return [session_id, rest];
+            }),
+          );
+          const stats = { total_sessions: this.sessions.count(), max_concurrent: this.config.session.maxSessions, sessions: own, pool: this.pool.stats() };
+          return { content: [text(JSON.stringify(stats, null, 2))], structuredContent: stats };
+        }),
+    );
+
+    server.registerTool(
+      'cleanup_session',
+      {
+        title: 'End a session',
+        description:
+          'End one of your sessions: stops its running tasks, destroys its computer (nothing of it is reused) and frees its slot. ' +
+          'Safe to call twice. Use it when you are done with a computer.',
+        inputSchema: z.object({ session_id: sessionIdField.unwrap().describe('The session to end.') }).strict(),
+        annotations: { destructiveHint: true, idempotentHint: true, openWorldHint: false },
+      },
+      (args, extra) =>
+        this.runner.run('cleanup_session', ctx, extra, async () => {
+          const r = await this.sessions.end(principal, args.session_id, 'cleanup');
+          const msg = r.ended
+            ? `Session ${args.session_id} ended: ${r.abortedTasks} running task(s) stopped, computer ${r.computers.join(', ') || '(none)'} destroyed.`
+            : `Session ${args.session_id} does not exist (already ended, or never created); nothing to do.`;
+          return { content: [text(msg)], structuredContent: { session_id: args.session_id, ended: r.ended, aborted_tasks: r.abortedTasks, computers_destroyed: r.computers } };
+        }),
+    );
+
+    server.registerTool(
+      'create_session',
+      {
+        title: 'Create a session',
+        description:
+          'Start a new session with its own computer and return its id (unguessable, starts with "ses_"). Pass it as session_id to other tools to ' +
+          'hold several computers at once. idle_timeout_ms sets how long it may stay unused before it is ended (capped by the server).',
+        inputSchema: z
+          .object({ idle_timeout_ms: z.number().int().min(1000).optional().describe('Idle time in ms before the session is ended automatically.') })
+          .strict(),
+        annotations: { openWorldHint: false },
+      },
+      (args, extra) =>
+        this.runner.run('create_session', ctx, extra, async ({ signal }) => {
+          const s = await this.sessions.create(principal, args.idle_timeout_ms, signal);
+          const view = this.sessions.view(s);
+          return { content: [text(`Created session ${s.id} with computer ${view.computer} (idle timeout ${s.idleTimeoutMs} ms).`)], structuredContent: { ...view } };
+        }),
+    );
+
+    server.registerTool(
+      'list_sessions',
+      {
+        title: 'List your sessions',
+        description: 'List your sessions with their ids, kinds, activity times, running tasks and computers.',
+        inputSchema: z.object({}).strict(),
+        annotations: { readOnlyHint: true, openWorldHint: false },
+      },
+      (_args, extra) =>
+        this.runner.run('list_sessions', ctx, extra, async () => {
+          const list = this.sessions.list(principal).map((s) => this.sessions.view(s));
+          return { content: [text(list.length ? JSON.stringify(list, null, 2) : 'You have no sessions.')], structuredContent: { sessions: list } };
+        }),
+    );
+  }
+}

@@ -1,0 +1,97 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type { CallToolResult, LoggingLevel, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
+import { linkSignals, sleep } from '../../common/async';
+import { DomainError, DomainErrorCode, errorMessage, isDomainError } from '../../common/domain-error';
+import { DrainState } from '../../lifecycle/lifecycle.module';
+import { Session, SessionService } from '../../session/session.module';
+import { toToolError } from '../mcp-errors';
+import type { ToolContext } from '../tool-context';
+
+export type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+const LEVELS: LoggingLevel[] = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
+
+export interface CallScope {
+  signal: AbortSignal;
+  ctx: ToolContext;
+  extra: Extra;
+  /** Sends an MCP log message on this request's stream, if the client's level lets it through. */
+  log: (level: LoggingLevel, data: unknown) => void;
+  /** Remembers the session the call works on, so a dead computer can be replaced. */
+  using: (session: Session) => Session;
+}
+
+interface InFlight {
+  controller: AbortController;
+  done: Promise<unknown>;
+}
+
+/**
+ * Runs every tool call: refuses new calls while draining, tracks calls in flight so shutdown can
+ * wait for them and then abort them, links the client's cancel signal, and turns every error
+ * into a clear isError result. After COMPUTER_FAILED it lets the session replace its computer.
+ */
+@Injectable()
+export class ToolRunner {
+  private readonly logger = new Logger('Tools');
+  private readonly inFlight = new Set<InFlight>();
+
+  constructor(
+    private readonly sessions: SessionService,
+    private readonly drain: DrainState,
+  ) {}
+
+  async run(name: string, ctx: ToolContext, extra: Extra, work: (scope: CallScope) => Promise<CallToolResult>): Promise<CallToolResult> {
+    if (this.drain.draining) {
+      return toToolError(new DomainError(DomainErrorCode.SHUTTING_DOWN, 'The server is shutting down and takes no new calls.'));
+    }
+    const link = linkSignals(extra.signal);
+    let session: Session | undefined;
+    const scope: CallScope = {
+      signal: link.signal,
+      ctx,
+      extra,
+      log: (level, data) => {
+        if (ctx.logLevel && LEVELS.indexOf(level) < LEVELS.indexOf(ctx.logLevel)) return;
+        extra.sendNotification({ method: 'notifications/message', params: { level, logger: name, data } }).catch(() => undefined);
+      },
+      using: (s) => (session = s),
+    };
+    const entry: InFlight = { controller: link.controller, done: Promise.resolve() };
+    const done = (async () => {
+      try {
+        return await work(scope);
+      } catch (e) {
+        if (!isDomainError(e)) this.logger.error(`${name} failed: ${errorMessage(e)}`, (e as Error)?.stack);
+        if (session && isDomainError(e, 'COMPUTER_FAILED')) await this.sessions.recoverComputer(session).catch(() => false);
+        return toToolError(e);
+      }
+    })();
+    entry.done = done;
+    this.inFlight.add(entry);
+    try {
+      return await done;
+    } finally {
+      this.inFlight.delete(entry);
+      link.dispose();
+    }
+  }
+
+  count(): number {
+    return this.inFlight.size;
+  }
+
+  /** Waits up to `ms` for calls in flight to finish; returns how many are still running. */
+  async settle(ms: number): Promise<number> {
+    const deadline = Date.now() + ms;
+    while (this.inFlight.size && Date.now() < deadline) await sleep(Math.min(50, deadline - Date.now()));
+    return this.inFlight.size;
+  }
+
+  /** Aborts every call in flight with `reason`. */
+  abortAll(reason: Error): number {
+    for (const c of this.inFlight) c.controller.abort(reason);
+    return this.inFlight.size;
+  }
+}

@@ -1,0 +1,11 @@
+import { DomainError, DomainErrorCode } from '../common/domain-error';
+
+export const poolDraining = () =>
+  new DomainError(DomainErrorCode.SHUTTING_DOWN, 'The server is shutting down and gives out no more computers. Reconnect to another instance or retry shortly.');
+
+export const poolExhausted = (timeoutMs: number, max: number) =>
+  new DomainError(
+    DomainErrorCode.POOL_EXHAUSTED,
+    `No computer became free within ${timeoutMs} ms (POOL_ACQUIRE_TIMEOUT_MS): all ${max} computers (POOL_MAX_SIZE) are in use. ` +
+      'End a session you no longer need with cleanup_session, retry later, or ask the operator to raise POOL_MAX_SIZE.',
+  );

@@ -1,0 +1,10 @@
+import { Module } from '@nestjs/common';
+import { ComputerModule } from '../computer/computer.module';
+import { ComputerPool } from './computer-pool.service';
+
+/** The pool of computers that sessions lease from. */
+@Module({ imports: [ComputerModule], providers: [ComputerPool], exports: [ComputerPool] })
+export class PoolModule {}
+
+export { ComputerPool } from './computer-pool.service';
+export type { AcquireOptions, Lease, PoolStats } from './computer-pool.service';

@@ -1,0 +1,41 @@
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { AppConfig } from '../config/config.module';
+import { SessionSweeper } from './session-sweeper';
+import { SessionService } from './session.service';
+
+describe(SessionSweeper.name, () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  it('sweeps every SESSION_SWEEP_INTERVAL_MS and removes its interval on destroy', async () => {
+    const sweep = jest.fn().mockResolvedValue([]);
+    const scheduler = new SchedulerRegistry();
+    const sut = new SessionSweeper({ sweep } as unknown as SessionService, scheduler, AppConfig.fromEnv({ SESSION_SWEEP_INTERVAL_MS: '1000' }));
+    sut.onApplicationBootstrap();
+    expect(scheduler.getIntervals()).toEqual(['session-idle-sweep']);
+    await jest.advanceTimersByTimeAsync(3000);
+    expect(sweep).toHaveBeenCalledTimes(3);
+    sut.onModuleDestroy();
+    expect(scheduler.getIntervals()).toEqual([]);
+    await jest.advanceTimersByTimeAsync(5000);
+    expect(sweep).toHaveBeenCalledTimes(3);
+  });
+
+  it('skips a tick while the previous sweep still runs, and survives a failing sweep', async () => {
+    let finish!: () => void;
+    const sweep = jest
+      .fn()
+      .mockImplementationOnce(() => new Promise<string[]>((r) => (finish = () => r([]))))
+      .mockRejectedValueOnce(new Error('boom'))
+      .mockResolvedValue([]);
+    const sut = new SessionSweeper({ sweep } as unknown as SessionService, new SchedulerRegistry(), AppConfig.fromEnv({}));
+    const first = sut.tick();
+    await sut.tick();
+    expect(sweep).toHaveBeenCalledTimes(1);
+    finish();
+    await first;
+    await sut.tick();
+    await sut.tick();
+    expect(sweep).toHaveBeenCalledTimes(3);
+  });
+});

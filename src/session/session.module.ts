@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { PoolModule } from '../pool/pool.module';
+import { SessionSweeper } from './session-sweeper';
+import { SessionService } from './session.service';
+
+/** The session registry: who holds which computer, their running tasks, idle sweeps. */
+@Module({ imports: [PoolModule], providers: [SessionService, SessionSweeper], exports: [SessionService] })
+export class SessionModule {}
+
+export { SessionService } from './session.service';
+export type { EndReason, SessionRef, SessionView } from './session.service';
+export { Session } from './session';
+export { SessionSweeper } from './session-sweeper';

@@ -1,0 +1,132 @@
+import { sleep } from '../common/async';
+import { AppConfig } from '../config/config.module';
+import { ComputerProviderRegistry } from '../computer/computer.module';
+import { DrainState } from '../lifecycle/lifecycle.module';
+import { ComputerPool } from '../pool/pool.module';
+import { ProgrammableFakeProvider } from '../../test/support/fake-provider';
+import { SessionService } from './session.service';
+
+function setup(env: Record<string, string> = {}) {
+  const config = AppConfig.fromEnv({ COMPUTER_PROVIDER: 'fake', POOL_MAX_SIZE: '3', MAX_SESSIONS: '3', POOL_ACQUIRE_TIMEOUT_MS: '300', ...env });
+  const provider = new ProgrammableFakeProvider();
+  const registry = { create: (o: { signal?: AbortSignal }) => provider.create(o) } as unknown as ComputerProviderRegistry;
+  const pool = new ComputerPool(config, registry);
+  const drain = new DrainState();
+  return { sut: new SessionService(config, pool, drain), pool, provider, drain };
+}
+const ref = (sessionId?: string, connectionId = 'conn-1', principal = 'anonymous') => ({ principal, sessionId, connectionId });
+
+describe(SessionService.name, () => {
+  it('the same session_id reaches the same computer; another id gets another one', async () => {
+    const { sut } = setup();
+    const a1 = await sut.resolve(ref('alpha'));
+    const a2 = await sut.resolve(ref('alpha', 'conn-2'));
+    const b = await sut.resolve(ref('beta'));
+    expect(sut.computerOf(a2)).toBe(sut.computerOf(a1));
+    expect(sut.computerOf(b)).not.toBe(sut.computerOf(a1));
+  });
+
+  it('without session_id, one default session per connection, reused on every call', async () => {
+    const { sut } = setup();
+    const first = await sut.resolve(ref(undefined, 'c1'));
+    const again = await sut.resolve(ref(undefined, 'c1'));
+    const other = await sut.resolve(ref(undefined, 'c2'));
+    expect(again).toBe(first);
+    expect(other.id).not.toBe(first.id);
+    expect(sut.count()).toBe(2);
+  });
+
+  it('callers racing on a new session_id share one session and one computer', async () => {
+    const { sut, provider } = setup();
+    provider.createDelayMs = 20;
+    const [x, y] = await Promise.all([sut.resolve(ref('same')), sut.resolve(ref('same'))]);
+    expect(x).toBe(y);
+    expect(provider.created).toHaveLength(1);
+  });
+
+  it('over MAX_SESSIONS a new session fails at once with SESSION_LIMIT, and existing ones still work', async () => {
+    const { sut } = setup();
+    for (const id of ['s1', 's2', 's3']) await sut.resolve(ref(id));
+    const t0 = Date.now();
+    await expect(sut.resolve(ref('s4'))).rejects.toMatchObject({ code: 'SESSION_LIMIT', message: expect.stringMatching(/MAX_SESSIONS.*cleanup_session/s) });
+    expect(Date.now() - t0).toBeLessThan(100);
+    await expect(sut.resolve(ref('s1'))).resolves.toBeDefined();
+  });
+
+  it('an unknown server-minted id is not created on use', async () => {
+    const { sut } = setup();
+    const minted = await sut.create('anonymous');
+    await sut.end('anonymous', minted.id, 'cleanup');
+    await expect(sut.resolve(ref(minted.id))).rejects.toMatchObject({ code: 'SESSION_NOT_FOUND' });
+  });
+
+  it('the same id under two principals gives two separate sessions', async () => {
+    const { sut } = setup();
+    const a = await sut.resolve(ref('shared', 'c', 'alice'));
+    const b = await sut.resolve(ref('shared', 'c', 'bob'));
+    expect(sut.computerOf(a)).not.toBe(sut.computerOf(b));
+    expect(sut.list('alice').map((s) => s.id)).toEqual(['shared']);
+  });
+
+  it('end aborts running tasks, destroys the computer, and is idempotent (no deadlock)', async () => {
+    const { sut, provider } = setup();
+    const s = await sut.resolve(ref('t'));
+    const task = sut.runTask(s, 'long', undefined, (signal) => sleep(60_000, signal));
+    const ended = await sut.end('anonymous', 't', 'cleanup');
+    await expect(task).rejects.toMatchObject({ code: 'SESSION_ENDED' });
+    expect(ended).toMatchObject({ ended: true, abortedTasks: 1 });
+    expect(provider.open()).toHaveLength(0);
+    expect(await sut.end('anonymous', 't', 'cleanup')).toMatchObject({ ended: false });
+  });
+
+  it('the idle sweep ends idle sessions but never one with a running task', async () => {
+    const { sut, provider } = setup({ SESSION_IDLE_TIMEOUT_MS: '1000' });
+    const idle = await sut.resolve(ref('idle'));
+    const busy = await sut.resolve(ref('busy'));
+    const ac = new AbortController();
+    const task = sut.runTask(busy, 'long', ac.signal, (signal) => sleep(60_000, signal));
+    const later = Date.now() + 5000;
+    expect(await sut.sweep(later)).toEqual(['idle']);
+    expect(sut.get('anonymous', 'busy')).toBe(busy);
+    expect(sut.get('anonymous', 'idle')).toBeUndefined();
+    expect(provider.open()).toEqual([sut.computerOf(busy)]);
+    ac.abort();
+    await expect(task).rejects.toBeDefined();
+    expect(idle.ended).toBe(true);
+  });
+
+  it('a closed connection ends its default session but not named ones', async () => {
+    const { sut } = setup();
+    const def = await sut.resolve(ref(undefined, 'c9'));
+    await sut.resolve(ref('keep', 'c9'));
+    await sut.endConnection('c9');
+    expect(def.ended).toBe(true);
+    expect(sut.get('anonymous', 'keep')).toBeDefined();
+  });
+
+  it('drain lets tasks finish within grace, aborts the rest, and frees every computer', async () => {
+    const { sut, provider, drain } = setup();
+    const s1 = await sut.resolve(ref('quick'));
+    const s2 = await sut.resolve(ref('slow'));
+    const quick = sut.runTask(s1, 'quick', undefined, (signal) => sleep(50, signal).then(() => 'ok'));
+    const slow = sut.runTask(s2, 'slow', undefined, (signal) => sleep(60_000, signal));
+    const r = await sut.drainAll(300);
+    expect(drain.draining).toBe(true);
+    await expect(quick).resolves.toBe('ok');
+    await expect(slow).rejects.toMatchObject({ code: 'SHUTTING_DOWN' });
+    expect(r).toEqual({ finished: 1, aborted: 1 });
+    expect(provider.open()).toHaveLength(0);
+    await expect(sut.resolve(ref('new'))).rejects.toMatchObject({ code: 'SHUTTING_DOWN' });
+  });
+
+  it('a dead computer is replaced on the next call', async () => {
+    const { sut, provider } = setup();
+    const s = await sut.resolve(ref('x'));
+    const first = sut.computerOf(s);
+    provider.created[0].kill();
+    expect(await sut.recoverComputer(s)).toBe(true);
+    const again = await sut.resolve(ref('x'));
+    expect(sut.computerOf(again)).not.toBe(first);
+    expect(await sut.computerOf(again).isAlive()).toBe(true);
+  });
+});

@@ -1,0 +1,292 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { linkSignals, sleep, withTimeout } from '../common/async';
+import { DomainError, DomainErrorCode } from '../common/domain-error';
+import { AppConfig } from '../config/config.module';
+import type { Computer } from '../computer/computer.module';
+import { DrainState } from '../lifecycle/lifecycle.module';
+import { ComputerPool, Lease } from '../pool/pool.module';
+import { sessionEnded, sessionLimit, sessionNotFound, shuttingDown } from './session.errors';
+import { RunningTask, Session, SessionKind } from './session';
+
+/** Server-minted ids: "ses_" + 128 random bits. Never auto-created on use, so a guess finds nothing. */
+const MINTED = /^ses_[A-Za-z0-9_-]{22}$/;
+const CLIENT_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
+/** How long ending a session waits for its aborted tasks to let go before releasing anyway. */
+const TASK_SETTLE_MS = 5_000;
+
+export interface SessionRef {
+  principal: string;
+  /** The client's session_id argument, if any. */
+  sessionId?: string;
+  /** The MCP connection (MCP session id, or "stdio"), for the default session. */
+  connectionId: string;
+}
+
+export interface SessionView {
+  session_id: string;
+  kind: SessionKind;
+  created_at: string;
+  last_activity: string;
+  idle_timeout_ms: number;
+  active_tasks: number;
+  computer: string | null;
+}
+
+export type EndReason = 'cleanup' | 'idle' | 'connection-closed' | 'shutdown';
+
+@Injectable()
+export class SessionService {
+  private readonly logger = new Logger(SessionService.name);
+  private readonly sessions = new Map<string, Session>();
+  /** connectionId → key of that connection's default session. */
+  private readonly defaults = new Map<string, string>();
+  /** Extra computers leased for concurrent tasks, by session key. */
+  private readonly extraLeases = new Map<string, Set<Lease>>();
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly pool: ComputerPool,
+    private readonly drain: DrainState,
+  ) {}
+
+  private static key(principal: string, id: string) {
+    return `${principal}\u0000${id}`;
+  }
+
+  /** The session a tool call addresses (created on first use), with its computer leased. */
+  async resolve(ref: SessionRef, signal?: AbortSignal): Promise<Session> {
+    if (ref.sessionId !== undefined) {
+      const id = ref.sessionId;
+      if (!CLIENT_ID.test(id)) {
+        throw new DomainError(DomainErrorCode.INVALID_ARGUMENT, 'session_id must be 1-128 characters of letters, digits and . _ : @ -');
+      }
+      const existing = this.sessions.get(SessionService.key(ref.principal, id));
+      if (existing) return this.whenReady(existing, signal);
+      if (MINTED.test(id)) throw sessionNotFound(id);
+      return this.open(ref.principal, id, 'named', this.config.session.idleTimeoutMs, signal);
+    }
+    const key = this.defaults.get(ref.connectionId);
+    const existing = key ? this.sessions.get(key) : undefined;
+    if (existing) return this.whenReady(existing, signal);
+    const session = this.openRecord(ref.principal, mintId(), 'default', this.config.session.idleTimeoutMs);
+    this.defaults.set(ref.connectionId, SessionService.key(session.principal, session.id));
+    return this.startComputer(session, signal);
+  }
+
+  /** A new session with a server-minted, unguessable id. */
+  async create(principal: string, idleTimeoutMs?: number, signal?: AbortSignal): Promise<Session> {
+    const { idleTimeoutMs: def, maxIdleTimeoutMs: max } = this.config.session;
+    if (idleTimeoutMs !== undefined && (!Number.isInteger(idleTimeoutMs) || idleTimeoutMs < 1000)) {
+      throw new DomainError(DomainErrorCode.INVALID_ARGUMENT, 'idle_timeout_ms must be a whole number of milliseconds, at least 1000.');
+    }
+    return this.open(principal, mintId(), 'minted', Math.min(idleTimeoutMs ?? def, max), signal);
+  }
+
+  /** Sessions visible to a principal, oldest first. */
+  list(principal: string): Session[] {
+    return [...this.sessions.values()].filter((s) => s.principal === principal && !s.ended);
+  }
+
+  get(principal: string, id: string): Session | undefined {
+    return this.sessions.get(SessionService.key(principal, id));
+  }
+
+  count(): number {
+    return this.sessions.size;
+  }
+
+  view(s: Session): SessionView {
+    return {
+      session_id: s.id,
+      kind: s.kind,
+      created_at: new Date(s.createdAt).toISOString(),
+      last_activity: new Date(s.lastActivity).toISOString(),
+      idle_timeout_ms: s.idleTimeoutMs,
+      active_tasks: s.tasks.size,
+      computer: s.lease?.computer.id ?? null,
+    };
+  }
+
+  private open(principal: string, id: string, kind: SessionKind, idleTimeoutMs: number, signal?: AbortSignal) {
+    return this.startComputer(this.openRecord(principal, id, kind, idleTimeoutMs), signal);
+  }
+
+  private openRecord(principal: string, id: string, kind: SessionKind, idleTimeoutMs: number): Session {
+    if (this.drain.draining) throw shuttingDown();
+    if (this.sessions.size >= this.config.session.maxSessions) {
+      throw sessionLimit(this.config.session.maxSessions, this.config.session.idleTimeoutMs);
+    }
+    const session = new Session(id, principal, kind, idleTimeoutMs);
+    this.sessions.set(SessionService.key(principal, id), session);
+    this.logger.log(`Session ${id} (${kind}) opened for ${principal}`);
+    return session;
+  }
+
+  /** Leases the session's computer; the session is removed again if that fails. */
+  private async startComputer(session: Session, signal?: AbortSignal): Promise<Session> {
+    session.ready = this.pool
+      .acquire({ owner: session.id, signal })
+      .then(async (lease) => {
+        if (session.ended) {
+          await this.pool.release(lease);
+          throw sessionEnded(session.id);
+        }
+        session.lease = lease;
+      })
+      .finally(() => {
+        session.ready = undefined;
+      });
+    try {
+      await session.ready;
+      return session;
+    } catch (e) {
+      if (!session.lease) this.forget(session);
+      throw e;
+    }
+  }
+
+  private async whenReady(session: Session, signal?: AbortSignal): Promise<Session> {
+    if (session.ready) await withTimeout(session.ready, this.config.pool.acquireTimeoutMs + 1000, () => sessionEnded(session.id), signal);
+    if (session.ended) throw sessionEnded(session.id);
+    if (!session.lease) return this.startComputer(session, signal);
+    return session;
+  }
+
+  /** The session's computer. Throws when the session has none (ended meanwhile). */
+  computerOf(session: Session): Computer {
+    if (session.ended || !session.lease) throw sessionEnded(session.id);
+    return session.lease.computer;
+  }
+
+  /**
+   * After a COMPUTER_FAILED error: if the computer is really gone, release it so the session's
+   * next call gets a fresh one from the pool instead of failing forever.
+   */
+  async recoverComputer(session: Session): Promise<boolean> {
+    const lease = session.lease;
+    if (!lease) return false;
+    const alive = await withTimeout(lease.computer.isAlive(), 2000, () => new Error('liveness check timed out')).catch(() => false);
+    if (alive) return false;
+    this.logger.warn(`Computer ${lease.computer.id} of session ${session.id} stopped; it will be replaced on the next call`);
+    session.lease = undefined;
+    await this.pool.release(lease);
+    return true;
+  }
+
+  /** Leases an extra computer for the session (concurrent tasks); released by releaseExtra or when the session ends. */
+  async leaseExtra(session: Session, signal?: AbortSignal): Promise<Lease> {
+    if (this.drain.draining) throw shuttingDown();
+    const lease = await this.pool.acquire({ owner: session.id, signal });
+    const key = SessionService.key(session.principal, session.id);
+    if (session.ended) {
+      await this.pool.release(lease);
+      throw sessionEnded(session.id);
+    }
+    const set = this.extraLeases.get(key) ?? new Set();
+    set.add(lease);
+    this.extraLeases.set(key, set);
+    return lease;
+  }
+
+  async releaseExtra(session: Session, lease: Lease): Promise<void> {
+    this.extraLeases.get(SessionService.key(session.principal, session.id))?.delete(lease);
+    await this.pool.release(lease);
+  }
+
+  /**
+   * Runs work as a task of the session: it can be aborted by the caller's signal, by ending the
+   * session, or by shutdown; the session counts as busy (never swept) while it runs.
+   */
+  async runTask<T>(session: Session, name: string, signal: AbortSignal | undefined, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    if (this.drain.draining) throw shuttingDown();
+    if (session.ended) throw sessionEnded(session.id);
+    const link = linkSignals(signal);
+    const id = randomUUID();
+    session.touch();
+    const done = work(link.signal);
+    const task: RunningTask = { id, name, startedAt: Date.now(), controller: link.controller, done };
+    session.tasks.set(id, task);
+    try {
+      return await done;
+    } finally {
+      link.dispose();
+      session.tasks.delete(id);
+      session.touch();
+    }
+  }
+
+  /** Ends a session: aborts its tasks, frees its computers, forgets it. Idempotent. */
+  async end(principal: string, id: string, reason: EndReason): Promise<{ ended: boolean; abortedTasks: number; computers: string[] }> {
+    const session = this.sessions.get(SessionService.key(principal, id));
+    if (!session) return { ended: false, abortedTasks: 0, computers: [] };
+    return this.endSession(session, reason);
+  }
+
+  private async endSession(session: Session, reason: EndReason) {
+    session.ended = true;
+    this.forget(session);
+    const tasks = [...session.tasks.values()];
+    const err = reason === 'shutdown' ? shuttingDown() : sessionEnded(session.id);
+    for (const t of tasks) t.controller.abort(err);
+    // Aborted tasks stop at their next await; give them a bounded moment to let go of the computer.
+    await withTimeout(Promise.allSettled(tasks.map((t) => t.done)), TASK_SETTLE_MS, () => new Error('tasks did not stop')).catch(() =>
+      this.logger.warn(`Session ${session.id}: tasks did not stop within ${TASK_SETTLE_MS} ms; releasing the computer anyway`),
+    );
+    await session.ready?.catch(() => undefined);
+    const key = SessionService.key(session.principal, session.id);
+    const leases = [...(session.lease ? [session.lease] : []), ...(this.extraLeases.get(key) ?? [])];
+    this.extraLeases.delete(key);
+    session.lease = undefined;
+    await Promise.all(leases.map((l) => this.pool.release(l)));
+    this.logger.log(`Session ${session.id} ended (${reason}); ${tasks.length} task(s) aborted, ${leases.length} computer(s) released`);
+    return { ended: true, abortedTasks: tasks.length, computers: leases.map((l) => l.computer.id) };
+  }
+
+  private forget(session: Session) {
+    const key = SessionService.key(session.principal, session.id);
+    if (this.sessions.get(key) === session) this.sessions.delete(key);
+    for (const [conn, k] of this.defaults) if (k === key) this.defaults.delete(conn);
+  }
+
+  /** Ends the default session of a closed MCP connection. Named and minted sessions outlive connections. */
+  async endConnection(connectionId: string): Promise<void> {
+    const key = this.defaults.get(connectionId);
+    this.defaults.delete(connectionId);
+    const session = key ? this.sessions.get(key) : undefined;
+    if (session) await this.endSession(session, 'connection-closed');
+  }
+
+  /** Ends sessions idle past their timeout. A session with a running task is never swept. */
+  async sweep(now = Date.now()): Promise<string[]> {
+    const idle = [...this.sessions.values()].filter((s) => !s.ended && !s.ready && s.tasks.size === 0 && s.idleFor(now) > s.idleTimeoutMs);
+    await Promise.all(idle.map((s) => this.endSession(s, 'idle')));
+    return idle.map((s) => s.id);
+  }
+
+  runningTasks(): number {
+    let n = 0;
+    for (const s of this.sessions.values()) n += s.tasks.size;
+    return n;
+  }
+
+  /**
+   * Shutdown: refuse new work, let running tasks finish for up to `graceMs`, abort the rest,
+   * then end every session (releasing every computer).
+   */
+  async drainAll(graceMs: number): Promise<{ finished: number; aborted: number }> {
+    this.drain.start();
+    const all = () => [...this.sessions.values()].flatMap((s) => [...s.tasks.values()]);
+    const before = all().length;
+    const deadline = Date.now() + graceMs;
+    while (all().length && Date.now() < deadline) await sleep(Math.min(100, deadline - Date.now()));
+    const left = all().length;
+    await Promise.all([...this.sessions.values()].map((s) => this.endSession(s, 'shutdown')));
+    if (before) this.logger.log(`Drain: ${before - left} task(s) finished within the grace period, ${left} aborted`);
+    return { finished: before - left, aborted: left };
+  }
+}
+
+function mintId(): string {
+  return `ses_${randomBytes(16).toString('base64url')}`;
+}

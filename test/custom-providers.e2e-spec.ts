@@ -1,0 +1,23 @@
+import { AcmeModule, AuditTrail } from '../examples/custom-providers/acme.module';
+import { call, fakeScreenText, startApp, TestApp, textOf } from './support/app';
+
+describe('Extending with Nest modules (examples/custom-providers)', () => {
+  let t: TestApp;
+  afterEach(async () => t?.close());
+
+  it('a module imported through AppModule.forRoot adds a computer provider and a model provider that the tools use', async () => {
+    t = await startApp({ COMPUTER_PROVIDER: 'acme-notepad', CUA_MODEL_NAME: 'acme/shout' }, [AcmeModule]);
+    const client = await t.connect();
+    const r = await call(client, 'run_cua_task', { task: 'hello acme' });
+    expect(textOf(r)).toMatch(/Answer: shouted 10 characters/);
+    expect(textOf(r)).toMatch(/with acme\/shout on computer acme-1/);
+    expect(await fakeScreenText(r)).toBe('HELLO ACME');
+    await call(client, 'cleanup_session', { session_id: /session (\S+)\)/.exec(textOf(r))![1] });
+    expect(t.app.get(AuditTrail).events.map((e) => e.split(' ').slice(1).join(' '))).toEqual(['created acme-1', 'closed acme-1']);
+  });
+
+  it('an unknown COMPUTER_PROVIDER or model provider stops the boot with a message naming the known ones', async () => {
+    await expect(startApp({ COMPUTER_PROVIDER: 'nope' })).rejects.toThrow(/COMPUTER_PROVIDER=nope is not a registered computer provider. Known: fake, xvfb/);
+    await expect(startApp({ CUA_MODEL_NAME: 'nope/model' })).rejects.toThrow(/no model provider "nope". Known providers: scripted/);
+  });
+});

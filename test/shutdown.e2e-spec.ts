@@ -1,0 +1,83 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { execFileSync } from 'node:child_process';
+import { call, textOf } from './support/app';
+import { ServerProcess, spawnServer } from './support/server-process';
+
+async function connect(url: string) {
+  const client = new Client({ name: 'drain-test', version: '1' });
+  await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+  return client;
+}
+
+function xvfbPids(): number[] {
+  try {
+    return execFileSync('pgrep', ['-x', 'Xvfb'], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+describe('Graceful shutdown on SIGTERM (built server, separate process)', () => {
+  let server: ServerProcess | undefined;
+  afterEach(() => {
+    if (server?.proc.exitCode === null) server.proc.kill('SIGKILL');
+  });
+
+  it('readiness turns 503, running tasks finish within the grace period, new work is refused, every computer is freed, exit 0', async () => {
+    server = await spawnServer({ COMPUTER_PROVIDER: 'fake', SCRIPTED_MODEL_STEP_MS: '400', SHUTDOWN_GRACE_MS: '10000' });
+    const clients = await Promise.all([0, 1, 2].map(() => connect(server!.url)));
+    const tasks = clients.map((c, i) => call(c, 'run_cua_task', { task: `job ${i}` }));
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await fetch(`${server.base}/health/ready`)).status).toBe(200);
+    server.proc.kill('SIGTERM');
+    // Readiness flips at once, while the tasks are still running.
+    let ready = 200;
+    for (let i = 0; i < 20 && ready === 200; i++) {
+      ready = (await fetch(`${server.base}/health/ready`).catch(() => ({ status: 0 }))).status;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(ready).toBe(503);
+    const refused = await call(clients[0], 'screenshot_cua', { session_id: 'late' });
+    expect(textOf(refused)).toMatch(/SHUTTING_DOWN/);
+    const results = await Promise.all(tasks);
+    results.forEach((r, i) => expect(textOf(r)).toMatch(new RegExp(`Answer: Done: job ${i}`)));
+    const { code } = await server.exited;
+    expect(code).toBe(0);
+    expect(server.output()).toMatch(/Shutdown done in \d+ ms: 3 call\(s\) finished, 0 aborted/);
+    expect(server.output()).toMatch(/Drain|ended \(shutdown\)/);
+    await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+  }, 60_000);
+
+  it('past the grace period, running tasks are aborted with a clear error and the server still exits 0', async () => {
+    server = await spawnServer({ COMPUTER_PROVIDER: 'fake', SCRIPTED_MODEL_STEP_MS: '60000', SHUTDOWN_GRACE_MS: '500' });
+    const client = await connect(server.url);
+    const task = call(client, 'run_cua_task', { task: 'never ends' });
+    await new Promise((r) => setTimeout(r, 300));
+    const t0 = Date.now();
+    server.proc.kill('SIGTERM');
+    const r = await task;
+    expect(r.isError).toBe(true);
+    expect(textOf(r)).toMatch(/SHUTTING_DOWN.*grace period/);
+    const { code } = await server.exited;
+    expect(code).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(8000);
+    expect(server.output()).toMatch(/0 call\(s\) finished, 1 aborted/);
+    await client.close().catch(() => undefined);
+  }, 60_000);
+
+  it('with real Xvfb desktops: tasks finish, then no desktop process is left', async () => {
+    const before = new Set(xvfbPids());
+    server = await spawnServer({ COMPUTER_PROVIDER: 'xvfb', SCRIPTED_MODEL_STEP_MS: '300', SHUTDOWN_GRACE_MS: '15000' });
+    const clients = await Promise.all([0, 1].map(() => connect(server!.url)));
+    const tasks = clients.map((c, i) => call(c, 'run_cua_task', { task: `desk ${i}` }));
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(xvfbPids().filter((p) => !before.has(p))).toHaveLength(2);
+    server.proc.kill('SIGTERM');
+    const results = await Promise.all(tasks);
+    results.forEach((r, i) => expect(textOf(r)).toMatch(new RegExp(`Answer: Done: desk ${i}`)));
+    expect((await server.exited).code).toBe(0);
+    expect(xvfbPids().filter((p) => !before.has(p))).toEqual([]);
+    await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+  }, 60_000);
+});

@@ -1,0 +1,78 @@
+import type { INestApplication, ModuleMetadata } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import sharp from 'sharp';
+import { AppModule } from '../../src/app.module';
+import { AppConfig } from '../../src/config/config.module';
+import { AppLogger } from '../../src/common/logger';
+import { decodeFakeText, FakeComputerProvider } from '../../src/computer/computer.module';
+
+export interface TestApp {
+  app: INestApplication;
+  url: string;
+  fake: FakeComputerProvider;
+  clients: Client[];
+  connect(name?: string): Promise<Client>;
+  close(): Promise<void>;
+}
+
+/** Boots the real app (fake computers unless env says otherwise) on a free loopback port. */
+export async function startApp(env: Record<string, string> = {}, imports: ModuleMetadata['imports'] = []): Promise<TestApp> {
+  const config = AppConfig.fromEnv({ COMPUTER_PROVIDER: 'fake', SCREEN_WIDTH: '640', SCREEN_HEIGHT: '400', LOG_LEVEL: 'error', ...env });
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot({ config, imports })] }).compile();
+  const app = moduleRef.createNestApplication({ bodyParser: false, logger: new AppLogger(config.log.level, true) });
+  await app.listen(0, '127.0.0.1');
+  const url = `${(await app.getUrl()).replace('[::1]', '127.0.0.1')}/mcp`;
+  const clients: Client[] = [];
+  let closed = false;
+  return {
+    app,
+    url,
+    fake: app.get(FakeComputerProvider),
+    clients,
+    async connect(name = 'e2e') {
+      const client = new Client({ name, version: '1.0.0' });
+      await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+      clients.push(client);
+      return client;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+      await app.close();
+    },
+  };
+}
+
+export function textOf(r: CallToolResult | { content?: unknown }): string {
+  return ((r.content ?? []) as CallToolResult['content'])
+    .filter((c) => c.type === 'text')
+    .map((c) => (c as { text: string }).text)
+    .join('\n');
+}
+
+export function imagesOf(r: CallToolResult | { content?: unknown }) {
+  return ((r.content ?? []) as CallToolResult['content']).filter((c) => c.type === 'image') as { type: 'image'; data: string; mimeType: string }[];
+}
+
+/** Decodes the text a fake computer's screen shows, from a tool result's first image. */
+export async function fakeScreenText(r: CallToolResult | { content?: unknown }): Promise<string> {
+  const img = imagesOf(r)[0];
+  if (!img) throw new Error(`no image in result: ${textOf(r)}`);
+  const { data, info } = await sharp(Buffer.from(img.data, 'base64')).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  return decodeFakeText(data, info.width, info.height);
+}
+
+/** The session id a screenshot_cua / computer result names ("session ses_...: ..."). */
+export function sessionIdOf(r: CallToolResult | { content?: unknown }): string {
+  const m = /session (\S+?)[:)]/.exec(textOf(r));
+  if (!m) throw new Error(`no session id in: ${textOf(r)}`);
+  return m[1];
+}
+
+export async function call(client: Client, name: string, args: Record<string, unknown> = {}, options?: Parameters<Client['callTool']>[2]) {
+  return (await client.callTool({ name, arguments: args }, undefined, options)) as CallToolResult;
+}

@@ -1,0 +1,122 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import sharp from 'sharp';
+import { call, imagesOf, startApp, TestApp, textOf } from './support/app';
+
+/** Pids of all running Xvfb processes. */
+function xvfbPids(): number[] {
+  try {
+    return execFileSync('pgrep', ['-x', 'Xvfb'], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+async function pixels(r: { content?: unknown }) {
+  const img = imagesOf(r)[0];
+  return sharp(Buffer.from(img.data, 'base64')).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+}
+
+function differing(a: Buffer, b: Buffer) {
+  let n = 0;
+  for (let i = 0; i < a.length; i += 3) if (a[i] !== b[i] || a[i + 1] !== b[i + 1] || a[i + 2] !== b[i + 2]) n++;
+  return n;
+}
+
+async function displayOf(client: Parameters<typeof call>[0], session_id?: string) {
+  const r = await call(client, 'run_command', { command: 'echo $DISPLAY', ...(session_id ? { session_id } : {}) });
+  return (r.structuredContent as { stdout: string }).stdout.trim();
+}
+
+describe('Real Xvfb desktops through MCP (COMPUTER_PROVIDER=xvfb)', () => {
+  let t: TestApp;
+  afterEach(async () => t?.close());
+
+  it('typing into the terminal changes the screen and reaches the shell in the computer', async () => {
+    t = await startApp({ COMPUTER_PROVIDER: 'xvfb', SCREEN_WIDTH: '1024', SCREEN_HEIGHT: '768' });
+    const client = await t.connect();
+    const before = await pixels(await call(client, 'screenshot_cua'));
+    expect(before.info).toMatchObject({ width: 1024, height: 768 });
+    await call(client, 'computer', { action: 'type', text: 'echo typed-by-mcp > ~/proof.txt', screenshot: false });
+    const after = await call(client, 'computer', { action: 'key', text: 'Return' });
+    expect(differing(before.data, (await pixels(after)).data)).toBeGreaterThan(200);
+    let content = '';
+    for (let i = 0; i < 40 && content !== 'typed-by-mcp'; i++) {
+      content = ((await call(client, 'run_command', { command: 'cat ~/proof.txt 2>/dev/null' })).structuredContent as { stdout: string }).stdout.trim();
+      if (content !== 'typed-by-mcp') await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(content).toBe('typed-by-mcp');
+  }, 60_000);
+
+  it('two sessions are isolated: files, displays and homes of one are invisible to the other', async () => {
+    t = await startApp({ COMPUTER_PROVIDER: 'xvfb' });
+    const client = await t.connect();
+    await call(client, 'run_command', { command: 'echo top-secret > ~/secret.txt', session_id: 'a' });
+    const dispA = await displayOf(client, 'a');
+    const dispB = await displayOf(client, 'b');
+    expect(dispA).not.toBe(dispB);
+    const readB = await call(client, 'run_command', { command: 'cat ~/secret.txt; ls -A /tmp/.X11-unix', session_id: 'b' });
+    const r = readB.structuredContent as { stdout: string; stderr: string; exit_code: number };
+    expect(r.stdout).not.toMatch(/top-secret/);
+    expect(r.stdout.trim()).toBe(`X${dispB.slice(1)}`);
+    const reach = await call(client, 'run_command', { command: `xdpyinfo -display ${dispA} >/dev/null 2>&1 && echo reached || echo refused`, session_id: 'b' });
+    expect((reach.structuredContent as { stdout: string }).stdout.trim()).toBe('refused');
+    const ownA = await call(client, 'run_command', { command: 'cat ~/secret.txt', session_id: 'a' });
+    expect((ownA.structuredContent as { stdout: string }).stdout.trim()).toBe('top-secret');
+  }, 60_000);
+
+  it('a killed Xvfb gives a clear error, then the session gets a fresh computer (no hang)', async () => {
+    const before = new Set(xvfbPids());
+    t = await startApp({ COMPUTER_PROVIDER: 'xvfb' });
+    const client = await t.connect();
+    const display = await displayOf(client);
+    expect(display).toMatch(/^:\d+$/);
+    const mine = xvfbPids().filter((p) => !before.has(p));
+    expect(mine).toHaveLength(1);
+    const [pid] = mine;
+    process.kill(pid, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 200));
+    const t0 = Date.now();
+    const failed = await call(client, 'screenshot_cua');
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(failed.isError).toBe(true);
+    expect(textOf(failed)).toMatch(/COMPUTER_FAILED/);
+    const again = await call(client, 'screenshot_cua');
+    expect(again.isError).toBeFalsy();
+    expect(await displayOf(client)).not.toBe('');
+  }, 60_000);
+
+  it('screenshots of a large screen respect the size, pixel and byte limits, and coordinates map back', async () => {
+    t = await startApp({ COMPUTER_PROVIDER: 'xvfb', SCREEN_WIDTH: '1920', SCREEN_HEIGHT: '1200' });
+    const client = await t.connect();
+    const shot = await call(client, 'screenshot_cua');
+    const { info } = await pixels(shot);
+    expect(Math.max(info.width, info.height)).toBeLessThanOrEqual(1568);
+    expect(info.width * info.height).toBeLessThanOrEqual(1_150_000);
+    expect(Buffer.from(imagesOf(shot)[0].data, 'base64').length).toBeLessThanOrEqual(1_000_000);
+    expect(textOf(shot)).toMatch(new RegExp(`${info.width}x${info.height} PNG.*screen 1920x1200, scale 0\\.\\d+`));
+    const target: [number, number] = [Math.round(info.width * 0.75), Math.round(info.height * 0.25)];
+    await call(client, 'computer', { action: 'mouse_move', coordinate: target, screenshot: false });
+    const pos = await call(client, 'computer', { action: 'cursor_position' });
+    const [x, y] = (pos.structuredContent as { coordinate: [number, number] }).coordinate;
+    expect(Math.abs(x - target[0])).toBeLessThanOrEqual(1);
+    expect(Math.abs(y - target[1])).toBeLessThanOrEqual(1);
+    const out = await call(client, 'computer', { action: 'left_click', coordinate: [info.width, 5] });
+    expect(textOf(out)).toMatch(new RegExp(`x must be 0..${info.width - 1}`));
+  }, 60_000);
+
+  it('closing the app leaves no Xvfb process, display lock or socket behind', async () => {
+    const before = new Set(xvfbPids());
+    t = await startApp({ COMPUTER_PROVIDER: 'xvfb' });
+    const client = await t.connect();
+    const displays = await Promise.all(['p', 'q', 'r'].map((s) => displayOf(client, s)));
+    expect(new Set(displays).size).toBe(3);
+    await t.close();
+    expect(xvfbPids().filter((p) => !before.has(p))).toEqual([]);
+    for (const d of displays) {
+      const n = d.slice(1);
+      expect(existsSync(`/tmp/.X${n}-lock`)).toBe(false);
+      expect(existsSync(`/tmp/.X11-unix/X${n}`)).toBe(false);
+    }
+  }, 60_000);
+});

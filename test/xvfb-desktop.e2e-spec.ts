@@ -39,7 +39,13 @@ describe('Real Xvfb desktops through MCP (COMPUTER_PROVIDER=xvfb)', () => {
     expect(before.info).toMatchObject({ width: 1024, height: 768 });
     await call(client, 'computer', { action: 'type', text: 'echo typed-by-mcp > ~/proof.txt', screenshot: false });
     const after = await call(client, 'computer', { action: 'key', text: 'Return' });
-    expect(differing(before.data, (await pixels(after)).data)).toBeGreaterThan(200);
+    // xterm redraws asynchronously: allow it a moment before comparing.
+    let changed = differing(before.data, (await pixels(after)).data);
+    for (let i = 0; i < 20 && changed <= 200; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      changed = differing(before.data, (await pixels(await call(client, 'screenshot_cua'))).data);
+    }
+    expect(changed).toBeGreaterThan(200);
     let content = '';
     for (let i = 0; i < 40 && content !== 'typed-by-mcp'; i++) {
       content = ((await call(client, 'run_command', { command: 'cat ~/proof.txt 2>/dev/null' })).structuredContent as { stdout: string }).stdout.trim();

@@ -1,13 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { SetLevelRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { packageVersion } from '../common/version';
 import type { ToolContext } from './tool-context';
 import { ScreenTools } from './tools/screen.tools';
 import { SessionTools } from './tools/session.tools';
 import { TaskTools } from './tools/task.tools';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { version } = require('../../package.json') as { version: string };
+const version = packageVersion();
 
 const INSTRUCTIONS =
   'This server gives you your own computer (a virtual desktop) per session. See it with screenshot_cua, drive it with the computer tool, ' +

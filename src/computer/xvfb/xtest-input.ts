@@ -73,6 +73,7 @@ export class XtestInput {
   async button(button: MouseButton, press: boolean): Promise<void> {
     this.conn.fakeButton(BUTTONS[button], press);
     await this.conn.sync();
+    if (!press) this.lastClick.set(button, Date.now());
   }
 
   async drag(path: Point[], button: MouseButton): Promise<void> {

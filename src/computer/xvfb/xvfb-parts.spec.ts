@@ -27,6 +27,19 @@ describe('xvfb provider parts', () => {
     expect([...bgrxToRgb(src, 2)]).toEqual([3, 2, 1, 30, 20, 10]);
   });
 
+  it('converts BGRX to RGB the same way on the fast (word) path, for every length and offset', () => {
+    for (const pixels of [1, 3, 4, 5, 8, 13, 1000]) {
+      for (const offset of [0, 1, 4]) {
+        const backing = Buffer.alloc(pixels * 4 + 8);
+        const src = backing.subarray(offset, offset + pixels * 4);
+        for (let i = 0; i < src.length; i++) src[i] = (i * 37 + offset) & 255;
+        const expected = Buffer.alloc(pixels * 3);
+        for (let p = 0; p < pixels; p++) expected.set([src[p * 4 + 2], src[p * 4 + 1], src[p * 4]], p * 3);
+        expect(bgrxToRgb(src, pixels)).toEqual(expected);
+      }
+    }
+  });
+
   it('plans text as keysyms: Latin-1 as is, other characters as Unicode keysyms, newline as Return', () => {
     const plan = planText('aZ é€中\r\n\t');
     expect(plan.map((p) => p.keysym)).toEqual([0x61, 0x5a, 0x20, 0xe9, 0x10020ac, 0x1004e2d, 0xff0d, 0xff09]);

@@ -1,0 +1,26 @@
+/**
+ * The benchmarks' one entry point: `npm run bench -- <name>`. Each prints medians and ratios
+ * measured side by side in one run; none passes or fails on an absolute time.
+ */
+const BENCHES: Record<string, { what: string; load: () => Promise<{ main: () => Promise<void> }> }> = {
+  desktop: {
+    what: 'xvfb desktops: screenshot through MCP vs xwd|convert vs in-process capture+encode; XTEST input vs xdotool; 8 computers start→first screenshot',
+    load: () => import('./desktop.bench'),
+  },
+};
+
+async function run() {
+  const name = process.argv[2];
+  const bench = name ? BENCHES[name] : undefined;
+  if (!bench) {
+    console.log('usage: npm run bench -- <name>\n');
+    for (const [n, b] of Object.entries(BENCHES)) console.log(`  ${n.padEnd(10)} ${b.what}`);
+    process.exit(name ? 2 : 0);
+  }
+  await (await bench.load()).main();
+}
+
+run().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});

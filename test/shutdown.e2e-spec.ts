@@ -1,6 +1,6 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { execFileSync } from 'node:child_process';
+import { xvfbPids } from './support/processes';
 import { call, textOf } from './support/app';
 import { ServerProcess, spawnServer } from './support/server-process';
 
@@ -8,14 +8,6 @@ async function connect(url: string) {
   const client = new Client({ name: 'drain-test', version: '1' });
   await client.connect(new StreamableHTTPClientTransport(new URL(url)));
   return client;
-}
-
-function xvfbPids(): number[] {
-  try {
-    return execFileSync('pgrep', ['-x', 'Xvfb'], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
 }
 
 describe('Graceful shutdown on SIGTERM (built server, separate process)', () => {

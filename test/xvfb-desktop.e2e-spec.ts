@@ -1,16 +1,7 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import sharp from 'sharp';
+import { xvfbPids } from './support/processes';
 import { call, imagesOf, startApp, TestApp, textOf } from './support/app';
-
-/** Pids of all running Xvfb processes. */
-function xvfbPids(): number[] {
-  try {
-    return execFileSync('pgrep', ['-x', 'Xvfb'], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
 
 async function pixels(r: { content?: unknown }) {
   const img = imagesOf(r)[0];

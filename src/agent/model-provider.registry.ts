@@ -1,5 +1,6 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
+import { discoverNamed } from '../common/discover';
 import { DomainError, DomainErrorCode } from '../common/domain-error';
 import { AppConfig } from '../config/config.module';
 import { CuaModel, ModelProvider } from './model.port';
@@ -18,13 +19,8 @@ export class ModelProviderRegistry implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    for (const wrapper of this.discovery.getProviders({ metadataKey: RegisterModelProvider.KEY })) {
-      const instance: unknown = wrapper.instance;
-      if (!(instance instanceof ModelProvider)) {
-        throw new Error(`${wrapper.name} is marked @RegisterModelProvider() but does not extend ModelProvider`);
-      }
-      if (this.providers.has(instance.name)) throw new Error(`Two model providers are both named "${instance.name}"`);
-      this.providers.set(instance.name, instance);
+    for (const [name, provider] of discoverNamed(this.discovery, RegisterModelProvider, ModelProvider, 'model provider')) {
+      this.providers.set(name, provider);
     }
     // Fail at boot, not at the first task, when CUA_MODEL_NAME cannot be served.
     this.create(this.config.agent.modelName);

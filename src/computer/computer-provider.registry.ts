@@ -1,6 +1,7 @@
 import { Injectable, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
 import { AppConfig } from '../config/config.module';
+import { discoverNamed } from '../common/discover';
 import { DomainError, DomainErrorCode } from '../common/domain-error';
 import { Computer, ComputerProvider, CreateComputerOptions } from './computer.port';
 
@@ -21,15 +22,8 @@ export class ComputerProviderRegistry implements OnModuleInit, OnApplicationBoot
   ) {}
 
   onModuleInit(): void {
-    for (const wrapper of this.discovery.getProviders({ metadataKey: RegisterComputerProvider.KEY })) {
-      const instance: unknown = wrapper.instance;
-      if (!(instance instanceof ComputerProvider)) {
-        throw new Error(`${wrapper.name} is marked @RegisterComputerProvider() but does not extend ComputerProvider`);
-      }
-      if (this.providers.has(instance.name)) {
-        throw new Error(`Two computer providers are both named "${instance.name}"`);
-      }
-      this.providers.set(instance.name, instance);
+    for (const [name, provider] of discoverNamed(this.discovery, RegisterComputerProvider, ComputerProvider, 'computer provider')) {
+      this.providers.set(name, provider);
     }
     if (!this.providers.has(this.config.computer.provider)) {
       throw new DomainError(

@@ -35,8 +35,9 @@ export class ScreenTools {
         annotations: { readOnlyHint: true, openWorldHint: false },
       },
       (args, extra) =>
-        this.runner.run('screenshot_cua', ctx, extra, async ({ signal, using }) => {
-          const session = using(await this.sessions.resolve({ principal: ctx.principal, sessionId: args.session_id, connectionId: ctx.connectionId }, signal));
+        this.runner.run('screenshot_cua', ctx, extra, async (scope) => {
+          const { signal } = scope;
+          const session = await scope.session(args.session_id);
           const shot = await this.screenshots.take(this.sessions.computerOf(session), args.format ?? 'png', signal);
           session.touch();
           return { content: [imageBlock(shot), text(`session ${session.id}: ${describeShot(shot)}`)] };
@@ -71,8 +72,9 @@ export class ScreenTools {
         annotations: { destructiveHint: true, openWorldHint: false },
       },
       (args, extra) =>
-        this.runner.run('computer', ctx, extra, async ({ signal, using }) => {
-          const session = using(await this.sessions.resolve({ principal: ctx.principal, sessionId: args.session_id, connectionId: ctx.connectionId }, signal));
+        this.runner.run('computer', ctx, extra, async (scope) => {
+          const { signal } = scope;
+          const session = await scope.session(args.session_id);
           const computer = this.sessions.computerOf(session);
           const { screenshot, format: fmt, session_id: _s, ...action } = args;
           const outcome = await this.sessions.runTask(session, `computer:${args.action}`, signal, (s) => this.actions.run(computer, action, s));
@@ -107,8 +109,9 @@ export class ScreenTools {
         annotations: { destructiveHint: true, openWorldHint: false },
       },
       (args, extra) =>
-        this.runner.run('run_command', ctx, extra, async ({ signal, using }) => {
-          const session = using(await this.sessions.resolve({ principal: ctx.principal, sessionId: args.session_id, connectionId: ctx.connectionId }, signal));
+        this.runner.run('run_command', ctx, extra, async (scope) => {
+          const { signal } = scope;
+          const session = await scope.session(args.session_id);
           const computer = this.sessions.computerOf(session);
           const r = await this.sessions.runTask(session, 'run_command', signal, (s) =>
             computer.runCommand(args.command, { timeoutMs: args.timeout_ms ?? this.config.computer.commandTimeoutMs, signal: s }),

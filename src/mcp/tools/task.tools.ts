@@ -44,7 +44,7 @@ export class TaskTools {
       },
       (args, extra) =>
         this.runner.run('run_cua_task', ctx, extra, async (scope) => {
-          const session = scope.using(await this.sessions.resolve({ principal: ctx.principal, sessionId: args.session_id, connectionId: ctx.connectionId }, scope.signal));
+          const session = await scope.session(args.session_id);
           const progress = new Progress(extra);
           const outcome = await this.runOne(scope, session, this.sessions.computerOf(session), args.task, progress);
           return { content: outcome.content, isError: outcome.isError || undefined };
@@ -70,7 +70,7 @@ export class TaskTools {
       },
       (args, extra) =>
         this.runner.run('run_multi_cua_tasks', ctx, extra, async (scope) => {
-          const session = scope.using(await this.sessions.resolve({ principal: ctx.principal, sessionId: args.session_id, connectionId: ctx.connectionId }, scope.signal));
+          const session = await scope.session(args.session_id);
           const n = args.tasks.length;
           const progress = new Progress(extra, n);
           let finished = 0;

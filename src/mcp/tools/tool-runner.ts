@@ -18,8 +18,8 @@ export interface CallScope {
   extra: Extra;
   /** Sends an MCP log message on this request's stream, if the client's level lets it through. */
   log: (level: LoggingLevel, data: unknown) => void;
-  /** Remembers the session the call works on, so a dead computer can be replaced. */
-  using: (session: Session) => Session;
+  /** The session the call addresses (created on first use); remembered so a dead computer can be replaced. */
+  session: (sessionId: string | undefined) => Promise<Session>;
 }
 
 interface InFlight {
@@ -56,7 +56,8 @@ export class ToolRunner {
         if (ctx.logLevel && LEVELS.indexOf(level) < LEVELS.indexOf(ctx.logLevel)) return;
         extra.sendNotification({ method: 'notifications/message', params: { level, logger: name, data } }).catch(() => undefined);
       },
-      using: (s) => (session = s),
+      session: async (sessionId) =>
+        (session = await this.sessions.resolve({ principal: ctx.principal, sessionId, connectionId: ctx.connectionId }, link.signal)),
     };
     const entry: InFlight = { controller: link.controller, done: Promise.resolve() };
     const done = (async () => {

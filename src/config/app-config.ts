@@ -27,13 +27,13 @@ export function validateEnv(raw: Record<string, string | undefined>): Environmen
     value: input[e.property],
     reasons: Object.values(e.constraints ?? {}),
   }));
-  if (env.SESSION_MAX_IDLE_TIMEOUT_MS < env.SESSION_IDLE_TIMEOUT_MS) {
-    problems.push({
-      key: 'SESSION_MAX_IDLE_TIMEOUT_MS',
-      value: input.SESSION_MAX_IDLE_TIMEOUT_MS,
-      reasons: [`must be at least SESSION_IDLE_TIMEOUT_MS (${env.SESSION_IDLE_TIMEOUT_MS})`],
-    });
-  }
+  const bad = new Set(problems.map((p) => p.key));
+  const cross = (keys: (keyof EnvironmentVariables)[], broken: boolean, key: keyof EnvironmentVariables, reason: string) => {
+    if (broken && !keys.some((k) => bad.has(k))) problems.push({ key, value: input[key], reasons: [reason] });
+  };
+  cross(['SESSION_MAX_IDLE_TIMEOUT_MS', 'SESSION_IDLE_TIMEOUT_MS'], env.SESSION_MAX_IDLE_TIMEOUT_MS < env.SESSION_IDLE_TIMEOUT_MS, 'SESSION_MAX_IDLE_TIMEOUT_MS', `must be at least SESSION_IDLE_TIMEOUT_MS (${env.SESSION_IDLE_TIMEOUT_MS})`);
+  cross(['POOL_MIN_WARM', 'POOL_MAX_SIZE'], env.POOL_MIN_WARM > env.POOL_MAX_SIZE, 'POOL_MIN_WARM', `must not be above POOL_MAX_SIZE (${env.POOL_MAX_SIZE})`);
+  cross(['POOL_RETRY_MAX_MS', 'POOL_RETRY_BASE_MS'], env.POOL_RETRY_MAX_MS < env.POOL_RETRY_BASE_MS, 'POOL_RETRY_MAX_MS', `must be at least POOL_RETRY_BASE_MS (${env.POOL_RETRY_BASE_MS})`);
   if (problems.length) throw new ConfigValidationError(problems);
   return env;
 }
@@ -54,7 +54,20 @@ export class AppConfig {
     fakeCreateDelayMs: number;
     screenshot: { maxLongEdge: number; maxPixels: number; maxBytes: number };
   };
-  readonly pool: { maxSize: number; acquireTimeoutMs: number; createTimeoutMs: number; destroyTimeoutMs: number };
+  readonly pool: {
+    maxSize: number;
+    minWarm: number;
+    maxWaiters: number;
+    acquireTimeoutMs: number;
+    createTimeoutMs: number;
+    destroyTimeoutMs: number;
+    validateTimeoutMs: number;
+    idleTimeoutMs: number;
+    maxLifetimeMs: number;
+    leaseWarnMs: number;
+    retryBaseMs: number;
+    retryMaxMs: number;
+  };
   readonly session: { maxSessions: number; sweepIntervalMs: number; idleTimeoutMs: number; maxIdleTimeoutMs: number };
   readonly agent: {
     modelName: string;
@@ -87,6 +100,14 @@ export class AppConfig {
       acquireTimeoutMs: env.POOL_ACQUIRE_TIMEOUT_MS,
       createTimeoutMs: env.POOL_CREATE_TIMEOUT_MS,
       destroyTimeoutMs: env.POOL_DESTROY_TIMEOUT_MS,
+      minWarm: env.POOL_MIN_WARM,
+      maxWaiters: env.POOL_MAX_WAITERS,
+      validateTimeoutMs: env.POOL_VALIDATE_TIMEOUT_MS,
+      idleTimeoutMs: env.POOL_IDLE_TIMEOUT_MS,
+      maxLifetimeMs: env.POOL_MAX_LIFETIME_MS,
+      leaseWarnMs: env.POOL_LEASE_WARN_MS,
+      retryBaseMs: env.POOL_RETRY_BASE_MS,
+      retryMaxMs: env.POOL_RETRY_MAX_MS,
     };
     this.session = {
       maxSessions: env.MAX_SESSIONS,

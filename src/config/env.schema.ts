@@ -64,6 +64,30 @@ export class EnvironmentVariables {
   @Transform(toInt) @IsInt() @Min(100) @Max(600_000)
   POOL_DESTROY_TIMEOUT_MS = 10_000;
 
+  @Transform(toInt) @IsInt() @Min(0) @Max(10_000)
+  POOL_MIN_WARM = 1;
+
+  @Transform(toInt) @IsInt() @Min(0) @Max(100_000)
+  POOL_MAX_WAITERS = 100;
+
+  @Transform(toInt) @IsInt() @Min(1000) @Max(604_800_000)
+  POOL_IDLE_TIMEOUT_MS = 300_000;
+
+  @Transform(toInt) @IsInt() @Min(1000) @Max(604_800_000)
+  POOL_MAX_LIFETIME_MS = 3_600_000;
+
+  @Transform(toInt) @IsInt() @Min(10) @Max(60_000)
+  POOL_VALIDATE_TIMEOUT_MS = 2_000;
+
+  @Transform(toInt) @IsInt() @Min(1000) @Max(604_800_000)
+  POOL_LEASE_WARN_MS = 3_600_000;
+
+  @Transform(toInt) @IsInt() @Min(10) @Max(600_000)
+  POOL_RETRY_BASE_MS = 500;
+
+  @Transform(toInt) @IsInt() @Min(10) @Max(3_600_000)
+  POOL_RETRY_MAX_MS = 30_000;
+
   // --- Sessions ---
   @Transform(toInt) @IsInt() @Min(1) @Max(100_000)
   MAX_SESSIONS = 10;

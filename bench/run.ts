@@ -7,6 +7,10 @@ const BENCHES: Record<string, { what: string; load: () => Promise<{ main: () => 
     what: 'xvfb desktops: screenshot through MCP vs xwd|convert vs in-process capture+encode; XTEST input vs xdotool; 8 computers start→first screenshot',
     load: () => import('./desktop.bench'),
   },
+  pool: {
+    what: 'warm vs cold session starts: N sessions at once, time to first screenshot, on fake (with a start delay) and xvfb',
+    load: () => import('./pool.bench'),
+  },
 };
 
 async function run() {

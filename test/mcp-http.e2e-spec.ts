@@ -117,6 +117,23 @@ describe('MCP over Streamable HTTP (fake computers)', () => {
     expect((await call(client, 'screenshot_cua', { session_id: 's5' })).isError).toBeFalsy();
   });
 
+  it('with POOL_MIN_WARM, a new session gets a computer already in stock, and the stock is refilled', async () => {
+    t = await startApp({ POOL_MIN_WARM: '1', FAKE_CREATE_DELAY_MS: '200' });
+    const waitFor = async (cond: () => boolean) => {
+      for (let i = 0; i < 100 && !cond(); i++) await new Promise((r) => setTimeout(r, 20));
+    };
+    await waitFor(() => t.fake.created.length === 1);
+    const client = await t.connect();
+    const t0 = Date.now();
+    const shot = await call(client, 'computer', { action: 'cursor_position', screenshot: false });
+    expect(Date.now() - t0).toBeLessThan(200); // no 200 ms create on the way
+    expect(textOf(shot)).toMatch(/cursor at/);
+    await waitFor(() => t.fake.created.length === 2);
+    const stats = (await call(client, 'get_session_stats')).structuredContent as { pool: object; pool_activity: { acquire_warm: { count: number } } };
+    expect(stats.pool).toMatchObject({ leased: 1, idle: 1, min_warm: 1 });
+    expect(stats.pool_activity.acquire_warm.count).toBe(1);
+  });
+
   it('pool exhaustion gives POOL_EXHAUSTED within the acquire timeout', async () => {
     t = await startApp({ MAX_SESSIONS: '5', POOL_MAX_SIZE: '1', POOL_ACQUIRE_TIMEOUT_MS: '500' });
     const client = await t.connect();

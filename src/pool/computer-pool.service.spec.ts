@@ -1,105 +1,317 @@
+import { Logger } from '@nestjs/common';
 import { AppConfig } from '../config/config.module';
 import { ComputerProviderRegistry } from '../computer/computer.module';
 import { ProgrammableFakeProvider } from '../../test/support/fake-provider';
-import { ComputerPool } from './computer-pool.service';
+import { ComputerPool, Lease } from './computer-pool.service';
 
 function setup(env: Record<string, string> = {}) {
-  const config = AppConfig.fromEnv({ COMPUTER_PROVIDER: 'fake', POOL_MAX_SIZE: '2', POOL_ACQUIRE_TIMEOUT_MS: '1000', ...env });
+  const config = AppConfig.fromEnv({
+    COMPUTER_PROVIDER: 'fake',
+    POOL_MAX_SIZE: '2',
+    POOL_MIN_WARM: '0',
+    POOL_ACQUIRE_TIMEOUT_MS: '1000',
+    POOL_RETRY_BASE_MS: '100',
+    POOL_RETRY_MAX_MS: '1000',
+    ...env,
+  });
   const provider = new ProgrammableFakeProvider();
   const registry = { create: (o: { signal?: AbortSignal }) => provider.create(o) } as unknown as ComputerProviderRegistry;
-  return { sut: new ComputerPool(config, registry), provider };
+  const sut = new ComputerPool(config, registry);
+  return { sut, provider, config };
 }
 
+/** Lets queued microtasks and zero-delay work run under fake timers. */
+const flush = () => jest.advanceTimersByTimeAsync(0);
+
 describe(ComputerPool.name, () => {
+  beforeEach(() => jest.useFakeTimers());
   afterEach(() => jest.useRealTimers());
 
-  it('gives each caller its own computer up to POOL_MAX_SIZE', async () => {
-    const { sut } = setup();
-    const a = await sut.acquire({ owner: 'a' });
-    const b = await sut.acquire({ owner: 'b' });
-    expect(a.computer.id).not.toBe(b.computer.id);
-    expect(sut.stats()).toMatchObject({ leased: 2, waiting: 0, max: 2 });
+  describe('leasing', () => {
+    it('gives each caller its own computer up to POOL_MAX_SIZE', async () => {
+      const { sut } = setup();
+      const a = await sut.acquire({ owner: 'a' });
+      const b = await sut.acquire({ owner: 'b' });
+      expect(a.computer.id).not.toBe(b.computer.id);
+      expect(sut.stats()).toMatchObject({ leased: 2, waiting: 0, max: 2, size: 2 });
+    });
+
+    it('destroys a released computer and never hands it to another caller', async () => {
+      const { sut, provider } = setup({ POOL_MAX_SIZE: '1' });
+      const a = await sut.acquire({ owner: 'a' });
+      await sut.release(a);
+      const b = await sut.acquire({ owner: 'b' });
+      expect(b.computer).not.toBe(a.computer);
+      expect(provider.closeCounts.get(provider.created[0])).toBe(1);
+      expect(provider.open()).toEqual([b.computer]);
+      await sut.release(a); // twice is harmless
+      expect(provider.closeCounts.get(provider.created[0])).toBe(1);
+    });
+
+    it('serves waiters in arrival order', async () => {
+      const { sut } = setup();
+      const a = await sut.acquire({ owner: 'a' });
+      const b = await sut.acquire({ owner: 'b' });
+      const order: string[] = [];
+      const c = sut.acquire({ owner: 'c' }).then((l) => (order.push('c'), l));
+      const d = sut.acquire({ owner: 'd' }).then((l) => (order.push('d'), l));
+      await sut.release(a);
+      await sut.release(b);
+      await Promise.all([c, d]);
+      expect(order).toEqual(['c', 'd']);
+    });
   });
 
-  it('fails a waiter with POOL_EXHAUSTED after the acquire timeout instead of hanging', async () => {
-    jest.useFakeTimers();
-    const { sut } = setup();
-    await sut.acquire({ owner: 'a' });
-    await sut.acquire({ owner: 'b' });
-    const third = sut.acquire({ owner: 'c' });
-    const settled = expect(third).rejects.toMatchObject({ code: 'POOL_EXHAUSTED', message: expect.stringMatching(/POOL_MAX_SIZE.*cleanup_session/s) });
-    expect(sut.stats().waiting).toBe(1);
-    await jest.advanceTimersByTimeAsync(1000);
-    await settled;
-    expect(sut.stats().waiting).toBe(0);
+  describe('warm stock', () => {
+    it('keeps POOL_MIN_WARM computers ready, leases them at once and replenishes in the background', async () => {
+      const { sut, provider } = setup({ POOL_MAX_SIZE: '4', POOL_MIN_WARM: '2' });
+      sut.onApplicationBootstrap();
+      await flush();
+      expect(sut.stats()).toMatchObject({ idle: 2, leased: 0, creating: 0 });
+      provider.createDelayMs = 500;
+      const lease = await sut.acquire({ owner: 'a' });
+      expect(lease.warm).toBe(true);
+      expect(sut.stats()).toMatchObject({ idle: 1, leased: 1, creating: 1 });
+      await jest.advanceTimersByTimeAsync(500);
+      expect(sut.stats()).toMatchObject({ idle: 2, leased: 1, creating: 0 });
+      expect(sut.metrics().acquire_warm.count).toBe(1);
+    });
+
+    it('never keeps more than POOL_MAX_SIZE in all', async () => {
+      const { sut } = setup({ POOL_MAX_SIZE: '2', POOL_MIN_WARM: '2' });
+      sut.onApplicationBootstrap();
+      await flush();
+      const a = await sut.acquire({ owner: 'a' });
+      const b = await sut.acquire({ owner: 'b' });
+      await flush();
+      expect(sut.stats()).toMatchObject({ size: 2, idle: 0, leased: 2 });
+      await sut.release(a);
+      await flush();
+      expect(sut.stats()).toMatchObject({ size: 2, idle: 1, leased: 1 });
+      await sut.release(b);
+    });
+
+    it('an aborted wait leaves the queue at once, and the computer made for it goes to stock', async () => {
+      const { sut, provider } = setup({ POOL_MAX_SIZE: '1' });
+      provider.createDelayMs = 100;
+      const ac = new AbortController();
+      const waiting = sut.acquire({ owner: 'a', signal: ac.signal });
+      await jest.advanceTimersByTimeAsync(50);
+      ac.abort();
+      await expect(waiting).rejects.toMatchObject({ code: 'CANCELLED' });
+      expect(sut.stats().waiting).toBe(0);
+      await jest.advanceTimersByTimeAsync(50);
+      expect(sut.stats()).toMatchObject({ idle: 1 });
+      const next = await sut.acquire({ owner: 'b' });
+      expect(next.computer).toBe(provider.created[0]);
+      expect(next.warm).toBe(true);
+    });
+
+    it('retires idle computers after POOL_IDLE_TIMEOUT_MS and replaces them', async () => {
+      const { sut, provider } = setup({ POOL_MIN_WARM: '1', POOL_IDLE_TIMEOUT_MS: '5000' });
+      sut.onApplicationBootstrap();
+      await flush();
+      expect(provider.created).toHaveLength(1);
+      await jest.advanceTimersByTimeAsync(5000);
+      expect(provider.created[0].isClosed).toBe(true);
+      expect(provider.open()).toEqual([provider.created[1]]);
+      expect(sut.metrics().retirements).toBe(1);
+    });
+
+    it('retires stock before POOL_MAX_LIFETIME_MS, at jittered times', async () => {
+      const { sut, provider } = setup({ POOL_MAX_SIZE: '20', POOL_MIN_WARM: '20', POOL_MAX_LIFETIME_MS: '10000', POOL_IDLE_TIMEOUT_MS: '1000000' });
+      sut.onApplicationBootstrap();
+      await flush();
+      const first = provider.created.slice(0, 20);
+      await jest.advanceTimersByTimeAsync(8999);
+      expect(first.filter((c) => c.isClosed)).toHaveLength(0);
+      const closedAt: number[] = [];
+      for (let t = 9000; t <= 10000; t += 100) {
+        await jest.advanceTimersByTimeAsync(100);
+        closedAt.push(first.filter((c) => c.isClosed).length);
+      }
+      expect(closedAt[closedAt.length - 1]).toBe(20);
+      expect(new Set(closedAt).size).toBeGreaterThan(3); // not all at once
+    });
+
+    it('never retires a leased computer', async () => {
+      const { sut } = setup({ POOL_IDLE_TIMEOUT_MS: '1000', POOL_MAX_LIFETIME_MS: '2000' });
+      const lease = await sut.acquire({ owner: 'a' });
+      await jest.advanceTimersByTimeAsync(10_000);
+      expect(await lease.computer.isAlive()).toBe(true);
+      expect(sut.stats().leased).toBe(1);
+    });
   });
 
-  it('serves waiters in arrival order when computers are released', async () => {
-    const { sut } = setup();
-    const a = await sut.acquire({ owner: 'a' });
-    const b = await sut.acquire({ owner: 'b' });
-    const order: string[] = [];
-    const c = sut.acquire({ owner: 'c' }).then((l) => (order.push('c'), l));
-    const d = sut.acquire({ owner: 'd' }).then((l) => (order.push('d'), l));
-    await sut.release(a);
-    await sut.release(b);
-    await Promise.all([c, d]);
-    expect(order).toEqual(['c', 'd']);
+  describe('validation on borrow', () => {
+    it('destroys a dead idle computer and leases a live one instead', async () => {
+      const { sut, provider } = setup({ POOL_MIN_WARM: '1' });
+      sut.onApplicationBootstrap();
+      await flush();
+      await jest.advanceTimersByTimeAsync(2000);
+      provider.created[0].kill();
+      const lease = await sut.acquire({ owner: 'a' });
+      expect(lease.computer).toBe(provider.created[1]);
+      expect(await lease.computer.isAlive()).toBe(true);
+      expect(provider.closeCounts.get(provider.created[0])).toBe(1);
+      expect(sut.metrics().validation_failures).toBe(1);
+    });
+
+    it('a check that hangs is cut off by POOL_VALIDATE_TIMEOUT_MS', async () => {
+      const { sut, provider } = setup({ POOL_MIN_WARM: '1', POOL_VALIDATE_TIMEOUT_MS: '200' });
+      sut.onApplicationBootstrap();
+      await flush();
+      await jest.advanceTimersByTimeAsync(2000);
+      provider.created[0].isAlive = () => new Promise(() => undefined);
+      const leased = sut.acquire({ owner: 'a' });
+      await jest.advanceTimersByTimeAsync(200);
+      const lease = await leased;
+      expect(lease.computer).toBe(provider.created[1]);
+    });
+
+    it('when every check fails the pool does not grow past its size', async () => {
+      const { sut, provider } = setup({ POOL_MAX_SIZE: '3', POOL_MIN_WARM: '2' });
+      provider.deadOnArrival = true;
+      sut.onApplicationBootstrap();
+      let maxSize = 0;
+      for (let i = 0; i < 10; i++) {
+        await jest.advanceTimersByTimeAsync(2000);
+        const lease = await sut.acquire({ owner: `s${i}` });
+        maxSize = Math.max(maxSize, sut.stats().size, provider.open().length);
+        await sut.release(lease);
+      }
+      expect(maxSize).toBeLessThanOrEqual(3);
+      expect(provider.open().length).toBeLessThanOrEqual(3);
+    });
   });
 
-  it('destroys a released computer and never hands it to another caller', async () => {
-    const { sut, provider } = setup({ POOL_MAX_SIZE: '1' });
-    const a = await sut.acquire({ owner: 'a' });
-    await a.computer.typeText('secret of a');
-    await sut.release(a);
-    const b = await sut.acquire({ owner: 'b' });
-    expect(b.computer).not.toBe(a.computer);
-    expect(provider.created[0].isClosed).toBe(true);
-    expect(provider.open()).toEqual([b.computer]);
+  describe('bounded waits', () => {
+    it('fails a waiter with POOL_EXHAUSTED after the acquire timeout instead of hanging', async () => {
+      const { sut } = setup();
+      await sut.acquire({ owner: 'a' });
+      await sut.acquire({ owner: 'b' });
+      const third = sut.acquire({ owner: 'c' });
+      const settled = expect(third).rejects.toMatchObject({ code: 'POOL_EXHAUSTED', message: expect.stringMatching(/1000 ms.*POOL_MAX_SIZE.*cleanup_session/s) });
+      expect(sut.stats().waiting).toBe(1);
+      await jest.advanceTimersByTimeAsync(1000);
+      await settled;
+      expect(sut.stats().waiting).toBe(0);
+    });
+
+    it('rejects at once when POOL_MAX_WAITERS are already waiting', async () => {
+      const { sut } = setup({ POOL_MAX_SIZE: '1', POOL_MAX_WAITERS: '1' });
+      await sut.acquire({ owner: 'a' });
+      const queued = expect(sut.acquire({ owner: 'b' })).rejects.toMatchObject({ code: 'POOL_EXHAUSTED' });
+      await expect(sut.acquire({ owner: 'c' })).rejects.toMatchObject({ code: 'POOL_QUEUE_FULL', message: expect.stringMatching(/POOL_MAX_WAITERS=1/) });
+      await jest.advanceTimersByTimeAsync(1000);
+      await queued;
+    });
+
+    it('a create that hangs is cut off by POOL_CREATE_TIMEOUT_MS, and the late computer is destroyed', async () => {
+      const { sut, provider } = setup({ POOL_CREATE_TIMEOUT_MS: '300', POOL_ACQUIRE_TIMEOUT_MS: '5000' });
+      provider.createDelayMs = 1000;
+      const attempt = sut.acquire({ owner: 'a' });
+      const failed = expect(attempt).rejects.toMatchObject({ code: 'COMPUTER_FAILED', message: expect.stringMatching(/POOL_CREATE_TIMEOUT_MS/) });
+      await jest.advanceTimersByTimeAsync(300);
+      await failed;
+      // The fake honours the abort signal, so nothing is left; nothing counts as in use either.
+      await jest.advanceTimersByTimeAsync(1000);
+      expect(provider.open()).toHaveLength(0);
+    });
+
+    it('a hanging close() does not hang release', async () => {
+      const { sut } = setup({ POOL_DESTROY_TIMEOUT_MS: '500' });
+      const a = await sut.acquire({ owner: 'a' });
+      a.computer.close = () => new Promise(() => undefined);
+      const released = sut.release(a);
+      await jest.advanceTimersByTimeAsync(500);
+      await released;
+      expect(sut.stats()).toMatchObject({ leased: 0, size: 0 });
+      expect(sut.metrics().destroy_failures).toBe(1);
+    });
   });
 
-  it('an aborted wait leaves the queue at once and takes no computer', async () => {
-    const { sut, provider } = setup({ POOL_MAX_SIZE: '1' });
-    const a = await sut.acquire({ owner: 'a' });
-    const ac = new AbortController();
-    const waiting = sut.acquire({ owner: 'b', signal: ac.signal });
-    ac.abort();
-    await expect(waiting).rejects.toMatchObject({ code: 'CANCELLED' });
-    expect(sut.stats().waiting).toBe(0);
-    await sut.release(a);
-    expect(provider.open()).toHaveLength(0);
+  describe('create failures', () => {
+    it('the oldest waiter gets the create error at once, retries back off, and readiness reports the streak', async () => {
+      const { sut, provider } = setup({ POOL_MAX_SIZE: '1', POOL_ACQUIRE_TIMEOUT_MS: '20000' });
+      provider.failAlways = true;
+      const t0 = Date.now();
+      await expect(sut.acquire({ owner: 'a' })).rejects.toMatchObject({ code: 'COMPUTER_FAILED', message: expect.stringMatching(/simulated create failure/) });
+      expect(Date.now() - t0).toBeLessThan(100);
+      // The next caller waits out the backoff (not its whole timeout), then gets the next failure.
+      for (const owner of ['b', 'c']) {
+        const started = Date.now();
+        const attempt = expect(sut.acquire({ owner })).rejects.toMatchObject({ code: 'COMPUTER_FAILED' });
+        await jest.advanceTimersByTimeAsync(1000);
+        await attempt;
+        expect(Date.now() - started).toBeLessThan(1000 + 1);
+      }
+      expect(provider.attempts).toBe(3);
+      expect(sut.problem()).toMatch(/last 3 computer starts failed: simulated create failure/);
+      provider.failAlways = false;
+      await jest.advanceTimersByTimeAsync(1000);
+      await expect(sut.acquire({ owner: 'd' })).resolves.toBeDefined();
+      expect(sut.problem()).toBeNull();
+    });
+
+    it('with a warm target and a provider that always fails, stock creation backs off too', async () => {
+      const { sut, provider } = setup({ POOL_MIN_WARM: '2', POOL_RETRY_MAX_MS: '2000' });
+      provider.failAlways = true;
+      sut.onApplicationBootstrap();
+      await jest.advanceTimersByTimeAsync(60_000);
+      expect(provider.attempts).toBeLessThan(80);
+      provider.failAlways = false;
+      await jest.advanceTimersByTimeAsync(3000);
+      expect(sut.stats().idle).toBe(2);
+      expect(sut.problem()).toBeNull();
+    });
   });
 
-  it('a failed create frees its slot and reports COMPUTER_FAILED; readiness shows a streak', async () => {
-    const { sut, provider } = setup({ POOL_MAX_SIZE: '1' });
-    provider.failNext = 3;
-    for (let i = 0; i < 3; i++) await expect(sut.acquire({ owner: 'a' })).rejects.toMatchObject({ code: 'COMPUTER_FAILED' });
-    expect(sut.problem()).toMatch(/3 computer starts failed/);
-    const ok = await sut.acquire({ owner: 'a' });
-    expect(ok.computer).toBeDefined();
-    expect(sut.problem()).toBeNull();
+  it('warns once about a lease held longer than POOL_LEASE_WARN_MS, naming the session', async () => {
+    const { sut } = setup({ POOL_LEASE_WARN_MS: '1000' });
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const lease = await sut.acquire({ owner: 'ses_forgotten' });
+    await jest.advanceTimersByTimeAsync(1500);
+    expect(warn).toHaveBeenCalledWith(expect.stringMatching(/leased by session ses_forgotten for more than 1000 ms/));
+    await sut.release(lease);
+    warn.mockRestore();
   });
 
-  it('a hanging close() does not hang release', async () => {
-    jest.useFakeTimers();
-    const { sut } = setup({ POOL_DESTROY_TIMEOUT_MS: '500' });
-    const a = await sut.acquire({ owner: 'a' });
-    a.computer.close = () => new Promise(() => undefined);
-    const released = sut.release(a);
-    await jest.advanceTimersByTimeAsync(500);
-    await released;
-    expect(sut.stats().leased).toBe(0);
-  });
+  describe('drain', () => {
+    it('fails waiters, refuses new acquires, waits for leases up to the grace period, destroys everything exactly once, leaves no timer', async () => {
+      const { sut, provider } = setup({ POOL_MAX_SIZE: '3', POOL_MIN_WARM: '1' });
+      sut.onApplicationBootstrap();
+      await flush();
+      const a = await sut.acquire({ owner: 'a' }); // from stock
+      const b = await sut.acquire({ owner: 'b' });
+      await flush();
+      const c = await sut.acquire({ owner: 'c' });
+      const waiter = sut.acquire({ owner: 'd' });
+      const waiterFails = expect(waiter).rejects.toMatchObject({ code: 'SHUTTING_DOWN' });
+      const drained = Promise.all([sut.drain(1000), sut.drain(1000)]);
+      await waiterFails;
+      await expect(sut.acquire({ owner: 'e' })).rejects.toMatchObject({ code: 'SHUTTING_DOWN' });
+      await jest.advanceTimersByTimeAsync(100);
+      await sut.release(a); // released within the grace period
+      await jest.advanceTimersByTimeAsync(1000);
+      await drained;
+      expect(provider.open()).toHaveLength(0);
+      for (const computer of provider.created) expect(provider.closeCounts.get(computer)).toBe(1);
+      expect([b, c].every((l: Lease) => l.computer.isAlive)).toBe(true);
+      expect(jest.getTimerCount()).toBe(0);
+      expect(sut.stats()).toMatchObject({ size: 0 });
+    });
 
-  it('drain fails waiters, refuses new acquires and destroys every computer exactly once', async () => {
-    const { sut, provider } = setup({ POOL_MAX_SIZE: '1' });
-    await sut.acquire({ owner: 'a' });
-    const waiter = sut.acquire({ owner: 'b' });
-    const closes = jest.spyOn(provider.created[0], 'close');
-    await Promise.all([sut.drain(), sut.drain()]);
-    await expect(waiter).rejects.toMatchObject({ code: 'SHUTTING_DOWN' });
-    await expect(sut.acquire({ owner: 'c' })).rejects.toMatchObject({ code: 'SHUTTING_DOWN' });
-    expect(closes).toHaveBeenCalledTimes(1);
-    expect(provider.open()).toHaveLength(0);
+    it('a computer still being made when drain starts is destroyed when it arrives', async () => {
+      const { sut, provider } = setup({ POOL_MIN_WARM: '1' });
+      provider.createDelayMs = 500;
+      sut.onApplicationBootstrap();
+      const drained = sut.drain();
+      await jest.advanceTimersByTimeAsync(500);
+      await drained;
+      expect(provider.created).toHaveLength(1);
+      expect(provider.closeCounts.get(provider.created[0])).toBe(1);
+      expect(jest.getTimerCount()).toBe(0);
+    });
   });
 });

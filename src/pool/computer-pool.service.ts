@@ -1,10 +1,12 @@
-import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { linkSignals, withTimeout } from '../common/async';
+import { EventEmitter } from 'node:events';
+import { withTimeout } from '../common/async';
 import { abortReason, DomainError, DomainErrorCode, errorMessage } from '../common/domain-error';
 import { AppConfig } from '../config/config.module';
 import { Computer, ComputerProviderRegistry } from '../computer/computer.module';
-import { poolDraining, poolExhausted } from './pool.errors';
+import { PoolMeter, PoolMetrics } from './pool-meter';
+import { poolDraining, poolExhausted, poolQueueFull } from './pool.errors';
 
 export interface Lease {
   readonly id: string;
@@ -12,6 +14,8 @@ export interface Lease {
   /** Who holds it (a session id), for logs and leak reports. */
   readonly owner: string;
   readonly leasedAt: number;
+  /** True when the computer was ready in stock when asked for (a warm start). */
+  readonly warm: boolean;
 }
 
 export interface AcquireOptions {
@@ -22,37 +26,76 @@ export interface AcquireOptions {
 }
 
 export interface PoolStats {
+  /** Every computer the pool holds: leased + idle + creating + being handed over or checked + destroying. */
   size: number;
   leased: number;
   idle: number;
   creating: number;
   waiting: number;
   max: number;
+  min_warm: number;
+}
+
+/** A ready computer in stock. */
+interface Idle {
+  computer: Computer;
+  createdAt: number;
+  idleSince: number;
+  retire: NodeJS.Timeout;
 }
 
 interface Waiter {
-  /** Hands the waiter a slot (already counted in `creating`). */
-  grant: () => void;
+  owner: string;
+  /** Place in line, kept when a waiter goes back to the front after a failed check. */
+  ticket: number;
+  enqueuedAt: number;
+  /** Hands the waiter an idle computer (already taken out of stock). */
+  give: (idle: Idle) => void;
   fail: (e: Error) => void;
 }
 
+/** Computers idle for less than this are not validated before a lease (they were just made or checked). */
+const VALIDATE_AFTER_IDLE_MS = 1_000;
+/** Up to this fraction of POOL_MAX_LIFETIME_MS is taken off at random, so stock does not expire all at once. */
+const LIFETIME_JITTER = 0.1;
+
 /**
- * A bounded pool of computers. A slot is taken by every computer being created or leased;
- * callers beyond POOL_MAX_SIZE wait in FIFO order for at most the acquire timeout, and an
- * aborted wait leaves the queue at once. A released computer is destroyed, never handed to
- * another session (no dirty reuse). No lock is ever held across an await.
+ * The pool of computers.
+ *
+ * Promises: at most POOL_MAX_SIZE computers exist at once (leased + idle + creating + being
+ * handed over or checked + destroying); POOL_MIN_WARM ready computers are kept in stock and replenished in the background;
+ * callers wait in FIFO order, at most POOL_MAX_WAITERS of them, each for at most its acquire
+ * timeout; an aborted wait leaves the queue at once and whatever was being made for it goes to
+ * stock; a computer idle for a while is checked before it is leased; a released computer is
+ * destroyed, never handed to anyone else; every create, check and destroy has its own timeout;
+ * create failures back off exponentially and the oldest waiter gets the error instead of waiting
+ * out its timeout. No lock is ever held across an await: all bookkeeping is synchronous.
  */
 @Injectable()
-export class ComputerPool implements OnApplicationShutdown {
+export class ComputerPool implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(ComputerPool.name);
-  private readonly leases = new Map<string, Lease>();
+  private readonly leases = new Map<string, { lease: Lease; warnTimer: NodeJS.Timeout }>();
+  private readonly idle: Idle[] = [];
   private readonly waiters: Waiter[] = [];
   private creating = 0;
+  /** Taken out of stock for a caller and not yet leased (being handed over or checked). */
+  private handing = 0;
   private destroying = 0;
   private draining = false;
   private drained?: Promise<void>;
   private consecutiveCreateFailures = 0;
   private lastCreateError?: string;
+  private backoffUntil = 0;
+  private backoffTimer?: NodeJS.Timeout;
+  /** Settles when nothing is being created, checked or destroyed and nothing is leased. */
+  private quiet?: { promise: Promise<void>; resolve: () => void };
+  readonly meter = new PoolMeter();
+  /**
+   * What happens in the pool, for observers (logs, metrics, tests): 'handoff' (ticket, owner) when
+   * stock is handed to a waiter, 'leased' (Lease), 'released' (Lease), 'destroyed' (computer id).
+   */
+  readonly events = new EventEmitter();
+  private nextTicket = 0;
 
   constructor(
     private readonly config: AppConfig,
@@ -63,68 +106,89 @@ export class ComputerPool implements OnApplicationShutdown {
     return this.config.pool.maxSize;
   }
 
-  private inUse() {
-    return this.leases.size + this.creating + this.destroying;
+  private total() {
+    return this.leases.size + this.idle.length + this.creating + this.handing + this.destroying;
+  }
+
+  onApplicationBootstrap() {
+    this.fill();
   }
 
   async acquire(options: AcquireOptions): Promise<Lease> {
     if (this.draining) throw poolDraining();
     if (options.signal?.aborted) throw abortReason(options.signal, 'Waiting for a computer');
-    await this.takeSlot(options); // on return, a slot is reserved in `creating`
-    const link = linkSignals(options.signal);
-    let computer: Computer;
+    const started = Date.now();
+    // Warm when stock is ready and nobody is ahead in the queue.
+    let warm = this.idle.length > 0 && this.waiters.length === 0;
+    let ticket: number | undefined;
+    for (;;) {
+      const returning = ticket !== undefined;
+      const idle = warm ? this.takeFromStock() : await this.wait(options, started, (ticket ??= this.nextTicket++), returning);
+      const computer = await this.checkOut(idle, options);
+      this.handing--;
+      if (computer && options.signal?.aborted) {
+        // Nobody wants it any more and nobody used it: back to stock for the next caller.
+        this.stock(computer, idle.createdAt);
+        this.fill();
+        throw abortReason(options.signal, 'Waiting for a computer');
+      }
+      if (computer) {
+        this.meter.acquired(warm, Date.now() - started);
+        const lease = this.lease(computer, options.owner, warm);
+        this.fill();
+        return lease;
+      }
+      this.fill();
+      // The computer failed its check and was destroyed: try again, keeping our deadline.
+      warm = false;
+      if (this.draining) throw poolDraining();
+    }
+  }
+
+  /** Takes the oldest computer out of stock; it counts as `handing` until it is leased or destroyed. */
+  private takeFromStock(): Idle {
+    const idle = this.idle.shift()!;
+    clearTimeout(idle.retire);
+    this.handing++;
+    return idle;
+  }
+
+  /** Validates a computer taken from stock; destroys it and returns undefined when it is dead. */
+  private async checkOut(idle: Idle, options: AcquireOptions): Promise<Computer | undefined> {
+    if (Date.now() - idle.idleSince < VALIDATE_AFTER_IDLE_MS) return idle.computer;
+    const timeoutMs = Math.min(this.config.pool.validateTimeoutMs, (options.timeoutMs ?? this.config.pool.acquireTimeoutMs) / 2);
+    let alive = false;
     try {
-      const { createTimeoutMs } = this.config.pool;
-      computer = await withTimeout(
-        this.computers.create({ signal: link.signal }),
-        createTimeoutMs,
-        () => {
-          const e = new DomainError(DomainErrorCode.COMPUTER_FAILED, `Starting a computer took longer than ${createTimeoutMs} ms (POOL_CREATE_TIMEOUT_MS).`);
-          link.controller.abort(e);
-          return e;
-        },
-        link.signal,
-      );
+      alive = await withTimeout(idle.computer.isAlive(), timeoutMs, () => new Error(`no answer within ${timeoutMs} ms`));
     } catch (e) {
-      this.creating--;
-      this.consecutiveCreateFailures += abortedBy(options.signal, e) ? 0 : 1;
-      this.lastCreateError = errorMessage(e);
-      this.wakeNext();
-      if (e instanceof DomainError) throw e;
-      throw new DomainError(DomainErrorCode.COMPUTER_FAILED, `Could not start a computer: ${errorMessage(e)}`, { cause: e });
-    } finally {
-      link.dispose();
+      this.logger.warn(`Computer ${idle.computer.id} failed its check before lease: ${errorMessage(e)}`);
     }
-    this.creating--;
-    this.consecutiveCreateFailures = 0;
-    const lease: Lease = { id: randomUUID(), computer, owner: options.owner, leasedAt: Date.now() };
-    if (this.draining || options.signal?.aborted) {
-      // Nobody can take it any more: free it rather than leak it.
-      this.leases.set(lease.id, lease);
-      await this.release(lease);
-      throw this.draining ? poolDraining() : abortReason(options.signal!, 'Waiting for a computer');
-    }
-    this.leases.set(lease.id, lease);
+    if (alive && !this.draining) return idle.computer;
+    this.meter.validationFailed();
+    void this.destroy(idle.computer, 'failed its check before lease');
+    return undefined;
+  }
+
+  private lease(computer: Computer, owner: string, warm: boolean): Lease {
+    const lease: Lease = { id: randomUUID(), computer, owner, leasedAt: Date.now(), warm };
+    const warnMs = this.config.pool.leaseWarnMs;
+    const warnTimer = setTimeout(
+      () => this.logger.warn(`Computer ${computer.id} has been leased by session ${owner} for more than ${warnMs} ms (POOL_LEASE_WARN_MS); is the session still in use?`),
+      warnMs,
+    );
+    warnTimer.unref();
+    this.leases.set(lease.id, { lease, warnTimer });
+    this.events.emit('leased', lease);
     return lease;
   }
 
-  /** Waits (FIFO, bounded, abortable) until a slot is free, and reserves it in `creating`. */
-  private takeSlot(options: AcquireOptions): Promise<void> {
-    if (this.inUse() < this.max && this.waiters.length === 0) {
-      this.creating++;
-      return Promise.resolve();
-    }
-    const timeoutMs = options.timeoutMs ?? this.config.pool.acquireTimeoutMs;
-    return new Promise<void>((resolve, reject) => {
+  /** Queues for the next computer from stock: FIFO, bounded, abortable, with a timeout. */
+  private wait(options: AcquireOptions, started: number, ticket: number, returning: boolean): Promise<Idle> {
+    // A waiter coming back after a failed check keeps its place in line (by its ticket).
+    if (!returning && this.waiters.length >= this.config.pool.maxWaiters) throw poolQueueFull(this.config.pool.maxWaiters);
+    const timeoutMs = Math.max(0, (options.timeoutMs ?? this.config.pool.acquireTimeoutMs) - (Date.now() - started));
+    return new Promise<Idle>((resolve, reject) => {
       let settled = false;
-      const waiter: Waiter = {
-        grant: () =>
-          settle(() => {
-            this.creating++;
-            resolve();
-          }),
-        fail: (e) => settle(() => reject(e)),
-      };
       const settle = (fn: () => void) => {
         if (settled) return;
         settled = true;
@@ -134,41 +198,163 @@ export class ComputerPool implements OnApplicationShutdown {
         if (i >= 0) this.waiters.splice(i, 1);
         fn();
       };
+      const waiter: Waiter = {
+        owner: options.owner,
+        ticket,
+        enqueuedAt: Date.now(),
+        give: (idle) =>
+          settle(() => {
+            this.events.emit('handoff', ticket, options.owner);
+            resolve(idle);
+          }),
+        fail: (e) => settle(() => reject(e)),
+      };
       const onAbort = () => settle(() => reject(abortReason(options.signal!, 'Waiting for a computer')));
-      const timer = setTimeout(() => settle(() => reject(poolExhausted(timeoutMs, this.max))), timeoutMs);
+      const timer = setTimeout(() => settle(() => reject(poolExhausted(options.timeoutMs ?? this.config.pool.acquireTimeoutMs, this.max))), timeoutMs);
       options.signal?.addEventListener('abort', onAbort, { once: true });
-      this.waiters.push(waiter);
+      const at = this.waiters.findIndex((w) => w.ticket > ticket);
+      if (at < 0) this.waiters.push(waiter);
+      else this.waiters.splice(at, 0, waiter);
+      this.fill();
     });
   }
 
-  private wakeNext() {
-    // grant() removes the waiter from the queue and reserves its slot synchronously.
-    while (this.waiters.length && this.inUse() < this.max) this.waiters[0].grant();
-  }
-
-  /** Destroys a leased computer (bounded by POOL_DESTROY_TIMEOUT_MS) and frees its slot. Idempotent. */
-  async release(lease: Lease): Promise<void> {
-    if (!this.leases.delete(lease.id)) return;
-    this.destroying++;
-    try {
-      await this.destroy(lease.computer);
-    } finally {
-      this.destroying--;
-      this.wakeNext();
+  /**
+   * The pool's one scheduler, called after every change: hands stock to waiters in order, then
+   * starts creates for whatever is missing (waiters plus the warm target), within the size cap
+   * and outside a backoff period.
+   */
+  private fill() {
+    while (this.waiters.length && this.idle.length) this.waiters[0].give(this.takeFromStock()); // give() removes the waiter
+    if (this.draining) return;
+    const wanted = this.waiters.length + this.config.pool.minWarm - this.idle.length - this.creating;
+    const room = this.max - this.total();
+    const now = Date.now();
+    if (wanted > 0 && room > 0 && now < this.backoffUntil) {
+      if (!this.backoffTimer) {
+        this.backoffTimer = setTimeout(() => {
+          this.backoffTimer = undefined;
+          this.fill();
+        }, this.backoffUntil - now);
+      }
+      return;
     }
+    for (let i = 0; i < Math.min(wanted, room); i++) void this.create();
   }
 
-  private async destroy(computer: Computer) {
+  /** Makes one computer for stock (bounded by POOL_CREATE_TIMEOUT_MS). Never throws. */
+  private async create() {
+    this.creating++;
+    const t0 = Date.now();
+    const { createTimeoutMs } = this.config.pool;
+    const controller = new AbortController();
+    let computer: Computer | undefined;
+    const making = this.computers.create({ signal: controller.signal });
+    try {
+      computer = await withTimeout(making, createTimeoutMs, () => {
+        const e = new DomainError(DomainErrorCode.COMPUTER_FAILED, `Starting a computer took longer than ${createTimeoutMs} ms (POOL_CREATE_TIMEOUT_MS).`);
+        controller.abort(e);
+        return e;
+      });
+    } catch (e) {
+      // If the provider still delivers after its timeout, that computer is destroyed, not leaked.
+      void making.then((late) => this.destroy(late, 'finished after its create timeout'), () => undefined);
+      this.creating--;
+      this.createFailed(e);
+      this.settleIfQuiet();
+      return;
+    }
+    this.creating--;
+    this.meter.created(Date.now() - t0);
+    this.consecutiveCreateFailures = 0;
+    this.backoffUntil = 0;
+    if (this.draining) {
+      await this.destroy(computer, 'made while draining');
+      return;
+    }
+    this.stock(computer, t0);
+    this.fill();
+  }
+
+  private createFailed(e: unknown) {
+    this.consecutiveCreateFailures++;
+    this.lastCreateError = errorMessage(e);
+    this.meter.createFailed();
+    const { retryBaseMs, retryMaxMs } = this.config.pool;
+    const delay = Math.min(retryMaxMs, retryBaseMs * 2 ** (this.consecutiveCreateFailures - 1));
+    this.backoffUntil = Date.now() + delay * (0.5 + Math.random() / 2);
+    this.logger.error(`Starting a computer failed (${this.consecutiveCreateFailures} in a row; next try in about ${delay} ms): ${this.lastCreateError}`);
+    // The oldest waiter learns why at once rather than waiting out its timeout.
+    const err = e instanceof DomainError ? e : new DomainError(DomainErrorCode.COMPUTER_FAILED, `Could not start a computer: ${this.lastCreateError}`, { cause: e });
+    this.waiters[0]?.fail(err);
+    this.fill();
+  }
+
+  private stock(computer: Computer, createdAt: number) {
+    const { idleTimeoutMs, maxLifetimeMs } = this.config.pool;
+    const now = Date.now();
+    const lifetimeLeft = createdAt + maxLifetimeMs * (1 - Math.random() * LIFETIME_JITTER) - now;
+    const entry: Idle = {
+      computer,
+      createdAt,
+      idleSince: now,
+      retire: setTimeout(() => this.retire(entry), Math.max(0, Math.min(idleTimeoutMs, lifetimeLeft))),
+    };
+    entry.retire.unref();
+    this.idle.push(entry);
+  }
+
+  /** An idle computer reached POOL_IDLE_TIMEOUT_MS or its lifetime: destroy it; fill() replaces it if needed. */
+  private retire(entry: Idle) {
+    const i = this.idle.indexOf(entry);
+    if (i < 0) return;
+    this.idle.splice(i, 1);
+    this.meter.retired();
+    void this.destroy(entry.computer, 'retired').then(() => this.fill());
+  }
+
+  /** Destroys a leased computer (bounded by POOL_DESTROY_TIMEOUT_MS) and frees its place. Idempotent. */
+  async release(lease: Lease): Promise<void> {
+    const held = this.leases.get(lease.id);
+    if (!held) return;
+    this.leases.delete(lease.id);
+    clearTimeout(held.warnTimer);
+    this.meter.released(Date.now() - lease.leasedAt);
+    this.events.emit('released', lease);
+    await this.destroy(lease.computer, `released by ${lease.owner}`);
+    this.fill();
+  }
+
+  private async destroy(computer: Computer, why: string) {
+    this.destroying++;
     const { destroyTimeoutMs } = this.config.pool;
     try {
       await withTimeout(computer.close(), destroyTimeoutMs, () => new Error(`close() took longer than ${destroyTimeoutMs} ms`));
+      this.meter.destroyedOne();
+      this.events.emit('destroyed', computer.id);
     } catch (e) {
-      this.logger.error(`Destroying computer ${computer.id} failed: ${errorMessage(e)}`);
+      this.logger.error(`Destroying computer ${computer.id} (${why}) failed: ${errorMessage(e)}`);
+      this.meter.destroyFailed();
+    } finally {
+      this.destroying--;
+      this.settleIfQuiet();
     }
   }
 
   stats(): PoolStats {
-    return { size: this.leases.size + this.creating, leased: this.leases.size, idle: 0, creating: this.creating, waiting: this.waiters.length, max: this.max };
+    return {
+      size: this.total(),
+      leased: this.leases.size,
+      idle: this.idle.length,
+      creating: this.creating,
+      waiting: this.waiters.length,
+      max: this.max,
+      min_warm: this.config.pool.minWarm,
+    };
+  }
+
+  metrics(): PoolMetrics {
+    return this.meter.snapshot();
   }
 
   /** Null when the pool can give out computers; otherwise why not. */
@@ -179,29 +365,45 @@ export class ComputerPool implements OnApplicationShutdown {
   }
 
   leasesOf(owner: string): Lease[] {
-    return [...this.leases.values()].filter((l) => l.owner === owner);
+    return [...this.leases.values()].map((h) => h.lease).filter((l) => l.owner === owner);
   }
 
   /**
-   * Stops giving out computers, fails every waiter at once, and destroys every computer still
-   * leased, exactly once. Call after sessions have had their grace period. Safe to call twice.
+   * Stops creating and fails every waiter at once; destroys the stock; waits up to `graceMs` for
+   * leases to be released, then destroys what is still leased. Every computer is destroyed
+   * exactly once. Safe to call more than once (later calls wait for the first).
    */
-  drain(): Promise<void> {
-    this.draining = true;
-    for (const w of [...this.waiters]) w.fail(poolDraining());
-    this.drained ??= (async () => {
-      await Promise.all([...this.leases.values()].map((l) => this.release(l)));
-    })();
+  drain(graceMs = 0): Promise<void> {
+    this.drained ??= this.runDrain(graceMs);
     return this.drained;
+  }
+
+  private async runDrain(graceMs: number) {
+    this.draining = true;
+    clearTimeout(this.backoffTimer);
+    this.backoffTimer = undefined;
+    for (const w of [...this.waiters]) w.fail(poolDraining());
+    const stock = this.idle.splice(0);
+    for (const s of stock) clearTimeout(s.retire);
+    await Promise.all(stock.map((s) => this.destroy(s.computer, 'drain')));
+    const deadline = Date.now() + graceMs;
+    while (this.leases.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, Math.min(50, deadline - Date.now())));
+    await Promise.all([...this.leases.values()].map((h) => this.release(h.lease)));
+    // Creates and checks in flight end by their own timeouts; what they make is destroyed.
+    if (this.total() > 0) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.quiet = { promise, resolve };
+      this.settleIfQuiet();
+      await promise;
+    }
+  }
+
+  private settleIfQuiet() {
+    if (this.quiet && this.total() === 0) this.quiet.resolve();
   }
 
   async onApplicationShutdown() {
     await this.drain();
-    // Leases created after the first drain started (none expected) are destroyed too.
-    await Promise.all([...this.leases.values()].map((l) => this.release(l)));
   }
-}
-
-function abortedBy(signal: AbortSignal | undefined, e: unknown) {
-  return !!signal?.aborted && e instanceof DomainError && e.code === DomainErrorCode.CANCELLED;
 }

@@ -9,3 +9,9 @@ export const poolExhausted = (timeoutMs: number, max: number) =>
     `No computer became free within ${timeoutMs} ms (POOL_ACQUIRE_TIMEOUT_MS): all ${max} computers (POOL_MAX_SIZE) are in use. ` +
       'End a session you no longer need with cleanup_session, retry later, or ask the operator to raise POOL_MAX_SIZE.',
   );
+
+export const poolQueueFull = (maxWaiters: number) =>
+  new DomainError(
+    DomainErrorCode.POOL_QUEUE_FULL,
+    `Too many calls are already waiting for a computer (POOL_MAX_WAITERS=${maxWaiters}). Retry later, or end a session you no longer need with cleanup_session.`,
+  );

@@ -143,6 +143,9 @@ export class XvfbComputer extends Computer {
     this.session = this.sandbox.spawn('desktop session', ['/bin/sh', '-c', SESSION_SCRIPT], { env: { SHELL: '/bin/bash' } });
     await withTimeout(this.session.started, left(), () => new X11TimeoutError('the sandbox did not start'), signal);
     await this.waitForTerminal(deadline, signal);
+    // One capture now sets up the shared-memory segment, so the first screenshot a session
+    // takes is as fast as the rest (this matters most for computers waiting in warm stock).
+    await this.conn.captureRgb(Math.max(1, left()));
   }
 
   /** Ready once the window manager has made a window (the terminal) active. */

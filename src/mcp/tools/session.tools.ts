@@ -22,7 +22,10 @@ const statsSchema = z.object({
   total_sessions: z.number().describe('Sessions on the whole server (all callers).'),
   max_concurrent: z.number().describe('The most sessions the server holds at once (MAX_SESSIONS).'),
   sessions: z.record(z.string(), sessionView.omit({ session_id: true })).describe('Your own sessions, by id.'),
-  pool: z.object({ size: z.number(), leased: z.number(), idle: z.number(), creating: z.number(), waiting: z.number(), max: z.number() }),
+  pool: z.object({ size: z.number(), leased: z.number(), idle: z.number(), creating: z.number(), waiting: z.number(), max: z.number(), min_warm: z.number() }),
+  pool_activity: z
+    .record(z.string(), z.unknown())
+    .describe('Since start: acquire waits split warm (from stock) and cold, create and lease durations, failures, retirements.'),
 });
 
 /** get_session_stats, cleanup_session, create_session, list_sessions. */
@@ -44,7 +47,7 @@ export class SessionTools {
         title: 'Session statistics',
         description:
           'Show how busy the server is: total sessions and the maximum, your own sessions (created, last activity, running tasks, computer), ' +
-          'and the computer pool (size, leased, idle, waiting, max). Use it to decide whether to start more work or clean up.',
+          'and the computer pool (size, leased, idle, creating, waiting, max, warm target, and warm/cold start figures). Use it to decide whether to start more work or clean up.',
         inputSchema: z.object({}).strict(),
         outputSchema: statsSchema,
         annotations: { readOnlyHint: true, openWorldHint: false },
@@ -57,7 +60,13 @@ export class SessionTools {
               return [session_id, rest];
             }),
           );
-          const stats = { total_sessions: this.sessions.count(), max_concurrent: this.config.session.maxSessions, sessions: own, pool: this.pool.stats() };
+          const stats = {
+            total_sessions: this.sessions.count(),
+            max_concurrent: this.config.session.maxSessions,
+            sessions: own,
+            pool: this.pool.stats(),
+            pool_activity: this.pool.metrics(),
+          };
           return { content: [text(JSON.stringify(stats, null, 2))], structuredContent: stats };
         }),
     );

@@ -1,0 +1,131 @@
+import { sleep } from '../common/async';
+import { AppConfig } from '../config/config.module';
+import { Computer, ComputerProvider, ComputerProviderRegistry, CreateComputerOptions, FakeComputer } from '../computer/computer.module';
+import { ComputerPool, Lease } from './computer-pool.service';
+
+/** mulberry32: a small seeded PRNG, so a failing run can be replayed exactly. */
+function prng(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A FAKE provider whose creates are randomly slow, failing, dead on arrival, or hang on close. */
+class ChaoticProvider extends ComputerProvider {
+  readonly name = 'fake';
+  readonly created: FakeComputer[] = [];
+  readonly closes = new Map<FakeComputer, number>();
+  private n = 0;
+  constructor(private readonly rnd: () => number) {
+    super();
+  }
+  async create(o: CreateComputerOptions): Promise<Computer> {
+    const r = this.rnd();
+    await sleep(r < 0.05 ? 1200 : Math.floor(this.rnd() * 300), o.signal); // sometimes past the create timeout
+    if (this.rnd() < 0.1) throw new Error('chaos: create failed');
+    const c = new FakeComputer(`c${++this.n}`, { width: 32, height: 32 });
+    if (this.rnd() < 0.05) c.kill(); // dead on arrival
+    const hangs = this.rnd() < 0.05;
+    const close = c.close.bind(c);
+    c.close = async () => {
+      this.closes.set(c, (this.closes.get(c) ?? 0) + 1);
+      await close();
+      if (hangs) await new Promise(() => undefined);
+    };
+    this.created.push(c);
+    return c;
+  }
+}
+
+describe(`${ComputerPool.name} invariants under random load (seeded)`, () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  it.each([1, 2, 3])('seed %i: no double lease, never over max, FIFO hand-offs, every computer destroyed exactly once, no timer left', async (seed) => {
+    const rnd = prng(seed);
+    const config = AppConfig.fromEnv({
+      COMPUTER_PROVIDER: 'fake',
+      POOL_MAX_SIZE: '4',
+      POOL_MIN_WARM: '2',
+      POOL_MAX_WAITERS: '6',
+      POOL_ACQUIRE_TIMEOUT_MS: '2000',
+      POOL_CREATE_TIMEOUT_MS: '800',
+      POOL_DESTROY_TIMEOUT_MS: '500',
+      POOL_VALIDATE_TIMEOUT_MS: '100',
+      POOL_IDLE_TIMEOUT_MS: '3000',
+      POOL_MAX_LIFETIME_MS: '6000',
+      POOL_RETRY_BASE_MS: '50',
+      POOL_RETRY_MAX_MS: '400',
+      POOL_LEASE_WARN_MS: '100000',
+    });
+    const provider = new ChaoticProvider(rnd);
+    const sut = new ComputerPool(config, { create: (o: CreateComputerOptions) => provider.create(o) } as unknown as ComputerProviderRegistry);
+    const violations: string[] = [];
+    const leased = new Set<Computer>();
+    const everLeased = new Set<Computer>();
+    const handoffs: number[] = [];
+    sut.events.on('handoff', (ticket: number) => handoffs.push(ticket));
+    sut.events.on('leased', (l: Lease) => {
+      if (leased.has(l.computer)) violations.push(`${l.computer.id} leased twice at once`);
+      if (everLeased.has(l.computer)) violations.push(`${l.computer.id} leased again after release`);
+      leased.add(l.computer);
+      everLeased.add(l.computer);
+    });
+    sut.events.on('released', (l: Lease) => leased.delete(l.computer));
+    const check = (when: string) => {
+      const s = sut.stats();
+      if (s.leased + s.idle + s.creating > s.max || s.size > s.max) violations.push(`${when}: over max ${JSON.stringify(s)}`);
+    };
+    sut.onApplicationBootstrap();
+
+    const outcomes = { ok: 0, exhausted: 0, cancelled: 0, failed: 0, queueFull: 0 };
+    const work: Promise<void>[] = [];
+    for (let op = 0; op < 1500; op++) {
+      await jest.advanceTimersByTimeAsync(Math.floor(rnd() * 40));
+      check(`op ${op}`);
+      const ac = new AbortController();
+      if (rnd() < 0.2) setTimeout(() => ac.abort(), Math.floor(rnd() * 1500));
+      const hold = Math.floor(rnd() * 600);
+      const killWhileHeld = rnd() < 0.05;
+      work.push(
+        sut.acquire({ owner: `s${op}`, signal: ac.signal }).then(
+          async (lease) => {
+            outcomes.ok++;
+            if (killWhileHeld) (lease.computer as FakeComputer).kill();
+            await sleep(hold);
+            await sut.release(lease);
+          },
+          (e: { code?: string; message?: string }) => {
+            if (e.code === 'POOL_EXHAUSTED') outcomes.exhausted++;
+            else if (e.code === 'CANCELLED') outcomes.cancelled++;
+            else if (e.code === 'POOL_QUEUE_FULL') outcomes.queueFull++;
+            else if (e.code === 'COMPUTER_FAILED') outcomes.failed++;
+            else violations.push(`unexpected error ${String(e.code)}: ${e.message}`);
+          },
+        ),
+      );
+    }
+    await jest.advanceTimersByTimeAsync(5000);
+    await Promise.all(work);
+    check('end');
+    const drained = sut.drain(1000);
+    await jest.advanceTimersByTimeAsync(5000);
+    await drained;
+
+    expect(violations).toEqual([]);
+    for (let i = 1; i < handoffs.length; i++) if (handoffs[i] < handoffs[i - 1]) violations.push(`hand-off ${handoffs[i]} after ${handoffs[i - 1]}`);
+    expect(violations).toEqual([]);
+    // Every kind of outcome happened, so the run exercised the paths it claims to.
+    expect(outcomes.ok).toBeGreaterThan(150);
+    expect(outcomes.cancelled).toBeGreaterThan(10);
+    expect(outcomes.failed + outcomes.exhausted + outcomes.queueFull).toBeGreaterThan(10);
+    for (const c of provider.created) expect([c.id, provider.closes.get(c)]).toEqual([c.id, 1]);
+    expect(sut.stats()).toMatchObject({ size: 0, leased: 0, idle: 0, creating: 0, waiting: 0 });
+    expect(jest.getTimerCount()).toBe(0);
+  }, 60_000);
+});

@@ -73,6 +73,7 @@ export class McpController {
   private async forward(sid: string, req: Request, res: Response) {
     const conn = this.connections.get(sid);
     if (!conn) return rpcError(res, 404, -32001, `Session not found: no MCP session "${sid.slice(0, 64)}" (it ended or never existed). Initialize a new one.`);
+    if (Array.isArray(req.body) && req.body.length === 0) return rpcError(res, 400, -32600, 'Invalid Request: an empty batch holds no message.');
     try {
       await (conn.transport as StreamableHTTPServerTransport).handleRequest(req, res, req.body);
     } catch (e) {

@@ -7,6 +7,14 @@ const BENCHES: Record<string, { what: string; load: () => Promise<{ main: () => 
     what: 'xvfb desktops: screenshot through MCP vs xwd|convert vs in-process capture+encode; XTEST input vs xdotool; 8 computers start→first screenshot',
     load: () => import('./desktop.bench'),
   },
+  mcp: {
+    what: 'MCP overhead: trivial call and fake screenshot through the full server vs a bare-SDK server, latency p50/p99 and throughput',
+    load: () => import('./mcp.bench'),
+  },
+  tasks: {
+    what: 'run_multi_cua_tasks concurrent vs sequential (8 tasks, pool of 8); SIGTERM during 20 running tasks',
+    load: () => import('./tasks.bench'),
+  },
   pool: {
     what: 'warm vs cold session starts: N sessions at once, time to first screenshot, on fake (with a start delay) and xvfb',
     load: () => import('./pool.bench'),

@@ -78,7 +78,7 @@ async function drain() {
     let m: RegExpExecArray | null = null;
     for (let i = 0; i < 200 && !(m = /MCP endpoint: (\S+)/.exec(out)); i++) await new Promise((r) => setTimeout(r, 50));
     if (!m) throw new Error(`server did not start (run npm run build first):\n${out}`);
-    const clients = await Promise.all(Array.from({ length: 20 }, () => connect(m![1])));
+    const clients = await Promise.all(Array.from({ length: 20 }, () => connect(m[1])));
     const results = clients.map((c, i) =>
       (c.callTool({ name: 'run_cua_task', arguments: { task: `job ${i}` } }, undefined, { timeout: 120_000 }) as Promise<{ isError?: boolean }>).then(
         (r) => (r.isError ? 'error' : 'done'),

@@ -1,6 +1,6 @@
 import { DynamicModule, Module, ModuleMetadata } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
-import { AgentModule, ScriptedModelModule } from './agent/agent.module';
+import { AgentModule, AnthropicModelModule, OpenAICompatibleModelModule, OpenAIModelModule, ScriptedModelModule } from './agent/agent.module';
 import { ComputerModule, FakeComputerModule } from './computer/computer.module';
 import { XvfbComputerModule } from './computer/xvfb/xvfb-computer.module';
 import { AppConfig, ConfigModule } from './config/config.module';
@@ -21,7 +21,14 @@ export interface AppModuleOptions {
 }
 
 /** The built-in providers register through the same mechanism as anyone else's. */
-export const BUILT_IN_PROVIDER_MODULES = [FakeComputerModule, XvfbComputerModule, ScriptedModelModule];
+export const BUILT_IN_PROVIDER_MODULES = [
+  FakeComputerModule,
+  XvfbComputerModule,
+  ScriptedModelModule,
+  AnthropicModelModule,
+  OpenAIModelModule,
+  OpenAICompatibleModelModule,
+];
 
 @Module({})
 export class AppModule {

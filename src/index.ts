@@ -30,6 +30,6 @@ export type {
   ComputerActionName,
   Screenshot,
 } from './computer/computer.module';
-export { CuaModel, ModelProvider, RegisterModelProvider } from './agent/agent.module';
-export type { ModelInput, ModelTurn, StepRecord } from './agent/agent.module';
+export { CuaModel, ModelCallError, ModelProvider, NOT_EXECUTED, RegisterModelProvider } from './agent/agent.module';
+export type { ActionResult, ModelInput, ModelTurn, ScreenshotSize, StepRecord, TokenUsage } from './agent/agent.module';
 export { serveStdio } from './mcp/mcp.module';

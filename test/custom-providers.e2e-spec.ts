@@ -18,6 +18,8 @@ describe('Extending with Nest modules (examples/custom-providers)', () => {
 
   it('an unknown COMPUTER_PROVIDER or model provider stops the boot with a message naming the known ones', async () => {
     await expect(startApp({ COMPUTER_PROVIDER: 'nope' })).rejects.toThrow(/COMPUTER_PROVIDER=nope is not a registered computer provider. Known: fake, xvfb/);
-    await expect(startApp({ CUA_MODEL_NAME: 'nope/model' })).rejects.toThrow(/no model provider "nope". Known providers: scripted/);
+    await expect(startApp({ CUA_MODEL_NAME: 'nope/model' })).rejects.toThrow(
+      /CUA_MODEL_NAME=nope\/model: no model provider "nope". Known providers: anthropic, openai, openai-compatible, scripted .*Valid forms: anthropic\/<model> \(needs ANTHROPIC_API_KEY\)/,
+    );
   });
 });

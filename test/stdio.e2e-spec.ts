@@ -9,7 +9,7 @@ describe('MCP over stdio (node dist/main.js --stdio)', () => {
     const transport = new StdioClientTransport({
       command: process.execPath,
       args: [MAIN, '--stdio'],
-      env: { ...env, COMPUTER_PROVIDER: 'fake', SCREEN_WIDTH: '640', SCREEN_HEIGHT: '400', LOG_LEVEL: 'debug' },
+      env: { ...env, COMPUTER_PROVIDER: 'fake', CUA_MODEL_NAME: 'scripted/demo', SCREEN_WIDTH: '640', SCREEN_HEIGHT: '400', LOG_LEVEL: 'debug' },
       stderr: 'pipe',
     });
     let stderr = '';

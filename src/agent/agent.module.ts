@@ -3,19 +3,28 @@ import { DiscoveryModule } from '@nestjs/core';
 import { ComputerModule } from '../computer/computer.module';
 import { AgentService } from './agent.service';
 import { ModelProviderRegistry } from './model-provider.registry';
+import { TrajectoryPruner } from './trajectory/trajectory-pruner';
+import { TrajectoryStore } from './trajectory/trajectory.store';
 
-/** The computer-use agent loop and the registry of model providers. */
+/** The computer-use agent loop, the registry of model providers, and the trajectories of tasks. */
 @Module({
   imports: [DiscoveryModule, ComputerModule],
-  providers: [AgentService, ModelProviderRegistry],
-  exports: [AgentService, ModelProviderRegistry],
+  providers: [AgentService, ModelProviderRegistry, TrajectoryStore, TrajectoryPruner],
+  exports: [AgentService, ModelProviderRegistry, TrajectoryStore],
 })
 export class AgentModule {}
 
 export { AgentService } from './agent.service';
 export type { AgentResult, AgentRunOptions } from './agent.service';
-export { CuaModel, ModelProvider } from './model.port';
-export type { ModelInput, ModelTurn, StepRecord } from './model.port';
+export { CuaModel, ModelCallError, ModelProvider, NOT_EXECUTED } from './model.port';
+export type { ActionResult, ModelInput, ModelTurn, ScreenshotSize, StepRecord, TokenUsage } from './model.port';
 export { ModelProviderRegistry, RegisterModelProvider } from './model-provider.registry';
+export { redact, retryAfterMs, toModelCallError } from './model-errors';
+export type { VendorSdkErrors } from './model-errors';
+export { TrajectoryStore } from './trajectory/trajectory.store';
+export type { TrajectoryMeta, TrajectoryOwner } from './trajectory/trajectory.store';
 export { ScriptedModelModule } from './scripted/scripted-model.module';
 export { ScriptedModel } from './scripted/scripted-model.provider';
+export { AnthropicModelModule } from './anthropic/anthropic-model.module';
+export { OpenAIModelModule } from './openai/openai-model.module';
+export { OpenAICompatibleModelModule } from './openai-compatible/openai-compatible-model.module';

@@ -1,24 +1,66 @@
+import { Injectable } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
 import { Test } from '@nestjs/testing';
 import sharp from 'sharp';
-import { AppConfig } from '../config/config.module';
-import { ComputerModule, decodeFakeText, FakeComputer, FakeComputerModule, ScreenshotService } from '../computer/computer.module';
-import { ConfigModule } from '../config/config.module';
+import { AppConfig, ConfigModule } from '../config/config.module';
+import { ComputerModule, decodeFakeText, FakeComputer, FakeComputerModule } from '../computer/computer.module';
 import { AgentModule } from './agent.module';
 import { AgentService } from './agent.service';
+import { RegisterModelProvider } from './model-provider.registry';
+import { CuaModel, ModelCallError, ModelInput, ModelProvider, ModelTurn, NOT_EXECUTED, ScreenshotSize, StepRecord } from './model.port';
 import { ScriptedModelModule } from './scripted/scripted-model.module';
-import { StepRecord } from './model.port';
+
+type Next = (input: ModelInput, signal: AbortSignal) => Promise<ModelTurn>;
+
+/** CUA_MODEL_NAME=test/<x>: a model whose every turn the test decides. */
+@Injectable()
+@RegisterModelProvider()
+class TestModelProvider extends ModelProvider {
+  readonly name = 'test';
+  next: Next = () => Promise.reject(new Error('unexpected model call'));
+  size?: ScreenshotSize;
+  create(model: string): CuaModel {
+    const next = (i: ModelInput, s: AbortSignal) => this.next(i, s);
+    const screenshotSize = this.size;
+    return new (class extends CuaModel {
+      readonly name = `test/${model}`;
+      override readonly screenshotSize = screenshotSize;
+      next = next;
+    })();
+  }
+}
 
 async function setup(env: Record<string, string> = {}) {
-  const config = AppConfig.fromEnv({ COMPUTER_PROVIDER: 'fake', CUA_MODEL_NAME: 'scripted/test', ...env });
+  const config = AppConfig.fromEnv({ COMPUTER_PROVIDER: 'fake', CUA_MODEL_NAME: 'scripted/test', AGENT_ALLOWED_MODELS: 'test/m', ...env });
   const moduleRef = await Test.createTestingModule({
-    imports: [ConfigModule.forRoot(config), ComputerModule, FakeComputerModule, AgentModule, ScriptedModelModule],
+    imports: [ConfigModule.forRoot(config), ScheduleModule.forRoot(), ComputerModule, FakeComputerModule, AgentModule, ScriptedModelModule],
+    providers: [TestModelProvider],
   }).compile();
   await moduleRef.init(); // registries discover providers on init
-  return { sut: moduleRef.get(AgentService), screenshots: moduleRef.get(ScreenshotService) };
+  return { sut: moduleRef.get(AgentService), model: moduleRef.get(TestModelProvider) };
+}
+
+const click = (x: number, y: number): ModelTurn => ({ actions: [{ action: 'left_click', coordinate: [x, y] }], usage: { inputTokens: 100, outputTokens: 10 } });
+const answer = (text: string): ModelTurn => ({ actions: [], done: { answer: text }, usage: { inputTokens: 100, outputTokens: 10 } });
+const actionsOf = (c: FakeComputer) => c.log.filter((l) => !['capture', 'screenSize'].includes(l));
+
+/** Waits (in real time, while timers may be fake) until `cond` holds. */
+async function until(cond: () => boolean) {
+  const end = process.hrtime.bigint() + 3_000_000_000n;
+  while (!cond()) {
+    if (process.hrtime.bigint() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setImmediate(r));
+  }
 }
 
 describe(AgentService.name, () => {
-  const computer = () => new FakeComputer('agent-spec', { width: 320, height: 200 });
+  const computer = (width = 320, height = 200) => new FakeComputer('agent-spec', { width, height });
+  const run = (sut: AgentService, c: FakeComputer, extra: Partial<Parameters<AgentService['run']>[2]> = {}) =>
+    sut.run('the task', c, { signal: new AbortController().signal, modelName: 'test/m', ...extra });
+  afterEach(() => {
+    jest.useRealTimers();
+    jest.restoreAllMocks();
+  });
 
   it('runs the scripted loop with real actions: the task text shows on the screen', async () => {
     const { sut } = await setup();
@@ -46,10 +88,10 @@ describe(AgentService.name, () => {
   it('cancellation stops the loop during model latency', async () => {
     const { sut } = await setup({ SCRIPTED_MODEL_STEP_MS: '10000' });
     const ac = new AbortController();
-    const run = sut.run('slow', computer(), { signal: ac.signal });
+    const running = sut.run('slow', computer(), { signal: ac.signal });
     setTimeout(() => ac.abort(), 50);
     const t0 = Date.now();
-    await expect(run).rejects.toMatchObject({ code: 'CANCELLED' });
+    await expect(running).rejects.toMatchObject({ code: 'CANCELLED' });
     expect(Date.now() - t0).toBeLessThan(1000);
   });
 
@@ -58,5 +100,147 @@ describe(AgentService.name, () => {
     const c = computer();
     c.kill();
     await expect(sut.run('x', c, { signal: new AbortController().signal })).rejects.toMatchObject({ code: 'COMPUTER_FAILED' });
+  });
+
+  it('a model not in AGENT_ALLOWED_MODELS is refused with INVALID_ARGUMENT before anything runs', async () => {
+    const { sut } = await setup();
+    expect(sut.resolveModel(undefined)).toBe('scripted/test');
+    expect(sut.resolveModel('test/m')).toBe('test/m');
+    const c = computer();
+    await expect(run(sut, c, { modelName: 'test/other' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/Allowed: scripted\/test, test\/m/) });
+    expect(c.log).toEqual([]);
+  });
+
+  it('shows the model only the CUA_MAX_IMAGES most recent screens, and sums the usage', async () => {
+    const { sut, model } = await setup({ CUA_MAX_IMAGES: '2' });
+    const seen: boolean[][] = [];
+    model.next = async (input) => {
+      seen.push(input.screens.map((s) => s !== undefined));
+      expect(input.screens.at(-1)).toBe(input.screenshot);
+      return input.step < 4 ? click(input.step, input.step) : answer('ok');
+    };
+    const r = await run(sut, computer());
+    expect(seen).toEqual([[true], [true, true], [false, true, true], [false, false, true, true]]);
+    expect(r.usage).toEqual({ inputTokens: 400, outputTokens: 40 });
+  });
+
+  it('retries a retryable failure after the retry-after the server gave, then goes on', async () => {
+    const { sut, model } = await setup();
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    let calls = 0;
+    model.next = async () => {
+      calls++;
+      if (calls === 1) throw new ModelCallError('429 rate_limit_error: slow down', { retryable: true, status: 429, retryAfterMs: 5000 });
+      return answer('after waiting');
+    };
+    const retries: string[] = [];
+    const done = run(sut, computer(), { onRetry: (m) => retries.push(m) });
+    await until(() => calls === 1 && retries.length === 1);
+    await jest.advanceTimersByTimeAsync(4990);
+    expect(calls).toBe(1);
+    await jest.advanceTimersByTimeAsync(20);
+    await expect(done).resolves.toMatchObject({ answer: 'after waiting' });
+    expect(calls).toBe(2);
+    expect(retries[0]).toMatch(/HTTP 429; retrying in 5 s \(retry 1 of 4\)/);
+  });
+
+  it('backs off exponentially (capped) without retry-after, and gives up after AGENT_MAX_RETRIES', async () => {
+    const { sut, model } = await setup({ AGENT_MAX_RETRIES: '3', AGENT_RETRY_BASE_MS: '1000', AGENT_RETRY_MAX_MS: '2000' });
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    let calls = 0;
+    model.next = async () => {
+      calls++;
+      throw new ModelCallError('529 overloaded_error: Overloaded', { retryable: true, status: 529 });
+    };
+    jest.spyOn(Math, 'random').mockReturnValue(0.9999999); // the top of each jitter window [backoff/2, backoff]
+    const done = run(sut, computer()).catch((e: unknown) => e);
+    await until(() => calls === 1);
+    // Waits of 1000, then 2000, then 2000 (the cap): calls at 0, 1000, 3000 and 5000 ms.
+    let now = 0;
+    for (const [at, after] of [[1000, 2], [3000, 3], [5000, 4]]) {
+      await jest.advanceTimersByTimeAsync(at - 10 - now);
+      expect(calls).toBe(after - 1);
+      await jest.advanceTimersByTimeAsync(20);
+      now = at + 10;
+      await until(() => calls === after);
+    }
+    expect(await done).toMatchObject({ code: 'MODEL_ERROR', message: 'The model test/m failed after 4 attempts: 529 overloaded_error: Overloaded' });
+  });
+
+  it('a fatal failure stops at once with the vendor message', async () => {
+    const { sut, model } = await setup();
+    let calls = 0;
+    model.next = async () => {
+      calls++;
+      throw new ModelCallError('401 authentication_error: invalid x-api-key', { retryable: false, status: 401 });
+    };
+    await expect(run(sut, computer())).rejects.toMatchObject({ code: 'MODEL_ERROR', message: 'The model test/m failed: 401 authentication_error: invalid x-api-key' });
+    expect(calls).toBe(1);
+  });
+
+  it('stops at AGENT_MAX_TOKENS_PER_TASK before carrying out the turn that went over', async () => {
+    const { sut, model } = await setup({ AGENT_MAX_TOKENS_PER_TASK: '1000' });
+    model.next = async (input) => ({ actions: [{ action: 'type', text: `step ${input.step}` }], usage: { inputTokens: 500, outputTokens: 100 } });
+    const c = computer();
+    const err = await run(sut, c).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'AGENT_TOKEN_LIMIT', message: expect.stringMatching(/used 1200 tokens, over its budget of 1000/) });
+    expect(actionsOf(c)).toEqual(['type step 1']);
+    expect((err as { details: { steps: StepRecord[] } }).details.steps[1].outcomes).toEqual([{ status: 'skipped', text: expect.stringMatching(/token budget/) }]);
+  });
+
+  it('ends with TIMEOUT after AGENT_TASK_TIMEOUT_MS, aborting the model call in flight', async () => {
+    const { sut, model } = await setup({ AGENT_TASK_TIMEOUT_MS: '60000' });
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    let aborted = false;
+    let called = false;
+    model.next = (_input, signal) =>
+      new Promise((_resolve, reject) => {
+        called = true;
+        signal.addEventListener('abort', () => {
+          aborted = true;
+          reject(new Error('request aborted'));
+        });
+      });
+    const done = run(sut, computer()).catch((e: unknown) => e);
+    await until(() => called);
+    await jest.advanceTimersByTimeAsync(59_990);
+    expect(aborted).toBe(false);
+    await jest.advanceTimersByTimeAsync(20);
+    expect(await done).toMatchObject({ code: 'TIMEOUT', message: expect.stringMatching(/within 60000 ms \(AGENT_TASK_TIMEOUT_MS\)/) });
+    expect(aborted).toBe(true);
+  });
+
+  it('a failed action is reported back and the rest of its turn is not run', async () => {
+    const { sut, model } = await setup();
+    let second: ModelInput | undefined;
+    model.next = async (input) => {
+      if (input.step === 1) {
+        return { actions: [{ action: 'type', text: 'a' }, { action: 'key', text: 'nosuchkey' }, { action: 'type', text: 'b' }] };
+      }
+      second = { ...input, history: [...input.history] };
+      return answer('ok');
+    };
+    const c = computer();
+    await run(sut, c);
+    expect(actionsOf(c)).toEqual(['type a']);
+    expect(second?.history[0].outcomes).toEqual([
+      { status: 'ok', text: 'typed "a"' },
+      { status: 'error', text: expect.stringMatching(/Unknown key "nosuchkey"/) },
+      { status: 'skipped', text: NOT_EXECUTED },
+    ]);
+  });
+
+  it("maps coordinates from the screenshot the model saw, sized by the model's own limits", async () => {
+    const { sut, model } = await setup();
+    model.size = { maxLongEdge: 800, maxPixels: 1_000_000 };
+    let shot: { width: number; height: number } | undefined;
+    model.next = async (input) => {
+      shot = { width: input.screenshot.width, height: input.screenshot.height };
+      return input.step === 1 ? click(400, 250) : answer('ok');
+    };
+    const c = computer(1600, 1000);
+    await run(sut, c);
+    expect(shot).toEqual({ width: 800, height: 500 });
+    expect(actionsOf(c)).toEqual(['click left x1 800,500']);
   });
 });

@@ -1,28 +1,45 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { linkSignals, sleep } from '../common/async';
 import { abortReason, DomainError, DomainErrorCode, errorMessage, isDomainError } from '../common/domain-error';
 import { AppConfig } from '../config/config.module';
-import { Computer, ComputerActionRunner, Screenshot, ScreenshotService } from '../computer/computer.module';
+import { Computer, ComputerAction, ComputerActionRunner, Screenshot, ScreenshotService } from '../computer/computer.module';
 import { ModelProviderRegistry } from './model-provider.registry';
-import { ModelTurn, StepRecord } from './model.port';
+import { CuaModel, ModelCallError, ModelInput, ModelTurn, NOT_EXECUTED, StepRecord, TokenUsage } from './model.port';
+import { TrajectoryOwner, TrajectoryStore, TrajectoryWriter, usageJson } from './trajectory/trajectory.store';
 
 export interface AgentRunOptions {
   signal: AbortSignal;
   /** Called after every step, e.g. to send progress. */
-  onStep?: (step: StepRecord) => void;
+  onStep?: (step: StepRecord, maxSteps: number) => void;
+  /** Called when the loop waits before retrying the model, e.g. to send progress. */
+  onRetry?: (message: string) => void;
   maxSteps?: number;
-  /** Defaults to CUA_MODEL_NAME. */
+  /** Defaults to CUA_MODEL_NAME; otherwise it must be one of AGENT_ALLOWED_MODELS. */
   modelName?: string;
+  /** Whose task this is: with TRAJECTORY_DIR set, its trajectory is stored for them. */
+  owner?: TrajectoryOwner;
 }
 
 export interface AgentResult {
   answer: string;
   model: string;
   steps: StepRecord[];
+  /** Tokens the task used, summed over its model calls. */
+  usage: TokenUsage;
   /** The screen after the last step. */
   screenshot: Screenshot;
+  /** The stored trajectory's id, with TRAJECTORY_DIR set. */
+  trajectoryId?: string;
 }
 
-/** The computer-use loop: screenshot → model → actions, until the model answers or the step limit. */
+const SKIPPED_FOR_BUDGET = 'Not executed: the task used up its token budget (AGENT_MAX_TOKENS_PER_TASK).';
+
+/**
+ * The computer-use loop, shared by every model: screenshot → model → actions, until the model answers.
+ * It owns the discipline of long tasks: the step limit, the task timeout, the token budget, trimming old
+ * screenshots to CUA_MAX_IMAGES, retries with backoff (honouring retry-after), cancellation (which aborts the
+ * model's HTTP request and lets no later action touch the computer), and the trajectory.
+ */
 @Injectable()
 export class AgentService {
   private readonly logger = new Logger(AgentService.name);
@@ -32,51 +49,148 @@ export class AgentService {
     private readonly models: ModelProviderRegistry,
     private readonly screenshots: ScreenshotService,
     private readonly actions: ComputerActionRunner,
+    private readonly trajectories: TrajectoryStore,
   ) {}
 
+  /** The model a call asked for, or CUA_MODEL_NAME; INVALID_ARGUMENT when it is not in AGENT_ALLOWED_MODELS. */
+  resolveModel(requested?: string): string {
+    const { modelName, allowedModels } = this.config.agent;
+    if (requested === undefined || requested === modelName) return modelName;
+    if (!allowedModels.includes(requested)) {
+      throw new DomainError(
+        DomainErrorCode.INVALID_ARGUMENT,
+        `model "${requested}" is not allowed on this server. Allowed: ${allowedModels.join(', ')} (AGENT_ALLOWED_MODELS); omit model to use ${modelName}.`,
+      );
+    }
+    return requested;
+  }
+
   async run(task: string, computer: Computer, options: AgentRunOptions): Promise<AgentResult> {
-    const { signal } = options;
-    const maxSteps = options.maxSteps ?? this.config.agent.maxSteps;
-    const model = this.models.create(options.modelName ?? this.config.agent.modelName);
+    const cfg = this.config.agent;
+    const model = this.models.create(this.resolveModel(options.modelName));
+    const maxSteps = options.maxSteps ?? cfg.maxSteps;
+    const timeout = new AbortController();
+    const timer = setTimeout(
+      () => timeout.abort(new DomainError(DomainErrorCode.TIMEOUT, `The task did not finish within ${cfg.taskTimeoutMs} ms (AGENT_TASK_TIMEOUT_MS).`)),
+      cfg.taskTimeoutMs,
+    );
+    const link = linkSignals(options.signal, timeout.signal);
+    const signal = link.signal;
     const steps: StepRecord[] = [];
-    const fail = (e: unknown): never => {
-      // Keep the progress made so far on every failure: the caller reports it.
-      const base = isDomainError(e) ? e : new DomainError(DomainErrorCode.MODEL_ERROR, `The model failed: ${errorMessage(e)}`, { cause: e });
-      throw new DomainError(base.code, base.message, { cause: base.cause ?? e, details: { ...base.details, steps } });
-    };
-    for (let step = 1; step <= maxSteps; step++) {
-      if (signal.aborted) fail(abortReason(signal, 'The task'));
-      let turn: ModelTurn;
-      try {
-        const screenshot = await this.screenshots.take(computer, 'png', signal);
-        turn = await model.next({ task, step, screenshot, history: steps }, signal);
-      } catch (e) {
-        return fail(signal.aborted ? abortReason(signal, 'The task') : e);
-      }
-      const record: StepRecord = { step, thought: turn.thought, actions: turn.actions, results: [] };
-      for (const action of turn.actions) {
-        if (signal.aborted) fail(abortReason(signal, 'The task'));
-        try {
-          record.results.push((await this.actions.run(computer, action, signal)).summary);
-        } catch (e) {
-          // A dead computer or a cancellation ends the task; a bad action is reported back to the model.
-          if (signal.aborted || isDomainError(e, 'COMPUTER_FAILED') || isDomainError(e, 'CANCELLED')) fail(signal.aborted ? abortReason(signal, 'The task') : e);
-          record.results.push(`error: ${errorMessage(e)}`);
+    const screens: (Screenshot | undefined)[] = [];
+    const usage: TokenUsage = { inputTokens: 0, outputTokens: 0 };
+    let trajectory: TrajectoryWriter | undefined;
+    try {
+      trajectory = options.owner ? await this.trajectories.start(options.owner, task, model.name) : undefined;
+      for (let step = 1; step <= maxSteps; step++) {
+        if (signal.aborted) throw abortReason(signal, 'The task');
+        const screenshot = await this.screenshots.take(computer, 'png', signal, model.screenshotSize);
+        screens.push(screenshot);
+        // Only the CUA_MAX_IMAGES most recent screens go to the model; older ones become placeholders.
+        if (screens.length > cfg.maxImages) screens[screens.length - cfg.maxImages - 1] = undefined;
+        const t0 = Date.now();
+        const turn = await this.ask(model, { task, step, screenshot, history: steps, screens }, signal, options);
+        const record: StepRecord = { step, thought: turn.thought, actions: turn.actions, results: [], outcomes: [], usage: turn.usage, modelMs: Date.now() - t0, state: turn.state };
+        usage.inputTokens += turn.usage?.inputTokens ?? 0;
+        usage.outputTokens += turn.usage?.outputTokens ?? 0;
+        const spent = usage.inputTokens + usage.outputTokens;
+        if (spent > cfg.maxTokensPerTask && !turn.done) {
+          for (const _ of turn.actions) this.note(record, 'skipped', SKIPPED_FOR_BUDGET);
+          this.finishStep(steps, record, screenshot, trajectory, options, maxSteps);
+          throw new DomainError(
+            DomainErrorCode.AGENT_TOKEN_LIMIT,
+            `The task used ${spent} tokens, over its budget of ${cfg.maxTokensPerTask} (AGENT_MAX_TOKENS_PER_TASK); it was stopped after step ${step}.`,
+          );
+        }
+        await this.act(computer, turn.actions, record, screenshot, signal);
+        this.finishStep(steps, record, screenshot, trajectory, options, maxSteps);
+        if (turn.done) {
+          const final = await this.screenshots.take(computer, 'png', signal, model.screenshotSize);
+          await trajectory?.finish({ status: 'done', answer: turn.done.answer, steps: step, usage: usageJson(usage) }, final);
+          this.logger.debug(`Task finished in ${step} step(s) on ${computer.id}`);
+          return { answer: turn.done.answer, model: model.name, steps, usage, screenshot: final, trajectoryId: trajectory?.taskId };
         }
       }
-      steps.push(record);
-      options.onStep?.(record);
-      if (turn.done) {
-        const screenshot = await this.screenshots.take(computer, 'png', signal).catch(fail);
-        this.logger.debug(`Task finished in ${step} step(s) on ${computer.id}`);
-        return { answer: turn.done.answer, model: model.name, steps, screenshot };
-      }
-    }
-    return fail(
-      new DomainError(
+      throw new DomainError(
         DomainErrorCode.AGENT_STEP_LIMIT,
         `The task was not finished within ${maxSteps} steps (AGENT_MAX_STEPS). Split it into smaller tasks or raise the limit.`,
-      ),
-    );
+      );
+    } catch (e) {
+      // Keep the progress made so far on every failure: the caller reports it.
+      const base = signal.aborted
+        ? abortReason(signal, 'The task')
+        : isDomainError(e)
+          ? e
+          : new DomainError(DomainErrorCode.MODEL_ERROR, `The model failed: ${errorMessage(e)}`, { cause: e });
+      await trajectory?.finish({ status: 'failed', error: `[${base.code}] ${base.message}`, steps: steps.length, usage: usageJson(usage) });
+      throw new DomainError(base.code, base.message, {
+        cause: base.cause ?? e,
+        details: { ...base.details, steps, usage, trajectoryId: trajectory?.taskId },
+      });
+    } finally {
+      clearTimeout(timer);
+      link.dispose();
+    }
+  }
+
+  private finishStep(steps: StepRecord[], record: StepRecord, shown: Screenshot, trajectory: TrajectoryWriter | undefined, options: AgentRunOptions, maxSteps: number) {
+    steps.push(record);
+    void trajectory?.step(record, shown, new Date()); // ordered by the writer; finish() waits for it
+    options.onStep?.(record, maxSteps);
+  }
+
+  private note(record: StepRecord, status: 'ok' | 'error' | 'skipped', text: string, coordinate?: [number, number]) {
+    record.outcomes.push({ status, text, ...(coordinate ? { coordinate } : {}) });
+    record.results.push(status === 'ok' ? text : status === 'error' ? `error: ${text}` : 'not executed');
+  }
+
+  /**
+   * Carries out a turn's actions in order, in the coordinates of the screenshot the model saw. A failed action is
+   * reported back to the model and the rest of the turn is skipped (they usually depend on it); a dead computer
+   * or a cancellation ends the task, and no action starts after the abort.
+   */
+  private async act(computer: Computer, actions: ComputerAction[], record: StepRecord, shown: Screenshot, signal: AbortSignal) {
+    let failed = false;
+    for (const action of actions) {
+      if (failed) {
+        this.note(record, 'skipped', NOT_EXECUTED);
+        continue;
+      }
+      if (signal.aborted) throw abortReason(signal, 'The task');
+      try {
+        const outcome = await this.actions.run(computer, action, signal, shown);
+        this.note(record, 'ok', outcome.summary, outcome.coordinate);
+      } catch (e) {
+        if (signal.aborted) throw abortReason(signal, 'The task');
+        if (isDomainError(e, 'COMPUTER_FAILED') || isDomainError(e, 'CANCELLED')) throw e;
+        this.note(record, 'error', errorMessage(e));
+        failed = true;
+      }
+    }
+  }
+
+  /** One model call, retried with backoff on retryable failures (honouring the server's retry-after). */
+  private async ask(model: CuaModel, input: ModelInput, signal: AbortSignal, options: AgentRunOptions): Promise<ModelTurn> {
+    const cfg = this.config.agent;
+    for (let attempt = 0; ; attempt++) {
+      if (signal.aborted) throw abortReason(signal, 'The task');
+      try {
+        return await model.next(input, signal);
+      } catch (e) {
+        if (signal.aborted) throw abortReason(signal, 'The task');
+        if (isDomainError(e)) throw e;
+        const call = e instanceof ModelCallError ? e : undefined;
+        if (!call?.retryable || attempt >= cfg.maxRetries) {
+          const tries = attempt ? ` after ${attempt + 1} attempts` : '';
+          throw new DomainError(DomainErrorCode.MODEL_ERROR, `The model ${model.name} failed${tries}: ${errorMessage(e)}`, { cause: e });
+        }
+        const backoff = Math.min(cfg.retryMaxMs, cfg.retryBaseMs * 2 ** attempt);
+        const wait = call.retryAfterMs ?? Math.round(backoff / 2 + (Math.random() * backoff) / 2);
+        const why = call.status ? `HTTP ${call.status}` : 'a network error';
+        this.logger.warn(`${model.name}: ${why} (${call.message}); retry ${attempt + 1} of ${cfg.maxRetries} in ${wait} ms`);
+        options.onRetry?.(`the model answered ${why}; retrying in ${Math.ceil(wait / 1000)} s (retry ${attempt + 1} of ${cfg.maxRetries})`);
+        await sleep(wait, signal);
+      }
+    }
   }
 }

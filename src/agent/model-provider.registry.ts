@@ -1,16 +1,17 @@
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
 import { discoverNamed } from '../common/discover';
-import { DomainError, DomainErrorCode } from '../common/domain-error';
+import { DomainError, DomainErrorCode, isDomainError } from '../common/domain-error';
 import { AppConfig } from '../config/config.module';
 import { CuaModel, ModelProvider } from './model.port';
 
 /** Marks a ModelProvider subclass (listed in some module's providers) as a model provider. */
 export const RegisterModelProvider = DiscoveryService.createDecorator<void>();
 
-/** Finds every registered ModelProvider; builds the model CUA_MODEL_NAME names. */
+/** Finds every registered ModelProvider; builds the model CUA_MODEL_NAME (or a call's `model`) names. */
 @Injectable()
 export class ModelProviderRegistry implements OnModuleInit {
+  private readonly logger = new Logger('Models');
   private readonly providers = new Map<string, ModelProvider>();
 
   constructor(
@@ -22,12 +23,34 @@ export class ModelProviderRegistry implements OnModuleInit {
     for (const [name, provider] of discoverNamed(this.discovery, RegisterModelProvider, ModelProvider, 'model provider')) {
       this.providers.set(name, provider);
     }
-    // Fail at boot, not at the first task, when CUA_MODEL_NAME cannot be served.
-    this.create(this.config.agent.modelName);
+    // Fail at boot, not at the first task, when a configured model cannot be served: except the default model
+    // without its key, so that the server still starts for the low-level tools (run_cua_task then says what to set).
+    const { modelName, modelNameExplicit, allowedModels } = this.config.agent;
+    for (const name of allowedModels) {
+      try {
+        this.create(name);
+      } catch (e) {
+        if (name === modelName && !modelNameExplicit && isDomainError(e, 'MODEL_ERROR')) {
+          this.logger.warn(
+            `!!! run_cua_task cannot work yet: ${e.message} The other tools (screenshot_cua, computer, run_command, sessions) work without a model.`,
+          );
+          continue;
+        }
+        const setting = name === modelName ? 'CUA_MODEL_NAME' : 'AGENT_ALLOWED_MODELS';
+        throw new Error(`${setting}=${name}: ${(e as Error).message} Valid forms: ${this.forms()}.`, { cause: e });
+      }
+    }
   }
 
   names(): string[] {
     return [...this.providers.keys()].sort();
+  }
+
+  /** How each provider's models are written, e.g. "anthropic/<model> (needs ANTHROPIC_API_KEY)". */
+  forms(): string {
+    return this.names()
+      .map((n) => this.providers.get(n)?.form ?? `${n}/<model>`)
+      .join('; ');
   }
 
   create(modelName: string): CuaModel {
@@ -37,7 +60,7 @@ export class ModelProviderRegistry implements OnModuleInit {
     if (!provider) {
       throw new DomainError(
         DomainErrorCode.INVALID_ARGUMENT,
-        `CUA_MODEL_NAME=${modelName}: no model provider "${prefix}". Known providers: ${this.names().join(', ')} (write provider/model, e.g. scripted/demo).`,
+        `no model provider "${prefix}". Known providers: ${this.names().join(', ')} (write provider/model, e.g. ${this.config.agent.modelName}).`,
       );
     }
     return provider.create(modelName.slice(slash + 1));

@@ -3,7 +3,7 @@ import { sleep } from '../common/async';
 import { DomainError, DomainErrorCode } from '../common/domain-error';
 import { Computer, MouseButton, Point } from './computer.port';
 import { parseKeyCombo } from './keys';
-import { ScreenshotService } from './screenshot.service';
+import { Screenshot, ScreenshotService } from './screenshot.service';
 
 /**
  * The action set computer-use models are trained on (Anthropic's `computer` tool names).
@@ -26,7 +26,12 @@ export interface ComputerAction {
   scroll_amount?: number;
   /** Seconds, for wait and hold_key. */
   duration?: number;
+  /** For key: how many times to press it (1 to 100, default 1). */
+  repeat?: number;
 }
+
+/** The geometry of the screenshot a coordinate was given in. */
+export type ShotGeometry = Pick<Screenshot, 'width' | 'height' | 'scale' | 'screenWidth' | 'screenHeight'>;
 
 /** Actions whose effect a fresh screenshot shows. */
 export const CHANGES_SCREEN: ReadonlySet<ComputerActionName> = new Set([
@@ -54,8 +59,9 @@ const CLICKS: Partial<Record<ComputerActionName, [MouseButton, number]>> = {
 export class ComputerActionRunner {
   constructor(private readonly screenshots: ScreenshotService) {}
 
-  async run(computer: Computer, a: ComputerAction, signal?: AbortSignal): Promise<ActionOutcome> {
-    const geo = await this.screenshots.geometry(computer);
+  /** `shot`: the screenshot the coordinates refer to (defaults to one taken now at the server's sizes). */
+  async run(computer: Computer, a: ComputerAction, signal?: AbortSignal, shot?: ShotGeometry): Promise<ActionOutcome> {
+    const geo = shot ?? (await this.screenshots.geometry(computer));
     const at = (c: Coordinate | undefined, field = 'coordinate'): Point => {
       if (!c) throw invalid(`${a.action} needs ${field}: [x, y] in screenshot pixels (0..${geo.width - 1}, 0..${geo.height - 1}).`);
       if (!Array.isArray(c) || c.length !== 2 || !c.every((n) => typeof n === 'number' && Number.isFinite(n))) {
@@ -131,8 +137,13 @@ export class ComputerActionRunner {
       }
       case 'key': {
         const keys = parseKeyCombo(needText('an xdotool-style key such as "Return" or "ctrl+s"'));
-        await computer.pressKeys(keys);
-        return { summary: `pressed ${a.text}` };
+        const repeat = a.repeat ?? 1;
+        if (!Number.isInteger(repeat) || repeat < 1 || repeat > 100) throw invalid('repeat must be a whole number of presses, 1 to 100.');
+        for (let i = 0; i < repeat; i++) {
+          if (signal?.aborted) break;
+          await computer.pressKeys(keys);
+        }
+        return { summary: `pressed ${a.text}${repeat > 1 ? ` ${repeat} times` : ''}` };
       }
       case 'hold_key': {
         const keys = parseKeyCombo(needText('the key to hold, e.g. "shift"'));

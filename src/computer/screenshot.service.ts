@@ -45,7 +45,8 @@ export function fitForModel(width: number, height: number, limits: Pick<Screensh
 export class ScreenshotService {
   constructor(private readonly config: AppConfig) {}
 
-  async take(computer: Computer, format: ImageFormat = 'png', signal?: AbortSignal): Promise<Screenshot> {
+  /** `size` overrides the long-edge and pixel limits (a model that needs other sizes); the byte limit stays. */
+  async take(computer: Computer, format: ImageFormat = 'png', signal?: AbortSignal, size?: Pick<ScreenshotLimits, 'maxLongEdge' | 'maxPixels'>): Promise<Screenshot> {
     let frame: Frame;
     try {
       frame = await computer.capture(signal);
@@ -53,7 +54,7 @@ export class ScreenshotService {
       if (e instanceof DomainError) throw e;
       throw new DomainError(DomainErrorCode.COMPUTER_FAILED, `Could not take a screenshot of computer ${computer.id}: ${(e as Error).message}`, { cause: e });
     }
-    return this.encode(frame, format);
+    return this.encode(frame, format, size ? { ...this.config.computer.screenshot, ...size } : undefined);
   }
 
   async encode(frame: Frame, format: ImageFormat = 'png', limits: ScreenshotLimits = this.config.computer.screenshot): Promise<Screenshot> {

@@ -31,6 +31,35 @@ describe(AppConfig.name, () => {
     expect((err as Error).message).toMatch(/PORT="eighty"/);
   });
 
+  it('agent settings: a current Claude model by default, the allowed models, and keys never printed', () => {
+    const sut = AppConfig.fromEnv({});
+    expect(sut.agent).toMatchObject({
+      modelName: 'anthropic/claude-sonnet-5-5',
+      modelNameExplicit: false,
+      allowedModels: ['anthropic/claude-sonnet-5-5'],
+      maxSteps: 50,
+      taskTimeoutMs: 900000,
+      maxImages: 3,
+      maxTokensPerTask: 2000000,
+      ackSafetyChecks: false,
+      anthropic: { baseUrl: 'https://api.anthropic.com', computerTool: 'auto' },
+      openai: { baseUrl: 'https://api.openai.com/v1', computerTool: 'auto' },
+      trajectories: { maxAgeMs: 604800000 },
+    });
+    const set = AppConfig.fromEnv({ CUA_MODEL_NAME: 'openai/gpt-5.4', AGENT_ALLOWED_MODELS: 'scripted/demo, openai/gpt-5.4', AGENT_ACK_SAFETY_CHECKS: 'true' });
+    expect(set.agent).toMatchObject({ modelNameExplicit: true, allowedModels: ['openai/gpt-5.4', 'scripted/demo'], ackSafetyChecks: true });
+    let err: unknown;
+    try {
+      AppConfig.fromEnv({ OPENAI_API_KEY: ' \t ', ANTHROPIC_BASE_URL: 'ftp://example.com', AGENT_ALLOWED_MODELS: 'no-slash', OPENAI_COMPATIBLE_API_KEY: '' });
+    } catch (e) {
+      err = e;
+    }
+    expect((err as ConfigValidationError).problems.map((p) => p.key).sort()).toEqual(['AGENT_ALLOWED_MODELS', 'ANTHROPIC_BASE_URL', 'OPENAI_API_KEY']);
+    expect((err as Error).message).toMatch(/OPENAI_API_KEY=\(secret\)/);
+    expect((err as Error).message).toMatch(/ANTHROPIC_BASE_URL="ftp:\/\/example.com": ANTHROPIC_BASE_URL must be an http\(s\) URL/);
+    expect(() => AppConfig.fromEnv({ ANTHROPIC_API_KEY: '', AGENT_RETRY_BASE_MS: '500', AGENT_RETRY_MAX_MS: '100' })).toThrow(/AGENT_RETRY_MAX_MS/);
+  });
+
   it('rejects a max idle timeout below the default idle timeout', () => {
     expect(() => AppConfig.fromEnv({ SESSION_IDLE_TIMEOUT_MS: '60000', SESSION_MAX_IDLE_TIMEOUT_MS: '5000' })).toThrow(/SESSION_MAX_IDLE_TIMEOUT_MS/);
   });

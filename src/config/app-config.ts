@@ -1,13 +1,13 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
-import { EnvironmentVariables } from './env.schema';
+import { EnvironmentVariables, SECRET_SETTINGS } from './env.schema';
 
 export class ConfigValidationError extends Error {
   override readonly name = 'ConfigValidationError';
   constructor(readonly problems: { key: string; value: unknown; reasons: string[] }[]) {
     super(
       'Invalid configuration:\n' +
-        problems.map((p) => `  - ${p.key}=${JSON.stringify(p.value)}: ${p.reasons.join('; ')}`).join('\n'),
+        problems.map((p) => `  - ${p.key}=${SECRET_SETTINGS.has(p.key) ? '(secret)' : JSON.stringify(p.value)}: ${p.reasons.join('; ')}`).join('\n'),
     );
   }
 }
@@ -33,6 +33,7 @@ export function validateEnv(raw: Record<string, string | undefined>): Environmen
   };
   cross(['SESSION_MAX_IDLE_TIMEOUT_MS', 'SESSION_IDLE_TIMEOUT_MS'], env.SESSION_MAX_IDLE_TIMEOUT_MS < env.SESSION_IDLE_TIMEOUT_MS, 'SESSION_MAX_IDLE_TIMEOUT_MS', `must be at least SESSION_IDLE_TIMEOUT_MS (${env.SESSION_IDLE_TIMEOUT_MS})`);
   cross(['POOL_MIN_WARM', 'POOL_MAX_SIZE'], env.POOL_MIN_WARM > env.POOL_MAX_SIZE, 'POOL_MIN_WARM', `must not be above POOL_MAX_SIZE (${env.POOL_MAX_SIZE})`);
+  cross(['AGENT_RETRY_MAX_MS', 'AGENT_RETRY_BASE_MS'], env.AGENT_RETRY_MAX_MS < env.AGENT_RETRY_BASE_MS, 'AGENT_RETRY_MAX_MS', `must be at least AGENT_RETRY_BASE_MS (${env.AGENT_RETRY_BASE_MS})`);
   cross(['POOL_RETRY_MAX_MS', 'POOL_RETRY_BASE_MS'], env.POOL_RETRY_MAX_MS < env.POOL_RETRY_BASE_MS, 'POOL_RETRY_MAX_MS', `must be at least POOL_RETRY_BASE_MS (${env.POOL_RETRY_BASE_MS})`);
   if (problems.length) throw new ConfigValidationError(problems);
   return env;
@@ -71,14 +72,31 @@ export class AppConfig {
   readonly session: { maxSessions: number; sweepIntervalMs: number; idleTimeoutMs: number; maxIdleTimeoutMs: number };
   readonly agent: {
     modelName: string;
+    /** False when CUA_MODEL_NAME was left at its default (then a missing key only warns at boot). */
+    modelNameExplicit: boolean;
+    /** Models a call may pick with `model` (always includes modelName). */
+    allowedModels: string[];
     maxSteps: number;
+    taskTimeoutMs: number;
+    modelTimeoutMs: number;
+    maxRetries: number;
+    retryBaseMs: number;
+    retryMaxMs: number;
+    maxTokensPerTask: number;
+    maxImages: number;
+    ackSafetyChecks: boolean;
     scriptedSteps: number;
     scriptedStepMs: number;
     heartbeatMs: number;
+    anthropic: { apiKey?: string; baseUrl: string; computerTool: string };
+    openai: { apiKey?: string; baseUrl: string; computerTool: string };
+    openaiCompatible: { apiKey?: string; baseUrl?: string };
+    trajectories: { dir?: string; maxAgeMs: number };
   };
   readonly shutdown: { graceMs: number };
 
-  constructor(env: EnvironmentVariables) {
+  /** `given`: the settings that were set in the environment (not left at their defaults). */
+  constructor(env: EnvironmentVariables, given: ReadonlySet<string> = new Set()) {
     this.http = { host: env.HOST, port: env.PORT };
     this.log = { level: env.LOG_LEVEL as AppConfig['log']['level'] };
     this.computer = {
@@ -115,17 +133,33 @@ export class AppConfig {
       idleTimeoutMs: env.SESSION_IDLE_TIMEOUT_MS,
       maxIdleTimeoutMs: env.SESSION_MAX_IDLE_TIMEOUT_MS,
     };
+    const allowed = (env.AGENT_ALLOWED_MODELS ?? '').split(',').map((m) => m.trim()).filter(Boolean);
     this.agent = {
       modelName: env.CUA_MODEL_NAME,
+      modelNameExplicit: given.has('CUA_MODEL_NAME'),
+      allowedModels: [...new Set([env.CUA_MODEL_NAME, ...allowed])],
       maxSteps: env.AGENT_MAX_STEPS,
+      taskTimeoutMs: env.AGENT_TASK_TIMEOUT_MS,
+      modelTimeoutMs: env.AGENT_MODEL_TIMEOUT_MS,
+      maxRetries: env.AGENT_MAX_RETRIES,
+      retryBaseMs: env.AGENT_RETRY_BASE_MS,
+      retryMaxMs: env.AGENT_RETRY_MAX_MS,
+      maxTokensPerTask: env.AGENT_MAX_TOKENS_PER_TASK,
+      maxImages: env.CUA_MAX_IMAGES,
+      ackSafetyChecks: env.AGENT_ACK_SAFETY_CHECKS,
       scriptedSteps: env.SCRIPTED_MODEL_STEPS,
       scriptedStepMs: env.SCRIPTED_MODEL_STEP_MS,
       heartbeatMs: env.PROGRESS_HEARTBEAT_MS,
+      anthropic: { apiKey: env.ANTHROPIC_API_KEY, baseUrl: env.ANTHROPIC_BASE_URL, computerTool: env.ANTHROPIC_COMPUTER_TOOL },
+      openai: { apiKey: env.OPENAI_API_KEY, baseUrl: env.OPENAI_BASE_URL, computerTool: env.OPENAI_COMPUTER_TOOL },
+      openaiCompatible: { apiKey: env.OPENAI_COMPATIBLE_API_KEY, baseUrl: env.OPENAI_COMPATIBLE_BASE_URL },
+      trajectories: { dir: env.TRAJECTORY_DIR, maxAgeMs: env.TRAJECTORY_MAX_AGE_MS },
     };
     this.shutdown = { graceMs: env.SHUTDOWN_GRACE_MS };
   }
 
   static fromEnv(raw: Record<string, string | undefined>): AppConfig {
-    return new AppConfig(validateEnv(raw));
+    const given = new Set(Object.keys(raw).filter((k) => raw[k] !== undefined && raw[k]?.trim() !== ''));
+    return new AppConfig(validateEnv(raw), given);
   }
 }

@@ -10,4 +10,4 @@ export class ConfigModule {
   }
 }
 export { AppConfig, ConfigValidationError, validateEnv } from './app-config';
-export { EnvironmentVariables } from './env.schema';
+export { DEFAULT_MODEL_NAME, EnvironmentVariables, SECRET_SETTINGS } from './env.schema';

@@ -1,9 +1,21 @@
 import { Transform } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength } from 'class-validator';
 
 const toInt = ({ value }: { value: unknown }) =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
+const toBool = ({ value }: { value: unknown }) => {
+  if (typeof value !== 'string') return value;
+  const v = value.trim().toLowerCase();
+  return ['true', '1', 'yes', 'on'].includes(v) ? true : ['false', '0', 'no', 'off'].includes(v) ? false : value;
+};
+const URL_OPTIONS = { require_tld: false, require_protocol: true, protocols: ['http', 'https'] };
+const MODEL_NAME = /^[a-z][a-z0-9-]*\/\S+$/;
+
+/** The default model: a current Claude model with computer use (the GA toolset). */
+export const DEFAULT_MODEL_NAME = 'anthropic/claude-sonnet-5-5';
+/** Settings whose values are secrets: never printed, not even in a validation error. */
+export const SECRET_SETTINGS: ReadonlySet<string> = new Set(['ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'OPENAI_COMPATIBLE_API_KEY']);
 
 /**
  * Every setting the server reads from the environment, with its default.
@@ -102,11 +114,72 @@ export class EnvironmentVariables {
   SESSION_MAX_IDLE_TIMEOUT_MS = 86_400_000;
 
   // --- Agent ---
-  @Transform(trim) @Matches(/^[a-z][a-z0-9-]*\/\S+$/, { message: 'CUA_MODEL_NAME must look like provider/model, e.g. scripted/demo' })
-  CUA_MODEL_NAME = 'scripted/demo';
+  @Transform(trim) @Matches(MODEL_NAME, { message: 'CUA_MODEL_NAME must look like provider/model, e.g. anthropic/claude-sonnet-5-5 or scripted/demo' })
+  CUA_MODEL_NAME = DEFAULT_MODEL_NAME;
+
+  /** Comma-separated provider/model names a call may pick with `model`; CUA_MODEL_NAME is always allowed. */
+  @Transform(trim) @Matches(/^(\s*[a-z][a-z0-9-]*\/[^\s,]+\s*)(,\s*[a-z][a-z0-9-]*\/[^\s,]+\s*)*$/, {
+    message: 'AGENT_ALLOWED_MODELS must be a comma-separated list of provider/model names',
+  })
+  @IsOptional()
+  AGENT_ALLOWED_MODELS?: string;
 
   @Transform(toInt) @IsInt() @Min(1) @Max(1000)
   AGENT_MAX_STEPS = 50;
+
+  @Transform(toInt) @IsInt() @Min(100) @Max(86_400_000)
+  AGENT_TASK_TIMEOUT_MS = 900_000;
+
+  @Transform(toInt) @IsInt() @Min(100) @Max(3_600_000)
+  AGENT_MODEL_TIMEOUT_MS = 300_000;
+
+  @Transform(toInt) @IsInt() @Min(0) @Max(20)
+  AGENT_MAX_RETRIES = 4;
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(600_000)
+  AGENT_RETRY_BASE_MS = 1000;
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(3_600_000)
+  AGENT_RETRY_MAX_MS = 30_000;
+
+  @Transform(toInt) @IsInt() @Min(1000) @Max(1_000_000_000)
+  AGENT_MAX_TOKENS_PER_TASK = 2_000_000;
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(100)
+  CUA_MAX_IMAGES = 3;
+
+  @Transform(toBool) @IsIn([true, false], { message: 'AGENT_ACK_SAFETY_CHECKS must be true or false' })
+  AGENT_ACK_SAFETY_CHECKS = false;
+
+  @IsOptional() @Transform(trim) @IsString() @MinLength(1)
+  ANTHROPIC_API_KEY?: string;
+
+  @Transform(trim) @IsUrl(URL_OPTIONS, { message: 'ANTHROPIC_BASE_URL must be an http(s) URL' })
+  ANTHROPIC_BASE_URL = 'https://api.anthropic.com';
+
+  @Transform(trim) @IsIn(['auto', 'computer_toolset_20260801', 'computer_20251124', 'computer_20250124'])
+  ANTHROPIC_COMPUTER_TOOL = 'auto';
+
+  @IsOptional() @Transform(trim) @IsString() @MinLength(1)
+  OPENAI_API_KEY?: string;
+
+  @Transform(trim) @IsUrl(URL_OPTIONS, { message: 'OPENAI_BASE_URL must be an http(s) URL' })
+  OPENAI_BASE_URL = 'https://api.openai.com/v1';
+
+  @Transform(trim) @IsIn(['auto', 'computer', 'computer_use_preview'])
+  OPENAI_COMPUTER_TOOL = 'auto';
+
+  @IsOptional() @Transform(trim) @IsUrl(URL_OPTIONS, { message: 'OPENAI_COMPATIBLE_BASE_URL must be an http(s) URL, e.g. http://127.0.0.1:11434/v1' })
+  OPENAI_COMPATIBLE_BASE_URL?: string;
+
+  @IsOptional() @Transform(trim) @IsString() @MinLength(1)
+  OPENAI_COMPATIBLE_API_KEY?: string;
+
+  @IsOptional() @Transform(trim) @IsString() @MinLength(1)
+  TRAJECTORY_DIR?: string;
+
+  @Transform(toInt) @IsInt() @Min(1000) @Max(31_536_000_000)
+  TRAJECTORY_MAX_AGE_MS = 604_800_000;
 
   @Transform(toInt) @IsInt() @Min(1) @Max(100)
   SCRIPTED_MODEL_STEPS = 4;

@@ -22,7 +22,10 @@ function advice(code: DomainErrorCode): string {
     case DomainErrorCode.MODEL_ERROR:
       return 'Check the model settings (CUA_MODEL_NAME, keys) or retry.';
     case DomainErrorCode.AGENT_STEP_LIMIT:
+    case DomainErrorCode.AGENT_TOKEN_LIMIT:
       return 'Split the task into smaller ones.';
+    case DomainErrorCode.SAFETY_CHECK:
+      return 'Have a person review the task; the server acknowledges safety checks only with AGENT_ACK_SAFETY_CHECKS=true.';
     case DomainErrorCode.CANCELLED:
       return 'The call was cancelled; nothing more will happen.';
     case DomainErrorCode.TIMEOUT:

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { SetLevelRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { packageVersion } from '../common/version';
+import { TrajectoryResources } from './trajectory.resources';
 import type { ToolContext } from './tool-context';
 import { ScreenTools } from './tools/screen.tools';
 import { SessionTools } from './tools/session.tools';
@@ -12,7 +13,8 @@ const version = packageVersion();
 const INSTRUCTIONS =
   'This server gives you your own computer (a virtual desktop) per session. See it with screenshot_cua, drive it with the computer tool, ' +
   'or hand a whole task in plain words to run_cua_task. Calls without session_id use this connection\'s default session; create_session gives ' +
-  'you more computers by id. End sessions you no longer need with cleanup_session.';
+  'you more computers by id. End sessions you no longer need with cleanup_session. When the server keeps trajectories, each run_cua_task ' +
+  'can be replayed from the resources trajectory://{session_id}/{task_id}.';
 
 /** Builds one McpServer per MCP connection (sharing one across clients leaks data between them). */
 @Injectable()
@@ -21,6 +23,7 @@ export class McpServerFactory {
     private readonly screen: ScreenTools,
     private readonly tasks: TaskTools,
     private readonly sessionTools: SessionTools,
+    private readonly trajectories: TrajectoryResources,
   ) {}
 
   create(principal: string, connectionId: string): ToolContext {
@@ -37,6 +40,7 @@ export class McpServerFactory {
     this.screen.register(ctx);
     this.tasks.register(ctx);
     this.sessionTools.register(ctx);
+    this.trajectories.register(ctx);
     return ctx;
   }
 }

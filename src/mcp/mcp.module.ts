@@ -8,6 +8,7 @@ import { OriginGuardMiddleware } from './origin-guard.middleware';
 import { McpConnections } from './mcp-connections';
 import { McpController } from './mcp.controller';
 import { McpServerFactory } from './mcp-server.factory';
+import { TrajectoryResources } from './trajectory.resources';
 import { ShutdownCoordinator } from './shutdown.coordinator';
 import { ScreenTools } from './tools/screen.tools';
 import { SessionTools } from './tools/session.tools';
@@ -18,7 +19,7 @@ import { ToolRunner } from './tools/tool-runner';
 @Module({
   imports: [SessionModule, PoolModule, AgentModule, ComputerModule],
   controllers: [McpController],
-  providers: [McpConnections, McpServerFactory, ToolRunner, ScreenTools, TaskTools, SessionTools, ShutdownCoordinator],
+  providers: [McpConnections, McpServerFactory, ToolRunner, ScreenTools, TaskTools, SessionTools, TrajectoryResources, ShutdownCoordinator],
   exports: [McpConnections, McpServerFactory],
 })
 export class McpModule implements NestModule {

@@ -16,7 +16,7 @@ export interface ServerProcess {
 export async function spawnServer(env: Record<string, string>): Promise<ServerProcess> {
   const { CONTAINER_NAME: _c, ...parentEnv } = process.env;
   const proc = spawn(process.execPath, [MAIN], {
-    env: { ...parentEnv, PORT: '0', LOG_LEVEL: 'info', NO_COLOR: '1', ...env },
+    env: { ...parentEnv, PORT: '0', LOG_LEVEL: 'info', NO_COLOR: '1', CUA_MODEL_NAME: 'scripted/demo', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -44,6 +44,7 @@ export class ScriptedModel extends CuaModel {
 @RegisterModelProvider()
 export class ScriptedModelProvider extends ModelProvider {
   readonly name = 'scripted';
+  override readonly form = 'scripted/<name> (a deterministic demo, no key)';
 
   constructor(private readonly config: AppConfig) {
     super();

@@ -19,3 +19,11 @@ export const taskField = z
   .trim()
   .min(1, 'task must not be empty: describe what to do on the computer')
   .max(MAX_TASK_CHARS, `task is at most ${MAX_TASK_CHARS} characters`);
+
+export const modelField = z
+  .string()
+  .trim()
+  .regex(/^[a-z][a-z0-9-]*\/\S+$/, 'model must look like provider/model, e.g. anthropic/claude-sonnet-5-5')
+  .max(200)
+  .optional()
+  .describe('The computer-use model for this call, as provider/model. Omit it for the server default; others must be allowed by the server (AGENT_ALLOWED_MODELS).');

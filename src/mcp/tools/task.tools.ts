@@ -1,22 +1,53 @@
 import { Injectable } from '@nestjs/common';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import * as z from 'zod';
-import { AgentResult, AgentService, StepRecord } from '../../agent/agent.module';
+import { AgentResult, AgentService, StepRecord, TokenUsage } from '../../agent/agent.module';
 import { isDomainError } from '../../common/domain-error';
 import { AppConfig } from '../../config/config.module';
 import { Computer, ScreenshotService } from '../../computer/computer.module';
 import { Session, SessionService } from '../../session/session.module';
 import { errorText, toToolError } from '../mcp-errors';
 import type { ToolContext } from '../tool-context';
+import { trajectoryUri } from '../trajectory.resources';
 import { describeShot, imageBlock, text } from './content';
 import { Progress } from './progress';
-import { MAX_MULTI_TASKS, sessionIdField, taskField } from './schemas';
+import { MAX_MULTI_TASKS, modelField, sessionIdField, taskField } from './schemas';
 import { CallScope, ToolRunner } from './tool-runner';
 
 type Content = CallToolResult['content'];
 
 function summarize(steps: readonly StepRecord[]): string {
   return steps.map((s) => `  ${s.step}. ${s.results.length ? s.results.join('; ') : (s.thought ?? 'looked at the screen')}`).join('\n');
+}
+
+function usageOf(u: TokenUsage) {
+  return { input_tokens: u.inputTokens, output_tokens: u.outputTokens, total_tokens: u.inputTokens + u.outputTokens };
+}
+
+const usageSchema = z.object({ input_tokens: z.number(), output_tokens: z.number(), total_tokens: z.number() });
+const taskResultSchema = z.object({
+  answer: z.string().describe("The model's final answer."),
+  model: z.string().describe('The model that did the task, as provider/model.'),
+  steps: z
+    .array(
+      z.object({
+        step: z.number(),
+        thought: z.string().optional(),
+        actions: z.array(z.record(z.string(), z.unknown())).describe('The actions the model asked for, in screenshot pixels.'),
+        results: z.array(z.string()).describe('What became of each action (in screen pixels), or its error.'),
+      }),
+    )
+    .describe('Every step of the task, in order.'),
+  usage: usageSchema.describe('Tokens the task used, summed over its model calls.'),
+  session_id: z.string(),
+  computer_id: z.string(),
+  trajectory: z.string().optional().describe('The MCP resource with the recorded trajectory (when the server keeps them).'),
+});
+
+interface Outcome {
+  content: Content;
+  isError: boolean;
+  structured?: z.infer<typeof taskResultSchema>;
 }
 
 /** run_cua_task and run_multi_cua_tasks: hand tasks in plain words to the computer-use agent. */
@@ -37,17 +68,19 @@ export class TaskTools {
         title: 'Run a computer-use task',
         description:
           "Give a task in plain words (e.g. \"open the terminal and list the files in the home folder\"); a computer-use model works on your session's " +
-          'computer, looking at the screen and acting, until it is done. Returns the final answer with a summary of the steps, and a final screenshot. ' +
-          'Long tasks report progress when you send a progressToken; cancelling the request stops the task.',
-        inputSchema: z.object({ task: taskField, session_id: sessionIdField }).strict(),
+          'computer, looking at the screen and acting, until it is done. Returns the final answer with a summary of the steps, the tokens used, and a ' +
+          'final screenshot. Long tasks report progress when you send a progressToken; cancelling the request stops the task.',
+        inputSchema: z.object({ task: taskField, session_id: sessionIdField, model: modelField }).strict(),
+        outputSchema: taskResultSchema,
         annotations: { destructiveHint: true, openWorldHint: true },
       },
       (args, extra) =>
         this.runner.run('run_cua_task', ctx, extra, async (scope) => {
+          const model = this.agent.resolveModel(args.model);
           const session = await scope.session(args.session_id);
-          const progress = new Progress(extra);
-          const outcome = await this.runOne(scope, session, this.sessions.computerOf(session), args.task, progress);
-          return { content: outcome.content, isError: outcome.isError || undefined };
+          const progress = new Progress(extra, this.config.agent.maxSteps);
+          const outcome = await this.runOne(scope, session, this.sessions.computerOf(session), args.task, model, progress);
+          return { content: outcome.content, isError: outcome.isError || undefined, structuredContent: outcome.structured };
         }),
     );
 
@@ -64,18 +97,20 @@ export class TaskTools {
             tasks: z.array(taskField).min(1, 'tasks must hold at least one task').max(MAX_MULTI_TASKS, `at most ${MAX_MULTI_TASKS} tasks per call`),
             concurrent: z.boolean().optional().default(false),
             session_id: sessionIdField,
+            model: modelField,
           })
           .strict(),
         annotations: { destructiveHint: true, openWorldHint: true },
       },
       (args, extra) =>
         this.runner.run('run_multi_cua_tasks', ctx, extra, async (scope) => {
+          const model = this.agent.resolveModel(args.model);
           const session = await scope.session(args.session_id);
           const n = args.tasks.length;
           const progress = new Progress(extra, n);
           let finished = 0;
-          const results: { content: Content; isError: boolean }[] = [];
-          const record = (i: number, r: { content: Content; isError: boolean }) => {
+          const results: Outcome[] = [];
+          const record = (i: number, r: Outcome) => {
             results[i] = r;
             finished++;
             progress.report(`${finished}/${n} tasks finished (task ${i + 1} ${r.isError ? 'failed' : 'done'})`, finished);
@@ -87,12 +122,12 @@ export class TaskTools {
                 record(i, { content: toToolError(scope.signal.reason).content, isError: true });
                 continue;
               }
-              record(i, await this.runOne(scope, session, this.sessions.computerOf(session), args.tasks[i], undefined, i + 1));
+              record(i, await this.runOne(scope, session, this.sessions.computerOf(session), args.tasks[i], model, undefined, i + 1));
             }
           } else {
             await Promise.all(
               args.tasks.map(async (task, i) => {
-                if (i === 0) return record(i, await this.runOne(scope, session, this.sessions.computerOf(session), task, undefined, 1));
+                if (i === 0) return record(i, await this.runOne(scope, session, this.sessions.computerOf(session), task, model, undefined, 1));
                 let lease;
                 try {
                   lease = await this.sessions.leaseExtra(session, scope.signal);
@@ -100,7 +135,7 @@ export class TaskTools {
                   return record(i, { content: [text(`Task ${i + 1} could not get a computer: ${errorText(e)}`)], isError: true });
                 }
                 try {
-                  record(i, await this.runOne(scope, session, lease.computer, task, undefined, i + 1));
+                  record(i, await this.runOne(scope, session, lease.computer, task, model, undefined, i + 1));
                 } finally {
                   await this.sessions.releaseExtra(session, lease);
                 }
@@ -116,29 +151,65 @@ export class TaskTools {
   }
 
   /** Runs one task as a session task; returns a text + image pair (error entries keep the steps done). */
-  private async runOne(scope: CallScope, session: Session, computer: Computer, task: string, progress?: Progress, index?: number) {
+  private async runOne(scope: CallScope, session: Session, computer: Computer, task: string, model: string, progress?: Progress, index?: number): Promise<Outcome> {
     const label = index ? `Task ${index}` : 'Task';
     const started = Date.now();
     let steps = 0;
+    const owner = { principal: scope.ctx.principal, sessionId: session.id };
     progress?.heartbeat(this.config.agent.heartbeatMs, () => `working: step ${steps} done, ${Math.round((Date.now() - started) / 1000)} s`);
     progress?.report('started', 0);
     try {
       const result: AgentResult = await this.sessions.runTask(session, task.slice(0, 80), scope.signal, (signal) =>
         this.agent.run(task, computer, {
           signal,
-          onStep: (s) => {
+          modelName: model,
+          owner,
+          onStep: (s, maxSteps) => {
             steps = s.step;
             progress?.report(`step ${s.step}: ${s.results.join('; ') || s.thought || 'looked'}`, s.step);
-            scope.log('info', { session: session.id, computer: computer.id, step: s.step, thought: s.thought, results: s.results });
+            scope.log('info', {
+              session: session.id,
+              computer: computer.id,
+              step: s.step,
+              of: maxSteps,
+              thought: s.thought,
+              actions: s.actions,
+              results: s.results,
+              usage: s.usage ? usageOf(s.usage) : undefined,
+            });
+          },
+          onRetry: (message) => {
+            progress?.report(`step ${steps + 1}: ${message}`);
+            scope.log('warning', { session: session.id, computer: computer.id, step: steps + 1, retry: message });
           },
         }),
       );
-      const body = `${label} finished in ${result.steps.length} step(s) with ${result.model} on computer ${computer.id} (session ${session.id}).\nAnswer: ${result.answer}\nSteps:\n${summarize(result.steps)}\nFinal screenshot: ${describeShot(result.screenshot)}`;
-      return { content: [text(body), imageBlock(result.screenshot)] as Content, isError: false };
+      const usage = usageOf(result.usage);
+      const trajectory = result.trajectoryId ? trajectoryUri(session.id, result.trajectoryId) : undefined;
+      const body =
+        `${label} finished in ${result.steps.length} step(s) with ${result.model} on computer ${computer.id} (session ${session.id}).\n` +
+        `Answer: ${result.answer}\nSteps:\n${summarize(result.steps)}\n` +
+        `Usage: ${usage.input_tokens} input + ${usage.output_tokens} output tokens.\n` +
+        (trajectory ? `Trajectory: ${trajectory}\n` : '') +
+        `Final screenshot: ${describeShot(result.screenshot)}`;
+      const structured = {
+        answer: result.answer,
+        model: result.model,
+        steps: result.steps.map((s) => ({ step: s.step, thought: s.thought, actions: s.actions as unknown as Record<string, unknown>[], results: s.results })),
+        usage,
+        session_id: session.id,
+        computer_id: computer.id,
+        ...(trajectory ? { trajectory } : {}),
+      };
+      return { content: [text(body), imageBlock(result.screenshot)], isError: false, structured };
     } catch (e) {
-      const done = isDomainError(e) ? (e.details?.steps as StepRecord[] | undefined) : undefined;
+      const details = isDomainError(e) ? e.details : undefined;
+      const done = details?.steps as StepRecord[] | undefined;
+      const used = details?.usage as TokenUsage | undefined;
       let body = `${label} failed: ${errorText(e)}`;
       if (done?.length) body += `\nSteps done before it stopped:\n${summarize(done)}`;
+      if (used && used.inputTokens + used.outputTokens > 0) body += `\nUsage: ${used.inputTokens} input + ${used.outputTokens} output tokens.`;
+      if (typeof details?.trajectoryId === 'string') body += `\nTrajectory: ${trajectoryUri(session.id, details.trajectoryId)}`;
       const content: Content = [text(body)];
       // The screen as it was left helps the caller decide what to do; skip it when the computer is gone or we were cancelled.
       if (isDomainError(e, 'COMPUTER_FAILED') && session.lease?.computer === computer) await this.sessions.recoverComputer(session).catch(() => false);

@@ -7,6 +7,7 @@ import { AppConfig, ConfigModule } from './config/config.module';
 import { HealthModule } from './health/health.module';
 import { LifecycleModule } from './lifecycle/lifecycle.module';
 import { McpModule } from './mcp/mcp.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { PoolModule } from './pool/pool.module';
 import { SessionModule } from './session/session.module';
 
@@ -46,6 +47,7 @@ export class AppModule {
         AgentModule,
         McpModule,
         HealthModule,
+        MetricsModule,
         ...BUILT_IN_PROVIDER_MODULES,
         ...(options.imports ?? []),
       ],

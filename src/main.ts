@@ -4,6 +4,7 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
+import { ApiKeyStore } from './auth/auth.module';
 import { AppLogger } from './common/logger';
 import { errorMessage } from './common/domain-error';
 import { AppConfig, ConfigValidationError } from './config/config.module';
@@ -23,7 +24,7 @@ async function main() {
     }
     throw e;
   }
-  const logger = new AppLogger(config.log.level, stdio);
+  const logger = new AppLogger(config.log.level, stdio, config.log.format);
   const module = AppModule.forRoot({ config });
 
   if (stdio) {
@@ -38,6 +39,13 @@ async function main() {
   const app = await NestFactory.create<NestExpressApplication>(module, { logger, bodyParser: false, abortOnError: false });
   app.enableShutdownHooks(SIGNALS, { useProcessExit: true });
   await app.listen(config.http.port, config.http.host);
+  if (!app.get(ApiKeyStore).enabled) {
+    logger.warn(
+      `NO API KEYS CONFIGURED: /mcp is open to anyone who can reach ${config.http.host}:${config.http.port}, all as principal "anonymous". ` +
+        'Set API_KEYS or API_KEYS_FILE before exposing this server beyond this machine.',
+      'Auth',
+    );
+  }
   const url = await app.getUrl();
   logger.log(`MCP endpoint: ${url.replace('[::1]', 'localhost')}/mcp  (computers: ${config.computer.provider}, model: ${config.agent.modelName})`, 'Main');
 }

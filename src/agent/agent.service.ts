@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { EventEmitter } from 'node:events';
 import { linkSignals, sleep } from '../common/async';
 import { abortReason, DomainError, DomainErrorCode, errorMessage, isDomainError } from '../common/domain-error';
 import { AppConfig } from '../config/config.module';
@@ -43,6 +44,8 @@ const SKIPPED_FOR_BUDGET = 'Not executed: the task used up its token budget (AGE
 @Injectable()
 export class AgentService {
   private readonly logger = new Logger(AgentService.name);
+  /** 'step' ({ provider, modelMs }) after each model call of a task. */
+  readonly events = new EventEmitter();
 
   constructor(
     private readonly config: AppConfig,
@@ -67,7 +70,9 @@ export class AgentService {
 
   async run(task: string, computer: Computer, options: AgentRunOptions): Promise<AgentResult> {
     const cfg = this.config.agent;
-    const model = this.models.create(this.resolveModel(options.modelName));
+    const modelName = this.resolveModel(options.modelName);
+    const model = this.models.create(modelName);
+    const provider = modelName.slice(0, modelName.indexOf('/'));
     const maxSteps = options.maxSteps ?? cfg.maxSteps;
     const timeout = new AbortController();
     const timer = setTimeout(
@@ -91,6 +96,7 @@ export class AgentService {
         const t0 = Date.now();
         const turn = await this.ask(model, { task, step, screenshot, history: steps, screens }, signal, options);
         const record: StepRecord = { step, thought: turn.thought, actions: turn.actions, results: [], outcomes: [], usage: turn.usage, modelMs: Date.now() - t0, state: turn.state };
+        this.events.emit('step', { provider, modelMs: record.modelMs });
         usage.inputTokens += turn.usage?.inputTokens ?? 0;
         usage.outputTokens += turn.usage?.outputTokens ?? 0;
         const spent = usage.inputTokens + usage.outputTokens;

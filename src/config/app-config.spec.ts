@@ -3,7 +3,9 @@ import { AppConfig, ConfigValidationError } from './config.module';
 describe(AppConfig.name, () => {
   it('applies the documented defaults', () => {
     const sut = AppConfig.fromEnv({});
-    expect(sut.http).toEqual({ host: '127.0.0.1', port: 3000 });
+    expect(sut.http).toEqual({ host: '127.0.0.1', port: 3000, allowedHosts: [], allowedOrigins: [] });
+    expect(sut.auth).toEqual({ apiKeys: undefined, apiKeysFile: undefined, stdioPrincipal: 'anonymous' });
+    expect(sut.session.maxSessionsPerPrincipal).toBe(10);
     expect(sut.pool).toMatchObject({ maxSize: 5, acquireTimeoutMs: 30000 });
     expect(sut.session).toMatchObject({ maxSessions: 10, sweepIntervalMs: 60000, idleTimeoutMs: 600000 });
     expect(sut.agent).toMatchObject({ scriptedSteps: 4, scriptedStepMs: 0 });
@@ -58,6 +60,31 @@ describe(AppConfig.name, () => {
     expect((err as Error).message).toMatch(/OPENAI_API_KEY=\(secret\)/);
     expect((err as Error).message).toMatch(/ANTHROPIC_BASE_URL="ftp:\/\/example.com": ANTHROPIC_BASE_URL must be an http\(s\) URL/);
     expect(() => AppConfig.fromEnv({ ANTHROPIC_API_KEY: '', AGENT_RETRY_BASE_MS: '500', AGENT_RETRY_MAX_MS: '100' })).toThrow(/AGENT_RETRY_MAX_MS/);
+  });
+
+  it('auth settings: API_KEYS is a secret never printed, one key source only, per-principal cap at most MAX_SESSIONS', () => {
+    const sut = AppConfig.fromEnv({ API_KEYS: 'k1:alice', MAX_SESSIONS: '4', MAX_SESSIONS_PER_PRINCIPAL: '9', ALLOWED_HOSTS: 'MCP.example.com, b', ALLOWED_ORIGINS: 'https://app.example.com/' });
+    expect(sut.auth.apiKeys).toBe('k1:alice');
+    expect(sut.session.maxSessionsPerPrincipal).toBe(4);
+    expect(sut.http).toMatchObject({ allowedHosts: ['mcp.example.com', 'b'], allowedOrigins: ['https://app.example.com'] });
+    let err: unknown;
+    try {
+      AppConfig.fromEnv({ API_KEYS: 'sekrit-no-principal', STDIO_PRINCIPAL: 'bad name', ALLOWED_ORIGINS: 'app.example.com' });
+    } catch (e) {
+      err = e;
+    }
+    expect((err as ConfigValidationError).problems.map((p) => p.key).sort()).toEqual(['ALLOWED_ORIGINS', 'API_KEYS', 'STDIO_PRINCIPAL']);
+    expect((err as Error).message).toMatch(/API_KEYS=\(secret\)/);
+    expect((err as Error).message).not.toMatch(/sekrit/);
+    expect(() => AppConfig.fromEnv({ API_KEYS: 'k:a', API_KEYS_FILE: '/run/keys' })).toThrow(/API_KEYS_FILE.*not both/);
+  });
+
+  it('LOG_FORMAT: json in production, pretty otherwise, unless set', () => {
+    expect(AppConfig.fromEnv({}).log).toEqual({ level: 'info', format: 'pretty' });
+    expect(AppConfig.fromEnv({ NODE_ENV: 'production' }).log.format).toBe('json');
+    expect(AppConfig.fromEnv({ NODE_ENV: 'production', LOG_FORMAT: 'pretty' }).log.format).toBe('pretty');
+    expect(AppConfig.fromEnv({ LOG_FORMAT: 'json' }).log.format).toBe('json');
+    expect(() => AppConfig.fromEnv({ LOG_FORMAT: 'xml' })).toThrow(/LOG_FORMAT/);
   });
 
   it('rejects a max idle timeout below the default idle timeout', () => {

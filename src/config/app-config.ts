@@ -12,6 +12,15 @@ export class ConfigValidationError extends Error {
   }
 }
 
+function validOrigins(v?: string): boolean {
+  try {
+    for (const o of (v ?? '').split(',').map((x) => x.trim()).filter(Boolean)) new URL(o);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Reads and validates the environment once. Throws ConfigValidationError naming every bad key. */
 export function validateEnv(raw: Record<string, string | undefined>): EnvironmentVariables {
   const known = new EnvironmentVariables();
@@ -35,6 +44,8 @@ export function validateEnv(raw: Record<string, string | undefined>): Environmen
   cross(['POOL_MIN_WARM', 'POOL_MAX_SIZE'], env.POOL_MIN_WARM > env.POOL_MAX_SIZE, 'POOL_MIN_WARM', `must not be above POOL_MAX_SIZE (${env.POOL_MAX_SIZE})`);
   cross(['AGENT_RETRY_MAX_MS', 'AGENT_RETRY_BASE_MS'], env.AGENT_RETRY_MAX_MS < env.AGENT_RETRY_BASE_MS, 'AGENT_RETRY_MAX_MS', `must be at least AGENT_RETRY_BASE_MS (${env.AGENT_RETRY_BASE_MS})`);
   cross(['POOL_RETRY_MAX_MS', 'POOL_RETRY_BASE_MS'], env.POOL_RETRY_MAX_MS < env.POOL_RETRY_BASE_MS, 'POOL_RETRY_MAX_MS', `must be at least POOL_RETRY_BASE_MS (${env.POOL_RETRY_BASE_MS})`);
+  cross(['API_KEYS', 'API_KEYS_FILE'], env.API_KEYS !== undefined && env.API_KEYS_FILE !== undefined, 'API_KEYS_FILE', 'set either API_KEYS or API_KEYS_FILE, not both');
+  cross(['ALLOWED_ORIGINS'], !validOrigins(env.ALLOWED_ORIGINS), 'ALLOWED_ORIGINS', 'each origin must be a URL such as https://app.example.com');
   if (problems.length) throw new ConfigValidationError(problems);
   return env;
 }
@@ -43,8 +54,22 @@ export function validateEnv(raw: Record<string, string | undefined>): Environmen
  * Typed, namespaced settings. Each feature reads its own namespace; the class is the DI token.
  */
 export class AppConfig {
-  readonly http: { host: string; port: number };
-  readonly log: { level: 'debug' | 'info' | 'warn' | 'error' };
+  readonly http: {
+    host: string;
+    port: number;
+    /** Lower-case host names the Host header of /mcp may carry (port ignored); empty = the loopback rule. */
+    allowedHosts: string[];
+    /** Origins (`scheme://host[:port]`, normalised) an Origin header of /mcp may carry; empty = the loopback rule. */
+    allowedOrigins: string[];
+  };
+  readonly auth: {
+    /** `key:principal` pairs (secret), when set. */
+    apiKeys?: string;
+    apiKeysFile?: string;
+    stdioPrincipal: string;
+  };
+  readonly metrics: { token?: string };
+  readonly log: { level: 'debug' | 'info' | 'warn' | 'error'; format: 'json' | 'pretty' };
   readonly computer: {
     provider: string;
     screenWidth: number;
@@ -69,7 +94,7 @@ export class AppConfig {
     retryBaseMs: number;
     retryMaxMs: number;
   };
-  readonly session: { maxSessions: number; sweepIntervalMs: number; idleTimeoutMs: number; maxIdleTimeoutMs: number };
+  readonly session: { maxSessions: number; maxSessionsPerPrincipal: number; sweepIntervalMs: number; idleTimeoutMs: number; maxIdleTimeoutMs: number };
   readonly agent: {
     modelName: string;
     /** False when CUA_MODEL_NAME was left at its default (then a missing key only warns at boot). */
@@ -97,8 +122,19 @@ export class AppConfig {
 
   /** `given`: the settings that were set in the environment (not left at their defaults). */
   constructor(env: EnvironmentVariables, given: ReadonlySet<string> = new Set()) {
-    this.http = { host: env.HOST, port: env.PORT };
-    this.log = { level: env.LOG_LEVEL as AppConfig['log']['level'] };
+    const list = (v?: string) => (v ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+    this.http = {
+      host: env.HOST,
+      port: env.PORT,
+      allowedHosts: list(env.ALLOWED_HOSTS).map((h) => h.toLowerCase()),
+      allowedOrigins: list(env.ALLOWED_ORIGINS).map((o) => new URL(o).origin),
+    };
+    this.auth = { apiKeys: env.API_KEYS, apiKeysFile: env.API_KEYS_FILE, stdioPrincipal: env.STDIO_PRINCIPAL };
+    this.metrics = { token: env.METRICS_TOKEN };
+    this.log = {
+      level: env.LOG_LEVEL as AppConfig['log']['level'],
+      format: (env.LOG_FORMAT ?? (env.NODE_ENV === 'production' ? 'json' : 'pretty')) as AppConfig['log']['format'],
+    };
     this.computer = {
       provider: env.COMPUTER_PROVIDER,
       screenWidth: env.SCREEN_WIDTH,
@@ -129,6 +165,7 @@ export class AppConfig {
     };
     this.session = {
       maxSessions: env.MAX_SESSIONS,
+      maxSessionsPerPrincipal: Math.min(env.MAX_SESSIONS_PER_PRINCIPAL ?? env.MAX_SESSIONS, env.MAX_SESSIONS),
       sweepIntervalMs: env.SESSION_SWEEP_INTERVAL_MS,
       idleTimeoutMs: env.SESSION_IDLE_TIMEOUT_MS,
       maxIdleTimeoutMs: env.SESSION_MAX_IDLE_TIMEOUT_MS,

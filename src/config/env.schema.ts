@@ -11,11 +11,15 @@ const toBool = ({ value }: { value: unknown }) => {
 };
 const URL_OPTIONS = { require_tld: false, require_protocol: true, protocols: ['http', 'https'] };
 const MODEL_NAME = /^[a-z][a-z0-9-]*\/\S+$/;
+/** A principal (tenant) name. */
+export const PRINCIPAL = /^[A-Za-z0-9._@-]{1,128}$/;
+/** `key:principal[,key:principal…]`; a key is any run of characters without comma or whitespace. */
+const API_KEYS_LIST = /^\s*[^\s,]+:[A-Za-z0-9._@-]{1,128}\s*(,\s*[^\s,]+:[A-Za-z0-9._@-]{1,128}\s*)*$/;
 
 /** The default model: a current Claude model with computer use (the GA toolset). */
 export const DEFAULT_MODEL_NAME = 'anthropic/claude-sonnet-5-5';
 /** Settings whose values are secrets: never printed, not even in a validation error. */
-export const SECRET_SETTINGS: ReadonlySet<string> = new Set(['ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'OPENAI_COMPATIBLE_API_KEY']);
+export const SECRET_SETTINGS: ReadonlySet<string> = new Set(['ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'OPENAI_COMPATIBLE_API_KEY', 'API_KEYS', 'METRICS_TOKEN']);
 
 /**
  * Every setting the server reads from the environment, with its default.
@@ -31,6 +35,39 @@ export class EnvironmentVariables {
 
   @Transform(trim) @IsIn(['debug', 'info', 'warn', 'error'])
   LOG_LEVEL = 'info';
+
+  /** `json` (one object per line) or `pretty`; unset: json when NODE_ENV=production, pretty otherwise. */
+  @IsOptional() @Transform(trim) @IsIn(['json', 'pretty'])
+  LOG_FORMAT?: string;
+
+  // --- Auth and tenancy ---
+  /** Comma-separated `key:principal` pairs (secret). */
+  @IsOptional() @Transform(trim) @Matches(API_KEYS_LIST, { message: 'API_KEYS must be a comma-separated list of key:principal pairs (principal: letters, digits and . _ @ -)' })
+  API_KEYS?: string;
+
+  /** A file of `key:principal` pairs (one per line or comma-separated; # comments), re-read when it changes. */
+  @IsOptional() @Transform(trim) @IsString() @MinLength(1)
+  API_KEYS_FILE?: string;
+
+  @Transform(trim) @Matches(PRINCIPAL, { message: 'STDIO_PRINCIPAL must be letters, digits and . _ @ - (at most 128)' })
+  STDIO_PRINCIPAL = 'anonymous';
+
+  /** Most sessions one principal may hold at once; unset = MAX_SESSIONS. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100_000)
+  MAX_SESSIONS_PER_PRINCIPAL?: number;
+
+  /** Comma-separated host names the Host header may carry on /mcp (port ignored). */
+  @IsOptional() @Transform(trim) @Matches(/^\s*[^\s,]+\s*(,\s*[^\s,]+\s*)*$/, { message: 'ALLOWED_HOSTS must be a comma-separated list of host names' })
+  ALLOWED_HOSTS?: string;
+
+  /** Comma-separated origins (scheme://host[:port]) an Origin header on /mcp may carry. */
+  @IsOptional() @Transform(trim) @Matches(/^\s*https?:\/\/[^\s,/]+\/?\s*(,\s*https?:\/\/[^\s,/]+\/?\s*)*$/, { message: 'ALLOWED_ORIGINS must be a comma-separated list of origins such as https://app.example.com' })
+  ALLOWED_ORIGINS?: string;
+
+  // --- Observability ---
+  /** When set, GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>` (secret). */
+  @IsOptional() @Transform(trim) @IsString() @MinLength(16, { message: 'METRICS_TOKEN must be at least 16 characters' })
+  METRICS_TOKEN?: string;
 
   // --- Computers ---
   @Transform(trim) @Matches(/^[a-z][a-z0-9-]*$/, { message: 'COMPUTER_PROVIDER must be a provider name such as xvfb or fake' })

@@ -3,10 +3,13 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { Request, Response } from 'express';
 import { randomUUID } from 'node:crypto';
-import { errorMessage } from '../common/domain-error';
+import { principalOf } from '../auth/auth.module';
+import { DomainError, DomainErrorCode, errorMessage } from '../common/domain-error';
+import { withLogFields } from '../common/log-context';
 import { DrainState } from '../lifecycle/lifecycle.module';
 import { McpConnections } from './mcp-connections';
 import { McpServerFactory } from './mcp-server.factory';
+import { ToolRunner } from './tools/tool-runner';
 
 /** A JSON-RPC error reply for failures before a request reaches an MCP server. */
 export function rpcError(res: Response, status: number, code: number, message: string) {
@@ -14,11 +17,10 @@ export function rpcError(res: Response, status: number, code: number, message: s
   res.status(status).json({ jsonrpc: '2.0', error: { code, message }, id: null });
 }
 
-const ANONYMOUS = 'anonymous';
-
 /**
  * Streamable HTTP at /mcp: POST (requests), GET (the server-to-client stream), DELETE (end the
- * MCP session). One McpServer and one transport per MCP session.
+ * MCP session). One McpServer and one transport per MCP session, bound to the principal whose API
+ * key opened it.
  */
 @Controller('mcp')
 export class McpController {
@@ -28,6 +30,7 @@ export class McpController {
     private readonly connections: McpConnections,
     private readonly factory: McpServerFactory,
     private readonly drain: DrainState,
+    private readonly tools: ToolRunner,
   ) {}
 
   @Post()
@@ -41,7 +44,7 @@ export class McpController {
     }
     if (this.drain.draining) return rpcError(res, 503, -32000, 'The server is shutting down; connect to another instance or retry shortly.');
     const id = randomUUID();
-    const ctx = this.factory.create(ANONYMOUS, id);
+    const ctx = this.factory.create(principalOf(req), id);
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => id,
       onsessioninitialized: (): void => this.connections.add(ctx, transport),
@@ -49,7 +52,7 @@ export class McpController {
     transport.onclose = () => void this.connections.closed(id);
     try {
       await ctx.server.connect(transport);
-      await transport.handleRequest(req, res, body);
+      await withLogFields({ principal: ctx.principal, mcp_session: id }, () => transport.handleRequest(req, res, body));
     } catch (e) {
       this.logger.error(`initialize failed: ${errorMessage(e)}`);
       rpcError(res, 500, -32603, 'Internal error while starting the MCP session.');
@@ -71,14 +74,35 @@ export class McpController {
   }
 
   private async forward(sid: string, req: Request, res: Response) {
-    const conn = this.connections.get(sid);
+    const found = this.connections.get(sid);
+    // An MCP session belongs to the principal that opened it: to anyone else it does not exist.
+    const conn = found && found.ctx.principal === principalOf(req) ? found : undefined;
     if (!conn) return rpcError(res, 404, -32001, `Session not found: no MCP session "${sid.slice(0, 64)}" (it ended or never existed). Initialize a new one.`);
     if (Array.isArray(req.body) && req.body.length === 0) return rpcError(res, 400, -32600, 'Invalid Request: an empty batch holds no message.');
+    if (req.method === 'POST') this.abortIfClientLeaves(sid, req.body, res);
     try {
-      await (conn.transport as StreamableHTTPServerTransport).handleRequest(req, res, req.body);
+      const transport = conn.transport as StreamableHTTPServerTransport;
+      await withLogFields({ principal: conn.ctx.principal, mcp_session: sid }, () => transport.handleRequest(req, res, req.body));
     } catch (e) {
       this.logger.error(`MCP request failed: ${errorMessage(e)}`);
       rpcError(res, 500, -32603, 'Internal error.');
     }
+  }
+
+  /**
+   * A client that drops the connection of a POST before its answer arrives can no longer receive
+   * it: stop the tool calls of that request, so no orphaned task keeps driving the computer.
+   * (The MCP session itself stays: the client may come back with its Mcp-Session-Id.)
+   */
+  private abortIfClientLeaves(sid: string, body: unknown, res: Response) {
+    const ids = (Array.isArray(body) ? body : [body])
+      .filter((m): m is { id: string | number; method: string } => typeof m === 'object' && m !== null && 'method' in m && 'id' in m)
+      .map((m) => m.id);
+    if (!ids.length) return;
+    res.on('close', () => {
+      if (res.writableFinished) return;
+      const n = this.tools.abortRequests(sid, ids, new DomainError(DomainErrorCode.CANCELLED, 'The client disconnected before the answer was sent.'));
+      if (n) this.logger.log(`Client of MCP session ${sid} disconnected; stopped ${n} call(s)`);
+    });
   }
 }

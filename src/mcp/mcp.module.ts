@@ -1,5 +1,6 @@
 import { MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
 import { AgentModule } from '../agent/agent.module';
+import { ApiKeyMiddleware, AuthModule } from '../auth/auth.module';
 import { ComputerModule } from '../computer/computer.module';
 import { PoolModule } from '../pool/pool.module';
 import { SessionModule } from '../session/session.module';
@@ -17,14 +18,14 @@ import { ToolRunner } from './tools/tool-runner';
 
 /** The MCP face of the server: tools, Streamable HTTP at /mcp, stdio, and graceful shutdown. */
 @Module({
-  imports: [SessionModule, PoolModule, AgentModule, ComputerModule],
+  imports: [SessionModule, PoolModule, AgentModule, ComputerModule, AuthModule],
   controllers: [McpController],
   providers: [McpConnections, McpServerFactory, ToolRunner, ScreenTools, TaskTools, SessionTools, TrajectoryResources, ShutdownCoordinator],
-  exports: [McpConnections, McpServerFactory],
+  exports: [McpConnections, McpServerFactory, ToolRunner],
 })
 export class McpModule implements NestModule {
   configure(consumer: MiddlewareConsumer) {
-    consumer.apply(OriginGuardMiddleware).forRoutes({ path: 'mcp', method: RequestMethod.ALL });
+    consumer.apply(OriginGuardMiddleware, ApiKeyMiddleware).forRoutes({ path: 'mcp', method: RequestMethod.ALL });
     consumer.apply(McpBodyMiddleware).forRoutes({ path: 'mcp', method: RequestMethod.POST });
   }
 }
@@ -32,3 +33,5 @@ export class McpModule implements NestModule {
 export { serveStdio, STDIO_CONNECTION } from './stdio';
 export { McpConnections } from './mcp-connections';
 export { McpServerFactory } from './mcp-server.factory';
+export { ToolRunner } from './tools/tool-runner';
+export type { ToolCallEvent } from './tools/tool-runner';

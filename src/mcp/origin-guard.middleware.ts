@@ -16,37 +16,64 @@ function hostname(hostHeader: string): string {
   return h.split(':')[0];
 }
 
+/** "https://App.example.com:443/" → "https://app.example.com"; undefined when unparsable. */
+function parseOrigin(origin: string): URL | undefined {
+  try {
+    return new URL(origin);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * Protects a server bound to loopback from DNS rebinding: a web page on another site must not be
- * able to reach it through the browser. When HOST is a loopback address, the Host header and any
- * Origin header must name a loopback host too; anything else gets 403.
+ * DNS-rebinding protection for /mcp: a web page on another site must not reach the server through
+ * a browser.
+ *
+ * - Host: with ALLOWED_HOSTS set, the Host header's host name (port ignored, case-insensitive)
+ *   must be one of them; otherwise, when HOST is a loopback address, it must be a loopback name.
+ * - Origin (only when the request has one; non-browser clients send none): with ALLOWED_ORIGINS
+ *   set, it must equal one of them (scheme, host and port, as `URL.origin` normalises them);
+ *   otherwise, when HOST is a loopback address, its host must be a loopback name.
+ *
+ * A list replaces the loopback rule for its header (add `localhost` / `http://localhost:3000` to
+ * keep local clients). Anything else gets 403 with a JSON-RPC error body.
  */
 @Injectable()
 export class OriginGuardMiddleware implements NestMiddleware {
-  private readonly active: boolean;
+  private readonly loopback: boolean;
+  private readonly hosts: ReadonlySet<string>;
+  private readonly origins: ReadonlySet<string>;
 
   constructor(config: AppConfig) {
-    this.active = isLoopbackHost(config.http.host);
+    this.loopback = isLoopbackHost(config.http.host);
+    this.hosts = new Set(config.http.allowedHosts);
+    this.origins = new Set(config.http.allowedOrigins);
   }
 
   use(req: Request, res: Response, next: NextFunction) {
-    if (!this.active) return next();
     const host = req.header('host');
-    if (!host || !isLoopbackHost(hostname(host))) {
-      return rpcError(res, 403, -32000, `Forbidden: Host "${host ?? ''}" is not allowed for a server bound to loopback.`);
+    if (!this.hostAllowed(host)) {
+      const why = this.hosts.size ? 'is not in ALLOWED_HOSTS' : 'is not allowed for a server bound to loopback';
+      return rpcError(res, 403, -32000, `Forbidden: Host "${(host ?? '').slice(0, 256)}" ${why}.`);
     }
     const origin = req.header('origin');
-    if (origin) {
-      let originHost = '';
-      try {
-        originHost = new URL(origin).hostname;
-      } catch {
-        /* unparsable origin: rejected below */
-      }
-      if (!isLoopbackHost(originHost.toLowerCase())) {
-        return rpcError(res, 403, -32000, `Forbidden: Origin "${origin}" is not allowed for a server bound to loopback.`);
-      }
+    if (origin !== undefined && !this.originAllowed(origin)) {
+      const why = this.origins.size ? 'is not in ALLOWED_ORIGINS' : 'is not allowed for a server bound to loopback';
+      return rpcError(res, 403, -32000, `Forbidden: Origin "${origin.slice(0, 256)}" ${why}.`);
     }
     next();
+  }
+
+  private hostAllowed(host: string | undefined): boolean {
+    if (this.hosts.size) return host !== undefined && this.hosts.has(hostname(host));
+    if (this.loopback) return host !== undefined && isLoopbackHost(hostname(host));
+    return true;
+  }
+
+  private originAllowed(origin: string): boolean {
+    const url = parseOrigin(origin);
+    if (this.origins.size) return url !== undefined && this.origins.has(url.origin);
+    if (this.loopback) return url !== undefined && isLoopbackHost(url.hostname.toLowerCase());
+    return true;
   }
 }

@@ -1,18 +1,20 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { AppConfig } from '../config/config.module';
 import { McpConnections } from './mcp-connections';
 import { McpServerFactory } from './mcp-server.factory';
 
 export const STDIO_CONNECTION = 'stdio';
 
 /**
- * Serves one MCP client on stdin/stdout (e.g. Claude Desktop). Nothing else may write to stdout.
+ * Serves one MCP client on stdin/stdout (e.g. Claude Desktop) as STDIO_PRINCIPAL (no API key:
+ * whoever starts the process is trusted). Nothing else may write to stdout.
  * Resolves when the client goes away (stdin closes).
  */
 export async function serveStdio(app: INestApplicationContext): Promise<void> {
   const factory = app.get(McpServerFactory);
   const connections = app.get(McpConnections);
-  const ctx = factory.create('anonymous', STDIO_CONNECTION);
+  const ctx = factory.create(app.get(AppConfig).auth.stdioPrincipal, STDIO_CONNECTION);
   const transport = new StdioServerTransport();
   const closed = new Promise<void>((resolve) => {
     transport.onclose = () => resolve();

@@ -16,6 +16,8 @@ export interface Lease {
   readonly leasedAt: number;
   /** True when the computer was ready in stock when asked for (a warm start). */
   readonly warm: boolean;
+  /** How long acquire() waited for it. */
+  readonly waitedMs: number;
 }
 
 export interface AcquireOptions {
@@ -133,8 +135,9 @@ export class ComputerPool implements OnApplicationBootstrap, OnApplicationShutdo
         throw abortReason(options.signal, 'Waiting for a computer');
       }
       if (computer) {
-        this.meter.acquired(warm, Date.now() - started);
-        const lease = this.lease(computer, options.owner, warm);
+        const waitedMs = Date.now() - started;
+        this.meter.acquired(warm, waitedMs);
+        const lease = this.lease(computer, options.owner, warm, waitedMs);
         this.fill();
         return lease;
       }
@@ -169,8 +172,8 @@ export class ComputerPool implements OnApplicationBootstrap, OnApplicationShutdo
     return undefined;
   }
 
-  private lease(computer: Computer, owner: string, warm: boolean): Lease {
-    const lease: Lease = { id: randomUUID(), computer, owner, leasedAt: Date.now(), warm };
+  private lease(computer: Computer, owner: string, warm: boolean, waitedMs: number): Lease {
+    const lease: Lease = { id: randomUUID(), computer, owner, leasedAt: Date.now(), warm, waitedMs };
     const warnMs = this.config.pool.leaseWarnMs;
     const warnTimer = setTimeout(
       () => this.logger.warn(`Computer ${computer.id} has been leased by session ${owner} for more than ${warnMs} ms (POOL_LEASE_WARN_MS); is the session still in use?`),

@@ -8,6 +8,14 @@ export const sessionLimit = (max: number, idleTimeoutMs: number) =>
       `or wait until an idle session is swept (after ${Math.round(idleTimeoutMs / 1000)} s without activity).`,
   );
 
+export const principalSessionLimit = (max: number, idleTimeoutMs: number) =>
+  new DomainError(
+    DomainErrorCode.SESSION_LIMIT,
+    `You already have your maximum of ${max} sessions (MAX_SESSIONS_PER_PRINCIPAL). ` +
+      `Free one with cleanup_session(session_id) on a session you no longer need (list_sessions shows yours), ` +
+      `or wait until an idle one is swept (after ${Math.round(idleTimeoutMs / 1000)} s without activity).`,
+  );
+
 export const sessionNotFound = (id: string) =>
   new DomainError(
     DomainErrorCode.SESSION_NOT_FOUND,

@@ -53,6 +53,29 @@ describe(SessionService.name, () => {
     await expect(sut.resolve(ref('s1'))).resolves.toBeDefined();
   });
 
+  it('over MAX_SESSIONS_PER_PRINCIPAL one principal gets SESSION_LIMIT naming the setting while another still gets sessions', async () => {
+    const { sut } = setup({ MAX_SESSIONS: '3', MAX_SESSIONS_PER_PRINCIPAL: '2' });
+    await sut.resolve(ref('a1', 'c', 'alice'));
+    await sut.create('alice');
+    await expect(sut.resolve(ref('a3', 'c', 'alice'))).rejects.toMatchObject({ code: 'SESSION_LIMIT', message: expect.stringMatching(/MAX_SESSIONS_PER_PRINCIPAL/) });
+    await expect(sut.create('alice')).rejects.toMatchObject({ code: 'SESSION_LIMIT' });
+    await expect(sut.resolve(ref('b1', 'c', 'bob'))).resolves.toMatchObject({ principal: 'bob' });
+    expect(sut.list('alice')).toHaveLength(2);
+    await sut.end('alice', 'a1', 'cleanup');
+    await expect(sut.resolve(ref('a3', 'c', 'alice'))).resolves.toMatchObject({ id: 'a3' });
+  });
+
+  it('the same session_id under two principals is two sessions with two computers', async () => {
+    const { sut } = setup();
+    const a = await sut.resolve(ref('shared', 'c1', 'alice'));
+    const b = await sut.resolve(ref('shared', 'c2', 'bob'));
+    expect(a).not.toBe(b);
+    expect(sut.computerOf(a)).not.toBe(sut.computerOf(b));
+    expect(sut.list('alice').map((s) => s.principal)).toEqual(['alice']);
+    const minted = await sut.create('alice');
+    await expect(sut.resolve(ref(minted.id, 'c2', 'bob'))).rejects.toMatchObject({ code: 'SESSION_NOT_FOUND' });
+  });
+
   it('an unknown server-minted id is not created on use', async () => {
     const { sut } = setup();
     const minted = await sut.create('anonymous');

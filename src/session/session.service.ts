@@ -1,12 +1,14 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { linkSignals, sleep, withTimeout } from '../common/async';
 import { DomainError, DomainErrorCode } from '../common/domain-error';
+import { addLogField } from '../common/log-context';
 import { AppConfig } from '../config/config.module';
 import type { Computer } from '../computer/computer.module';
 import { DrainState } from '../lifecycle/lifecycle.module';
 import { ComputerPool, Lease } from '../pool/pool.module';
-import { sessionEnded, sessionLimit, sessionNotFound, shuttingDown } from './session.errors';
+import { principalSessionLimit, sessionEnded, sessionLimit, sessionNotFound, shuttingDown } from './session.errors';
 import { RunningTask, Session, SessionKind } from './session';
 
 /** Server-minted ids: "ses_" + 128 random bits. Never auto-created on use, so a guess finds nothing. */
@@ -38,6 +40,8 @@ export type EndReason = 'cleanup' | 'idle' | 'connection-closed' | 'shutdown';
 @Injectable()
 export class SessionService {
   private readonly logger = new Logger(SessionService.name);
+  /** 'opened' (Session) when a session is registered; 'ended' (Session, EndReason | 'start-failed') when it goes away. */
+  readonly events = new EventEmitter();
   private readonly sessions = new Map<string, Session>();
   /** connectionId → key of that connection's default session. */
   private readonly defaults = new Map<string, string>();
@@ -117,8 +121,14 @@ export class SessionService {
     if (this.sessions.size >= this.config.session.maxSessions) {
       throw sessionLimit(this.config.session.maxSessions, this.config.session.idleTimeoutMs);
     }
+    const perPrincipal = this.config.session.maxSessionsPerPrincipal;
+    if (perPrincipal < this.config.session.maxSessions && this.list(principal).length >= perPrincipal) {
+      throw principalSessionLimit(perPrincipal, this.config.session.idleTimeoutMs);
+    }
     const session = new Session(id, principal, kind, idleTimeoutMs);
     this.sessions.set(SessionService.key(principal, id), session);
+    this.events.emit('opened', session);
+    addLogField('session', id);
     this.logger.log(`Session ${id} (${kind}) opened for ${principal}`);
     return session;
   }
@@ -141,7 +151,7 @@ export class SessionService {
       await session.ready;
       return session;
     } catch (e) {
-      if (!session.lease) this.forget(session);
+      if (!session.lease && this.forget(session)) this.events.emit('ended', session, 'start-failed');
       throw e;
     }
   }
@@ -225,7 +235,7 @@ export class SessionService {
 
   private async endSession(session: Session, reason: EndReason) {
     session.ended = true;
-    this.forget(session);
+    if (this.forget(session)) this.events.emit('ended', session, reason);
     const tasks = [...session.tasks.values()];
     const err = reason === 'shutdown' ? shuttingDown() : sessionEnded(session.id);
     for (const t of tasks) t.controller.abort(err);
@@ -243,10 +253,13 @@ export class SessionService {
     return { ended: true, abortedTasks: tasks.length, computers: leases.map((l) => l.computer.id) };
   }
 
-  private forget(session: Session) {
+  /** Removes the session from the registry; true when it was there. */
+  private forget(session: Session): boolean {
     const key = SessionService.key(session.principal, session.id);
-    if (this.sessions.get(key) === session) this.sessions.delete(key);
+    const present = this.sessions.get(key) === session;
+    if (present) this.sessions.delete(key);
     for (const [conn, k] of this.defaults) if (k === key) this.defaults.delete(conn);
+    return present;
   }
 
   /** Ends the default session of a closed MCP connection. Named and minted sessions outlive connections. */

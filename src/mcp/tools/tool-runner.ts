@@ -1,8 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { EventEmitter } from 'node:events';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { CallToolResult, LoggingLevel, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import { linkSignals, sleep } from '../../common/async';
 import { DomainError, DomainErrorCode, errorMessage, isDomainError } from '../../common/domain-error';
+import { addLogField, withLogFields } from '../../common/log-context';
 import { DrainState } from '../../lifecycle/lifecycle.module';
 import { Session, SessionService } from '../../session/session.module';
 import { toToolError } from '../mcp-errors';
@@ -22,10 +24,21 @@ export interface CallScope {
   session: (sessionId: string | undefined) => Promise<Session>;
 }
 
+/** A finished tool call: `outcome` is `ok`, or the error code of an isError result (`error` without one). */
+export interface ToolCallEvent {
+  tool: string;
+  outcome: string;
+  durationMs: number;
+}
+
 interface InFlight {
+  /** connection + JSON-RPC request id, so the HTTP layer can abort the calls of a request whose client went away. */
+  key: string;
   controller: AbortController;
   done: Promise<unknown>;
 }
+
+const requestKey = (connectionId: string, requestId: string | number) => `${connectionId}\u0000${String(requestId)}`;
 
 /**
  * Runs every tool call: refuses new calls while draining, tracks calls in flight so shutdown can
@@ -36,6 +49,8 @@ interface InFlight {
 export class ToolRunner {
   private readonly logger = new Logger('Tools');
   private readonly inFlight = new Set<InFlight>();
+  /** 'call' (ToolCallEvent) when a tool call finishes. */
+  readonly events = new EventEmitter();
 
   constructor(
     private readonly sessions: SessionService,
@@ -56,11 +71,15 @@ export class ToolRunner {
         if (ctx.logLevel && LEVELS.indexOf(level) < LEVELS.indexOf(ctx.logLevel)) return;
         extra.sendNotification({ method: 'notifications/message', params: { level, logger: name, data } }).catch(() => undefined);
       },
-      session: async (sessionId) =>
-        (session = await this.sessions.resolve({ principal: ctx.principal, sessionId, connectionId: ctx.connectionId }, link.signal)),
+      session: async (sessionId) => {
+        session = await this.sessions.resolve({ principal: ctx.principal, sessionId, connectionId: ctx.connectionId }, link.signal);
+        addLogField('session', session.id);
+        return session;
+      },
     };
-    const entry: InFlight = { controller: link.controller, done: Promise.resolve() };
-    const done = (async () => {
+    const entry: InFlight = { key: requestKey(ctx.connectionId, extra.requestId), controller: link.controller, done: Promise.resolve() };
+    const started = Date.now();
+    const done = withLogFields({ principal: ctx.principal, mcp_session: ctx.connectionId, tool: name }, async () => {
       try {
         return await work(scope);
       } catch (e) {
@@ -68,11 +87,13 @@ export class ToolRunner {
         if (session && isDomainError(e, 'COMPUTER_FAILED')) await this.sessions.recoverComputer(session).catch(() => false);
         return toToolError(e);
       }
-    })();
+    });
     entry.done = done;
     this.inFlight.add(entry);
     try {
-      return await done;
+      const result = await done;
+      this.events.emit('call', { tool: name, outcome: outcomeOf(result), durationMs: Date.now() - started } satisfies ToolCallEvent);
+      return result;
     } finally {
       this.inFlight.delete(entry);
       link.dispose();
@@ -90,9 +111,29 @@ export class ToolRunner {
     return this.inFlight.size;
   }
 
+  /** Aborts the calls of these JSON-RPC requests on this connection (their client is gone). */
+  abortRequests(connectionId: string, requestIds: (string | number)[], reason: Error): number {
+    const keys = new Set(requestIds.map((id) => requestKey(connectionId, id)));
+    let n = 0;
+    for (const c of this.inFlight) {
+      if (keys.has(c.key)) {
+        c.controller.abort(reason);
+        n++;
+      }
+    }
+    return n;
+  }
+
   /** Aborts every call in flight with `reason`. */
   abortAll(reason: Error): number {
     for (const c of this.inFlight) c.controller.abort(reason);
     return this.inFlight.size;
   }
+}
+
+function outcomeOf(result: CallToolResult): string {
+  if (!result.isError) return 'ok';
+  const first = result.content?.[0];
+  const m = first?.type === 'text' ? /^\[([A-Z_]+)\]/.exec(first.text) : null;
+  return m ? m[1] : 'error';
 }

@@ -1,0 +1,33 @@
+import { Controller, Get, Req, Res } from '@nestjs/common';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Request, Response } from 'express';
+import { AppConfig } from '../config/config.module';
+import { MetricsService } from './metrics.service';
+
+const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+
+/** GET /metrics in the Prometheus text format; with METRICS_TOKEN set, only with `Authorization: Bearer <token>`. */
+@Controller('metrics')
+export class MetricsController {
+  private readonly token?: Buffer;
+
+  constructor(
+    private readonly metrics: MetricsService,
+    config: AppConfig,
+  ) {
+    this.token = config.metrics.token === undefined ? undefined : digest(config.metrics.token);
+  }
+
+  @Get()
+  async get(@Req() req: Request, @Res() res: Response): Promise<void> {
+    if (this.token) {
+      const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(req.header('authorization') ?? '');
+      if (!m || !timingSafeEqual(digest(m[1]), this.token)) {
+        res.status(401).setHeader('WWW-Authenticate', 'Bearer').type('text/plain').send('Unauthorized: send METRICS_TOKEN as "Authorization: Bearer <token>".\n');
+        return;
+      }
+    }
+    const { contentType, body } = await this.metrics.scrape();
+    res.status(200).setHeader('Content-Type', contentType).send(body);
+  }
+}

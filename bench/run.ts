@@ -15,6 +15,14 @@ const BENCHES: Record<string, { what: string; load: () => Promise<{ main: () => 
     what: 'run_multi_cua_tasks concurrent vs sequential (8 tasks, pool of 8); SIGTERM during 20 running tasks',
     load: () => import('./tasks.bench'),
   },
+  scale: {
+    what: 'up to 1,000 concurrent MCP sessions on fake computers: latency p50/p99 at 10/100/1000 and memory per session',
+    load: () => import('./scale.bench'),
+  },
+  soak: {
+    what: 'sessions churning for SOAK_MS (10 min) with screenshots, actions and tasks; RSS, heap, fds, children, displays over time; verdict on growth',
+    load: () => import('./soak'),
+  },
   pool: {
     what: 'warm vs cold session starts: N sessions at once, time to first screenshot, on fake (with a start delay) and xvfb',
     load: () => import('./pool.bench'),

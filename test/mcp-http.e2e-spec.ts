@@ -282,6 +282,24 @@ describe('MCP over Streamable HTTP (fake computers)', () => {
     expect(t.fake.open()).toHaveLength(0);
   });
 
+  it('a client that vanishes without DELETE: its MCP connection and default session are closed once idle', async () => {
+    t = await startApp({ SESSION_SWEEP_INTERVAL_MS: '100', SESSION_IDLE_TIMEOUT_MS: '1000', SESSION_MAX_IDLE_TIMEOUT_MS: '1000' });
+    const client = await t.connect();
+    await call(client, 'screenshot_cua');
+    const sid = (client.transport as unknown as { sessionId: string }).sessionId;
+    await client.close(); // no DELETE
+    expect(t.fake.open()).toHaveLength(1);
+    const t0 = Date.now();
+    while (t.fake.open().length && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 50));
+    expect(t.fake.open()).toHaveLength(0);
+    const res = await fetch(t.url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream', 'Mcp-Session-Id': sid },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+    });
+    expect(res.status).toBe(404);
+  });
+
   it('the idle sweep ends idle sessions and releases their computers', async () => {
     t = await startApp({ SESSION_SWEEP_INTERVAL_MS: '100', SESSION_IDLE_TIMEOUT_MS: '1000', SESSION_MAX_IDLE_TIMEOUT_MS: '1000' });
     const client = await t.connect();
@@ -290,6 +308,8 @@ describe('MCP over Streamable HTTP (fake computers)', () => {
     const t0 = Date.now();
     while (t.fake.open().length && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 50));
     expect(t.fake.open()).toHaveLength(0);
-    expect((await call(client, 'get_session_stats')).structuredContent).toMatchObject({ total_sessions: 0 });
+    // The idle MCP connection was closed as well; a new one sees no session left.
+    const fresh = await t.connect('fresh');
+    expect((await call(fresh, 'get_session_stats')).structuredContent).toMatchObject({ total_sessions: 0 });
   });
 });

@@ -6,6 +6,7 @@ import { PoolModule } from '../pool/pool.module';
 import { SessionModule } from '../session/session.module';
 import { McpBodyMiddleware } from './mcp-body.middleware';
 import { OriginGuardMiddleware } from './origin-guard.middleware';
+import { ConnectionSweeper } from './connection-sweeper';
 import { McpConnections } from './mcp-connections';
 import { McpController } from './mcp.controller';
 import { McpServerFactory } from './mcp-server.factory';
@@ -20,7 +21,7 @@ import { ToolRunner } from './tools/tool-runner';
 @Module({
   imports: [SessionModule, PoolModule, AgentModule, ComputerModule, AuthModule],
   controllers: [McpController],
-  providers: [McpConnections, McpServerFactory, ToolRunner, ScreenTools, TaskTools, SessionTools, TrajectoryResources, ShutdownCoordinator],
+  providers: [ConnectionSweeper, McpConnections, McpServerFactory, ToolRunner, ScreenTools, TaskTools, SessionTools, TrajectoryResources, ShutdownCoordinator],
   exports: [McpConnections, McpServerFactory, ToolRunner],
 })
 export class McpModule implements NestModule {

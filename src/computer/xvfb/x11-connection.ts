@@ -51,9 +51,48 @@ interface X11Client extends EventEmitter {
   terminate(): void;
   stream?: { destroy(): void; destroyed?: boolean; on(event: 'close', cb: () => void): void };
 }
+/** The x11 package's pluggable MIT-SHM segment provider contract (lib/shm-provider.js). */
+interface ShmProvider {
+  flavor: 'fd' | 'shmid';
+  zeroCopy: boolean;
+  create(size: number): { fd: number | null };
+  commit(seg: unknown, offset?: number, length?: number): void;
+  sync(seg: unknown, offset?: number, length?: number): void;
+  destroy(seg: unknown): void;
+}
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { createBuiltinProvider } = require('x11/lib/shm-provider.js') as { createBuiltinProvider(): ShmProvider | null };
+
+/**
+ * The package's own provider, wrapped so this connection can free its segments when it closes:
+ * the package only frees one on a Detach round trip, which a closing or dead server never answers,
+ * and every segment holds a file descriptor and its memory until then.
+ */
+function trackedShmProvider(): { provider: ShmProvider | null; freeAll: () => void } {
+  const inner = createBuiltinProvider();
+  if (!inner) return { provider: null, freeAll: () => undefined };
+  const live = new Set<unknown>();
+  const provider: ShmProvider = {
+    flavor: inner.flavor,
+    zeroCopy: inner.zeroCopy,
+    create: (size) => {
+      const seg = inner.create(size);
+      live.add(seg);
+      return seg;
+    },
+    commit: (seg, offset, length) => inner.commit(seg, offset, length),
+    sync: (seg, offset, length) => inner.sync(seg, offset, length),
+    destroy: (seg) => {
+      live.delete(seg);
+      inner.destroy(seg);
+    },
+  };
+  return { provider, freeAll: () => [...live].forEach((seg) => provider.destroy(seg)) };
+}
+
 interface X11Module {
   createClient(
-    options: { display: string; auth?: { name: string; data: string }; shm?: boolean; disableBigRequests?: boolean },
+    options: { display: string; auth?: { name: string; data: string }; shm?: boolean | ShmProvider; disableBigRequests?: boolean },
     cb: (err: Error | null | undefined, display?: X11Display) => void,
   ): X11Client;
 }
@@ -110,6 +149,7 @@ export class X11Connection {
   private constructor(
     private readonly client: X11Client,
     display: X11Display,
+    private readonly freeShm: () => void,
   ) {
     // The x11 package caches interned atoms in one object shared by every connection, so an
     // atom id learnt from one server would be reused on another (BadAtom). Give this
@@ -158,9 +198,13 @@ export class X11Connection {
       const auth = o.cookie ? { name: 'MIT-MAGIC-COOKIE-1', data: o.cookie.toString('latin1') } : { name: '', data: '' };
       try {
         // The connection is fd-capable so MIT-SHM can pass a segment (the package falls back to a plain socket if not).
-        client = x11.createClient({ display: `:${o.display}`, auth }, (err, display) => {
-          if (err || !display) return finish(new X11ClosedError(`Cannot connect to display :${o.display}: ${err?.message ?? 'no display'}`));
-          finish(undefined, new X11Connection(display.client, display));
+        const shm = trackedShmProvider();
+        client = x11.createClient({ display: `:${o.display}`, auth, ...(shm.provider ? { shm: shm.provider } : {}) }, (err, display) => {
+          if (err || !display) {
+            shm.freeAll();
+            return finish(new X11ClosedError(`Cannot connect to display :${o.display}: ${err?.message ?? 'no display'}`));
+          }
+          finish(undefined, new X11Connection(display.client, display, shm.freeAll));
         });
       } catch (e) {
         return finish(e instanceof Error ? e : new Error(String(e)));
@@ -332,7 +376,8 @@ export class X11Connection {
 
   close(): void {
     this.markClosed('the connection was closed');
-    // The segment is an unlinked /dev/shm file: closing the connection frees it on both sides.
+    // Our side of every shared segment (an unlinked /dev/shm file); the server's goes with its side of the connection.
+    this.freeShm();
     try {
       this.client.terminate();
     } catch {

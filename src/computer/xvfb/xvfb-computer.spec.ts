@@ -56,6 +56,19 @@ function pixel(f: Frame, x: number, y: number): number[] {
   return [d[i], d[i + 1], d[i + 2]];
 }
 
+/** This process's open descriptors on x11 shared-memory segments. */
+function shmDescriptors(): string[] {
+  return readdirSync('/proc/self/fd')
+    .map((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`);
+      } catch {
+        return '';
+      }
+    })
+    .filter((target) => target.includes('node-x11-shm'));
+}
+
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 5000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -226,6 +239,8 @@ describe('xvfb computers: lifecycle', () => {
       await expectFailure(c.capture(), 'COMPUTER_FAILED', /closed/);
     }
     expect(descendants().filter((p) => DESKTOP_PROGRAMS.test(p.comm))).toEqual([]);
+    // Nor any shared-memory segment (each held a file descriptor and 4 MB until freed).
+    expect(shmDescriptors()).toEqual([]);
     expect(provider.openComputers()).toEqual([]);
   });
 

@@ -26,6 +26,19 @@ export class XvfbStartError extends Error {
 
 const DISPLAY_FD = 3;
 
+/**
+ * Starting and stopping X servers take turns. An exiting X server unlinks /tmp/.X11-unix/X<N>
+ * after it has let go of the abstract socket, so a server started meanwhile could take the same
+ * number and then lose its socket file (clients would fall back to TCP and fail, and the sandbox
+ * could not bind it). Each turn is bounded: a start by its timeout, a stop by its grace + SIGKILL.
+ */
+let turn: Promise<unknown> = Promise.resolve();
+function exclusive<T>(fn: () => Promise<T>): Promise<T> {
+  const run = turn.then(fn, fn);
+  turn = run.catch(() => undefined);
+  return run;
+}
+
 export function lockFileOf(display: number): string {
   return `/tmp/.X${display}-lock`;
 }
@@ -59,7 +72,11 @@ export class XvfbServer {
     return this.process.running;
   }
 
-  static async start(o: XvfbStartOptions): Promise<XvfbServer> {
+  static start(o: XvfbStartOptions): Promise<XvfbServer> {
+    return exclusive(() => XvfbServer.startNow(o));
+  }
+
+  private static async startNow(o: XvfbStartOptions): Promise<XvfbServer> {
     const xvfbArgs = [
       '-screen', '0', `${o.width}x${o.height}x24`,
       '-nolisten', 'tcp',
@@ -94,7 +111,11 @@ export class XvfbServer {
    * file, if any), but only while they are still this server's: another server may already
    * have taken the display number.
    */
-  async stop(graceMs = 2000): Promise<void> {
+  stop(graceMs = 2000): Promise<void> {
+    return exclusive(() => this.stopNow(graceMs));
+  }
+
+  private async stopNow(graceMs: number): Promise<void> {
     const pid = this.process.pid;
     if (this.process.running) {
       this.process.signalGroup('SIGTERM');

@@ -104,6 +104,13 @@ export class ToolRunner {
     return this.inFlight.size;
   }
 
+  /** Whether a call is running on this connection. */
+  busy(connectionId: string): boolean {
+    const prefix = `${connectionId}\u0000`;
+    for (const c of this.inFlight) if (c.key.startsWith(prefix)) return true;
+    return false;
+  }
+
   /** Waits up to `ms` for calls in flight to finish; returns how many are still running. */
   async settle(ms: number): Promise<number> {
     const deadline = Date.now() + ms;

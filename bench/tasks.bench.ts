@@ -46,6 +46,8 @@ async function concurrency() {
         const r = (await c.callTool({ name: 'run_multi_cua_tasks', arguments: { tasks, concurrent } }, undefined, { timeout: 120_000 })) as { isError?: boolean };
         if (r.isError) throw new Error(JSON.stringify(r).slice(0, 500));
         times[concurrent ? 'conc' : 'seq'].push(Date.now() - t);
+        // End the MCP session (DELETE) so its computer goes back before the next round.
+        await (c.transport as StreamableHTTPClientTransport).terminateSession();
         await c.close();
         await new Promise((r2) => setTimeout(r2, 300));
       }

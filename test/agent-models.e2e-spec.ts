@@ -133,6 +133,27 @@ describe('The agent with real model providers (vendor SDKs against local servers
       expect(vendor.received[1].at - vendor.received[0].at).toBeGreaterThanOrEqual(950);
     });
 
+    it('a model server that drops the connection is retried, then the task goes on', async () => {
+      const drop = (_req: unknown, res: { socket: { destroy(): void } | null }) => void res.socket?.destroy();
+      vendor.reply(drop, drop, anthropic.answer('after the drops'));
+      t = await startApp(env({ AGENT_RETRY_BASE_MS: '50', AGENT_RETRY_MAX_MS: '100' }));
+      const r = await call(await t.connect(), 'run_cua_task', { task: 'anything' });
+      expect(textOf(r)).toMatch(/Answer: after the drops/);
+      expect(vendor.received).toHaveLength(3);
+    });
+
+    it('a model server that keeps dropping the connection: a clear MODEL_ERROR after the retries, and the server carries on', async () => {
+      const drop = (_req: unknown, res: { socket: { destroy(): void } | null }) => void res.socket?.destroy();
+      vendor.reply(drop, drop, drop);
+      t = await startApp(env({ AGENT_RETRY_BASE_MS: '20', AGENT_RETRY_MAX_MS: '40', AGENT_MAX_RETRIES: '2' }));
+      const client = await t.connect();
+      const r = await call(client, 'run_cua_task', { task: 'anything' });
+      expect(r.isError).toBe(true);
+      expect(textOf(r)).toMatch(/\[MODEL_ERROR\]/);
+      expect(vendor.received).toHaveLength(3);
+      expect((await call(client, 'screenshot_cua')).isError).toBeFalsy();
+    });
+
     it('a 401 stops at once with the vendor message (no retry, no key in the text)', async () => {
       vendor.always(anthropic.error(401, 'authentication_error', 'invalid x-api-key'));
       t = await startApp(env());

@@ -242,7 +242,9 @@ export class ComputerPool implements OnApplicationBootstrap, OnApplicationShutdo
       }
       return;
     }
-    for (let i = 0; i < Math.min(wanted, room); i++) void this.create();
+    // After a failed start, probe with one create at a time until one succeeds again.
+    const parallel = this.consecutiveCreateFailures > 0 ? Math.max(0, 1 - this.creating) : room;
+    for (let i = 0; i < Math.min(wanted, room, parallel); i++) void this.create();
   }
 
   /** Makes one computer for stock (bounded by POOL_CREATE_TIMEOUT_MS). Never throws. */

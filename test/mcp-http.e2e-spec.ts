@@ -189,6 +189,12 @@ describe('MCP over Streamable HTTP (fake computers)', () => {
     expect(new Set(computers).size).toBe(2);
     expect(await fakeScreenText({ content: [imagesOf(r)[0]] })).toBe('first\n');
     expect(await fakeScreenText({ content: [imagesOf(r)[2]] })).toBe('third\n');
+    // The same outcome, machine-readable: per task in input order, each success carrying run_cua_task's fields.
+    const sc = r.structuredContent as { succeeded: number; failed: number; concurrent: boolean; results: { task: number; ok: boolean; error?: string; result?: { answer: string; computer_id: string } }[] };
+    expect(sc).toMatchObject({ succeeded: 2, failed: 1, concurrent: true });
+    expect(sc.results.map((x) => [x.task, x.ok])).toEqual([[1, true], [2, false], [3, true]]);
+    expect(sc.results[1].error).toMatch(/MODEL_ERROR/);
+    expect([sc.results[0].result!.computer_id, sc.results[2].result!.computer_id]).toEqual(computers);
     // The extra computers went back to the pool and were destroyed; the session keeps its own.
     expect(t.fake.open()).toHaveLength(1);
   });
@@ -198,6 +204,7 @@ describe('MCP over Streamable HTTP (fake computers)', () => {
     const client = await t.connect();
     const r = await call(client, 'run_multi_cua_tasks', { tasks: ['ab', 'cd'] });
     expect(textOf(r)).toMatch(/2 of 2 tasks succeeded\./);
+    expect(r.structuredContent).toMatchObject({ succeeded: 2, failed: 0, concurrent: false });
     expect(await fakeScreenText({ content: [imagesOf(r)[1]] })).toBe('ab\ncd\n');
     expect(t.fake.created).toHaveLength(1);
   });

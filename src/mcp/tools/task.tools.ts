@@ -44,10 +44,29 @@ const taskResultSchema = z.object({
   trajectory: z.string().optional().describe('The MCP resource with the recorded trajectory (when the server keeps them).'),
 });
 
+const multiResultSchema = z.object({
+  succeeded: z.number().describe('How many tasks finished.'),
+  failed: z.number().describe('How many tasks failed.'),
+  concurrent: z.boolean(),
+  results: z
+    .array(
+      z.object({
+        task: z.number().describe('1-based position of the task in the input.'),
+        ok: z.boolean(),
+        result: taskResultSchema.optional().describe('The task result (as run_cua_task returns it) when ok.'),
+        error: z.string().optional().describe('Why the task failed, when not ok.'),
+        steps_done: z.number().optional().describe('Steps the failed task got through before it stopped.'),
+      }),
+    )
+    .describe('One entry per task, in input order.'),
+});
+
 interface Outcome {
   content: Content;
   isError: boolean;
   structured?: z.infer<typeof taskResultSchema>;
+  /** For a failed task: the error text and how many steps it got through. */
+  failure?: { error: string; stepsDone: number };
 }
 
 /** run_cua_task and run_multi_cua_tasks: hand tasks in plain words to the computer-use agent. */
@@ -100,6 +119,7 @@ export class TaskTools {
             model: modelField,
           })
           .strict(),
+        outputSchema: multiResultSchema,
         annotations: { destructiveHint: true, openWorldHint: true },
       },
       (args, extra) =>
@@ -119,7 +139,8 @@ export class TaskTools {
           if (!args.concurrent) {
             for (let i = 0; i < n; i++) {
               if (scope.signal.aborted) {
-                record(i, { content: toToolError(scope.signal.reason).content, isError: true });
+                const refused = toToolError(scope.signal.reason);
+                record(i, { content: refused.content, isError: true, failure: { error: errorText(scope.signal.reason), stepsDone: 0 } });
                 continue;
               }
               record(i, await this.runOne(scope, session, this.sessions.computerOf(session), args.tasks[i], model, undefined, i + 1));
@@ -132,7 +153,8 @@ export class TaskTools {
                 try {
                   lease = await this.sessions.leaseExtra(session, scope.signal);
                 } catch (e) {
-                  return record(i, { content: [text(`Task ${i + 1} could not get a computer: ${errorText(e)}`)], isError: true });
+                  const error = `could not get a computer: ${errorText(e)}`;
+                  return record(i, { content: [text(`Task ${i + 1} ${error}`)], isError: true, failure: { error, stepsDone: 0 } });
                 }
                 try {
                   record(i, await this.runOne(scope, session, lease.computer, task, model, undefined, i + 1));
@@ -145,7 +167,17 @@ export class TaskTools {
           const failed = results.filter((r) => r.isError).length;
           const content: Content = [text(`${n - failed} of ${n} tasks succeeded${args.concurrent ? ' (run concurrently)' : ''}.`)];
           for (const r of results) content.push(...r.content);
-          return { content, isError: failed === n || undefined };
+          const structuredContent: z.infer<typeof multiResultSchema> = {
+            succeeded: n - failed,
+            failed,
+            concurrent: args.concurrent,
+            results: results.map((r, i) =>
+              r.isError
+                ? { task: i + 1, ok: false, error: r.failure?.error ?? 'failed', steps_done: r.failure?.stepsDone ?? 0 }
+                : { task: i + 1, ok: true, result: r.structured },
+            ),
+          };
+          return { content, isError: failed === n || undefined, structuredContent };
         }),
     );
   }
@@ -206,7 +238,8 @@ export class TaskTools {
       const details = isDomainError(e) ? e.details : undefined;
       const done = details?.steps as StepRecord[] | undefined;
       const used = details?.usage as TokenUsage | undefined;
-      let body = `${label} failed: ${errorText(e)}`;
+      const error = errorText(e);
+      let body = `${label} failed: ${error}`;
       if (done?.length) body += `\nSteps done before it stopped:\n${summarize(done)}`;
       if (used && used.inputTokens + used.outputTokens > 0) body += `\nUsage: ${used.inputTokens} input + ${used.outputTokens} output tokens.`;
       if (typeof details?.trajectoryId === 'string') body += `\nTrajectory: ${trajectoryUri(session.id, details.trajectoryId)}`;
@@ -217,7 +250,7 @@ export class TaskTools {
         const shot = await this.screenshots.take(computer, 'png').catch(() => undefined);
         if (shot) content.push(imageBlock(shot));
       }
-      return { content, isError: true };
+      return { content, isError: true, failure: { error, stepsDone: done?.length ?? 0 } };
     } finally {
       progress?.stop();
     }

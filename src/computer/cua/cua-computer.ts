@@ -1,0 +1,407 @@
+import { randomUUID } from 'node:crypto';
+import sharp from 'sharp';
+import { sleep } from '../../common/async';
+import { abortReason, DomainError, DomainErrorCode } from '../../common/domain-error';
+import { CUA_PATHS, CuaParams } from '../../common/cua-protocol';
+import { CommandOptions, CommandResult, Computer, Frame, MouseButton, Point, Size } from '../computer.port';
+import { cuaKeyNames } from './cua-keys';
+import { CuaClient, CuaEndpoint, CuaFields, cuaKindOf } from './cua-transport';
+
+export type { CuaEndpoint } from './cua-transport';
+
+export interface CuaConnectOptions {
+  /** Time limit of one request (connecting and each command), in ms. */
+  requestTimeoutMs: number;
+  signal?: AbortSignal;
+  /** Id for logs and stats; default `cua-<random>`. */
+  id?: string;
+  /** Provider name reported by the computer; default `cua`. */
+  provider?: string;
+  /** Default time limit of runCommand; default 30 s. */
+  commandTimeoutMs?: number;
+  /** stdout/stderr kept per command; default 1 MiB. */
+  commandOutputLimitBytes?: number;
+}
+
+/** What feature detection found out about a server. */
+export interface CuaServerInfo {
+  transport: 'ws' | 'http';
+  /** From `version`; undefined on servers without it. */
+  protocol?: number;
+  package?: string;
+  /** Command names from `GET /commands`; undefined on older servers (404). */
+  commands?: string[];
+}
+
+const MAX_HOLD_MS = 60_000;
+const MAX_WHEEL_CLICKS = 100;
+/** Extra time a run_command request gets beyond the command's own limit, for the round trip. */
+const COMMAND_GRACE_MS = 5_000;
+
+const invalid = (message: string) => new DomainError(DomainErrorCode.INVALID_ARGUMENT, message);
+
+/** Parameter names per command from a `GET /commands` listing (array or object form). */
+function parseListing(value: unknown): Map<string, Set<string>> | undefined {
+  const raw = (value as { commands?: unknown } | undefined)?.commands;
+  const out = new Map<string, Set<string>>();
+  const paramsOf = (p: unknown): Set<string> => {
+    if (Array.isArray(p)) return new Set(p.map((x) => (typeof x === 'string' ? x : (x as { name?: unknown })?.name)).filter((n): n is string => typeof n === 'string'));
+    if (p && typeof p === 'object') return new Set(Object.keys(p));
+    return new Set();
+  };
+  if (Array.isArray(raw)) {
+    for (const c of raw) {
+      const name = typeof c === 'string' ? c : (c as { name?: unknown })?.name;
+      if (typeof name === 'string') out.set(name, paramsOf((c as { params?: unknown })?.params));
+    }
+  } else if (raw && typeof raw === 'object') {
+    for (const [name, c] of Object.entries(raw)) out.set(name, paramsOf((c as { params?: unknown })?.params));
+  } else {
+    return undefined;
+  }
+  return out;
+}
+
+function imageMimeType(data: Buffer): string | undefined {
+  if (data.length > 8 && data.readUInt32BE(0) === 0x89504e47) return 'image/png';
+  if (data.length > 3 && data[0] === 0xff && data[1] === 0xd8) return 'image/jpeg';
+  return undefined;
+}
+
+function asNumber(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
+/** Cuts a string to `limit` UTF-8 bytes (at a character boundary). */
+function cut(text: string, limit: number): { text: string; cut: boolean } {
+  if (Buffer.byteLength(text) <= limit) return { text, cut: false };
+  return { text: Buffer.from(text).subarray(0, limit).toString('utf8').replace(/\uFFFD$/, ''), cut: true };
+}
+
+/**
+ * A remote computer: a cua computer-server (trycua containers and VMs, or this project's own
+ * `computer-server` mode) driven over its protocol — WebSocket `/ws`, `POST /cmd` as the fallback.
+ * connect() opens the connection and detects what the server offers (`version`, `GET /commands`);
+ * close() closes only the connection — the remote desktop stays as it is (resetting it between
+ * sessions is the provider's job).
+ */
+export class CuaComputer extends Computer {
+  readonly id: string;
+  readonly provider: string;
+  private size: Size = { width: 0, height: 0 };
+  private closed = false;
+  private commands?: Map<string, Set<string>>;
+  private protocol?: number;
+  private packageVersion?: string;
+  /** Whether drag takes `path`: known from /commands, or learnt from the first try on older servers. */
+  private dragPath?: boolean;
+  private readonly commandTimeoutMs: number;
+  private readonly outputLimit: number;
+  private readonly requestTimeoutMs: number;
+
+  private constructor(
+    readonly endpoint: CuaEndpoint,
+    private readonly client: CuaClient,
+    options: CuaConnectOptions,
+  ) {
+    super();
+    this.id = options.id ?? `cua-${randomUUID().slice(0, 8)}`;
+    this.provider = options.provider ?? 'cua';
+    this.requestTimeoutMs = options.requestTimeoutMs;
+    this.commandTimeoutMs = options.commandTimeoutMs ?? 30_000;
+    this.outputLimit = options.commandOutputLimitBytes ?? 1_048_576;
+  }
+
+  /** Connects, detects the server's features and reads the screen size; the connection is closed again if any step fails. */
+  static async connect(endpoint: CuaEndpoint, options: CuaConnectOptions): Promise<CuaComputer> {
+    const client = new CuaClient(endpoint, { requestTimeoutMs: options.requestTimeoutMs });
+    const computer = new CuaComputer(endpoint, client, options);
+    try {
+      await client.start(options.signal);
+      await computer.detect(options.signal);
+      return computer;
+    } catch (e) {
+      client.close();
+      if (options.signal?.aborted) throw abortReason(options.signal, `Connecting to ${client.host}`);
+      throw e;
+    }
+  }
+
+  private async detect(signal?: AbortSignal) {
+    try {
+      const v = await this.client.request('version', undefined, { signal });
+      this.protocol = asNumber(v.protocol);
+      this.packageVersion = typeof v.package === 'string' ? v.package : undefined;
+    } catch (e) {
+      // Servers before `version` answer "Unknown command"; anything else is a real failure.
+      if (cuaKindOf(e) !== 'remote') throw e;
+    }
+    this.commands = parseListing(await this.client.http.getJson(CUA_PATHS.commands, { timeoutMs: this.requestTimeoutMs, signal }));
+    if (this.commands) this.dragPath = this.commands.get('drag')?.has('path') ?? false;
+    await this.readScreenSize(signal);
+  }
+
+  /** What the server is and offers. */
+  get info(): CuaServerInfo {
+    return { transport: this.client.transport, protocol: this.protocol, package: this.packageVersion, commands: this.commands ? [...this.commands.keys()] : undefined };
+  }
+
+  get host(): string {
+    return this.client.host;
+  }
+
+  /** True when the server lists `command` (older servers without /commands: the classic set). */
+  offers(command: string, param?: string): boolean {
+    if (!this.commands) return param === undefined && !['scroll_direction', 'version'].includes(command);
+    const params = this.commands.get(command);
+    return params !== undefined && (param === undefined || params.has(param));
+  }
+
+  /**
+   * Sends one protocol command and returns its reply's fields. `success: false` becomes a
+   * COMPUTER_FAILED DomainError naming the command and the server's message.
+   */
+  async request(command: string, params?: CuaParams, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<CuaFields> {
+    if (this.closed) throw new DomainError(DomainErrorCode.COMPUTER_FAILED, `Computer ${this.id} was closed. Start a new session to get a new computer.`);
+    return this.client.request(command, params, options);
+  }
+
+  private async readScreenSize(signal?: AbortSignal): Promise<Size> {
+    const r = await this.request('get_screen_size', undefined, { signal });
+    const s = r.size as { width?: unknown; height?: unknown } | undefined;
+    const width = asNumber(s?.width);
+    const height = asNumber(s?.height);
+    if (!width || !height || width < 1 || height < 1) {
+      throw new DomainError(DomainErrorCode.COMPUTER_FAILED, `${this.host} answered get_screen_size without a usable size: ${JSON.stringify(r).slice(0, 200)}`, { details: { cua: 'protocol' } });
+    }
+    this.size = { width: Math.round(width), height: Math.round(height) };
+    return { ...this.size };
+  }
+
+  private point(p: Point, what = 'point'): Point {
+    const { width, height } = this.size;
+    if (!p || !Number.isFinite(p.x) || !Number.isFinite(p.y)) throw invalid(`The ${what} needs numeric x and y.`);
+    const x = Math.round(p.x);
+    const y = Math.round(p.y);
+    if (x < 0 || y < 0 || x >= width || y >= height) {
+      throw invalid(`The ${what} (${p.x}, ${p.y}) is outside the ${width}x${height} screen; use 0 ≤ x < ${width} and 0 ≤ y < ${height}.`);
+    }
+    return { x, y };
+  }
+
+  private button(b: MouseButton): MouseButton {
+    if (b !== 'left' && b !== 'right' && b !== 'middle') throw invalid(`Unknown mouse button "${String(b)}"; use left, right or middle.`);
+    return b;
+  }
+
+  private keys(keys: readonly string[]): string[] {
+    const list: unknown = keys;
+    if (!Array.isArray(list) || list.length === 0) throw invalid('At least one key is required, e.g. ["Return"].');
+    if (!list.every((k) => typeof k === 'string')) throw invalid('Key names must be strings, e.g. "Control_L".');
+    return cuaKeyNames(list);
+  }
+
+  async screenSize(): Promise<Size> {
+    if (this.closed) await this.request('get_screen_size'); // throws the closed error
+    return { ...this.size };
+  }
+
+  async capture(signal?: AbortSignal): Promise<Frame> {
+    const r = await this.request('screenshot', this.offers('screenshot', 'format') ? { format: 'png' } : undefined, { signal });
+    if (typeof r.image_data !== 'string' || !r.image_data) {
+      throw new DomainError(DomainErrorCode.COMPUTER_FAILED, `${this.host} answered screenshot without image_data.`, { details: { cua: 'protocol' } });
+    }
+    const data = Buffer.from(r.image_data, 'base64');
+    const mimeType = imageMimeType(data);
+    let meta: sharp.Metadata | undefined;
+    try {
+      meta = mimeType ? await sharp(data).metadata() : undefined;
+    } catch {
+      meta = undefined;
+    }
+    if (!mimeType || !meta?.width || !meta.height) {
+      throw new DomainError(DomainErrorCode.COMPUTER_FAILED, `${this.host} sent a screenshot that is not a readable PNG or JPEG image.`, { details: { cua: 'protocol' } });
+    }
+    // The screen may have been resized on the server: its screenshots say how big it is now.
+    this.size = { width: meta.width, height: meta.height };
+    return { kind: 'encoded', width: meta.width, height: meta.height, mimeType, data };
+  }
+
+  async moveMouse(to: Point): Promise<void> {
+    const p = this.point(to);
+    await this.request('move_cursor', { x: p.x, y: p.y });
+  }
+
+  async click(at: Point, button: MouseButton, count: number): Promise<void> {
+    const p = this.point(at);
+    const b = this.button(button);
+    if (count !== 1 && count !== 2 && count !== 3) throw invalid(`Click count must be 1, 2 or 3, not ${count}.`);
+    if (b === 'middle') {
+      // The protocol has no middle_click: press and release the middle button at the point.
+      for (let i = 0; i < count; i++) {
+        await this.request('mouse_down', { x: p.x, y: p.y, button: 'middle' });
+        await this.request('mouse_up', { x: p.x, y: p.y, button: 'middle' });
+      }
+      return;
+    }
+    if (b === 'right') {
+      for (let i = 0; i < count; i++) await this.request('right_click', { x: p.x, y: p.y });
+      return;
+    }
+    // A triple click is a double click and one more click at once, within the desktop's multi-click time.
+    if (count >= 2) await this.request('double_click', { x: p.x, y: p.y });
+    if (count !== 2) await this.request('left_click', { x: p.x, y: p.y });
+  }
+
+  async mouseDown(button: MouseButton): Promise<void> {
+    await this.request('mouse_down', { button: this.button(button) });
+  }
+
+  async mouseUp(button: MouseButton): Promise<void> {
+    await this.request('mouse_up', { button: this.button(button) });
+  }
+
+  async drag(path: Point[], button: MouseButton): Promise<void> {
+    if (!Array.isArray(path) || path.length < 2) throw invalid('A drag needs a path of at least two points (start and end).');
+    const points = path.map((p, i) => this.point(p, `drag point #${i + 1}`));
+    const b = this.button(button);
+    if (this.dragPath !== false) {
+      try {
+        await this.request('drag', { path: points.map((p) => [p.x, p.y]), button: b });
+        this.dragPath = true;
+        return;
+      } catch (e) {
+        // An older server rejects `path` (it wants start_x … end_y) before moving anything; learn that once.
+        if (this.dragPath === true || cuaKindOf(e) !== 'remote') throw e;
+        this.dragPath = false;
+      }
+    }
+    if (points.length === 2) {
+      const [from, to] = points;
+      await this.request('drag', { start_x: from.x, start_y: from.y, end_x: to.x, end_y: to.y, button: b });
+      return;
+    }
+    // The older form has no path: press, move through the points, release.
+    await this.request('move_cursor', { x: points[0].x, y: points[0].y });
+    await this.request('mouse_down', { button: b });
+    try {
+      for (const p of points.slice(1)) await this.request('move_cursor', { x: p.x, y: p.y });
+    } finally {
+      await this.request('mouse_up', { button: b });
+    }
+  }
+
+  async scroll(at: Point, dx: number, dy: number): Promise<void> {
+    const p = this.point(at);
+    for (const [name, v] of [['dx', dx], ['dy', dy]] as const) {
+      if (!Number.isInteger(v) || Math.abs(v) > MAX_WHEEL_CLICKS) {
+        throw invalid(`Scroll ${name} must be a whole number of wheel clicks between -${MAX_WHEEL_CLICKS} and ${MAX_WHEEL_CLICKS}, not ${v}.`);
+      }
+    }
+    await this.request('move_cursor', { x: p.x, y: p.y });
+    if (this.offers('scroll_direction')) {
+      if (dy) await this.request('scroll_direction', { direction: dy > 0 ? 'down' : 'up', clicks: Math.abs(dy) });
+      if (dx) await this.request('scroll_direction', { direction: dx > 0 ? 'right' : 'left', clicks: Math.abs(dx) });
+      return;
+    }
+    // Older servers: scroll_up / scroll_down for vertical wheel clicks, scroll(x, y) amounts for horizontal.
+    if (dy) await this.request(dy > 0 ? 'scroll_down' : 'scroll_up', { clicks: Math.abs(dy) });
+    if (dx) await this.request('scroll', { x: dx, y: 0 });
+  }
+
+  async typeText(text: string): Promise<void> {
+    if (typeof text !== 'string') throw invalid('Text to type must be a string.');
+    if (!text) return;
+    await this.request('type_text', { text });
+  }
+
+  async pressKeys(keys: readonly string[]): Promise<void> {
+    const k = this.keys(keys);
+    if (k.length === 1) await this.request('press_key', { key: k[0] });
+    else await this.request('hotkey', { keys: k });
+  }
+
+  async setKeys(keys: readonly string[], down: boolean): Promise<void> {
+    const k = this.keys(keys);
+    for (const key of down ? k : [...k].reverse()) await this.request(down ? 'key_down' : 'key_up', { key });
+  }
+
+  async holdKeys(keys: readonly string[], durationMs: number, signal?: AbortSignal): Promise<void> {
+    const k = this.keys(keys);
+    if (!Number.isFinite(durationMs) || durationMs < 0 || durationMs > MAX_HOLD_MS) {
+      throw invalid(`Hold duration must be between 0 and ${MAX_HOLD_MS} ms, not ${durationMs}.`);
+    }
+    const pressed: string[] = [];
+    try {
+      for (const key of k) {
+        await this.request('key_down', { key }, { signal });
+        pressed.push(key);
+      }
+      await sleep(durationMs, signal);
+    } finally {
+      // Released even when the hold is cancelled (without the signal, so the release is sent).
+      for (const key of pressed.reverse()) await this.request('key_up', { key });
+    }
+  }
+
+  async cursorPosition(): Promise<Point> {
+    const r = await this.request('get_cursor_position');
+    const pos = r.position as { x?: unknown; y?: unknown } | undefined;
+    const x = asNumber(pos?.x);
+    const y = asNumber(pos?.y);
+    if (x === undefined || y === undefined) {
+      throw new DomainError(DomainErrorCode.COMPUTER_FAILED, `${this.host} answered get_cursor_position without a position.`, { details: { cua: 'protocol' } });
+    }
+    return { x: Math.round(x), y: Math.round(y) };
+  }
+
+  /**
+   * run_command with the command's time limit sent as `timeout` (seconds) where the server takes
+   * it; the request itself may take that long plus a grace period. When no reply comes in time
+   * the result says timedOut and the connection is discarded; the server may not have stopped
+   * the command (older servers have no timeout of their own).
+   */
+  async runCommand(command: string, options: CommandOptions = {}): Promise<CommandResult> {
+    if (typeof command !== 'string' || !command.trim()) throw invalid('A command is required, e.g. "ls -la".');
+    const timeoutMs = options.timeoutMs ?? this.commandTimeoutMs;
+    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw invalid(`Command timeout must be a positive number of milliseconds, not ${timeoutMs}.`);
+    const params: CuaParams = { command };
+    if (this.offers('run_command', 'timeout')) params.timeout = timeoutMs / 1000;
+    let r: CuaFields;
+    try {
+      r = await this.request('run_command', params, { timeoutMs: timeoutMs + COMMAND_GRACE_MS, signal: options.signal });
+    } catch (e) {
+      if (cuaKindOf(e) === 'timeout') {
+        return { stdout: '', stderr: `No reply from ${this.host} within ${timeoutMs + COMMAND_GRACE_MS} ms; the command may still be running there.\n`, exitCode: null, timedOut: true, truncated: false };
+      }
+      throw e;
+    }
+    const out = cut(typeof r.stdout === 'string' ? r.stdout : '', this.outputLimit);
+    const err = cut(typeof r.stderr === 'string' ? r.stderr : '', this.outputLimit);
+    const code = asNumber(r.return_code);
+    const timedOut = r.timed_out === true || r.timedOut === true;
+    return {
+      stdout: out.text,
+      stderr: err.text,
+      exitCode: timedOut || code === undefined ? null : code,
+      timedOut,
+      truncated: out.cut || err.cut || r.truncated === true,
+    };
+  }
+
+  async isAlive(): Promise<boolean> {
+    if (this.closed) return false;
+    try {
+      await this.readScreenSize();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Closes the connection only; the remote desktop is left as it is. Safe to call more than once. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.client.close();
+  }
+}

@@ -65,7 +65,8 @@ describe('The agent with real model providers (vendor SDKs against local servers
       expect(first.headers.authorization).toBe(`Bearer ${KEY}`);
       expect(first.headers['anthropic-beta']).toBeUndefined();
       expect(first.body.model).toBe('claude-sonnet-5-5');
-      expect(first.body.tools).toEqual([{ type: 'computer_toolset_20260801', configs: { zoom: { enabled: false } } }]);
+      // Every member is served, zoom included, so the entry switches none off.
+      expect(first.body.tools).toEqual([{ type: 'computer_toolset_20260801' }]);
       expect(first.body.messages[0].content[0]).toEqual({ type: 'text', text: 'type hello world' });
       expect(pngSize(images(first.body)[0].source.data)).toEqual({ width: 640, height: 400 });
       // The assistant turn goes back unchanged, then one tool_result per member call (toolset_name echoed), then the screen.
@@ -77,6 +78,61 @@ describe('The agent with real model providers (vendor SDKs against local servers
         { type: 'tool_result', tool_use_id: ids[2], toolset_name: 'computer', content: [{ type: 'text', text: 'Typed.' }] },
       ]);
       expect(results[3]).toMatchObject({ type: 'image', source: { type: 'base64', media_type: 'image/png' } });
+    });
+
+    it('GA toolset: a screenshot in mid-turn shows the screen at that moment; zoom returns the region enlarged', async () => {
+      const turn = anthropic.toolset([
+        { name: 'type', input: { text: 'ab' } },
+        { name: 'screenshot' },
+        { name: 'type', input: { text: 'cd' } },
+        { name: 'zoom', input: { region: [0, 0, 160, 100] } },
+      ]);
+      vendor.reply(turn, anthropic.answer('done'));
+      t = await startApp(env());
+      const r = await call(await t.connect(), 'run_cua_task', { task: 'type and look' });
+      expect(r.isError).toBeFalsy();
+      expect(await fakeScreenText(r)).toBe('abcd');
+      const results = vendor.received[1].body.messages[2].content;
+      const ids = (turn.body.content as { id?: string }[]).map((b) => b.id);
+      const imageOf = (toolUseId: string | undefined) => {
+        const block = results.find((b: Json) => b.tool_use_id === toolUseId);
+        return block.content.find((c: Json) => c.type === 'image').source;
+      };
+      // The mid-turn screenshot was taken between the two type actions.
+      const mid = imageOf(ids[2]);
+      expect(await fakeScreenText({ content: [{ type: 'image', data: mid.data, mimeType: mid.media_type }] })).toBe('ab');
+      // The zoom: a 160x100 region of the 640x400 screenshot, enlarged four times.
+      expect(pngSize(imageOf(ids[4]).data)).toEqual({ width: 640, height: 400 });
+      // The screen after the turn follows the results, showing all of it.
+      const after = results.at(-1);
+      expect(await fakeScreenText({ content: [{ type: 'image', data: after.source.data, mimeType: after.source.media_type }] })).toBe('abcd');
+    });
+
+    it('a zoom outside the screenshot is an error result that names the valid range', async () => {
+      vendor.reply(anthropic.toolset([{ name: 'zoom', input: { region: [600, 0, 700, 50] } }]), anthropic.answer('ok'));
+      t = await startApp(env());
+      const r = await call(await t.connect(), 'run_cua_task', { task: 'zoom too far' });
+      expect(r.isError).toBeFalsy();
+      const result = vendor.received[1].body.messages[2].content[0];
+      expect(result).toMatchObject({ type: 'tool_result', is_error: true });
+      expect(JSON.stringify(result.content)).toMatch(/x1 <= 640/);
+    });
+
+    it('computer_20251124 offers zoom (enable_zoom) and answers it with the enlarged region', async () => {
+      vendor.reply(anthropic.computer([{ action: 'zoom', region: [320, 200, 640, 400] }]), anthropic.answer('read it'));
+      t = await startApp(env({ CUA_MODEL_NAME: 'anthropic/claude-opus-4-6' }));
+      const r = await call(await t.connect(), 'run_cua_task', { task: 'read the corner' });
+      expect(r.isError).toBeFalsy();
+      const [first, second] = vendor.received;
+      expect(first.headers['anthropic-beta']).toBe('computer-use-2025-11-24');
+      expect(first.body.tools).toEqual([{ type: 'computer_20251124', name: 'computer', display_width_px: 640, display_height_px: 400, enable_zoom: true }]);
+      const result = second.body.messages[2].content[0];
+      expect(result.content[0].text).toMatch(/zoomed into \(320, 200\)-\(640, 400\)/);
+      // 320x200 enlarged to fill the budget: at most 4x, within 1568 px and 1.15 MP.
+      const zoomed = pngSize(result.content[1].source.data);
+      expect(zoomed.width / zoomed.height).toBeCloseTo(1.6, 1);
+      expect(zoomed.width).toBeGreaterThan(320);
+      expect(zoomed.width * zoomed.height).toBeLessThanOrEqual(1_150_000);
     });
 
     it('versioned tool (claude-sonnet-4-5 → computer_20250124 + beta flag): a failed action is an error result and the rest of the turn is not run', async () => {
@@ -360,6 +416,22 @@ describe('The agent with real model providers (vendor SDKs against local servers
       for (const bad of [`trajectory://other/${taskId}`, `trajectory://rec%3A1/../../etc`, `trajectory://rec%3A1/${taskId}/..%2Ftask.json`, `trajectory://..%2F..%2F/${taskId}`, `trajectory://rec%3A1/${taskId}/secret.txt`]) {
         await expect(client.readResource({ uri: bad })).rejects.toThrow(/not found/);
       }
+    });
+
+    it('an image an action returned (a zoom) is stored beside the step, named in its result, and readable as a resource', async () => {
+      vendor.reply(anthropic.toolset([{ name: 'zoom', input: { region: [0, 0, 320, 200] } }]), anthropic.answer('seen'));
+      t = await startApp({ TRAJECTORY_DIR: dir, CUA_MODEL_NAME: 'anthropic/claude-sonnet-5-5', ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: vendor.url });
+      const client = await t.connect();
+      const r = await call(client, 'run_cua_task', { task: 'zoom in' });
+      const uri = (r.structuredContent as { trajectory: string }).trajectory;
+      const [principal] = await readdir(dir);
+      const [session] = await readdir(join(dir, principal));
+      const folder = join(dir, principal, session, uri.split('/').pop()!);
+      expect(await readdir(folder)).toContain('step-001-action-1.png');
+      const [line] = (await readFile(join(folder, 'steps.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+      expect(line.results).toEqual([{ status: 'ok', text: expect.stringMatching(/^zoomed into/), image: 'step-001-action-1.png' }]);
+      const png = await client.readResource({ uri: `${uri}/step-001-action-1.png` });
+      expect(pngSize((png.contents[0] as { blob: string }).blob)).toEqual({ width: 1280, height: 800 });
     });
   });
 });

@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import { linkSignals, sleep } from '../common/async';
 import { abortReason, DomainError, DomainErrorCode, errorMessage, isDomainError } from '../common/domain-error';
 import { AppConfig } from '../config/config.module';
-import { Computer, ComputerAction, ComputerActionRunner, Screenshot, ScreenshotService } from '../computer/computer.module';
+import { Computer, ComputerAction, ComputerActionRunner, ImageSize, Screenshot, ScreenshotService } from '../computer/computer.module';
 import { ModelProviderRegistry } from './model-provider.registry';
 import { CuaModel, ModelCallError, ModelInput, ModelTurn, NOT_EXECUTED, StepRecord, TokenUsage } from './model.port';
 import { TrajectoryOwner, TrajectoryStore, TrajectoryWriter, usageJson } from './trajectory/trajectory.store';
@@ -108,7 +108,7 @@ export class AgentService {
             `The task used ${spent} tokens, over its budget of ${cfg.maxTokensPerTask} (AGENT_MAX_TOKENS_PER_TASK); it was stopped after step ${step}.`,
           );
         }
-        await this.act(computer, turn.actions, record, screenshot, signal);
+        await this.act(computer, turn.actions, record, screenshot, signal, model.screenshotSize);
         this.finishStep(steps, record, screenshot, trajectory, options, maxSteps);
         if (turn.done) {
           const final = await this.screenshots.take(computer, 'png', signal, model.screenshotSize);
@@ -140,32 +140,38 @@ export class AgentService {
   }
 
   private finishStep(steps: StepRecord[], record: StepRecord, shown: Screenshot, trajectory: TrajectoryWriter | undefined, options: AgentRunOptions, maxSteps: number) {
+    // Images an action returned (a zoom, a screenshot in mid-turn) go to the model once, with the step's results;
+    // older steps show a placeholder, so a long task does not hold every one of them.
+    for (const o of steps.at(-1)?.outcomes ?? []) delete o.image;
     steps.push(record);
     void trajectory?.step(record, shown, new Date()); // ordered by the writer; finish() waits for it
     options.onStep?.(record, maxSteps);
   }
 
-  private note(record: StepRecord, status: 'ok' | 'error' | 'skipped', text: string, coordinate?: [number, number]) {
-    record.outcomes.push({ status, text, ...(coordinate ? { coordinate } : {}) });
+  private note(record: StepRecord, status: 'ok' | 'error' | 'skipped', text: string, coordinate?: [number, number], image?: Screenshot) {
+    record.outcomes.push({ status, text, ...(coordinate ? { coordinate } : {}), ...(image ? { image } : {}) });
     record.results.push(status === 'ok' ? text : status === 'error' ? `error: ${text}` : 'not executed');
   }
 
   /**
    * Carries out a turn's actions in order, in the coordinates of the screenshot the model saw. A failed action is
    * reported back to the model and the rest of the turn is skipped (they usually depend on it); a dead computer
-   * or a cancellation ends the task, and no action starts after the abort.
+   * or a cancellation ends the task, and no action starts after the abort. A screenshot asked for in the middle of
+   * a turn shows the screen at that moment (the one after the turn is taken anyway).
    */
-  private async act(computer: Computer, actions: ComputerAction[], record: StepRecord, shown: Screenshot, signal: AbortSignal) {
+  private async act(computer: Computer, actions: ComputerAction[], record: StepRecord, shown: Screenshot, signal: AbortSignal, size?: ImageSize) {
     let failed = false;
-    for (const action of actions) {
+    for (const [i, action] of actions.entries()) {
       if (failed) {
         this.note(record, 'skipped', NOT_EXECUTED);
         continue;
       }
       if (signal.aborted) throw abortReason(signal, 'The task');
       try {
-        const outcome = await this.actions.run(computer, action, signal, shown);
-        this.note(record, 'ok', outcome.summary, outcome.coordinate);
+        const outcome = await this.actions.run(computer, action, signal, shown, size);
+        const midTurnShot = action.action === 'screenshot' && i < actions.length - 1;
+        const image = outcome.image ?? (midTurnShot ? await this.screenshots.take(computer, 'png', signal, size) : undefined);
+        this.note(record, 'ok', outcome.summary, outcome.coordinate, image);
       } catch (e) {
         if (signal.aborted) throw abortReason(signal, 'The task');
         if (isDomainError(e, 'COMPUTER_FAILED') || isDomainError(e, 'CANCELLED')) throw e;

@@ -13,6 +13,11 @@ export interface ActionResult {
   text: string;
   /** For cursor_position: where the pointer is, in screenshot pixels. */
   coordinate?: Coordinate;
+  /**
+   * An image the action produced for the model to see with its result: a zoom, or a screenshot taken in the middle
+   * of a turn. Only the most recent step keeps it; older steps have none (send a short placeholder instead).
+   */
+  image?: Screenshot;
 }
 
 /** The text the model reads for an action that was not run because an earlier one of its turn failed. */

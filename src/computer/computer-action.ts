@@ -3,7 +3,7 @@ import { sleep } from '../common/async';
 import { DomainError, DomainErrorCode } from '../common/domain-error';
 import { Computer, MouseButton, Point } from './computer.port';
 import { parseKeyCombo } from './keys';
-import { Screenshot, ScreenshotService } from './screenshot.service';
+import { ImageSize, Screenshot, ScreenshotService } from './screenshot.service';
 
 /**
  * The action set computer-use models are trained on (Anthropic's `computer` tool names).
@@ -12,7 +12,7 @@ import { Screenshot, ScreenshotService } from './screenshot.service';
 export const COMPUTER_ACTIONS = [
   'screenshot', 'left_click', 'right_click', 'middle_click', 'double_click', 'triple_click',
   'mouse_move', 'left_click_drag', 'left_mouse_down', 'left_mouse_up', 'scroll',
-  'type', 'key', 'hold_key', 'wait', 'cursor_position',
+  'type', 'key', 'hold_key', 'wait', 'cursor_position', 'zoom',
 ] as const;
 export type ComputerActionName = (typeof COMPUTER_ACTIONS)[number];
 export type Coordinate = [number, number];
@@ -28,6 +28,8 @@ export interface ComputerAction {
   duration?: number;
   /** For key: how many times to press it (1 to 100, default 1). */
   repeat?: number;
+  /** For zoom: [x0, y0, x1, y1], the region of the screenshot to look at closely (x1, y1 exclusive). */
+  region?: [number, number, number, number];
 }
 
 /** The geometry of the screenshot a coordinate was given in. */
@@ -47,6 +49,8 @@ export interface ActionOutcome {
   summary: string;
   /** For cursor_position: where the pointer is, in screenshot space. */
   coordinate?: Coordinate;
+  /** For zoom: the region, enlarged. Coordinates of later actions still refer to the full screenshot. */
+  image?: Screenshot;
 }
 
 const invalid = (msg: string) => new DomainError(DomainErrorCode.INVALID_ARGUMENT, msg);
@@ -59,8 +63,11 @@ const CLICKS: Partial<Record<ComputerActionName, [MouseButton, number]>> = {
 export class ComputerActionRunner {
   constructor(private readonly screenshots: ScreenshotService) {}
 
-  /** `shot`: the screenshot the coordinates refer to (defaults to one taken now at the server's sizes). */
-  async run(computer: Computer, a: ComputerAction, signal?: AbortSignal, shot?: ShotGeometry): Promise<ActionOutcome> {
+  /**
+   * `shot`: the screenshot the coordinates refer to (defaults to one taken now at the server's sizes).
+   * `size`: the image limits of whoever reads a zoom (a model's own, when it differs from the server's).
+   */
+  async run(computer: Computer, a: ComputerAction, signal?: AbortSignal, shot?: ShotGeometry, size?: ImageSize): Promise<ActionOutcome> {
     const geo = shot ?? (await this.screenshots.geometry(computer));
     const at = (c: Coordinate | undefined, field = 'coordinate'): Point => {
       if (!c) throw invalid(`${a.action} needs ${field}: [x, y] in screenshot pixels (0..${geo.width - 1}, 0..${geo.height - 1}).`);
@@ -155,6 +162,23 @@ export class ComputerActionRunner {
         const d = seconds();
         await sleep(d * 1000, signal);
         return { summary: `waited ${d} s` };
+      }
+      case 'zoom': {
+        const r = a.region;
+        if (!Array.isArray(r) || r.length !== 4 || !r.every((n) => typeof n === 'number' && Number.isFinite(n))) {
+          throw invalid(`zoom needs region: [x0, y0, x1, y1] in screenshot pixels, inside 0..${geo.width} x 0..${geo.height}.`);
+        }
+        const [x0, y0, x1, y1] = r;
+        if (x0 < 0 || y0 < 0 || x1 > geo.width || y1 > geo.height || x1 <= x0 || y1 <= y0) {
+          throw invalid(`zoom region [${r.join(', ')}] must have x0 < x1 <= ${geo.width} and y0 < y1 <= ${geo.height}, all from 0.`);
+        }
+        // Screen pixels, rounded outwards so the region is never lost to rounding.
+        const left = Math.max(0, Math.floor(x0 / geo.scale));
+        const top = Math.max(0, Math.floor(y0 / geo.scale));
+        const right = Math.min(geo.screenWidth, Math.max(left + 1, Math.ceil(x1 / geo.scale)));
+        const bottom = Math.min(geo.screenHeight, Math.max(top + 1, Math.ceil(y1 / geo.scale)));
+        const image = await this.screenshots.zoom(computer, { x: left, y: top, width: right - left, height: bottom - top }, signal, size);
+        return { summary: `zoomed into (${left}, ${top})-(${right}, ${bottom}) at ${image.width}x${image.height}`, image };
       }
       case 'cursor_position': {
         const p = await computer.cursorPosition();

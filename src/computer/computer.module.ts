@@ -18,8 +18,8 @@ export class ComputerModule {}
 export { Computer, ComputerProvider } from './computer.port';
 export type { CommandOptions, CommandResult, CreateComputerOptions, Frame, MouseButton, Point, Size } from './computer.port';
 export { ComputerProviderRegistry, RegisterComputerProvider } from './computer-provider.registry';
-export { ScreenshotService, fitForModel } from './screenshot.service';
-export type { ImageFormat, Screenshot, ScreenshotLimits } from './screenshot.service';
+export { ScreenshotService, fitForModel, MAX_ZOOM } from './screenshot.service';
+export type { ImageFormat, ImageSize, Screenshot, ScreenshotLimits } from './screenshot.service';
 export { parseKeyCombo, keysymOf } from './keys';
 export { FakeComputerModule } from './fake/fake-computer.module';
 export { FakeComputerProvider } from './fake/fake-computer.provider';

@@ -1,6 +1,24 @@
 import sharp from 'sharp';
 import { AppConfig } from '../config/config.module';
-import { fitForModel, ScreenshotService } from './screenshot.service';
+import type { Computer, Frame } from './computer.port';
+import { fitForModel, MAX_ZOOM, ScreenshotService } from './screenshot.service';
+
+/** A 4-quadrant test card: red, green / blue, white; a one-pixel black dot at (101, 51). */
+function card(width: number, height: number): Frame {
+  const data = Buffer.alloc(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const c = x === 101 && y === 51 ? [0, 0, 0] : y < height / 2 ? (x < width / 2 ? [255, 0, 0] : [0, 255, 0]) : x < width / 2 ? [0, 0, 255] : [255, 255, 255];
+      data.set(c, (y * width + x) * 3);
+    }
+  }
+  return { kind: 'raw', width, height, channels: 3, data };
+}
+const screenOf = (frame: Frame) => ({ capture: async () => frame, id: 'card' }) as unknown as Computer;
+async function pixel(png: Buffer, x: number, y: number) {
+  const { data, info } = await sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  return [...data.subarray((y * info.width + x) * 3, (y * info.width + x) * 3 + 3)];
+}
 
 describe(ScreenshotService.name, () => {
   const sut = new ScreenshotService(AppConfig.fromEnv({}));
@@ -36,5 +54,25 @@ describe(ScreenshotService.name, () => {
     expect(sut.toScreen({ x: 1428, y: 803 }, shot)).toEqual({ x: 1919, y: 1079 });
     expect(() => sut.toScreen({ x: 1429, y: 10 }, shot)).toThrow(/x must be 0..1428/);
     expect(() => sut.toScreen({ x: -1, y: 10 }, shot)).toThrow(/outside the screenshot/);
+  });
+
+  it('zoom crops the region and enlarges it (nearest neighbour, at most MAX_ZOOM times), so one screen pixel becomes a block', async () => {
+    const zoomed = await sut.zoom(screenOf(card(640, 400)), { x: 100, y: 50, width: 40, height: 25 });
+    expect([zoomed.width, zoomed.height]).toEqual([40 * MAX_ZOOM, 25 * MAX_ZOOM]);
+    expect(zoomed).toMatchObject({ screenWidth: 40, screenHeight: 25, scale: MAX_ZOOM });
+    // The dot at screen (101, 51) is region (1, 1): image pixels 4..7 in both directions.
+    expect(await pixel(zoomed.data, 4, 4)).toEqual([0, 0, 0]);
+    expect(await pixel(zoomed.data, 7, 7)).toEqual([0, 0, 0]);
+    expect(await pixel(zoomed.data, 8, 8)).toEqual([255, 0, 0]);
+  });
+
+  it('zoom of a region wider than the budget is fitted into the model limits, not enlarged', async () => {
+    const zoomed = await sut.zoom(screenOf(card(2400, 1600)), { x: 0, y: 0, width: 2400, height: 800 });
+    expect(zoomed.width).toBeLessThanOrEqual(1568);
+    expect(zoomed.width * zoomed.height).toBeLessThanOrEqual(1_150_000);
+    expect(zoomed.scale).toBeLessThan(1);
+    // Top half only: the left part is red, the right part green.
+    expect(await pixel(zoomed.data, 10, 10)).toEqual([255, 0, 0]);
+    expect(await pixel(zoomed.data, zoomed.width - 10, zoomed.height - 10)).toEqual([0, 255, 0]);
   });
 });

@@ -19,6 +19,11 @@ export interface Screenshot {
   scale: number;
 }
 
+export type ImageSize = Pick<ScreenshotLimits, 'maxLongEdge' | 'maxPixels'>;
+
+/** A zoom enlarges a small region at most this much: past it, pixels only get bigger, not clearer. */
+export const MAX_ZOOM = 4;
+
 export interface ScreenshotLimits {
   maxLongEdge: number;
   maxPixels: number;
@@ -76,6 +81,37 @@ export class ScreenshotService {
       if (data.length <= limits.maxBytes || quality === 30) return { data, mimeType: 'image/jpeg', ...meta };
     }
     throw new Error('unreachable');
+  }
+
+  /**
+   * A region of the screen (in screen pixels), enlarged to fill the image limits (at most MAX_ZOOM times), so that
+   * small text becomes legible. `screenWidth`/`screenHeight` describe the region; `scale` is image px per screen px.
+   */
+  async zoom(computer: Computer, region: { x: number; y: number; width: number; height: number }, signal?: AbortSignal, size?: ImageSize, format: ImageFormat = 'png'): Promise<Screenshot> {
+    let frame: Frame;
+    try {
+      frame = await computer.capture(signal);
+    } catch (e) {
+      if (e instanceof DomainError) throw e;
+      throw new DomainError(DomainErrorCode.COMPUTER_FAILED, `Could not take a screenshot of computer ${computer.id}: ${(e as Error).message}`, { cause: e });
+    }
+    const limits = size ? { ...this.config.computer.screenshot, ...size } : this.config.computer.screenshot;
+    const left = Math.min(region.x, frame.width - 1);
+    const top = Math.min(region.y, frame.height - 1);
+    const width = Math.max(1, Math.min(region.width, frame.width - left));
+    const height = Math.max(1, Math.min(region.height, frame.height - top));
+    const grow = Math.min(MAX_ZOOM, limits.maxLongEdge / Math.max(width, height), Math.sqrt(limits.maxPixels / (width * height)));
+    const fit = fitForModel(Math.max(1, Math.floor(width * grow)), Math.max(1, Math.floor(height * grow)), limits);
+    const src = frame.kind === 'raw' ? sharp(frame.data, { raw: { width: frame.width, height: frame.height, channels: frame.channels } }) : sharp(frame.data);
+    // extract() before resize() crops first; nearest-neighbour keeps enlarged text edges sharp.
+    const { data, info } = await src
+      .extract({ left, top, width, height })
+      .resize(fit.width, fit.height, { kernel: grow >= 1 ? 'nearest' : 'lanczos3' })
+      .removeAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    const shot = await this.encode({ kind: 'raw', width: info.width, height: info.height, channels: info.channels as 3 | 4, data }, format, limits);
+    return { ...shot, screenWidth: width, screenHeight: height, scale: fit.width / width };
   }
 
   /**

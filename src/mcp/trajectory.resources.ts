@@ -63,7 +63,7 @@ export class TrajectoryResources {
     ctx.server.registerResource(
       'trajectory-file',
       new ResourceTemplate('trajectory://{session_id}/{task_id}/{file}', { list: undefined }),
-      { title: 'Trajectory file', description: 'One file of a trajectory: steps.jsonl, task.json, or a screenshot (step-NNN.png, final.png).' },
+      { title: 'Trajectory file', description: 'One file of a trajectory: steps.jsonl, task.json, or an image (step-NNN.png, final.png, step-NNN-action-K.png for a zoom or mid-turn screenshot).' },
       async (uri, vars): Promise<ReadResourceResult> => {
         const f = await this.store.readFile(owner(uri, vars), one(vars.task_id), one(vars.file));
         if (!f) throw notFound(uri);

@@ -77,7 +77,15 @@ export class AnthropicModel extends CuaModel {
             model: this.model,
             max_tokens: MAX_TOKENS,
             system,
-            tools: [{ type: this.form, name: 'computer', display_width_px: width, display_height_px: height }],
+            tools: [
+              {
+                type: this.form,
+                name: 'computer',
+                display_width_px: width,
+                display_height_px: height,
+                ...(this.form === 'computer_20251124' ? { enable_zoom: true } : {}),
+              },
+            ],
             betas: [BETA_FLAG[this.form]],
             messages,
           },
@@ -133,16 +141,19 @@ export class AnthropicModel extends CuaModel {
       const outcome = record.outcomes[j] ?? { status: 'skipped', text: 'This action was not carried out.' };
       const last = j === uses.length - 1;
       if (this.form === 'computer_toolset_20260801' && use.toolset_name === 'computer') {
-        if (use.name === 'screenshot' && outcome.status === 'ok' && !after) {
+        // A screenshot member shows the screen it was taken at: mid-turn, its own image; last in the turn, the screen after.
+        const shows = use.name === 'zoom' || use.name === 'screenshot' ? (outcome.image ?? (last && use.name === 'screenshot' ? after : undefined)) : undefined;
+        if ((use.name === 'screenshot' || use.name === 'zoom') && outcome.status === 'ok' && !shows) {
           out.push({ type: 'tool_result', tool_use_id: use.id, toolset_name: 'computer', content: [{ type: 'text', text: OMITTED }] });
         } else {
-          out.push(await this.toolset.answer(use, outcome, after));
+          out.push(await this.toolset.answer(use, outcome, shows));
           screenShown ||= last && use.name === 'screenshot' && outcome.status === 'ok';
         }
         continue;
       }
       const result: BetaToolResultBlockParam = { type: 'tool_result', tool_use_id: use.id, content: [{ type: 'text', text: outcome.text }] };
       if (outcome.status !== 'ok') result.is_error = true;
+      else if (outcome.image) result.content = [{ type: 'text', text: outcome.text }, image(outcome.image)];
       else if (last && after) {
         result.content = [{ type: 'text', text: outcome.text }, image(after)];
         screenShown = true;

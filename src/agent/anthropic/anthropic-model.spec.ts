@@ -49,7 +49,7 @@ describe(AnthropicModel.name, () => {
     expect(turn.done).toBeUndefined();
     const req = vendor.received[0];
     expect(req.headers['anthropic-beta']).toBe('computer-use-2025-11-24');
-    expect(req.body.tools).toEqual([{ type: 'computer_20251124', name: 'computer', display_width_px: 320, display_height_px: 200 }]);
+    expect(req.body.tools).toEqual([{ type: 'computer_20251124', name: 'computer', display_width_px: 320, display_height_px: 200, enable_zoom: true }]);
     expect(req.body.system).toMatch(/320x200 pixels/);
   });
 

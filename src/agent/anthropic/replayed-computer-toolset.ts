@@ -13,7 +13,7 @@ type Ctx = { toolUse?: { id?: string } };
  * The SDK's computer toolset (`computer_toolset_20260801`), used as the translator for this server's loop: the
  * loop has already carried out each action on the computer, and this toolset answers the model's member call with
  * what happened, through the SDK's own pipeline (its acknowledgments, `toolset_name`, error shape). It serves every
- * member this server implements; `zoom` is not one, so its `tools[]` entry switches zoom off.
+ * member of the toolset, `zoom` included (the loop crops and enlarges the region; the image comes back here).
  */
 export class ReplayedComputerToolset extends BetaAbstractComputerToolset20260801 {
   private readonly replays = new Map<string, Replay>();
@@ -65,8 +65,16 @@ export class ReplayedComputerToolset extends BetaAbstractComputerToolset20260801
   }
 
   protected override screenshot(ctx: Ctx) {
+    return this.image(ctx);
+  }
+
+  protected override zoom(ctx: Ctx) {
+    return this.image(ctx);
+  }
+
+  private image(ctx: Ctx) {
     const screen = this.replay(ctx).screen;
-    if (!screen) throw new ToolError('The screenshot is no longer available.');
+    if (!screen) throw new ToolError('The image is no longer available.');
     return { data: screen.data.toString('base64'), mediaType: screen.mimeType };
   }
 }

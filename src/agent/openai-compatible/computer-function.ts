@@ -11,7 +11,8 @@ export const COMPUTER_FUNCTION = {
     properties: {
       action: {
         type: 'string',
-        enum: [...COMPUTER_ACTIONS],
+        // zoom is left out: open models are not trained on it, and a smaller action space suits them better.
+        enum: COMPUTER_ACTIONS.filter((a) => a !== 'zoom'),
         description:
           'screenshot; left_click, right_click, middle_click, double_click, triple_click (coordinate); mouse_move (coordinate); ' +
           'left_click_drag (start_coordinate to coordinate); left_mouse_down, left_mouse_up; scroll (coordinate, scroll_direction, scroll_amount); ' +

@@ -90,7 +90,9 @@ export class OpenAICompatibleModel extends CuaModel {
         const o = record.outcomes[j];
         messages.push({ role: 'tool', tool_call_id: call.id, content: !o ? 'not executed' : o.status === 'ok' ? o.text : `error: ${o.text}` });
       });
-      messages.push({ role: 'user', content: [{ type: 'text', text: 'The screen now:' }, screen(input.screens[i + 1])] });
+      // A screenshot the model asked for in the middle of its turn: the screen at that moment, before the one after the turn.
+      const midTurn = record.outcomes.flatMap((o, j) => (o.image ? [{ type: 'text' as const, text: `The screen after call ${j + 1} of your turn:` }, screen(o.image)] : []));
+      messages.push({ role: 'user', content: [...midTurn, { type: 'text', text: 'The screen now:' }, screen(input.screens[i + 1])] });
     }
     return messages;
   }

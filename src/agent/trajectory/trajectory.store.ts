@@ -29,7 +29,7 @@ export interface TrajectoryOwner {
 
 const SESSION_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
 const TASK_ID = /^\d{8}-\d{6}-[0-9a-f]{6}$/;
-const FILE = /^(task\.json|steps\.jsonl|(step-\d{3,4}|final)\.(png|jpg))$/;
+const FILE = /^(task\.json|steps\.jsonl|(step-\d{3,4}(-action-\d{1,3})?|final)\.(png|jpg))$/;
 
 function principalDir(principal: string) {
   return `p-${createHash('sha256').update(principal).digest('hex').slice(0, 32)}`;
@@ -84,7 +84,16 @@ export class TrajectoryWriter {
 
   /** One line of steps.jsonl, and the screenshot the model saw at that step. */
   step(record: StepRecord, shown: Screenshot, at: Date) {
-    const shot = imageName(`step-${String(record.step).padStart(3, '0')}`, shown);
+    const base = `step-${String(record.step).padStart(3, '0')}`;
+    const shot = imageName(base, shown);
+    // Images an action returned (zoom, mid-turn screenshot) are files beside the step's screenshot.
+    const extra: [string, Buffer][] = [];
+    const results = record.outcomes.map(({ image, ...o }, i) => {
+      if (!image) return o;
+      const name = imageName(`${base}-action-${i + 1}`, image);
+      extra.push([name, image.data]);
+      return { ...o, image: name };
+    });
     const line = {
       step: record.step,
       at: at.toISOString(),
@@ -93,12 +102,13 @@ export class TrajectoryWriter {
       screenshot_size: { width: shown.width, height: shown.height, screen_width: shown.screenWidth, screen_height: shown.screenHeight },
       thought: record.thought,
       actions: record.actions,
-      results: record.outcomes,
+      results,
       usage: record.usage ? usageJson(record.usage) : undefined,
       model_output: record.state,
     };
     return this.enqueue(async () => {
       await writeFile(join(this.dir, shot), shown.data);
+      for (const [name, data] of extra) await writeFile(join(this.dir, name), data);
       await appendFile(join(this.dir, 'steps.jsonl'), JSON.stringify(line) + '\n');
     });
   }

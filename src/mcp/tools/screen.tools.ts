@@ -53,7 +53,8 @@ export class ScreenTools {
           'Actions: screenshot; left_click/right_click/middle_click/double_click/triple_click (coordinate; optional text = modifier keys held, e.g. "shift"); ' +
           'mouse_move (coordinate); left_click_drag (start_coordinate, coordinate); left_mouse_down/left_mouse_up (optional coordinate); ' +
           'scroll (coordinate, scroll_direction up|down|left|right, scroll_amount wheel clicks); type (text); ' +
-          'key (text: xdotool-style key or chord like "Return", "ctrl+s", "alt+F4"); hold_key (text, duration seconds); wait (duration seconds); cursor_position. ' +
+          'key (text: xdotool-style key or chord like "Return", "ctrl+s", "alt+F4"; optional repeat); hold_key (text, duration seconds); wait (duration seconds); cursor_position; ' +
+          'zoom (region [x0, y0, x1, y1]: returns that part of the screen enlarged, to read small text; later coordinates still refer to the full screenshot). ' +
           'Actions that change the screen return a fresh screenshot unless screenshot is false.',
         inputSchema: z
           .object({
@@ -64,6 +65,11 @@ export class ScreenTools {
             scroll_direction: z.enum(['up', 'down', 'left', 'right']).optional(),
             scroll_amount: z.number().int().min(1).max(100).optional(),
             duration: z.number().min(0).max(MAX_DURATION_S).optional(),
+            repeat: z.number().int().min(1).max(100).optional().describe('key: how many times to press it (default 1).'),
+            region: z
+              .tuple([z.number(), z.number(), z.number(), z.number()])
+              .optional()
+              .describe('zoom: [x0, y0, x1, y1] in screenshot pixels (x1, y1 exclusive).'),
             screenshot: z.boolean().optional().describe('Return a screenshot after the action (default true for actions that change the screen).'),
             format,
             session_id: sessionIdField,
@@ -79,6 +85,7 @@ export class ScreenTools {
           const { screenshot, format: fmt, session_id: _s, ...action } = args;
           const outcome = await this.sessions.runTask(session, `computer:${args.action}`, signal, (s) => this.actions.run(computer, action, s));
           const content: CallToolResult['content'] = [text(`session ${session.id}: ${outcome.summary}`)];
+          if (outcome.image) content.push(imageBlock(outcome.image));
           const wantShot = args.action === 'screenshot' || (screenshot ?? CHANGES_SCREEN.has(args.action));
           if (wantShot) {
             const shot = await this.screenshots.take(computer, fmt ?? 'png', signal);

@@ -2,6 +2,7 @@ import { DynamicModule, Module, ModuleMetadata } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { AgentModule, AnthropicModelModule, OpenAICompatibleModelModule, OpenAIModelModule, ScriptedModelModule } from './agent/agent.module';
 import { ComputerModule, FakeComputerModule } from './computer/computer.module';
+import { CuaComputerModule } from './computer/cua/cua-computer.module';
 import { XvfbComputerModule } from './computer/xvfb/xvfb-computer.module';
 import { AppConfig, ConfigModule } from './config/config.module';
 import { HealthModule } from './health/health.module';
@@ -25,6 +26,7 @@ export interface AppModuleOptions {
 export const BUILT_IN_PROVIDER_MODULES = [
   FakeComputerModule,
   XvfbComputerModule,
+  CuaComputerModule,
   ScriptedModelModule,
   AnthropicModelModule,
   OpenAIModelModule,

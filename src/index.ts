@@ -30,6 +30,8 @@ export type {
   ComputerActionName,
   Screenshot,
 } from './computer/computer.module';
+export { CuaComputer, CuaComputerProvider } from './computer/cua/cua-computer.module';
+export type { CuaConnectOptions, CuaEndpoint, CuaServerInfo, EndpointStatus } from './computer/cua/cua-computer.module';
 export { CuaModel, ModelCallError, ModelProvider, NOT_EXECUTED, RegisterModelProvider } from './agent/agent.module';
 export type { ActionResult, ModelInput, ModelTurn, ScreenshotSize, StepRecord, TokenUsage } from './agent/agent.module';
 export { serveStdio } from './mcp/mcp.module';

@@ -21,6 +21,24 @@ function validOrigins(v?: string): boolean {
   }
 }
 
+/** Why CUA_COMPUTER_URLS cannot be used, or undefined. Credentials belong in CUA_API_KEY, never in a URL (URLs are logged). */
+function cuaUrlProblem(v?: string): string | undefined {
+  const urls = (v ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+  for (const u of urls) {
+    let url: URL;
+    try {
+      url = new URL(u);
+    } catch {
+      return `"${u}" is not a URL`;
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return `"${u}" must be http or https`;
+    if (url.username || url.password) return 'URLs must not carry credentials; set CUA_API_KEY instead';
+    if (url.search || url.hash) return `"${url.origin}…" must be a base URL without query or fragment`;
+  }
+  if (new Set(urls.map((u) => u.replace(/\/+$/, ''))).size !== urls.length) return 'lists the same URL twice';
+  return undefined;
+}
+
 /** Reads and validates the environment once. Throws ConfigValidationError naming every bad key. */
 export function validateEnv(raw: Record<string, string | undefined>): EnvironmentVariables {
   const known = new EnvironmentVariables();
@@ -46,6 +64,21 @@ export function validateEnv(raw: Record<string, string | undefined>): Environmen
   cross(['POOL_RETRY_MAX_MS', 'POOL_RETRY_BASE_MS'], env.POOL_RETRY_MAX_MS < env.POOL_RETRY_BASE_MS, 'POOL_RETRY_MAX_MS', `must be at least POOL_RETRY_BASE_MS (${env.POOL_RETRY_BASE_MS})`);
   cross(['API_KEYS', 'API_KEYS_FILE'], env.API_KEYS !== undefined && env.API_KEYS_FILE !== undefined, 'API_KEYS_FILE', 'set either API_KEYS or API_KEYS_FILE, not both');
   cross(['ALLOWED_ORIGINS'], !validOrigins(env.ALLOWED_ORIGINS), 'ALLOWED_ORIGINS', 'each origin must be a URL such as https://app.example.com');
+  const cuaUrls = (env.CUA_COMPUTER_URLS ?? '').split(',').filter((u) => u.trim()).length;
+  const cuaProblem = cuaUrlProblem(env.CUA_COMPUTER_URLS);
+  if (cuaProblem && !bad.has('CUA_COMPUTER_URLS')) {
+    // A URL with user:password@ is not shown back (the message is logged).
+    const shown = /\/\/[^/,]*@/.test(env.CUA_COMPUTER_URLS ?? '') ? '(hidden: it holds credentials)' : input.CUA_COMPUTER_URLS;
+    problems.push({ key: 'CUA_COMPUTER_URLS', value: shown, reasons: [cuaProblem] });
+  }
+  if (env.COMPUTER_PROVIDER === 'cua') {
+    cross(['CUA_COMPUTER_URLS', 'COMPUTER_PROVIDER'], cuaUrls === 0, 'CUA_COMPUTER_URLS', 'is required with COMPUTER_PROVIDER=cua: the base URLs of the cua computer-servers, e.g. http://10.0.0.5:8000');
+    // One session per remote computer: more would only wait. Left unset, POOL_MAX_SIZE becomes the number of URLs.
+    const over = (key: 'POOL_MAX_SIZE' | 'POOL_MIN_WARM') =>
+      cross([key, 'CUA_COMPUTER_URLS'], cuaUrls > 0 && input[key] !== undefined && env[key] > cuaUrls, key, `must not be above the ${cuaUrls} remote computers in CUA_COMPUTER_URLS (each serves one session at a time); lower it or list more URLs`);
+    over('POOL_MAX_SIZE');
+    over('POOL_MIN_WARM');
+  }
   if (problems.length) throw new ConfigValidationError(problems);
   return env;
 }
@@ -79,6 +112,8 @@ export class AppConfig {
     commandOutputLimitBytes: number;
     fakeCreateDelayMs: number;
     screenshot: { maxLongEdge: number; maxPixels: number; maxBytes: number };
+    /** COMPUTER_PROVIDER=cua: remote cua computer-servers. */
+    cua: { urls: string[]; apiKey?: string; containerName?: string; requestTimeoutMs: number; resetCommand?: string };
   };
   readonly pool: {
     maxSize: number;
@@ -148,9 +183,17 @@ export class AppConfig {
         maxPixels: env.SCREENSHOT_MAX_PIXELS,
         maxBytes: env.SCREENSHOT_MAX_BYTES,
       },
+      cua: {
+        urls: list(env.CUA_COMPUTER_URLS).map((u) => u.replace(/\/+$/, '')),
+        apiKey: env.CUA_API_KEY,
+        containerName: env.CUA_CONTAINER_NAME,
+        requestTimeoutMs: env.CUA_REQUEST_TIMEOUT_MS,
+        resetCommand: env.CUA_RESET_COMMAND,
+      },
     };
     this.pool = {
-      maxSize: env.POOL_MAX_SIZE,
+      // COMPUTER_PROVIDER=cua: at most one computer per remote endpoint (validateEnv refuses an explicit value above that).
+      maxSize: env.COMPUTER_PROVIDER === 'cua' && env.CUA_COMPUTER_URLS ? Math.min(env.POOL_MAX_SIZE, list(env.CUA_COMPUTER_URLS).length) : env.POOL_MAX_SIZE,
       acquireTimeoutMs: env.POOL_ACQUIRE_TIMEOUT_MS,
       createTimeoutMs: env.POOL_CREATE_TIMEOUT_MS,
       destroyTimeoutMs: env.POOL_DESTROY_TIMEOUT_MS,

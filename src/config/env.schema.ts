@@ -19,7 +19,7 @@ const API_KEYS_LIST = /^\s*[^\s,]+:[A-Za-z0-9._@-]{1,128}\s*(,\s*[^\s,]+:[A-Za-z
 /** The default model: a current Claude model with computer use (the GA toolset). */
 export const DEFAULT_MODEL_NAME = 'anthropic/claude-sonnet-5-5';
 /** Settings whose values are secrets: never printed, not even in a validation error. */
-export const SECRET_SETTINGS: ReadonlySet<string> = new Set(['ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'OPENAI_COMPATIBLE_API_KEY', 'API_KEYS', 'METRICS_TOKEN']);
+export const SECRET_SETTINGS: ReadonlySet<string> = new Set(['ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'OPENAI_COMPATIBLE_API_KEY', 'API_KEYS', 'METRICS_TOKEN', 'CUA_API_KEY']);
 
 /**
  * Every setting the server reads from the environment, with its default.
@@ -90,6 +90,27 @@ export class EnvironmentVariables {
 
   @Transform(toInt) @IsInt() @Min(0) @Max(600_000)
   FAKE_CREATE_DELAY_MS = 0;
+
+  // --- Remote computers (COMPUTER_PROVIDER=cua) ---
+  /** Comma-separated http(s) base URLs of cua computer-servers; each serves one session at a time. */
+  @IsOptional() @Transform(trim) @Matches(/^\s*https?:\/\/[^\s,]+\s*(,\s*https?:\/\/[^\s,]+\s*)*$/, { message: 'CUA_COMPUTER_URLS must be a comma-separated list of http(s) URLs such as http://10.0.0.5:8000' })
+  CUA_COMPUTER_URLS?: string;
+
+  /** The key the cua computer-servers want (secret): sent in the WebSocket authenticate frame and as X-API-Key. */
+  @IsOptional() @Transform(trim) @IsString() @MinLength(1)
+  CUA_API_KEY?: string;
+
+  /** The container name sent with the key (authenticate frame, X-Container-Name). */
+  @IsOptional() @Transform(trim) @Matches(/^\S{1,253}$/, { message: 'CUA_CONTAINER_NAME must be a name without spaces (at most 253 characters)' })
+  CUA_CONTAINER_NAME?: string;
+
+  /** Time limit of one request to a cua computer-server (connecting, one command); a command's own limit is added for run_command. */
+  @Transform(toInt) @IsInt() @Min(100) @Max(600_000)
+  CUA_REQUEST_TIMEOUT_MS = 10_000;
+
+  /** A shell command run on the remote computer between sessions instead of the default reset; it must exit 0. */
+  @IsOptional() @IsString() @MinLength(1)
+  CUA_RESET_COMMAND?: string;
 
   @Transform(toInt) @IsInt() @Min(64) @Max(7680)
   SCREENSHOT_MAX_LONG_EDGE = 1568;

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { AppConfig } from '../config/config.module';
 import { ComputerProviderRegistry } from '../computer/computer.module';
+import { DomainError, DomainErrorCode } from '../common/domain-error';
 import { ProgrammableFakeProvider } from '../../test/support/fake-provider';
 import { ComputerPool, Lease } from './computer-pool.service';
 
@@ -252,6 +253,32 @@ describe(ComputerPool.name, () => {
       await jest.advanceTimersByTimeAsync(1000);
       await expect(sut.acquire({ owner: 'd' })).resolves.toBeDefined();
       expect(sut.problem()).toBeNull();
+    });
+
+    it('a provider with no capacity now (POOL_EXHAUSTED) is busy, not broken: waiters keep waiting and readiness stays green', async () => {
+      const { sut, provider } = setup({ POOL_MAX_SIZE: '1', POOL_ACQUIRE_TIMEOUT_MS: '20000', POOL_RETRY_BASE_MS: '200' });
+      let busy = true;
+      let busyAnswers = 0;
+      const create = provider.create.bind(provider);
+      provider.create = async (o) => {
+        if (!busy) return create(o);
+        busyAnswers++;
+        throw new DomainError(DomainErrorCode.POOL_EXHAUSTED, 'all remote computers are in use');
+      };
+      let got: Lease | undefined;
+      const waiting = sut.acquire({ owner: 'a' }).then((l) => (got = l));
+      await jest.advanceTimersByTimeAsync(5000);
+      expect(got).toBeUndefined();
+      expect(sut.stats().waiting).toBe(1);
+      expect(sut.problem()).toBeNull();
+      // Asked again every POOL_RETRY_BASE_MS, not in a tight loop and not with a growing backoff.
+      expect(busyAnswers).toBeGreaterThanOrEqual(20);
+      expect(busyAnswers).toBeLessThanOrEqual(27);
+      busy = false;
+      await jest.advanceTimersByTimeAsync(250);
+      await waiting;
+      expect(got?.computer.id).toBe('t-1');
+      expect(sut.metrics().create_failures).toBe(0);
     });
 
     it('with a warm target and a provider that always fails, stock creation backs off too', async () => {

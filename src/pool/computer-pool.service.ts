@@ -282,6 +282,7 @@ export class ComputerPool implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   private createFailed(e: unknown) {
+    if (e instanceof DomainError && e.code === DomainErrorCode.POOL_EXHAUSTED) return this.providerBusy(e);
     this.consecutiveCreateFailures++;
     this.lastCreateError = errorMessage(e);
     this.meter.createFailed();
@@ -292,6 +293,17 @@ export class ComputerPool implements OnApplicationBootstrap, OnApplicationShutdo
     // The oldest waiter learns why at once rather than waiting out its timeout.
     const err = e instanceof DomainError ? e : new DomainError(DomainErrorCode.COMPUTER_FAILED, `Could not start a computer: ${this.lastCreateError}`, { cause: e });
     this.waiters[0]?.fail(err);
+    this.fill();
+  }
+
+  /**
+   * The provider has no capacity now (e.g. every remote computer is leased or being reset): busy,
+   * not broken. Readiness and the failure backoff are untouched and waiters keep waiting within
+   * their own timeout; the pool asks again after POOL_RETRY_BASE_MS rather than at once.
+   */
+  private providerBusy(e: DomainError) {
+    this.logger.debug(`No computer can be started yet: ${e.message}`);
+    this.backoffUntil = Math.max(this.backoffUntil, Date.now() + this.config.pool.retryBaseMs);
     this.fill();
   }
 

@@ -374,6 +374,11 @@ export class CuaComputer extends Computer {
       if (cuaKindOf(e) === 'timeout') {
         return { stdout: '', stderr: `No reply from ${this.host} within ${timeoutMs + COMMAND_GRACE_MS} ms; the command may still be running there.\n`, exitCode: null, timedOut: true, truncated: false };
       }
+      // A server that enforces the timeout itself answers success:false saying so (ours: "did not finish within … and was stopped").
+      const remote = e instanceof DomainError ? e.details?.remoteError : undefined;
+      if (cuaKindOf(e) === 'remote' && typeof remote === 'string' && /did not finish within|timed out/i.test(remote)) {
+        return { stdout: '', stderr: `${remote}\n`, exitCode: null, timedOut: true, truncated: false };
+      }
       throw e;
     }
     const out = cut(typeof r.stdout === 'string' ? r.stdout : '', this.outputLimit);

@@ -1,0 +1,176 @@
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { abortReason, DomainError, DomainErrorCode, errorMessage } from '../../common/domain-error';
+import { AppConfig } from '../../config/config.module';
+import { ComputerProvider, CreateComputerOptions } from '../computer.port';
+import { RegisterComputerProvider } from '../computer-provider.registry';
+import { CuaComputer } from './cua-computer';
+import { CuaEndpointPool, EndpointSlot, EndpointStatus } from './cua-endpoints';
+import { LeasedCuaComputer, LeaseUse } from './cua-lease';
+import { commandReset, CuaBaseline, defaultReset, recordBaseline } from './cua-reset';
+import { cuaKindOf } from './cua-transport';
+
+/** Probes of a quarantined endpoint: doubling from 1 s to 30 s, with jitter. */
+const PROBE_BASE_MS = 1_000;
+const PROBE_MAX_MS = 30_000;
+
+/**
+ * COMPUTER_PROVIDER=cua: remote computers, one per cua computer-server in CUA_COMPUTER_URLS.
+ *
+ * Lifecycle of an endpoint: create() leases a free one (the one free longest), connects and
+ * checks it (version, GET /commands, get_screen_size), records what the desktop looks like
+ * (windows, files in the scratch folders) and hands it out. close() of that computer resets the
+ * desktop (CUA_RESET_COMMAND, or the default reset: see cua-reset.ts), checks it again and frees
+ * the endpoint; when the reset or the check fails the endpoint is quarantined, and a background
+ * probe (backoff 1 s → 30 s) returns it to service once it answers and its reset succeeds.
+ * Endpoints come only from settings: no call can make the server connect anywhere else.
+ */
+@Injectable()
+@RegisterComputerProvider()
+export class CuaComputerProvider extends ComputerProvider implements OnApplicationShutdown {
+  readonly name = 'cua';
+  private readonly logger = new Logger('CuaComputerProvider');
+  private pool?: CuaEndpointPool;
+  private readonly open = new Set<LeasedCuaComputer>();
+  private stopping = false;
+
+  constructor(private readonly config: AppConfig) {
+    super();
+  }
+
+  /** The endpoints (made on first use, so an unused provider holds nothing). */
+  private endpoints(): CuaEndpointPool {
+    this.pool ??= new CuaEndpointPool(
+      this.config.computer.cua.urls.map((url) => ({ url, apiKey: this.config.computer.cua.apiKey, containerName: this.config.computer.cua.containerName })),
+      { probeBaseMs: PROBE_BASE_MS, probeMaxMs: PROBE_MAX_MS, log: { log: (m) => this.logger.log(m), warn: (m) => this.logger.warn(m) } },
+    );
+    return this.pool;
+  }
+
+  override async checkReady(): Promise<void> {
+    const { urls, resetCommand } = this.config.computer.cua;
+    if (!urls.length) {
+      throw new DomainError(DomainErrorCode.INVALID_ARGUMENT, 'COMPUTER_PROVIDER=cua needs CUA_COMPUTER_URLS: the base URLs of the cua computer-servers, e.g. http://10.0.0.5:8000.');
+    }
+    const pool = this.endpoints();
+    this.logger.log(
+      `Remote computers: ${pool.statuses().map((s) => s.url).join(', ')}; at most ${this.config.pool.maxSize} at once (POOL_MAX_SIZE), ` +
+        `reset between sessions: ${resetCommand ? 'CUA_RESET_COMMAND' : 'default (new windows closed, new files under home and /tmp removed)'}.`,
+    );
+  }
+
+  /** Every endpoint's state, for logs and diagnostics. */
+  statuses(): EndpointStatus[] {
+    return this.endpoints().statuses();
+  }
+
+  async create(options: CreateComputerOptions): Promise<LeasedCuaComputer> {
+    const pool = this.endpoints();
+    const failures: string[] = [];
+    for (const slot of pool.free()) {
+      if (options.signal?.aborted) throw abortReason(options.signal, 'Connecting to a remote computer');
+      if (slot.state !== 'free') continue; // leased by a concurrent create meanwhile
+      pool.lease(slot);
+      try {
+        return await this.connect(slot, options.signal);
+      } catch (e) {
+        if (options.signal?.aborted) {
+          // Not the endpoint's fault: it goes back as it was (nothing was done on it yet).
+          pool.release(slot);
+          throw abortReason(options.signal, 'Connecting to a remote computer');
+        }
+        failures.push(`${slot.host}: ${errorMessage(e)}`);
+        pool.quarantine(slot, `it failed its check before a lease: ${errorMessage(e)}`, (signal) => this.recover(slot, undefined, signal));
+      }
+    }
+    const c = pool.counts();
+    if (failures.length || c.leased === 0) {
+      const quarantined = pool.statuses().filter((s) => s.state === 'quarantined').map((s) => `${s.url} (${s.reason})`);
+      throw new DomainError(
+        DomainErrorCode.COMPUTER_FAILED,
+        `No remote computer could be used: ${failures.length ? failures.join('; ') : `all ${pool.size} are quarantined: ${quarantined.join('; ')}`}. ` +
+          'Quarantined computers return to service by themselves once they answer again; check that the cua computer-servers in CUA_COMPUTER_URLS are running.',
+      );
+    }
+    // Busy, not broken: the pool waits for one to come back (this code keeps readiness green).
+    throw new DomainError(
+      DomainErrorCode.POOL_EXHAUSTED,
+      `All ${pool.size} remote computers (CUA_COMPUTER_URLS) are in use or being reset (${c.leased} leased, ${c.quarantined} quarantined); each serves one session at a time.`,
+    );
+  }
+
+  private async connect(slot: EndpointSlot, signal?: AbortSignal): Promise<LeasedCuaComputer> {
+    const { cua } = this.config.computer;
+    const inner = await CuaComputer.connect(slot.endpoint, {
+      requestTimeoutMs: cua.requestTimeoutMs,
+      signal,
+      id: `cua-${randomUUID().slice(0, 8)}`,
+      provider: this.name,
+      commandTimeoutMs: this.config.computer.commandTimeoutMs,
+      commandOutputLimitBytes: Math.max(this.config.computer.commandOutputLimitBytes, 4 * 1024 * 1024),
+    });
+    let baseline: CuaBaseline | undefined;
+    try {
+      baseline = cua.resetCommand ? undefined : await recordBaseline(inner, cua.requestTimeoutMs);
+    } catch (e) {
+      await inner.close();
+      throw e;
+    }
+    const computer: LeasedCuaComputer = new LeasedCuaComputer(inner, (use) => this.giveBack(slot, computer, baseline, use));
+    this.open.add(computer);
+    const info = inner.info;
+    this.logger.log(`Computer ${computer.id} is ${slot.host} (${info.transport}${info.package ? `, server ${info.package}` : ''}${info.commands ? '' : ', no /commands: older server'}).`);
+    return computer;
+  }
+
+  /** close() of a leased computer: reset, check, then free the endpoint, or quarantine it. */
+  private async giveBack(slot: EndpointSlot, computer: LeasedCuaComputer, baseline: CuaBaseline | undefined, use: LeaseUse): Promise<void> {
+    const pool = this.endpoints();
+    try {
+      if (use.touched) await this.reset(computer.inner, baseline, use, true);
+      if (!(await computer.inner.isAlive())) throw new Error('it did not answer get_screen_size after the reset');
+      pool.release(slot);
+    } catch (e) {
+      // After a lost connection the desktop may have restarted: its window ids mean nothing any more.
+      const lost = ['closed', 'unreachable', 'timeout'].includes(cuaKindOf(e) ?? '');
+      if (this.stopping) pool.release(slot);
+      else pool.quarantine(slot, `its reset after ${computer.id} failed: ${errorMessage(e)}`, (signal) => this.recover(slot, use.touched ? baseline : undefined, signal, !lost));
+    } finally {
+      await computer.inner.close();
+      this.open.delete(computer);
+    }
+  }
+
+  private async reset(inner: CuaComputer, baseline: CuaBaseline | undefined, use: LeaseUse, closeWindows: boolean) {
+    const { cua } = this.config.computer;
+    // Keys and buttons the session left pressed would stick for the next one.
+    if (use.heldKeys.length) await inner.setKeys(use.heldKeys, false);
+    for (const b of use.heldButtons) await inner.mouseUp(b);
+    const report = cua.resetCommand
+      ? await commandReset(inner, cua.resetCommand, this.config.computer.commandTimeoutMs)
+      : await defaultReset(inner, baseline ?? {}, cua.requestTimeoutMs, closeWindows);
+    this.logger.log(
+      `Reset ${inner.host} after ${inner.id}: ${report.notes.includes('CUA_RESET_COMMAND') ? 'CUA_RESET_COMMAND exited 0' : `${report.windowsClosed} windows closed, ${report.pathsRemoved} files or folders removed`}` +
+        `${report.notes.filter((n) => n !== 'CUA_RESET_COMMAND').map((n) => `; ${n}`).join('')}.`,
+    );
+  }
+
+  /** A quarantined endpoint's probe: connect, redo the reset it missed, check. */
+  private async recover(slot: EndpointSlot, baseline: CuaBaseline | undefined, signal: AbortSignal, closeWindows = false): Promise<void> {
+    const { cua } = this.config.computer;
+    const inner = await CuaComputer.connect(slot.endpoint, { requestTimeoutMs: cua.requestTimeoutMs, signal, id: `cua-probe-${randomUUID().slice(0, 8)}`, provider: this.name });
+    try {
+      if (baseline || cua.resetCommand) await this.reset(inner, baseline, { touched: true, heldKeys: [], heldButtons: [] }, closeWindows);
+      if (!(await inner.isAlive())) throw new Error('it did not answer get_screen_size');
+    } finally {
+      await inner.close();
+    }
+  }
+
+  /** Stops the probes; computers still leased are handed back (reset) by the pool's drain, or closed here. */
+  async onApplicationShutdown(): Promise<void> {
+    this.stopping = true;
+    this.pool?.stop();
+    await Promise.allSettled([...this.open].map((c) => c.close()));
+  }
+}

@@ -3,11 +3,12 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { AppModule } from './app.module';
+import { AppModule, BUILT_IN_PROVIDER_MODULES } from './app.module';
 import { ApiKeyStore } from './auth/auth.module';
 import { AppLogger } from './common/logger';
 import { errorMessage } from './common/domain-error';
 import { AppConfig, ConfigValidationError } from './config/config.module';
+import { runComputerServer, UsageError } from './computer-server/computer-server.module';
 import { serveStdio } from './mcp/mcp.module';
 
 const SIGNALS = ['SIGTERM', 'SIGINT'];
@@ -25,6 +26,17 @@ async function main() {
     throw e;
   }
   const logger = new AppLogger(config.log.level, stdio, config.log.format);
+  if (process.argv[2] === 'computer-server') {
+    // One desktop served over the cua computer-server protocol (what a desktop pod runs).
+    try {
+      await runComputerServer(process.argv.slice(3), config, logger, BUILT_IN_PROVIDER_MODULES);
+    } catch (e) {
+      if (!(e instanceof UsageError)) throw e;
+      process.stderr.write(`${e.message}\n`);
+      process.exit(2);
+    }
+    return;
+  }
   const module = AppModule.forRoot({ config });
 
   if (stdio) {

@@ -33,6 +33,17 @@ export interface CommandResult {
   truncated: boolean;
 }
 
+/** For Computer.runProgram: a program run without a shell, with bytes in and bytes out. */
+export interface ProgramOptions extends CommandOptions {
+  /** Bytes written to the program's stdin, which is then closed. */
+  stdin?: Buffer;
+  /** Cut stdout and stderr at this many bytes each (default: the provider's command limit). */
+  outputLimitBytes?: number;
+}
+export interface ProgramResult extends Omit<CommandResult, 'stdout'> {
+  stdout: Buffer;
+}
+
 export abstract class Computer {
   /** Stable, unique id for logs and stats (never a secret). */
   abstract readonly id: string;
@@ -60,6 +71,16 @@ export abstract class Computer {
   abstract holdKeys(keys: readonly string[], durationMs: number, signal?: AbortSignal): Promise<void>;
   abstract cursorPosition(): Promise<Point>;
   abstract runCommand(command: string, options?: CommandOptions): Promise<CommandResult>;
+  /**
+   * Optional: runs `argv` (no shell) where runCommand runs, as the desktop's user, with stdin
+   * bytes and raw stdout bytes (file transfer). Providers that cannot leave it out.
+   */
+  runProgram?(argv: readonly string[], options?: ProgramOptions): Promise<ProgramResult>;
+  /**
+   * Optional: makes `text` the desktop's clipboard (CLIPBOARD selection) until something else
+   * takes it or the computer closes. Providers without a clipboard leave it out.
+   */
+  setClipboard?(text: string): Promise<void>;
 
   /** A cheap liveness check; false when the desktop is gone. */
   abstract isAlive(): Promise<boolean>;

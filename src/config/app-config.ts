@@ -64,6 +64,7 @@ export function validateEnv(raw: Record<string, string | undefined>): Environmen
   cross(['POOL_RETRY_MAX_MS', 'POOL_RETRY_BASE_MS'], env.POOL_RETRY_MAX_MS < env.POOL_RETRY_BASE_MS, 'POOL_RETRY_MAX_MS', `must be at least POOL_RETRY_BASE_MS (${env.POOL_RETRY_BASE_MS})`);
   cross(['API_KEYS', 'API_KEYS_FILE'], env.API_KEYS !== undefined && env.API_KEYS_FILE !== undefined, 'API_KEYS_FILE', 'set either API_KEYS or API_KEYS_FILE, not both');
   cross(['ALLOWED_ORIGINS'], !validOrigins(env.ALLOWED_ORIGINS), 'ALLOWED_ORIGINS', 'each origin must be a URL such as https://app.example.com');
+  cross(['COMPUTER_SERVER_CONTAINER_NAME', 'COMPUTER_SERVER_API_KEY'], env.COMPUTER_SERVER_CONTAINER_NAME !== undefined && env.COMPUTER_SERVER_API_KEY === undefined, 'COMPUTER_SERVER_CONTAINER_NAME', 'is checked only together with an API key: set COMPUTER_SERVER_API_KEY too');
   const cuaUrls = (env.CUA_COMPUTER_URLS ?? '').split(',').filter((u) => u.trim()).length;
   const cuaProblem = cuaUrlProblem(env.CUA_COMPUTER_URLS);
   if (cuaProblem && !bad.has('CUA_COMPUTER_URLS')) {
@@ -154,6 +155,15 @@ export class AppConfig {
     trajectories: { dir?: string; maxAgeMs: number };
   };
   readonly shutdown: { graceMs: number };
+  /** computer-server mode. */
+  readonly computerServer: {
+    port: number;
+    /** The key clients must present (secret), when set. */
+    apiKey?: string;
+    containerName?: string;
+    /** HOST was set explicitly (otherwise the mode picks its own default bind address). */
+    hostGiven: boolean;
+  };
 
   /** `given`: the settings that were set in the environment (not left at their defaults). */
   constructor(env: EnvironmentVariables, given: ReadonlySet<string> = new Set()) {
@@ -236,6 +246,12 @@ export class AppConfig {
       trajectories: { dir: env.TRAJECTORY_DIR, maxAgeMs: env.TRAJECTORY_MAX_AGE_MS },
     };
     this.shutdown = { graceMs: env.SHUTDOWN_GRACE_MS };
+    this.computerServer = {
+      port: env.COMPUTER_SERVER_PORT,
+      apiKey: env.COMPUTER_SERVER_API_KEY,
+      containerName: env.COMPUTER_SERVER_CONTAINER_NAME,
+      hostGiven: given.has('HOST'),
+    };
   }
 
   static fromEnv(raw: Record<string, string | undefined>): AppConfig {

@@ -19,7 +19,7 @@ const API_KEYS_LIST = /^\s*[^\s,]+:[A-Za-z0-9._@-]{1,128}\s*(,\s*[^\s,]+:[A-Za-z
 /** The default model: a current Claude model with computer use (the GA toolset). */
 export const DEFAULT_MODEL_NAME = 'anthropic/claude-sonnet-5-5';
 /** Settings whose values are secrets: never printed, not even in a validation error. */
-export const SECRET_SETTINGS: ReadonlySet<string> = new Set(['ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'OPENAI_COMPATIBLE_API_KEY', 'API_KEYS', 'METRICS_TOKEN', 'CUA_API_KEY']);
+export const SECRET_SETTINGS: ReadonlySet<string> = new Set(['ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'OPENAI_COMPATIBLE_API_KEY', 'API_KEYS', 'METRICS_TOKEN', 'COMPUTER_SERVER_API_KEY', 'CUA_API_KEY']);
 
 /**
  * Every setting the server reads from the environment, with its default.
@@ -247,6 +247,19 @@ export class EnvironmentVariables {
 
   @Transform(toInt) @IsInt() @Min(50) @Max(60_000)
   PROGRESS_HEARTBEAT_MS = 10_000;
+
+  // --- computer-server mode (`node dist/main.js computer-server`) ---
+  /** Port of computer-server mode; `--port` overrides. */
+  @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  COMPUTER_SERVER_PORT = 8000;
+
+  /** The key cua clients must present to computer-server mode (secret); unset: no authentication. */
+  @IsOptional() @Transform(trim) @IsString() @MinLength(16, { message: 'COMPUTER_SERVER_API_KEY must be at least 16 characters' })
+  COMPUTER_SERVER_API_KEY?: string;
+
+  /** The container name cua clients must present with the key; unset: not checked. */
+  @IsOptional() @Transform(trim) @Matches(/^[A-Za-z0-9._-]{1,253}$/, { message: 'COMPUTER_SERVER_CONTAINER_NAME must be letters, digits and . _ - (at most 253)' })
+  COMPUTER_SERVER_CONTAINER_NAME?: string;
 
   // --- Shutdown ---
   @Transform(toInt) @IsInt() @Min(0) @Max(3_600_000)

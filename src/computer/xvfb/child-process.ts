@@ -12,6 +12,8 @@ export interface SpawnOptions {
   env: Record<string, string>;
   /** Extra pipes after stdin/stdout/stderr (fd 3, 4, ...), e.g. for -displayfd or --info-fd. */
   extraPipes?: number;
+  /** Keep stdin as a writable pipe (otherwise it reads nothing). */
+  pipeStdin?: boolean;
   /** Keep stdout as a readable pipe (otherwise ignored). */
   pipeStdout?: boolean;
   /** Keep stderr as a pipe (otherwise only its tail is kept for error messages). */
@@ -58,7 +60,7 @@ export class ManagedProcess {
     installExitHook();
     this.exitSignal = options.exitSignal ?? 'SIGKILL';
     const stdio: StdioOptions = [
-      'ignore',
+      options.pipeStdin ? 'pipe' : 'ignore',
       options.pipeStdout ? 'pipe' : 'ignore',
       'pipe',
       ...Array.from({ length: options.extraPipes ?? 0 }, () => 'pipe' as const),

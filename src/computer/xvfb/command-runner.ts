@@ -1,11 +1,13 @@
 import { Readable } from 'node:stream';
-import { CommandResult } from '../computer.port';
+import { CommandResult, ProgramResult } from '../computer.port';
 import { Sandbox } from './sandbox';
 
 export interface RunOptions {
   timeoutMs: number;
   outputLimitBytes: number;
   signal?: AbortSignal;
+  /** Bytes for the program's stdin (closed after them); none: stdin reads nothing. */
+  stdin?: Buffer;
 }
 
 /** Collects a stream up to `limit` bytes and keeps draining (and dropping) the rest. */
@@ -38,8 +40,12 @@ class CappedOutput {
     }
   }
 
+  bytes(): Buffer {
+    return Buffer.concat(this.chunks);
+  }
+
   text(): string {
-    return Buffer.concat(this.chunks).toString('utf8');
+    return this.bytes().toString('utf8');
   }
 }
 
@@ -48,7 +54,19 @@ class CappedOutput {
  * (its PID namespace, so every process the command started) is killed and exitCode is null.
  */
 export async function runSandboxedCommand(sandbox: Sandbox, command: string, o: RunOptions): Promise<CommandResult> {
-  const proc = sandbox.spawn('command', ['/bin/sh', '-c', command], { pipeOutput: true });
+  const r = await runSandboxedProgram(sandbox, ['/bin/sh', '-c', command], o);
+  return { ...r, stdout: r.stdout.toString('utf8') };
+}
+
+/** Runs `argv` in the computer's sandbox (no shell), feeding it `o.stdin`; stdout comes back as bytes. */
+export async function runSandboxedProgram(sandbox: Sandbox, argv: readonly string[], o: RunOptions): Promise<ProgramResult> {
+  const proc = sandbox.spawn('command', argv, { pipeOutput: true, pipeStdin: o.stdin !== undefined });
+  const stdin = proc.process.child.stdin;
+  if (stdin) {
+    // The program may exit without reading everything (EPIPE): that is its answer, not our failure.
+    stdin.on('error', () => undefined);
+    stdin.end(o.stdin);
+  }
   const stdout = new CappedOutput(proc.process.child.stdout, o.outputLimitBytes);
   const stderr = new CappedOutput(proc.process.child.stderr, o.outputLimitBytes);
   let timedOut = false;
@@ -80,7 +98,7 @@ export async function runSandboxedCommand(sandbox: Sandbox, command: string, o: 
   if (cancelled && !timedOut) err += 'The command was cancelled.\n';
   const killed = timedOut || cancelled || status.signal !== null || status.error !== undefined;
   return {
-    stdout: stdout.text(),
+    stdout: stdout.bytes(),
     stderr: err,
     exitCode: killed ? null : status.code,
     timedOut,

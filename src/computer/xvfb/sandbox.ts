@@ -18,6 +18,12 @@ export interface SandboxSpec {
   display: number;
   /** false: no network at all (own empty network namespace). */
   network: boolean;
+  /**
+   * When the server runs as root: bwrap is started (through setpriv) as this unprivileged host
+   * uid and gid instead. Otherwise the sandbox's user is the host's root to the kernel, and can
+   * read root-only files in the read-only system folders (such as /etc/shadow).
+   */
+  hostUser?: { uid: number; setprivPath: string };
 }
 
 /** Read-only system folders; on merged-/usr systems the top-level ones are symlinks into /usr. */
@@ -92,9 +98,15 @@ export class Sandbox {
   }
 
   /** Starts `argv` in the sandbox as a tracked process (see SandboxedProcess). */
-  spawn(label: string, argv: readonly string[], options: { pipeOutput?: boolean; env?: Record<string, string> } = {}): SandboxedProcess {
+  spawn(label: string, argv: readonly string[], options: SandboxSpawnOptions = {}): SandboxedProcess {
     return new SandboxedProcess(label, this, argv, options);
   }
+}
+
+export interface SandboxSpawnOptions {
+  pipeOutput?: boolean;
+  pipeStdin?: boolean;
+  env?: Record<string, string>;
 }
 
 const INFO_FD = 3;
@@ -112,10 +124,16 @@ export class SandboxedProcess {
   private pidNs: number | undefined;
   readonly started: Promise<number | undefined>;
 
-  constructor(label: string, sandbox: Sandbox, argv: readonly string[], options: { pipeOutput?: boolean; env?: Record<string, string> }) {
-    this.process = new ManagedProcess(label, sandbox.spec.bwrapPath, sandbox.args(argv, INFO_FD), {
+  constructor(label: string, sandbox: Sandbox, argv: readonly string[], options: SandboxSpawnOptions) {
+    const bwrapArgs = sandbox.args(argv, INFO_FD);
+    const user = sandbox.spec.hostUser;
+    const [file, args] = user
+      ? [user.setprivPath, ['--reuid', String(user.uid), '--regid', String(user.uid), '--clear-groups', '--', sandbox.spec.bwrapPath, ...bwrapArgs]]
+      : [sandbox.spec.bwrapPath, bwrapArgs];
+    this.process = new ManagedProcess(label, file, args, {
       env: sandbox.env(options.env),
       extraPipes: 1,
+      pipeStdin: options.pipeStdin,
       pipeStdout: options.pipeOutput,
       pipeStderr: options.pipeOutput,
     });

@@ -1,4 +1,4 @@
-import { chmod, mkdir, rm } from 'node:fs/promises';
+import { chmod, chown, mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newCookie, writeXauthority } from './xauthority';
@@ -21,7 +21,8 @@ export class Workspace {
     this.xauthority = join(root, 'Xauthority');
   }
 
-  static async create(id: string, base = tmpdir()): Promise<Workspace> {
+  /** `owner`: host uid (and gid) that gets the folders and the Xauthority file (the sandbox's host user). */
+  static async create(id: string, base = tmpdir(), owner?: number): Promise<Workspace> {
     const ws = new Workspace(join(base, `cua-xvfb-${id}`), newCookie());
     // Not recursive: fails if the folder already exists, so nothing pre-planted is trusted.
     await mkdir(ws.root, { mode: 0o700 });
@@ -32,6 +33,9 @@ export class Workspace {
         await chmod(dir, 0o700);
       }
       await writeXauthority(ws.xauthority, ws.cookie);
+      if (owner !== undefined) {
+        for (const path of [ws.root, ws.home, ws.tmp, ws.xauthority]) await chown(path, owner, owner);
+      }
     } catch (e) {
       await ws.remove();
       throw e;

@@ -1,4 +1,4 @@
-import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { DomainError, DomainErrorCode } from '../../common/domain-error';
@@ -7,6 +7,9 @@ import { ComputerProvider, CreateComputerOptions } from '../computer.port';
 import { RegisterComputerProvider } from '../computer-provider.registry';
 import { locatePrograms, ProgramPaths, REQUIRED_PROGRAMS } from './programs';
 import { XvfbComputer } from './xvfb-computer';
+
+/** The host uid (and gid) sandboxes run as when the server runs as root: `nobody`. */
+export const SANDBOX_HOST_UID = 65534;
 
 /**
  * COMPUTER_PROVIDER=xvfb: real X11 desktops on this machine, one Xvfb display each, with
@@ -17,6 +20,8 @@ import { XvfbComputer } from './xvfb-computer';
 export class XvfbComputerProvider extends ComputerProvider implements OnApplicationShutdown {
   readonly name = 'xvfb';
   private programs: ProgramPaths | undefined;
+  private sandboxUser: { uid: number | undefined } | undefined;
+  private readonly log = new Logger('XvfbComputerProvider');
   private readonly open = new Set<XvfbComputer>();
 
   constructor(private readonly config: AppConfig) {
@@ -26,6 +31,7 @@ export class XvfbComputerProvider extends ComputerProvider implements OnApplicat
   /** Checks that every program is installed and that bubblewrap can create a sandbox here. */
   override async checkReady(): Promise<void> {
     this.resolvePrograms();
+    this.resolveSandboxUid();
     const probe = spawnSync(this.programs!.bwrap, ['--unshare-all', '--unshare-user', '--uid', '1000', '--gid', '1000', '--as-pid-1', '--die-with-parent', '--ro-bind', '/', '/', '--', 'true'], {
       timeout: 10_000,
       encoding: 'utf8',
@@ -56,6 +62,36 @@ export class XvfbComputerProvider extends ComputerProvider implements OnApplicat
     return this.programs;
   }
 
+  /**
+   * As root, sandboxes run as an unprivileged host user (SANDBOX_HOST_UID, through setpriv), so
+   * their programs cannot read root-only files such as /etc/shadow in the read-only system
+   * folders. Needs user namespaces for unprivileged users; without them (or without setpriv) the
+   * sandboxes run as root's user namespace, with a warning.
+   */
+  private resolveSandboxUid(): number | undefined {
+    if (this.sandboxUser) return this.sandboxUser.uid;
+    const programs = this.resolvePrograms();
+    let uid: number | undefined;
+    if (process.getuid?.() === 0) {
+      const probe = programs.setpriv
+        ? spawnSync(programs.setpriv, ['--reuid', String(SANDBOX_HOST_UID), '--regid', String(SANDBOX_HOST_UID), '--clear-groups', '--', programs.bwrap, '--unshare-all', '--unshare-user', '--uid', '1000', '--gid', '1000', '--as-pid-1', '--die-with-parent', '--ro-bind', '/', '/', '--', 'true'], {
+            timeout: 10_000,
+            encoding: 'utf8',
+            env: { PATH: '/usr/bin:/bin' },
+          })
+        : undefined;
+      if (probe?.status === 0) uid = SANDBOX_HOST_UID;
+      else {
+        this.log.warn(
+          `The server runs as root and cannot start sandboxes as an unprivileged user (${programs.setpriv ? (probe?.stderr || probe?.error?.message || `exit ${probe?.status}`).trim() : 'setpriv is not installed'}): ` +
+            'programs in the desktops can read root-only files of the system folders (e.g. /etc/shadow). Run the server as a non-root user, or allow unprivileged user namespaces.',
+        );
+      }
+    }
+    this.sandboxUser = { uid };
+    return uid;
+  }
+
   /** Finds the programs on this machine (a seam for tests). */
   protected locatePrograms(): ReturnType<typeof locatePrograms> {
     return locatePrograms();
@@ -73,6 +109,7 @@ export class XvfbComputerProvider extends ComputerProvider implements OnApplicat
         commandTimeoutMs: c.commandTimeoutMs,
         commandOutputLimitBytes: c.commandOutputLimitBytes,
         programs: this.resolvePrograms(),
+        sandboxUid: this.resolveSandboxUid(),
         onClose: () => computer && this.open.delete(computer),
       },
       options.signal,

@@ -1,9 +1,9 @@
 import { abortReason, DomainError, DomainErrorCode, errorMessage } from '../../common/domain-error';
 import { linkSignals, sleep, withTimeout } from '../../common/async';
-import { CommandOptions, CommandResult, Computer, Frame, MouseButton, Point, Size } from '../computer.port';
+import { CommandOptions, CommandResult, Computer, Frame, MouseButton, Point, ProgramOptions, ProgramResult, Size } from '../computer.port';
 import { keysymOf } from '../keys';
 import { describeExit } from './child-process';
-import { runSandboxedCommand } from './command-runner';
+import { runSandboxedCommand, runSandboxedProgram } from './command-runner';
 import { KeyboardMap } from './keyboard-map';
 import { ProgramPaths } from './programs';
 import { Sandbox, SandboxedProcess } from './sandbox';
@@ -25,6 +25,11 @@ export interface XvfbComputerOptions {
   startTimeoutMs?: number;
   /** Where the computer's folder is created; default os.tmpdir(). */
   baseDir?: string;
+  /**
+   * Host uid (and gid) the sandbox runs as, through setpriv (programs.setpriv required); for a
+   * server running as root. Unset: bwrap runs as the server's own user.
+   */
+  sandboxUid?: number;
   /** Called once when close() begins. */
   onClose?: () => void;
 }
@@ -34,6 +39,9 @@ const CAPTURE_TIMEOUT_MS = 15_000;
 const ALIVE_TIMEOUT_MS = 1_000;
 const MAX_HOLD_MS = 60_000;
 const MAX_WHEEL_CLICKS = 100;
+const CLIPBOARD_TIMEOUT_MS = 5_000;
+/** What `xclip -verbose` prints once it owns the selection and serves it. */
+const XCLIP_READY = /Waiting for selection requests/;
 
 /**
  * The desktop session inside the sandbox: openbox, which starts (once it manages the screen, so
@@ -62,6 +70,8 @@ export class XvfbComputer extends Computer {
   private conn: X11Connection | undefined;
   private sandbox: Sandbox | undefined;
   private session: SandboxedProcess | undefined;
+  /** The xclip process that holds the text set with setClipboard (it serves paste requests). */
+  private clipboardOwner: SandboxedProcess | undefined;
   private input: XtestInput | undefined;
   /** Why the desktop stopped by itself, once it did. */
   private failure: string | undefined;
@@ -109,7 +119,8 @@ export class XvfbComputer extends Computer {
       if (Date.now() >= deadline) throw new X11TimeoutError('the start deadline passed');
     };
 
-    this.workspace = await Workspace.create(this.id, o.baseDir);
+    if (o.sandboxUid !== undefined && !o.programs.setpriv) throw new Error('sandboxUid needs setpriv (util-linux)');
+    this.workspace = await Workspace.create(this.id, o.baseDir, o.sandboxUid);
     check();
     this.server = await XvfbServer.start({
       xvfbPath: o.programs.Xvfb,
@@ -139,6 +150,7 @@ export class XvfbComputer extends Computer {
       xauthorityFile: this.workspace.xauthority,
       display: this.server.display,
       network: o.network,
+      hostUser: o.sandboxUid !== undefined ? { uid: o.sandboxUid, setprivPath: o.programs.setpriv! } : undefined,
     });
     this.session = this.sandbox.spawn('desktop session', ['/bin/sh', '-c', SESSION_SCRIPT], { env: { SHELL: '/bin/bash' } });
     await withTimeout(this.session.started, left(), () => new X11TimeoutError('the sandbox did not start'), signal);
@@ -367,6 +379,61 @@ export class XvfbComputer extends Computer {
     });
   }
 
+  override async runProgram(argv: readonly string[], options: ProgramOptions = {}): Promise<ProgramResult> {
+    if (!Array.isArray(argv) || argv.length === 0 || !argv.every((a) => typeof a === 'string')) {
+      throw invalid('A program needs argv: a non-empty list of strings.');
+    }
+    const timeoutMs = options.timeoutMs ?? this.options.commandTimeoutMs;
+    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw invalid(`Command timeout must be a positive number of milliseconds, not ${timeoutMs}.`);
+    const outputLimitBytes = options.outputLimitBytes ?? this.options.commandOutputLimitBytes;
+    return this.guarded('run the program', async ({ sandbox }) => {
+      const link = linkSignals(options.signal, this.lifetime.signal);
+      const run = runSandboxedProgram(sandbox, argv, { timeoutMs, outputLimitBytes, stdin: options.stdin, signal: link.signal });
+      this.running.add(run);
+      try {
+        return await run;
+      } finally {
+        this.running.delete(run);
+        link.dispose();
+      }
+    });
+  }
+
+  /**
+   * A foreground `xclip` in the sandbox owns the CLIPBOARD selection and serves it until another
+   * program takes the selection (xclip then exits) or the computer closes.
+   */
+  override async setClipboard(text: string): Promise<void> {
+    if (typeof text !== 'string') throw invalid('Clipboard text must be a string.');
+    return this.guarded('set the clipboard', async ({ sandbox }) => {
+      const previous = this.clipboardOwner;
+      this.clipboardOwner = undefined;
+      await previous?.kill();
+      const owner = sandbox.spawn('clipboard', ['xclip', '-selection', 'clipboard', '-in', '-verbose'], { pipeOutput: true, pipeStdin: true });
+      this.clipboardOwner = owner;
+      const child = owner.process.child;
+      child.stdin?.on('error', () => undefined);
+      child.stdin?.end(Buffer.from(text, 'utf8'));
+      let said = '';
+      const ready = new Promise<void>((resolve, reject) => {
+        const listen = (chunk: Buffer) => {
+          said = (said + chunk.toString('utf8')).slice(-4096);
+          if (XCLIP_READY.test(said)) resolve();
+        };
+        child.stdout?.on('data', listen);
+        child.stderr?.on('data', listen);
+        void owner.process.exited.then(() => reject(new Error(`xclip stopped before it held the clipboard: ${said.trim() || 'no output'}`)));
+      });
+      try {
+        await withTimeout(ready, CLIPBOARD_TIMEOUT_MS, () => new X11TimeoutError(`xclip did not take the clipboard within ${CLIPBOARD_TIMEOUT_MS} ms`));
+      } catch (e) {
+        if (this.clipboardOwner === owner) this.clipboardOwner = undefined;
+        await owner.kill();
+        throw e;
+      }
+    });
+  }
+
   async isAlive(): Promise<boolean> {
     if (this.closing || this.failure || !this.server?.running || !this.conn?.isOpen) return false;
     try {
@@ -395,6 +462,7 @@ export class XvfbComputer extends Computer {
         this.lifetime.abort(failed(`Computer ${this.id} was closed.`));
         return Promise.allSettled(this.running);
       },
+      () => this.clipboardOwner?.kill(),
       () => this.session?.kill(),
       () => this.conn?.close(),
       () => this.server?.stop(),

@@ -1,0 +1,45 @@
+import { Logger, LoggerService, ModuleMetadata } from '@nestjs/common';
+import { AppConfig } from '../config/config.module';
+import { computerServerAddress, startComputerServer } from './computer-server.module';
+import { computerServerUrl } from './computer-server.url';
+
+export class UsageError extends Error {}
+
+const USAGE = 'Usage: node dist/main.js computer-server [--port 8000] [--host 127.0.0.1]';
+
+/** `--port N`, `--port=N`, `--host H`, `--host=H`; anything else is a UsageError. */
+export function parseComputerServerFlags(args: readonly string[]): { port?: number; host?: string } {
+  const out: { port?: number; host?: string } = {};
+  for (let i = 0; i < args.length; i++) {
+    const m = /^--(port|host)(?:=(.*))?$/.exec(args[i]);
+    if (!m) throw new UsageError(`Unknown argument "${args[i]}". ${USAGE}`);
+    const value = m[2] ?? args[++i];
+    if (value === undefined || value === '') throw new UsageError(`--${m[1]} needs a value. ${USAGE}`);
+    if (m[1] === 'port') {
+      if (!/^\d+$/.test(value) || Number(value) > 65535) throw new UsageError(`--port must be a port number 0-65535, not "${value}".`);
+      out.port = Number(value);
+    } else {
+      out.host = value;
+    }
+  }
+  return out;
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+
+/** computer-server mode from the command line: boots, warns when open, prints the URL, stops on SIGTERM/SIGINT. */
+export async function runComputerServer(args: readonly string[], config: AppConfig, logger: LoggerService, providerModules: NonNullable<ModuleMetadata['imports']>): Promise<void> {
+  const listen = computerServerAddress(config, parseComputerServerFlags(args));
+  const log = new Logger('ComputerServer');
+  const app = await startComputerServer({ config, providerModules, logger, listen });
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
+  if (!config.computerServer.apiKey) {
+    const reach = LOOPBACK.test(listen.host) ? 'any program on this machine' : `ANYONE who can reach ${listen.host}:${listen.port}`;
+    log.warn(
+      `NO API KEY CONFIGURED: ${reach} can drive this desktop and run commands in it without authentication. ` +
+        'Set COMPUTER_SERVER_API_KEY before exposing this server beyond this machine.',
+    );
+  }
+  const url = computerServerUrl(app);
+  log.log(`Computer server: ${url}  (ws: ${url.replace('http', 'ws')}/ws, computers: ${config.computer.provider}, auth: ${config.computerServer.apiKey ? 'API key' : 'none'})`);
+}

@@ -1,0 +1,153 @@
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer } from 'ws';
+import { CUA_AUTH_COMMAND, CUA_AUTH_MESSAGES, CUA_MAX_MESSAGE_BYTES, CUA_PATHS, CuaAuthParams, CuaReply, parseCuaRequest } from '../common/cua-protocol';
+import { errorMessage } from '../common/domain-error';
+import { AppConfig } from '../config/config.module';
+import { CuaAuthenticator } from './cua-auth';
+import { CuaDispatcher } from './cua-dispatcher.service';
+
+/** How long a new connection has to send its authentication frame. */
+const AUTH_TIMEOUT_MS = 10_000;
+/** Requests one connection may have queued; more means the client does not wait for replies. */
+const MAX_PENDING = 64;
+const CLOSE_TIMEOUT_MS = 2_000;
+
+interface Connection {
+  ws: WebSocket;
+  authed: boolean;
+  pending: number;
+  queue: Promise<void>;
+  /** Aborted when the socket closes: stops this connection's running commands. */
+  gone: AbortController;
+}
+
+/**
+ * `WS /ws`: the main command channel. Each connection's requests run one after another and
+ * its replies go out in request order; connections are independent of each other.
+ */
+@Injectable()
+export class CuaWebSocketGateway implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly log = new Logger('CuaServer');
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: CUA_MAX_MESSAGE_BYTES });
+  private readonly connections = new Set<Connection>();
+  private closing = false;
+
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly dispatcher: CuaDispatcher,
+    private readonly auth: CuaAuthenticator,
+    private readonly config: AppConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const server = this.adapterHost.httpAdapter?.getHttpServer() as Server | undefined;
+    if (!server) throw new Error('computer-server mode needs an HTTP server for /ws');
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
+    this.wss.on('error', (e) => this.log.warn(`WebSocket server: ${errorMessage(e)}`));
+  }
+
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer) {
+    socket.on('error', () => undefined);
+    const path = (req.url ?? '').split('?')[0];
+    const refuse = (status: string) => {
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    };
+    if (path !== CUA_PATHS.ws) return refuse('404 Not Found');
+    if (this.closing) return refuse('503 Service Unavailable');
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
+  }
+
+  private accept(ws: WebSocket) {
+    const conn: Connection = { ws, authed: !this.auth.enabled, pending: 0, queue: Promise.resolve(), gone: new AbortController() };
+    this.connections.add(conn);
+    this.log.debug(`Client connected (${this.connections.size} open)`);
+    const authTimer = this.auth.enabled
+      ? setTimeout(() => {
+          if (!conn.authed) ws.close(1008, 'Authentication timeout');
+        }, AUTH_TIMEOUT_MS)
+      : undefined;
+    ws.on('error', (e) => this.log.debug(`Client socket error: ${errorMessage(e)}`));
+    ws.on('close', () => {
+      clearTimeout(authTimer);
+      conn.gone.abort(new Error('The client disconnected.'));
+      this.connections.delete(conn);
+      this.log.debug(`Client disconnected (${this.connections.size} open)`);
+    });
+    ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
+      if (conn.pending >= MAX_PENDING) {
+        ws.close(1008, `More than ${MAX_PENDING} requests waiting; wait for replies`);
+        return;
+      }
+      const text = Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8');
+      conn.pending++;
+      conn.queue = conn.queue
+        .then(() => this.handle(conn, text))
+        .catch((e: unknown) => this.log.warn(`Request failed: ${errorMessage(e)}`))
+        .finally(() => conn.pending--);
+    });
+  }
+
+  private send(conn: Connection, reply: object): Promise<void> {
+    if (conn.ws.readyState !== WebSocket.OPEN) return Promise.resolve();
+    return new Promise((resolve) => conn.ws.send(JSON.stringify(reply), () => resolve()));
+  }
+
+  private async handle(conn: Connection, text: string): Promise<void> {
+    if (conn.ws.readyState !== WebSocket.OPEN) return;
+    const parsed = parseCuaRequest(text);
+    if (!conn.authed) {
+      if (!parsed.ok || parsed.request.command !== CUA_AUTH_COMMAND) return this.refuse(conn, CUA_AUTH_MESSAGES.firstMessage);
+      const p = parsed.request.params as CuaAuthParams;
+      const problem = this.auth.check(p.api_key, p.container_name);
+      if (problem) return this.refuse(conn, problem);
+      conn.authed = true;
+      this.log.debug('Client authenticated');
+      return this.send(conn, { success: true, message: CUA_AUTH_MESSAGES.ok });
+    }
+    if (!parsed.ok) return this.send(conn, { success: false, error: parsed.problem.error });
+    const { command, params } = parsed.request;
+    if (command === CUA_AUTH_COMMAND && this.auth.enabled) {
+      const p = params as CuaAuthParams;
+      const problem = this.auth.check(p.api_key, p.container_name);
+      if (problem) return this.refuse(conn, problem);
+      return this.send(conn, { success: true, message: CUA_AUTH_MESSAGES.ok });
+    }
+    const outcome = await this.dispatcher.run(command, params, conn.gone.signal);
+    const reply: CuaReply = outcome.kind === 'reply' ? outcome.reply : { success: false, error: outcome.error };
+    return this.send(conn, reply);
+  }
+
+  private async refuse(conn: Connection, error: string): Promise<void> {
+    this.log.warn(`Refused a client: ${error}`);
+    await this.send(conn, { success: false, error });
+    conn.ws.close(1008, error);
+  }
+
+  /** Stops new connections, lets each connection finish what it queued (up to the grace), then closes them all. */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.closing = true;
+    await this.dispatcher.drain(this.config.shutdown.graceMs);
+    const open = [...this.connections];
+    await Promise.all(
+      open.map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            if (c.ws.readyState === WebSocket.CLOSED) return resolve();
+            const timer = setTimeout(() => {
+              c.ws.terminate();
+              resolve();
+            }, CLOSE_TIMEOUT_MS);
+            c.ws.once('close', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            c.ws.close(1001, 'The server is shutting down');
+          }),
+      ),
+    );
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+}

@@ -316,6 +316,28 @@ describe('Dockerfile', () => {
     expect(copies.filter((c) => /\bsrc\b/.test(c))).toEqual([]);
   });
 
+  it("needs nothing at run time beyond production dependencies: the server's code imports no devDependency", () => {
+    const pkg = JSON.parse(read(ROOT, 'package.json')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+    const files: string[] = [];
+    const walk = (dir: string) => {
+      for (const f of readdirSync(dir)) {
+        const p = join(dir, f);
+        if (statSync(p).isDirectory()) walk(p);
+        else if (p.endsWith('.ts') && !p.endsWith('.spec.ts')) files.push(p);
+      }
+    };
+    walk(join(ROOT, 'src'));
+    // Module specifiers of `from '…'`, `import '…'`, `import('…')` and a bare `require('…')` (not `x.require(…)`).
+    const packages = files.flatMap((f) =>
+      [...read(f).matchAll(/(?:\bfrom\s+|\bimport\s*\(?\s*|(?<![.\w])require\(\s*)['"]([^'".][^'"]*)['"]/g)]
+        .map((m) => m[1])
+        .filter((spec) => !spec.startsWith('node:'))
+        .map((spec) => ({ file: f.slice(ROOT.length + 1), name: spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0] })),
+    );
+    expect(packages.length).toBeGreaterThan(20);
+    expect(packages.filter((p) => !(p.name in pkg.dependencies)).map((p) => `${p.name} in ${p.file}${p.name in pkg.devDependencies ? ' (a devDependency)' : ''}`)).toEqual([]);
+  });
+
   it('installs the desktop packages of scripts/setup.sh and tini', () => {
     const packages = /PACKAGES=\(([^)]*)\)/.exec(read(ROOT, 'scripts/setup.sh'))![1].trim().split(/\s+/);
     const installed = /apt-get install[^&]*/.exec(run(df.final))![0].split(/\s+/);

@@ -14,6 +14,8 @@ const AUTH_TIMEOUT_MS = 10_000;
 /** Requests one connection may have queued; more means the client does not wait for replies. */
 const MAX_PENDING = 64;
 const CLOSE_TIMEOUT_MS = 2_000;
+/** A client that does not take a reply off the wire within this long is dropped. */
+const SEND_TIMEOUT_MS = 60_000;
 
 interface Connection {
   ws: WebSocket;
@@ -92,7 +94,17 @@ export class CuaWebSocketGateway implements OnApplicationBootstrap, BeforeApplic
 
   private send(conn: Connection, reply: object): Promise<void> {
     if (conn.ws.readyState !== WebSocket.OPEN) return Promise.resolve();
-    return new Promise((resolve) => conn.ws.send(JSON.stringify(reply), () => resolve()));
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.log.warn(`A client did not read its reply within ${SEND_TIMEOUT_MS} ms; dropping it`);
+        conn.ws.terminate();
+        resolve();
+      }, SEND_TIMEOUT_MS);
+      conn.ws.send(JSON.stringify(reply), () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   private async handle(conn: Connection, text: string): Promise<void> {

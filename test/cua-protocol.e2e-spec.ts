@@ -47,6 +47,8 @@ describe('cua client protocol (fake peer)', () => {
     await c.click({ x: 10, y: 20 }, 'left', 1);
     await c.click({ x: 10, y: 20 }, 'right', 1);
     await c.click({ x: 5, y: 6 }, 'left', 2);
+    await c.click({ x: 5, y: 6 }, 'left', 3);
+    await c.click({ x: 9, y: 9 }, 'middle', 1);
     await c.moveMouse({ x: 7, y: 8 });
     await c.typeText('héllo "x"');
     await c.pressKeys(parseKeyCombo('Return'));
@@ -67,6 +69,11 @@ describe('cua client protocol (fake peer)', () => {
       '{"command":"left_click","params":{"x":10,"y":20}}',
       '{"command":"right_click","params":{"x":10,"y":20}}',
       '{"command":"double_click","params":{"x":5,"y":6}}',
+      '{"command":"double_click","params":{"x":5,"y":6}}',
+      '{"command":"mouse_down","params":{"x":5,"y":6,"button":"left"}}',
+      '{"command":"mouse_up","params":{"x":5,"y":6,"button":"left"}}',
+      '{"command":"mouse_down","params":{"x":9,"y":9,"button":"middle"}}',
+      '{"command":"mouse_up","params":{"x":9,"y":9,"button":"middle"}}',
       '{"command":"move_cursor","params":{"x":7,"y":8}}',
       '{"command":"type_text","params":{"text":"héllo \\"x\\""}}',
       '{"command":"press_key","params":{"key":"enter"}}',

@@ -248,9 +248,14 @@ export class CuaComputer extends Computer {
       for (let i = 0; i < count; i++) await this.request('right_click', { x: p.x, y: p.y });
       return;
     }
-    // A triple click is a double click and one more click at once, within the desktop's multi-click time.
-    if (count >= 2) await this.request('double_click', { x: p.x, y: p.y });
-    if (count !== 2) await this.request('left_click', { x: p.x, y: p.y });
+    if (count === 1) await this.request('left_click', { x: p.x, y: p.y });
+    else await this.request('double_click', { x: p.x, y: p.y });
+    if (count === 3) {
+      // The protocol has no triple click. A third press and release right after the double click
+      // makes one; a third left_click would not do (servers may keep separate clicks apart in time).
+      await this.request('mouse_down', { x: p.x, y: p.y, button: 'left' });
+      await this.request('mouse_up', { x: p.x, y: p.y, button: 'left' });
+    }
   }
 
   async mouseDown(button: MouseButton): Promise<void> {

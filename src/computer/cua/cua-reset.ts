@@ -6,7 +6,7 @@ import { CuaComputer } from './cua-computer';
  * the session could change it): the top-level windows and the entries under the scratch folders.
  */
 export interface CuaBaseline {
-  /** Window ids (decimal, as xdotool prints them); undefined when xdotool is missing there. */
+  /** Client window ids (hex, from _NET_CLIENT_LIST); undefined when xprop is missing there. */
   windows?: Set<string>;
   /** Absolute paths under the scratch folders; undefined when the listing failed or was too long. */
   files?: Set<string>;
@@ -22,7 +22,8 @@ export interface CuaResetReport {
 
 /** Beyond this many entries under the scratch folders the file part of the reset is skipped (and logged). */
 export const MAX_BASELINE_ENTRIES = 20_000;
-const LIST_WINDOWS = "command -v xdotool >/dev/null 2>&1 || { echo 'no-xdotool'; exit 0; }; xdotool search --onlyvisible --name '' 2>/dev/null | sort -u; exit 0";
+/** The window manager's list of client windows (EWMH _NET_CLIENT_LIST): application windows only, not frames or menus. */
+const LIST_WINDOWS = "command -v xprop >/dev/null 2>&1 || { echo 'no-xprop'; exit 0; }; xprop -root _NET_CLIENT_LIST 2>/dev/null | grep -o '0x[0-9a-fA-F]*'; exit 0";
 /**
  * The home folder (first line), then every entry under it (hidden ones at its top level are
  * skipped: settings of the desktop's programs) and under /tmp, NUL-separated, on one file system.
@@ -45,8 +46,8 @@ async function run(computer: CuaComputer, command: string, timeoutMs: number): P
 
 async function listWindows(computer: CuaComputer, timeoutMs: number): Promise<Set<string> | undefined> {
   const out = await run(computer, LIST_WINDOWS, timeoutMs);
-  if (out.startsWith('no-xdotool')) return undefined;
-  return new Set(out.split('\n').filter((l) => /^\d+$/.test(l)));
+  if (out.startsWith('no-xprop')) return undefined;
+  return new Set(out.split('\n').filter((l) => /^0x[0-9a-f]+$/i.test(l)));
 }
 
 async function listFiles(computer: CuaComputer, timeoutMs: number): Promise<{ home: string; files?: Set<string> }> {
@@ -81,7 +82,7 @@ export function newTopLevelPaths(before: ReadonlySet<string>, now: Iterable<stri
 }
 
 /**
- * The default reset: closes (kills) every top-level window that appeared during the lease
+ * The default reset: closes (kills the owner of) every application window that appeared during the lease
  * (`closeWindows`), and removes every file and folder that appeared under the home folder
  * (outside its hidden top-level entries) and under /tmp. Throws when a step fails.
  */
@@ -91,11 +92,12 @@ export async function defaultReset(computer: CuaComputer, baseline: CuaBaseline,
     const now = await listWindows(computer, timeoutMs);
     const extra = [...(now ?? [])].filter((w) => !baseline.windows!.has(w));
     if (extra.length) {
-      await run(computer, extra.map((w) => `xdotool windowkill ${w} 2>/dev/null`).join('; ') + '; exit 0', timeoutMs);
+      // XKillClient on each: the program that owns the window goes (xdotool, or xkill from x11-utils).
+      await run(computer, extra.map((w) => `{ xdotool windowkill ${w} || xkill -id ${w}; } >/dev/null 2>&1`).join('; ') + '; exit 0', timeoutMs);
       report.windowsClosed = extra.length;
     }
   } else if (closeWindows) {
-    report.notes.push('windows not closed (no xdotool on the remote computer)');
+    report.notes.push('windows not closed (no xprop on the remote computer)');
   }
   if (baseline.files && baseline.home) {
     const { files } = await listFiles(computer, timeoutMs);

@@ -12,7 +12,7 @@ export interface PeerRequest {
 }
 
 /** What the peer does with one request: a reply object, a raw text frame, several frames, or nothing. */
-export type PeerAction = { reply: object } | { raw: string | Buffer } | { frames: string[] } | { silence: true } | { close: true };
+export type PeerAction = { reply: object; delayMs?: number } | { raw: string | Buffer } | { frames: string[] } | { silence: true } | { close: true };
 export type PeerHandler = (req: PeerRequest, n: number) => PeerAction | undefined;
 
 /**
@@ -24,6 +24,8 @@ export class FakeCuaPeer {
   readonly requests: PeerRequest[] = [];
   /** WebSocket connections accepted so far. */
   connections = 0;
+  /** Requests received over WS and not answered yet (with delayed replies). */
+  outstanding = 0;
   /** Connections that ended (closed by either side). */
   closes = 0;
   handler: PeerHandler = () => undefined;
@@ -92,7 +94,13 @@ export class FakeCuaPeer {
     ws.on('message', (data) => {
       const req = this.parse((data as Buffer).toString('utf8'), 'ws');
       const action = this.handler(req, this.requests.length) ?? this.defaults(req);
-      if ('reply' in action) ws.send(JSON.stringify(action.reply));
+      if ('reply' in action && action.delayMs) {
+        this.outstanding++;
+        setTimeout(() => {
+          this.outstanding--;
+          if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(action.reply));
+        }, action.delayMs);
+      } else if ('reply' in action) ws.send(JSON.stringify(action.reply));
       else if ('raw' in action) ws.send(action.raw);
       else if ('frames' in action) action.frames.forEach((f) => ws.send(f));
       else if ('close' in action) ws.terminate();

@@ -4,6 +4,7 @@ import { AgentModule, AnthropicModelModule, OpenAICompatibleModelModule, OpenAIM
 import { ComputerModule, FakeComputerModule } from './computer/computer.module';
 import { CuaComputerModule } from './computer/cua/cua-computer.module';
 import { XvfbComputerModule } from './computer/xvfb/xvfb-computer.module';
+import { KubernetesComputerModule } from './computer/kubernetes/kubernetes-computer.module';
 import { AppConfig, ConfigModule } from './config/config.module';
 import { HealthModule } from './health/health.module';
 import { LifecycleModule } from './lifecycle/lifecycle.module';
@@ -27,6 +28,7 @@ export const BUILT_IN_PROVIDER_MODULES = [
   FakeComputerModule,
   XvfbComputerModule,
   CuaComputerModule,
+  KubernetesComputerModule,
   ScriptedModelModule,
   AnthropicModelModule,
   OpenAIModelModule,

@@ -12,6 +12,16 @@ export class ConfigValidationError extends Error {
   }
 }
 
+function jsonObject(v?: string): boolean {
+  if (v === undefined) return true;
+  try {
+    const parsed: unknown = JSON.parse(v);
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed);
+  } catch {
+    return false;
+  }
+}
+
 function validOrigins(v?: string): boolean {
   try {
     for (const o of (v ?? '').split(',').map((x) => x.trim()).filter(Boolean)) new URL(o);
@@ -65,6 +75,14 @@ export function validateEnv(raw: Record<string, string | undefined>): Environmen
   cross(['API_KEYS', 'API_KEYS_FILE'], env.API_KEYS !== undefined && env.API_KEYS_FILE !== undefined, 'API_KEYS_FILE', 'set either API_KEYS or API_KEYS_FILE, not both');
   cross(['ALLOWED_ORIGINS'], !validOrigins(env.ALLOWED_ORIGINS), 'ALLOWED_ORIGINS', 'each origin must be a URL such as https://app.example.com');
   cross(['COMPUTER_SERVER_CONTAINER_NAME', 'COMPUTER_SERVER_API_KEY'], env.COMPUTER_SERVER_CONTAINER_NAME !== undefined && env.COMPUTER_SERVER_API_KEY === undefined, 'COMPUTER_SERVER_CONTAINER_NAME', 'is checked only together with an API key: set COMPUTER_SERVER_API_KEY too');
+  cross(['KUBERNETES_POD_TEMPLATE', 'KUBERNETES_POD_TEMPLATE_FILE'], env.KUBERNETES_POD_TEMPLATE !== undefined && env.KUBERNETES_POD_TEMPLATE_FILE !== undefined, 'KUBERNETES_POD_TEMPLATE_FILE', 'set either KUBERNETES_POD_TEMPLATE or KUBERNETES_POD_TEMPLATE_FILE, not both');
+  cross(['KUBERNETES_POD_TEMPLATE'], !jsonObject(env.KUBERNETES_POD_TEMPLATE), 'KUBERNETES_POD_TEMPLATE', 'must be a JSON object: a Pod such as {"spec":{"runtimeClassName":"gvisor"}}');
+  cross(
+    ['KUBERNETES_BACKEND', 'KUBERNETES_SANDBOX_WARM_POOL', 'KUBERNETES_SANDBOX_TEMPLATE'],
+    env.KUBERNETES_BACKEND === 'agent-sandbox' && !env.KUBERNETES_SANDBOX_WARM_POOL && !env.KUBERNETES_SANDBOX_TEMPLATE,
+    'KUBERNETES_BACKEND',
+    'agent-sandbox needs KUBERNETES_SANDBOX_WARM_POOL (or, for v1alpha1 claims, KUBERNETES_SANDBOX_TEMPLATE)',
+  );
   const cuaUrls = (env.CUA_COMPUTER_URLS ?? '').split(',').filter((u) => u.trim()).length;
   const cuaProblem = cuaUrlProblem(env.CUA_COMPUTER_URLS);
   if (cuaProblem && !bad.has('CUA_COMPUTER_URLS')) {
@@ -115,6 +133,23 @@ export class AppConfig {
     screenshot: { maxLongEdge: number; maxPixels: number; maxBytes: number };
     /** COMPUTER_PROVIDER=cua: remote cua computer-servers. */
     cua: { urls: string[]; apiKey?: string; containerName?: string; requestTimeoutMs: number; resetCommand?: string };
+    /** COMPUTER_PROVIDER=kubernetes: desktops as pods or agent-sandbox claims. */
+    kubernetes: {
+      backend: 'auto' | 'pods' | 'agent-sandbox';
+      namespace: string;
+      desktopImage?: string;
+      desktopPort: number;
+      /** The pod template as JSON text, or a file (YAML or JSON) holding it. */
+      podTemplate?: string;
+      podTemplateFile?: string;
+      readyTimeoutMs: number;
+      deleteGraceSeconds: number;
+      release: string;
+      sandboxWarmPool?: string;
+      sandboxTemplate?: string;
+      /** The server's own pod, from the downward API; unset outside a cluster. */
+      self: { podName?: string; podUid?: string; podNamespace?: string };
+    };
   };
   readonly pool: {
     maxSize: number;
@@ -199,6 +234,20 @@ export class AppConfig {
         containerName: env.CUA_CONTAINER_NAME,
         requestTimeoutMs: env.CUA_REQUEST_TIMEOUT_MS,
         resetCommand: env.CUA_RESET_COMMAND,
+      },
+      kubernetes: {
+        backend: env.KUBERNETES_BACKEND as AppConfig['computer']['kubernetes']['backend'],
+        namespace: env.KUBERNETES_NAMESPACE ?? env.POD_NAMESPACE ?? 'default',
+        desktopImage: env.KUBERNETES_DESKTOP_IMAGE,
+        desktopPort: env.KUBERNETES_DESKTOP_PORT,
+        podTemplate: env.KUBERNETES_POD_TEMPLATE,
+        podTemplateFile: env.KUBERNETES_POD_TEMPLATE_FILE,
+        readyTimeoutMs: env.KUBERNETES_POD_READY_TIMEOUT_MS,
+        deleteGraceSeconds: env.KUBERNETES_POD_DELETE_GRACE_SECONDS,
+        release: env.KUBERNETES_RELEASE,
+        sandboxWarmPool: env.KUBERNETES_SANDBOX_WARM_POOL,
+        sandboxTemplate: env.KUBERNETES_SANDBOX_TEMPLATE,
+        self: { podName: env.POD_NAME, podUid: env.POD_UID, podNamespace: env.POD_NAMESPACE },
       },
     };
     this.pool = {

@@ -11,6 +11,9 @@ const toBool = ({ value }: { value: unknown }) => {
 };
 const URL_OPTIONS = { require_tld: false, require_protocol: true, protocols: ['http', 'https'] };
 const MODEL_NAME = /^[a-z][a-z0-9-]*\/\S+$/;
+const K8S_DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const K8S_DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const K8S_LABEL_VALUE = /^(?=.{1,63}$)[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 /** A principal (tenant) name. */
 export const PRINCIPAL = /^[A-Za-z0-9._@-]{1,128}$/;
 /** `key:principal[,key:principal…]`; a key is any run of characters without comma or whitespace. */
@@ -120,6 +123,61 @@ export class EnvironmentVariables {
 
   @Transform(toInt) @IsInt() @Min(10_000) @Max(50_000_000)
   SCREENSHOT_MAX_BYTES = 1_000_000;
+
+  // --- Kubernetes (COMPUTER_PROVIDER=kubernetes) ---
+  /** `pods` (desktop pods of our own), `agent-sandbox` (SandboxClaims), or `auto` (agent-sandbox when its CRDs are served and a warm pool or template is named). */
+  @Transform(trim) @IsIn(['auto', 'pods', 'agent-sandbox'])
+  KUBERNETES_BACKEND = 'auto';
+
+  /** Namespace of the desktops; unset: POD_NAMESPACE, else `default`. */
+  @IsOptional() @Transform(trim) @Matches(K8S_DNS_LABEL, { message: 'KUBERNETES_NAMESPACE must be a Kubernetes namespace name (lower-case letters, digits, -)' })
+  KUBERNETES_NAMESPACE?: string;
+
+  /** Image of a desktop pod; unset: this project's image, which serves desktops with `computer-server`. */
+  @IsOptional() @Transform(trim) @Matches(/^[^\s]+$/, { message: 'KUBERNETES_DESKTOP_IMAGE must be an image reference without spaces' })
+  KUBERNETES_DESKTOP_IMAGE?: string;
+
+  /** Port on which a desktop pod serves the cua computer-server protocol. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(65535)
+  KUBERNETES_DESKTOP_PORT = 8000;
+
+  /** The rest of the desktop pod (resources, nodeSelector, tolerations, runtimeClassName, securityContext …) as a JSON Pod. */
+  @IsOptional() @Transform(trim) @IsString() @MinLength(2)
+  KUBERNETES_POD_TEMPLATE?: string;
+
+  /** The same as a file (YAML or JSON), e.g. a mounted ConfigMap. */
+  @IsOptional() @Transform(trim) @IsString() @MinLength(1)
+  KUBERNETES_POD_TEMPLATE_FILE?: string;
+
+  /** How long a desktop may take from create to Ready before it is deleted with an error naming its state. */
+  @Transform(toInt) @IsInt() @Min(1000) @Max(3_600_000)
+  KUBERNETES_POD_READY_TIMEOUT_MS = 45_000;
+
+  /** gracePeriodSeconds when a desktop pod is deleted. */
+  @Transform(toInt) @IsInt() @Min(0) @Max(3600)
+  KUBERNETES_POD_DELETE_GRACE_SECONDS = 5;
+
+  /** The release whose desktops these are: pods and claims carry it as a label; start-up reconciliation only touches its own release. */
+  @Transform(trim) @Matches(K8S_LABEL_VALUE, { message: 'KUBERNETES_RELEASE must be a label value (letters, digits, - _ ., at most 63)' })
+  KUBERNETES_RELEASE = 'cua-mcp-server';
+
+  /** agent-sandbox: the SandboxWarmPool a claim checks out from (v1beta1 claims). */
+  @IsOptional() @Transform(trim) @Matches(K8S_DNS_SUBDOMAIN, { message: 'KUBERNETES_SANDBOX_WARM_POOL must be a Kubernetes object name' })
+  KUBERNETES_SANDBOX_WARM_POOL?: string;
+
+  /** agent-sandbox: the SandboxTemplate a claim is made from (v1alpha1 claims, served by agent-sandbox before v0.5). */
+  @IsOptional() @Transform(trim) @Matches(K8S_DNS_SUBDOMAIN, { message: 'KUBERNETES_SANDBOX_TEMPLATE must be a Kubernetes object name' })
+  KUBERNETES_SANDBOX_TEMPLATE?: string;
+
+  /** The server's own pod (downward API), owner of its desktops so the cluster removes them if the server goes. */
+  @IsOptional() @Transform(trim) @Matches(K8S_DNS_SUBDOMAIN, { message: 'POD_NAME must be a pod name' })
+  POD_NAME?: string;
+
+  @IsOptional() @Transform(trim) @Matches(/^[0-9a-fA-F-]{8,64}$/, { message: 'POD_UID must be a pod UID' })
+  POD_UID?: string;
+
+  @IsOptional() @Transform(trim) @Matches(K8S_DNS_LABEL, { message: 'POD_NAMESPACE must be a namespace name' })
+  POD_NAMESPACE?: string;
 
   // --- Pool ---
   @Transform(toInt) @IsInt() @Min(1) @Max(10_000)

@@ -1,6 +1,7 @@
 import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { AgentService } from '../agent/agent.module';
+import { type DesktopFailure, KubernetesComputerProvider } from '../computer/computer.module';
 import { ToolRunner, type ToolCallEvent } from '../mcp/mcp.module';
 import { ComputerPool, type Lease } from '../pool/pool.module';
 import { type EndReason, Session, SessionService } from '../session/session.module';
@@ -49,6 +50,12 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
     buckets: SECONDS,
     registers: [this.registry],
   });
+  private readonly desktopFailures = new Counter({
+    name: 'cua_desktop_pod_failures_total',
+    help: 'Kubernetes desktops (pods or sandbox claims) that failed to start or were lost, by reason (ImagePullBackOff, CrashLoopBackOff, ReadyTimeout, Unschedulable, Deleted …).',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
   readonly httpInFlight = new Gauge({ name: 'cua_http_requests_in_flight', help: 'HTTP requests being served (open MCP streams included).', registers: [this.registry] });
 
   constructor(
@@ -56,6 +63,7 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
     private readonly pool: ComputerPool,
     private readonly tools: ToolRunner,
     private readonly agent: AgentService,
+    private readonly kubernetes: KubernetesComputerProvider,
   ) {
     new Gauge({ name: 'cua_sessions_active', help: 'Sessions open now.', registers: [this.registry], collect: gaugeOf(() => this.sessions.count()) });
     const poolGauge = (name: string, help: string, read: (s: ReturnType<ComputerPool['stats']>) => number) =>
@@ -82,6 +90,7 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
       this.acquireWait.observe({ start }, l.waitedMs / 1000);
     });
     this.on(this.pool.events, 'destroyed', () => this.destroyed.inc());
+    this.on(this.kubernetes.events, 'failure', (f: DesktopFailure) => this.desktopFailures.inc({ reason: f.reason }));
     this.on(this.agent.events, 'step', (e: { provider: string; modelMs: number }) => {
       this.agentSteps.inc({ provider: e.provider });
       this.modelLatency.observe({ provider: e.provider }, e.modelMs / 1000);

@@ -330,9 +330,21 @@ describe(ComputerPool.name, () => {
       expect(sut.stats()).toMatchObject({ size: 0 });
     });
 
-    it('a computer still being made when drain starts is destroyed when it arrives', async () => {
+    it('drain stops a computer still being made (its create is aborted) instead of waiting for it', async () => {
+      const { sut, provider } = setup({ POOL_MIN_WARM: '1' });
+      provider.createDelayMs = 60_000;
+      sut.onApplicationBootstrap();
+      await sut.drain();
+      expect(provider.attempts).toBe(1);
+      expect(provider.created).toHaveLength(0);
+      expect(sut.stats()).toMatchObject({ size: 0, creating: 0 });
+      expect(jest.getTimerCount()).toBe(0);
+    });
+
+    it('a computer still being made when drain starts, by a provider that cannot stop, is destroyed when it arrives', async () => {
       const { sut, provider } = setup({ POOL_MIN_WARM: '1' });
       provider.createDelayMs = 500;
+      provider.ignoreAbort = true;
       sut.onApplicationBootstrap();
       const drained = sut.drain();
       await jest.advanceTimersByTimeAsync(500);

@@ -83,6 +83,8 @@ export class ComputerPool implements OnApplicationBootstrap, OnApplicationShutdo
   /** Taken out of stock for a caller and not yet leased (being handed over or checked). */
   private handing = 0;
   private destroying = 0;
+  /** Aborts the creates in flight (drain stops them rather than waiting out their timeouts). */
+  private readonly createAborts = new Set<AbortController>();
   private draining = false;
   private drained?: Promise<void>;
   private consecutiveCreateFailures = 0;
@@ -253,6 +255,7 @@ export class ComputerPool implements OnApplicationBootstrap, OnApplicationShutdo
     const t0 = Date.now();
     const { createTimeoutMs } = this.config.pool;
     const controller = new AbortController();
+    this.createAborts.add(controller);
     let computer: Computer | undefined;
     const making = this.computers.create({ signal: controller.signal });
     try {
@@ -264,11 +267,14 @@ export class ComputerPool implements OnApplicationBootstrap, OnApplicationShutdo
     } catch (e) {
       // If the provider still delivers after its timeout, that computer is destroyed, not leaked.
       void making.then((late) => this.destroy(late, 'finished after its create timeout'), () => undefined);
+      this.createAborts.delete(controller);
       this.creating--;
-      this.createFailed(e);
+      // Stopped by drain: not a failed start.
+      if (!this.draining) this.createFailed(e);
       this.settleIfQuiet();
       return;
     }
+    this.createAborts.delete(controller);
     this.creating--;
     this.meter.created(Date.now() - t0);
     this.consecutiveCreateFailures = 0;
@@ -400,13 +406,16 @@ export class ComputerPool implements OnApplicationBootstrap, OnApplicationShutdo
     clearTimeout(this.backoffTimer);
     this.backoffTimer = undefined;
     for (const w of [...this.waiters]) w.fail(poolDraining());
+    // Computers still starting would only be destroyed: ask their providers to stop now (one that
+    // cannot stop midway delivers, and its computer is destroyed below).
+    for (const c of this.createAborts) c.abort(poolDraining());
     const stock = this.idle.splice(0);
     for (const s of stock) clearTimeout(s.retire);
     await Promise.all(stock.map((s) => this.destroy(s.computer, 'drain')));
     const deadline = Date.now() + graceMs;
     while (this.leases.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, Math.min(50, deadline - Date.now())));
     await Promise.all([...this.leases.values()].map((h) => this.release(h.lease)));
-    // Creates and checks in flight end by their own timeouts; what they make is destroyed.
+    // Creates and checks in flight end (aborted, or by their own timeouts); what they make is destroyed.
     if (this.total() > 0) {
       let resolve!: () => void;
       const promise = new Promise<void>((r) => (resolve = r));

@@ -11,6 +11,8 @@ export class ProgrammableFakeProvider extends ComputerProvider {
   readonly created: FakeComputer[] = [];
   readonly closeCounts = new Map<FakeComputer, number>();
   createDelayMs = 0;
+  /** Keep making a computer after the create's signal aborts (a provider that cannot stop midway). */
+  ignoreAbort = false;
   /** Fail this many creates from now on. */
   failNext = 0;
   /** Fail every create. */
@@ -22,7 +24,7 @@ export class ProgrammableFakeProvider extends ComputerProvider {
 
   async create(options: CreateComputerOptions): Promise<Computer> {
     this.attempts++;
-    if (this.createDelayMs) await sleep(this.createDelayMs, options.signal);
+    if (this.createDelayMs) await sleep(this.createDelayMs, this.ignoreAbort ? undefined : options.signal);
     if (this.failAlways || this.failNext > 0) {
       if (this.failNext > 0) this.failNext--;
       throw new Error('simulated create failure');

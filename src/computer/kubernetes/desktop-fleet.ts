@@ -1,0 +1,354 @@
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { Logger } from '@nestjs/common';
+import { EventEmitter } from 'node:events';
+import { abortReason, DomainError, DomainErrorCode } from '../../common/domain-error';
+import { DesktopOwner } from './desktop-labels';
+import { DesktopState, describeState, reasonLabel } from './desktop-state';
+import { apiErrorMessage, DesktopResource } from './kubernetes-api';
+import { decideAtStartup, orphanedBy } from './reconcile';
+import { ResourceWatch } from './resource-watch';
+
+export interface FleetOptions<T extends KubernetesObject> {
+  resource: DesktopResource<T>;
+  /** Selects every desktop of our release. */
+  selector: string;
+  owner: DesktopOwner;
+  /** A fresh manifest for one desktop. */
+  build: () => T;
+  stateOf: (object: T) => DesktopState;
+  readyTimeoutMs: number;
+  deleteGraceSeconds: number;
+  /** How long release() waits for a deleted desktop to be gone. */
+  goneTimeoutMs: number;
+  /** Looks up a server pod by name (the owner check at start); undefined when there is none. */
+  findServerPod: (name: string) => Promise<{ metadata?: { uid?: string } } | undefined>;
+}
+
+/** A desktop that reached Ready. */
+export interface ReadyDesktop<T = KubernetesObject> {
+  name: string;
+  ip: string;
+  /** The object as the cluster returned it on create. */
+  object: T;
+}
+
+/** Why a desktop failed, for the metric and the logs. `reason` is from a bounded set (see reasonLabel). */
+export interface DesktopFailure {
+  name: string;
+  reason: string;
+  message: string;
+}
+
+type Phase = 'starting' | 'live' | 'deleting' | 'gone';
+
+interface Entry {
+  name: string;
+  phase: Phase;
+  state?: DesktopState;
+  /** Settles the provision() waiting for this desktop. */
+  object?: KubernetesObject;
+  waiter?: { resolve: (d: ReadyDesktop) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
+  /** Told once when a live desktop is lost (deleted or failed under its session). */
+  onLost?: (message: string) => void;
+  removal?: Promise<void>;
+  gone: Promise<void>;
+  markGone: () => void;
+}
+
+/**
+ * The desktops (pods or SandboxClaims) of this server: creates one and waits — by watch, never a
+ * polling loop — until it is Ready, failed or too slow; deletes each exactly once; tells a live
+ * desktop's computer when the cluster takes it away; cleans up what an earlier run left at start;
+ * and deletes everything of ours at stop. Emits 'failure' (DesktopFailure).
+ */
+export class DesktopFleet<T extends KubernetesObject> {
+  private readonly logger: Logger;
+  private readonly mine = new Map<string, Entry>();
+  /** The latest copy of every desktop of the release, from the watch. */
+  private readonly seen = new Map<string, T>();
+  private readonly watch: ResourceWatch<T>;
+  private stopping?: Promise<void>;
+  /** Set when the server begins to shut down: nothing new starts, desktops still starting are dropped. */
+  private closed = false;
+  readonly events = new EventEmitter();
+
+  constructor(private readonly o: FleetOptions<T>) {
+    this.logger = new Logger(`KubernetesDesktops`);
+    this.watch = new ResourceWatch(o.resource, o.selector, { synced: (items) => this.synced(items), changed: (type, obj) => this.changed(type, obj) }, this.logger);
+  }
+
+  get noun() {
+    return this.o.resource.noun;
+  }
+
+  get watchStats() {
+    return this.watch.stats;
+  }
+
+  /** Lists the release's desktops, deletes those an earlier run left (see reconcile.ts), and starts watching. */
+  async start(): Promise<void> {
+    const found = await this.watch.start();
+    const deleted: string[] = [];
+    const kept: string[] = [];
+    for (const obj of found) {
+      const name = obj.metadata?.name;
+      if (!name) continue;
+      let decision = decideAtStartup(obj.metadata ?? {}, this.o.owner);
+      if (decision.action === 'check-owner') {
+        const owner = decision.owner;
+        const current = await this.o.findServerPod(owner.name).catch((e: unknown) => {
+          this.logger.warn(`Cannot look up server pod ${owner.name}, owner of ${this.noun} ${name}: ${apiErrorMessage(e)}; leaving it to the cluster's garbage collector`);
+          return { metadata: { uid: owner.uid } };
+        });
+        decision = orphanedBy(owner, current?.metadata) ? { action: 'delete', why: `its server pod ${owner.name} is gone` } : { action: 'keep', why: `its server pod ${owner.name} is running` };
+      }
+      if (decision.action === 'delete') {
+        this.logger.warn(`Deleting ${this.noun} ${name}: ${decision.why}`);
+        await this.o.resource.remove(name, this.o.deleteGraceSeconds).catch((e: unknown) => this.logger.error(`Deleting ${this.noun} ${name} failed: ${apiErrorMessage(e)}`));
+        deleted.push(name);
+      } else {
+        kept.push(name);
+      }
+    }
+    this.logger.log(
+      `Start-up reconciliation: ${found.length} ${this.noun}(s) of release ${this.o.owner.release} found; ` +
+        `${deleted.length} deleted as left by an earlier run${deleted.length ? ` (${deleted.join(', ')})` : ''}; ${kept.length} kept as another server's${kept.length ? ` (${kept.join(', ')})` : ''}`,
+    );
+  }
+
+  /** Creates a desktop and waits until it is Ready. On failure or timeout it is deleted and the error names why. */
+  async provision(signal?: AbortSignal): Promise<ReadyDesktop<T>> {
+    if (this.closed) throw shuttingDown();
+    if (signal?.aborted) throw abortReason(signal, 'Starting a desktop');
+    let created: T;
+    try {
+      created = await this.o.resource.create(this.o.build());
+    } catch (e) {
+      throw new DomainError(DomainErrorCode.COMPUTER_FAILED, `Could not create a desktop ${this.noun}: ${apiErrorMessage(e)}`, { cause: e });
+    }
+    const name = created.metadata?.name ?? '';
+    const entry = this.track(name);
+    entry.object = created;
+    this.logger.log(`Created ${this.noun} ${name}; waiting for it to be ready (at most ${this.o.readyTimeoutMs} ms)`);
+    return new Promise<ReadyDesktop<T>>((resolve, reject) => {
+      const onAbort = () => {
+        const reason = abortReason(signal!, 'Starting a desktop');
+        // The pool gave up (its create timeout) or the caller left: the pod goes either way.
+        if (reason.code === DomainErrorCode.COMPUTER_FAILED) this.fail(entry, 'ReadyTimeout', `was not ready in time: ${entry.state ? describeState(entry.state) : 'no status yet'}`);
+        else this.settle(entry, undefined, reason);
+        void this.remove(entry);
+      };
+      const timer = setTimeout(() => {
+        const state = entry.state;
+        const reason = state?.kind === 'starting' && state.reason === 'Unschedulable' ? 'Unschedulable' : 'ReadyTimeout';
+        const why = reason === 'Unschedulable' ? 'the cluster has no room for it' : 'it was not ready';
+        this.fail(entry, reason, `${why} after ${this.o.readyTimeoutMs} ms (KUBERNETES_POD_READY_TIMEOUT_MS): ${state ? describeState(state) : 'no status yet'}`);
+      }, this.o.readyTimeoutMs);
+      entry.waiter = {
+        resolve: (d) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(d as ReadyDesktop<T>);
+        },
+        reject: (e) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(e);
+        },
+        timer,
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (this.closed) {
+        this.settle(entry, undefined, shuttingDown());
+        void this.remove(entry);
+        return;
+      }
+      this.evaluate(entry, this.seen.get(name) ?? created);
+    });
+  }
+
+  /** Called once if the cluster takes a live desktop away (deleted, evicted, crashed). */
+  onLost(name: string, listener: (message: string) => void) {
+    const entry = this.mine.get(name);
+    if (entry) entry.onLost = listener;
+  }
+
+  /** Deletes a desktop (once, whoever asks) and waits, up to goneTimeoutMs, until the cluster reports it gone. */
+  release(name: string): Promise<void> {
+    const entry = this.mine.get(name);
+    return entry ? this.remove(entry) : Promise.resolve();
+  }
+
+  /** Names of desktops of ours that exist (for tests and logs). */
+  names(): string[] {
+    return [...this.mine.values()].filter((e) => e.phase !== 'gone').map((e) => e.name);
+  }
+
+  /**
+   * The server is shutting down: no new desktop starts, and those still starting are deleted now
+   * (nobody will use them), so the pool's drain does not wait out their ready timeout. Live
+   * desktops stay until their sessions release them.
+   */
+  async stopStarting(): Promise<void> {
+    this.closed = true;
+    const starting = [...this.mine.values()].filter((e) => e.phase === 'starting');
+    for (const e of starting) this.settle(e, undefined, shuttingDown());
+    await Promise.all(starting.map((e) => this.remove(e)));
+  }
+
+  /** Fails desktops still starting, deletes every desktop of ours not yet deleted (each once), waits for them, stops watching. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.closed = true;
+      const entries = [...this.mine.values()];
+      if (entries.length) this.logger.log(`Deleting ${entries.length} ${this.noun}(s) of this server`);
+      for (const e of entries) this.settle(e, undefined, shuttingDown());
+      await Promise.all(entries.map((e) => this.remove(e)));
+      await this.watch.stop();
+    })();
+    return this.stopping;
+  }
+
+  private track(name: string): Entry {
+    let markGone!: () => void;
+    const gone = new Promise<void>((r) => (markGone = r));
+    const entry: Entry = { name, phase: 'starting', gone, markGone };
+    this.mine.set(name, entry);
+    return entry;
+  }
+
+  private synced(items: T[]) {
+    const now = new Set<string>();
+    for (const obj of items) {
+      const name = obj.metadata?.name;
+      if (!name) continue;
+      now.add(name);
+      this.seen.set(name, obj);
+      const entry = this.mine.get(name);
+      if (entry) this.evaluate(entry, obj);
+    }
+    for (const name of [...this.seen.keys()]) if (!now.has(name)) this.seen.delete(name);
+    // Ours but missing from the new list: deleted while the watch was down — unless created just
+    // after the list was taken, so ask before believing it.
+    for (const entry of this.mine.values()) {
+      if (now.has(entry.name) || entry.phase === 'gone') continue;
+      this.o.resource.get(entry.name).then(
+        (obj) => (obj ? this.evaluate(entry, obj) : this.vanished(entry)),
+        (e: unknown) => this.logger.warn(`Cannot look up ${this.noun} ${entry.name}: ${apiErrorMessage(e)}`),
+      );
+    }
+  }
+
+  private changed(type: 'ADDED' | 'MODIFIED' | 'DELETED', obj: T) {
+    const name = obj.metadata?.name;
+    if (!name) return;
+    const entry = this.mine.get(name);
+    if (type === 'DELETED') {
+      this.seen.delete(name);
+      if (entry) this.vanished(entry);
+      return;
+    }
+    this.seen.set(name, obj);
+    if (entry) this.evaluate(entry, obj);
+  }
+
+  /** Acts on a desktop's new state. */
+  private evaluate(entry: Entry, obj: T) {
+    if (entry.phase === 'gone') return;
+    const state = this.o.stateOf(obj);
+    const previous = entry.state;
+    entry.state = state;
+    if (previous?.kind !== state.kind || (state.kind === 'starting' && previous.kind === 'starting' && previous.reason !== state.reason)) {
+      this.logger.debug(`${this.noun} ${entry.name}: ${describeState(state)}`);
+    }
+    if (entry.phase === 'starting') {
+      if (state.kind === 'ready') {
+        entry.phase = 'live';
+        this.settle(entry, { name: entry.name, ip: state.ip, object: entry.object ?? obj });
+      } else if (state.kind === 'failed') {
+        this.fail(entry, state.reason, state.message);
+      } else if (state.kind === 'gone') {
+        this.fail(entry, 'Deleted', 'was deleted before it was ready');
+      }
+    } else if (entry.phase === 'live') {
+      if (state.kind === 'failed') {
+        this.lose(entry, state.reason, `failed: ${state.message}`);
+        void this.remove(entry);
+      } else if (state.kind === 'gone') {
+        this.lose(entry, 'Deleted', 'was deleted');
+      }
+    }
+  }
+
+  /** The desktop no longer exists. */
+  private vanished(entry: Entry) {
+    if (entry.phase === 'starting') this.fail(entry, 'Deleted', 'was deleted before it was ready');
+    else if (entry.phase === 'live') this.lose(entry, 'Deleted', 'was deleted');
+    entry.phase = 'gone';
+    entry.markGone();
+    this.mine.delete(entry.name);
+  }
+
+  /** A starting desktop will not come up: the waiting caller gets an error naming why; the desktop is deleted. */
+  private fail(entry: Entry, reason: string, message: string) {
+    if (entry.phase !== 'starting' || !entry.waiter) return;
+    const text = `Desktop ${this.noun} ${entry.name} ${message}. It was deleted.`;
+    this.logger.error(`${text} [reason ${reason}]`);
+    this.events.emit('failure', { name: entry.name, reason: reasonLabel(reason), message } satisfies DesktopFailure);
+    this.settle(entry, undefined, new DomainError(DomainErrorCode.COMPUTER_FAILED, text, { details: { reason } }));
+    void this.remove(entry);
+  }
+
+  /** A live desktop went away under its session. */
+  private lose(entry: Entry, reason: string, message: string) {
+    if (entry.phase !== 'live') return;
+    entry.phase = entry.removal ? 'deleting' : 'live';
+    const listener = entry.onLost;
+    entry.onLost = undefined;
+    if (!listener) return;
+    this.logger.warn(`Desktop ${this.noun} ${entry.name} ${message} while in use [reason ${reason}]`);
+    this.events.emit('failure', { name: entry.name, reason: reasonLabel(reason), message } satisfies DesktopFailure);
+    listener(`The desktop ${this.noun} ${entry.name} ${message}`);
+  }
+
+  private settle(entry: Entry, ok?: ReadyDesktop, error?: Error) {
+    const waiter = entry.waiter;
+    if (!waiter) return;
+    entry.waiter = undefined;
+    clearTimeout(waiter.timer);
+    if (ok) waiter.resolve(ok);
+    else waiter.reject(error ?? shuttingDown());
+  }
+
+  /** Deletes once; later callers share the first deletion. */
+  private remove(entry: Entry): Promise<void> {
+    entry.removal ??= (async () => {
+      entry.onLost = undefined;
+      if (entry.phase !== 'gone') entry.phase = 'deleting';
+      let existed = true;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          if (entry.phase === 'gone') existed = false;
+          // Already being deleted by someone else (kubectl, an eviction): wait for it, do not delete again.
+          else if (entry.state?.kind !== 'gone') existed = await this.o.resource.remove(entry.name, this.o.deleteGraceSeconds);
+          break;
+        } catch (e) {
+          if (attempt >= 3) {
+            this.logger.error(`Deleting ${this.noun} ${entry.name} failed: ${apiErrorMessage(e)}`);
+            return;
+          }
+          await new Promise((r) => setTimeout(r, 200 * attempt));
+        }
+      }
+      if (!existed) return this.vanished(entry);
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<boolean>((r) => (timer = setTimeout(() => r(true), this.o.goneTimeoutMs)));
+      const late = await Promise.race([entry.gone.then(() => false), timedOut]);
+      clearTimeout(timer);
+      if (late) this.logger.warn(`${this.noun} ${entry.name} is still terminating after ${this.o.goneTimeoutMs} ms; the cluster will finish deleting it`);
+    })();
+    return entry.removal;
+  }
+}
+
+function shuttingDown() {
+  return new DomainError(DomainErrorCode.SHUTTING_DOWN, 'The server is shutting down; no new desktops are started.');
+}

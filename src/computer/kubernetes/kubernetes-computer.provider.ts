@@ -1,0 +1,226 @@
+import type { KubernetesObject, V1Pod } from '@kubernetes/client-node';
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { EventEmitter } from 'node:events';
+import { DomainError, DomainErrorCode, errorMessage } from '../../common/domain-error';
+import { packageVersion } from '../../common/version';
+import { AppConfig } from '../../config/config.module';
+import { ComputerProvider, CreateComputerOptions } from '../computer.port';
+import { RegisterComputerProvider } from '../computer-provider.registry';
+import { DesktopConnector } from './desktop-connector';
+import { DesktopFailure, DesktopFleet } from './desktop-fleet';
+import { DesktopOwner, releaseSelector, toLabelValue } from './desktop-labels';
+import { claimState, podState } from './desktop-state';
+import { KubernetesApi, apiErrorMessage } from './kubernetes-api';
+import { KubernetesComputer } from './kubernetes-computer';
+import { buildDesktopPod, desktopApiKey } from './pod-manifest';
+import { buildSandboxClaim, chooseClaimVersion } from './sandbox-claim';
+
+/** Time limit of one request to a desktop's computer-server (connecting, one action); run_command adds its own limit. */
+const REQUEST_TIMEOUT_MS = 15_000;
+
+/** The desktops' backend in use: our own pods, or agent-sandbox claims. */
+export type KubernetesBackend = 'pods' | 'agent-sandbox';
+
+/**
+ * COMPUTER_PROVIDER=kubernetes: every computer is a desktop in the cluster — a pod of our own made
+ * from KUBERNETES_POD_TEMPLATE, or a SandboxClaim of kubernetes-sigs/agent-sandbox — reached at
+ * its pod IP with the cua computer-server protocol. The warm pool keeps POOL_MIN_WARM of them
+ * ready, so a session start is a claim of a running desktop. Emits 'failure' (DesktopFailure)
+ * for every desktop that failed or was lost, with a bounded `reason`.
+ */
+@Injectable()
+@RegisterComputerProvider()
+export class KubernetesComputerProvider extends ComputerProvider implements BeforeApplicationShutdown, OnApplicationShutdown {
+  readonly name = 'kubernetes';
+  private readonly logger = new Logger('KubernetesComputerProvider');
+  private started?: Promise<DesktopFleet<KubernetesObject>>;
+  private fleet?: DesktopFleet<KubernetesObject>;
+  readonly events = new EventEmitter();
+  /** The backend chosen at start (undefined before). */
+  backend?: KubernetesBackend;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly connector: DesktopConnector,
+  ) {
+    super();
+  }
+
+  /** Connects to the cluster, picks the backend, cleans up what an earlier run left, starts watching. */
+  override async checkReady(): Promise<void> {
+    await this.start();
+  }
+
+  async create(options: CreateComputerOptions): Promise<KubernetesComputer> {
+    const fleet = await this.start();
+    const desktop = await fleet.provision(options.signal);
+    const k = this.config.computer.kubernetes;
+    const url = `http://${desktop.ip.includes(':') ? `[${desktop.ip}]` : desktop.ip}:${k.desktopPort}`;
+    try {
+      const c = this.config.computer;
+      const apiKey = this.backend === 'pods' ? desktopApiKey(desktop.object) : undefined;
+      const inner = await this.connector.connect(
+        { url, ...(apiKey ? { apiKey } : {}) },
+        {
+          requestTimeoutMs: REQUEST_TIMEOUT_MS,
+          signal: options.signal,
+          id: desktop.name,
+          provider: this.name,
+          commandTimeoutMs: c.commandTimeoutMs,
+          commandOutputLimitBytes: c.commandOutputLimitBytes,
+        },
+      );
+      const computer = new KubernetesComputer(desktop.name, inner, () => fleet.release(desktop.name));
+      fleet.onLost(desktop.name, (message) => computer.markLost(message));
+      return computer;
+    } catch (e) {
+      this.events.emit('failure', { name: desktop.name, reason: 'ConnectFailed', message: errorMessage(e) } satisfies DesktopFailure);
+      await fleet.release(desktop.name);
+      throw new DomainError(DomainErrorCode.COMPUTER_FAILED, `Desktop ${fleet.noun} ${desktop.name} was ready but its computer-server at ${url} did not answer: ${errorMessage(e)}. It was deleted.`, { cause: e });
+    }
+  }
+
+  /** Names of this server's desktops that exist now (tests, logs). */
+  desktops(): string[] {
+    return this.fleet?.names() ?? [];
+  }
+
+  /** Shutdown begins: desktops still starting are deleted at once rather than awaited (see DesktopFleet.stopStarting). */
+  async beforeApplicationShutdown(): Promise<void> {
+    if (!this.started) return;
+    const fleet = await this.started.catch(() => undefined);
+    await fleet?.stopStarting();
+  }
+
+  /** Deletes every desktop of this server still there (each once) and stops watching. */
+  async onApplicationShutdown(): Promise<void> {
+    if (!this.started) return;
+    const fleet = await this.started.catch(() => undefined);
+    await fleet?.stop();
+  }
+
+  private start(): Promise<DesktopFleet<KubernetesObject>> {
+    this.started ??= this.connect().then((fleet) => (this.fleet = fleet));
+    return this.started;
+  }
+
+  private async connect(): Promise<DesktopFleet<KubernetesObject>> {
+    const k = this.config.computer.kubernetes;
+    let api: KubernetesApi;
+    try {
+      api = KubernetesApi.load();
+    } catch (e) {
+      throw new DomainError(DomainErrorCode.COMPUTER_FAILED, `COMPUTER_PROVIDER=kubernetes cannot load its Kubernetes configuration: ${errorMessage(e)}. Set KUBECONFIG, or run in a pod with a service account.`, { cause: e });
+    }
+    const owner = this.owner(k.namespace);
+    const { backend, fleet } = await this.pickBackend(api, owner);
+    this.backend = backend;
+    fleet.events.on('failure', (f: DesktopFailure) => this.events.emit('failure', f));
+    try {
+      await fleet.start();
+    } catch (e) {
+      throw new DomainError(
+        DomainErrorCode.COMPUTER_FAILED,
+        `Cannot list desktop ${fleet.noun}s in namespace ${k.namespace} at ${api.server}: ${apiErrorMessage(e)}. Check the API address and that the service account may list, watch, create and delete them.`,
+        { cause: e },
+      );
+    }
+    return fleet;
+  }
+
+  /** Who we are: the release, this server (its pod name, else the host name), and our pod, when known. */
+  private owner(namespace: string): DesktopOwner {
+    const k = this.config.computer.kubernetes;
+    const { podName, podUid, podNamespace } = k.self;
+    const pod = podName && podUid ? { name: podName, uid: podUid, namespace: podNamespace ?? namespace } : undefined;
+    if (!pod && process.env.KUBERNETES_SERVICE_HOST) {
+      this.logger.warn('POD_NAME and POD_UID are not set: desktops are not owned by the server pod, so the cluster cannot remove them if this server is deleted (the Helm chart sets both)');
+    } else if (pod && pod.namespace !== namespace) {
+      this.logger.warn(`Desktops live in namespace ${namespace} and the server in ${pod.namespace}: owner references cannot cross namespaces, so only this server deletes its desktops`);
+    }
+    return { release: k.release, server: toLabelValue(podName ?? hostname()), pod };
+  }
+
+  private async pickBackend(api: KubernetesApi, owner: DesktopOwner): Promise<{ backend: KubernetesBackend; fleet: DesktopFleet<KubernetesObject> }> {
+    const k = this.config.computer.kubernetes;
+    const common = {
+      selector: releaseSelector(k.release),
+      owner,
+      readyTimeoutMs: k.readyTimeoutMs,
+      deleteGraceSeconds: k.deleteGraceSeconds,
+      goneTimeoutMs: Math.max(100, this.config.pool.destroyTimeoutMs - 500),
+      findServerPod: (name: string) => api.getPod(owner.pod?.namespace ?? k.namespace, name),
+    };
+    if (k.backend !== 'pods') {
+      let served: Awaited<ReturnType<KubernetesApi['servedSandboxVersions']>>;
+      try {
+        served = await api.servedSandboxVersions();
+      } catch (e) {
+        served = { served: [], problems: [apiErrorMessage(e)] };
+      }
+      const choice = chooseClaimVersion(served.served, k.sandboxWarmPool, k.sandboxTemplate);
+      const problems = served.problems.length ? ` (discovery: ${served.problems.join('; ')})` : '';
+      if (choice.version) {
+        const version = choice.version;
+        this.logger.log(`Kubernetes desktops: backend agent-sandbox (KUBERNETES_BACKEND=${k.backend}): SandboxClaims ${version} from ${choice.why} in namespace ${k.namespace} at ${api.server}`);
+        if (k.podTemplate || k.podTemplateFile) this.logger.warn('KUBERNETES_POD_TEMPLATE(_FILE) is ignored with agent-sandbox: the SandboxTemplate describes the desktop pod');
+        const fleet = new DesktopFleet<KubernetesObject>({
+          ...common,
+          resource: api.claims(k.namespace, version),
+          build: () => buildSandboxClaim({ namespace: k.namespace, owner, version, warmPool: k.sandboxWarmPool, template: k.sandboxTemplate }),
+          stateOf: (o) => claimState(o),
+        });
+        return { backend: 'agent-sandbox', fleet };
+      }
+      if (k.backend === 'agent-sandbox') {
+        throw new DomainError(DomainErrorCode.COMPUTER_FAILED, `KUBERNETES_BACKEND=agent-sandbox, but ${choice.why}${problems}. Install agent-sandbox (its extensions CRDs), name a warm pool, or set KUBERNETES_BACKEND=pods.`);
+      }
+      this.logger.log(`KUBERNETES_BACKEND=auto: not using agent-sandbox because ${choice.why}${problems}`);
+    }
+    const template = this.podTemplate(api);
+    const image = k.desktopImage;
+    const defaultImage = `cua-mcp-server:${packageVersion()}`;
+    const screen = { width: this.config.computer.screenWidth, height: this.config.computer.screenHeight };
+    // Each desktop gets its own computer-server key: only this server, which made the pod, can drive it.
+    const build = () =>
+      buildDesktopPod({ namespace: k.namespace, owner, image, defaultImage, port: k.desktopPort, screen, deleteGraceSeconds: k.deleteGraceSeconds, template, apiKey: randomBytes(24).toString('base64url') });
+    const sample = build();
+    this.logger.log(
+      `Kubernetes desktops: backend pods (KUBERNETES_BACKEND=${k.backend}) in namespace ${k.namespace} at ${api.server}, image ${sample.spec?.containers[0]?.image ?? '?'}, ` +
+        `port ${k.desktopPort}, ready within ${k.readyTimeoutMs} ms, release ${k.release}, server ${owner.server}${owner.pod ? `, owned by pod ${owner.pod.name}` : ''}`,
+    );
+    const fleet = new DesktopFleet<KubernetesObject>({ ...common, resource: api.pods(k.namespace), build, stateOf: (o) => podState(o) });
+    return { backend: 'pods', fleet };
+  }
+
+  /** KUBERNETES_POD_TEMPLATE (JSON) or KUBERNETES_POD_TEMPLATE_FILE (YAML or JSON), as a Pod. */
+  private podTemplate(api: KubernetesApi): V1Pod {
+    const k = this.config.computer.kubernetes;
+    let text = k.podTemplate;
+    let where = 'KUBERNETES_POD_TEMPLATE';
+    if (k.podTemplateFile) {
+      where = `KUBERNETES_POD_TEMPLATE_FILE (${k.podTemplateFile})`;
+      try {
+        text = readFileSync(k.podTemplateFile, 'utf8');
+      } catch (e) {
+        throw new DomainError(DomainErrorCode.INVALID_ARGUMENT, `${where} cannot be read: ${errorMessage(e)}`);
+      }
+    }
+    if (text === undefined || text.trim() === '') return {};
+    let parsed: unknown;
+    try {
+      parsed = api.parseYaml(text);
+    } catch (e) {
+      throw new DomainError(DomainErrorCode.INVALID_ARGUMENT, `${where} is not valid YAML or JSON: ${errorMessage(e)}`);
+    }
+    const pod = parsed as V1Pod | null;
+    const containers: unknown = pod?.spec?.containers;
+    if (typeof pod !== 'object' || pod === null || Array.isArray(pod) || (containers !== undefined && !Array.isArray(containers))) {
+      throw new DomainError(DomainErrorCode.INVALID_ARGUMENT, `${where} must be a Pod: an object with optional metadata and spec (spec.containers a list)`);
+    }
+    return pod;
+  }
+}

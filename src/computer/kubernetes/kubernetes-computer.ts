@@ -1,0 +1,111 @@
+import { DomainError, DomainErrorCode, errorMessage } from '../../common/domain-error';
+import { CommandOptions, CommandResult, Computer, Frame, MouseButton, Point, Size } from '../computer.port';
+
+/** Optional Computer methods forwarded when the desktop's client has them. */
+const OPTIONAL_METHODS = ['runProgram', 'setClipboard'];
+
+/**
+ * A desktop in the cluster: the cua protocol client to its computer-server, plus what the cluster
+ * says about it. When the desktop is lost (its pod deleted, evicted, crashed) every call fails
+ * with COMPUTER_FAILED naming what happened, and isAlive() turns false, so the session's next call
+ * gets a clear error and a fresh computer. close() closes the connection and deletes the desktop.
+ */
+export class KubernetesComputer extends Computer {
+  readonly provider = 'kubernetes';
+  private lost?: string;
+  private closing?: Promise<void>;
+
+  constructor(
+    readonly id: string,
+    private readonly inner: Computer,
+    private readonly deleteDesktop: () => Promise<void>,
+  ) {
+    super();
+    const source = inner as unknown as Record<string, unknown>;
+    const self = this as unknown as Record<string, unknown>;
+    for (const name of OPTIONAL_METHODS) {
+      const fn = source[name];
+      if (typeof fn === 'function') self[name] = (...args: unknown[]) => this.call(() => (fn as (...a: unknown[]) => Promise<unknown>).apply(inner, args));
+    }
+  }
+
+  /** The cluster took the desktop away: calls fail from now on with this message. */
+  markLost(message: string) {
+    this.lost ??= message;
+  }
+
+  private async call<T>(work: () => Promise<T>): Promise<T> {
+    this.check();
+    try {
+      return await work();
+    } catch (e) {
+      // A call cut off by the desktop's end reports the end, not the broken connection.
+      this.check(e);
+      throw e;
+    }
+  }
+
+  private check(cause?: unknown) {
+    if (this.closing) throw new DomainError(DomainErrorCode.COMPUTER_FAILED, `Computer ${this.id} is closed.`, { cause });
+    if (this.lost) {
+      throw new DomainError(DomainErrorCode.COMPUTER_FAILED, `${this.lost}; this session's computer is gone, and the next call starts a fresh one.`, { cause });
+    }
+  }
+
+  screenSize(): Promise<Size> {
+    return this.call(() => this.inner.screenSize());
+  }
+  capture(signal?: AbortSignal): Promise<Frame> {
+    return this.call(() => this.inner.capture(signal));
+  }
+  moveMouse(to: Point): Promise<void> {
+    return this.call(() => this.inner.moveMouse(to));
+  }
+  click(at: Point, button: MouseButton, count: number): Promise<void> {
+    return this.call(() => this.inner.click(at, button, count));
+  }
+  mouseDown(button: MouseButton): Promise<void> {
+    return this.call(() => this.inner.mouseDown(button));
+  }
+  mouseUp(button: MouseButton): Promise<void> {
+    return this.call(() => this.inner.mouseUp(button));
+  }
+  drag(path: Point[], button: MouseButton): Promise<void> {
+    return this.call(() => this.inner.drag(path, button));
+  }
+  scroll(at: Point, dx: number, dy: number): Promise<void> {
+    return this.call(() => this.inner.scroll(at, dx, dy));
+  }
+  typeText(text: string): Promise<void> {
+    return this.call(() => this.inner.typeText(text));
+  }
+  pressKeys(keys: readonly string[]): Promise<void> {
+    return this.call(() => this.inner.pressKeys(keys));
+  }
+  setKeys(keys: readonly string[], down: boolean): Promise<void> {
+    return this.call(() => this.inner.setKeys(keys, down));
+  }
+  holdKeys(keys: readonly string[], durationMs: number, signal?: AbortSignal): Promise<void> {
+    return this.call(() => this.inner.holdKeys(keys, durationMs, signal));
+  }
+  cursorPosition(): Promise<Point> {
+    return this.call(() => this.inner.cursorPosition());
+  }
+  runCommand(command: string, options?: CommandOptions): Promise<CommandResult> {
+    return this.call(() => this.inner.runCommand(command, options));
+  }
+
+  async isAlive(): Promise<boolean> {
+    if (this.lost || this.closing) return false;
+    return this.inner.isAlive().catch(() => false);
+  }
+
+  /** Closes the connection, then deletes the desktop and waits until the cluster reports it gone. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.inner.close().catch((e: unknown) => new Error(`closing the connection failed: ${errorMessage(e)}`));
+      await this.deleteDesktop();
+    })();
+    return this.closing;
+  }
+}

@@ -35,3 +35,6 @@ export type { CuaConnectOptions, CuaEndpoint, CuaServerInfo, EndpointStatus } fr
 export { CuaModel, ModelCallError, ModelProvider, NOT_EXECUTED, RegisterModelProvider } from './agent/agent.module';
 export type { ActionResult, ModelInput, ModelTurn, ScreenshotSize, StepRecord, TokenUsage } from './agent/agent.module';
 export { serveStdio } from './mcp/mcp.module';
+export { ComputerServerModule, startComputerServer, computerServerAddress, computerServerUrl } from './computer-server/computer-server.module';
+export type { ComputerServerModuleOptions } from './computer-server/computer-server.module';
+export * from './common/cua-protocol';

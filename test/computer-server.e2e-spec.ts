@@ -76,7 +76,12 @@ class RawClient {
   static async open(url: string): Promise<RawClient> {
     const ws = new WebSocket(url, { maxPayload: 64 * 1024 * 1024 });
     const c = new RawClient(ws);
-    await Promise.race([once(ws, 'open'), new Promise((_, rej) => setTimeout(() => rej(new Error('ws open timeout')), 10_000))]);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([once(ws, 'open'), new Promise((_, rej) => (timer = setTimeout(() => rej(new Error('ws open timeout')), 10_000)))]);
+    } finally {
+      clearTimeout(timer);
+    }
     return c;
   }
 
@@ -228,7 +233,8 @@ describe('computer-server mode without an API key', () => {
   let term: { x: number; y: number; width: number; height: number };
 
   beforeAll(async () => {
-    s = await startServer();
+    // CONTAINER_NAME must not switch on any cloud authentication (the Python server's does).
+    s = await startServer({ CONTAINER_NAME: 'cloud-desk-1' });
     c = await RawClient.open(s.ws);
     const r = await c.call<{ stdout: string }>('run_command', { command: 'xwininfo -name Terminal' });
     const v = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(r.stdout)![1]);
@@ -247,9 +253,10 @@ describe('computer-server mode without an API key', () => {
     expect(got).toBe(expected);
   }
 
-  it('warns loudly that it is open, listens on loopback, and never reads CONTAINER_NAME', () => {
+  it('warns loudly that it is open, listens on loopback, and ignores CONTAINER_NAME', async () => {
     expect(s.output()).toMatch(/NO API KEY CONFIGURED/);
     expect(s.base).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(cmdJson(await cmd(s.base, 'get_screen_size'))).toEqual({ success: true, size: { width: 1024, height: 768 } });
   });
 
   it('GET /status and GET /commands describe what it serves', async () => {
@@ -556,6 +563,8 @@ describe('computer-server mode with an API key', () => {
     expect([wrong.status, wrong.body]).toEqual([401, '{"detail":"Authentication failed"}']);
     expect(cmdJson(await cmd(s.base, 'version', undefined, { 'X-API-Key': KEY, 'X-Container-Name': 'desk-1' })).success).toBe(true);
     expect((await http(s.base, 'GET', '/status')).status).toBe(200);
+    const auth = { 'X-API-Key': KEY, 'X-Container-Name': 'desk-1' };
+    expect(cmdJson(await cmd(s.base, 'authenticate', { api_key: KEY, container_name: 'desk-1' }, auth))).toEqual({ success: true, message: 'Authentication successful' });
   });
 
   it('never logs the key and does not warn about being open', () => {
@@ -576,7 +585,34 @@ describe('computer-server mode shutdown', () => {
       s.proc.kill('SIGTERM');
       expect(await inFlight).toEqual({ success: true, stdout: 'finished\n', stderr: '', return_code: 0 });
       expect((await c.closedWithin(15_000))?.code).toBe(1001);
-      const exit = await Promise.race([s.exited, new Promise((r) => setTimeout(() => r('timeout'), 20_000))]);
+      let timer: NodeJS.Timeout | undefined;
+      const exit = await Promise.race([s.exited, new Promise((r) => (timer = setTimeout(() => r('timeout'), 20_000)))]);
+      clearTimeout(timer);
+      expect(exit).toEqual({ code: 0, signal: null });
+      expect(kids.filter(stillRunning)).toEqual([]);
+    } finally {
+      await stop(s);
+    }
+  }, 60_000);
+
+  it('when the desktop dies, /status turns 503 and commands fail clearly, and the server still shuts down cleanly', async () => {
+    const s = await startServer();
+    try {
+      const c = await RawClient.open(s.ws);
+      expect((await http(s.base, 'GET', '/status')).status).toBe(200);
+      const kids = descendants(s.proc.pid!);
+      const xvfb = kids.find((k) => k.comm === 'Xvfb')!;
+      process.kill(xvfb.pid, 'SIGKILL');
+      const st = await eventually(() => http(s.base, 'GET', '/status'), (r) => r.status === 503);
+      expect([st.status, st.body]).toEqual([503, '{"detail":"The desktop is not running; restart this server."}']);
+      const shot = await c.call('screenshot');
+      expect(shot.success).toBe(false);
+      expect(shot.error).toMatch(/stopped/);
+      expect(JSON.parse(await c.rawCall('version')).success).toBe(true);
+      s.proc.kill('SIGTERM');
+      let timer: NodeJS.Timeout | undefined;
+      const exit = await Promise.race([s.exited, new Promise((r) => (timer = setTimeout(() => r('timeout'), 20_000)))]);
+      clearTimeout(timer);
       expect(exit).toEqual({ code: 0, signal: null });
       expect(kids.filter(stillRunning)).toEqual([]);
     } finally {

@@ -1,8 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
 import {
   CUA_AUTH_COMMAND,
+  CUA_AUTH_MESSAGES,
   CUA_MAX_MESSAGE_BYTES,
   CUA_UNSUPPORTED_COMMANDS,
+  CuaAuthParams,
   CuaFailure,
   CuaParams,
   CuaReply,
@@ -10,6 +12,7 @@ import {
 } from '../common/cua-protocol';
 import { linkSignals, withTimeout } from '../common/async';
 import { DomainError, DomainErrorCode, errorMessage } from '../common/domain-error';
+import { CuaAuthenticator } from './cua-auth';
 import { CuaCommandService } from './cua-commands.service';
 import { validateParams } from './cua-params';
 
@@ -31,7 +34,10 @@ export class CuaDispatcher {
   private readonly stopAll = new AbortController();
   private draining = false;
 
-  constructor(private readonly commands: CuaCommandService) {}
+  constructor(
+    private readonly commands: CuaCommandService,
+    private readonly auth: CuaAuthenticator,
+  ) {}
 
   get isDraining(): boolean {
     return this.draining;
@@ -46,7 +52,11 @@ export class CuaDispatcher {
 
   private async execute(command: string, params: CuaParams, signal?: AbortSignal): Promise<CuaOutcome> {
     if (command === CUA_AUTH_COMMAND) {
-      return { kind: 'reply', reply: { success: true, message: 'Authentication not required' } as CuaReply };
+      // Over WS the gateway answers it; here (HTTP) the headers were already checked.
+      if (!this.auth.enabled) return { kind: 'reply', reply: { success: true, message: 'Authentication not required' } as CuaReply };
+      const p = params as CuaAuthParams;
+      const problem = this.auth.check(p.api_key, p.container_name);
+      return { kind: 'reply', reply: problem ? fail(problem) : ({ success: true, message: CUA_AUTH_MESSAGES.ok } as CuaReply) };
     }
     const spec = resolveCuaCommand(command);
     const offered = spec && this.commands.offered().some((s) => s.name === spec.name);

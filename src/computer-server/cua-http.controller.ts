@@ -13,6 +13,7 @@ import {
 import { CuaAuthenticator } from './cua-auth';
 import { CuaCommandService } from './cua-commands.service';
 import { CuaDispatcher } from './cua-dispatcher.service';
+import { DesktopService } from './desktop.service';
 
 const BODY_TIMEOUT_MS = 30_000;
 
@@ -49,11 +50,19 @@ export class CuaHttpController {
     private readonly dispatcher: CuaDispatcher,
     private readonly commands: CuaCommandService,
     private readonly auth: CuaAuthenticator,
+    private readonly desktop: DesktopService,
   ) {}
 
+  /** 200 while the desktop works; 503 with `detail` once it has stopped (a probe can restart the pod). */
   @Get('status')
-  status(): CuaStatus {
-    return { status: 'ok', os_type: 'linux', features: cuaFeatures(this.commands.offered()) };
+  async status(@Res() res: Response): Promise<void> {
+    const computer = this.desktop.peek();
+    if (!computer || !(await computer.isAlive())) {
+      res.status(503).json({ detail: 'The desktop is not running; restart this server.' });
+      return;
+    }
+    const body: CuaStatus = { status: 'ok', os_type: 'linux', features: cuaFeatures(this.commands.offered()) };
+    res.status(200).json(body);
   }
 
   @Get('commands')

@@ -228,7 +228,7 @@ export const CUA_COMMAND_ALIASES: Readonly<Record<string, CuaCommandName>> = {
  * A server of ours answers them `success: false` with "... is not supported by this server".
  */
 export const CUA_UNSUPPORTED_COMMANDS: readonly string[] = [
-  'get_accessibility_tree', 'find_element', 'get_desktop_environment', 'open', 'launch', 'get_current_window_id',
+  'get_accessibility_tree', 'find_element', 'get_active_window_bounds', 'get_desktop_environment', 'open', 'launch', 'get_current_window_id',
   'get_application_windows', 'get_window_name', 'get_window_size', 'get_window_position', 'set_window_size',
   'set_window_position', 'maximize_window', 'minimize_window', 'activate_window', 'close_window',
 ];

@@ -157,7 +157,7 @@ describe('Helm chart: templates', () => {
 
   it('has the objects a platform needs: Deployment, Service, Secret, ServiceAccount, optional Ingress, PDB, HPA, ServiceMonitor, and NOTES', () => {
     const kinds = templates.flatMap(([, text]) => [...text.matchAll(/^kind: (\w+)$/gm)].map((m) => m[1])).sort();
-    expect(kinds).toEqual(['Deployment', 'HorizontalPodAutoscaler', 'Ingress', 'PodDisruptionBudget', 'Secret', 'Service', 'ServiceAccount', 'ServiceMonitor']);
+    expect(kinds).toEqual(['Deployment', 'HorizontalPodAutoscaler', 'Ingress', 'NetworkPolicy', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Secret', 'Service', 'ServiceAccount', 'ServiceMonitor']);
     expect(templates.map(([f]) => f)).toContain('NOTES.txt');
     for (const [file, flag] of [['ingress.yaml', 'ingress.enabled'], ['hpa.yaml', 'autoscaling.enabled'], ['servicemonitor.yaml', 'metrics.serviceMonitor.enabled'], ['pdb.yaml', 'podDisruptionBudget.enabled']]) {
       expect(read(templateDir, file).split('\n')[0]).toBe(`{{- if .Values.${flag} }}`);

@@ -146,3 +146,8 @@ rounded up to seconds, plus a margin.
       {{- end }}
 {{- end }}
 {{- end }}
+
+{{/* Namespace of the Kubernetes provider's desktops: kubernetes.namespace, else the release's. */}}
+{{- define "cua-mcp-server.desktopNamespace" -}}
+{{- default .Release.Namespace .Values.kubernetes.namespace }}
+{{- end }}

@@ -496,6 +496,26 @@ describe('computer-server mode without an API key', () => {
     expect(cmdJson(await cmd(s.base, 'version')).success).toBe(true);
   });
 
+  it('web pages are kept out: a foreign Origin or Host gets 403 on /cmd and /ws', async () => {
+    const fromPage = await cmd(s.base, 'version', undefined, { Origin: 'https://evil.example' });
+    expect([fromPage.status, fromPage.body]).toEqual([403, '{"detail":"Requests from web pages are not accepted (Origin https://evil.example)"}']);
+    const rebound = await cmd(s.base, 'version', undefined, { Host: 'evil.example:8000' });
+    expect([rebound.status, rebound.body]).toEqual([403, '{"detail":"Host evil.example:8000 is not allowed for a server bound to loopback"}']);
+    expect(cmdJson(await cmd(s.base, 'version', undefined, { Origin: 'http://localhost:5173' })).success).toBe(true);
+    const ws = new WebSocket(s.ws, { origin: 'https://evil.example' });
+    const [err] = (await once(ws, 'error')) as [Error];
+    expect(err.message).toMatch(/Unexpected server response: 403/);
+    expect(JSON.parse(await c.rawCall('version')).success).toBe(true);
+  });
+
+  it('a client that queues more than 64 requests without reading is dropped (1008); others keep working', async () => {
+    const flood = await RawClient.open(s.ws);
+    flood.sendRaw(JSON.stringify({ command: 'run_command', params: { command: 'sleep 1' } }));
+    for (let i = 0; i < 80; i++) flood.sendRaw('{"command":"version"}');
+    expect(await flood.closedWithin()).toEqual({ code: 1008, reason: 'More than 64 requests waiting; wait for replies' });
+    expect(JSON.parse(await c.rawCall('version')).success).toBe(true);
+  });
+
   it('pipelined requests are answered in order on a connection; a slow connection does not hold up another', async () => {
     const p = await RawClient.open(s.ws);
     const n = 12;

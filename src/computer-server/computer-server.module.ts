@@ -7,6 +7,8 @@ import { CuaAuthenticator } from './cua-auth';
 import { CuaCommandService } from './cua-commands.service';
 import { CuaDispatcher } from './cua-dispatcher.service';
 import { CuaHttpController } from './cua-http.controller';
+import { CuaOriginGuard } from './cua-origin.guard';
+import { COMPUTER_SERVER_HOST } from './computer-server.tokens';
 import { CuaWebSocketGateway } from './cua-ws.gateway';
 import { DesktopService } from './desktop.service';
 import { FileCommands } from './file-commands';
@@ -15,6 +17,8 @@ export interface ComputerServerModuleOptions {
   config: AppConfig;
   /** Modules that register computer providers (the built-ins, and any of your own); COMPUTER_PROVIDER picks one. */
   providerModules: NonNullable<ModuleMetadata['imports']>;
+  /** The address it listens on (loopback: Host headers must be loopback names); default 127.0.0.1. */
+  host?: string;
 }
 
 /**
@@ -28,7 +32,16 @@ export class ComputerServerModule {
       module: ComputerServerModule,
       imports: [ConfigModule.forRoot(options.config), ComputerModule, ...options.providerModules],
       controllers: [CuaHttpController],
-      providers: [DesktopService, FileCommands, CuaCommandService, CuaDispatcher, CuaAuthenticator, CuaWebSocketGateway],
+      providers: [
+        DesktopService,
+        FileCommands,
+        CuaCommandService,
+        CuaDispatcher,
+        CuaAuthenticator,
+        CuaOriginGuard,
+        CuaWebSocketGateway,
+        { provide: COMPUTER_SERVER_HOST, useValue: options.host ?? '127.0.0.1' },
+      ],
       exports: [DesktopService],
     };
   }
@@ -52,7 +65,7 @@ export function computerServerAddress(config: AppConfig, flags: { port?: number;
 export async function startComputerServer(
   options: ComputerServerModuleOptions & { logger: LoggerService; listen: ComputerServerListen },
 ): Promise<INestApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(ComputerServerModule.forRoot(options), {
+  const app = await NestFactory.create<NestExpressApplication>(ComputerServerModule.forRoot({ ...options, host: options.listen.host }), {
     logger: options.logger,
     bodyParser: false,
     abortOnError: false,

@@ -13,6 +13,7 @@ import {
 import { CuaAuthenticator } from './cua-auth';
 import { CuaCommandService } from './cua-commands.service';
 import { CuaDispatcher } from './cua-dispatcher.service';
+import { CuaOriginGuard } from './cua-origin.guard';
 import { DesktopService } from './desktop.service';
 
 const BODY_TIMEOUT_MS = 30_000;
@@ -51,6 +52,7 @@ export class CuaHttpController {
     private readonly commands: CuaCommandService,
     private readonly auth: CuaAuthenticator,
     private readonly desktop: DesktopService,
+    private readonly origins: CuaOriginGuard,
   ) {}
 
   /** 200 while the desktop works; 503 with `detail` once it has stopped (a probe can restart the pod). */
@@ -75,6 +77,11 @@ export class CuaHttpController {
     const detail = (status: number, text: string) => {
       res.status(status).json({ detail: text });
     };
+    const refused = this.origins.check(req.headers);
+    if (refused) {
+      req.resume();
+      return detail(403, refused);
+    }
     const problem = this.auth.check(req.header(CUA_HEADERS.apiKey), req.header(CUA_HEADERS.containerName));
     if (problem) {
       req.resume();

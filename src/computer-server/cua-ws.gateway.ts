@@ -8,6 +8,7 @@ import { errorMessage } from '../common/domain-error';
 import { AppConfig } from '../config/config.module';
 import { CuaAuthenticator } from './cua-auth';
 import { CuaDispatcher } from './cua-dispatcher.service';
+import { CuaOriginGuard } from './cua-origin.guard';
 
 /** How long a new connection has to send its authentication frame. */
 const AUTH_TIMEOUT_MS = 10_000;
@@ -42,6 +43,7 @@ export class CuaWebSocketGateway implements OnApplicationBootstrap, BeforeApplic
     private readonly dispatcher: CuaDispatcher,
     private readonly auth: CuaAuthenticator,
     private readonly config: AppConfig,
+    private readonly origins: CuaOriginGuard,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -59,6 +61,11 @@ export class CuaWebSocketGateway implements OnApplicationBootstrap, BeforeApplic
     };
     if (path !== CUA_PATHS.ws) return refuse('404 Not Found');
     if (this.closing) return refuse('503 Service Unavailable');
+    const refused = this.origins.check(req.headers);
+    if (refused) {
+      this.log.warn(`Refused a WebSocket: ${refused}`);
+      return refuse('403 Forbidden');
+    }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
   }
 

@@ -10,7 +10,7 @@ import { Frame } from '../computer.port';
 import { locatePrograms, ProgramPaths } from './programs';
 import { X11Connection } from './x11-connection';
 import { XvfbComputer } from './xvfb-computer';
-import { XvfbComputerProvider } from './xvfb-computer.provider';
+import { SANDBOX_HOST_UID, XvfbComputerProvider } from './xvfb-computer.provider';
 import { lockFileOf, socketOf } from './xvfb-server';
 
 /*
@@ -514,6 +514,31 @@ describe('xvfb computers: runCommand and isolation', () => {
     expect(existsSync(join(b.homeDir!, 'a.txt'))).toBe(false);
     // Nor can it see or signal the server's processes.
     expect((await b.runCommand(`kill -0 ${process.pid}`)).exitCode).not.toBe(0);
+  });
+
+  it('runs sandboxed programs as an unprivileged host user: root-only system files stay unreadable', async () => {
+    const r = await a.runCommand('id -u; cat /etc/shadow');
+    expect(r.stdout).toBe('1000\n');
+    expect(r.exitCode).not.toBe(0);
+    expect(r.stderr).toMatch(/Permission denied/);
+    // As root, the sandbox's host user (not root) owns the computer's folders.
+    if (process.getuid?.() === 0) expect(statSync(a.homeDir!).uid).toBe(SANDBOX_HOST_UID);
+  });
+
+  it('runProgram passes stdin bytes in and stdout bytes out, with arguments that are never shell code', async () => {
+    const bytes = Buffer.from([0, 255, 10, 13, 1, 2]);
+    expect(await a.runProgram(['cat'], { stdin: bytes })).toEqual({ stdout: bytes, stderr: '', exitCode: 0, timedOut: false, truncated: false });
+    expect((await a.runProgram(['printf', '%s|', '$(id)', 'a b'])).stdout.toString()).toBe('$(id)|a b|');
+    const capped = await a.runProgram(['head', '-c', '100'], { stdin: Buffer.alloc(100, 65), outputLimitBytes: 10 });
+    expect([capped.stdout.length, capped.truncated]).toEqual([10, true]);
+  });
+
+  it('setClipboard puts text on the desktop clipboard until replaced; another computer does not see it', async () => {
+    await a.setClipboard('first € 中');
+    expect((await a.runCommand('xclip -o -selection clipboard')).stdout).toBe('first € 中');
+    await a.setClipboard('second');
+    expect((await a.runCommand('xclip -o -selection clipboard')).stdout).toBe('second');
+    expect((await b.runCommand('xclip -o -selection clipboard 2>&1')).stdout).not.toContain('second');
   });
 
   it("cannot reach another computer's display; its own works", async () => {

@@ -203,9 +203,9 @@ export class XvfbComputer extends Computer {
   get sessionPidNamespace(): number | undefined {
     return this.session?.pidNamespace;
   }
-  /** Every host PID this computer started and keeps (Xvfb, the session's bwrap and its shell). */
+  /** Every host PID this computer started and keeps (Xvfb, the session's bwrap and its shell, a clipboard owner). */
   pids(): number[] {
-    return [this.server?.pid, ...(this.session?.pids() ?? [])].filter((p): p is number => p !== undefined);
+    return [this.server?.pid, ...(this.session?.pids() ?? []), ...(this.clipboardOwner?.pids() ?? [])].filter((p): p is number => p !== undefined);
   }
 
   private live(): { conn: X11Connection; input: XtestInput; sandbox: Sandbox } {

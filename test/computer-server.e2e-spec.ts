@@ -355,7 +355,7 @@ describe('computer-server mode without an API key', () => {
     selections.push(await eventually(primary, (v) => v.includes('SELECTME')));
     // The older start/end form.
     await clearSelection();
-    expect(await c.call('drag', { start_x: left, start_y: top, end_x: right, end_y: lower })).toEqual({ success: true });
+    expect(await c.call('drag', { start_x: left, start_y: top, end_x: right, end_y: lower, duration: 0 })).toEqual({ success: true });
     selections.push(await eventually(primary, (v) => v.includes('SELECTME')));
     // drag_to from the cursor.
     await clearSelection();
@@ -391,6 +391,11 @@ describe('computer-server mode without an API key', () => {
     expect(cmdJson(await cmd(s.base, 'scroll', { x: 0, y: -2 }))).toEqual({ success: true });
     expect(await eventually(changedFromBase, (n) => n > 200)).toBeGreaterThan(200);
     expect(await c.call('scroll_direction', { direction: 'down', clicks: 2 })).toEqual({ success: true });
+    expect(await eventually(changedFromBase, (n) => n === 0)).toBe(0);
+    // Agents that pass pixels (300) get the most wheel clicks one request does (100), not an error.
+    expect(await c.call('scroll', { x: 0, y: -300 })).toEqual({ success: true });
+    expect(await eventually(changedFromBase, (n) => n > 200)).toBeGreaterThan(200);
+    expect(await c.call('scroll', { x: 0, y: 300 })).toEqual({ success: true });
     expect(await eventually(changedFromBase, (n) => n === 0)).toBe(0);
     expect((await c.call('scroll_direction', { direction: 'sideways' })).error).toMatch(/direction must be/);
   });

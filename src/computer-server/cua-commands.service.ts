@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import sharp from 'sharp';
 import { CUA_COMMANDS, CUA_PROTOCOL_VERSION, CuaCommandName, CuaCommandSpec } from '../common/cua-protocol';
+import { sleep } from '../common/async';
 import { DomainError, DomainErrorCode } from '../common/domain-error';
 import { packageVersion } from '../common/version';
 import { Computer, MouseButton, Point } from '../computer/computer.module';
@@ -16,6 +17,7 @@ const invalid = (msg: string) => new DomainError(DomainErrorCode.INVALID_ARGUMEN
 const MAX_TYPE_CHARS = 100_000;
 const MAX_RUN_TIMEOUT_S = 3600;
 const MAX_DRAG_S = 60;
+const MAX_WHEEL = 100;
 const CLIPBOARD_READ_TIMEOUT_MS = 5_000;
 
 /** Both x and y, or neither (then undefined: "at the cursor"). */
@@ -26,20 +28,38 @@ function optionalPoint(v: Values): Point | undefined {
   return { x, y };
 }
 const at = async (c: Computer, v: Values): Promise<Point> => optionalPoint(v) ?? c.cursorPosition();
-const wheel = (n: number, name: string) => {
-  const r = Math.round(n);
-  if (Math.abs(r) > 100) throw invalid(`${name} must be between -100 and 100 wheel clicks.`);
-  return r;
-};
+/** Wheel clicks, rounded; amounts beyond 100 (some agents pass pixels) are capped at 100. */
+const wheel = (n: number) => Math.max(-MAX_WHEEL, Math.min(MAX_WHEEL, Math.round(n)));
 const clicks = (v: Values) => {
   const n = v.clicks as number;
   if (n < 1 || n > 100) throw invalid('clicks must be a whole number from 1 to 100.');
   return n;
 };
-const duration = (v: Values) => {
+const duration = (v: Values): number => {
   const d = v.duration as number;
   if (d < 0 || d > MAX_DRAG_S) throw invalid(`duration must be between 0 and ${MAX_DRAG_S} seconds.`);
+  return d;
 };
+
+/**
+ * Drags along `path` taking `seconds` (the protocol's duration): press at the first point, move
+ * through the rest at an even pace, release at the last. The button is released even when a
+ * move fails or the request is cancelled.
+ */
+async function dragOver(c: Computer, path: Point[], button: MouseButton, seconds: number, signal: AbortSignal): Promise<void> {
+  if (seconds === 0) return c.drag(path, button);
+  await c.moveMouse(path[0]);
+  await c.mouseDown(button);
+  try {
+    const pause = (seconds * 1000) / (path.length - 1);
+    for (const p of path.slice(1)) {
+      await sleep(pause, signal);
+      await c.moveMouse(p);
+    }
+  } finally {
+    await c.mouseUp(button);
+  }
+}
 /** Intermediate points, so programs that track motion see a real drag. */
 function line(from: Point, to: Point, steps = 10): Point[] {
   const pts: Point[] = [];
@@ -96,14 +116,14 @@ export class CuaCommandService {
       },
       mouse_down: button(true),
       mouse_up: button(false),
-      drag_to: async (c, v) => {
-        duration(v);
+      drag_to: async (c, v, signal) => {
+        const seconds = duration(v);
         const from = await c.cursorPosition();
-        await c.drag(line(from, { x: Math.round(v.x as number), y: Math.round(v.y as number) }), v.button as MouseButton);
+        await dragOver(c, line(from, { x: Math.round(v.x as number), y: Math.round(v.y as number) }), v.button as MouseButton, seconds, signal);
         return {};
       },
-      drag: async (c, v) => {
-        duration(v);
+      drag: async (c, v, signal) => {
+        const seconds = duration(v);
         let path: Point[];
         if (v.path !== undefined) {
           path = (v.path as [number, number][]).map(([x, y]) => ({ x, y }));
@@ -113,10 +133,10 @@ export class CuaCommandService {
           throw invalid('drag needs path: [[x, y], ...] with at least two points (or start_x, start_y, end_x and end_y).');
         }
         if (path.length < 2) throw invalid('drag needs a path of at least two points.');
-        await c.drag(path, v.button as MouseButton);
+        await dragOver(c, path, v.button as MouseButton, seconds, signal);
         return {};
       },
-      scroll: async (c, v) => scrollBy(c, wheel(v.x as number, 'x'), wheel(v.y as number, 'y')),
+      scroll: async (c, v) => scrollBy(c, wheel(v.x as number), wheel(v.y as number)),
       scroll_down: async (c, v) => scrollBy(c, 0, clicks(v)),
       scroll_up: async (c, v) => scrollBy(c, 0, -clicks(v)),
       scroll_direction: async (c, v) => {

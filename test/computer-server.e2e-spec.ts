@@ -1,7 +1,10 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import sharp from 'sharp';
 import WebSocket from 'ws';
 import { MAIN } from './support/server-process';
@@ -37,7 +40,7 @@ async function startServer(env: Record<string, string> = {}, args: string[] = ['
   const exited = once(proc, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
   const deadline = Date.now() + 30_000;
   let m: RegExpExecArray | null = null;
-  while (!(m = /Computer server: (http:\/\/\S+)/.exec(out)) && Date.now() < deadline && proc.exitCode === null) {
+  while (!(m = /Computer server: (https?:\/\/\S+)/.exec(out)) && Date.now() < deadline && proc.exitCode === null) {
     await new Promise((r) => setTimeout(r, 50));
   }
   if (!m) {
@@ -598,6 +601,45 @@ describe('computer-server mode with an API key', () => {
   });
 });
 
+describe('computer-server mode with TLS (what the Python SDK speaks once it has a key)', () => {
+  let s: CsProcess;
+  let dir: string;
+  let cert: Buffer;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'cs-tls-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore', timeout: 30_000 });
+    cert = readFileSync(join(dir, 'cert.pem'));
+    s = await startServer({ COMPUTER_SERVER_API_KEY: KEY, COMPUTER_SERVER_TLS_CERT_FILE: join(dir, 'cert.pem'), COMPUTER_SERVER_TLS_KEY_FILE: join(dir, 'key.pem') }, ['--port', '0', '--host', '127.0.0.1']);
+  }, 60_000);
+  afterAll(async () => {
+    await stop(s);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('serves wss and https with the certificate; authentication works the same', async () => {
+    expect(s.base).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    const ws = new WebSocket(s.ws, { ca: cert });
+    const frames: string[] = [];
+    ws.on('message', (d: Buffer) => frames.push(d.toString()));
+    await once(ws, 'open');
+    ws.send(JSON.stringify({ command: 'authenticate', params: { api_key: KEY, container_name: 'any' } }));
+    ws.send(JSON.stringify({ command: 'get_screen_size' }));
+    await eventually(async () => frames.length, (n) => n >= 2);
+    expect(frames).toEqual(['{"success":true,"message":"Authentication successful"}', '{"success":true,"size":{"width":1024,"height":768}}']);
+    ws.close();
+    const body = await new Promise<string>((resolve, reject) => {
+      const req = httpsRequest(`${s.base}/cmd`, { method: 'POST', ca: cert, agent: false, headers: { 'X-API-Key': KEY }, timeout: 30_000 }, (res) => {
+        let t = '';
+        res.on('data', (d: Buffer) => (t += d.toString()));
+        res.on('end', () => resolve(t));
+      });
+      req.on('error', reject);
+      req.end('{"command":"run_command","params":{"command":"echo over-tls"}}');
+    });
+    expect(body).toBe('data: {"success":true,"stdout":"over-tls\\n","stderr":"","return_code":0}\n\n');
+  });
+});
+
 describe('computer-server mode shutdown', () => {
   it('SIGTERM finishes the command in flight, closes the sockets and leaves no desktop processes', async () => {
     const s = await startServer();
@@ -662,6 +704,12 @@ describe('computer-server mode shutdown', () => {
     const flag = await run(['--prot', '1']);
     expect(flag.code).toBe(2);
     expect(flag.out).toMatch(/Unknown argument "--prot"/);
+    const halfTls = await run([], { COMPUTER_SERVER_TLS_CERT_FILE: '/nonexistent.pem' });
+    expect(halfTls.code).toBe(1);
+    expect(halfTls.out).toMatch(/COMPUTER_SERVER_TLS_KEY_FILE.*set both COMPUTER_SERVER_TLS_CERT_FILE and COMPUTER_SERVER_TLS_KEY_FILE, or neither/);
+    const missing = await run([], { COMPUTER_SERVER_TLS_CERT_FILE: '/nonexistent.pem', COMPUTER_SERVER_TLS_KEY_FILE: '/nonexistent.key' });
+    expect(missing.code).toBe(1);
+    expect(missing.out).toMatch(/COMPUTER_SERVER_TLS_CERT_FILE: cannot read \/nonexistent.pem/);
     const short = await run([], { COMPUTER_SERVER_API_KEY: 'short' });
     expect(short.code).toBe(1);
     expect(short.out).toMatch(/COMPUTER_SERVER_API_KEY=\(secret\): COMPUTER_SERVER_API_KEY must be at least 16 characters/);

@@ -41,5 +41,5 @@ export async function runComputerServer(args: readonly string[], config: AppConf
     );
   }
   const url = computerServerUrl(app);
-  log.log(`Computer server: ${url}  (ws: ${url.replace('http', 'ws')}/ws, computers: ${config.computer.provider}, auth: ${config.computerServer.apiKey ? 'API key' : 'none'})`);
+  log.log(`Computer server: ${url}  (ws: ${url.replace('http', 'ws')}/ws, computers: ${config.computer.provider}, auth: ${config.computerServer.apiKey ? 'API key' : 'none'}, tls: ${config.computerServer.tls ? 'on' : 'off'})`);
 }

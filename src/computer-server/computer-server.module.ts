@@ -1,5 +1,6 @@
 import { DynamicModule, INestApplication, LoggerService, Module, ModuleMetadata } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { readFileSync } from 'node:fs';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { ComputerModule } from '../computer/computer.module';
 import { AppConfig, ConfigModule } from '../config/config.module';
@@ -61,11 +62,21 @@ export function computerServerAddress(config: AppConfig, flags: { port?: number;
   return { port: flags.port ?? config.computerServer.port, host };
 }
 
+function readPem(setting: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (e) {
+    throw new Error(`${setting}: cannot read ${file} (${e instanceof Error ? e.message : String(e)}).`);
+  }
+}
+
 /** Boots computer-server mode (its desktop starts during init) and listens. */
 export async function startComputerServer(
   options: ComputerServerModuleOptions & { logger: LoggerService; listen: ComputerServerListen },
 ): Promise<INestApplication> {
+  const tls = options.config.computerServer.tls;
   const app = await NestFactory.create<NestExpressApplication>(ComputerServerModule.forRoot({ ...options, host: options.listen.host }), {
+    httpsOptions: tls ? { cert: readPem('COMPUTER_SERVER_TLS_CERT_FILE', tls.certFile), key: readPem('COMPUTER_SERVER_TLS_KEY_FILE', tls.keyFile) } : undefined,
     logger: options.logger,
     bodyParser: false,
     abortOnError: false,

@@ -74,6 +74,7 @@ export function validateEnv(raw: Record<string, string | undefined>): Environmen
   cross(['POOL_RETRY_MAX_MS', 'POOL_RETRY_BASE_MS'], env.POOL_RETRY_MAX_MS < env.POOL_RETRY_BASE_MS, 'POOL_RETRY_MAX_MS', `must be at least POOL_RETRY_BASE_MS (${env.POOL_RETRY_BASE_MS})`);
   cross(['API_KEYS', 'API_KEYS_FILE'], env.API_KEYS !== undefined && env.API_KEYS_FILE !== undefined, 'API_KEYS_FILE', 'set either API_KEYS or API_KEYS_FILE, not both');
   cross(['ALLOWED_ORIGINS'], !validOrigins(env.ALLOWED_ORIGINS), 'ALLOWED_ORIGINS', 'each origin must be a URL such as https://app.example.com');
+  cross(['COMPUTER_SERVER_TLS_CERT_FILE', 'COMPUTER_SERVER_TLS_KEY_FILE'], (env.COMPUTER_SERVER_TLS_CERT_FILE === undefined) !== (env.COMPUTER_SERVER_TLS_KEY_FILE === undefined), env.COMPUTER_SERVER_TLS_CERT_FILE === undefined ? 'COMPUTER_SERVER_TLS_CERT_FILE' : 'COMPUTER_SERVER_TLS_KEY_FILE', 'set both COMPUTER_SERVER_TLS_CERT_FILE and COMPUTER_SERVER_TLS_KEY_FILE, or neither');
   cross(['COMPUTER_SERVER_CONTAINER_NAME', 'COMPUTER_SERVER_API_KEY'], env.COMPUTER_SERVER_CONTAINER_NAME !== undefined && env.COMPUTER_SERVER_API_KEY === undefined, 'COMPUTER_SERVER_CONTAINER_NAME', 'is checked only together with an API key: set COMPUTER_SERVER_API_KEY too');
   cross(['KUBERNETES_POD_TEMPLATE', 'KUBERNETES_POD_TEMPLATE_FILE'], env.KUBERNETES_POD_TEMPLATE !== undefined && env.KUBERNETES_POD_TEMPLATE_FILE !== undefined, 'KUBERNETES_POD_TEMPLATE_FILE', 'set either KUBERNETES_POD_TEMPLATE or KUBERNETES_POD_TEMPLATE_FILE, not both');
   cross(['KUBERNETES_POD_TEMPLATE'], !jsonObject(env.KUBERNETES_POD_TEMPLATE), 'KUBERNETES_POD_TEMPLATE', 'must be a JSON object: a Pod such as {"spec":{"runtimeClassName":"gvisor"}}');
@@ -198,6 +199,8 @@ export class AppConfig {
     containerName?: string;
     /** HOST was set explicitly (otherwise the mode picks its own default bind address). */
     hostGiven: boolean;
+    /** PEM files: serve https/wss instead of http/ws. */
+    tls?: { certFile: string; keyFile: string };
   };
 
   /** `given`: the settings that were set in the environment (not left at their defaults). */
@@ -300,6 +303,10 @@ export class AppConfig {
       apiKey: env.COMPUTER_SERVER_API_KEY,
       containerName: env.COMPUTER_SERVER_CONTAINER_NAME,
       hostGiven: given.has('HOST'),
+      tls:
+        env.COMPUTER_SERVER_TLS_CERT_FILE && env.COMPUTER_SERVER_TLS_KEY_FILE
+          ? { certFile: env.COMPUTER_SERVER_TLS_CERT_FILE, keyFile: env.COMPUTER_SERVER_TLS_KEY_FILE }
+          : undefined,
     };
   }
 

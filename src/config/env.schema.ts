@@ -319,6 +319,14 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(trim) @Matches(/^[A-Za-z0-9._-]{1,253}$/, { message: 'COMPUTER_SERVER_CONTAINER_NAME must be letters, digits and . _ - (at most 253)' })
   COMPUTER_SERVER_CONTAINER_NAME?: string;
 
+  /** PEM certificate (chain) file: computer-server mode serves https/wss with it (with COMPUTER_SERVER_TLS_KEY_FILE). */
+  @IsOptional() @Transform(trim) @IsString() @MinLength(1)
+  COMPUTER_SERVER_TLS_CERT_FILE?: string;
+
+  /** PEM private key file of that certificate. */
+  @IsOptional() @Transform(trim) @IsString() @MinLength(1)
+  COMPUTER_SERVER_TLS_KEY_FILE?: string;
+
   // --- Shutdown ---
   @Transform(toInt) @IsInt() @Min(0) @Max(3_600_000)
   SHUTDOWN_GRACE_MS = 30_000;

@@ -67,8 +67,9 @@ export class FileCommands {
       case 'directory_exists':
         return { exists: (await sh(name)).stdout.toString('utf8').trim() === 'true' };
       case 'list_dir': {
-        const out = (await sh('list_dir', [], undefined, MAX_READ_BYTES)).stdout.toString('utf8');
-        return { files: out.split('\0').filter(Boolean).sort() };
+        const r = await sh('list_dir', [], undefined, MAX_READ_BYTES);
+        if (r.truncated) throw invalid(`list_dir: the folder has more names than fit in one reply (${MAX_READ_BYTES} bytes); list it with run_command.`);
+        return { files: r.stdout.toString('utf8').split('\0').filter(Boolean).sort() };
       }
       case 'read_text':
         return { content: (await read(0, undefined)).toString('utf8') };

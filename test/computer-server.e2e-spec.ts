@@ -662,6 +662,28 @@ describe('computer-server mode shutdown', () => {
     }
   }, 60_000);
 
+  it('a command still running after SHUTDOWN_GRACE_MS is stopped with a clear reply, and the server exits', async () => {
+    const s = await startServer({ SHUTDOWN_GRACE_MS: '500' });
+    try {
+      const c = await RawClient.open(s.ws);
+      const kids = descendants(s.proc.pid!);
+      const inFlight = c.call('run_command', { command: 'sleep 60; echo never' });
+      await new Promise((r) => setTimeout(r, 300));
+      s.proc.kill('SIGTERM');
+      const reply = await inFlight;
+      expect(reply.success).toBe(false);
+      expect(reply.error).toMatch(/stopped before it finished/);
+      expect((await c.closedWithin(15_000))?.code).toBe(1001);
+      let timer: NodeJS.Timeout | undefined;
+      const exit = await Promise.race([s.exited, new Promise((r) => (timer = setTimeout(() => r('timeout'), 20_000)))]);
+      clearTimeout(timer);
+      expect(exit).toEqual({ code: 0, signal: null });
+      expect(kids.filter(stillRunning)).toEqual([]);
+    } finally {
+      await stop(s);
+    }
+  }, 60_000);
+
   it('when the desktop dies, /status turns 503 and commands fail clearly, and the server still shuts down cleanly', async () => {
     const s = await startServer();
     try {

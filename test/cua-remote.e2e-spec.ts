@@ -155,6 +155,15 @@ describe('COMPUTER_PROVIDER=cua through MCP', () => {
     if (r.isError) throw new Error(textOf(r));
     return (r.structuredContent as { stdout?: string } | undefined)?.stdout ?? textOf(r);
   };
+  /** The provider's log lines, to explain a failure. */
+  const providerLog = () => main.output().split('\n').filter((l) => l.includes('CuaComputerProvider')).join('\n');
+  const logged = async <T>(p: Promise<T>) => {
+    try {
+      return await p;
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n${providerLog()}`);
+    }
+  };
   const newSession = async () => {
     const r = await call(client, 'create_session', {});
     if (r.isError) throw new Error(textOf(r));
@@ -223,7 +232,8 @@ describe('COMPUTER_PROVIDER=cua through MCP', () => {
     await act({ action: 'wait', duration: 0.3 }); // the window manager gives the terminal focus on the click
     await act({ action: 'type', text: 'xterm -title LeftBehind &' });
     await act({ action: 'key', text: 'Return' });
-    await eventually('the extra window', 10_000, async () => ((await run(s1, 'xdotool search --name LeftBehind')).trim() ? true : undefined));
+    // Visible (mapped) means the window manager manages it, as a real window a user would see.
+    await eventually('the extra window', 10_000, async () => ((await run(s1, 'xdotool search --onlyvisible --name LeftBehind')).trim() ? true : undefined));
 
     const cleaned = await call(client, 'cleanup_session', { session_id: s1 });
     expect(cleaned.isError).toBeFalsy();
@@ -244,7 +254,7 @@ describe('COMPUTER_PROVIDER=cua through MCP', () => {
     expect(textOf(failed)).toMatch(/COMPUTER_FAILED|TIMEOUT/);
     expect(textOf(failed)).toContain(dead.url);
     await call(client, 'cleanup_session', { session_id: s2 });
-    await eventually('the dead endpoint quarantined', 20_000, () => (new RegExp(`${dead.url}: leased → quarantined`).test(main.output()) ? true : undefined));
+    await logged(eventually('the dead endpoint quarantined', 20_000, () => (new RegExp(`${dead.url}: leased → quarantined`).test(main.output()) ? true : undefined)));
     // While it is quarantined, the pool has one usable computer, and it is taken: a clear error, readiness unaffected.
     const busy = await call(client, 'create_session', {});
     expect(busy.isError).toBe(true);
@@ -255,7 +265,7 @@ describe('COMPUTER_PROVIDER=cua through MCP', () => {
     // It comes back on the same port: the probe returns it to service.
     const again = await spawnComputerServer({ apiKey: KEY, port: dead.port });
     servers[servers.indexOf(dead)] = again;
-    await eventually('the endpoint back in service', 60_000, () => (new RegExp(`${dead.url}: quarantined → free`).test(main.output()) ? true : undefined));
+    await logged(eventually('the endpoint back in service', 60_000, () => (new RegExp(`${dead.url}: quarantined → free`).test(main.output()) ? true : undefined)));
     const s5 = await eventually('a session on the recovered computer', 15_000, async () => newSession().catch(() => undefined));
     expect(await run(s5, 'echo alive')).toBe('alive\n');
     // The key was never logged.

@@ -124,13 +124,15 @@ export class CuaEndpointPool {
     this.schedule(slot);
   }
 
-  private schedule(slot: EndpointSlot) {
-    if (this.stopped) return;
+  /** Arms the next probe; returns its delay. */
+  private schedule(slot: EndpointSlot): number {
+    if (this.stopped) return 0;
     const delay = slot.backoff.next();
     slot.probeTimer = setTimeout(() => {
       slot.probeTimer = undefined;
       void this.probe(slot);
     }, delay);
+    return delay;
   }
 
   private async probe(slot: EndpointSlot) {
@@ -140,7 +142,8 @@ export class CuaEndpointPool {
     } catch (e) {
       if (this.stopped) return;
       slot.reason = `${slot.reason?.replace(/ \(last probe: .*\)$/, '')} (last probe: ${errorMessage(e)})`;
-      this.schedule(slot);
+      const delay = this.schedule(slot);
+      this.options.log.warn(`Remote computer ${slot.host}: still quarantined, probe ${slot.backoff.attempts - 1} failed (${errorMessage(e)}); next in ${delay} ms`);
       return;
     }
     if (this.stopped || slot.state !== 'quarantined') return;

@@ -8,8 +8,8 @@ describe('newTopLevelPaths', () => {
     expect(newTopLevelPaths(before, now, '/home/u')).toEqual(['/home/u/docs/new.txt', '/home/u/work', '/home/u/workshop', '/tmp/x']);
   });
 
-  it('never lists anything outside the scratch folders, or a path with .. or a newline', () => {
-    const now = [...before, '/etc/passwd', '/home/user2/x', '/home/u/../../etc/x', '/tmp/a\n/etc/shadow', '/tmpx/y'];
+  it('never lists anything outside the scratch folders, under their hidden top-level entries (X sockets and locks, settings), or a path with .. or a newline', () => {
+    const now = [...before, '/etc/passwd', '/home/user2/x', '/home/u/../../etc/x', '/tmp/a\n/etc/shadow', '/tmpx/y', '/tmp/.X11-unix/X7', '/tmp/.X7-lock', '/home/u/.bashrc'];
     expect(newTopLevelPaths(before, now, '/home/u')).toEqual([]);
   });
 

@@ -25,11 +25,12 @@ export const MAX_BASELINE_ENTRIES = 20_000;
 /** The window manager's list of client windows (EWMH _NET_CLIENT_LIST): application windows only, not frames or menus. */
 const LIST_WINDOWS = "command -v xprop >/dev/null 2>&1 || { echo 'no-xprop'; exit 0; }; xprop -root _NET_CLIENT_LIST 2>/dev/null | grep -o '0x[0-9a-fA-F]*'; exit 0";
 /**
- * The home folder (first line), then every entry under it (hidden ones at its top level are
- * skipped: settings of the desktop's programs) and under /tmp, NUL-separated, on one file system.
+ * The home folder (first line), then every entry under it and under /tmp, NUL-separated, on one
+ * file system. Hidden entries at the top of either are skipped: the settings of the desktop's
+ * programs in the home, and the X server's sockets and locks (.X11-unix, .X0-lock …) in /tmp.
  */
 const LIST_FILES =
-  `printf '%s\\n' "$HOME"; find "$HOME" /tmp -xdev -mindepth 1 \\( -path "$HOME/.*" -prune \\) -o -print0 2>/dev/null | head -c 8000000; exit 0`;
+  `printf '%s\\n' "$HOME"; find "$HOME" /tmp -xdev -mindepth 1 \\( -path "$HOME/.*" -o -path '/tmp/.*' \\) -prune -o -print0 2>/dev/null | head -c 8000000; exit 0`;
 
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
@@ -74,7 +75,8 @@ export function newTopLevelPaths(before: ReadonlySet<string>, now: Iterable<stri
   const out: string[] = [];
   for (const p of fresh) {
     // Only inside the scratch folders, only plain absolute paths.
-    if (!roots.some((r) => p.startsWith(r)) || p.includes('/../') || p.endsWith('/..') || p.includes('\n')) continue;
+    const root = roots.find((r) => p.startsWith(r));
+    if (!root || p.includes('/../') || p.endsWith('/..') || p.includes('\n') || p.startsWith('.', root.length)) continue;
     if (out.length && p.startsWith(out[out.length - 1] + '/')) continue;
     out.push(p);
   }
@@ -83,8 +85,8 @@ export function newTopLevelPaths(before: ReadonlySet<string>, now: Iterable<stri
 
 /**
  * The default reset: closes (kills the owner of) every application window that appeared during the lease
- * (`closeWindows`), and removes every file and folder that appeared under the home folder
- * (outside its hidden top-level entries) and under /tmp. Throws when a step fails.
+ * (`closeWindows`), and removes every file and folder that appeared under the home folder and
+ * /tmp (outside their hidden top-level entries). Throws when a step fails.
  */
 export async function defaultReset(computer: CuaComputer, baseline: CuaBaseline, timeoutMs: number, closeWindows = true): Promise<CuaResetReport> {
   const report: CuaResetReport = { windowsClosed: 0, pathsRemoved: 0, notes: [] };

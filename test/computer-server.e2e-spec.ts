@@ -575,6 +575,12 @@ describe('computer-server mode with an API key', () => {
     expect((await firstFrame(`{"command":"authenticate","params":{"api_key":"${KEY}","container_name":"desk-2"}}`)).reply).toBe('{"success":false,"error":"Authentication failed"}');
   });
 
+  it('WS: a connection that never authenticates is closed after 10 s', async () => {
+    const c = await RawClient.open(s.ws);
+    expect(await c.closedWithin(20_000)).toEqual({ code: 1008, reason: 'Authentication timeout' });
+    expect(c.frames).toEqual([]);
+  }, 30_000);
+
   it('WS: after authenticating, commands work', async () => {
     const c = await RawClient.open(s.ws);
     expect(await c.rawCall('authenticate', { api_key: KEY, container_name: 'desk-1' })).toBe('{"success":true,"message":"Authentication successful"}');

@@ -10,8 +10,15 @@ describe(buildDesktopPod.name, () => {
     const pod = buildDesktopPod({ ...base, template: {}, apiKey: 'k-1' });
     const c = pod.spec!.containers[0];
     expect(c).toMatchObject({ name: 'desktop', image: 'cua-mcp-server:0.1.0', args: ['node', 'dist/main.js', 'computer-server', '--port', '8000', '--host', '0.0.0.0'] });
-    expect(c.securityContext).toEqual({ allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
-    expect(pod.spec).toMatchObject({ restartPolicy: 'Never', automountServiceAccountToken: false, enableServiceLinks: false, securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } } });
+    // bubblewrap inside the desktop needs a user namespace and its own /proc; nothing else is granted.
+    expect(c.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+      procMount: 'Unmasked',
+      seccompProfile: { type: 'Unconfined' },
+      appArmorProfile: { type: 'Unconfined' },
+    });
+    expect(pod.spec).toMatchObject({ restartPolicy: 'Never', automountServiceAccountToken: false, enableServiceLinks: false, hostUsers: false, securityContext: { runAsNonRoot: true } });
     expect(desktopApiKey(pod)).toBe('k-1');
   });
 
@@ -26,6 +33,10 @@ describe(buildDesktopPod.name, () => {
     expect(pod.spec!.containers[1]).toMatchObject({ image: 'trycua/cua-xfce:latest', command: ['/start.sh'] });
     expect(pod.spec!.containers[1].args).toBeUndefined();
     expect(desktopApiKey(pod)).toBeUndefined();
+    // Another image gets the locked-down defaults: no user-namespace or /proc allowances it did not ask for.
+    expect(pod.spec!.containers[1].securityContext).toEqual({ allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+    expect(pod.spec!.hostUsers).toBeUndefined();
+    expect(pod.spec!.securityContext).toEqual({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
   });
 
   it('our labels win over the template’s; no owner reference across namespaces', () => {

@@ -44,7 +44,12 @@ export function desktopApiKey(pod: V1Pod): string | undefined {
  * (they win over the template's), the owner reference to the server's pod, the namespace, the
  * image, the computer-server port, a readiness probe on it, and locked-down defaults for what the
  * template leaves out (no service-account token, no privilege escalation, all capabilities
- * dropped, non-root, RuntimeDefault seccomp, never restarted: a desktop that dies is replaced).
+ * dropped, non-root, never restarted: a desktop that dies is replaced).
+ *
+ * Our own computer-server runs its desktop inside bubblewrap, which needs an unprivileged user
+ * namespace and its own /proc: for it the defaults are a pod user namespace (`hostUsers: false`),
+ * `procMount: Unmasked` and Unconfined seccomp and AppArmor (the same as the chart's
+ * `desktopSandbox` for the server pod). Any other image gets RuntimeDefault seccomp.
  */
 export function buildDesktopPod(input: DesktopPodInput): V1Pod {
   const template: V1Pod = structuredClone(input.template ?? {});
@@ -71,7 +76,8 @@ export function buildDesktopPod(input: DesktopPodInput): V1Pod {
       automountServiceAccountToken: spec.automountServiceAccountToken ?? false,
       enableServiceLinks: spec.enableServiceLinks ?? false,
       terminationGracePeriodSeconds: spec.terminationGracePeriodSeconds ?? input.deleteGraceSeconds,
-      securityContext: spec.securityContext ?? { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+      ...(runsOurServer(containers[at]) && spec.hostUsers === undefined ? { hostUsers: false } : {}),
+      securityContext: spec.securityContext ?? (runsOurServer(containers[at]) ? { runAsNonRoot: true } : { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } }),
     },
   };
 }
@@ -97,6 +103,20 @@ function desktopContainer(from: V1Container, input: DesktopPodInput): V1Containe
     env,
     ports,
     readinessProbe: from.readinessProbe ?? { httpGet: { path: '/status', port }, periodSeconds: 2, timeoutSeconds: 2, failureThreshold: 3 },
-    securityContext: from.securityContext ?? { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+    securityContext: from.securityContext ?? (ours ? SANDBOXED_DESKTOP : { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } }),
   };
+}
+
+/** What bubblewrap inside our computer-server needs, and nothing more (no capabilities, no escalation). */
+const SANDBOXED_DESKTOP: V1Container['securityContext'] = {
+  allowPrivilegeEscalation: false,
+  capabilities: { drop: ['ALL'] },
+  procMount: 'Unmasked',
+  seccompProfile: { type: 'Unconfined' },
+  appArmorProfile: { type: 'Unconfined' },
+};
+
+/** True for the desktop container as desktopContainer() made it for our computer-server. */
+function runsOurServer(c: V1Container): boolean {
+  return !c.command && (c.args ?? []).includes('computer-server');
 }

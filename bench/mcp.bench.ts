@@ -1,113 +1,112 @@
 /*
  * MCP overhead: the same tool calls through the full server and through a minimal server built
- * with the bare MCP SDK (one McpServer + Streamable HTTP transport per session, as the SDK
- * requires), with the same client, in the same run. Calls: a trivial one (list_sessions vs a tool
- * returning the same text) and a screenshot of a fake 1280x800 screen (same capture and encode).
+ * with the bare MCP SDK, with the same client (this process), in the same run. Every server runs in
+ * its own process (bench/mcp-server.ts says exactly what each does); the client alternates between
+ * them in short blocks so drift on a shared machine hits all alike. Calls: a trivial one
+ * (list_sessions vs a tool returning the same text, same empty input schema) and a screenshot of a
+ * fake 1280x800 screen (same capture and encode). Both sides answer in SSE mode (the SDK default;
+ * no enableJsonResponse), and log nothing at LOG_LEVEL=error.
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { NestFactory } from '@nestjs/core';
-import { randomUUID } from 'node:crypto';
-import { createServer, IncomingMessage, Server } from 'node:http';
-import { AddressInfo } from 'node:net';
-import { AppModule } from '../src/app.module';
-import { AppConfig } from '../src/config/config.module';
-import { FakeComputer, ScreenshotService } from '../src/computer/computer.module';
+import { ChildProcess, fork } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { BENCH_API_KEY, type ServerKind } from './mcp-server';
 import { percentile, table } from './stats';
 
-const CALLS = Number(process.env.CALLS ?? 400);
+const BLOCKS = Number(process.env.BLOCKS ?? 20);
+const BLOCK = Number(process.env.BLOCK ?? 50);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 8);
-const THROUGHPUT_MS = Number(process.env.THROUGHPUT_MS ?? 3000);
+const WINDOWS = Number(process.env.WINDOWS ?? 4);
+const WINDOW_MS = Number(process.env.WINDOW_MS ?? 1000);
 
-/** The bare-SDK baseline: the least a correct multi-session Streamable HTTP server can do. */
-async function bareServer(config: AppConfig): Promise<{ url: URL; close: () => Promise<void> }> {
-  const transports = new Map<string, StreamableHTTPServerTransport>();
-  const shots = new ScreenshotService(config);
-  const readBody = (req: IncomingMessage) =>
-    new Promise<unknown>((resolve) => {
-      let data = '';
-      req.on('data', (d: Buffer) => (data += d.toString()));
-      req.on('end', () => resolve(data ? JSON.parse(data) : undefined));
-    });
-  const server: Server = createServer((req, res) => {
-    void (async () => {
-      const body = req.method === 'POST' ? await readBody(req) : undefined;
-      const sid = req.headers['mcp-session-id'] as string | undefined;
-      let transport = sid ? transports.get(sid) : undefined;
-      if (!transport) {
-        const computer = new FakeComputer('bare', { width: config.computer.screenWidth, height: config.computer.screenHeight });
-        const mcp = new McpServer({ name: 'bare', version: '1' });
-        mcp.registerTool('list_sessions', { description: 'trivial' }, async () => ({ content: [{ type: 'text', text: 'You have no sessions.' }] }));
-        mcp.registerTool('screenshot_cua', { description: 'screenshot' }, async () => {
-          const shot = await shots.take(computer, 'png');
-          return { content: [{ type: 'image', data: shot.data.toString('base64'), mimeType: shot.mimeType }, { type: 'text', text: 'session x: shot' }] };
-        });
-        const id = randomUUID();
-        transport = new StreamableHTTPServerTransport({ sessionIdGenerator: () => id, onsessioninitialized: () => void transports.set(id, transport!) });
-        await mcp.connect(transport);
-      }
-      await transport.handleRequest(req, res, body);
-    })();
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  return { url: new URL(`http://127.0.0.1:${port}/mcp`), close: () => new Promise((r) => server.close(() => r())) };
+const SERVERS: { kind: ServerKind; what: string }[] = [
+  { kind: 'bare', what: 'bare SDK' },
+  { kind: 'ours', what: 'ours' },
+  { kind: 'ours-json', what: 'ours, LOG_FORMAT=json' },
+  { kind: 'ours-keys', what: 'ours, API_KEYS set' },
+];
+
+async function start(kind: ServerKind): Promise<{ url: URL; proc: ChildProcess }> {
+  const { CONTAINER_NAME: _c, ...env } = process.env;
+  const proc = fork(join(__dirname, 'mcp-server.js'), [kind], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const [msg] = (await once(proc, 'message')) as [{ port: number }];
+  return { url: new URL(`http://127.0.0.1:${msg.port}/mcp`), proc };
 }
 
-async function measure(url: URL, tool: string) {
-  const client = new Client({ name: 'bench', version: '1' });
-  await client.connect(new StreamableHTTPClientTransport(url));
-  const call = () => client.callTool({ name: tool, arguments: {} });
-  for (let i = 0; i < 20; i++) await call(); // warm-up (and the session's computer)
-  const lat: number[] = [];
-  for (let i = 0; i < CALLS; i++) {
-    const t = process.hrtime.bigint();
-    await call();
-    lat.push(Number(process.hrtime.bigint() - t) / 1e6);
+async function connect(url: URL) {
+  // Every client sends the key; only the ours-keys server checks it.
+  const c = new Client({ name: 'bench', version: '1' });
+  await c.connect(new StreamableHTTPClientTransport(url, { requestInit: { headers: { Authorization: `Bearer ${BENCH_API_KEY}` } } }));
+  return c;
+}
+
+const rotate = <T>(xs: T[], by: number) => xs.map((_, i) => xs[(i + by) % xs.length]);
+
+/** Sequential latency: one client per server, BLOCKS blocks of BLOCK calls, servers taking turns. */
+async function latency(urls: URL[], tool: string): Promise<number[][]> {
+  const clients = await Promise.all(urls.map(connect));
+  const call = (c: Client) => c.callTool({ name: tool, arguments: {} });
+  for (const c of clients) for (let i = 0; i < 30; i++) await call(c); // warm-up (and the session's computer)
+  const lat: number[][] = urls.map(() => []);
+  for (let b = 0; b < BLOCKS; b++) {
+    for (const i of rotate([...urls.keys()], b)) {
+      for (let k = 0; k < BLOCK; k++) {
+        const t = process.hrtime.bigint();
+        await call(clients[i]);
+        lat[i].push(Number(process.hrtime.bigint() - t) / 1e6);
+      }
+    }
   }
-  await client.close();
-  // Throughput: CONCURRENCY clients calling back to back for THROUGHPUT_MS.
-  const clients = await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      const c = new Client({ name: 'bench', version: '1' });
-      await c.connect(new StreamableHTTPClientTransport(url));
-      await c.callTool({ name: tool, arguments: {} });
-      return c;
-    }),
-  );
-  let done = 0;
-  const until = Date.now() + THROUGHPUT_MS;
-  await Promise.all(clients.map(async (c) => { while (Date.now() < until) { await c.callTool({ name: tool, arguments: {} }); done++; } }));
   await Promise.all(clients.map((c) => c.close()));
-  return { p50: percentile(lat, 0.5), p99: percentile(lat, 0.99), rps: done / (THROUGHPUT_MS / 1000) };
+  return lat;
+}
+
+/** Throughput: CONCURRENCY clients per server calling back to back, WINDOWS windows each, servers taking turns. */
+async function throughput(urls: URL[], tool: string): Promise<number[]> {
+  const pools = await Promise.all(urls.map(async (u) => Promise.all(Array.from({ length: CONCURRENCY }, () => connect(u)))));
+  for (const pool of pools) await Promise.all(pool.map((c) => c.callTool({ name: tool, arguments: {} })));
+  const rps: number[][] = urls.map(() => []);
+  for (let w = 0; w < WINDOWS; w++) {
+    for (const i of rotate([...urls.keys()], w)) {
+      let done = 0;
+      const until = Date.now() + WINDOW_MS;
+      await Promise.all(
+        pools[i].map(async (c) => {
+          while (Date.now() < until) {
+            await c.callTool({ name: tool, arguments: {} });
+            done++;
+          }
+        }),
+      );
+      rps[i].push(done / (WINDOW_MS / 1000));
+    }
+  }
+  await Promise.all(pools.flat().map((c) => c.close()));
+  return rps.map((xs) => percentile(xs, 0.5));
 }
 
 export async function main() {
-  const config = AppConfig.fromEnv({ ...process.env, COMPUTER_PROVIDER: 'fake', POOL_MIN_WARM: '0', MAX_SESSIONS: '100', POOL_MAX_SIZE: '100', LOG_LEVEL: 'error' });
-  const app = await NestFactory.create(AppModule.forRoot({ config }), { bodyParser: false, logger: ['error'] });
-  await app.listen(0, '127.0.0.1');
-  const ours = new URL(`${(await app.getUrl()).replace('[::1]', '127.0.0.1')}/mcp`);
-  const bare = await bareServer(config);
+  const servers = await Promise.all(SERVERS.map((s) => start(s.kind)));
+  const urls = servers.map((s) => s.url);
   const rows: (string | number)[][] = [];
   try {
     for (const tool of ['list_sessions', 'screenshot_cua']) {
-      // Interleave so drift on a shared machine hits both sides alike.
-      const b1 = await measure(bare.url, tool);
-      const o1 = await measure(ours, tool);
-      const b2 = await measure(bare.url, tool);
-      const o2 = await measure(ours, tool);
-      const b = { p50: (b1.p50 + b2.p50) / 2, p99: (b1.p99 + b2.p99) / 2, rps: (b1.rps + b2.rps) / 2 };
-      const o = { p50: (o1.p50 + o2.p50) / 2, p99: (o1.p99 + o2.p99) / 2, rps: (o1.rps + o2.rps) / 2 };
-      const what = tool === 'list_sessions' ? 'trivial call' : `screenshot ${config.computer.screenWidth}x${config.computer.screenHeight} (fake)`;
-      rows.push([what, b.p50, o.p50, o.p50 / b.p50, b.p99, o.p99, o.p99 / b.p99, b.rps, o.rps, b.rps / o.rps]);
+      const lat = await latency(urls, tool);
+      const rps = await throughput(urls, tool);
+      const p50 = lat.map((l) => percentile(l, 0.5));
+      const p99 = lat.map((l) => percentile(l, 0.99));
+      const what = tool === 'list_sessions' ? 'trivial call' : 'screenshot 1280x800 (fake)';
+      SERVERS.forEach((s, i) => rows.push([what, s.what, p50[i], p99[i], rps[i], p50[i] / p50[0], p99[i] / p99[0], rps[0] / rps[i]]));
     }
   } finally {
-    await bare.close();
-    await app.close();
+    for (const s of servers) s.proc.disconnect();
   }
-  console.log(`\nMCP overhead: full server vs bare SDK, Streamable HTTP, ${CALLS} sequential calls, then ${CONCURRENCY} clients for ${THROUGHPUT_MS} ms (ms, calls/s)\n`);
-  table(['call', 'bare p50', 'ours p50', 'x', 'bare p99', 'ours p99', 'x', 'bare/s', 'ours/s', 'x'], rows);
+  console.log(
+    `\nMCP overhead: each server in its own process, one client process, Streamable HTTP (SSE answers); ${BLOCKS}x${BLOCK} sequential calls ` +
+      `in turns, then ${CONCURRENCY} clients in ${WINDOWS} windows of ${WINDOW_MS} ms in turns (ms, calls/s; x = this / bare, throughput bare / this)\n`,
+  );
+  table(['call', 'server', 'p50', 'p99', 'calls/s', 'p50 x', 'p99 x', 'calls/s x'], rows);
   console.log('\ngoal: within 1.25x of the bare SDK\n');
 }

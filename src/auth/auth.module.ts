@@ -8,4 +8,4 @@ export class AuthModule {}
 
 export { ApiKeyStore, parseApiKeys } from './api-key.store';
 export { ApiKeyMiddleware } from './api-key.middleware';
-export { ANONYMOUS, principalOf } from './principal';
+export { ANONYMOUS, principalOf, setPrincipal } from './principal';

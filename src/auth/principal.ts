@@ -1,15 +1,15 @@
-import type { Request } from 'express';
+import type { IncomingMessage } from 'node:http';
 
 /** The principal of anyone when no API keys are configured (and of stdio, unless STDIO_PRINCIPAL says otherwise). */
 export const ANONYMOUS = 'anonymous';
 
-const principals = new WeakMap<Request, string>();
+const principals = new WeakMap<IncomingMessage, string>();
 
-export function setPrincipal(req: Request, principal: string) {
+export function setPrincipal(req: IncomingMessage, principal: string) {
   principals.set(req, principal);
 }
 
 /** The principal the auth middleware authenticated for this request (anonymous without keys). */
-export function principalOf(req: Request): string {
+export function principalOf(req: IncomingMessage): string {
   return principals.get(req) ?? ANONYMOUS;
 }

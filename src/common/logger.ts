@@ -1,5 +1,5 @@
 import { ConsoleLogger, LogLevel } from '@nestjs/common';
-import { currentLogFields } from './log-context';
+import { currentLogFields, enableLogFields } from './log-context';
 
 const LEVELS: Record<string, LogLevel[]> = {
   debug: ['debug', 'log', 'warn', 'error', 'fatal'],
@@ -22,6 +22,8 @@ export class AppLogger extends ConsoleLogger {
     format: LogFormat = 'pretty',
   ) {
     super(format === 'json' ? { logLevels: LEVELS[level] ?? LEVELS.info, json: true, colors: false, compact: true } : { logLevels: LEVELS[level] ?? LEVELS.info });
+    // Only JSON lines print the request's ids; pretty lines leave the (costly on Node 20) context off.
+    if (format === 'json') enableLogFields();
   }
 
   protected override printMessages(messages: unknown[], context?: string, logLevel?: LogLevel, writeStreamType?: 'stdout' | 'stderr', errorStack?: unknown) {

@@ -32,6 +32,11 @@ export class McpConnections {
     return conn;
   }
 
+  /** The connection, without counting this as activity. */
+  peek(connectionId: string): Connection | undefined {
+    return this.open.get(connectionId);
+  }
+
   size() {
     return this.open.size;
   }

@@ -1,5 +1,14 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { ServerResponse } from 'node:http';
 import { DomainError, DomainErrorCode, errorMessage } from '../common/domain-error';
+
+/** A JSON-RPC error reply for failures before a request reaches an MCP server (plain Node response: the fast path has no Express one). */
+export function rpcError(res: ServerResponse, status: number, code: number, message: string) {
+  if (res.headersSent) return;
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }));
+}
 
 /** What the client should do about each error code: the one place domain errors meet MCP. */
 function advice(code: DomainErrorCode): string {

@@ -5,6 +5,8 @@ import { ComputerModule } from '../computer/computer.module';
 import { PoolModule } from '../pool/pool.module';
 import { SessionModule } from '../session/session.module';
 import { McpBodyMiddleware } from './mcp-body.middleware';
+import { McpFastPath } from './mcp-fast-path';
+import { McpForwarder } from './mcp-forwarder';
 import { OriginGuardMiddleware } from './origin-guard.middleware';
 import { ConnectionSweeper } from './connection-sweeper';
 import { McpConnections } from './mcp-connections';
@@ -21,8 +23,21 @@ import { ToolRunner } from './tools/tool-runner';
 @Module({
   imports: [SessionModule, PoolModule, AgentModule, ComputerModule, AuthModule],
   controllers: [McpController],
-  providers: [ConnectionSweeper, McpConnections, McpServerFactory, ToolRunner, ScreenTools, TaskTools, SessionTools, TrajectoryResources, ShutdownCoordinator],
-  exports: [McpConnections, McpServerFactory, ToolRunner],
+  providers: [
+    ConnectionSweeper,
+    McpConnections,
+    McpServerFactory,
+    McpForwarder,
+    McpFastPath,
+    OriginGuardMiddleware,
+    ToolRunner,
+    ScreenTools,
+    TaskTools,
+    SessionTools,
+    TrajectoryResources,
+    ShutdownCoordinator,
+  ],
+  exports: [McpConnections, McpServerFactory, McpFastPath, ToolRunner],
 })
 export class McpModule implements NestModule {
   configure(consumer: MiddlewareConsumer) {
@@ -33,6 +48,7 @@ export class McpModule implements NestModule {
 
 export { serveStdio, STDIO_CONNECTION } from './stdio';
 export { McpConnections } from './mcp-connections';
+export { McpFastPath } from './mcp-fast-path';
 export { McpServerFactory } from './mcp-server.factory';
 export { ToolRunner } from './tools/tool-runner';
 export type { ToolCallEvent } from './tools/tool-runner';

@@ -32,7 +32,7 @@ export class XvfbComputerProvider extends ComputerProvider implements OnApplicat
   override async checkReady(): Promise<void> {
     this.resolvePrograms();
     this.resolveSandboxUid();
-    const probe = spawnSync(this.programs!.bwrap, ['--unshare-all', '--unshare-user', '--uid', '1000', '--gid', '1000', '--as-pid-1', '--die-with-parent', '--ro-bind', '/', '/', '--', 'true'], {
+    const probe = spawnSync(this.programs!.bwrap, ['--unshare-all', '--unshare-user', '--uid', '1000', '--gid', '1000', '--as-pid-1', '--die-with-parent', '--ro-bind', '/', '/', '--proc', '/proc', '--dev', '/dev', '--', 'true'], {
       timeout: 10_000,
       encoding: 'utf8',
       env: { PATH: '/usr/bin:/bin' },
@@ -41,7 +41,8 @@ export class XvfbComputerProvider extends ComputerProvider implements OnApplicat
       throw new DomainError(
         DomainErrorCode.COMPUTER_FAILED,
         `bubblewrap (bwrap) cannot create a sandbox on this machine: ${(probe.stderr || probe.error?.message || `exit ${probe.status}`).trim()}. ` +
-          'It needs user namespaces (or root). Enable them, or set COMPUTER_PROVIDER=fake to run without real desktops.',
+          'It needs user namespaces (or root) and a /proc it may mount (in a Kubernetes container: hostUsers: false and procMount: Unmasked, ' +
+          'see the README). Enable them, or set COMPUTER_PROVIDER=fake to run without real desktops.',
       );
     }
   }

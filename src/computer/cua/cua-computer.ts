@@ -4,6 +4,7 @@ import { sleep } from '../../common/async';
 import { abortReason, DomainError, DomainErrorCode } from '../../common/domain-error';
 import { CUA_PATHS, CuaParams } from '../../common/cua-protocol';
 import { CommandOptions, CommandResult, Computer, Frame, MouseButton, Point, Size } from '../computer.port';
+import { checkButton, checkKeyList, checkPoint } from '../input-checks';
 import { cuaKeyNames } from './cua-keys';
 import { CuaClient, CuaEndpoint, CuaFields, cuaKindOf } from './cua-transport';
 
@@ -179,26 +180,15 @@ export class CuaComputer extends Computer {
   }
 
   private point(p: Point, what = 'point'): Point {
-    const { width, height } = this.size;
-    if (!p || !Number.isFinite(p.x) || !Number.isFinite(p.y)) throw invalid(`The ${what} needs numeric x and y.`);
-    const x = Math.round(p.x);
-    const y = Math.round(p.y);
-    if (x < 0 || y < 0 || x >= width || y >= height) {
-      throw invalid(`The ${what} (${p.x}, ${p.y}) is outside the ${width}x${height} screen; use 0 ≤ x < ${width} and 0 ≤ y < ${height}.`);
-    }
-    return { x, y };
+    return checkPoint(p, this.size, what);
   }
 
   private button(b: MouseButton): MouseButton {
-    if (b !== 'left' && b !== 'right' && b !== 'middle') throw invalid(`Unknown mouse button "${String(b)}"; use left, right or middle.`);
-    return b;
+    return checkButton(b);
   }
 
   private keys(keys: readonly string[]): string[] {
-    const list: unknown = keys;
-    if (!Array.isArray(list) || list.length === 0) throw invalid('At least one key is required, e.g. ["Return"].');
-    if (!list.every((k) => typeof k === 'string')) throw invalid('Key names must be strings, e.g. "Control_L".');
-    return cuaKeyNames(list);
+    return cuaKeyNames(checkKeyList(keys));
   }
 
   async screenSize(): Promise<Size> {

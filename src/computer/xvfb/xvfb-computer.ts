@@ -1,6 +1,7 @@
 import { abortReason, DomainError, DomainErrorCode, errorMessage } from '../../common/domain-error';
 import { linkSignals, sleep, withTimeout } from '../../common/async';
 import { CommandOptions, CommandResult, Computer, Frame, MouseButton, Point, ProgramOptions, ProgramResult, Size } from '../computer.port';
+import { checkButton, checkKeyList, checkPoint } from '../input-checks';
 import { keysymOf } from '../keys';
 import { describeExit } from './child-process';
 import { runSandboxedCommand, runSandboxedProgram } from './command-runner';
@@ -253,29 +254,17 @@ export class XvfbComputer extends Computer {
   }
 
   private point(p: Point, what = 'point'): Point {
-    const { width, height } = this.options;
-    if (!p || !Number.isFinite(p.x) || !Number.isFinite(p.y)) throw invalid(`The ${what} needs numeric x and y.`);
-    const x = Math.round(p.x);
-    const y = Math.round(p.y);
-    if (x < 0 || y < 0 || x >= width || y >= height) {
-      throw invalid(`The ${what} (${p.x}, ${p.y}) is outside the ${width}x${height} screen; use 0 ≤ x < ${width} and 0 ≤ y < ${height}.`);
-    }
-    return { x, y };
+    return checkPoint(p, this.options, what);
   }
 
   private button(b: MouseButton): MouseButton {
-    if (b !== 'left' && b !== 'right' && b !== 'middle') throw invalid(`Unknown mouse button "${String(b)}"; use left, right or middle.`);
-    return b;
+    return checkButton(b);
   }
 
   private keys(keys: readonly string[]): string[] {
-    const list: unknown = keys;
-    if (!Array.isArray(list) || list.length === 0) throw invalid('At least one key is required, e.g. ["Return"].');
-    return list.map((k: unknown) => {
-      if (typeof k !== 'string') throw invalid('Key names must be strings, e.g. "Control_L".');
-      keysymOf(k); // throws INVALID_ARGUMENT for unknown names
-      return k;
-    });
+    const list = checkKeyList(keys);
+    for (const k of list) keysymOf(k); // throws INVALID_ARGUMENT for unknown names
+    return list;
   }
 
   async screenSize(): Promise<Size> {

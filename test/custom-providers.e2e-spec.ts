@@ -17,7 +17,7 @@ describe('Extending with Nest modules (examples/custom-providers)', () => {
   });
 
   it('an unknown COMPUTER_PROVIDER or model provider stops the boot with a message naming the known ones', async () => {
-    await expect(startApp({ COMPUTER_PROVIDER: 'nope' })).rejects.toThrow(/COMPUTER_PROVIDER=nope is not a registered computer provider. Known: fake, xvfb/);
+    await expect(startApp({ COMPUTER_PROVIDER: 'nope' })).rejects.toThrow(/COMPUTER_PROVIDER=nope is not a registered computer provider. Known: cua, fake, kubernetes, xvfb\./);
     await expect(startApp({ CUA_MODEL_NAME: 'nope/model' })).rejects.toThrow(
       /CUA_MODEL_NAME=nope\/model: no model provider "nope". Known providers: anthropic, openai, openai-compatible, scripted .*Valid forms: anthropic\/<model> \(needs ANTHROPIC_API_KEY\)/,
     );

@@ -414,10 +414,12 @@ describe('xvfb computers: screen, mouse and keyboard', () => {
     expect(titleBar).not.toEqual([0, 0, 0]);
     const path = Array.from({ length: 11 }, (_, i) => ({ x: 300 + i * 20, y: 48 + i * 20 }));
     await c.drag(path, 'left');
-    // The window moved by (+200, +200): bare desktop where its title bar was, the title bar below.
-    const after = await waitFor('the window to move', async () => {
+    // The window ends up moved by (+200, +200): bare desktop where its title bar was, the title bar below.
+    // openbox may still be working through the motion when the drag returns, so wait for the final place.
+    const after = await waitFor('the window to move by (+200, +200)', async () => {
       const s = await c.capture();
-      return pixel(s, 600, 48).every((v) => v === 0) ? s : undefined;
+      const here = (x: number, y: number, rgb: number[]) => pixel(s, x, y).every((v, i) => v === rgb[i]);
+      return here(600, 48, [0, 0, 0]) && here(800, 248, titleBar) ? s : undefined;
     });
     expect(pixel(after, 800, 248)).toEqual(titleBar);
     expect(await c.cursorPosition()).toEqual({ x: 500, y: 248 });

@@ -13,6 +13,7 @@ export class FakeComputer extends Computer {
   private readonly screen: FakeScreen;
   private cursor: Point = { x: 0, y: 0 };
   private closed = false;
+  private shot?: { version: number; data: Buffer };
   readonly log: string[] = [];
 
   constructor(
@@ -50,7 +51,10 @@ export class FakeComputer extends Computer {
 
   async capture(): Promise<Frame> {
     this.live('capture');
-    return { kind: 'raw', width: this.screen.width, height: this.screen.height, channels: 3, data: Buffer.from(this.screen.data) };
+    // Frames are read-only: captures of an unchanged screen share one copy (3 MB at 1280x800; copying
+    // and collecting one per screenshot held the event loop under 8 concurrent agent tasks).
+    if (this.shot?.version !== this.screen.version) this.shot = { version: this.screen.version, data: Buffer.from(this.screen.data) };
+    return { kind: 'raw', width: this.screen.width, height: this.screen.height, channels: 3, data: this.shot.data };
   }
 
   async moveMouse(to: Point) {

@@ -26,6 +26,8 @@ export function backgroundFor(id: string): [number, number, number] {
 export class FakeScreen {
   readonly data: Buffer;
   private textLen = 0;
+  /** Goes up with every change to the pixels, so a capture can reuse its copy while it is the same. */
+  version = 0;
 
   constructor(
     readonly width: number,
@@ -37,6 +39,7 @@ export class FakeScreen {
   }
 
   private fill(x0: number, y0: number, w: number, h: number, rgb: readonly number[]) {
+    this.version++;
     for (let y = Math.max(0, y0); y < Math.min(this.height, y0 + h); y++) {
       for (let x = Math.max(0, x0); x < Math.min(this.width, x0 + w); x++) this.data.set(rgb, (y * this.width + x) * 3);
     }

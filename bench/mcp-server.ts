@@ -10,7 +10,8 @@
  * - `ours-json`: the same with LOG_FORMAT=json (JSON lines carry the request's ids: log context on).
  * - `ours-keys`: the same as `ours` with API_KEYS set (every call checks a Bearer key).
  *
- * It sends `{ port }` to its parent once listening and exits when the parent disconnects.
+ * It sends `{ port }` to its parent once listening, `{ cpu }` (its CPU time in µs) when asked with
+ * 'cpu', and exits when the parent disconnects.
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
@@ -85,6 +86,8 @@ async function serve() {
   const config = configFor(kind);
   const port = kind === 'bare' ? await bare(config) : await ours(config);
   process.send?.({ port });
+  // The parent asks for this process's CPU time (user + system, µs) around its measurements.
+  process.on('message', (m) => m === 'cpu' && process.send?.({ cpu: process.cpuUsage().user + process.cpuUsage().system }));
   process.on('disconnect', () => process.exit(0));
 }
 

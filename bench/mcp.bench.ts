@@ -18,7 +18,7 @@ import { percentile, table } from './stats';
 const BLOCKS = Number(process.env.BLOCKS ?? 20);
 const BLOCK = Number(process.env.BLOCK ?? 50);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 8);
-const WINDOWS = Number(process.env.WINDOWS ?? 4);
+const WINDOWS = Number(process.env.WINDOWS ?? 6);
 const WINDOW_MS = Number(process.env.WINDOW_MS ?? 1000);
 
 const SERVERS: { kind: ServerKind; what: string }[] = [
@@ -33,6 +33,13 @@ async function start(kind: ServerKind): Promise<{ url: URL; proc: ChildProcess }
   const proc = fork(join(__dirname, 'mcp-server.js'), [kind], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const [msg] = (await once(proc, 'message')) as [{ port: number }];
   return { url: new URL(`http://127.0.0.1:${msg.port}/mcp`), proc };
+}
+
+/** The server process's CPU time so far (µs). */
+async function cpuOf(proc: ChildProcess): Promise<number> {
+  const reply = once(proc, 'message') as Promise<[{ cpu: number }]>;
+  proc.send('cpu');
+  return (await reply)[0].cpu;
 }
 
 async function connect(url: URL) {
@@ -93,20 +100,22 @@ export async function main() {
   const rows: (string | number)[][] = [];
   try {
     for (const tool of ['list_sessions', 'screenshot_cua']) {
+      const cpu0 = await Promise.all(servers.map((s) => cpuOf(s.proc)));
       const lat = await latency(urls, tool);
+      const cpu = await Promise.all(servers.map(async (s, i) => ((await cpuOf(s.proc)) - cpu0[i]) / lat[i].length));
       const rps = await throughput(urls, tool);
       const p50 = lat.map((l) => percentile(l, 0.5));
       const p99 = lat.map((l) => percentile(l, 0.99));
       const what = tool === 'list_sessions' ? 'trivial call' : 'screenshot 1280x800 (fake)';
-      SERVERS.forEach((s, i) => rows.push([what, s.what, p50[i], p99[i], rps[i], p50[i] / p50[0], p99[i] / p99[0], rps[0] / rps[i]]));
+      SERVERS.forEach((s, i) => rows.push([what, s.what, p50[i], p99[i], cpu[i], rps[i], p50[i] / p50[0], p99[i] / p99[0], cpu[i] / cpu[0], rps[0] / rps[i]]));
     }
   } finally {
     for (const s of servers) s.proc.disconnect();
   }
   console.log(
     `\nMCP overhead: each server in its own process, one client process, Streamable HTTP (SSE answers); ${BLOCKS}x${BLOCK} sequential calls ` +
-      `in turns, then ${CONCURRENCY} clients in ${WINDOWS} windows of ${WINDOW_MS} ms in turns (ms, calls/s; x = this / bare, throughput bare / this)\n`,
+      `in turns, then ${CONCURRENCY} clients in ${WINDOWS} windows of ${WINDOW_MS} ms in turns (ms; server CPU per sequential call in us, idle timers included; calls/s; x = this / bare, throughput bare / this)\n`,
   );
-  table(['call', 'server', 'p50', 'p99', 'calls/s', 'p50 x', 'p99 x', 'calls/s x'], rows);
+  table(['call', 'server', 'p50', 'p99', 'server CPU us/call', 'calls/s', 'p50 x', 'p99 x', 'CPU x', 'calls/s x'], rows);
   console.log('\ngoal: within 1.25x of the bare SDK\n');
 }

@@ -254,6 +254,21 @@ describe('MCP over Streamable HTTP (fake computers)', () => {
     expect(progress.every((p) => p.total === 3)).toBe(true);
   });
 
+  it('run_multi_cua_tasks sends heartbeats while its tasks run, so a client never waits without progress', async () => {
+    t = await startApp({ SCRIPTED_MODEL_STEP_MS: '150', PROGRESS_HEARTBEAT_MS: '50' });
+    const client = await t.connect();
+    const progress: { progress: number; message?: string }[] = [];
+    const r = await call(client, 'run_multi_cua_tasks', { tasks: ['a', 'b'] }, { onprogress: (p) => void progress.push(p) });
+    expect(r.isError).toBeFalsy();
+    const heartbeats = progress.filter((p) => /working for/.test(p.message ?? ''));
+    expect(heartbeats.length).toBeGreaterThanOrEqual(2);
+    // Heartbeats before the first task finished stay below 1; values only go up, ending at 2 of 2.
+    expect(heartbeats[0].progress).toBeLessThan(1);
+    const values = progress.map((p) => p.progress);
+    expect([...values].sort((x, y) => x - y)).toEqual(values);
+    expect(values.at(-1)).toBe(2);
+  });
+
   it('cancelling a slow task stops it within a second and frees what it leased', async () => {
     t = await startApp({ SCRIPTED_MODEL_STEP_MS: '30000', POOL_MAX_SIZE: '3' });
     const client = await t.connect();

@@ -136,33 +136,40 @@ export class TaskTools {
             progress.report(`${finished}/${n} tasks finished (task ${i + 1} ${r.isError ? 'failed' : 'done'})`, finished);
           };
           progress.report(`0/${n} tasks finished`, 0);
-          if (!args.concurrent) {
-            for (let i = 0; i < n; i++) {
-              if (scope.signal.aborted) {
-                const refused = toToolError(scope.signal.reason);
-                record(i, { content: refused.content, isError: true, failure: { error: errorText(scope.signal.reason), stepsDone: 0 } });
-                continue;
+          // Tasks can run for minutes: a heartbeat between them keeps clients that reset their timeout on progress waiting.
+          const started = Date.now();
+          progress.heartbeat(this.config.agent.heartbeatMs, () => `${finished}/${n} tasks finished, working for ${Math.round((Date.now() - started) / 1000)} s`);
+          try {
+            if (!args.concurrent) {
+              for (let i = 0; i < n; i++) {
+                if (scope.signal.aborted) {
+                  const refused = toToolError(scope.signal.reason);
+                  record(i, { content: refused.content, isError: true, failure: { error: errorText(scope.signal.reason), stepsDone: 0 } });
+                  continue;
+                }
+                record(i, await this.runOne(scope, session, this.sessions.computerOf(session), args.tasks[i], model, undefined, i + 1));
               }
-              record(i, await this.runOne(scope, session, this.sessions.computerOf(session), args.tasks[i], model, undefined, i + 1));
+            } else {
+              await Promise.all(
+                args.tasks.map(async (task, i) => {
+                  if (i === 0) return record(i, await this.runOne(scope, session, this.sessions.computerOf(session), task, model, undefined, 1));
+                  let lease;
+                  try {
+                    lease = await this.sessions.leaseExtra(session, scope.signal);
+                  } catch (e) {
+                    const error = `could not get a computer: ${errorText(e)}`;
+                    return record(i, { content: [text(`Task ${i + 1} ${error}`)], isError: true, failure: { error, stepsDone: 0 } });
+                  }
+                  try {
+                    record(i, await this.runOne(scope, session, lease.computer, task, model, undefined, i + 1));
+                  } finally {
+                    await this.sessions.releaseExtra(session, lease);
+                  }
+                }),
+              );
             }
-          } else {
-            await Promise.all(
-              args.tasks.map(async (task, i) => {
-                if (i === 0) return record(i, await this.runOne(scope, session, this.sessions.computerOf(session), task, model, undefined, 1));
-                let lease;
-                try {
-                  lease = await this.sessions.leaseExtra(session, scope.signal);
-                } catch (e) {
-                  const error = `could not get a computer: ${errorText(e)}`;
-                  return record(i, { content: [text(`Task ${i + 1} ${error}`)], isError: true, failure: { error, stepsDone: 0 } });
-                }
-                try {
-                  record(i, await this.runOne(scope, session, lease.computer, task, model, undefined, i + 1));
-                } finally {
-                  await this.sessions.releaseExtra(session, lease);
-                }
-              }),
-            );
+          } finally {
+            progress.stop();
           }
           const failed = results.filter((r) => r.isError).length;
           const content: Content = [text(`${n - failed} of ${n} tasks succeeded${args.concurrent ? ' (run concurrently)' : ''}.`)];

@@ -95,13 +95,15 @@ describe('cua client against a real computer-server', () => {
   });
 
   it('double, triple click, drag and button down/up select text in the terminal', async () => {
-    await c.typeText('clear; for i in $(seq 1 60); do echo wordsel wordsel wordsel; done');
+    await c.typeText('clear; for i in $(seq 1 60); do echo wordsel wordsel wordsel; done; touch ~/.wordsel-done');
     await c.pressKeys(parseKeyCombo('Return'));
-    await eventually('the output', 5000, async () => ((await changed(await shot(), await shot())) === 0 ? true : undefined));
+    // The loop has run (a still screen alone could be the moment before its output began), then the screen settles.
+    await eventually('the loop to run', 10_000, async () => ((await sh('test -e ~/.wordsel-done && echo done')) ? true : undefined));
+    await eventually('the output', 10_000, async () => ((await changed(await shot(), await shot())) === 0 ? true : undefined));
     await c.click({ x: 52, y: 250 }, 'left', 2);
-    expect(await eventually('a word selected', 3000, async () => ((await primary()) === 'wordsel' ? true : undefined))).toBe(true);
+    expect(await eventually('a word selected', 10_000, async () => ((await primary()) === 'wordsel' ? true : undefined))).toBe(true);
     await c.click({ x: 52, y: 250 }, 'left', 3);
-    expect(await eventually('a line selected', 3000, async () => (/^wordsel wordsel wordsel\s*$/.test(await primary()) ? true : undefined))).toBe(true);
+    expect(await eventually('a line selected', 10_000, async () => (/^wordsel wordsel wordsel\s*$/.test(await primary()) ? true : undefined))).toBe(true);
     await c.drag([{ x: 52, y: 150 }, { x: 200, y: 200 }, { x: 300, y: 300 }], 'left');
     const dragged = await primary();
     expect(dragged).toContain('wordsel\nwordsel');
@@ -117,9 +119,9 @@ describe('cua client against a real computer-server', () => {
   it('scrolling the terminal moves its scrollback (seen in the screenshot) and back', async () => {
     const bottom = await shot();
     await c.scroll({ x: 300, y: 300 }, 0, -5);
-    await eventually('the view to scroll up', 3000, async () => ((await changed(bottom, await shot())) > 500 ? true : undefined));
+    await eventually('the view to scroll up', 10_000, async () => ((await changed(bottom, await shot())) > 500 ? true : undefined));
     await c.scroll({ x: 300, y: 300 }, 0, 5);
-    await eventually('the view to scroll back', 3000, async () => ((await changed(bottom, await shot())) < 50 ? true : undefined));
+    await eventually('the view to scroll back', 10_000, async () => ((await changed(bottom, await shot())) < 50 ? true : undefined));
   });
 
   it('runs commands with exit codes, output and a time limit', async () => {

@@ -21,6 +21,7 @@ export {
 export type {
   CommandOptions,
   CommandResult,
+  LaunchResult,
   CreateComputerOptions,
   Frame,
   MouseButton,

@@ -265,7 +265,7 @@ describe('computer-server mode without an API key', () => {
   it('GET /status and GET /commands describe what it serves', async () => {
     const st = await http(s.base, 'GET', '/status');
     expect(st.status).toBe(200);
-    expect(st.body).toBe('{"status":"ok","os_type":"linux","features":["meta","screen","mouse","scroll","keyboard","shell","clipboard","files"]}');
+    expect(st.body).toBe('{"status":"ok","os_type":"linux","features":["meta","screen","mouse","scroll","keyboard","shell","apps","clipboard","files"]}');
     const list = JSON.parse((await http(s.base, 'GET', '/commands')).body);
     const names = list.commands.map((x: { name: string }) => x.name);
     expect(names).toEqual(expect.arrayContaining(['screenshot', 'left_click', 'drag', 'run_command', 'set_clipboard', 'read_bytes', 'delete_dir']));
@@ -410,6 +410,15 @@ describe('computer-server mode without an API key', () => {
     const slow = await c.call('exec', { command: 'sleep 10', timeout: 0.5 });
     expect(slow.success).toBe(false);
     expect(slow.error).toMatch(/did not finish within 0.5 s/);
+  });
+
+  it('launch starts an application that outlives the reply, with its arguments passed as they are (no shell code)', async () => {
+    const r = await c.call<{ pid?: number }>('launch', { app: 'sh', args: ['-c', 'echo "$0" > ~/launched.txt; sleep 300', "it's $(id -u)"] });
+    expect(r).toEqual({ success: true, pid: expect.any(Number) });
+    // The argument reached the program as one word, unexpanded, and the program is still running after the reply.
+    expect(await eventually(async () => (await c.call<{ content?: string }>('read_text', { path: '~/launched.txt' })).content, (v) => v === "it's $(id -u)\n")).toBe("it's $(id -u)\n");
+    expect(existsSync(`/proc/${r.pid}`)).toBe(true);
+    expect(cmdJson(await cmd(s.base, 'launch', { app: '' }))).toEqual({ success: false, error: 'launch needs app, e.g. "xterm".' });
   });
 
   it('the clipboard is the desktop\'s: set_clipboard, copy_to_clipboard, and programs inside see it', async () => {

@@ -236,16 +236,20 @@ describe('COMPUTER_PROVIDER=cua through MCP', () => {
     await act({ action: 'key', text: 'Return' });
     // Visible (mapped) means the window manager manages it, as a real window a user would see.
     await eventually('the extra window', 10_000, async () => ((await run(s1, 'xdotool search --onlyvisible --name LeftBehind')).trim() ? true : undefined));
+    // An application opened with run_command background=true goes through the server's launch and keeps its window.
+    const launched = await call(client, 'run_command', { session_id: s1, command: 'xterm -title Launched', background: true });
+    expect(textOf(launched)).toMatch(/started in the background/);
+    await eventually('the launched window', 10_000, async () => ((await run(s1, 'xdotool search --onlyvisible --name Launched')).trim() ? true : undefined));
 
     const cleaned = await call(client, 'cleanup_session', { session_id: s1 });
     expect(cleaned.isError).toBeFalsy();
     const s4 = await eventually('a new session on the freed computer', 15_000, async () => newSession().catch(() => undefined));
     expect((await run(s4, 'cat ~/marker')).trim()).toBe(m1);
-    const after = await run(s4, 'ls ~ /tmp; echo windows: $(xdotool search --name LeftBehind)');
+    const after = await run(s4, 'ls ~ /tmp; echo windows: $(xdotool search --name "^(LeftBehind|Launched)$")');
     expect(after).not.toMatch(/work|notes\.txt|made-by-s1/);
     expect(after).toMatch(/marker/);
     expect(after).toMatch(/windows: *$/m);
-    expect(main.output()).toMatch(/Reset http:\/\/127\.0\.0\.1:\d+ after cua-\w+: 1 windows closed, 3 files or folders removed/);
+    expect(main.output()).toMatch(/Reset http:\/\/127\.0\.0\.1:\d+ after cua-\w+: 2 windows closed, 3 files or folders removed/);
 
     // The computer-server of session 2 dies mid-task.
     const dead = servers[m2 === 'desk-0' ? 0 : 1];

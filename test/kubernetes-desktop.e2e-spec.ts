@@ -47,6 +47,16 @@ describe('Kubernetes desktop pod → real computer-server (built server, fake Ku
     const cmd = await call(client, 'run_command', { command: 'echo hello-from-$((6*7))', session_id: 'real' });
     expect(cmd.isError).toBeFalsy();
     expect(textOf(cmd)).toMatch(/hello-from-42/);
+    // Background programs reach the desktop too (launch, forwarded through the pod's computer).
+    const bg = await call(client, 'run_command', { command: 'sleep 1; echo ran-on > ~/bg-mark; sleep 30', background: true, session_id: 'real' });
+    expect(textOf(bg)).toMatch(/started in the background \(pid \d+\)/);
+    // It went on after the call returned: its mark appears a second later.
+    let mark = '';
+    for (let i = 0; i < 50 && !mark.includes('ran-on'); i++) {
+      mark = textOf(await call(client, 'run_command', { command: 'cat ~/bg-mark 2>/dev/null; true', session_id: 'real' }));
+      if (!mark.includes('ran-on')) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(mark).toMatch(/ran-on/);
 
     await call(client, 'cleanup_session', { session_id: 'real' });
     await until('the pod to be gone', () => h!.fake.pods(NS).length === 0);

@@ -74,6 +74,10 @@ describe('MCP over Streamable HTTP (fake computers)', () => {
     expect((await call(client, 'screenshot_cua')).isError).toBeFalsy();
     const badZoom = await call(client, 'computer', { action: 'zoom', region: [100, 100, 50, 200] });
     expect(textOf(badZoom)).toMatch(/x0 < x1 <= 640/);
+    // The fake computer has no background programs: a clear error naming the provider, not a silent foreground run.
+    const bg = await call(client, 'run_command', { command: 'xterm', background: true });
+    expect(bg.isError).toBe(true);
+    expect(textOf(bg)).toMatch(/COMPUTER_UNSUPPORTED.*fake provider cannot run programs in the background/);
   });
 
   it('computer zoom returns only the region, enlarged, with what it covered', async () => {

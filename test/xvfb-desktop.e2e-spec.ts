@@ -45,6 +45,41 @@ describe('Real Xvfb desktops through MCP (COMPUTER_PROVIDER=xvfb)', () => {
     expect(content).toBe('typed-by-mcp');
   }, 60_000);
 
+  it('run_command with background=true opens an application that keeps its window; cleanup_session stops it', async () => {
+    t = await startApp({ COMPUTER_PROVIDER: 'xvfb', SCREEN_WIDTH: '1280', SCREEN_HEIGHT: '800' });
+    const client = await t.connect();
+    const before = await pixels(await call(client, 'screenshot_cua', { session_id: 'bg' }));
+    // Without background, a program sent to the background ends with its command: no window stays.
+    await call(client, 'run_command', { command: 'xterm -title Gone -geometry 20x5+1040+420 & sleep 0.3', session_id: 'bg' });
+    const started = await call(client, 'run_command', { command: 'xterm -title Kept -geometry 20x5+1040+420', background: true, session_id: 'bg' });
+    expect(started.isError).toBeFalsy();
+    expect(textOf(started)).toMatch(/started in the background \(pid \d+\)/);
+    const pid = (started.structuredContent as { pid: number }).pid;
+    expect(existsSync(`/proc/${pid}`)).toBe(true);
+    // The window appears on the bare desktop at the right, after the call returned, and stays.
+    // The bare desktop right of the terminal (x ≥ 1000, y ≥ 300 of 1280x800), RGB.
+    const region = (img: Buffer, width: number) => {
+      const rows: Buffer[] = [];
+      for (let y = 300; y < 800; y++) rows.push(img.subarray((y * width + 1000) * 3, (y * width + width) * 3));
+      return Buffer.concat(rows);
+    };
+    let changed = 0;
+    for (let i = 0; i < 50 && changed < 500; i++) {
+      const now = await pixels(await call(client, 'screenshot_cua', { session_id: 'bg' }));
+      changed = differing(region(before.data, before.info.width), region(now.data, now.info.width));
+      if (changed < 500) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(changed).toBeGreaterThanOrEqual(500);
+    const listed = await call(client, 'run_command', { command: 'sleep 0.5; xdotool search --name "^(Kept|Gone)$" getwindowname %@', session_id: 'bg' });
+    expect((listed.structuredContent as { stdout: string }).stdout.trim().split('\n')).toEqual(['Kept']);
+    await call(client, 'cleanup_session', { session_id: 'bg' });
+    expect(existsSync(`/proc/${pid}`)).toBe(false);
+    // timeout_ms means nothing for a program not waited for: a clear error, not a silent ignore.
+    const both = await call(client, 'run_command', { command: 'xterm', background: true, timeout_ms: 1000 });
+    expect(both.isError).toBe(true);
+    expect(textOf(both)).toMatch(/leave it out with background=true/);
+  }, 60_000);
+
   it('two sessions are isolated: files, displays and homes of one are invisible to the other', async () => {
     t = await startApp({ COMPUTER_PROVIDER: 'xvfb' });
     const client = await t.connect();

@@ -95,6 +95,7 @@ export interface CuaCommandMap {
   key_down: { params: { key: string }; result: object };
   key_up: { params: { key: string }; result: object };
   run_command: { params: { command: string; timeout?: number | null }; result: { stdout: string; stderr: string; return_code: number } };
+  launch: { params: { app: string; args?: string[] }; result: { pid?: number } };
   copy_to_clipboard: { params: object; result: { content: string } };
   set_clipboard: { params: { text: string }; result: object };
   file_exists: { params: { path: string }; result: { exists: boolean } };
@@ -127,7 +128,7 @@ export interface CuaParamSpec {
 export interface CuaCommandSpec {
   name: CuaCommandName;
   /** Feature group, listed in `/status` `features`. */
-  group: 'meta' | 'screen' | 'mouse' | 'keyboard' | 'scroll' | 'shell' | 'clipboard' | 'files';
+  group: 'meta' | 'screen' | 'mouse' | 'keyboard' | 'scroll' | 'shell' | 'apps' | 'clipboard' | 'files';
   description: string;
   params: readonly CuaParamSpec[];
 }
@@ -186,6 +187,10 @@ export const CUA_COMMANDS: readonly CuaCommandSpec[] = [
     name: 'run_command', group: 'shell', description: 'Run a shell command as the desktop user, inside the desktop\'s sandbox.',
     params: [p('command', 'string', 'a /bin/sh command line', { required: true }), p('timeout', 'number', 'seconds; null: the server\'s limit', { nullable: true, default: null })],
   },
+  {
+    name: 'launch', group: 'apps', description: 'Start an application in the background (it keeps running after the reply), as the desktop user.',
+    params: [p('app', 'string', 'the program, e.g. "xterm"', { required: true }), p('args', 'string_list', 'its arguments', { default: [] })],
+  },
   { name: 'copy_to_clipboard', group: 'clipboard', description: 'The desktop clipboard\'s text.', params: [] },
   { name: 'set_clipboard', group: 'clipboard', description: 'Put text on the desktop clipboard.', params: [p('text', 'string', 'the text', { required: true })] },
   { name: 'file_exists', group: 'files', description: 'Whether a file exists.', params: [PATH] },
@@ -228,7 +233,7 @@ export const CUA_COMMAND_ALIASES: Readonly<Record<string, CuaCommandName>> = {
  * A server of ours answers them `success: false` with "... is not supported by this server".
  */
 export const CUA_UNSUPPORTED_COMMANDS: readonly string[] = [
-  'get_accessibility_tree', 'find_element', 'get_active_window_bounds', 'get_desktop_environment', 'open', 'launch', 'get_current_window_id',
+  'get_accessibility_tree', 'find_element', 'get_active_window_bounds', 'get_desktop_environment', 'open', 'get_current_window_id',
   'get_application_windows', 'get_window_name', 'get_window_size', 'get_window_position', 'set_window_size',
   'set_window_position', 'maximize_window', 'minimize_window', 'activate_window', 'close_window',
 ];

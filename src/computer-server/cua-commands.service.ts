@@ -28,6 +28,8 @@ function optionalPoint(v: Values): Point | undefined {
   return { x, y };
 }
 const at = async (c: Computer, v: Values): Promise<Point> => optionalPoint(v) ?? c.cursorPosition();
+/** One word for /bin/sh, whatever it holds: single-quoted, with single quotes spliced in. */
+export const shellQuote = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`;
 /** Wheel clicks, rounded; amounts beyond 100 (some agents pass pixels) are capped at 100. */
 const wheel = (n: number) => Math.max(-MAX_WHEEL, Math.min(MAX_WHEEL, Math.round(n)));
 const clicks = (v: Values) => {
@@ -158,6 +160,14 @@ export class CuaCommandService {
       key_down: press(true),
       key_up: press(false),
       run_command: (c, v, signal) => this.runCommand(c, v, signal),
+      launch: async (c, v) => {
+        if (!c.launch) throw this.unsupportedHere('launch');
+        // argv, quoted for the shell the computer starts it with: nothing in app or args is shell code.
+        if (!(v.app as string).trim()) throw invalid('launch needs app, e.g. "xterm".');
+        const command = [v.app as string, ...((v.args as string[] | undefined) ?? [])].map(shellQuote).join(' ');
+        const { pid } = await c.launch(command);
+        return pid === undefined ? {} : { pid };
+      },
       copy_to_clipboard: (c, _v, signal) => this.readClipboard(c, signal),
       set_clipboard: async (c, v) => {
         if (!c.setClipboard) throw this.unsupportedHere('set_clipboard');
@@ -184,6 +194,7 @@ export class CuaCommandService {
     return CUA_COMMANDS.filter((s) => {
       if (s.group === 'files') return !!c?.runProgram;
       if (s.group === 'clipboard') return !!c?.runProgram && !!c.setClipboard;
+      if (s.group === 'apps') return !!c?.launch;
       return true;
     });
   }

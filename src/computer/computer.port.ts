@@ -44,6 +44,11 @@ export interface ProgramResult extends Omit<CommandResult, 'stdout'> {
   stdout: Buffer;
 }
 
+export interface LaunchResult {
+  /** The program's process id where the provider can tell (a host pid for xvfb). */
+  pid?: number;
+}
+
 export abstract class Computer {
   /** Stable, unique id for logs and stats (never a secret). */
   abstract readonly id: string;
@@ -81,6 +86,12 @@ export abstract class Computer {
    * takes it or the computer closes. Providers without a clipboard leave it out.
    */
   setClipboard?(text: string): Promise<void>;
+  /**
+   * Optional: starts a shell command in the background where runCommand runs (so a program it
+   * opens, e.g. a browser, keeps its window) and returns at once. The program runs until it exits
+   * or the computer closes, which stops it. Providers that cannot leave it out.
+   */
+  launch?(command: string): Promise<LaunchResult>;
 
   /** A cheap liveness check; false when the desktop is gone. */
   abstract isAlive(): Promise<boolean>;

@@ -3,7 +3,7 @@ import sharp from 'sharp';
 import { sleep } from '../../common/async';
 import { abortReason, DomainError, DomainErrorCode } from '../../common/domain-error';
 import { CUA_PATHS, CuaParams } from '../../common/cua-protocol';
-import { CommandOptions, CommandResult, Computer, Frame, MouseButton, Point, Size } from '../computer.port';
+import { CommandOptions, CommandResult, Computer, Frame, LaunchResult, MouseButton, Point, Size } from '../computer.port';
 import { checkButton, checkKeyList, checkPoint } from '../input-checks';
 import { cuaKeyNames } from './cua-keys';
 import { CuaClient, CuaEndpoint, CuaFields, cuaKindOf } from './cua-transport';
@@ -356,6 +356,20 @@ export class CuaComputer extends Computer {
    * the result says timedOut and the connection is discarded; the server may not have stopped
    * the command (older servers have no timeout of their own).
    */
+  /**
+   * A command in the background, through the server's `launch` (as `/bin/sh -c command`, so it is
+   * written as for runCommand). Servers that do not offer launch get COMPUTER_UNSUPPORTED.
+   */
+  override async launch(command: string): Promise<LaunchResult> {
+    if (typeof command !== 'string' || !command.trim()) throw invalid('A command is required, e.g. "xterm".');
+    if (!this.offers('launch')) {
+      throw new DomainError(DomainErrorCode.COMPUTER_UNSUPPORTED, `${this.host} does not offer launch (an older or another kind of cua server); run the command without background.`);
+    }
+    const r = await this.request('launch', { app: '/bin/sh', args: ['-c', command] });
+    const pid = asNumber(r.pid);
+    return pid === undefined ? {} : { pid };
+  }
+
   async runCommand(command: string, options: CommandOptions = {}): Promise<CommandResult> {
     if (typeof command !== 'string' || !command.trim()) throw invalid('A command is required, e.g. "ls -la".');
     const timeoutMs = options.timeoutMs ?? this.commandTimeoutMs;

@@ -1,5 +1,5 @@
 import { DomainError, DomainErrorCode } from '../../common/domain-error';
-import { CommandOptions, CommandResult, Computer, Frame, MouseButton, Point, Size } from '../computer.port';
+import { CommandOptions, CommandResult, Computer, Frame, LaunchResult, MouseButton, Point, Size } from '../computer.port';
 import { CuaComputer } from './cua-computer';
 
 /** What a session did to a remote computer, for its reset. */
@@ -108,6 +108,10 @@ export class LeasedCuaComputer extends Computer {
   async runCommand(command: string, options?: CommandOptions): Promise<CommandResult> {
     this.touch();
     return await this.inner.runCommand(command, options);
+  }
+  override async launch(command: string): Promise<LaunchResult> {
+    this.touch();
+    return await this.inner.launch(command);
   }
   isAlive(): Promise<boolean> {
     return this.closing ? Promise.resolve(false) : this.inner.isAlive();

@@ -566,6 +566,36 @@ describe('xvfb computers: runCommand and isolation', () => {
   });
 });
 
+describe('xvfb computers: background programs (launch)', () => {
+  it('a launched program keeps its window after the call returns; closing the computer stops it and all it started', async () => {
+    const c = await provider.create({});
+    try {
+      const before = await c.capture();
+      const started = await c.launch('xterm -title Launched -geometry 20x5+1040+420');
+      expect(started.pid).toEqual(expect.any(Number));
+      // The window shows up on the bare desktop, after launch() has returned.
+      await screenChange(c, before, DESKTOP, 500);
+      // A command that sends its program to the background itself keeps it running too.
+      await c.launch('sleep 317 &');
+      const sleeping = await waitFor('the background sleep', () => processesMatching(/^sleep 317 ?$/).length === 1 && processesMatching(/^sleep 317 ?$/));
+      const f = footprint(c);
+      expect(f.pids).toContain(started.pid);
+      await c.close();
+      expectNothingLeft(f);
+      for (const pid of sleeping) expect(existsSync(`/proc/${pid}`)).toBe(false);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('refuses an empty command with a clear error, and a closed computer says so', async () => {
+    const c = await provider.create({});
+    await expectFailure(c.launch('  '), 'INVALID_ARGUMENT', /command is required/);
+    await c.close();
+    await expectFailure(c.launch('xterm'), 'COMPUTER_FAILED', /was closed/);
+  });
+});
+
 describe('xvfb computers: a desktop that dies', () => {
   let c: XvfbComputer | undefined;
   afterEach(async () => {

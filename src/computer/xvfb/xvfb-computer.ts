@@ -1,6 +1,6 @@
 import { abortReason, DomainError, DomainErrorCode, errorMessage } from '../../common/domain-error';
 import { linkSignals, sleep, withTimeout } from '../../common/async';
-import { CommandOptions, CommandResult, Computer, Frame, MouseButton, Point, ProgramOptions, ProgramResult, Size } from '../computer.port';
+import { CommandOptions, CommandResult, Computer, Frame, LaunchResult, MouseButton, Point, ProgramOptions, ProgramResult, Size } from '../computer.port';
 import { checkButton, checkKeyList, checkPoint } from '../input-checks';
 import { keysymOf } from '../keys';
 import { describeExit } from './child-process';
@@ -41,6 +41,9 @@ const ALIVE_TIMEOUT_MS = 1_000;
 const MAX_HOLD_MS = 60_000;
 const MAX_WHEEL_CLICKS = 100;
 const CLIPBOARD_TIMEOUT_MS = 5_000;
+const LAUNCH_TIMEOUT_MS = 5_000;
+/** Background programs one computer may run at once (launch): enough for a browser and a few tools. */
+const MAX_LAUNCHED = 16;
 /** What `xclip -verbose` prints once it owns the selection and serves it. */
 const XCLIP_READY = /Waiting for selection requests/;
 
@@ -73,6 +76,8 @@ export class XvfbComputer extends Computer {
   private session: SandboxedProcess | undefined;
   /** The xclip process that holds the text set with setClipboard (it serves paste requests). */
   private clipboardOwner: SandboxedProcess | undefined;
+  /** Programs started with launch(), each in a sandbox of its own; stopped when the computer closes. */
+  private readonly launched = new Set<SandboxedProcess>();
   private input: XtestInput | undefined;
   /** Why the desktop stopped by itself, once it did. */
   private failure: string | undefined;
@@ -206,7 +211,8 @@ export class XvfbComputer extends Computer {
   }
   /** Every host PID this computer started and keeps (Xvfb, the session's bwrap and its shell, a clipboard owner). */
   pids(): number[] {
-    return [this.server?.pid, ...(this.session?.pids() ?? []), ...(this.clipboardOwner?.pids() ?? [])].filter((p): p is number => p !== undefined);
+    const launched = [...this.launched].flatMap((p) => p.pids());
+    return [this.server?.pid, ...(this.session?.pids() ?? []), ...(this.clipboardOwner?.pids() ?? []), ...launched].filter((p): p is number => p !== undefined);
   }
 
   private live(): { conn: X11Connection; input: XtestInput; sandbox: Sandbox } {
@@ -423,6 +429,23 @@ export class XvfbComputer extends Computer {
     });
   }
 
+  override async launch(command: string): Promise<LaunchResult> {
+    if (typeof command !== 'string' || !command.trim()) throw invalid('A command is required, e.g. "xterm" or "firefox https://example.com".');
+    return this.guarded('launch the program', async ({ sandbox }) => {
+      if (this.launched.size >= MAX_LAUNCHED) {
+        throw invalid(`At most ${MAX_LAUNCHED} background programs may run on one computer; close some first (they stop when their windows close).`);
+      }
+      // Its own sandbox, like a command's, but not stopped when this call returns; output is not kept.
+      // The shell is PID 1 of that sandbox, so it waits: a command that sends its program to the
+      // background itself ("firefox &") must not end the namespace, and with it the program.
+      const program = sandbox.spawn('background program', ['/bin/sh', '-c', `${command}\nwait`]);
+      this.launched.add(program);
+      void program.process.exited.then(() => this.launched.delete(program));
+      const pid = await withTimeout(program.started, LAUNCH_TIMEOUT_MS, () => new X11TimeoutError(`the sandbox did not start within ${LAUNCH_TIMEOUT_MS} ms`));
+      return pid === undefined ? {} : { pid };
+    });
+  }
+
   async isAlive(): Promise<boolean> {
     if (this.closing || this.failure || !this.server?.running || !this.conn?.isOpen) return false;
     try {
@@ -452,6 +475,7 @@ export class XvfbComputer extends Computer {
         return Promise.allSettled(this.running);
       },
       () => this.clipboardOwner?.kill(),
+      () => Promise.allSettled([...this.launched].map((p) => p.kill())),
       () => this.session?.kill(),
       () => this.conn?.close(),
       () => this.server?.stop(),

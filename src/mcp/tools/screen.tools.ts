@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import * as z from 'zod';
+import { DomainError, DomainErrorCode } from '../../common/domain-error';
 import { CHANGES_SCREEN, COMPUTER_ACTIONS, ComputerActionRunner, MAX_DURATION_S, MAX_TYPE_CHARS, ScreenshotService } from '../../computer/computer.module';
 import { AppConfig } from '../../config/config.module';
 import { SessionService } from '../../session/session.module';
@@ -105,11 +106,17 @@ export class ScreenTools {
         description:
           "Run a shell command (/bin/sh -c) inside your session's computer, isolated from the server and from other sessions: its own home and " +
           'temp folders, its own display ($DISPLAY), no network unless the operator allows it. Returns stdout, stderr and the exit code; ' +
-          'a command past its timeout is killed with everything it started; long output is cut and the result says so.',
+          'a command past its timeout is killed with everything it started; long output is cut and the result says so. ' +
+          'Programs a command leaves in the background end with it: to open an application (a browser, an editor) that should keep its ' +
+          'window, pass background=true, which starts the command and returns at once (it runs until it exits or the session ends).',
         inputSchema: z
           .object({
             command: z.string().min(1, 'command must not be empty').max(100_000),
             timeout_ms: z.number().int().min(100).max(3_600_000).optional().describe(`Kill the command after this long (default ${this.config.computer.commandTimeoutMs} ms).`),
+            background: z
+              .boolean()
+              .optional()
+              .describe('Start the command and return at once, leaving it running (e.g. to open an application); its output is not kept. Default false.'),
             session_id: sessionIdField,
           })
           .strict(),
@@ -120,6 +127,18 @@ export class ScreenTools {
           const { signal } = scope;
           const session = await scope.session(args.session_id);
           const computer = this.sessions.computerOf(session);
+          if (args.background) {
+            if (args.timeout_ms !== undefined) throw new DomainError(DomainErrorCode.INVALID_ARGUMENT, 'timeout_ms applies to commands that are waited for; leave it out with background=true.');
+            if (!computer.launch) {
+              throw new DomainError(DomainErrorCode.COMPUTER_UNSUPPORTED, `Computers of the ${computer.provider} provider cannot run programs in the background; run the command without background.`);
+            }
+            const launch = computer.launch.bind(computer);
+            const started = await this.sessions.runTask(session, 'run_command', signal, () => launch(args.command));
+            return {
+              content: [text(`session ${session.id}: started in the background${started.pid ? ` (pid ${started.pid})` : ''}; it runs until it exits or the session's computer is released.`)],
+              structuredContent: { background: true, ...(started.pid ? { pid: started.pid } : {}) },
+            };
+          }
           const r = await this.sessions.runTask(session, 'run_command', signal, (s) =>
             computer.runCommand(args.command, { timeoutMs: args.timeout_ms ?? this.config.computer.commandTimeoutMs, signal: s }),
           );

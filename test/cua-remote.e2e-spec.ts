@@ -131,6 +131,11 @@ describe('cua client against a real computer-server', () => {
     expect(await sh('echo still-here')).toBe('still-here\n');
   });
 
+  it('sets the desktop clipboard (set_clipboard), which programs on the desktop then read', async () => {
+    await c.setClipboard('from the client ✓ 中');
+    expect(await sh('xclip -o -selection clipboard')).toBe('from the client ✓ 中');
+  });
+
   it('holds a key for a while (key down, wait, key up)', async () => {
     const t0 = Date.now();
     await c.holdKeys(parseKeyCombo('shift'), 300);

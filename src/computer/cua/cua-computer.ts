@@ -356,6 +356,15 @@ export class CuaComputer extends Computer {
    * the result says timedOut and the connection is discarded; the server may not have stopped
    * the command (older servers have no timeout of their own).
    */
+  /** The desktop's clipboard, through the server's `set_clipboard` where it offers one. */
+  override async setClipboard(text: string): Promise<void> {
+    if (typeof text !== 'string') throw invalid('Clipboard text must be a string.');
+    if (!this.offers('set_clipboard')) {
+      throw new DomainError(DomainErrorCode.COMPUTER_UNSUPPORTED, `${this.host} does not offer set_clipboard.`);
+    }
+    await this.request('set_clipboard', { text });
+  }
+
   /**
    * A command in the background, through the server's `launch` (as `/bin/sh -c command`, so it is
    * written as for runCommand). Servers that do not offer launch get COMPUTER_UNSUPPORTED.

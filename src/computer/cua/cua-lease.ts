@@ -109,6 +109,10 @@ export class LeasedCuaComputer extends Computer {
     this.touch();
     return await this.inner.runCommand(command, options);
   }
+  override async setClipboard(text: string): Promise<void> {
+    this.touch();
+    return await this.inner.setClipboard(text);
+  }
   override async launch(command: string): Promise<LaunchResult> {
     this.touch();
     return await this.inner.launch(command);

@@ -584,6 +584,19 @@ describe('computer-server mode with an API key', () => {
     expect((await firstFrame(`{"command":"authenticate","params":{"api_key":"${KEY}","container_name":"desk-2"}}`)).reply).toBe('{"success":false,"error":"Authentication failed"}');
   });
 
+  it('a client retrying a wrong key does not flood the log: refusals within a minute are counted, not each logged', async () => {
+    const refusals = () => s.output().split('\n').filter((l) => /Refused a (client|WebSocket)/.test(l)).length;
+    const before = refusals();
+    for (let i = 0; i < 5; i++) {
+      expect((await firstFrame('{"command":"authenticate","params":{"api_key":"wrong-key-0123456789","container_name":"desk-1"}}')).reply).toBe(
+        '{"success":false,"error":"Authentication failed"}',
+      );
+    }
+    // The test before already refused clients in this minute: these five add no line (before the change, five).
+    expect(before).toBeGreaterThanOrEqual(1);
+    expect(refusals()).toBe(before);
+  });
+
   it('WS: a connection that never authenticates is closed after 10 s', async () => {
     const c = await RawClient.open(s.ws);
     expect(await c.closedWithin(20_000)).toEqual({ code: 1008, reason: 'Authentication timeout' });

@@ -17,6 +17,8 @@ const MAX_PENDING = 64;
 const CLOSE_TIMEOUT_MS = 2_000;
 /** A client that does not take a reply off the wire within this long is dropped. */
 const SEND_TIMEOUT_MS = 60_000;
+/** Refusals are logged at most once per this window (see warnRefused). */
+const REFUSAL_LOG_WINDOW_MS = 60_000;
 
 interface Connection {
   ws: WebSocket;
@@ -34,6 +36,7 @@ interface Connection {
 @Injectable()
 export class CuaWebSocketGateway implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly log = new Logger('CuaServer');
+  private refusals = { since: -Infinity, quiet: 0 };
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: CUA_MAX_MESSAGE_BYTES });
   private readonly connections = new Set<Connection>();
   private closing = false;
@@ -63,7 +66,7 @@ export class CuaWebSocketGateway implements OnApplicationBootstrap, BeforeApplic
     if (this.closing) return refuse('503 Service Unavailable');
     const refused = this.origins.check(req.headers);
     if (refused) {
-      this.log.warn(`Refused a WebSocket: ${refused}`);
+      this.warnRefused(`Refused a WebSocket: ${refused}`);
       return refuse('403 Forbidden');
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
@@ -139,8 +142,23 @@ export class CuaWebSocketGateway implements OnApplicationBootstrap, BeforeApplic
     return this.send(conn, reply);
   }
 
+  /**
+   * A refusal is worth a warning, but a misconfigured client that retries twice a second is not
+   * worth a line each time: the first refusal of a minute is logged, the rest are counted into it.
+   */
+  private warnRefused(line: string) {
+    const now = Date.now();
+    if (now - this.refusals.since < REFUSAL_LOG_WINDOW_MS) {
+      this.refusals.quiet++;
+      return;
+    }
+    const more = this.refusals.quiet ? ` (${this.refusals.quiet} more refusal(s) in the minute before were not logged)` : '';
+    this.refusals = { since: now, quiet: 0 };
+    this.log.warn(line + more);
+  }
+
   private async refuse(conn: Connection, error: string): Promise<void> {
-    this.log.warn(`Refused a client: ${error}`);
+    this.warnRefused(`Refused a client: ${error}`);
     await this.send(conn, { success: false, error });
     conn.ws.close(1008, error);
   }

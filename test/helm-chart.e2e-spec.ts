@@ -13,6 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { desktopLabels, LABEL } from '../src/computer/kubernetes/desktop-labels';
 import { EnvironmentVariables, SECRET_SETTINGS } from '../src/config/env.schema';
 
 const ROOT = join(__dirname, '..');
@@ -192,6 +193,41 @@ describe('Helm chart: templates', () => {
     expect(read(templateDir, '_helpers.tpl')).toContain('{{- or .Values.serviceAccount.automountServiceAccountToken (eq .Values.config.computer.provider "kubernetes") }}');
     expect(deployment).toContain('automountServiceAccountToken: {{ include "cua-mcp-server.automountToken" . }}');
     expect(read(templateDir, 'serviceaccount.yaml')).toContain('automountServiceAccountToken: {{ include "cua-mcp-server.automountToken" . }}');
+  });
+});
+
+describe('Helm chart: desktops as pods (COMPUTER_PROVIDER=kubernetes)', () => {
+  const rbac = read(templateDir, 'desktops-rbac.yaml');
+  const policy = read(templateDir, 'desktops-networkpolicy.yaml');
+
+  it('grants the server pods (and claims, for agent-sandbox) in the desktop namespace only, with no wildcard', () => {
+    expect(rbac.split('\n')[0]).toBe('{{- if eq .Values.config.computer.provider "kubernetes" }}');
+    expect(rbac).toMatch(/kind: Role\n/);
+    expect(rbac).not.toMatch(/ClusterRole/);
+    expect(rbac).not.toContain('"*"');
+    const rules = [...rbac.matchAll(/resources: \[([^\]]*)\]\n\s+verbs: \[([^\]]*)\]/g)].map((m) => [m[1], m[2]]);
+    const verbs = '"create", "get", "list", "watch", "delete"';
+    expect(rules).toEqual([['"pods"', verbs], ['"sandboxclaims"', verbs]]);
+    expect(rbac).toContain('{{- if ne .Values.kubernetes.backend "pods" }}');
+    expect(rbac.match(/namespace: \{\{ include "cua-mcp-server.desktopNamespace" \. \}\}/g)).toHaveLength(2);
+  });
+
+  it("lets only the server's pods reach the desktops, on the desktop port; it selects the labels the provider puts on them", () => {
+    // The labels src/computer/kubernetes/desktop-labels.ts gives every desktop pod.
+    const ours = desktopLabels({ release: 'RELEASE', server: 'srv' });
+    const selected = /podSelector:\n\s+matchLabels:\n((?:\s+\S+: .+\n)+)\s+policyTypes/.exec(policy)![1];
+    const pairs = Object.fromEntries(selected.trim().split('\n').map((l) => l.trim().split(': ')));
+    expect(pairs).toEqual({
+      [LABEL.managedBy]: ours[LABEL.managedBy],
+      [LABEL.component]: ours[LABEL.component],
+      [LABEL.instance]: '{{ .Release.Name }}',
+    });
+    expect(policy).toContain('policyTypes: ["Ingress"]');
+    expect(policy).toMatch(/from:\n\s+- podSelector:\n\s+matchLabels:\n\s+\{\{- include "cua-mcp-server.selectorLabels" \. \| nindent 14 \}\}/);
+    expect(policy).toContain('port: {{ .Values.kubernetes.desktopPort }}');
+    expect(getPath(values, 'kubernetes.desktopPort')).toBe(8000);
+    // The provider labels desktops with KUBERNETES_RELEASE as the instance: the chart sets it to the release name.
+    expect(deployment).toMatch(/- name: KUBERNETES_RELEASE\n\s+value: \{\{ \.Release\.Name \| quote \}\}/);
   });
 });
 

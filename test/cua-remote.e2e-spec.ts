@@ -272,6 +272,11 @@ describe('COMPUTER_PROVIDER=cua through MCP', () => {
     expect(textOf(busy)).toMatch(/POOL_EXHAUSTED/);
     const ready = await fetch(main.url.replace('/mcp', '/health/ready'));
     expect(ready.status).toBe(200);
+    // Metrics show it: one endpoint quarantined, the other leased.
+    const metrics = await (await fetch(main.url.replace('/mcp', '/metrics'))).text();
+    expect(metrics).toContain('cua_remote_computers{state="quarantined"} 1');
+    expect(metrics).toContain('cua_remote_computers{state="leased"} 1');
+    expect(metrics).toContain('cua_remote_computers{state="free"} 0');
 
     // It comes back on the same port: the probe returns it to service.
     const again = await spawnComputerServer({ apiKey: KEY, port: dead.port });

@@ -1,7 +1,7 @@
 import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { AgentService } from '../agent/agent.module';
-import { type DesktopFailure, KubernetesComputerProvider } from '../computer/computer.module';
+import { CuaComputerProvider, type DesktopFailure, KubernetesComputerProvider } from '../computer/computer.module';
 import { ToolRunner, type ToolCallEvent } from '../mcp/mcp.module';
 import { ComputerPool, type Lease } from '../pool/pool.module';
 import { type EndReason, Session, SessionService } from '../session/session.module';
@@ -64,6 +64,7 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
     private readonly tools: ToolRunner,
     private readonly agent: AgentService,
     private readonly kubernetes: KubernetesComputerProvider,
+    private readonly cuaComputers: CuaComputerProvider,
   ) {
     new Gauge({ name: 'cua_sessions_active', help: 'Sessions open now.', registers: [this.registry], collect: gaugeOf(() => this.sessions.count()) });
     const poolGauge = (name: string, help: string, read: (s: ReturnType<ComputerPool['stats']>) => number) =>
@@ -74,6 +75,16 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
     poolGauge('creating', 'Computers starting.', (s) => s.creating);
     poolGauge('waiting', 'Calls waiting for a computer.', (s) => s.waiting);
     poolGauge('max', 'POOL_MAX_SIZE.', (s) => s.max);
+    const cua = this.cuaComputers;
+    new Gauge({
+      name: 'cua_remote_computers',
+      help: 'Remote cua computers (COMPUTER_PROVIDER=cua) by state: free, leased (or being reset), quarantined (reset or check failed; probed until it answers).',
+      labelNames: ['state'],
+      registers: [this.registry],
+      collect() {
+        for (const [state, n] of Object.entries(cua.endpointCounts() ?? {})) this.set({ state }, n);
+      },
+    });
     collectDefaultMetrics({ register: this.registry });
   }
 

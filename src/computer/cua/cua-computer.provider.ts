@@ -5,7 +5,7 @@ import { AppConfig } from '../../config/config.module';
 import { ComputerProvider, CreateComputerOptions } from '../computer.port';
 import { RegisterComputerProvider } from '../computer-provider.registry';
 import { CuaComputer } from './cua-computer';
-import { CuaEndpointPool, EndpointSlot, EndpointStatus } from './cua-endpoints';
+import { CuaEndpointPool, EndpointSlot, EndpointState, EndpointStatus } from './cua-endpoints';
 import { LeasedCuaComputer, LeaseUse } from './cua-lease';
 import { commandReset, CuaBaseline, defaultReset, recordBaseline } from './cua-reset';
 import { cuaKindOf } from './cua-transport';
@@ -57,6 +57,11 @@ export class CuaComputerProvider extends ComputerProvider implements OnApplicati
       `Remote computers: ${pool.statuses().map((s) => s.url).join(', ')}; at most ${this.config.pool.maxSize} at once (POOL_MAX_SIZE), ` +
         `reset between sessions: ${resetCommand ? 'CUA_RESET_COMMAND' : 'default (new windows closed, new files under home and /tmp removed)'}.`,
     );
+  }
+
+  /** How many endpoints are free, leased and quarantined (for metrics); undefined while the provider is unused. */
+  endpointCounts(): Record<EndpointState, number> | undefined {
+    return this.pool?.counts();
   }
 
   /** Every endpoint's state, for logs and diagnostics. */

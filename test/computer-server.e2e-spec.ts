@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import WebSocket from 'ws';
-import { MAIN } from './support/server-process';
+import { childEnv, MAIN, startNode } from './support/server-process';
 
 /**
  * computer-server mode end to end: the built server (dist/main.js computer-server) as its own
@@ -20,6 +20,7 @@ interface CsProcess {
   ws: string;
   output: () => string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stop(killAfterMs: number): Promise<void>;
 }
 
 const KEY = 'test-key-0123456789abcdef';
@@ -29,33 +30,18 @@ type Json = Record<string, any>;
 
 async function startServer(env: Record<string, string> = {}, args: string[] = ['--port', '0']): Promise<CsProcess> {
   // CONTAINER_NAME is set on these machines; the server must not depend on it.
-  const { CONTAINER_NAME: _c, COMPUTER_SERVER_API_KEY: _k, ...parentEnv } = process.env;
-  const proc = spawn(process.execPath, [MAIN, 'computer-server', ...args], {
-    env: { ...parentEnv, LOG_LEVEL: 'info', NO_COLOR: '1', SCREEN_WIDTH: '1024', SCREEN_HEIGHT: '768', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = once(proc, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
-  const deadline = Date.now() + 30_000;
-  let m: RegExpExecArray | null = null;
-  while (!(m = /Computer server: (https?:\/\/\S+)/.exec(out)) && Date.now() < deadline && proc.exitCode === null) {
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  if (!m) {
-    proc.kill('SIGKILL');
-    throw new Error(`computer server did not start:\n${out}`);
-  }
-  return { proc, base: m[1], ws: `${m[1].replace('http', 'ws')}/ws`, output: () => out, exited };
+  const p = await startNode(
+    [MAIN, 'computer-server', ...args],
+    childEnv({ LOG_LEVEL: 'info', NO_COLOR: '1', SCREEN_WIDTH: '1024', SCREEN_HEIGHT: '768', ...env }, ['COMPUTER_SERVER_API_KEY']),
+    /Computer server: (https?:\/\/\S+)/,
+    'computer server',
+    30_000,
+  );
+  return { proc: p.proc, base: p.match[1], ws: `${p.match[1].replace('http', 'ws')}/ws`, output: p.output, exited: p.exited, stop: p.stop };
 }
 
 async function stop(s: CsProcess | undefined) {
-  if (!s || s.proc.exitCode !== null || s.proc.signalCode !== null) return;
-  s.proc.kill('SIGTERM');
-  const timer = setTimeout(() => s.proc.kill('SIGKILL'), 20_000);
-  await s.exited;
-  clearTimeout(timer);
+  await s?.stop(20_000);
 }
 
 /** A raw WebSocket client that keeps every frame it receives, as text. */

@@ -1,6 +1,5 @@
-import { ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { MAIN } from './server-process';
+import { ChildProcess } from 'node:child_process';
+import { childEnv, MAIN, spawnServer, startNode } from './server-process';
 
 /** The built entry point; E2E_MAIN points tests at another build (e.g. one made while dist/ is being rebuilt). */
 export const ENTRY = process.env.E2E_MAIN ?? MAIN;
@@ -21,40 +20,16 @@ export interface ComputerServerProcess {
  * environment (see the protocol reference).
  */
 export async function spawnComputerServer(options: { port?: number; apiKey?: string; env?: Record<string, string> } = {}): Promise<ComputerServerProcess> {
-  const { CONTAINER_NAME: _c, ...parentEnv } = process.env;
-  const env: Record<string, string | undefined> = {
-    ...parentEnv,
-    LOG_LEVEL: 'info',
-    NO_COLOR: '1',
-    COMPUTER_PROVIDER: 'xvfb',
-    SCREEN_WIDTH: '800',
-    SCREEN_HEIGHT: '600',
-    ...options.env,
-  };
+  const env = childEnv({ LOG_LEVEL: 'info', NO_COLOR: '1', COMPUTER_PROVIDER: 'xvfb', SCREEN_WIDTH: '800', SCREEN_HEIGHT: '600', ...options.env }, ['COMPUTER_SERVER_API_KEY']);
   if (options.apiKey) env.COMPUTER_SERVER_API_KEY = options.apiKey;
-  else delete env.COMPUTER_SERVER_API_KEY;
-  const proc = spawn(process.execPath, [ENTRY, 'computer-server', '--host', '127.0.0.1', '--port', String(options.port ?? 0)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = once(proc, 'exit');
-  const deadline = Date.now() + 30_000;
-  let m: RegExpExecArray | null = null;
-  while (!(m = /Computer server: (http:\/\/127\.0\.0\.1:(\d+))/.exec(out)) && Date.now() < deadline && proc.exitCode === null) {
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  if (!m) {
-    proc.kill('SIGKILL');
-    throw new Error(`computer-server did not start:\n${out}`);
-  }
-  const stop = async () => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return;
-    proc.kill('SIGTERM');
-    const t = setTimeout(() => proc.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(t);
-  };
-  return { proc, url: m[1], port: Number(m[2]), output: () => out, exited, stop };
+  const p = await startNode(
+    [ENTRY, 'computer-server', '--host', '127.0.0.1', '--port', String(options.port ?? 0)],
+    env,
+    /Computer server: (http:\/\/127\.0\.0\.1:(\d+))/,
+    'computer-server',
+    30_000,
+  );
+  return { proc: p.proc, url: p.match[1], port: Number(p.match[2]), output: p.output, exited: p.exited, stop: () => p.stop(10_000) };
 }
 
 export interface MainProcess {
@@ -66,32 +41,8 @@ export interface MainProcess {
 
 /** Starts the MCP server (ENTRY) on a free loopback port and waits until it listens (at most 30 s). */
 export async function spawnMain(env: Record<string, string>): Promise<MainProcess> {
-  const { CONTAINER_NAME: _c, ...parentEnv } = process.env;
-  const proc = spawn(process.execPath, [ENTRY], {
-    env: { ...parentEnv, PORT: '0', LOG_LEVEL: 'info', NO_COLOR: '1', CUA_MODEL_NAME: 'scripted/demo', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = once(proc, 'exit');
-  const deadline = Date.now() + 30_000;
-  let m: RegExpExecArray | null = null;
-  while (!(m = /MCP endpoint: (http:\/\/\S+)\/mcp/.exec(out)) && Date.now() < deadline && proc.exitCode === null) {
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  if (!m) {
-    proc.kill('SIGKILL');
-    throw new Error(`server did not start:\n${out}`);
-  }
-  const stop = async () => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return;
-    proc.kill('SIGTERM');
-    const t = setTimeout(() => proc.kill('SIGKILL'), 15_000);
-    await exited;
-    clearTimeout(t);
-  };
-  return { proc, url: `${m[1]}/mcp`, output: () => out, stop };
+  const p = await spawnServer(env, ENTRY, 30_000);
+  return { proc: p.proc, url: p.url, output: p.output, stop: () => p.stop(15_000) };
 }
 
 /** Polls `check` every 100 ms until it returns a value other than undefined, at most `ms`. */

@@ -12,25 +12,60 @@ export interface ServerProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts the built server (dist/main.js) as its own process on a free port and waits until it listens. */
-export async function spawnServer(env: Record<string, string>): Promise<ServerProcess> {
-  const { CONTAINER_NAME: _c, ...parentEnv } = process.env;
-  const proc = spawn(process.execPath, [MAIN], {
-    env: { ...parentEnv, PORT: '0', LOG_LEVEL: 'info', NO_COLOR: '1', CUA_MODEL_NAME: 'scripted/demo', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+export interface NodeProcess {
+  proc: ChildProcess;
+  /** What the ready pattern matched in the output. */
+  match: RegExpExecArray;
+  output: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** SIGTERM, then SIGKILL after `killAfterMs`; resolves when the process is gone. */
+  stop(killAfterMs: number): Promise<void>;
+}
+
+/** This process's environment for a child: without CONTAINER_NAME (see the protocol reference) and `drop`, plus `extra`. */
+export function childEnv(extra: Record<string, string>, drop: string[] = []): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = { ...process.env };
+  for (const key of ['CONTAINER_NAME', ...drop]) delete env[key];
+  return { ...env, ...extra };
+}
+
+/**
+ * Starts `node <args>` and waits (at most `timeoutMs`) until its output matches `ready`; kills it
+ * and throws with the output when it does not (or exits first).
+ */
+export async function startNode(args: string[], env: Record<string, string | undefined>, ready: RegExp, what: string, timeoutMs: number): Promise<NodeProcess> {
+  const proc = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const exited = once(proc, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + timeoutMs;
   let m: RegExpExecArray | null = null;
-  while (!(m = /MCP endpoint: (http:\/\/\S+)\/mcp/.exec(out)) && Date.now() < deadline && proc.exitCode === null) {
+  while (!(m = ready.exec(out)) && Date.now() < deadline && proc.exitCode === null) {
     await new Promise((r) => setTimeout(r, 50));
   }
   if (!m) {
     proc.kill('SIGKILL');
-    throw new Error(`server did not start:\n${out}`);
+    throw new Error(`${what} did not start:\n${out}`);
   }
-  return { proc, url: `${m[1]}/mcp`, base: m[1], output: () => out, exited };
+  const stop = async (killAfterMs: number) => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    proc.kill('SIGTERM');
+    const t = setTimeout(() => proc.kill('SIGKILL'), killAfterMs);
+    await exited;
+    clearTimeout(t);
+  };
+  return { proc, match: m, output: () => out, exited, stop };
+}
+
+/** Starts the built server (dist/main.js) as its own process on a free port and waits until it listens. */
+export async function spawnServer(env: Record<string, string>, main = MAIN, timeoutMs = 20_000): Promise<ServerProcess & Pick<NodeProcess, 'stop'>> {
+  const p = await startNode(
+    [main],
+    childEnv({ PORT: '0', LOG_LEVEL: 'info', NO_COLOR: '1', CUA_MODEL_NAME: 'scripted/demo', ...env }),
+    /MCP endpoint: (http:\/\/\S+)\/mcp/,
+    'server',
+    timeoutMs,
+  );
+  return { proc: p.proc, url: `${p.match[1]}/mcp`, base: p.match[1], output: p.output, exited: p.exited, stop: p.stop };
 }

@@ -1,6 +1,6 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { xvfbPids } from './support/processes';
+import { alive, xvfbPids } from './support/processes';
 import { call, textOf } from './support/app';
 import { ServerProcess, spawnServer } from './support/server-process';
 
@@ -59,18 +59,18 @@ describe('Graceful shutdown on SIGTERM (built server, separate process)', () => 
   }, 60_000);
 
   it('with real Xvfb desktops: tasks finish, then no desktop process is left', async () => {
-    const before = new Set(xvfbPids());
     server = await spawnServer({ COMPUTER_PROVIDER: 'xvfb', SCRIPTED_MODEL_STEP_MS: '300', SHUTDOWN_GRACE_MS: '15000' });
     const clients = await Promise.all([0, 1].map(() => connect(server!.url)));
     const tasks = clients.map((c, i) => call(c, 'run_cua_task', { task: `desk ${i}` }));
     await new Promise((r) => setTimeout(r, 1500));
     // Two leased desktops, plus the warm one the pool keeps in stock (POOL_MIN_WARM=1).
-    expect(xvfbPids().filter((p) => !before.has(p)).length).toBeGreaterThanOrEqual(2);
+    const desktops = xvfbPids(server.proc.pid);
+    expect(desktops.length).toBeGreaterThanOrEqual(2);
     server.proc.kill('SIGTERM');
     const results = await Promise.all(tasks);
     results.forEach((r, i) => expect(textOf(r)).toMatch(new RegExp(`Answer: Done: desk ${i}`)));
     expect((await server.exited).code).toBe(0);
-    expect(xvfbPids().filter((p) => !before.has(p))).toEqual([]);
+    expect(desktops.filter(alive)).toEqual([]);
     await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
   }, 60_000);
 });

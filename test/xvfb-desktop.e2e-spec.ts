@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import sharp from 'sharp';
-import { xvfbPids } from './support/processes';
+import { alive, xvfbPids } from './support/processes';
 import { call, imagesOf, startApp, TestApp, textOf } from './support/app';
 
 async function pixels(r: { content?: unknown }) {
@@ -98,12 +98,11 @@ describe('Real Xvfb desktops through MCP (COMPUTER_PROVIDER=xvfb)', () => {
   }, 60_000);
 
   it('a killed Xvfb gives a clear error, then the session gets a fresh computer (no hang)', async () => {
-    const before = new Set(xvfbPids());
     t = await startApp({ COMPUTER_PROVIDER: 'xvfb' });
     const client = await t.connect();
     const display = await displayOf(client);
     expect(display).toMatch(/^:\d+$/);
-    const mine = xvfbPids().filter((p) => !before.has(p));
+    const mine = xvfbPids();
     expect(mine).toHaveLength(1);
     const [pid] = mine;
     process.kill(pid, 'SIGKILL');
@@ -138,13 +137,15 @@ describe('Real Xvfb desktops through MCP (COMPUTER_PROVIDER=xvfb)', () => {
   }, 60_000);
 
   it('closing the app leaves no Xvfb process, display lock or socket behind', async () => {
-    const before = new Set(xvfbPids());
     t = await startApp({ COMPUTER_PROVIDER: 'xvfb' });
     const client = await t.connect();
     const displays = await Promise.all(['p', 'q', 'r'].map((s) => displayOf(client, s)));
     expect(new Set(displays).size).toBe(3);
+    const started = xvfbPids();
+    expect(started).toHaveLength(3);
     await t.close();
-    expect(xvfbPids().filter((p) => !before.has(p))).toEqual([]);
+    expect(started.filter(alive)).toEqual([]);
+    expect(xvfbPids()).toEqual([]);
     for (const d of displays) {
       const n = d.slice(1);
       expect(existsSync(`/tmp/.X${n}-lock`)).toBe(false);

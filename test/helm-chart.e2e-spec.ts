@@ -14,6 +14,7 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { desktopLabels, LABEL } from '../src/computer/kubernetes/desktop-labels';
+import { visibleSystemPaths } from '../src/computer/xvfb/system-view';
 import { EnvironmentVariables, SECRET_SETTINGS } from '../src/config/env.schema';
 
 const ROOT = join(__dirname, '..');
@@ -183,9 +184,18 @@ describe('Helm chart: templates', () => {
   });
 
   it('mounts the API keys file from a Secret as a directory (not subPath), so the server sees key rotations', () => {
-    expect(deployment).toMatch(/- name: API_KEYS_FILE\n\s+value: \/etc\/cua\/auth\/api-keys/);
-    expect(deployment).toMatch(/- name: api-keys\n\s+mountPath: \/etc\/cua\/auth\n\s+readOnly: true/);
+    expect(deployment).toMatch(/- name: API_KEYS_FILE\n\s+value: \/run\/secrets\/cua-mcp\/api-keys/);
+    expect(deployment).toMatch(/- name: api-keys\n\s+mountPath: \/run\/secrets\/cua-mcp\n\s+readOnly: true/);
     expect(deployment).not.toMatch(/^\s+subPath:/m);
+  });
+
+  it('mounts no volume where a desktop sandbox could see it (the keys file was readable from inside once)', () => {
+    const visible = visibleSystemPaths();
+    const mounts = [...deployment.matchAll(/mountPath: (\S+)/g)].map((m) => m[1]);
+    expect(mounts).toContain('/run/secrets/cua-mcp');
+    for (const mount of mounts.filter((m) => m !== '/tmp')) {
+      for (const path of visible) expect(mount === path || mount.startsWith(`${path}/`) || path.startsWith(`${mount}/`)).toBe(false);
+    }
   });
 
   it('gives the pod no API token unless the provider calls the Kubernetes API', () => {

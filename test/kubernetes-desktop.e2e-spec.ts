@@ -49,7 +49,7 @@ describe('Kubernetes desktop pod → real computer-server (built server, fake Ku
     expect(textOf(cmd)).toMatch(/hello-from-42/);
     // Background programs reach the desktop too (launch, forwarded through the pod's computer).
     const bg = await call(client, 'run_command', { command: 'sleep 1; echo ran-on > ~/bg-mark; sleep 30', background: true, session_id: 'real' });
-    expect(textOf(bg)).toMatch(/started in the background \(pid \d+\)/);
+    expect(textOf(bg)).toMatch(/started in the background;/); // no pid: the desktop pod reports none
     // It went on after the call returned: its mark appears a second later.
     let mark = '';
     for (let i = 0; i < 50 && !mark.includes('ran-on'); i++) {

@@ -45,7 +45,7 @@ export interface ProgramResult extends Omit<CommandResult, 'stdout'> {
 }
 
 export interface LaunchResult {
-  /** The program's process id where the provider can tell (a host pid for xvfb). */
+  /** The program's process id where the provider can tell one that means something to the client (a remote cua server's); never a host pid of this server. */
   pid?: number;
 }
 

@@ -131,6 +131,10 @@ export class AppConfig {
     commandTimeoutMs: number;
     commandOutputLimitBytes: number;
     fakeCreateDelayMs: number;
+    /** What one xvfb computer may use. */
+    limits: { maxProcesses: number; memoryBytes: number; diskBytes: number; maxCommands: number };
+    /** Host uids for computers of a root server: [base, base + count). */
+    sandboxUids: { base: number; count: number };
     screenshot: { maxLongEdge: number; maxPixels: number; maxBytes: number };
     /** COMPUTER_PROVIDER=cua: remote cua computer-servers. */
     cua: { urls: string[]; apiKey?: string; containerName?: string; requestTimeoutMs: number; resetCommand?: string };
@@ -226,6 +230,13 @@ export class AppConfig {
       commandTimeoutMs: env.COMMAND_TIMEOUT_MS,
       commandOutputLimitBytes: env.COMMAND_OUTPUT_LIMIT_BYTES,
       fakeCreateDelayMs: env.FAKE_CREATE_DELAY_MS,
+      limits: {
+        maxProcesses: env.SESSION_MAX_PROCESSES,
+        memoryBytes: env.SESSION_MAX_MEMORY_MB * 1024 * 1024,
+        diskBytes: env.SESSION_MAX_DISK_MB * 1024 * 1024,
+        maxCommands: env.SESSION_MAX_COMMANDS,
+      },
+      sandboxUids: { base: env.SANDBOX_UID_BASE, count: env.SANDBOX_UID_COUNT },
       screenshot: {
         maxLongEdge: env.SCREENSHOT_MAX_LONG_EDGE,
         maxPixels: env.SCREENSHOT_MAX_PIXELS,

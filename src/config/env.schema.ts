@@ -94,6 +94,31 @@ export class EnvironmentVariables {
   @Transform(toInt) @IsInt() @Min(0) @Max(600_000)
   FAKE_CREATE_DELAY_MS = 0;
 
+  // --- Per-computer limits (xvfb desktops; see docs/security.md) ---
+  /** Processes (threads) one computer may run: its control group's limit, or each sandbox's RLIMIT_NPROC. */
+  @Transform(toInt) @IsInt() @Min(32) @Max(100_000)
+  SESSION_MAX_PROCESSES = 512;
+
+  /** Memory of one computer's processes together, in MiB (with control groups). */
+  @Transform(toInt) @IsInt() @Min(64) @Max(1_048_576)
+  SESSION_MAX_MEMORY_MB = 4096;
+
+  /** Home and /tmp of one computer together, in MiB (a sized tmpfs when the server is root; otherwise the largest file). */
+  @Transform(toInt) @IsInt() @Min(16) @Max(1_048_576)
+  SESSION_MAX_DISK_MB = 1024;
+
+  /** Commands (run_command and file operations) one computer runs at once. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(256)
+  SESSION_MAX_COMMANDS = 8;
+
+  /** First host uid of the range computers run as when the server is root (one uid per computer). */
+  @Transform(toInt) @IsInt() @Min(1000) @Max(2_000_000_000)
+  SANDBOX_UID_BASE = 50_000;
+
+  /** How many host uids the range holds: at least the most computers alive at once. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(1_000_000)
+  SANDBOX_UID_COUNT = 5_000;
+
   // --- Remote computers (COMPUTER_PROVIDER=cua) ---
   /** Comma-separated http(s) base URLs of cua computer-servers; each serves one session at a time. */
   @IsOptional() @Transform(trim) @Matches(/^\s*https?:\/\/[^\s,]+\s*(,\s*https?:\/\/[^\s,]+\s*)*$/, { message: 'CUA_COMPUTER_URLS must be a comma-separated list of http(s) URLs such as http://10.0.0.5:8000' })

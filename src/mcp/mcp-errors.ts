@@ -28,6 +28,8 @@ function advice(code: DomainErrorCode): string {
       return 'The next call gets a fresh computer; retry.';
     case DomainErrorCode.COMPUTER_UNSUPPORTED:
       return 'This computer provider does not offer that action.';
+    case DomainErrorCode.COMPUTER_BUSY:
+      return 'Wait for a running command to finish, or start long-running programs with background: true.';
     case DomainErrorCode.MODEL_ERROR:
       return 'Check the model settings (CUA_MODEL_NAME, keys) or retry.';
     case DomainErrorCode.AGENT_STEP_LIMIT:

@@ -33,8 +33,10 @@ export function childEnv(extra: Record<string, string>, drop: string[] = []): Re
  * Starts `node <args>` and waits (at most `timeoutMs`) until its output matches `ready`; kills it
  * and throws with the output when it does not (or exits first).
  */
-export async function startNode(args: string[], env: Record<string, string | undefined>, ready: RegExp, what: string, timeoutMs: number): Promise<NodeProcess> {
-  const proc = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startNode(args: string[], env: Record<string, string | undefined>, ready: RegExp, what: string, timeoutMs: number, via: string[] = []): Promise<NodeProcess> {
+  // `via`: a launcher that execs node (e.g. setpriv to another user), so the pid stays node's.
+  const [file, ...rest] = [...via, process.execPath, ...args];
+  const proc = spawn(file, rest, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -58,14 +60,18 @@ export async function startNode(args: string[], env: Record<string, string | und
   return { proc, match: m, output: () => out, exited, stop };
 }
 
-/** Starts the built server (dist/main.js) as its own process on a free port and waits until it listens. */
-export async function spawnServer(env: Record<string, string>, main = MAIN, timeoutMs = 20_000): Promise<ServerProcess & Pick<NodeProcess, 'stop'>> {
+/**
+ * Starts the built server (dist/main.js) as its own process on a free port and waits until it
+ * listens; `via` runs it through a launcher that execs node (e.g. setpriv, to run it as another user).
+ */
+export async function spawnServer(env: Record<string, string>, main = MAIN, timeoutMs = 20_000, via: string[] = []): Promise<ServerProcess & Pick<NodeProcess, 'stop'>> {
   const p = await startNode(
     [main],
     childEnv({ PORT: '0', LOG_LEVEL: 'info', NO_COLOR: '1', CUA_MODEL_NAME: 'scripted/demo', ...env }),
     /MCP endpoint: (http:\/\/\S+)\/mcp/,
     'server',
     timeoutMs,
+    via,
   );
   return { proc: p.proc, url: `${p.match[1]}/mcp`, base: p.match[1], output: p.output, exited: p.exited, stop: p.stop };
 }

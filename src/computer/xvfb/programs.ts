@@ -7,6 +7,8 @@ export const REQUIRED_PROGRAMS = {
   openbox: 'openbox',
   xterm: 'xterm',
   bwrap: 'bubblewrap',
+  prlimit: 'util-linux',
+  choom: 'util-linux',
 } as const;
 export type RequiredProgram = keyof typeof REQUIRED_PROGRAMS;
 
@@ -38,7 +40,7 @@ export function locatePrograms(): { paths: Partial<ProgramPaths>; missing: Requi
     if (p) paths[name] = p;
     else missing.push(name);
   }
-  // Optional: util-linux's setpriv gives Xvfb a parent-death signal, so it ends if the server crashes.
+  // util-linux's setpriv: needed by a root server, to run computers as their own unprivileged users.
   paths.setpriv = findProgram('setpriv');
   return { paths, missing };
 }

@@ -1,57 +1,63 @@
-import { existsSync, lstatSync, readlinkSync } from 'node:fs';
-import { exitsWithin, ManagedProcess } from './child-process';
+import { exitsWithin, ManagedProcess, SpawnOptions } from './child-process';
+import { DESKTOP_HOME, DESKTOP_HOSTNAME, DESKTOP_UID, DESKTOP_USER, systemMounts } from './system-view';
 import { socketOf } from './xvfb-server';
 
 /** Where the computer's folders appear inside its sandbox. */
-export const SANDBOX_HOME = '/home/user';
+export const SANDBOX_HOME = DESKTOP_HOME;
 export const SANDBOX_XAUTHORITY = '/run/cua/Xauthority';
-const SANDBOX_UID = 1000;
 const SANDBOX_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/** The OOM killer's preference for sandboxed processes: the highest, so it takes them before the server. */
+export const SANDBOX_OOM_SCORE_ADJ = 1000;
 
-export interface SandboxSpec {
-  bwrapPath: string;
+/** Limits every sandboxed process runs under (see docs/security.md). */
+export interface SandboxLimits {
+  /** RLIMIT_NPROC: processes (threads) of one sandbox; with `hostUser`, of the whole computer. */
+  maxProcesses: number;
+  /** RLIMIT_FSIZE: the largest file a program may write, in bytes; unset: no limit. */
+  maxFileBytes?: number;
+}
+
+export interface SandboxPrograms {
+  bwrap: string;
+  /** util-linux: sets resource limits (RLIMIT_NPROC, RLIMIT_FSIZE) before the program starts. */
+  prlimit: string;
+  /** util-linux: sets the OOM score adjustment. */
+  choom: string;
+  /** util-linux: switches to `hostUser` (root servers only). */
+  setpriv?: string;
+}
+
+export interface SandboxSpec extends Confinement {
   /** Host folders bound read-write at SANDBOX_HOME and /tmp. */
   homeDir: string;
   tmpDir: string;
+  /** Host folder with the computer's own passwd, group, hosts … (see writeIdentity). */
+  etcDir: string;
   /** Host Xauthority file, bound read-only at SANDBOX_XAUTHORITY. */
   xauthorityFile: string;
   display: number;
   /** false: no network at all (own empty network namespace). */
   network: boolean;
-  /**
-   * When the server runs as root: bwrap is started (through setpriv) as this unprivileged host
-   * uid and gid instead. Otherwise the sandbox's user is the host's root to the kernel, and can
-   * read root-only files in the read-only system folders (such as /etc/shadow).
-   */
-  hostUser?: { uid: number; setprivPath: string };
-}
-
-/** Read-only system folders; on merged-/usr systems the top-level ones are symlinks into /usr. */
-const SYSTEM_DIRS = ['/usr', '/etc', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32'];
-const OPTIONAL_RO = ['/var/cache/fontconfig', '/var/lib/openbox'];
-
-function systemMounts(): string[] {
-  const args: string[] = [];
-  for (const dir of SYSTEM_DIRS) {
-    if (!existsSync(dir)) continue;
-    const st = lstatSync(dir);
-    if (st.isSymbolicLink()) args.push('--symlink', readlinkSync(dir), dir);
-    else args.push('--ro-bind', dir, dir);
-  }
-  for (const dir of OPTIONAL_RO) args.push('--ro-bind-try', dir, dir);
-  return args;
 }
 
 /**
- * Builds bubblewrap command lines that confine a program to one computer: read-only system
- * folders, the computer's own home and /tmp, only its own X socket and cookie, fresh
- * namespaces (no network unless enabled), a cleared environment, and death with the server.
+ * Joins the control groups named by the first `n` arguments, then runs the rest. It runs as the
+ * server (before any privilege is dropped), so the program and everything it starts are counted
+ * from their first instruction on.
+ */
+const CGROUP_JOIN = 'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1/cgroup.procs" || exit 125; shift; n=$((n-1)); done; exec "$@"';
+
+/**
+ * Builds bubblewrap command lines that confine a program to one computer: read-only program
+ * folders and a minimal /etc (see system-view.ts), the computer's own home and /tmp, only its own
+ * X socket and cookie, fresh namespaces (no network unless enabled), a cleared environment,
+ * resource limits, and death with the server.
  */
 export class Sandbox {
   private readonly mounts: string[];
 
   constructor(readonly spec: SandboxSpec) {
-    this.mounts = systemMounts();
+    this.mounts = systemMounts(spec.etcDir, spec.network);
   }
 
   /** The environment programs see inside: nothing of the server's. */
@@ -59,6 +65,8 @@ export class Sandbox {
     return {
       PATH: SANDBOX_PATH,
       HOME: SANDBOX_HOME,
+      USER: DESKTOP_USER,
+      LOGNAME: DESKTOP_USER,
       DISPLAY: `:${this.spec.display}`,
       XAUTHORITY: SANDBOX_XAUTHORITY,
       LANG: 'C.UTF-8',
@@ -75,8 +83,9 @@ export class Sandbox {
       // ordinary user (uid 1000) without capabilities, even when the server runs as root.
       '--unshare-all',
       '--unshare-user',
-      '--uid', String(SANDBOX_UID),
-      '--gid', String(SANDBOX_UID),
+      '--uid', String(DESKTOP_UID),
+      '--gid', String(DESKTOP_UID),
+      '--hostname', DESKTOP_HOSTNAME,
       ...(s.network ? ['--share-net'] : []),
       // The program itself is the namespace's PID 1: bwrap waits for it directly, so killing
       // it ends the namespace and nothing is left for the system's init to reap.
@@ -91,25 +100,73 @@ export class Sandbox {
       '--bind', s.homeDir, SANDBOX_HOME,
       '--ro-bind', socket, socket,
       '--ro-bind', s.xauthorityFile, SANDBOX_XAUTHORITY,
+      // The sandbox's own root (where /etc, /run … were made for the binds) is read-only too.
+      '--remount-ro', '/',
       '--chdir', SANDBOX_HOME,
       '--',
+      // Inside the sandbox's own user namespace the process limit counts this sandbox's processes.
+      s.programs.prlimit, ...limitArgs(s.limits), '--',
       ...argv,
     ];
   }
 
+  /** The whole command line, confined as the computer's other processes are (see confine()). */
+  commandLine(argv: readonly string[], infoFd: number): [string, string[]] {
+    return confine(this.spec, [this.spec.programs.bwrap, ...this.args(argv, infoFd)]);
+  }
+
   /** Starts `argv` in the sandbox as a tracked process (see SandboxedProcess). */
   spawn(label: string, argv: readonly string[], options: SandboxSpawnOptions = {}): SandboxedProcess {
-    return new SandboxedProcess(label, this, argv, options);
+    return new SandboxedProcess(label, this.commandLine(argv, INFO_FD), {
+      env: this.env(options.env),
+      pipeStdin: options.pipeStdin,
+      pipeStdout: options.pipeOutput,
+      pipeStderr: options.pipeOutput,
+    });
   }
 }
 
+/** What every process of a computer is started under. */
+export interface Confinement {
+  programs: SandboxPrograms;
+  limits: SandboxLimits;
+  hostUser?: { uid: number };
+  cgroupDirs?: readonly string[];
+}
+
+/**
+ * Wraps a bwrap command line: [join the computer's control groups] → choom (the OOM killer takes
+ * sandboxed processes first) → [prlimit + setpriv to the computer's host user, when the server
+ * is root] → bwrap. Each step execs the next, so the pid stays the same.
+ */
+export function confine(c: Confinement, bwrapLine: readonly string[]): [string, string[]] {
+  const p = c.programs;
+  let line = [...bwrapLine];
+  if (c.hostUser) {
+    if (!p.setpriv) throw new Error('a sandbox host user needs setpriv (util-linux)');
+    const id = String(c.hostUser.uid);
+    // Set before the switch, the process limit counts every process of the computer's host user.
+    line = [p.prlimit, ...limitArgs(c.limits), '--', p.setpriv, '--reuid', id, '--regid', id, '--clear-groups', '--', ...line];
+  }
+  line = [p.choom, '-n', String(SANDBOX_OOM_SCORE_ADJ), '--', ...line];
+  if (c.cgroupDirs?.length) line = ['/bin/sh', '-c', CGROUP_JOIN, 'cua-cgroup-join', String(c.cgroupDirs.length), ...c.cgroupDirs, ...line];
+  return [line[0], line.slice(1)];
+}
+
+/** Resource limits for prlimit, hard and soft alike (a program may lower them, never raise them). */
+export function limitArgs(l: SandboxLimits): string[] {
+  return [`--nproc=${l.maxProcesses}:${l.maxProcesses}`, ...(l.maxFileBytes ? [`--fsize=${l.maxFileBytes}:${l.maxFileBytes}`] : [])];
+}
+
 export interface SandboxSpawnOptions {
+  /** Added to the sandbox's environment. */
   pipeOutput?: boolean;
   pipeStdin?: boolean;
   env?: Record<string, string>;
 }
 
-const INFO_FD = 3;
+/** The fd bwrap reports the program's pid on. */
+export const INFO_FD = 3;
 
 /**
  * A process running under bwrap with its own PID namespace. bwrap runs as two processes: the
@@ -124,19 +181,9 @@ export class SandboxedProcess {
   private pidNs: number | undefined;
   readonly started: Promise<number | undefined>;
 
-  constructor(label: string, sandbox: Sandbox, argv: readonly string[], options: SandboxSpawnOptions) {
-    const bwrapArgs = sandbox.args(argv, INFO_FD);
-    const user = sandbox.spec.hostUser;
-    const [file, args] = user
-      ? [user.setprivPath, ['--reuid', String(user.uid), '--regid', String(user.uid), '--clear-groups', '--', sandbox.spec.bwrapPath, ...bwrapArgs]]
-      : [sandbox.spec.bwrapPath, bwrapArgs];
-    this.process = new ManagedProcess(label, file, args, {
-      env: sandbox.env(options.env),
-      extraPipes: 1,
-      pipeStdin: options.pipeStdin,
-      pipeStdout: options.pipeOutput,
-      pipeStderr: options.pipeOutput,
-    });
+  /** `line` is a confined bwrap command line whose --info-fd is fd 3 (INFO_FD); more pipes follow it with `extraPipes`. */
+  constructor(label: string, [file, args]: [string, string[]], options: Omit<SpawnOptions, 'extraPipes'> & { extraPipes?: number }) {
+    this.process = new ManagedProcess(label, file, args, { ...options, extraPipes: 1 + (options.extraPipes ?? 0) });
     this.process.onKillNow = () => this.killInner();
     this.started = this.readInfo();
   }
@@ -181,6 +228,17 @@ export class SandboxedProcess {
     if (this.innerPid === undefined || !this.process.running) return false;
     try {
       process.kill(this.innerPid, 'SIGKILL');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Sends `signal` to the sandboxed program (PID 1 of its namespace); false when it is not running. */
+  signalInner(signal: NodeJS.Signals): boolean {
+    if (this.innerPid === undefined || !this.process.running) return false;
+    try {
+      process.kill(this.innerPid, signal);
       return true;
     } catch {
       return false;

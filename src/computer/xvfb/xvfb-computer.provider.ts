@@ -1,15 +1,15 @@
-import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { DomainError, DomainErrorCode } from '../../common/domain-error';
 import { AppConfig } from '../../config/config.module';
 import { ComputerProvider, CreateComputerOptions } from '../computer.port';
 import { RegisterComputerProvider } from '../computer-provider.registry';
+import { ComputerCgroups } from './computer-cgroups';
+import { HostUids } from './host-uids';
 import { locatePrograms, ProgramPaths, REQUIRED_PROGRAMS } from './programs';
+import { removeStaleWorkspaces } from './workspace';
 import { XvfbComputer } from './xvfb-computer';
-
-/** The host uid (and gid) sandboxes run as when the server runs as root: `nobody`. */
-export const SANDBOX_HOST_UID = 65534;
 
 /**
  * COMPUTER_PROVIDER=xvfb: real X11 desktops on this machine, one Xvfb display each, with
@@ -17,10 +17,12 @@ export const SANDBOX_HOST_UID = 65534;
  */
 @Injectable()
 @RegisterComputerProvider()
-export class XvfbComputerProvider extends ComputerProvider implements OnApplicationShutdown {
+export class XvfbComputerProvider extends ComputerProvider implements OnModuleInit, OnApplicationShutdown {
   readonly name = 'xvfb';
   private programs: ProgramPaths | undefined;
-  private sandboxUser: { uid: number | undefined } | undefined;
+  /** Root servers: one host uid per computer (see resolveHostUids). */
+  private hostUids: { uids: HostUids | undefined } | undefined;
+  private cgroups: Promise<ComputerCgroups | undefined> | undefined;
   private readonly log = new Logger('XvfbComputerProvider');
   private readonly open = new Set<XvfbComputer>();
 
@@ -31,7 +33,8 @@ export class XvfbComputerProvider extends ComputerProvider implements OnApplicat
   /** Checks that every program is installed and that bubblewrap can create a sandbox here. */
   override async checkReady(): Promise<void> {
     this.resolvePrograms();
-    this.resolveSandboxUid();
+    this.resolveHostUids();
+    await this.resolveCgroups();
     const probe = spawnSync(this.programs!.bwrap, ['--unshare-all', '--unshare-user', '--uid', '1000', '--gid', '1000', '--as-pid-1', '--die-with-parent', '--ro-bind', '/', '/', '--proc', '/proc', '--dev', '/dev', '--', 'true'], {
       timeout: 10_000,
       encoding: 'utf8',
@@ -64,33 +67,57 @@ export class XvfbComputerProvider extends ComputerProvider implements OnApplicat
   }
 
   /**
-   * As root, sandboxes run as an unprivileged host user (SANDBOX_HOST_UID, through setpriv), so
-   * their programs cannot read root-only files such as /etc/shadow in the read-only system
-   * folders. Needs user namespaces for unprivileged users; without them (or without setpriv) the
-   * sandboxes run as root's user namespace, with a warning.
+   * As root, every computer runs as a host user of its own from SANDBOX_UID_BASE … (through
+   * setpriv), so its programs cannot read root-only files of the system folders, and cannot count
+   * against, signal or read another computer's processes. Needs user namespaces for unprivileged
+   * users; without them (or setpriv) the server refuses to start desktops as root.
    */
-  private resolveSandboxUid(): number | undefined {
-    if (this.sandboxUser) return this.sandboxUser.uid;
+  private resolveHostUids(): HostUids | undefined {
+    if (this.hostUids) return this.hostUids.uids;
     const programs = this.resolvePrograms();
-    let uid: number | undefined;
+    let uids: HostUids | undefined;
     if (process.getuid?.() === 0) {
+      const { base, count } = this.config.computer.sandboxUids;
       const probe = programs.setpriv
-        ? spawnSync(programs.setpriv, ['--reuid', String(SANDBOX_HOST_UID), '--regid', String(SANDBOX_HOST_UID), '--clear-groups', '--', programs.bwrap, '--unshare-all', '--unshare-user', '--uid', '1000', '--gid', '1000', '--as-pid-1', '--die-with-parent', '--ro-bind', '/', '/', '--', 'true'], {
+        ? spawnSync(programs.setpriv, ['--reuid', String(base), '--regid', String(base), '--clear-groups', '--', programs.bwrap, '--unshare-all', '--unshare-user', '--uid', '1000', '--gid', '1000', '--as-pid-1', '--die-with-parent', '--ro-bind', '/', '/', '--', 'true'], {
             timeout: 10_000,
             encoding: 'utf8',
             env: { PATH: '/usr/bin:/bin' },
           })
         : undefined;
-      if (probe?.status === 0) uid = SANDBOX_HOST_UID;
-      else {
-        this.log.warn(
-          `The server runs as root and cannot start sandboxes as an unprivileged user (${programs.setpriv ? (probe?.stderr || probe?.error?.message || `exit ${probe?.status}`).trim() : 'setpriv is not installed'}): ` +
-            'programs in the desktops can read root-only files of the system folders (e.g. /etc/shadow). Run the server as a non-root user, or allow unprivileged user namespaces.',
+      if (probe?.status !== 0) {
+        throw new DomainError(
+          DomainErrorCode.COMPUTER_FAILED,
+          `The server runs as root and cannot start desktops as an unprivileged host user (uid ${base}, SANDBOX_UID_BASE): ` +
+            `${programs.setpriv ? (probe?.stderr || probe?.error?.message || `exit ${probe?.status}`).trim() : 'setpriv (util-linux) is not installed'}. ` +
+            'Allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1), pick a SANDBOX_UID_BASE inside this container\'s uid mapping, or run the server as a non-root user.',
         );
       }
+      uids = new HostUids(base, count);
     }
-    this.sandboxUser = { uid };
-    return uid;
+    this.hostUids = { uids };
+    return uids;
+  }
+
+  /** Per-computer control groups (root, cgroup v1 writable); otherwise only rlimits and the OOM score protect (logged once). */
+  private resolveCgroups(): Promise<ComputerCgroups | undefined> {
+    this.cgroups ??= (async () => {
+      if (process.getuid?.() !== 0) {
+        this.log.warn('Per-computer memory limits need control groups, which a non-root server cannot create: SESSION_MAX_MEMORY_MB is not enforced; the OOM killer takes desktop processes first. See docs/security.md.');
+        return undefined;
+      }
+      const { cgroups, reason } = await ComputerCgroups.open();
+      if (!cgroups) this.log.warn(`Per-computer memory and process limits by control groups are off (${reason}): SESSION_MAX_MEMORY_MB is not enforced; the OOM killer takes desktop processes first. See docs/security.md.`);
+      return cgroups;
+    })();
+    return this.cgroups;
+  }
+
+  /** Removes desktop folders a crashed server of ours left behind. */
+  async onModuleInit(): Promise<void> {
+    if (this.config.computer.provider !== this.name) return;
+    const removed = await removeStaleWorkspaces();
+    if (removed.length) this.log.log(`Removed ${removed.length} desktop folder(s) left by a server that is gone`);
   }
 
   /** Finds the programs on this machine (a seam for tests). */
@@ -100,21 +127,38 @@ export class XvfbComputerProvider extends ComputerProvider implements OnApplicat
 
   async create(options: CreateComputerOptions): Promise<XvfbComputer> {
     const c = this.config.computer;
+    const uids = this.resolveHostUids();
+    const hostUid = uids?.take();
+    if (uids && hostUid === undefined) {
+      throw new DomainError(DomainErrorCode.COMPUTER_FAILED, `Every host uid of the range for desktops is in use (SANDBOX_UID_COUNT=${uids.count}); raise SANDBOX_UID_COUNT to at least POOL_MAX_SIZE.`);
+    }
+    const giveBack = () => hostUid !== undefined && uids?.give(hostUid);
     let computer: XvfbComputer | undefined = undefined;
-    computer = await XvfbComputer.start(
-      {
-        id: `xvfb-${randomUUID().slice(0, 8)}`,
-        width: c.screenWidth,
-        height: c.screenHeight,
-        network: c.network,
-        commandTimeoutMs: c.commandTimeoutMs,
-        commandOutputLimitBytes: c.commandOutputLimitBytes,
-        programs: this.resolvePrograms(),
-        sandboxUid: this.resolveSandboxUid(),
-        onClose: () => computer && this.open.delete(computer),
-      },
-      options.signal,
-    );
+    try {
+      computer = await XvfbComputer.start(
+        {
+          id: `xvfb-${randomUUID().slice(0, 8)}`,
+          width: c.screenWidth,
+          height: c.screenHeight,
+          network: c.network,
+          commandTimeoutMs: c.commandTimeoutMs,
+          commandOutputLimitBytes: c.commandOutputLimitBytes,
+          programs: this.resolvePrograms(),
+          hostUid,
+          limits: c.limits,
+          cgroups: await this.resolveCgroups(),
+          sizedDisk: process.getuid?.() === 0,
+          onClose: () => computer && this.open.delete(computer),
+          // The uid is free again only once nothing of the computer runs any more.
+          onClosed: giveBack,
+        },
+        options.signal,
+      );
+    } catch (e) {
+      // start() closed whatever it had started (onClosed ran, or nothing was started).
+      giveBack();
+      throw e;
+    }
     this.open.add(computer);
     return computer;
   }
@@ -127,5 +171,6 @@ export class XvfbComputerProvider extends ComputerProvider implements OnApplicat
   /** Closes every computer still open when the app stops. */
   async onApplicationShutdown(): Promise<void> {
     await Promise.all([...this.open].map((c) => c.close()));
+    await (await this.cgroups)?.close();
   }
 }

@@ -10,7 +10,7 @@ import { Frame } from '../computer.port';
 import { locatePrograms, ProgramPaths } from './programs';
 import { X11Connection } from './x11-connection';
 import { XvfbComputer } from './xvfb-computer';
-import { SANDBOX_HOST_UID, XvfbComputerProvider } from './xvfb-computer.provider';
+import { XvfbComputerProvider } from './xvfb-computer.provider';
 import { lockFileOf, socketOf } from './xvfb-server';
 
 /*
@@ -214,7 +214,9 @@ describe('xvfb computers: lifecycle', () => {
       for (const c of computers) {
         expect(c.provider).toBe('xvfb');
         expect(existsSync(socketOf(c.display!))).toBe(true);
-        expect(c.rootDir!.startsWith(join(tmpdir(), 'cua-xvfb-'))).toBe(true);
+        // The folder's name is random: nothing in it names the computer (or its session).
+        expect(c.rootDir!.startsWith(join(tmpdir(), 'cua-desktop-'))).toBe(true);
+        expect(c.rootDir!).not.toContain(c.id.replace('xvfb-', ''));
         for (const dir of [c.rootDir!, c.homeDir!, join(c.rootDir!, 'tmp')]) expect(statSync(dir).mode & 0o777).toBe(0o700);
         expect(await c.isAlive()).toBe(true);
         expect(await c.screenSize()).toEqual({ width: W, height: H });
@@ -252,7 +254,7 @@ describe('xvfb computers: lifecycle', () => {
         const ac = new AbortController();
         if (abortAfterMs === 0) ac.abort();
         else setTimeout(() => ac.abort(), abortAfterMs);
-        const options = { id: `abort-${abortAfterMs}`, width: W, height: H, network: false, commandTimeoutMs: 1000, commandOutputLimitBytes: 1024, programs: paths as ProgramPaths, baseDir };
+        const options = { id: `abort-${abortAfterMs}`, width: W, height: H, network: false, commandTimeoutMs: 1000, commandOutputLimitBytes: 1024, programs: paths as ProgramPaths, baseDir, limits: config().computer.limits };
         const result = await XvfbComputer.start(options, ac.signal).then(
           (computer) => computer.close().then(() => 'started'), // it was quicker than the abort
           (e: unknown) => (isDomainError(e, 'CANCELLED') ? 'cancelled' : e),
@@ -518,13 +520,26 @@ describe('xvfb computers: runCommand and isolation', () => {
     expect((await b.runCommand(`kill -0 ${process.pid}`)).exitCode).not.toBe(0);
   });
 
-  it('runs sandboxed programs as an unprivileged host user: root-only system files stay unreadable', async () => {
-    const r = await a.runCommand('id -u; cat /etc/shadow');
-    expect(r.stdout).toBe('1000\n');
+  it('runs each computer as an unprivileged host user of its own; the host\'s users and secrets are not there', async () => {
+    const r = await a.runCommand('id -un; id -u; hostname; cat /etc/shadow');
+    expect(r.stdout).toBe('user\n1000\ndesktop\n');
     expect(r.exitCode).not.toBe(0);
-    expect(r.stderr).toMatch(/Permission denied/);
-    // As root, the sandbox's host user (not root) owns the computer's folders.
-    if (process.getuid?.() === 0) expect(statSync(a.homeDir!).uid).toBe(SANDBOX_HOST_UID);
+    expect(r.stderr).toMatch(/No such file/);
+    expect((await a.runCommand('cat /etc/passwd')).stdout).toBe(
+      'root:x:0:0:root:/root:/usr/sbin/nologin\nuser:x:1000:1000:Desktop user:/home/user:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n',
+    );
+    if (process.getuid?.() === 0) {
+      // As root, each computer's host user (never root, never another computer's) owns its folders
+      // and runs its processes, the X server among them.
+      const { base, count } = config().computer.sandboxUids;
+      const ua = statSync(a.homeDir!).uid;
+      const ub = statSync(b.homeDir!).uid;
+      for (const u of [ua, ub]) expect(u >= base && u < base + count).toBe(true);
+      expect(ua).not.toBe(ub);
+      const uidOf = (pid: number) => Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
+      expect(uidOf(a.xvfbPid!)).toBe(ua);
+      expect(uidOf(b.xvfbPid!)).toBe(ub);
+    }
   });
 
   it('runProgram passes stdin bytes in and stdout bytes out, with arguments that are never shell code', async () => {
@@ -572,14 +587,16 @@ describe('xvfb computers: background programs (launch)', () => {
     try {
       const before = await c.capture();
       const started = await c.launch('xterm -title Launched -geometry 20x5+1040+420');
-      expect(started.pid).toEqual(expect.any(Number));
+      expect(started).toEqual({}); // no host pid
       // The window shows up on the bare desktop, after launch() has returned.
       await screenChange(c, before, DESKTOP, 500);
       // A command that sends its program to the background itself keeps it running too.
       await c.launch('sleep 317 &');
       const sleeping = await waitFor('the background sleep', () => processesMatching(/^sleep 317 ?$/).length === 1 && processesMatching(/^sleep 317 ?$/));
       const f = footprint(c);
-      expect(f.pids).toContain(started.pid);
+      const [xterm] = processesMatching(/^xterm -title Launched/);
+      expect(f.pids.some((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('-title Launched'))).toBe(true);
+      expect(xterm).toBeDefined();
       await c.close();
       expectNothingLeft(f);
       for (const pid of sleeping) expect(existsSync(`/proc/${pid}`)).toBe(false);

@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import { abortReason, DomainError, DomainErrorCode, errorMessage } from '../../common/domain-error';
 import { linkSignals, sleep, withTimeout } from '../../common/async';
 import { CommandOptions, CommandResult, Computer, Frame, LaunchResult, MouseButton, Point, ProgramOptions, ProgramResult, Size } from '../computer.port';
@@ -7,7 +8,8 @@ import { describeExit } from './child-process';
 import { runSandboxedCommand, runSandboxedProgram } from './command-runner';
 import { KeyboardMap } from './keyboard-map';
 import { ProgramPaths } from './programs';
-import { Sandbox, SandboxedProcess } from './sandbox';
+import { ComputerCgroup, ComputerCgroups } from './computer-cgroups';
+import { Confinement, Sandbox, SandboxedProcess } from './sandbox';
 import { Workspace } from './workspace';
 import { X11ClosedError, X11Connection, X11TimeoutError } from './x11-connection';
 import { XtestInput } from './xtest-input';
@@ -27,12 +29,32 @@ export interface XvfbComputerOptions {
   /** Where the computer's folder is created; default os.tmpdir(). */
   baseDir?: string;
   /**
-   * Host uid (and gid) the sandbox runs as, through setpriv (programs.setpriv required); for a
-   * server running as root. Unset: bwrap runs as the server's own user.
+   * Host uid (and gid) of this computer, for a server running as root: every process of the
+   * computer, the X server included, runs as it (through setpriv, programs.setpriv required).
+   * Unset: they run as the server's own user (see docs/security.md).
    */
-  sandboxUid?: number;
+  hostUid?: number;
+  limits: ComputerLimits;
+  /** Per-computer control groups (memory and processes), where the machine allows them. */
+  cgroups?: ComputerCgroups;
+  /** Give home and /tmp a tmpfs of limits.diskBytes of their own (needs root). */
+  sizedDisk?: boolean;
   /** Called once when close() begins. */
   onClose?: () => void;
+  /** Called once when close() has ended every process of the computer and removed its folders. */
+  onClosed?: () => void;
+}
+
+/** What one computer may use (see the SESSION_* settings). */
+export interface ComputerLimits {
+  /** Processes (threads): the computer's control group, or each of its sandboxes' rlimit. */
+  maxProcesses: number;
+  /** Memory of all its processes together (with control groups). */
+  memoryBytes: number;
+  /** Home and /tmp together (sizedDisk); without it, the largest file a program may write. */
+  diskBytes: number;
+  /** Commands and programs (runCommand, runProgram) running at once. */
+  maxCommands: number;
 }
 
 const DEFAULT_START_TIMEOUT_MS = 15_000;
@@ -73,6 +95,7 @@ export class XvfbComputer extends Computer {
   private server: XvfbServer | undefined;
   private conn: X11Connection | undefined;
   private sandbox: Sandbox | undefined;
+  private cgroup: ComputerCgroup | undefined;
   private session: SandboxedProcess | undefined;
   /** The xclip process that holds the text set with setClipboard (it serves paste requests). */
   private clipboardOwner: SandboxedProcess | undefined;
@@ -125,12 +148,20 @@ export class XvfbComputer extends Computer {
       if (Date.now() >= deadline) throw new X11TimeoutError('the start deadline passed');
     };
 
-    if (o.sandboxUid !== undefined && !o.programs.setpriv) throw new Error('sandboxUid needs setpriv (util-linux)');
-    this.workspace = await Workspace.create(this.id, o.baseDir, o.sandboxUid);
+    if (o.hostUid !== undefined && !o.programs.setpriv) throw new Error('hostUid needs setpriv (util-linux)');
+    this.workspace = await Workspace.create({ base: o.baseDir, owner: o.hostUid, diskBytes: o.sizedDisk ? o.limits.diskBytes : undefined });
+    this.cgroup = await o.cgroups?.create(basename(this.workspace.root), { memoryBytes: o.limits.memoryBytes, maxProcesses: o.limits.maxProcesses });
     check();
+    const confinement: Confinement = {
+      programs: o.programs,
+      // Without a sized tmpfs, the per-file limit is what keeps one program from filling the disk alone.
+      limits: { maxProcesses: o.limits.maxProcesses, maxFileBytes: o.limits.diskBytes },
+      hostUser: o.hostUid !== undefined ? { uid: o.hostUid } : undefined,
+      cgroupDirs: this.cgroup?.dirs,
+    };
     this.server = await XvfbServer.start({
       xvfbPath: o.programs.Xvfb,
-      setprivPath: o.programs.setpriv,
+      confinement,
       width: o.width,
       height: o.height,
       authFile: this.workspace.xauthority,
@@ -150,13 +181,13 @@ export class XvfbComputer extends Computer {
     check();
 
     this.sandbox = new Sandbox({
-      bwrapPath: o.programs.bwrap,
+      ...confinement,
       homeDir: this.workspace.home,
       tmpDir: this.workspace.tmp,
+      etcDir: this.workspace.etc,
       xauthorityFile: this.workspace.xauthority,
       display: this.server.display,
       network: o.network,
-      hostUser: o.sandboxUid !== undefined ? { uid: o.sandboxUid, setprivPath: o.programs.setpriv! } : undefined,
     });
     this.session = this.sandbox.spawn('desktop session', ['/bin/sh', '-c', SESSION_SCRIPT], { env: { SHELL: '/bin/bash' } });
     await withTimeout(this.session.started, left(), () => new X11TimeoutError('the sandbox did not start'), signal);
@@ -361,17 +392,9 @@ export class XvfbComputer extends Computer {
     if (typeof command !== 'string' || !command.trim()) throw invalid('A command is required, e.g. "ls -la".');
     const timeoutMs = options.timeoutMs ?? this.options.commandTimeoutMs;
     if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw invalid(`Command timeout must be a positive number of milliseconds, not ${timeoutMs}.`);
-    return this.guarded('run the command', async ({ sandbox }) => {
-      const link = linkSignals(options.signal, this.lifetime.signal);
-      const run = runSandboxedCommand(sandbox, command, { timeoutMs, outputLimitBytes: this.options.commandOutputLimitBytes, signal: link.signal });
-      this.running.add(run);
-      try {
-        return await run;
-      } finally {
-        this.running.delete(run);
-        link.dispose();
-      }
-    });
+    return this.guarded('run the command', ({ sandbox }) =>
+      this.tracked(options.signal, (signal) => runSandboxedCommand(sandbox, command, { timeoutMs, outputLimitBytes: this.options.commandOutputLimitBytes, signal })),
+    );
   }
 
   override async runProgram(argv: readonly string[], options: ProgramOptions = {}): Promise<ProgramResult> {
@@ -381,17 +404,32 @@ export class XvfbComputer extends Computer {
     const timeoutMs = options.timeoutMs ?? this.options.commandTimeoutMs;
     if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw invalid(`Command timeout must be a positive number of milliseconds, not ${timeoutMs}.`);
     const outputLimitBytes = options.outputLimitBytes ?? this.options.commandOutputLimitBytes;
-    return this.guarded('run the program', async ({ sandbox }) => {
-      const link = linkSignals(options.signal, this.lifetime.signal);
-      const run = runSandboxedProgram(sandbox, argv, { timeoutMs, outputLimitBytes, stdin: options.stdin, signal: link.signal });
-      this.running.add(run);
-      try {
-        return await run;
-      } finally {
-        this.running.delete(run);
-        link.dispose();
-      }
-    });
+    return this.guarded('run the program', ({ sandbox }) =>
+      this.tracked(options.signal, (signal) => runSandboxedProgram(sandbox, argv, { timeoutMs, outputLimitBytes, stdin: options.stdin, signal })),
+    );
+  }
+
+  /**
+   * Runs a command or program as one of this computer's running ones: at most limits.maxCommands
+   * at once (COMPUTER_BUSY beyond), each stopped when the caller cancels or the computer closes.
+   */
+  private async tracked<T>(callerSignal: AbortSignal | undefined, start: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const max = this.options.limits.maxCommands;
+    if (this.running.size >= max) {
+      throw new DomainError(
+        DomainErrorCode.COMPUTER_BUSY,
+        `Computer ${this.id} already runs ${max} commands at once, its limit (SESSION_MAX_COMMANDS).`,
+      );
+    }
+    const link = linkSignals(callerSignal, this.lifetime.signal);
+    const run = start(link.signal);
+    this.running.add(run);
+    try {
+      return await run;
+    } finally {
+      this.running.delete(run);
+      link.dispose();
+    }
   }
 
   /**
@@ -441,8 +479,10 @@ export class XvfbComputer extends Computer {
       const program = sandbox.spawn('background program', ['/bin/sh', '-c', `${command}\nwait`]);
       this.launched.add(program);
       void program.process.exited.then(() => this.launched.delete(program));
-      const pid = await withTimeout(program.started, LAUNCH_TIMEOUT_MS, () => new X11TimeoutError(`the sandbox did not start within ${LAUNCH_TIMEOUT_MS} ms`));
-      return pid === undefined ? {} : { pid };
+      await withTimeout(program.started, LAUNCH_TIMEOUT_MS, () => new X11TimeoutError(`the sandbox did not start within ${LAUNCH_TIMEOUT_MS} ms`));
+      // No pid: the host's would tell the tenant about the host, and inside its own PID namespace
+      // the program is PID 1 of a sandbox no other command can see, so no pid would be of use.
+      return {};
     });
   }
 
@@ -479,6 +519,8 @@ export class XvfbComputer extends Computer {
       () => this.session?.kill(),
       () => this.conn?.close(),
       () => this.server?.stop(),
+      // Whatever a program left running (it cannot, outside its PID namespace; this is the backstop).
+      () => this.cgroup?.remove(),
       () => this.workspace?.remove(),
     ];
     for (const step of steps) {
@@ -487,6 +529,11 @@ export class XvfbComputer extends Computer {
       } catch {
         // Keep going: every later step frees something else.
       }
+    }
+    try {
+      this.options.onClosed?.();
+    } catch {
+      // a listener's problem is not the computer's
     }
   }
 }

@@ -2,7 +2,7 @@ import { AppConfig } from '../../config/config.module';
 import { isDomainError } from '../../common/domain-error';
 import { keysymForCodePoint } from './keyboard-map';
 import { locatePrograms } from './programs';
-import { Sandbox, SANDBOX_HOME, SANDBOX_XAUTHORITY } from './sandbox';
+import { confine, Sandbox, SANDBOX_HOME, SANDBOX_XAUTHORITY } from './sandbox';
 import { bgrxToRgb } from './x11-connection';
 import { xauthorityEntry } from './xauthority';
 import { XvfbComputerProvider } from './xvfb-computer.provider';
@@ -57,27 +57,53 @@ describe('xvfb provider parts', () => {
   });
 
   it('sandboxes with no network by default, only its own X socket and cookie, and dies with the server', () => {
-    const spec = { bwrapPath: '/usr/bin/bwrap', homeDir: '/h', tmpDir: '/t', xauthorityFile: '/x/Xauthority', display: 42 };
+    const programs = { bwrap: '/usr/bin/bwrap', prlimit: '/usr/bin/prlimit', choom: '/usr/bin/choom', setpriv: '/usr/bin/setpriv' };
+    const spec = { programs, homeDir: '/h', tmpDir: '/t', etcDir: '/e', xauthorityFile: '/x/Xauthority', display: 42, limits: { maxProcesses: 100, maxFileBytes: 4096 } };
     const args = new Sandbox({ ...spec, network: false }).args(['/bin/true'], 3);
     const joined = args.join(' ');
     expect(args).toContain('--unshare-all');
     expect(args).not.toContain('--share-net');
     expect(args).toContain('--die-with-parent');
     expect(args).toContain('--new-session');
+    expect(joined).toContain('--hostname desktop');
     expect(joined).toContain('--bind /t /tmp');
     expect(joined).toContain(`--bind /h ${SANDBOX_HOME}`);
     expect(joined).toContain('--ro-bind /tmp/.X11-unix/X42 /tmp/.X11-unix/X42');
     expect(joined).toContain(`--ro-bind /x/Xauthority ${SANDBOX_XAUTHORITY}`);
     expect(joined).not.toMatch(/--(ro-)?bind \/tmp\/\.X11-unix /); // never the whole socket folder
-    expect(args.slice(-2)).toEqual(['--', '/bin/true']);
+    // Never the host's whole /etc: only listed entries, and the computer's own identity files.
+    expect(joined).not.toMatch(/--ro-bind \/etc \/etc/);
+    expect(joined).toContain('--remount-ro /'); // nothing writable but home and /tmp
+    for (const name of ['passwd', 'group', 'hosts', 'hostname']) expect(joined).toContain(`--ro-bind /e/${name} /etc/${name}`);
+    expect(joined).not.toMatch(/\/etc\/(shadow|sudoers|npmrc|gitconfig|pip\.conf|resolv\.conf)/);
+    // The limits apply inside, before the program starts.
+    expect(args.slice(-6)).toEqual(['--', '/usr/bin/prlimit', '--nproc=100:100', '--fsize=4096:4096', '--', '/bin/true']);
     expect(new Sandbox({ ...spec, network: true }).args(['/bin/true'], 3)).toContain('--share-net');
     expect(new Sandbox({ ...spec, network: false }).env()).toEqual({
       PATH: expect.any(String),
       HOME: SANDBOX_HOME,
+      USER: 'user',
+      LOGNAME: 'user',
       DISPLAY: ':42',
       XAUTHORITY: SANDBOX_XAUTHORITY,
       LANG: 'C.UTF-8',
     });
+  });
+
+  it('starts sandboxes in the computer\'s control groups, OOM-first, and as its host user when the server is root', () => {
+    const programs = { bwrap: '/usr/bin/bwrap', prlimit: '/usr/bin/prlimit', choom: '/usr/bin/choom', setpriv: '/usr/bin/setpriv' };
+    const limits = { maxProcesses: 100 };
+    const [file, args] = confine({ programs, limits, hostUser: { uid: 50007 }, cgroupDirs: ['/cg/memory/x', '/cg/pids/x'] }, ['/usr/bin/bwrap', '--', 'prog']);
+    expect(file).toBe('/bin/sh');
+    expect(args.slice(2, 6)).toEqual(['cua-cgroup-join', '2', '/cg/memory/x', '/cg/pids/x']);
+    expect(args.slice(6)).toEqual([
+      '/usr/bin/choom', '-n', '1000', '--',
+      '/usr/bin/prlimit', '--nproc=100:100', '--',
+      '/usr/bin/setpriv', '--reuid', '50007', '--regid', '50007', '--clear-groups', '--',
+      '/usr/bin/bwrap', '--', 'prog',
+    ]);
+    // A non-root server: no user switch, no control groups.
+    expect(confine({ programs, limits }, ['/usr/bin/bwrap', '--', 'prog'])).toEqual(['/usr/bin/choom', ['-n', '1000', '--', '/usr/bin/bwrap', '--', 'prog']]);
   });
 
   it('checkReady names the missing Debian packages and the fake provider as the alternative', async () => {

@@ -1,10 +1,13 @@
-import { readFile, stat, unlink } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, stat, unlink } from 'node:fs/promises';
 import { describeExit, exitsWithin, ManagedProcess } from './child-process';
+import { confine, Confinement, INFO_FD, limitArgs, SandboxedProcess } from './sandbox';
+import { DESKTOP_HOSTNAME, DESKTOP_UID, programMounts } from './system-view';
 
 export interface XvfbStartOptions {
   xvfbPath: string;
-  /** util-linux setpriv, to give Xvfb a parent-death signal; optional. */
-  setprivPath?: string;
+  /** How the X server is confined: it runs sandboxed, as the computer's user, like the desktop's programs. */
+  confinement: Confinement;
   width: number;
   height: number;
   /** Xauthority file with the display's cookie (-auth). */
@@ -24,7 +27,57 @@ export class XvfbStartError extends Error {
   }
 }
 
-const DISPLAY_FD = 3;
+/** The pipe after bwrap's info fd (INFO_FD, 3); a literal, as sandbox.ts and this file import each other. */
+const DISPLAY_FD = 4;
+const SOCKET_DIR = '/tmp/.X11-unix';
+const SANDBOX_AUTH = '/run/cua/Xauthority';
+/** Core fonts: the X server's own and these folders where present; a client cannot point it anywhere it could not read anyway (see xvfbArgs). */
+const FONT_DIRS = ['/usr/share/fonts/X11/misc', '/usr/share/fonts/X11/Type1', '/usr/share/fonts/X11/75dpi', '/usr/share/fonts/X11/100dpi'];
+
+/**
+ * The X server's sandbox: the program folders, fonts and X's configuration, a private /tmp with
+ * only the shared socket folder in it (where it creates its socket), its cookie file, and the
+ * host's network namespace (for the abstract socket that makes -displayfd safe; -nolisten tcp).
+ * No home, no /etc beyond fonts and X, no other computer's files: a font-path request from a
+ * client can only probe what is in here.
+ */
+function xvfbLine(o: XvfbStartOptions): [string, string[]] {
+  const fontPath = ['built-ins', ...FONT_DIRS.filter((d) => existsSync(d))].join(',');
+  const bwrap = [
+    o.confinement.programs.bwrap,
+    '--unshare-all', '--share-net', '--unshare-user',
+    '--uid', String(DESKTOP_UID), '--gid', String(DESKTOP_UID), '--hostname', DESKTOP_HOSTNAME,
+    '--as-pid-1', '--die-with-parent', '--new-session',
+    '--info-fd', String(INFO_FD),
+    ...programMounts(),
+    ...['/etc/fonts', '/etc/X11', '/etc/ld.so.cache', '/etc/ld.so.conf', '/etc/ld.so.conf.d'].flatMap((p) => ['--ro-bind-try', p, p]),
+    '--ro-bind-try', '/var/cache/fontconfig', '/var/cache/fontconfig',
+    '--proc', '/proc', '--dev', '/dev',
+    '--tmpfs', '/tmp',
+    '--bind', SOCKET_DIR, SOCKET_DIR,
+    '--ro-bind', o.authFile, SANDBOX_AUTH,
+    '--remount-ro', '/',
+    '--',
+    o.confinement.programs.prlimit, ...limitArgs(o.confinement.limits), '--',
+    o.xvfbPath,
+    '-screen', '0', `${o.width}x${o.height}x24`,
+    '-nolisten', 'tcp',
+    '-auth', SANDBOX_AUTH,
+    '-fp', fontPath,
+    '-noreset',
+    '-displayfd', String(DISPLAY_FD),
+  ];
+  return confine(o.confinement, bwrap);
+}
+
+/** The shared socket folder, as X servers make it (root's, sticky, everyone may create a socket). */
+async function ensureSocketDir(): Promise<void> {
+  if (existsSync(SOCKET_DIR)) return;
+  await mkdir(SOCKET_DIR, { mode: 0o1777 }).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EEXIST') throw e;
+  });
+  await chmod(SOCKET_DIR, 0o1777).catch(() => undefined);
+}
 
 /**
  * Starting and stopping X servers take turns. An exiting X server unlinks /tmp/.X11-unix/X<N>
@@ -60,12 +113,15 @@ export class XvfbServer {
   private socketId: { dev: number; ino: number } | undefined;
 
   private constructor(
-    readonly process: ManagedProcess,
+    private readonly sandboxed: SandboxedProcess,
     readonly display: number,
+    /** Xvfb's own pid on the host (inside its sandbox it is PID 1). */
+    readonly pid: number | undefined,
   ) {}
 
-  get pid(): number | undefined {
-    return this.process.pid;
+  /** The outer bwrap process; it exits when Xvfb does. */
+  get process(): ManagedProcess {
+    return this.sandboxed.process;
   }
 
   get running(): boolean {
@@ -77,30 +133,17 @@ export class XvfbServer {
   }
 
   private static async startNow(o: XvfbStartOptions): Promise<XvfbServer> {
-    const xvfbArgs = [
-      '-screen', '0', `${o.width}x${o.height}x24`,
-      '-nolisten', 'tcp',
-      '-auth', o.authFile,
-      '-noreset',
-      '-displayfd', String(DISPLAY_FD),
-    ];
-    const [file, args] = o.setprivPath
-      ? [o.setprivPath, ['--pdeathsig', 'TERM', '--', o.xvfbPath, ...xvfbArgs]]
-      : [o.xvfbPath, xvfbArgs];
     if (o.signal?.aborted) throw new XvfbStartError('aborted', 'Starting the display was cancelled.');
-    const proc = new ManagedProcess('Xvfb', file, args, {
-      env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8' },
-      extraPipes: 1,
-      exitSignal: 'SIGTERM',
-    });
+    await ensureSocketDir();
+    const sandboxed = new SandboxedProcess('Xvfb', xvfbLine(o), { env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8' }, extraPipes: 1 });
     try {
-      const display = await readDisplayNumber(proc, o.timeoutMs, o.signal);
-      const server = new XvfbServer(proc, display);
+      const display = await readDisplayNumber(sandboxed.process, o.timeoutMs, o.signal);
+      const server = new XvfbServer(sandboxed, display, await sandboxed.started);
       const st = await stat(socketOf(display)).catch(() => undefined);
       if (st) server.socketId = { dev: st.dev, ino: st.ino };
       return server;
     } catch (e) {
-      await proc.stop('SIGKILL');
+      await sandboxed.kill();
       throw e;
     }
   }
@@ -116,18 +159,15 @@ export class XvfbServer {
   }
 
   private async stopNow(graceMs: number): Promise<void> {
-    const pid = this.process.pid;
     if (this.process.running) {
-      this.process.signalGroup('SIGTERM');
-      if (!(await exitsWithin(this.process, graceMs))) this.process.signalGroup('SIGKILL');
+      // SIGTERM to Xvfb itself lets it remove its socket; the outer bwrap exits with it.
+      if (!(this.sandboxed.signalInner('SIGTERM') && (await exitsWithin(this.process, graceMs)))) await this.sandboxed.kill();
       await this.process.exited;
     }
     const st = await stat(socketOf(this.display)).catch(() => undefined);
     if (st && this.socketId && st.dev === this.socketId.dev && st.ino === this.socketId.ino) {
       await unlink(socketOf(this.display)).catch(() => undefined);
     }
-    const lockPid = await readFile(lockFileOf(this.display), 'latin1').then((t) => parseInt(t.trim(), 10), () => undefined);
-    if (pid !== undefined && lockPid === pid) await unlink(lockFileOf(this.display)).catch(() => undefined);
   }
 }
 

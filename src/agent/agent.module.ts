@@ -3,13 +3,14 @@ import { DiscoveryModule } from '@nestjs/core';
 import { ComputerModule } from '../computer/computer.module';
 import { AgentService } from './agent.service';
 import { ModelProviderRegistry } from './model-provider.registry';
+import { SecretRedactor } from './secret-redactor';
 import { TrajectoryPruner } from './trajectory/trajectory-pruner';
 import { TrajectoryStore } from './trajectory/trajectory.store';
 
 /** The computer-use agent loop, the registry of model providers, and the trajectories of tasks. */
 @Module({
   imports: [DiscoveryModule, ComputerModule],
-  providers: [AgentService, ModelProviderRegistry, TrajectoryStore, TrajectoryPruner],
+  providers: [AgentService, ModelProviderRegistry, TrajectoryStore, TrajectoryPruner, SecretRedactor],
   exports: [AgentService, ModelProviderRegistry, TrajectoryStore],
 })
 export class AgentModule {}

@@ -1,12 +1,13 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { OMITTED as ANTHROPIC_OMITTED } from '../src/agent/anthropic/anthropic-model.provider';
 import { OMITTED as CHAT_OMITTED } from '../src/agent/openai-compatible/openai-compatible-model.provider';
 import { NOT_EXECUTED } from '../src/agent/agent.module';
 import { FakeComputerProvider } from '../src/computer/computer.module';
 import { call, fakeScreenText, startApp, TestApp, textOf } from './support/app';
-import { anthropic, chat, hang, Json, openai, pngSize, VendorServer, waitFor } from './support/vendor-server';
+import { anthropic, chat, hang, Json, openai, pngSize, Reply, VendorServer, waitFor } from './support/vendor-server';
 
 const KEY = 'sk-test-0123456789abcdefSECRET';
 
@@ -218,6 +219,54 @@ describe('The agent with real model providers (vendor SDKs against local servers
       expect(textOf(r)).toMatch(/\[MODEL_ERROR\] The model anthropic\/claude-sonnet-5-5 failed: 401 authentication_error: invalid x-api-key/);
       expect(textOf(r)).not.toContain(KEY);
       expect(vendor.received).toHaveLength(1);
+    });
+
+    it('a vendor that echoes the key in pieces: the result, the trajectory and the server log hold no 8 characters of it, and still say what failed', async () => {
+      const key = 'sk-ant-api03-Zq8vR2mKx7LpT4wN9cYb6HdF3jUe5sGa1oQi0kVh-Tr4Yw2Aa';
+      // A proxy that quotes the key it received in every way vendors and proxies do.
+      const echo =
+        (status: number, type: string): Reply =>
+        (req, res) => {
+          const got = String(req.headers.authorization).replace(/^Bearer /, '');
+          const message = [
+            `key rejected: ${got.slice(0, 14)}…${got.slice(-4)}`,
+            `looked like ${got.slice(3, 11)}****${got.slice(-9)}`,
+            `retry at /v1/messages?key=${encodeURIComponent(got)}`,
+            `request was:\nx-api-key: ${got}\nAuthorization: Bearer ${got}\nProxy-Authorization: Basic ${Buffer.from(`proxy:${got}`).toString('base64')}`,
+            `wrapped: ${got.slice(0, 15)}\n${got.slice(15)}`,
+          ].join('\n');
+          res.writeHead(status, { 'content-type': 'application/json', 'retry-after-ms': '1' }).end(JSON.stringify({ type: 'error', error: { type, message } }));
+        };
+      vendor.reply(anthropic.toolset([{ name: 'left_click', input: { coordinate: [10, 10] } }]), echo(529, 'overloaded_error'), echo(401, 'authentication_error'));
+      const dir = await mkdtemp(join(tmpdir(), 'traj-echo-'));
+      const output: string[] = [];
+      for (const stream of [process.stdout, process.stderr]) {
+        jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => output.push(String(chunk)) > 0);
+      }
+      try {
+        t = await startApp(env({ ANTHROPIC_API_KEY: key, TRAJECTORY_DIR: dir, LOG_LEVEL: 'debug' }));
+        const client = await t.connect();
+        const notes: unknown[] = [];
+        client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void notes.push(n.params.data));
+        const r = await call(client, 'run_cua_task', { task: 'anything' }, { onprogress: (p) => void notes.push(p) });
+        await t.close();
+        expect(vendor.received.map((q) => q.headers.authorization)).toEqual([`Bearer ${key}`, `Bearer ${key}`, `Bearer ${key}`]);
+
+        expect(r.isError).toBe(true);
+        expect(textOf(r)).toMatch(/^Task failed: \[MODEL_ERROR\] The model anthropic\/claude-sonnet-5-5 failed after 2 attempts: 401 authentication_error: key rejected: \[redacted\]/);
+        const log = output.join('');
+        expect(log).toMatch(/HTTP 529 \(529 overloaded_error: key rejected: \[redacted\]/);
+        const files = (await readdir(dir, { recursive: true, withFileTypes: true })).filter((f) => f.isFile() && /\.jsonl?$/.test(f.name));
+        expect(files.map((f) => f.name).sort()).toEqual(['steps.jsonl', 'task.json']);
+        const trajectory = (await Promise.all(files.map((f) => readFile(join(f.parentPath, f.name), 'utf8')))).join('\n');
+        expect(trajectory).toMatch(/"error": "\[MODEL_ERROR\] The model anthropic\/claude-sonnet-5-5 failed after 2 attempts: 401 authentication_error/);
+
+        const seen = [textOf(r), JSON.stringify(r.structuredContent ?? null), JSON.stringify(notes), trajectory, log].join('\n');
+        for (let i = 0; i + 8 <= key.length; i++) expect(seen).not.toContain(key.slice(i, i + 8));
+      } finally {
+        jest.restoreAllMocks();
+        await rm(dir, { recursive: true, force: true });
+      }
     });
 
     it('stops at AGENT_MAX_STEPS with what was done', async () => {

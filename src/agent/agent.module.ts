@@ -3,13 +3,14 @@ import { DiscoveryModule } from '@nestjs/core';
 import { ComputerModule } from '../computer/computer.module';
 import { AgentService } from './agent.service';
 import { ModelProviderRegistry } from './model-provider.registry';
+import { SecretRedactor } from './secret-redactor';
 import { TrajectoryPruner } from './trajectory/trajectory-pruner';
 import { TrajectoryStore } from './trajectory/trajectory.store';
 
 /** The computer-use agent loop, the registry of model providers, and the trajectories of tasks. */
 @Module({
   imports: [DiscoveryModule, ComputerModule],
-  providers: [AgentService, ModelProviderRegistry, TrajectoryStore, TrajectoryPruner],
+  providers: [AgentService, ModelProviderRegistry, TrajectoryStore, TrajectoryPruner, SecretRedactor],
   exports: [AgentService, ModelProviderRegistry, TrajectoryStore],
 })
 export class AgentModule {}
@@ -19,7 +20,8 @@ export type { AgentResult, AgentRunOptions } from './agent.service';
 export { CuaModel, ModelCallError, ModelProvider, NOT_EXECUTED } from './model.port';
 export type { ActionResult, ModelInput, ModelTurn, ScreenshotSize, StepRecord, TokenUsage } from './model.port';
 export { ModelProviderRegistry, RegisterModelProvider } from './model-provider.registry';
-export { redact, retryAfterMs, toModelCallError } from './model-errors';
+export { retryAfterMs, toModelCallError } from './model-errors';
+export { redact } from './secret-redactor';
 export type { VendorSdkErrors } from './model-errors';
 export { TrajectoryStore } from './trajectory/trajectory.store';
 export type { TrajectoryMeta, TrajectoryOwner } from './trajectory/trajectory.store';

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { Test } from '@nestjs/testing';
 import sharp from 'sharp';
@@ -176,6 +176,23 @@ describe(AgentService.name, () => {
     };
     await expect(run(sut, computer())).rejects.toMatchObject({ code: 'MODEL_ERROR', message: 'The model test/m failed: 401 authentication_error: invalid x-api-key' });
     expect(calls).toBe(1);
+  });
+
+  it('no configured key leaves the loop: not in the error, not in the retry log line, even from a model that did not redact it', async () => {
+    const key = 'sk-proj-Hf7Kq2Lw9Xc4Vb1Nm6Rt3Yp8Sd5Gj0Ze';
+    const { sut, model } = await setup({ OPENAI_API_KEY: key, AGENT_RETRY_BASE_MS: '1', AGENT_RETRY_MAX_MS: '1' });
+    const warn = jest.spyOn(Logger.prototype, 'warn');
+    let calls = 0;
+    model.next = async () => {
+      calls++;
+      if (calls === 1) throw new ModelCallError(`503 overloaded: upstream saw key ${key.slice(4, 20)}…`, { retryable: true, status: 503 });
+      throw new Error(`proxy said: Authorization: Basic ${Buffer.from(`x:${key}`).toString('base64')} was refused (${key.slice(20)})`);
+    };
+    const err = await run(sut, computer()).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'MODEL_ERROR', message: 'The model test/m failed after 2 attempts: proxy said: Authorization: Basic [redacted] was refused ([redacted])' });
+    const logged = warn.mock.calls.map((c) => String(c[0])).join('\n');
+    expect(logged).toMatch(/HTTP 503 \(503 overloaded: upstream saw key \[redacted\]\); retry 1/);
+    for (let i = 0; i + 8 <= key.length; i++) expect(`${(err as Error).message}\n${logged}`).not.toContain(key.slice(i, i + 8));
   });
 
   it('stops at AGENT_MAX_TOKENS_PER_TASK before carrying out the turn that went over', async () => {

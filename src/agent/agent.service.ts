@@ -6,6 +6,7 @@ import { AppConfig } from '../config/config.module';
 import { Computer, ComputerAction, ComputerActionRunner, ImageSize, Screenshot, ScreenshotService } from '../computer/computer.module';
 import { ModelProviderRegistry } from './model-provider.registry';
 import { CuaModel, ModelCallError, ModelInput, ModelTurn, NOT_EXECUTED, StepRecord, TokenUsage } from './model.port';
+import { SecretRedactor } from './secret-redactor';
 import { TrajectoryOwner, TrajectoryStore, TrajectoryWriter, usageJson } from './trajectory/trajectory.store';
 
 export interface AgentRunOptions {
@@ -53,6 +54,7 @@ export class AgentService {
     private readonly screenshots: ScreenshotService,
     private readonly actions: ComputerActionRunner,
     private readonly trajectories: TrajectoryStore,
+    private readonly redactor: SecretRedactor,
   ) {}
 
   /** The model a call asked for, or CUA_MODEL_NAME; INVALID_ARGUMENT when it is not in AGENT_ALLOWED_MODELS. */
@@ -128,8 +130,10 @@ export class AgentService {
         : isDomainError(e)
           ? e
           : new DomainError(DomainErrorCode.MODEL_ERROR, `The model failed: ${errorMessage(e)}`, { cause: e });
-      await trajectory?.finish({ status: 'failed', error: `[${base.code}] ${base.message}`, steps: steps.length, usage: usageJson(usage) });
-      throw new DomainError(base.code, base.message, {
+      // The one gate for what a failed task tells the caller and the trajectory: no secret passes, whoever wrote the text.
+      const message = this.redactor.redact(base.message);
+      await trajectory?.finish({ status: 'failed', error: `[${base.code}] ${message}`, steps: steps.length, usage: usageJson(usage) });
+      throw new DomainError(base.code, message, {
         cause: base.cause ?? e,
         details: { ...base.details, steps, usage, trajectoryId: trajectory?.taskId },
       });
@@ -199,7 +203,7 @@ export class AgentService {
         const backoff = Math.min(cfg.retryMaxMs, cfg.retryBaseMs * 2 ** attempt);
         const wait = call.retryAfterMs ?? Math.round(backoff / 2 + (Math.random() * backoff) / 2);
         const why = call.status ? `HTTP ${call.status}` : 'a network error';
-        this.logger.warn(`${model.name}: ${why} (${call.message}); retry ${attempt + 1} of ${cfg.maxRetries} in ${wait} ms`);
+        this.logger.warn(`${model.name}: ${why} (${this.redactor.redact(call.message)}); retry ${attempt + 1} of ${cfg.maxRetries} in ${wait} ms`);
         options.onRetry?.(`the model answered ${why}; retrying in ${Math.ceil(wait / 1000)} s (retry ${attempt + 1} of ${cfg.maxRetries})`);
         await sleep(wait, signal);
       }

@@ -1,6 +1,6 @@
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
-import { redact, retryAfterMs, toModelCallError } from './model-errors';
+import { retryAfterMs, toModelCallError } from './model-errors';
 import { ModelCallError } from './model.port';
 
 describe('model errors', () => {
@@ -12,8 +12,11 @@ describe('model errors', () => {
     expect(retryAfterMs(new Headers({}))).toBeUndefined();
   });
 
-  it('redacts the configured keys and anything shaped like one', () => {
-    expect(redact('bad key abcd-SECRET-1234 and sk-proj-AbCdEf123456', ['abcd-SECRET-1234'])).toBe('bad key [redacted] and sk-[redacted]');
+  it('a vendor error that echoes part of the key keeps its status and type, and loses every 8-character piece of the key', () => {
+    const key = 'sk-ant-api03-Zq8vR2mKx7LpT4wN9cYb6HdF3jUe5sGa1oQi0kVh';
+    const echoed = `invalid x-api-key ${key.slice(0, 24)}… (request headers: x-api-key: ${key.slice(13, 40)}\nAuthorization: Basic ${Buffer.from(`u:${key}`).toString('base64')})`;
+    const e = toModelCallError(Anthropic.APIError.generate(401, { type: 'error', error: { type: 'authentication_error', message: echoed } }, undefined, new Headers()), Anthropic, [key]);
+    expect(e).toMatchObject({ retryable: false, status: 401, message: '401 authentication_error: invalid x-api-key [redacted] (request headers: x-api-key: [redacted]\nAuthorization: Basic [redacted])' });
   });
 
   it('classifies OpenAI SDK errors: 429 and 5xx and network retryable, 401 fatal, user abort passed through', () => {

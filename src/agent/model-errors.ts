@@ -1,4 +1,5 @@
 import { ModelCallError } from './model.port';
+import { redact } from './secret-redactor';
 
 type ErrorClass = abstract new (...args: never[]) => Error;
 
@@ -32,13 +33,6 @@ export function retryAfterMs(headers: Headers | undefined, now = Date.now()): nu
   return Number.isFinite(date) ? Math.max(0, date - now) : undefined;
 }
 
-/** Removes secrets (the configured keys, and anything shaped like an API key) from text bound for users or logs. */
-export function redact(text: string, secrets: readonly (string | undefined)[]): string {
-  let out = text;
-  for (const s of secrets) if (s && s.length >= 4) out = out.split(s).join('[redacted]');
-  return out.replace(/\b(sk|key)-[A-Za-z0-9*_.-]{6,}/g, '$1-[redacted]');
-}
-
 function vendorMessage(e: ApiErrorShape): string {
   const body = (e.error ?? {}) as { message?: unknown; type?: unknown; error?: { message?: unknown; type?: unknown } };
   const message = e.apiMessage ?? (typeof body.message === 'string' ? body.message : undefined) ?? (typeof body.error?.message === 'string' ? body.error.message : undefined);
@@ -50,7 +44,8 @@ function vendorMessage(e: ApiErrorShape): string {
 /**
  * Classifies an error thrown by a vendor SDK call for the agent loop: rate limits, overload, 5xx and network
  * failures are retryable (with the server's retry-after); anything else is fatal with the vendor's message.
- * A user abort is passed through (the loop reports the cancellation). Secrets never reach the message.
+ * A user abort is passed through (the loop reports the cancellation). The given secrets, in any echoed form, and
+ * anything shaped like a credential never reach the message (see secret-redactor.ts).
  */
 export function toModelCallError(e: unknown, sdk: VendorSdkErrors, secrets: readonly (string | undefined)[]): Error {
   if (e instanceof sdk.APIUserAbortError) return e;

@@ -1,4 +1,5 @@
 import { DomainError, DomainErrorCode } from '../common/domain-error';
+import type { EndReason, Session } from './session';
 
 export const sessionLimit = (max: number, idleTimeoutMs: number) =>
   new DomainError(
@@ -23,8 +24,25 @@ export const sessionNotFound = (id: string) =>
       'Create one with create_session, or omit session_id to use this connection\'s default session.',
   );
 
-export const sessionEnded = (id: string) =>
-  new DomainError(DomainErrorCode.SESSION_ENDED, `Session "${id}" was ended while this call was running. Start a new one to continue.`);
+const ENDED_BY: Record<EndReason, string> = {
+  cleanup: 'by cleanup_session',
+  idle: 'by the idle sweep (it had been unused for its idle timeout)',
+  'connection-closed': 'because the MCP connection it belonged to closed',
+  shutdown: 'because the server is shutting down',
+};
+
+/** A call met a session that ended (or was being ended) while the call was running. */
+export const sessionEnded = (session: Pick<Session, 'id' | 'kind' | 'endReason'>) => {
+  const { id, kind, endReason } = session;
+  const by = endReason ? ` ${ENDED_BY[endReason]}` : '';
+  const next =
+    kind === 'named'
+      ? `Call again with session_id "${id}"${endReason === 'cleanup' ? ' once cleanup_session has returned' : ''} to start a new session of that name with a fresh computer.`
+      : kind === 'minted'
+        ? 'Create a new session with create_session.'
+        : 'Call again without session_id to start a new default session.';
+  return new DomainError(DomainErrorCode.SESSION_ENDED, `Session "${id}" was ended${by} while this call was running, and its computer destroyed. ${next}`);
+};
 
 export const shuttingDown = () =>
   new DomainError(DomainErrorCode.SHUTTING_DOWN, 'The server is shutting down and accepts no new sessions or tasks. Reconnect and retry shortly.');

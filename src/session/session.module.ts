@@ -8,6 +8,6 @@ import { SessionService } from './session.service';
 export class SessionModule {}
 
 export { SessionService } from './session.service';
-export type { EndReason, SessionRef, SessionView } from './session.service';
+export type { EndReason, EndResult, SessionRef, SessionView } from './session.service';
 export { Session } from './session';
 export { SessionSweeper } from './session-sweeper';

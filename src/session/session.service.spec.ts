@@ -16,6 +16,25 @@ function setup(env: Record<string, string> = {}) {
 }
 const ref = (sessionId?: string, connectionId = 'conn-1', principal = 'anonymous') => ({ principal, sessionId, connectionId });
 
+/** Follows a promise so a test can ask whether it has settled yet, and how. */
+function track<T>(promise: Promise<T>) {
+  const state: { settled: boolean; value?: T; error?: unknown } = { settled: false };
+  promise.then(
+    (value) => Object.assign(state, { settled: true, value }),
+    (error: unknown) => Object.assign(state, { settled: true, error }),
+  );
+  return state;
+}
+
+/** Waits (in real time) until `cond` holds. */
+async function until(cond: () => boolean) {
+  const end = Date.now() + 3000;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out waiting for a condition');
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
 describe(SessionService.name, () => {
   it('the same session_id reaches the same computer; another id gets another one', async () => {
     const { sut } = setup();
@@ -96,7 +115,10 @@ describe(SessionService.name, () => {
     const s = await sut.resolve(ref('t'));
     const task = sut.runTask(s, 'long', undefined, (signal) => sleep(60_000, signal));
     const ended = await sut.end('anonymous', 't', 'cleanup');
-    await expect(task).rejects.toMatchObject({ code: 'SESSION_ENDED' });
+    await expect(task).rejects.toMatchObject({
+      code: 'SESSION_ENDED',
+      message: expect.stringMatching(/ended by cleanup_session while this call was running.*Call again with session_id "t" once cleanup_session has returned/),
+    });
     expect(ended).toMatchObject({ ended: true, abortedTasks: 1 });
     expect(provider.open()).toHaveLength(0);
     expect(await sut.end('anonymous', 't', 'cleanup')).toMatchObject({ ended: false });
@@ -151,5 +173,84 @@ describe(SessionService.name, () => {
     const again = await sut.resolve(ref('x'));
     expect(sut.computerOf(again)).not.toBe(first);
     expect(await sut.computerOf(again).isAlive()).toBe(true);
+  });
+
+  describe('cleanup_session racing calls on the same session_id', () => {
+    afterEach(() => jest.useRealTimers());
+
+    it('calls waiting for a new session\'s computer get SESSION_ENDED at once; no session and no leased computer is left', async () => {
+      jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+      const { sut, pool, provider } = setup({ POOL_ACQUIRE_TIMEOUT_MS: '60000' });
+      provider.createDelayMs = 10_000;
+      const creator = track(sut.resolve(ref('x', 'c1')));
+      const waiter = track(sut.resolve(ref('x', 'c2')));
+      await jest.advanceTimersByTimeAsync(100);
+      expect(pool.stats()).toMatchObject({ creating: 1, waiting: 1 });
+
+      const cleanup = track(sut.end('anonymous', 'x', 'cleanup'));
+      await jest.advanceTimersByTimeAsync(0);
+      // cleanup_session does not wait out the computer's start.
+      expect(cleanup).toEqual({ settled: true, value: { ended: true, abortedTasks: 0, computers: [] } });
+      for (const call of [creator, waiter]) {
+        expect(call.error).toMatchObject({ code: 'SESSION_ENDED', message: expect.stringMatching(/^Session "x" was ended by cleanup_session while this call was running/) });
+      }
+      expect(sut.list('anonymous')).toEqual([]);
+
+      // The computer that was being made finishes later: it goes to stock for anyone, not to "x".
+      await jest.advanceTimersByTimeAsync(10_000);
+      expect(provider.created).toHaveLength(1);
+      expect(pool.stats()).toMatchObject({ leased: 0, idle: 1, creating: 0, waiting: 0 });
+      expect(pool.leasesOf('x')).toEqual([]);
+      expect(sut.get('anonymous', 'x')).toBeUndefined();
+      expect(sut.count()).toBe(0);
+    });
+
+    it('a call that arrives while cleanup_session is still running gets SESSION_ENDED; the first call after it returned starts afresh', async () => {
+      const { sut, provider } = setup();
+      const old = await sut.resolve(ref('x'));
+      const computer = provider.created[0];
+      const close = computer.close.bind(computer);
+      let finishClose: (() => void) | undefined;
+      computer.close = () => new Promise<void>((r) => (finishClose = r)).then(close);
+
+      const cleanup = sut.end('anonymous', 'x', 'cleanup');
+      await until(() => finishClose !== undefined); // cleanup_session is destroying the computer
+      await expect(sut.resolve(ref('x', 'c2'))).rejects.toMatchObject({ code: 'SESSION_ENDED', message: expect.stringMatching(/cleanup_session/) });
+      const again = track(sut.end('anonymous', 'x', 'cleanup'));
+      expect(sut.list('anonymous')).toEqual([]);
+      expect(provider.created).toHaveLength(1);
+
+      finishClose!();
+      await expect(cleanup).resolves.toEqual({ ended: true, abortedTasks: 0, computers: [computer.id] });
+      await until(() => again.settled);
+      expect(again.value).toMatchObject({ ended: false });
+      const fresh = await sut.resolve(ref('x'));
+      expect(fresh).not.toBe(old);
+      expect(sut.computerOf(fresh)).not.toBe(computer);
+      expect(computer.isClosed).toBe(true);
+      expect(provider.created).toHaveLength(2);
+    });
+
+    it('a concurrent task waiting for an extra computer stops waiting when the session ends and is given none', async () => {
+      const { sut, pool } = setup({ POOL_MAX_SIZE: '1', POOL_ACQUIRE_TIMEOUT_MS: '60000' });
+      const s = await sut.resolve(ref('x'));
+      const extra = track(sut.leaseExtra(s));
+      await until(() => pool.stats().waiting === 1);
+      await sut.end('anonymous', 'x', 'cleanup');
+      expect(extra.error).toMatchObject({ code: 'SESSION_ENDED' });
+      expect(pool.stats()).toMatchObject({ leased: 0, waiting: 0 });
+    });
+
+    it('the error says what to do for each kind of session', async () => {
+      const { sut } = setup();
+      const minted = await sut.create('anonymous');
+      const mintedTask = sut.runTask(minted, 'long', undefined, (signal) => sleep(60_000, signal));
+      await sut.end('anonymous', minted.id, 'cleanup');
+      await expect(mintedTask).rejects.toMatchObject({ code: 'SESSION_ENDED', message: expect.stringMatching(/cleanup_session.*create_session/) });
+      const def = await sut.resolve(ref(undefined, 'c7'));
+      const defTask = sut.runTask(def, 'long', undefined, (signal) => sleep(60_000, signal));
+      await sut.endConnection('c7');
+      await expect(defTask).rejects.toMatchObject({ code: 'SESSION_ENDED', message: expect.stringMatching(/MCP connection it belonged to closed.*without session_id/) });
+    });
   });
 });

@@ -9,7 +9,7 @@ import type { Computer } from '../computer/computer.module';
 import { DrainState } from '../lifecycle/lifecycle.module';
 import { ComputerPool, Lease } from '../pool/pool.module';
 import { principalSessionLimit, sessionEnded, sessionLimit, sessionNotFound, shuttingDown } from './session.errors';
-import { RunningTask, Session, SessionKind } from './session';
+import { EndReason, RunningTask, Session, SessionKind } from './session';
 
 /** Server-minted ids: "ses_" + 128 random bits. Never auto-created on use, so a guess finds nothing. */
 const MINTED = /^ses_[A-Za-z0-9_-]{22}$/;
@@ -35,7 +35,15 @@ export interface SessionView {
   computer: string | null;
 }
 
-export type EndReason = 'cleanup' | 'idle' | 'connection-closed' | 'shutdown';
+export type { EndReason } from './session';
+
+export interface EndResult {
+  ended: boolean;
+  abortedTasks: number;
+  computers: string[];
+}
+
+const notEnded = (): EndResult => ({ ended: false, abortedTasks: 0, computers: [] });
 
 @Injectable()
 export class SessionService {
@@ -47,6 +55,11 @@ export class SessionService {
   private readonly defaults = new Map<string, string>();
   /** Extra computers leased for concurrent tasks, by session key. */
   private readonly extraLeases = new Map<string, Set<Lease>>();
+  /**
+   * Sessions that cleanup_session is ending, by key, until it returns. Their id is taken meanwhile: a call for it
+   * gets SESSION_ENDED instead of starting a new session (and computer) under the name being cleaned up.
+   */
+  private readonly closing = new Map<string, { session: Session; done: Promise<EndResult> }>();
 
   constructor(
     private readonly config: AppConfig,
@@ -65,7 +78,10 @@ export class SessionService {
       if (!CLIENT_ID.test(id)) {
         throw new DomainError(DomainErrorCode.INVALID_ARGUMENT, 'session_id must be 1-128 characters of letters, digits and . _ : @ -');
       }
-      const existing = this.sessions.get(SessionService.key(ref.principal, id));
+      const key = SessionService.key(ref.principal, id);
+      const closing = this.closing.get(key);
+      if (closing) throw sessionEnded(closing.session);
+      const existing = this.sessions.get(key);
       if (existing) return this.whenReady(existing, signal);
       if (MINTED.test(id)) throw sessionNotFound(id);
       return this.open(ref.principal, id, 'named', this.config.session.idleTimeoutMs, signal);
@@ -133,19 +149,24 @@ export class SessionService {
     return session;
   }
 
-  /** Leases the session's computer; the session is removed again if that fails. */
+  /**
+   * Leases the session's computer; the session is removed again if that fails. Ending the session stops the wait
+   * at once (its lifetime signal), and a computer that arrives after the end is released, never kept.
+   */
   private async startComputer(session: Session, signal?: AbortSignal): Promise<Session> {
+    const link = linkSignals(signal, session.lifetime.signal);
     session.ready = this.pool
-      .acquire({ owner: session.id, signal })
+      .acquire({ owner: session.id, signal: link.signal })
       .then(async (lease) => {
         if (session.ended) {
           await this.pool.release(lease);
-          throw sessionEnded(session.id);
+          throw sessionEnded(session);
         }
         session.lease = lease;
       })
       .finally(() => {
         session.ready = undefined;
+        link.dispose();
       });
     try {
       await session.ready;
@@ -157,15 +178,15 @@ export class SessionService {
   }
 
   private async whenReady(session: Session, signal?: AbortSignal): Promise<Session> {
-    if (session.ready) await withTimeout(session.ready, this.config.pool.acquireTimeoutMs + 1000, () => sessionEnded(session.id), signal);
-    if (session.ended) throw sessionEnded(session.id);
+    if (session.ready) await withTimeout(session.ready, this.config.pool.acquireTimeoutMs + 1000, () => sessionEnded(session), signal);
+    if (session.ended) throw sessionEnded(session);
     if (!session.lease) return this.startComputer(session, signal);
     return session;
   }
 
   /** The session's computer. Throws when the session has none (ended meanwhile). */
   computerOf(session: Session): Computer {
-    if (session.ended || !session.lease) throw sessionEnded(session.id);
+    if (session.ended || !session.lease) throw sessionEnded(session);
     return session.lease.computer;
   }
 
@@ -187,11 +208,13 @@ export class SessionService {
   /** Leases an extra computer for the session (concurrent tasks); released by releaseExtra or when the session ends. */
   async leaseExtra(session: Session, signal?: AbortSignal): Promise<Lease> {
     if (this.drain.draining) throw shuttingDown();
-    const lease = await this.pool.acquire({ owner: session.id, signal });
+    if (session.ended) throw sessionEnded(session);
+    const link = linkSignals(signal, session.lifetime.signal);
+    const lease = await this.pool.acquire({ owner: session.id, signal: link.signal }).finally(() => link.dispose());
     const key = SessionService.key(session.principal, session.id);
     if (session.ended) {
       await this.pool.release(lease);
-      throw sessionEnded(session.id);
+      throw sessionEnded(session);
     }
     const set = this.extraLeases.get(key) ?? new Set();
     set.add(lease);
@@ -210,7 +233,7 @@ export class SessionService {
    */
   async runTask<T>(session: Session, name: string, signal: AbortSignal | undefined, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
     if (this.drain.draining) throw shuttingDown();
-    if (session.ended) throw sessionEnded(session.id);
+    if (session.ended) throw sessionEnded(session);
     const link = linkSignals(signal);
     const id = randomUUID();
     session.touch();
@@ -226,18 +249,38 @@ export class SessionService {
     }
   }
 
-  /** Ends a session: aborts its tasks, frees its computers, forgets it. Idempotent. */
-  async end(principal: string, id: string, reason: EndReason): Promise<{ ended: boolean; abortedTasks: number; computers: string[] }> {
-    const session = this.sessions.get(SessionService.key(principal, id));
-    if (!session) return { ended: false, abortedTasks: 0, computers: [] };
-    return this.endSession(session, reason);
+  /**
+   * Ends a session: aborts its tasks and its waits for computers, frees its computers, forgets it. Idempotent.
+   * For cleanup_session the id stays taken until this returns (see `closing`); a second cleanup of the same
+   * session meanwhile waits for the first and reports that there was nothing left to end.
+   */
+  async end(principal: string, id: string, reason: EndReason): Promise<EndResult> {
+    const key = SessionService.key(principal, id);
+    const closing = this.closing.get(key);
+    if (closing) {
+      await closing.done.catch(() => undefined);
+      return notEnded();
+    }
+    const session = this.sessions.get(key);
+    if (!session) return notEnded();
+    if (reason !== 'cleanup') return this.endSession(session, reason);
+    const done = this.endSession(session, reason);
+    this.closing.set(key, { session, done });
+    try {
+      return await done;
+    } finally {
+      if (this.closing.get(key)?.session === session) this.closing.delete(key);
+    }
   }
 
-  private async endSession(session: Session, reason: EndReason) {
+  private async endSession(session: Session, reason: EndReason): Promise<EndResult> {
     session.ended = true;
+    session.endReason = reason;
     if (this.forget(session)) this.events.emit('ended', session, reason);
     const tasks = [...session.tasks.values()];
-    const err = reason === 'shutdown' ? shuttingDown() : sessionEnded(session.id);
+    const err = reason === 'shutdown' ? shuttingDown() : sessionEnded(session);
+    // Stops a wait for its computer (its first call's, or a concurrent task's extra one) without waiting it out.
+    session.lifetime.abort(err);
     for (const t of tasks) t.controller.abort(err);
     // Aborted tasks stop at their next await; give them a bounded moment to let go of the computer.
     await withTimeout(Promise.allSettled(tasks.map((t) => t.done)), TASK_SETTLE_MS, () => new Error('tasks did not stop')).catch(() =>

@@ -2,6 +2,9 @@ import type { Lease } from '../pool/pool.module';
 
 export type SessionKind = 'named' | 'minted' | 'default';
 
+/** Why a session ended: cleanup_session, the idle sweep, its MCP connection closing, or shutdown. */
+export type EndReason = 'cleanup' | 'idle' | 'connection-closed' | 'shutdown';
+
 export interface RunningTask {
   readonly id: string;
   readonly name: string;
@@ -17,6 +20,10 @@ export class Session {
   /** Set while the computer is being leased; callers that arrive meanwhile await it. */
   ready?: Promise<void>;
   ended = false;
+  /** Why it ended, once it has. */
+  endReason?: EndReason;
+  /** Aborted when the session ends, so every wait for one of its computers stops at once. */
+  readonly lifetime = new AbortController();
   readonly tasks = new Map<string, RunningTask>();
 
   constructor(

@@ -3,7 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppConfig } from '../../config/config.module';
 import { FakeComputer, ScreenshotService } from '../../computer/computer.module';
+import { SecretRedactor } from '../secret-redactor';
 import { TrajectoryStore } from './trajectory.store';
+
+const withRedactor = (config: AppConfig) => [config, new SecretRedactor(config)] as const;
 
 describe(TrajectoryStore.name, () => {
   let dir: string;
@@ -11,7 +14,7 @@ describe(TrajectoryStore.name, () => {
     dir = await mkdtemp(join(tmpdir(), 'traj-spec-'));
   });
   afterEach(async () => rm(dir, { recursive: true, force: true }));
-  const make = (env: Record<string, string> = {}) => new TrajectoryStore(AppConfig.fromEnv({ TRAJECTORY_DIR: dir, ...env }));
+  const make = (env: Record<string, string> = {}) => new TrajectoryStore(...withRedactor(AppConfig.fromEnv({ TRAJECTORY_DIR: dir, ...env })));
   const shot = () => new ScreenshotService(AppConfig.fromEnv({})).take(new FakeComputer('t', { width: 64, height: 48 }));
 
   async function record(sut: TrajectoryStore, principal: string, sessionId: string) {
@@ -22,7 +25,7 @@ describe(TrajectoryStore.name, () => {
   }
 
   it('is off without TRAJECTORY_DIR', async () => {
-    const sut = new TrajectoryStore(AppConfig.fromEnv({}));
+    const sut = new TrajectoryStore(...withRedactor(AppConfig.fromEnv({})));
     expect(sut.enabled).toBe(false);
     expect(await sut.start({ principal: 'a', sessionId: 's' }, 't', 'm')).toBeUndefined();
   });
@@ -36,6 +39,21 @@ describe(TrajectoryStore.name, () => {
     expect(await sut.read({ principal: 'alice', sessionId: 'shared' }, theirs)).toBeUndefined();
     expect(await sut.read({ principal: 'alice', sessionId: 'shared' }, mine)).toMatchObject({ meta: { task: 'task of alice', status: 'done' }, files: ['final.png', 'step-001.png', 'steps.jsonl', 'task.json'] });
     expect((await sut.readFile({ principal: 'alice', sessionId: 'shared' }, mine, 'step-001.png'))?.mimeType).toBe('image/png');
+  });
+
+  it('writes no configured secret: model output and errors are stored with every piece of a key redacted, ids intact', async () => {
+    const key = 'sk-ant-api03-Zq8vR2mKx7LpT4wN9cYb6HdF3jUe5sGa1oQi0kVh';
+    const sut = make({ ANTHROPIC_API_KEY: key });
+    const owner = { principal: 'alice', sessionId: 's' };
+    const w = (await sut.start(owner, 'a task', 'anthropic/claude-sonnet-5-5'))!;
+    const state = { id: 'msg_01AbCdEf23GhIj45KlMn67', content: [{ type: 'text', text: `I can see ${key.slice(0, 22)}… on the screen` }] };
+    await w.step({ step: 1, thought: `the key ends in ${key.slice(-12)}`, actions: [], results: [], outcomes: [], state }, await shot(), new Date());
+    await w.finish({ status: 'failed', error: `[MODEL_ERROR] 401: echo ${Buffer.from(key).toString('base64')}`, steps: 1 });
+    const read = (await sut.read(owner, w.taskId))!;
+    const stored = JSON.stringify(read);
+    for (let i = 0; i + 8 <= key.length; i++) expect(stored).not.toContain(key.slice(i, i + 8));
+    expect(read.steps[0]).toMatchObject({ thought: 'the key ends in [redacted]', model_output: { id: 'msg_01AbCdEf23GhIj45KlMn67', content: [{ text: 'I can see [redacted] on the screen' }] } });
+    expect(read.meta.error).toBe('[MODEL_ERROR] 401: echo [redacted]');
   });
 
   it('never leaves its folder: bad session ids, task ids and file names are not found', async () => {

@@ -6,6 +6,7 @@ import { errorMessage } from '../../common/domain-error';
 import { AppConfig } from '../../config/config.module';
 import type { Screenshot } from '../../computer/computer.module';
 import type { StepRecord, TokenUsage } from '../model.port';
+import { SecretRedactor } from '../secret-redactor';
 
 /** What a trajectory folder's task.json holds. */
 export interface TrajectoryMeta {
@@ -54,7 +55,7 @@ export function usageJson(u: TokenUsage) {
   return { input_tokens: u.inputTokens, output_tokens: u.outputTokens };
 }
 
-/** Writes one task's trajectory, in order; a failed write is logged and never fails the task. */
+/** Writes one task's trajectory, in order, with the configured secrets redacted; a failed write is logged and never fails the task. */
 export class TrajectoryWriter {
   private chain: Promise<void> = Promise.resolve();
   private warned = false;
@@ -64,6 +65,7 @@ export class TrajectoryWriter {
     readonly dir: string,
     private meta: TrajectoryMeta,
     private readonly logger: Logger,
+    private readonly redactor: SecretRedactor,
     private readonly onClose: () => void,
   ) {}
 
@@ -78,7 +80,7 @@ export class TrajectoryWriter {
   begin() {
     return this.enqueue(async () => {
       await mkdir(this.dir, { recursive: true, mode: 0o700 });
-      await writeFile(join(this.dir, 'task.json'), JSON.stringify(this.meta, null, 2));
+      await writeFile(join(this.dir, 'task.json'), JSON.stringify(this.redactor.redactSecretsDeep(this.meta), null, 2));
     });
   }
 
@@ -94,7 +96,7 @@ export class TrajectoryWriter {
       extra.push([name, image.data]);
       return { ...o, image: name };
     });
-    const line = {
+    const line = this.redactor.redactSecretsDeep({
       step: record.step,
       at: at.toISOString(),
       model_ms: record.modelMs,
@@ -105,7 +107,7 @@ export class TrajectoryWriter {
       results,
       usage: record.usage ? usageJson(record.usage) : undefined,
       model_output: record.state,
-    };
+    });
     return this.enqueue(async () => {
       await writeFile(join(this.dir, shot), shown.data);
       for (const [name, data] of extra) await writeFile(join(this.dir, name), data);
@@ -118,7 +120,7 @@ export class TrajectoryWriter {
     const meta = this.meta;
     return this.enqueue(async () => {
       if (final) await writeFile(join(this.dir, imageName('final', final)), final.data);
-      await writeFile(join(this.dir, 'task.json'), JSON.stringify(meta, null, 2));
+      await writeFile(join(this.dir, 'task.json'), JSON.stringify(this.redactor.redactSecretsDeep(meta), null, 2));
     }).finally(this.onClose);
   }
 }
@@ -134,7 +136,10 @@ export class TrajectoryStore {
   private readonly root?: string;
   private readonly active = new Set<string>();
 
-  constructor(private readonly config: AppConfig) {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly redactor: SecretRedactor,
+  ) {
     const dir = config.agent.trajectories.dir;
     this.root = dir ? resolve(dir) : undefined;
   }
@@ -156,7 +161,7 @@ export class TrajectoryStore {
     if (!dir) return undefined;
     this.active.add(dir);
     const meta: TrajectoryMeta = { task_id: taskId, session_id: owner.sessionId, task, model, status: 'running', started_at: new Date().toISOString() };
-    const writer = new TrajectoryWriter(taskId, dir, meta, this.logger, () => this.active.delete(dir));
+    const writer = new TrajectoryWriter(taskId, dir, meta, this.logger, this.redactor, () => this.active.delete(dir));
     await writer.begin();
     return writer;
   }

@@ -20,8 +20,9 @@ function advice(code: DomainErrorCode): string {
     case DomainErrorCode.POOL_QUEUE_FULL:
       return 'Retry later or free a session with cleanup_session.';
     case DomainErrorCode.SESSION_NOT_FOUND:
-    case DomainErrorCode.SESSION_ENDED:
       return 'Use create_session or omit session_id.';
+    case DomainErrorCode.SESSION_ENDED:
+      return 'Call again to start a new session (a named one once its cleanup has returned), or use create_session.';
     case DomainErrorCode.SHUTTING_DOWN:
       return 'Reconnect and retry.';
     case DomainErrorCode.COMPUTER_FAILED:

@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
 # Sets up a checkout on Debian/Ubuntu with Node 20: the desktop packages the xvfb computers need
-# (installed only when missing; sudo is used when not root), the npm dependencies, and the build.
+# and tesseract for the tests (installed only when missing; sudo is used when not root), the npm
+# dependencies, and the build.
 # If the packages cannot be installed, it says so and carries on: the server then explains at start
 # which packages are missing, and COMPUTER_PROVIDER=fake works without them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(xvfb openbox xterm xauth bubblewrap x11-utils xdotool xclip fonts-dejavu-core)
+# The xvfb provider and its desktops: the minimal one (openbox, xterm) and the standard one (a tint2
+# panel, Firefox ESR, Mousepad, PCManFM, MuPDF, xdg-open). The Dockerfile installs the same list.
+PACKAGES=(xvfb openbox xterm xauth bubblewrap x11-utils xdotool xclip fonts-dejavu-core
+  tint2 firefox-esr mousepad pcmanfm mupdf xdg-utils x11-xserver-utils)
+# Only for the tests: tesseract reads the desktops' screenshots as a person would.
+TEST_PACKAGES=(tesseract-ocr)
 missing=()
-for p in "${PACKAGES[@]}"; do
+for p in "${PACKAGES[@]}" "${TEST_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
 done
 if ((${#missing[@]})); then

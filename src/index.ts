@@ -11,6 +11,8 @@ export {
   Computer,
   ComputerProvider,
   RegisterComputerProvider,
+  DesktopProfile,
+  RegisterDesktopProfile,
   ScreenshotService,
   ComputerActionRunner,
   parseKeyCombo,
@@ -19,6 +21,7 @@ export {
   decodeFakeText,
 } from './computer/computer.module';
 export type {
+  DesktopReady,
   CommandOptions,
   CommandResult,
   LaunchResult,

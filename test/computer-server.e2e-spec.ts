@@ -33,7 +33,7 @@ async function startServer(env: Record<string, string> = {}, args: string[] = ['
   // CONTAINER_NAME is set on these machines; the server must not depend on it.
   const p = await startNode(
     [MAIN, 'computer-server', ...args],
-    childEnv({ LOG_LEVEL: 'info', NO_COLOR: '1', SCREEN_WIDTH: '1024', SCREEN_HEIGHT: '768', ...env }, ['COMPUTER_SERVER_API_KEY']),
+    childEnv({ LOG_LEVEL: 'info', NO_COLOR: '1', DESKTOP_PROFILE: 'minimal', SCREEN_WIDTH: '1024', SCREEN_HEIGHT: '768', ...env }, ['COMPUTER_SERVER_API_KEY']),
     /Computer server: (https?:\/\/\S+)/,
     'computer server',
     30_000,

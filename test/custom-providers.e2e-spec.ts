@@ -16,6 +16,18 @@ describe('Extending with Nest modules (examples/custom-providers)', () => {
     expect(t.app.get(AuditTrail).events.map((e) => e.split(' ').slice(1).join(' '))).toEqual(['created acme-1', 'closed acme-1']);
   });
 
+  it('a module can bring its own desktop profile for real desktops', async () => {
+    t = await startApp({ COMPUTER_PROVIDER: 'xvfb', DESKTOP_PROFILE: 'acme-notes' }, [AcmeModule]);
+    const client = await t.connect();
+    // Its editor is open on its notes file, from inside the desktop.
+    const r = await call(client, 'run_command', { command: 'cat ~/notes.txt; xdotool search --onlyvisible --class Mousepad getwindowname %@' });
+    expect((r.structuredContent as { stdout: string }).stdout).toMatch(/^ACME meeting notes\n.*notes\.txt.*Mousepad/s);
+  }, 60_000);
+
+  it('an unknown DESKTOP_PROFILE stops the boot with a message naming the known ones', async () => {
+    await expect(startApp({ COMPUTER_PROVIDER: 'xvfb', DESKTOP_PROFILE: 'nope' }, [AcmeModule])).rejects.toThrow(/DESKTOP_PROFILE=nope is not a registered desktop profile. Known: acme-notes, minimal, standard\./);
+  });
+
   it('an unknown COMPUTER_PROVIDER or model provider stops the boot with a message naming the known ones', async () => {
     await expect(startApp({ COMPUTER_PROVIDER: 'nope' })).rejects.toThrow(/COMPUTER_PROVIDER=nope is not a registered computer provider. Known: cua, fake, kubernetes, xvfb\./);
     await expect(startApp({ CUA_MODEL_NAME: 'nope/model' })).rejects.toThrow(

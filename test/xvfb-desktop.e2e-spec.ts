@@ -24,7 +24,7 @@ describe('Real Xvfb desktops through MCP (COMPUTER_PROVIDER=xvfb)', () => {
   afterEach(async () => t?.close());
 
   it('typing into the terminal changes the screen and reaches the shell in the computer', async () => {
-    t = await startApp({ COMPUTER_PROVIDER: 'xvfb', SCREEN_WIDTH: '1024', SCREEN_HEIGHT: '768' });
+    t = await startApp({ COMPUTER_PROVIDER: 'xvfb', DESKTOP_PROFILE: 'minimal', SCREEN_WIDTH: '1024', SCREEN_HEIGHT: '768' });
     const client = await t.connect();
     const before = await pixels(await call(client, 'screenshot_cua'));
     expect(before.info).toMatchObject({ width: 1024, height: 768 });
@@ -46,7 +46,7 @@ describe('Real Xvfb desktops through MCP (COMPUTER_PROVIDER=xvfb)', () => {
   }, 60_000);
 
   it('run_command with background=true opens an application that keeps its window; cleanup_session stops it', async () => {
-    t = await startApp({ COMPUTER_PROVIDER: 'xvfb', SCREEN_WIDTH: '1280', SCREEN_HEIGHT: '800' });
+    t = await startApp({ COMPUTER_PROVIDER: 'xvfb', DESKTOP_PROFILE: 'minimal', SCREEN_WIDTH: '1280', SCREEN_HEIGHT: '800' });
     const client = await t.connect();
     const before = await pixels(await call(client, 'screenshot_cua', { session_id: 'bg' }));
     // Without background, a program sent to the background ends with its command: no window stays.
@@ -85,7 +85,7 @@ describe('Real Xvfb desktops through MCP (COMPUTER_PROVIDER=xvfb)', () => {
   }, 60_000);
 
   it('two sessions are isolated: files, displays and homes of one are invisible to the other', async () => {
-    t = await startApp({ COMPUTER_PROVIDER: 'xvfb' });
+    t = await startApp({ COMPUTER_PROVIDER: 'xvfb', DESKTOP_PROFILE: 'minimal' });
     const client = await t.connect();
     await call(client, 'run_command', { command: 'echo top-secret > ~/secret.txt', session_id: 'a' });
     const dispA = await displayOf(client, 'a');
@@ -102,7 +102,7 @@ describe('Real Xvfb desktops through MCP (COMPUTER_PROVIDER=xvfb)', () => {
   }, 60_000);
 
   it('a killed Xvfb gives a clear error, then the session gets a fresh computer (no hang)', async () => {
-    t = await startApp({ COMPUTER_PROVIDER: 'xvfb' });
+    t = await startApp({ COMPUTER_PROVIDER: 'xvfb', DESKTOP_PROFILE: 'minimal' });
     const client = await t.connect();
     const display = await displayOf(client);
     expect(display).toMatch(/^:\d+$/);
@@ -122,7 +122,7 @@ describe('Real Xvfb desktops through MCP (COMPUTER_PROVIDER=xvfb)', () => {
   }, 60_000);
 
   it('screenshots of a large screen respect the size, pixel and byte limits, and coordinates map back', async () => {
-    t = await startApp({ COMPUTER_PROVIDER: 'xvfb', SCREEN_WIDTH: '1920', SCREEN_HEIGHT: '1200' });
+    t = await startApp({ COMPUTER_PROVIDER: 'xvfb', DESKTOP_PROFILE: 'minimal', SCREEN_WIDTH: '1920', SCREEN_HEIGHT: '1200' });
     const client = await t.connect();
     const shot = await call(client, 'screenshot_cua');
     const { info } = await pixels(shot);
@@ -141,7 +141,7 @@ describe('Real Xvfb desktops through MCP (COMPUTER_PROVIDER=xvfb)', () => {
   }, 60_000);
 
   it('closing the app leaves no Xvfb process, display lock or socket behind', async () => {
-    t = await startApp({ COMPUTER_PROVIDER: 'xvfb' });
+    t = await startApp({ COMPUTER_PROVIDER: 'xvfb', DESKTOP_PROFILE: 'minimal' });
     const client = await t.connect();
     const displays = await Promise.all(['p', 'q', 'r'].map((s) => displayOf(client, s)));
     expect(new Set(displays).size).toBe(3);

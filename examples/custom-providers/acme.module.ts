@@ -3,7 +3,8 @@
  * without forking the server. In your project, import from 'cua-mcp-server' instead of '../../src'.
  *
  *   Boot it with AppModule.forRoot({ imports: [AcmeModule] }) (see main.ts here), then set
- *   COMPUTER_PROVIDER=acme-notepad and CUA_MODEL_NAME=acme/shout.
+ *   COMPUTER_PROVIDER=acme-notepad and CUA_MODEL_NAME=acme/shout, or keep real desktops
+ *   (COMPUTER_PROVIDER=xvfb) with the team's own desktop: DESKTOP_PROFILE=acme-notes.
  */
 import { Injectable, Module } from '@nestjs/common';
 import {
@@ -11,12 +12,27 @@ import {
   ComputerProvider,
   FakeComputer,
   CuaModel,
+  DesktopProfile,
+  DesktopReady,
   ModelInput,
   ModelProvider,
   ModelTurn,
   RegisterComputerProvider,
+  RegisterDesktopProfile,
   RegisterModelProvider,
 } from '../../src';
+
+/** DESKTOP_PROFILE=acme-notes: real desktops that open on the team's editor, with its notes file ready. */
+@Injectable()
+@RegisterDesktopProfile()
+export class AcmeNotesDesktop extends DesktopProfile {
+  readonly name = 'acme-notes';
+  readonly description = 'openbox with Mousepad open on ~/notes.txt';
+  readonly programs = { openbox: 'openbox', mousepad: 'mousepad' };
+  readonly session = `exec openbox --sm-disable --startup 'mousepad /home/user/notes.txt'`;
+  readonly ready: DesktopReady = { kind: 'active-window' };
+  override readonly homeFiles = { 'notes.txt': 'ACME meeting notes\n' };
+}
 
 
 /** Keeps an audit trail of every computer it hands out (a typical enterprise add-on). */
@@ -69,5 +85,5 @@ export class AcmeModelProvider extends ModelProvider {
   }
 }
 
-@Module({ providers: [AuditTrail, AcmeNotepadProvider, AcmeModelProvider], exports: [AuditTrail] })
+@Module({ providers: [AuditTrail, AcmeNotepadProvider, AcmeModelProvider, AcmeNotesDesktop], exports: [AuditTrail] })
 export class AcmeModule {}

@@ -27,6 +27,8 @@ export { FakeComputer } from './fake/fake-computer';
 export { decodeFakeText, backgroundFor } from './fake/fake-screen';
 export { KubernetesComputerModule, KubernetesComputerProvider } from './kubernetes/kubernetes-computer.module';
 export { CuaComputerModule, CuaComputerProvider } from './cua/cua-computer.module';
+export { DesktopProfile, RegisterDesktopProfile, STANDARD_LAUNCHERS } from './xvfb/xvfb-computer.module';
+export type { DesktopReady } from './xvfb/xvfb-computer.module';
 export type { DesktopFailure, KubernetesBackend } from './kubernetes/kubernetes-computer.module';
 export { ComputerActionRunner, COMPUTER_ACTIONS, CHANGES_SCREEN, MAX_TYPE_CHARS, MAX_DURATION_S } from './computer-action';
 export type { ActionOutcome, ComputerAction, ComputerActionName, Coordinate, ShotGeometry } from './computer-action';

@@ -128,6 +128,8 @@ export class AppConfig {
     screenWidth: number;
     screenHeight: number;
     network: boolean;
+    /** DESKTOP_PROFILE: what runs on an xvfb desktop. */
+    desktopProfile: string;
     commandTimeoutMs: number;
     commandOutputLimitBytes: number;
     fakeCreateDelayMs: number;
@@ -227,6 +229,7 @@ export class AppConfig {
       screenWidth: env.SCREEN_WIDTH,
       screenHeight: env.SCREEN_HEIGHT,
       network: env.COMPUTER_NETWORK === 'on',
+      desktopProfile: env.DESKTOP_PROFILE,
       commandTimeoutMs: env.COMMAND_TIMEOUT_MS,
       commandOutputLimitBytes: env.COMMAND_OUTPUT_LIMIT_BYTES,
       fakeCreateDelayMs: env.FAKE_CREATE_DELAY_MS,

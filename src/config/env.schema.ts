@@ -85,6 +85,10 @@ export class EnvironmentVariables {
   @Transform(trim) @IsIn(['on', 'off'])
   COMPUTER_NETWORK = 'off';
 
+  /** What runs on an xvfb desktop: `standard` (panel, browser, editor, files, terminal), `minimal` (openbox and xterm), or a registered profile. */
+  @Transform(trim) @Matches(/^[a-z][a-z0-9-]*$/, { message: 'DESKTOP_PROFILE must be a profile name such as standard or minimal' })
+  DESKTOP_PROFILE = 'standard';
+
   @Transform(toInt) @IsInt() @Min(100) @Max(3_600_000)
   COMMAND_TIMEOUT_MS = 30_000;
 
@@ -97,7 +101,7 @@ export class EnvironmentVariables {
   // --- Per-computer limits (xvfb desktops; see docs/security.md) ---
   /** Processes (threads) one computer may run: its control group's limit, or each sandbox's RLIMIT_NPROC. */
   @Transform(toInt) @IsInt() @Min(32) @Max(100_000)
-  SESSION_MAX_PROCESSES = 512;
+  SESSION_MAX_PROCESSES = 1024;
 
   /** Memory of one computer's processes together, in MiB (with control groups). */
   @Transform(toInt) @IsInt() @Min(64) @Max(1_048_576)

@@ -20,7 +20,7 @@ export interface ComputerServerProcess {
  * environment (see the protocol reference).
  */
 export async function spawnComputerServer(options: { port?: number; apiKey?: string; env?: Record<string, string> } = {}): Promise<ComputerServerProcess> {
-  const env = childEnv({ LOG_LEVEL: 'info', NO_COLOR: '1', COMPUTER_PROVIDER: 'xvfb', SCREEN_WIDTH: '800', SCREEN_HEIGHT: '600', ...options.env }, ['COMPUTER_SERVER_API_KEY']);
+  const env = childEnv({ LOG_LEVEL: 'info', NO_COLOR: '1', COMPUTER_PROVIDER: 'xvfb', DESKTOP_PROFILE: 'minimal', SCREEN_WIDTH: '800', SCREEN_HEIGHT: '600', ...options.env }, ['COMPUTER_SERVER_API_KEY']);
   if (options.apiKey) env.COMPUTER_SERVER_API_KEY = options.apiKey;
   const p = await startNode(
     [ENTRY, 'computer-server', '--host', '127.0.0.1', '--port', String(options.port ?? 0)],

@@ -1,11 +1,9 @@
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
-/** The programs the xvfb provider runs, with the Debian package that ships each one. */
+/** The programs the xvfb provider itself runs, with the Debian package that ships each one (a desktop profile adds its own). */
 export const REQUIRED_PROGRAMS = {
   Xvfb: 'xvfb',
-  openbox: 'openbox',
-  xterm: 'xterm',
   bwrap: 'bubblewrap',
   prlimit: 'util-linux',
   choom: 'util-linux',
@@ -31,15 +29,16 @@ export function findProgram(name: string, pathEnv = process.env.PATH ?? ''): str
 
 export type ProgramPaths = Record<RequiredProgram, string> & { setpriv?: string };
 
-/** Resolves every required program; `missing` lists those not found. */
-export function locatePrograms(): { paths: Partial<ProgramPaths>; missing: RequiredProgram[] } {
+/** Resolves every required program; `missing` lists those not found (and which of `more` are not found). */
+export function locatePrograms(more: Readonly<Record<string, string>> = {}): { paths: Partial<ProgramPaths>; missing: string[] } {
   const paths: Partial<ProgramPaths> = {};
-  const missing: RequiredProgram[] = [];
+  const missing: string[] = [];
   for (const name of Object.keys(REQUIRED_PROGRAMS) as RequiredProgram[]) {
     const p = findProgram(name);
     if (p) paths[name] = p;
     else missing.push(name);
   }
+  for (const name of Object.keys(more)) if (!(name in REQUIRED_PROGRAMS) && !findProgram(name)) missing.push(name);
   // util-linux's setpriv: needed by a root server, to run computers as their own unprivileged users.
   paths.setpriv = findProgram('setpriv');
   return { paths, missing };

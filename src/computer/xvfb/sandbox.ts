@@ -33,6 +33,8 @@ export interface SandboxSpec extends Confinement {
   tmpDir: string;
   /** Host folder with the computer's own passwd, group, hosts … (see writeIdentity). */
   etcDir: string;
+  /** More files of etcDir to bind below /etc (the desktop profile's), relative to /etc. */
+  extraEtc?: readonly string[];
   /** Host Xauthority file, bound read-only at SANDBOX_XAUTHORITY. */
   xauthorityFile: string;
   display: number;
@@ -57,7 +59,7 @@ export class Sandbox {
   private readonly mounts: string[];
 
   constructor(readonly spec: SandboxSpec) {
-    this.mounts = systemMounts(spec.etcDir, spec.network);
+    this.mounts = systemMounts(spec.etcDir, spec.network, spec.extraEtc);
   }
 
   /** The environment programs see inside: nothing of the server's. */

@@ -1,7 +1,7 @@
 import { existsSync, lstatSync, readlinkSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 /** The desktop's own user and host, the same in every computer: nothing of the host's shows through. */
 export const DESKTOP_USER = 'user';
@@ -61,14 +61,15 @@ export function programMounts(): string[] {
 
 /**
  * bwrap arguments for the sandbox's system view: the program folders, the allowed part of /etc,
- * the computer's own identity files (from `etcDir`, see writeIdentity) and, with a network, the
- * resolver configuration. Computed once per computer.
+ * the computer's own identity files and its desktop profile's files (`extraEtc`, relative to
+ * /etc; all from `etcDir`, see writeIdentity) and, with a network, the resolver configuration.
+ * Computed once per computer.
  */
-export function systemMounts(etcDir: string, network: boolean): string[] {
+export function systemMounts(etcDir: string, network: boolean, extraEtc: readonly string[] = []): string[] {
   const args = programMounts();
   for (const entry of ETC_ALLOWLIST) bindOrLink(`/etc/${entry}`, args);
   if (network) bindOrLink('/etc/resolv.conf', args);
-  for (const name of GENERATED_ETC) args.push('--ro-bind', join(etcDir, name), `/etc/${name}`);
+  for (const name of [...GENERATED_ETC, ...extraEtc]) args.push('--ro-bind', join(etcDir, name), `/etc/${name}`);
   for (const dir of VAR_ALLOWLIST) args.push('--ro-bind-try', dir, dir);
   return args;
 }
@@ -76,9 +77,9 @@ export function systemMounts(etcDir: string, network: boolean): string[] {
 /**
  * Writes the computer's own /etc files into `etcDir` (created, 0755, owned by the server): one
  * desktop user `user` (uid 1000) at /home/user, host name `desktop`, name lookup from these files
- * only, and a random machine id.
+ * only, and a random machine id; plus `extra` files (path relative to /etc → contents).
  */
-export async function writeIdentity(etcDir: string): Promise<void> {
+export async function writeIdentity(etcDir: string, extra: Readonly<Record<string, string>> = {}): Promise<void> {
   await mkdir(etcDir, { mode: 0o755 });
   await chmod(etcDir, 0o755);
   const u = DESKTOP_UID;
@@ -91,4 +92,9 @@ export async function writeIdentity(etcDir: string): Promise<void> {
     'machine-id': `${randomBytes(16).toString('hex')}\n`,
   };
   for (const [name, text] of Object.entries(files)) await writeFile(join(etcDir, name), text, { mode: 0o644 });
+  for (const [rel, text] of Object.entries(extra)) {
+    if (rel.startsWith('/') || rel.split('/').includes('..')) throw new Error(`a desktop file path must stay below /etc: ${rel}`);
+    await mkdir(dirname(join(etcDir, rel)), { recursive: true, mode: 0o755 });
+    await writeFile(join(etcDir, rel), text, { mode: 0o644 });
+  }
 }

@@ -2,7 +2,8 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, chown, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { writeIdentity } from './system-view';
 import { newCookie, writeXauthority } from './xauthority';
@@ -24,6 +25,10 @@ export interface WorkspaceOptions {
    * their own (needs root, to mount it), so filling them fails this computer's writes only.
    */
   diskBytes?: number;
+  /** Read-only files for the sandbox's /etc (path relative to /etc → contents), e.g. the desktop profile's. */
+  etcFiles?: Readonly<Record<string, string>>;
+  /** Files the home starts with (path relative to the home → contents), owned by `owner`. */
+  homeFiles?: Readonly<Record<string, string>>;
 }
 
 /** This process's identity for markers: its pid and its start time (so a reused pid is not taken for us). */
@@ -77,9 +82,19 @@ export class Workspace {
         await chmod(dir, 0o700);
       }
       await writeXauthority(ws.xauthority, ws.cookie);
-      await writeIdentity(ws.etc);
+      await writeIdentity(ws.etc, o.etcFiles);
+      const owned = [ws.root, ws.home, ws.tmp, ws.xauthority];
+      for (const [rel, text] of Object.entries(o.homeFiles ?? {})) {
+        if (rel.startsWith('/') || rel.split('/').includes('..')) throw new Error(`a home file path must stay below the home: ${rel}`);
+        let dir = dirname(join(ws.home, rel));
+        const made: string[] = [];
+        for (; dir !== ws.home && !existsSync(dir); dir = dirname(dir)) made.unshift(dir);
+        for (const d of made) await mkdir(d, { mode: 0o700 });
+        await writeFile(join(ws.home, rel), text, { mode: 0o644 });
+        owned.push(...made, join(ws.home, rel));
+      }
       if (o.owner !== undefined) {
-        for (const path of [ws.root, ws.home, ws.tmp, ws.xauthority]) await chown(path, o.owner, o.owner);
+        for (const path of owned) await chown(path, o.owner, o.owner);
       }
     } catch (e) {
       await ws.remove();

@@ -46,6 +46,8 @@ interface X11Client extends EventEmitter {
   GetInputFocus(cb: ReplyCallback<{ focus: number }>): void;
   InternAtom(onlyIfExists: boolean, name: string, cb: ReplyCallback<number>): void;
   GetProperty(del: number, wid: number, prop: number, type: number, offset: number, length: number, cb: ReplyCallback<{ type: number; data: Buffer }>): void;
+  QueryTree(wid: number, cb: ReplyCallback<{ children: number[] }>): void;
+  GetGeometry(drawable: number, cb: ReplyCallback<{ width: number; height: number }>): void;
   require(name: 'xtest', cb: (err: Error | null | undefined, ext: XTestExtension) => void): void;
   require(name: 'shm', cb: (err: Error | null | undefined, ext: ShmExtension) => void): void;
   terminate(): void;
@@ -337,6 +339,38 @@ export class X11Connection {
       this.client.GetProperty(0, this.root, atom, ANY_PROPERTY_TYPE, 0, 1, cb),
     );
     return prop.data.length >= 4 ? prop.data.readUInt32LE(0) : 0;
+  }
+
+  /**
+   * A window of WM_CLASS `windowClass` on the screen (its id), or undefined: a child of the root (a
+   * dock such as a panel) or of a window manager's frame (an application's window).
+   */
+  async findWindowOfClass(windowClass: string): Promise<number | undefined> {
+    const wmClass = await this.call<number>('an atom lookup', (cb) => this.client.InternAtom(false, 'WM_CLASS', cb));
+    const classOf = async (wid: number) => {
+      const prop = await this.call<{ data: Buffer }>('a property query', (cb) => this.client.GetProperty(0, wid, wmClass, ANY_PROPERTY_TYPE, 0, 64, cb)).catch(() => undefined);
+      // WM_CLASS is "instance\0class\0".
+      return prop ? prop.data.toString('latin1').split('\0') : [];
+    };
+    const childrenOf = (wid: number) =>
+      this.call<{ children: number[] }>('a window tree query', (cb) => this.client.QueryTree(wid, cb)).then((t) => t.children, () => [] as number[]);
+    for (const wid of await childrenOf(this.root)) {
+      if ((await classOf(wid)).includes(windowClass)) return wid;
+      for (const child of await childrenOf(wid)) if ((await classOf(child)).includes(windowClass)) return child;
+    }
+    return undefined;
+  }
+
+  /** True once window `wid` shows anything but black (a new window is black until its program draws it). */
+  async isPainted(wid: number): Promise<boolean> {
+    try {
+      const { width, height } = await this.call<{ width: number; height: number }>('a window geometry query', (cb) => this.client.GetGeometry(wid, cb));
+      const img = await this.call<{ data: Buffer }>('a window image', (cb) => this.client.GetImage(Z_PIXMAP, wid, 0, 0, width, height, 0xffffffff, cb));
+      for (let i = 0; i < img.data.length; i += 4) if (img.data[i] || img.data[i + 1] || img.data[i + 2]) return true;
+      return false;
+    } catch {
+      return false; // gone or not viewable yet
+    }
   }
 
   private async xtestExt(): Promise<XTestExtension> {

@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown, OnModuleInit, Optional } from '@nestjs/common';
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { DomainError, DomainErrorCode } from '../../common/domain-error';
@@ -6,6 +6,8 @@ import { AppConfig } from '../../config/config.module';
 import { ComputerProvider, CreateComputerOptions } from '../computer.port';
 import { RegisterComputerProvider } from '../computer-provider.registry';
 import { ComputerCgroups } from './computer-cgroups';
+import { DesktopProfile, MinimalDesktop, StandardDesktop } from './desktop-profile';
+import { DesktopProfileRegistry } from './desktop-profile.registry';
 import { HostUids } from './host-uids';
 import { locatePrograms, ProgramPaths, REQUIRED_PROGRAMS } from './programs';
 import { removeStaleWorkspaces } from './workspace';
@@ -26,8 +28,20 @@ export class XvfbComputerProvider extends ComputerProvider implements OnModuleIn
   private readonly log = new Logger('XvfbComputerProvider');
   private readonly open = new Set<XvfbComputer>();
 
-  constructor(private readonly config: AppConfig) {
+  constructor(
+    private readonly config: AppConfig,
+    /** Registered profiles; without the registry (a bare provider in unit specs) the built-in ones. */
+    @Optional() private readonly profiles?: DesktopProfileRegistry,
+  ) {
     super();
+  }
+
+  /** The desktop profile DESKTOP_PROFILE names. */
+  profile(): DesktopProfile {
+    if (this.profiles) return this.profiles.active();
+    const builtIn = [new StandardDesktop(), new MinimalDesktop()].find((p) => p.name === this.config.computer.desktopProfile);
+    if (!builtIn) throw new DomainError(DomainErrorCode.INVALID_ARGUMENT, `DESKTOP_PROFILE=${this.config.computer.desktopProfile} is not a built-in desktop profile (standard, minimal).`);
+    return builtIn;
   }
 
   /** Checks that every program is installed and that bubblewrap can create a sandbox here. */
@@ -52,14 +66,18 @@ export class XvfbComputerProvider extends ComputerProvider implements OnModuleIn
 
   private resolvePrograms(): ProgramPaths {
     if (this.programs) return this.programs;
-    const { paths, missing } = this.locatePrograms();
+    const profile = this.profile();
+    const { paths, missing } = this.locatePrograms(profile.programs);
     if (missing.length) {
-      const packages = [...new Set(missing.map((m) => REQUIRED_PROGRAMS[m]))];
+      const packageOf = (m: string) => (REQUIRED_PROGRAMS as Record<string, string>)[m] ?? profile.programs[m];
+      const packages = [...new Set(missing.map(packageOf))];
       throw new DomainError(
         DomainErrorCode.COMPUTER_FAILED,
-        `The xvfb computer provider needs ${missing.join(', ')}, which ${missing.length === 1 ? 'is' : 'are'} not installed. ` +
+        `The xvfb computer provider with the ${profile.name} desktop needs ${missing.join(', ')}, which ${missing.length === 1 ? 'is' : 'are'} not installed. ` +
           `Install the Debian packages: apt-get install -y --no-install-recommends ${packages.join(' ')} ` +
-          '(plus fonts-dejavu-core for readable text), or set COMPUTER_PROVIDER=fake to run without real desktops.',
+          '(plus fonts-dejavu-core for readable text; bash scripts/setup.sh installs them all)' +
+          (profile.name === 'minimal' ? '' : ', or set DESKTOP_PROFILE=minimal for the lightest desktop') +
+          ', or set COMPUTER_PROVIDER=fake to run without real desktops.',
       );
     }
     this.programs = paths as ProgramPaths;
@@ -121,8 +139,8 @@ export class XvfbComputerProvider extends ComputerProvider implements OnModuleIn
   }
 
   /** Finds the programs on this machine (a seam for tests). */
-  protected locatePrograms(): ReturnType<typeof locatePrograms> {
-    return locatePrograms();
+  protected locatePrograms(more: Readonly<Record<string, string>> = {}): ReturnType<typeof locatePrograms> {
+    return locatePrograms(more);
   }
 
   async create(options: CreateComputerOptions): Promise<XvfbComputer> {
@@ -144,6 +162,7 @@ export class XvfbComputerProvider extends ComputerProvider implements OnModuleIn
           commandTimeoutMs: c.commandTimeoutMs,
           commandOutputLimitBytes: c.commandOutputLimitBytes,
           programs: this.resolvePrograms(),
+          profile: this.profile(),
           hostUid,
           limits: c.limits,
           cgroups: await this.resolveCgroups(),

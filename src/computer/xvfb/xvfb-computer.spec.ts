@@ -11,6 +11,7 @@ import { locatePrograms, ProgramPaths } from './programs';
 import { X11Connection } from './x11-connection';
 import { XvfbComputer } from './xvfb-computer';
 import { XvfbComputerProvider } from './xvfb-computer.provider';
+import { MinimalDesktop } from './desktop-profile';
 import { lockFileOf, socketOf } from './xvfb-server';
 
 /*
@@ -23,7 +24,7 @@ const W = 1280;
 const H = 800;
 const OUTPUT_LIMIT = 4096;
 const config = (extra: Record<string, string> = {}) =>
-  AppConfig.fromEnv({ COMPUTER_PROVIDER: 'xvfb', SCREEN_WIDTH: String(W), SCREEN_HEIGHT: String(H), COMMAND_OUTPUT_LIMIT_BYTES: String(OUTPUT_LIMIT), ...extra });
+  AppConfig.fromEnv({ COMPUTER_PROVIDER: 'xvfb', DESKTOP_PROFILE: 'minimal', SCREEN_WIDTH: String(W), SCREEN_HEIGHT: String(H), COMMAND_OUTPUT_LIMIT_BYTES: String(OUTPUT_LIMIT), ...extra });
 const provider = new XvfbComputerProvider(config());
 
 // The terminal's window (xterm -geometry 100x30+40+40) and a patch of bare desktop beside it.
@@ -254,7 +255,7 @@ describe('xvfb computers: lifecycle', () => {
         const ac = new AbortController();
         if (abortAfterMs === 0) ac.abort();
         else setTimeout(() => ac.abort(), abortAfterMs);
-        const options = { id: `abort-${abortAfterMs}`, width: W, height: H, network: false, commandTimeoutMs: 1000, commandOutputLimitBytes: 1024, programs: paths as ProgramPaths, baseDir, limits: config().computer.limits };
+        const options = { id: `abort-${abortAfterMs}`, width: W, height: H, network: false, commandTimeoutMs: 1000, commandOutputLimitBytes: 1024, programs: paths as ProgramPaths, baseDir, limits: config().computer.limits, profile: new MinimalDesktop() };
         const result = await XvfbComputer.start(options, ac.signal).then(
           (computer) => computer.close().then(() => 'started'), // it was quicker than the abort
           (e: unknown) => (isDomainError(e, 'CANCELLED') ? 'cancelled' : e),

@@ -9,6 +9,7 @@ import { runSandboxedCommand, runSandboxedProgram } from './command-runner';
 import { KeyboardMap } from './keyboard-map';
 import { ProgramPaths } from './programs';
 import { ComputerCgroup, ComputerCgroups } from './computer-cgroups';
+import { DesktopProfile } from './desktop-profile';
 import { Confinement, Sandbox, SandboxedProcess } from './sandbox';
 import { Workspace } from './workspace';
 import { X11ClosedError, X11Connection, X11TimeoutError } from './x11-connection';
@@ -24,6 +25,8 @@ export interface XvfbComputerOptions {
   commandTimeoutMs: number;
   commandOutputLimitBytes: number;
   programs: ProgramPaths;
+  /** What runs on the desktop (DESKTOP_PROFILE). */
+  profile: DesktopProfile;
   /** Upper bound for start(); default 15 s. */
   startTimeoutMs?: number;
   /** Where the computer's folder is created; default os.tmpdir(). */
@@ -68,14 +71,6 @@ const LAUNCH_TIMEOUT_MS = 5_000;
 const MAX_LAUNCHED = 16;
 /** What `xclip -verbose` prints once it owns the selection and serves it. */
 const XCLIP_READY = /Waiting for selection requests/;
-
-/**
- * The desktop session inside the sandbox: openbox, which starts (once it manages the screen, so
- * the terminal gets focus) an xterm that comes back if it is closed. Both run in the computer's
- * sandbox, so whatever is typed into the terminal is as confined as runCommand.
- */
-const TERMINAL_LOOP = 'while :; do xterm -u8 -fa Monospace -fs 11 -geometry 100x30+40+40 -title Terminal; sleep 1; done';
-const SESSION_SCRIPT = `openbox --sm-disable --startup 'sh -c "${TERMINAL_LOOP}"'`;
 
 function failed(message: string, cause?: unknown): DomainError {
   return new DomainError(DomainErrorCode.COMPUTER_FAILED, message, cause === undefined ? undefined : { cause });
@@ -149,7 +144,13 @@ export class XvfbComputer extends Computer {
     };
 
     if (o.hostUid !== undefined && !o.programs.setpriv) throw new Error('hostUid needs setpriv (util-linux)');
-    this.workspace = await Workspace.create({ base: o.baseDir, owner: o.hostUid, diskBytes: o.sizedDisk ? o.limits.diskBytes : undefined });
+    this.workspace = await Workspace.create({
+      base: o.baseDir,
+      owner: o.hostUid,
+      diskBytes: o.sizedDisk ? o.limits.diskBytes : undefined,
+      etcFiles: o.profile.etcFiles,
+      homeFiles: o.profile.homeFiles,
+    });
     this.cgroup = await o.cgroups?.create(basename(this.workspace.root), { memoryBytes: o.limits.memoryBytes, maxProcesses: o.limits.maxProcesses });
     check();
     const confinement: Confinement = {
@@ -185,29 +186,38 @@ export class XvfbComputer extends Computer {
       homeDir: this.workspace.home,
       tmpDir: this.workspace.tmp,
       etcDir: this.workspace.etc,
+      extraEtc: Object.keys(o.profile.etcFiles),
       xauthorityFile: this.workspace.xauthority,
       display: this.server.display,
       network: o.network,
     });
-    this.session = this.sandbox.spawn('desktop session', ['/bin/sh', '-c', SESSION_SCRIPT], { env: { SHELL: '/bin/bash' } });
+    this.session = this.sandbox.spawn('desktop session', ['/bin/sh', '-c', o.profile.session], { env: { SHELL: '/bin/bash' } });
     await withTimeout(this.session.started, left(), () => new X11TimeoutError('the sandbox did not start'), signal);
-    await this.waitForTerminal(deadline, signal);
+    await this.waitForDesktop(deadline, signal);
     // One capture now sets up the shared-memory segment, so the first screenshot a session
     // takes is as fast as the rest (this matters most for computers waiting in warm stock).
     await this.conn.captureRgb(Math.max(1, left()));
   }
 
-  /** Ready once the window manager has made a window (the terminal) active. */
-  private async waitForTerminal(deadline: number, signal?: AbortSignal): Promise<void> {
+  /** Ready once the profile says so: a window made active (the terminal), or its panel on the screen. */
+  private async waitForDesktop(deadline: number, signal?: AbortSignal): Promise<void> {
+    const ready = this.options.profile.ready;
+    const what = ready.kind === 'active-window' ? 'no window became active' : `no ${ready.windowClass} window appeared drawn`;
     for (;;) {
-      if ((await this.conn!.activeWindow()) !== 0) return;
+      if (ready.kind === 'active-window') {
+        if ((await this.conn!.activeWindow()) !== 0) return;
+      } else {
+        // The window, and drawn: a first screenshot must not show a black panel.
+        const wid = await this.conn!.findWindowOfClass(ready.windowClass);
+        if (wid !== undefined && (await this.conn!.isPainted(wid))) return;
+      }
       if (!this.session!.running) {
         const tail = this.session!.process.stderrTail();
         throw new Error(`the desktop session ${describeExit(this.session!.process.exitStatus)}${tail ? `: ${tail}` : ''}`);
       }
       if (Date.now() >= deadline) {
         const tail = this.session!.process.stderrTail().split('\n').slice(-3).join(' | ');
-        throw new X11TimeoutError(`no terminal window appeared${tail ? `; the session said: ${tail}` : ''}`);
+        throw new X11TimeoutError(`${what} (desktop profile ${this.options.profile.name})${tail ? `; the session said: ${tail}` : ''}`);
       }
       await sleep(20, signal);
     }

@@ -1,4 +1,6 @@
-import { AppConfig, ConfigValidationError } from './config.module';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AppConfig, ConfigValidationError, EnvironmentVariables } from './config.module';
 
 describe(AppConfig.name, () => {
   it('applies the documented defaults', () => {
@@ -89,5 +91,14 @@ describe(AppConfig.name, () => {
 
   it('rejects a max idle timeout below the default idle timeout', () => {
     expect(() => AppConfig.fromEnv({ SESSION_IDLE_TIMEOUT_MS: '60000', SESSION_MAX_IDLE_TIMEOUT_MS: '5000' })).toThrow(/SESSION_MAX_IDLE_TIMEOUT_MS/);
+  });
+
+  it("the README's settings table names every setting", () => {
+    const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+    const table = readme.split('\n## Settings\n')[1].split('\n## ')[0];
+    const named = new Set([...table.matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map((m) => m[1]));
+    const settings = Object.keys(new EnvironmentVariables());
+    expect(settings).toEqual(expect.arrayContaining(['API_KEYS', 'MAX_SESSIONS_PER_PRINCIPAL', 'SHUTDOWN_GRACE_MS']));
+    expect(settings.filter((k) => k !== 'NODE_ENV' && !named.has(k))).toEqual([]);
   });
 });

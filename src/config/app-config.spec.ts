@@ -8,6 +8,7 @@ describe(AppConfig.name, () => {
     expect(sut.http).toEqual({ host: '127.0.0.1', port: 3000, allowedHosts: [], allowedOrigins: [] });
     expect(sut.auth).toEqual({ apiKeys: undefined, apiKeysFile: undefined, stdioPrincipal: 'anonymous' });
     expect(sut.session.maxSessionsPerPrincipal).toBe(10);
+    expect(sut.pool.maxPerPrincipal).toBe(10);
     expect(sut.pool).toMatchObject({ maxSize: 5, acquireTimeoutMs: 30000 });
     expect(sut.session).toMatchObject({ maxSessions: 10, sweepIntervalMs: 60000, idleTimeoutMs: 600000 });
     expect(sut.agent).toMatchObject({ scriptedSteps: 4, scriptedStepMs: 0 });
@@ -68,6 +69,9 @@ describe(AppConfig.name, () => {
     const sut = AppConfig.fromEnv({ API_KEYS: 'k1:alice', MAX_SESSIONS: '4', MAX_SESSIONS_PER_PRINCIPAL: '9', ALLOWED_HOSTS: 'MCP.example.com, b', ALLOWED_ORIGINS: 'https://app.example.com/' });
     expect(sut.auth.apiKeys).toBe('k1:alice');
     expect(sut.session.maxSessionsPerPrincipal).toBe(4);
+    expect(sut.pool.maxPerPrincipal).toBe(4);
+    expect(AppConfig.fromEnv({ MAX_SESSIONS_PER_PRINCIPAL: '2', MAX_COMPUTERS_PER_PRINCIPAL: '6' }).pool.maxPerPrincipal).toBe(6);
+    expect(() => AppConfig.fromEnv({ MAX_COMPUTERS_PER_PRINCIPAL: '0' })).toThrow(/MAX_COMPUTERS_PER_PRINCIPAL/);
     expect(sut.http).toMatchObject({ allowedHosts: ['mcp.example.com', 'b'], allowedOrigins: ['https://app.example.com'] });
     let err: unknown;
     try {

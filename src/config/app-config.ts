@@ -154,6 +154,8 @@ export class AppConfig {
   };
   readonly pool: {
     maxSize: number;
+    /** Computers one principal may hold or wait for at once (MAX_COMPUTERS_PER_PRINCIPAL). */
+    maxPerPrincipal: number;
     minWarm: number;
     maxWaiters: number;
     acquireTimeoutMs: number;
@@ -253,7 +255,9 @@ export class AppConfig {
         self: { podName: env.POD_NAME, podUid: env.POD_UID, podNamespace: env.POD_NAMESPACE },
       },
     };
+    const maxSessionsPerPrincipal = Math.min(env.MAX_SESSIONS_PER_PRINCIPAL ?? env.MAX_SESSIONS, env.MAX_SESSIONS);
     this.pool = {
+      maxPerPrincipal: env.MAX_COMPUTERS_PER_PRINCIPAL ?? maxSessionsPerPrincipal,
       // COMPUTER_PROVIDER=cua: at most one computer per remote endpoint (validateEnv refuses an explicit value above that).
       maxSize: env.COMPUTER_PROVIDER === 'cua' && env.CUA_COMPUTER_URLS ? Math.min(env.POOL_MAX_SIZE, list(env.CUA_COMPUTER_URLS).length) : env.POOL_MAX_SIZE,
       acquireTimeoutMs: env.POOL_ACQUIRE_TIMEOUT_MS,
@@ -270,7 +274,7 @@ export class AppConfig {
     };
     this.session = {
       maxSessions: env.MAX_SESSIONS,
-      maxSessionsPerPrincipal: Math.min(env.MAX_SESSIONS_PER_PRINCIPAL ?? env.MAX_SESSIONS, env.MAX_SESSIONS),
+      maxSessionsPerPrincipal,
       sweepIntervalMs: env.SESSION_SWEEP_INTERVAL_MS,
       idleTimeoutMs: env.SESSION_IDLE_TIMEOUT_MS,
       maxIdleTimeoutMs: env.SESSION_MAX_IDLE_TIMEOUT_MS,

@@ -59,6 +59,10 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100_000)
   MAX_SESSIONS_PER_PRINCIPAL?: number;
 
+  /** Most computers one principal may hold or wait for at once (sessions' computers, concurrent tasks' extra ones, waits); unset = MAX_SESSIONS_PER_PRINCIPAL. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100_000)
+  MAX_COMPUTERS_PER_PRINCIPAL?: number;
+
   /** Comma-separated host names the Host header may carry on /mcp (port ignored). */
   @IsOptional() @Transform(trim) @Matches(/^\s*[^\s,]+\s*(,\s*[^\s,]+\s*)*$/, { message: 'ALLOWED_HOSTS must be a comma-separated list of host names' })
   ALLOWED_HOSTS?: string;

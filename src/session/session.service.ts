@@ -136,7 +136,7 @@ export class SessionService {
   /** Leases the session's computer; the session is removed again if that fails. */
   private async startComputer(session: Session, signal?: AbortSignal): Promise<Session> {
     session.ready = this.pool
-      .acquire({ owner: session.id, signal })
+      .acquire({ owner: session.id, principal: session.principal, signal })
       .then(async (lease) => {
         if (session.ended) {
           await this.pool.release(lease);
@@ -187,7 +187,7 @@ export class SessionService {
   /** Leases an extra computer for the session (concurrent tasks); released by releaseExtra or when the session ends. */
   async leaseExtra(session: Session, signal?: AbortSignal): Promise<Lease> {
     if (this.drain.draining) throw shuttingDown();
-    const lease = await this.pool.acquire({ owner: session.id, signal });
+    const lease = await this.pool.acquire({ owner: session.id, principal: session.principal, signal });
     const key = SessionService.key(session.principal, session.id);
     if (session.ended) {
       await this.pool.release(lease);

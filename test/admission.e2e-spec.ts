@@ -139,3 +139,99 @@ describe('Admission: computers per principal', () => {
     expect(await ready(t)).toBe(200);
   });
 });
+
+const INIT = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'flood', version: '1' } } };
+const MCP_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+
+/** One raw initialize, as a flooding client sends it (no GET stream, nothing after it). */
+async function initialize(t: TestApp, key: string) {
+  const res = await fetch(t.url, { method: 'POST', headers: { ...MCP_HEADERS, authorization: `Bearer ${key}` }, body: JSON.stringify(INIT) });
+  return { status: res.status, sid: res.headers.get('mcp-session-id'), retryAfter: res.headers.get('retry-after'), body: await res.text() };
+}
+
+/** A raw tools/list on an MCP session (the fast path serves it). */
+async function listTools(t: TestApp, key: string, sid: string) {
+  const res = await fetch(t.url, { method: 'POST', headers: { ...MCP_HEADERS, authorization: `Bearer ${key}`, 'mcp-session-id': sid }, body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }) });
+  await res.text();
+  return res.status;
+}
+
+/** Ends an MCP session with DELETE, as a well-behaved client does. */
+async function end(t: TestApp, key: string, sid: string) {
+  const res = await fetch(t.url, { method: 'DELETE', headers: { ...MCP_HEADERS, authorization: `Bearer ${key}`, 'mcp-session-id': sid } });
+  await res.text();
+  return res.status;
+}
+
+async function metric(t: TestApp, line: RegExp): Promise<number | undefined> {
+  const text = await (await fetch(`${base(t)}/metrics`)).text();
+  const m = new RegExp(`^${line.source} (\\S+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : undefined;
+}
+
+describe('Admission: MCP sessions', () => {
+  let t: TestApp;
+  afterEach(async () => t?.close());
+
+  it('an initialize flood is refused with 429, Retry-After and a JSON-RPC error naming the setting; unused sessions expire; the other tenant keeps working', async () => {
+    t = await startApp({ API_KEYS, MCP_MAX_CONNECTIONS_PER_PRINCIPAL: '20', MCP_CONNECTION_IDLE_TIMEOUT_MS: '1000', SESSION_SWEEP_INTERVAL_MS: '100' });
+    const bob = await connectAs(t, KEY_B, 'bob');
+    expect((await call(bob, 'list_sessions')).isError).toBeFalsy();
+
+    const flood = await Promise.all(Array.from({ length: 200 }, () => initialize(t, KEY_A)));
+    const admitted = flood.filter((r) => r.status === 200);
+    const refused = flood.filter((r) => r.status === 429);
+    expect([admitted.length, refused.length]).toEqual([20, 180]);
+    for (const r of refused) {
+      expect(Number(r.retryAfter)).toBeGreaterThanOrEqual(1);
+      expect(JSON.parse(r.body)).toEqual({
+        jsonrpc: '2.0',
+        error: { code: -32000, message: expect.stringMatching(/you already have 20.*\(MCP_MAX_CONNECTIONS_PER_PRINCIPAL=20\)\. Reuse an open MCP session.*DELETE \/mcp/s) },
+        id: null,
+      });
+    }
+    expect(await metric(t, /cua_mcp_connections_refused_total\{limit="MCP_MAX_CONNECTIONS_PER_PRINCIPAL"\}/)).toBe(180);
+    // Bob is another principal: he still opens sessions, and his calls work.
+    const bob2 = await connectAs(t, KEY_B, 'bob-2');
+    expect((await call(bob2, 'screenshot_cua')).isError).toBeFalsy();
+    expect(await ready(t)).toBe(200);
+
+    // One of alice's sessions stays in use through the fast path; the others, unused, expire.
+    const [kept, ...unused] = admitted.map((r) => r.sid!);
+    const keeper = setInterval(() => void listTools(t, KEY_A, kept), 200);
+    try {
+      const again = await waitFor('alice to have room again', async () => {
+        const r = await initialize(t, KEY_A);
+        return r.status === 200 ? r.sid! : undefined;
+      });
+      await end(t, KEY_A, again);
+      expect(await listTools(t, KEY_A, unused[0])).toBe(404);
+      expect(await listTools(t, KEY_A, kept)).toBe(200);
+    } finally {
+      clearInterval(keeper);
+    }
+    // Bob's first client sent nothing during all that, but holds its GET stream open: it still works.
+    expect((await call(bob, 'list_sessions')).isError).toBeFalsy();
+
+    // Nothing is left behind: ended sessions are gone from the count.
+    await end(t, KEY_A, kept);
+    for (const c of [bob, bob2]) await (c.transport as StreamableHTTPClientTransport).terminateSession();
+    await waitFor('every MCP session gone', async () => ((await metric(t, /cua_mcp_connections/)) === 0 ? true : undefined));
+    await waitFor('every computer gone', () => (t.fake.open().length === 0 ? true : undefined));
+    expect(await ready(t)).toBe(200);
+  });
+
+  it('MCP_MAX_CONNECTIONS caps all principals together', async () => {
+    t = await startApp({ API_KEYS, MCP_MAX_CONNECTIONS: '6', MCP_MAX_CONNECTIONS_PER_PRINCIPAL: '4' });
+    const a = await Promise.all(Array.from({ length: 6 }, () => initialize(t, KEY_A)));
+    expect(a.map((r) => r.status).sort()).toEqual([200, 200, 200, 200, 429, 429]);
+    const z = await Promise.all(Array.from({ length: 3 }, () => initialize(t, KEY_Z)));
+    expect(z.map((r) => r.status).sort()).toEqual([200, 200, 429]);
+    const b = await initialize(t, KEY_B);
+    expect(b.status).toBe(429);
+    expect(JSON.parse(b.body).error.message).toMatch(/maximum of 6 MCP sessions \(MCP_MAX_CONNECTIONS\)/);
+    // Ending one frees its slot at once.
+    expect(await end(t, KEY_Z, z.find((r) => r.status === 200)!.sid!)).toBe(200);
+    expect((await initialize(t, KEY_B)).status).toBe(200);
+  });
+});

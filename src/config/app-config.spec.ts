@@ -9,6 +9,7 @@ describe(AppConfig.name, () => {
     expect(sut.auth).toEqual({ apiKeys: undefined, apiKeysFile: undefined, stdioPrincipal: 'anonymous' });
     expect(sut.session.maxSessionsPerPrincipal).toBe(10);
     expect(sut.pool.maxPerPrincipal).toBe(10);
+    expect(sut.mcp).toEqual({ maxConnections: 1000, maxConnectionsPerPrincipal: 100, connectionIdleTimeoutMs: 120000 });
     expect(sut.pool).toMatchObject({ maxSize: 5, acquireTimeoutMs: 30000 });
     expect(sut.session).toMatchObject({ maxSessions: 10, sweepIntervalMs: 60000, idleTimeoutMs: 600000 });
     expect(sut.agent).toMatchObject({ scriptedSteps: 4, scriptedStepMs: 0 });
@@ -91,6 +92,12 @@ describe(AppConfig.name, () => {
     expect(AppConfig.fromEnv({ NODE_ENV: 'production', LOG_FORMAT: 'pretty' }).log.format).toBe('pretty');
     expect(AppConfig.fromEnv({ LOG_FORMAT: 'json' }).log.format).toBe('json');
     expect(() => AppConfig.fromEnv({ LOG_FORMAT: 'xml' })).toThrow(/LOG_FORMAT/);
+  });
+
+  it('MCP session caps: the per-principal cap and the idle time of an unused session never exceed their wider settings', () => {
+    const sut = AppConfig.fromEnv({ MCP_MAX_CONNECTIONS: '50', MCP_MAX_CONNECTIONS_PER_PRINCIPAL: '80', MCP_CONNECTION_IDLE_TIMEOUT_MS: '300000', SESSION_IDLE_TIMEOUT_MS: '60000' });
+    expect(sut.mcp).toEqual({ maxConnections: 50, maxConnectionsPerPrincipal: 50, connectionIdleTimeoutMs: 60000 });
+    expect(() => AppConfig.fromEnv({ MCP_MAX_CONNECTIONS: '0', MCP_CONNECTION_IDLE_TIMEOUT_MS: '10' })).toThrow(/MCP_CONNECTION_IDLE_TIMEOUT_MS.*\n.*MCP_MAX_CONNECTIONS|MCP_MAX_CONNECTIONS.*\n.*MCP_CONNECTION_IDLE_TIMEOUT_MS/);
   });
 
   it('rejects a max idle timeout below the default idle timeout', () => {

@@ -122,6 +122,8 @@ export class AppConfig {
     stdioPrincipal: string;
   };
   readonly metrics: { token?: string };
+  /** MCP sessions over Streamable HTTP: caps and the idle time of an unused one. */
+  readonly mcp: { maxConnections: number; maxConnectionsPerPrincipal: number; connectionIdleTimeoutMs: number };
   readonly log: { level: 'debug' | 'info' | 'warn' | 'error'; format: 'json' | 'pretty' };
   readonly computer: {
     provider: string;
@@ -216,6 +218,11 @@ export class AppConfig {
     };
     this.auth = { apiKeys: env.API_KEYS, apiKeysFile: env.API_KEYS_FILE, stdioPrincipal: env.STDIO_PRINCIPAL };
     this.metrics = { token: env.METRICS_TOKEN };
+    this.mcp = {
+      maxConnections: env.MCP_MAX_CONNECTIONS,
+      maxConnectionsPerPrincipal: Math.min(env.MCP_MAX_CONNECTIONS_PER_PRINCIPAL, env.MCP_MAX_CONNECTIONS),
+      connectionIdleTimeoutMs: Math.min(env.MCP_CONNECTION_IDLE_TIMEOUT_MS, env.SESSION_IDLE_TIMEOUT_MS),
+    };
     this.log = {
       level: env.LOG_LEVEL as AppConfig['log']['level'],
       format: (env.LOG_FORMAT ?? (env.NODE_ENV === 'production' ? 'json' : 'pretty')) as AppConfig['log']['format'],

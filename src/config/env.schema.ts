@@ -71,6 +71,19 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(trim) @Matches(/^\s*https?:\/\/[^\s,/]+\/?\s*(,\s*https?:\/\/[^\s,/]+\/?\s*)*$/, { message: 'ALLOWED_ORIGINS must be a comma-separated list of origins such as https://app.example.com' })
   ALLOWED_ORIGINS?: string;
 
+  // --- MCP sessions (Streamable HTTP) ---
+  /** Most MCP sessions open at once on the server (initialize gets 429 beyond it). */
+  @Transform(toInt) @IsInt() @Min(1) @Max(1_000_000)
+  MCP_MAX_CONNECTIONS = 1000;
+
+  /** Most MCP sessions one principal may have open at once (at most MCP_MAX_CONNECTIONS). */
+  @Transform(toInt) @IsInt() @Min(1) @Max(1_000_000)
+  MCP_MAX_CONNECTIONS_PER_PRINCIPAL = 100;
+
+  /** An MCP session with no call running, no GET stream and no default session ends after this long without requests (at most SESSION_IDLE_TIMEOUT_MS). */
+  @Transform(toInt) @IsInt() @Min(1000) @Max(604_800_000)
+  MCP_CONNECTION_IDLE_TIMEOUT_MS = 120_000;
+
   // --- Observability ---
   /** When set, GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>` (secret). */
   @IsOptional() @Transform(trim) @IsString() @MinLength(16, { message: 'METRICS_TOKEN must be at least 16 characters' })

@@ -262,6 +262,11 @@ export class SessionService {
     return present;
   }
 
+  /** Whether this MCP connection has its default session (and with it, a computer). */
+  holdsDefault(connectionId: string): boolean {
+    return this.defaults.has(connectionId);
+  }
+
   /** Ends the default session of a closed MCP connection. Named and minted sessions outlive connections. */
   async endConnection(connectionId: string): Promise<void> {
     const key = this.defaults.get(connectionId);

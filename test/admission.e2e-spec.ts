@@ -5,8 +5,11 @@
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { connect as tcpConnect, type Socket } from 'node:net';
+import { ProbeServer } from '../src/http/http.module';
 import { ComputerPool, Lease } from '../src/pool/pool.module';
 import { call, startApp, TestApp, textOf } from './support/app';
+import { ServerProcess, spawnServer } from './support/server-process';
 
 const KEY_A = 'key-alice-0123456789abcdef';
 const KEY_B = 'key-bob-fedcba9876543210';
@@ -14,9 +17,14 @@ const KEY_Z = 'key-zed-00112233445566778';
 const API_KEYS = `${KEY_A}:alice,${KEY_B}:bob,${KEY_Z}:zed`;
 
 async function connectAs(t: TestApp, key: string, name = 'e2e'): Promise<Client> {
-  const client = new Client({ name, version: '1.0.0' });
-  await client.connect(new StreamableHTTPClientTransport(new URL(t.url), { requestInit: { headers: { Authorization: `Bearer ${key}` } } }));
+  const client = await connectTo(t.url, key, name);
   t.clients.push(client);
+  return client;
+}
+
+async function connectTo(url: string, key: string, name = 'e2e'): Promise<Client> {
+  const client = new Client({ name, version: '1.0.0' });
+  await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { Authorization: `Bearer ${key}` } } }));
   return client;
 }
 
@@ -233,5 +241,144 @@ describe('Admission: MCP sessions', () => {
     // Ending one frees its slot at once.
     expect(await end(t, KEY_Z, z.find((r) => r.status === 200)!.sid!)).toBe(200);
     expect((await initialize(t, KEY_B)).status).toBe(200);
+  });
+});
+
+/** A client that opens a connection, sends `first`, then `more` every `everyMs` (at most `times` times) until the server closes it. */
+function slowClient(port: number, first: string, more: string, everyMs: number, times: number) {
+  let received = '';
+  let closed = false;
+  const socket: Socket = tcpConnect(port, '127.0.0.1', () => {
+    if (first) socket.write(first);
+  });
+  socket.on('data', (d: Buffer) => (received += d.toString('latin1')));
+  socket.on('error', () => undefined);
+  let sent = 0;
+  const timer = more ? setInterval(() => (sent++ < times && socket.writable ? socket.write(more) : clearInterval(timer)), everyMs) : undefined;
+  socket.on('close', () => {
+    closed = true;
+    clearInterval(timer);
+  });
+  return { socket, received: () => received, closed: () => closed, stop: () => (clearInterval(timer), socket.destroy()) };
+}
+type SlowClient = ReturnType<typeof slowClient>;
+
+async function metricAt(baseUrl: string, name: string): Promise<number> {
+  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+  if (!m) throw new Error(`no ${name} in /metrics`);
+  return Number(m[1]);
+}
+
+const probeUrlOf = (srv: ServerProcess) => /Health and metrics also on (http:\/\/\S+) \(PROBE_PORT\)/.exec(srv.output())![1];
+const statusOf = (url: string) => fetch(url).then((r) => r.status, () => 0);
+
+describe('Admission: slow and idle HTTP clients (built server, separate process)', () => {
+  let srv: (ServerProcess & { stop(ms: number): Promise<void> }) | undefined;
+  let attackers: SlowClient[] = [];
+  afterEach(async () => {
+    for (const a of attackers) a.stop();
+    attackers = [];
+    await srv?.stop(5000);
+    srv = undefined;
+  });
+
+  it('clients that trickle headers or a body are cut off with 408, while probes, readiness and the other tenant are served; the same process, nothing left open', async () => {
+    srv = await spawnServer({ COMPUTER_PROVIDER: 'fake', POOL_MIN_WARM: '0', API_KEYS, HTTP_HEADERS_TIMEOUT_MS: '1000', HTTP_REQUEST_TIMEOUT_MS: '2000', PROBE_PORT: '0', SCRIPTED_MODEL_STEP_MS: '500' });
+    const probe = probeUrlOf(srv);
+    const startedAt = await metricAt(probe, 'process_start_time_seconds');
+    const bob = await connectTo(srv.url, KEY_B, 'bob');
+    expect((await call(bob, 'screenshot_cua')).isError).toBeFalsy();
+    const fdsBefore = await metricAt(probe, 'process_open_fds');
+    const port = Number(new URL(srv.base).port);
+
+    // 200 clients send one header line after another, 20 send a body byte by byte; none ever finishes.
+    attackers = [
+      ...Array.from({ length: 200 }, () => slowClient(port, 'GET /health/ready HTTP/1.1\r\nHost: 127.0.0.1\r\n', 'X-Slow: 1\r\n', 200, 100)),
+      ...Array.from({ length: 20 }, () =>
+        slowClient(port, `POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${KEY_A}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{`, ' ', 200, 100),
+      ),
+    ];
+    // Meanwhile everyone else is served: probes on both ports, and bob's calls.
+    await waitFor('the attackers to be connected', () => (attackers.every((a) => a.socket.readyState === 'open' || a.closed()) ? true : undefined));
+    expect(await statusOf(`${probe}/health/ready`)).toBe(200);
+    expect(await statusOf(`${srv.base}/health/ready`)).toBe(200);
+    expect((await call(bob, 'screenshot_cua')).isError).toBeFalsy();
+    await waitFor('every slow client to be cut off', () => (attackers.every((a) => a.closed()) ? true : undefined), 20_000);
+    expect(attackers.filter((a) => !a.received().startsWith('HTTP/1.1 408 Request Timeout')).map((a) => a.received().slice(0, 40))).toEqual([]);
+
+    // The same process is still serving, and it let go of every connection.
+    expect(srv.proc.exitCode).toBeNull();
+    expect(await metricAt(probe, 'process_start_time_seconds')).toBe(startedAt);
+    await waitFor('the attackers\' file descriptors to be closed', async () => ((await metricAt(probe, 'process_open_fds')) <= fdsBefore + 5 ? true : undefined));
+
+    // A drain is visible on the probe port to the end: readiness turns 503 while bob's task finishes.
+    let started = false;
+    const task = call(bob, 'run_cua_task', { task: 'last one' }, { onprogress: () => void (started = true) });
+    await waitFor('the task to start', () => (started ? true : undefined));
+    srv.proc.kill('SIGTERM');
+    await waitFor('readiness 503 on the probe port', async () => ((await statusOf(`${probe}/health/ready`)) === 503 ? true : undefined));
+    expect(textOf(await task)).toMatch(/Answer: Done: last one/);
+    expect((await srv.exited).code).toBe(0);
+    expect(await statusOf(`${probe}/health/live`)).toBe(0);
+    await bob.close().catch(() => undefined);
+  }, 60_000);
+
+  it('beyond HTTP_MAX_CONNECTIONS new connections are closed at once; the probe port still answers; the main port recovers when the idle ones are cut off', async () => {
+    srv = await spawnServer({ COMPUTER_PROVIDER: 'fake', POOL_MIN_WARM: '0', API_KEYS, HTTP_MAX_CONNECTIONS: '50', HTTP_HEADERS_TIMEOUT_MS: '5000', PROBE_PORT: '0' });
+    const probe = probeUrlOf(srv);
+    const startedAt = await metricAt(probe, 'process_start_time_seconds');
+    const port = Number(new URL(srv.base).port);
+    // 60 connections that send nothing at all.
+    attackers = Array.from({ length: 60 }, () => slowClient(port, '', '', 0, 0));
+    await waitFor('the ones over the cap to be closed at once', () => (attackers.filter((a) => a.closed()).length >= 10 ? true : undefined));
+    // Closed without an answer: exactly the ten over the cap.
+    expect(attackers.filter((a) => a.closed()).map((a) => a.received())).toEqual(Array(10).fill(''));
+    // The main port is full; the probe port is not.
+    expect(await statusOf(`${srv.base}/health/ready`)).toBe(0);
+    expect(await statusOf(`${probe}/health/ready`)).toBe(200);
+    expect(await statusOf(`${probe}/metrics`)).toBe(200);
+    await waitFor('the idle ones to be cut off', () => (attackers.every((a) => a.closed()) ? true : undefined), 20_000);
+    expect(await statusOf(`${srv.base}/health/ready`)).toBe(200);
+    const bob = await connectTo(srv.url, KEY_B, 'bob');
+    expect((await call(bob, 'screenshot_cua')).isError).toBeFalsy();
+    await bob.close();
+    expect(srv.proc.exitCode).toBeNull();
+    expect(await metricAt(probe, 'process_start_time_seconds')).toBe(startedAt);
+  }, 60_000);
+});
+
+describe('Admission: the probe port and long answers (in process)', () => {
+  let t: TestApp;
+  afterEach(async () => t?.close());
+
+  it('PROBE_PORT serves /health/live, /health/ready and /metrics (with METRICS_TOKEN) and nothing else, and closes with the app', async () => {
+    const token = 'metrics-token-0123456789';
+    t = await startApp({ PROBE_PORT: '0', METRICS_TOKEN: token });
+    const probe = `http://127.0.0.1:${t.app.get(ProbeServer).port()}`;
+    expect(await statusOf(`${probe}/health/live`)).toBe(200);
+    const ready = await fetch(`${probe}/health/ready`);
+    expect([ready.status, await ready.json()]).toEqual([200, expect.objectContaining({ status: 'ok' })]);
+    expect(await statusOf(`${probe}/metrics`)).toBe(401);
+    const scraped = await fetch(`${probe}/metrics?x=1`, { headers: { authorization: `Bearer ${token}` } });
+    expect([scraped.status, await scraped.text()]).toEqual([200, expect.stringContaining('cua_pool_max 5')]);
+    for (const [method, path] of [['GET', '/mcp'], ['POST', '/mcp'], ['POST', '/health/ready'], ['GET', '/health'], ['GET', '/metrics/extra']]) {
+      const res = await fetch(`${probe}${path}`, { method });
+      expect([method, path, res.status, await res.text()]).toEqual([method, path, 404, expect.stringMatching(/PROBE_PORT.*only GET \/health\/live, \/health\/ready and \/metrics/)]);
+    }
+    // The main port still serves everything.
+    expect(await statusOf(`${base(t)}/health/ready`)).toBe(200);
+    await t.close();
+    expect(await statusOf(`${probe}/health/live`)).toBe(0);
+  });
+
+  it('an answer that streams for longer than HTTP_REQUEST_TIMEOUT_MS arrives whole (the timeout covers receiving the request)', async () => {
+    t = await startApp({ HTTP_HEADERS_TIMEOUT_MS: '1000', HTTP_REQUEST_TIMEOUT_MS: '1000', SCRIPTED_MODEL_STEP_MS: '600' });
+    const client = await t.connect();
+    const progress: number[] = [];
+    const r = await call(client, 'run_cua_task', { task: 'slow and steady' }, { onprogress: (p) => void progress.push(p.progress) });
+    expect(textOf(r)).toMatch(/Answer: Done: slow and steady/);
+    // It really streamed across several request timeouts: a step every 600 ms, four steps.
+    expect(progress.length).toBeGreaterThanOrEqual(4);
   });
 });

@@ -5,7 +5,17 @@ import { AppConfig, ConfigValidationError, EnvironmentVariables } from './config
 describe(AppConfig.name, () => {
   it('applies the documented defaults', () => {
     const sut = AppConfig.fromEnv({});
-    expect(sut.http).toEqual({ host: '127.0.0.1', port: 3000, allowedHosts: [], allowedOrigins: [] });
+    expect(sut.http).toEqual({
+      host: '127.0.0.1',
+      port: 3000,
+      allowedHosts: [],
+      allowedOrigins: [],
+      headersTimeoutMs: 30000,
+      requestTimeoutMs: 60000,
+      keepAliveTimeoutMs: 5000,
+      maxConnections: 10000,
+      probe: undefined,
+    });
     expect(sut.auth).toEqual({ apiKeys: undefined, apiKeysFile: undefined, stdioPrincipal: 'anonymous' });
     expect(sut.session.maxSessionsPerPrincipal).toBe(10);
     expect(sut.pool.maxPerPrincipal).toBe(10);
@@ -98,6 +108,16 @@ describe(AppConfig.name, () => {
     const sut = AppConfig.fromEnv({ MCP_MAX_CONNECTIONS: '50', MCP_MAX_CONNECTIONS_PER_PRINCIPAL: '80', MCP_CONNECTION_IDLE_TIMEOUT_MS: '300000', SESSION_IDLE_TIMEOUT_MS: '60000' });
     expect(sut.mcp).toEqual({ maxConnections: 50, maxConnectionsPerPrincipal: 50, connectionIdleTimeoutMs: 60000 });
     expect(() => AppConfig.fromEnv({ MCP_MAX_CONNECTIONS: '0', MCP_CONNECTION_IDLE_TIMEOUT_MS: '10' })).toThrow(/MCP_CONNECTION_IDLE_TIMEOUT_MS.*\n.*MCP_MAX_CONNECTIONS|MCP_MAX_CONNECTIONS.*\n.*MCP_CONNECTION_IDLE_TIMEOUT_MS/);
+  });
+
+  it('HTTP limits and the probe port: a request timeout covers the headers, the probe port is a port of its own', () => {
+    expect(AppConfig.fromEnv({ PROBE_PORT: '9090' }).http.probe).toEqual({ port: 9090, host: '127.0.0.1' });
+    expect(AppConfig.fromEnv({ HOST: '0.0.0.0', PROBE_PORT: '0', PROBE_HOST: '10.0.0.7' }).http.probe).toEqual({ port: 0, host: '10.0.0.7' });
+    expect(AppConfig.fromEnv({ PORT: '0', PROBE_PORT: '0' }).http.probe).toEqual({ port: 0, host: '127.0.0.1' });
+    expect(() => AppConfig.fromEnv({ PORT: '8080', PROBE_PORT: '8080' })).toThrow(/PROBE_PORT=.*must differ from PORT \(8080\)/);
+    expect(() => AppConfig.fromEnv({ PROBE_HOST: '0.0.0.0' })).toThrow(/PROBE_HOST=.*set PROBE_PORT too/);
+    expect(() => AppConfig.fromEnv({ HTTP_HEADERS_TIMEOUT_MS: '40000', HTTP_REQUEST_TIMEOUT_MS: '20000' })).toThrow(/HTTP_REQUEST_TIMEOUT_MS=.*at least HTTP_HEADERS_TIMEOUT_MS \(40000\)/);
+    expect(() => AppConfig.fromEnv({ HTTP_MAX_CONNECTIONS: '5', HTTP_KEEP_ALIVE_TIMEOUT_MS: 'long' })).toThrow(/HTTP_KEEP_ALIVE_TIMEOUT_MS.*\n.*HTTP_MAX_CONNECTIONS|HTTP_MAX_CONNECTIONS.*\n.*HTTP_KEEP_ALIVE_TIMEOUT_MS/);
   });
 
   it('rejects a max idle timeout below the default idle timeout', () => {

@@ -69,6 +69,9 @@ export function validateEnv(raw: Record<string, string | undefined>): Environmen
     if (broken && !keys.some((k) => bad.has(k))) problems.push({ key, value: input[key], reasons: [reason] });
   };
   cross(['SESSION_MAX_IDLE_TIMEOUT_MS', 'SESSION_IDLE_TIMEOUT_MS'], env.SESSION_MAX_IDLE_TIMEOUT_MS < env.SESSION_IDLE_TIMEOUT_MS, 'SESSION_MAX_IDLE_TIMEOUT_MS', `must be at least SESSION_IDLE_TIMEOUT_MS (${env.SESSION_IDLE_TIMEOUT_MS})`);
+  cross(['HTTP_REQUEST_TIMEOUT_MS', 'HTTP_HEADERS_TIMEOUT_MS'], env.HTTP_REQUEST_TIMEOUT_MS < env.HTTP_HEADERS_TIMEOUT_MS, 'HTTP_REQUEST_TIMEOUT_MS', `must be at least HTTP_HEADERS_TIMEOUT_MS (${env.HTTP_HEADERS_TIMEOUT_MS}): the headers are part of the request`);
+  cross(['PROBE_PORT', 'PORT'], env.PROBE_PORT !== undefined && env.PROBE_PORT !== 0 && env.PROBE_PORT === env.PORT, 'PROBE_PORT', `must differ from PORT (${env.PORT}): it is a second port for health and metrics alone`);
+  cross(['PROBE_HOST', 'PROBE_PORT'], env.PROBE_HOST !== undefined && env.PROBE_PORT === undefined, 'PROBE_HOST', 'is the address of PROBE_PORT: set PROBE_PORT too');
   cross(['POOL_MIN_WARM', 'POOL_MAX_SIZE'], env.POOL_MIN_WARM > env.POOL_MAX_SIZE, 'POOL_MIN_WARM', `must not be above POOL_MAX_SIZE (${env.POOL_MAX_SIZE})`);
   cross(['AGENT_RETRY_MAX_MS', 'AGENT_RETRY_BASE_MS'], env.AGENT_RETRY_MAX_MS < env.AGENT_RETRY_BASE_MS, 'AGENT_RETRY_MAX_MS', `must be at least AGENT_RETRY_BASE_MS (${env.AGENT_RETRY_BASE_MS})`);
   cross(['POOL_RETRY_MAX_MS', 'POOL_RETRY_BASE_MS'], env.POOL_RETRY_MAX_MS < env.POOL_RETRY_BASE_MS, 'POOL_RETRY_MAX_MS', `must be at least POOL_RETRY_BASE_MS (${env.POOL_RETRY_BASE_MS})`);
@@ -114,6 +117,12 @@ export class AppConfig {
     allowedHosts: string[];
     /** Origins (`scheme://host[:port]`, normalised) an Origin header of /mcp may carry; empty = the loopback rule. */
     allowedOrigins: string[];
+    headersTimeoutMs: number;
+    requestTimeoutMs: number;
+    keepAliveTimeoutMs: number;
+    maxConnections: number;
+    /** The port of /health/* and /metrics alone, when set (0: a free one). */
+    probe?: { port: number; host: string };
   };
   readonly auth: {
     /** `key:principal` pairs (secret), when set. */
@@ -215,6 +224,11 @@ export class AppConfig {
       port: env.PORT,
       allowedHosts: list(env.ALLOWED_HOSTS).map((h) => h.toLowerCase()),
       allowedOrigins: list(env.ALLOWED_ORIGINS).map((o) => new URL(o).origin),
+      headersTimeoutMs: env.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: env.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      maxConnections: env.HTTP_MAX_CONNECTIONS,
+      probe: env.PROBE_PORT === undefined ? undefined : { port: env.PROBE_PORT, host: env.PROBE_HOST ?? env.HOST },
     };
     this.auth = { apiKeys: env.API_KEYS, apiKeysFile: env.API_KEYS_FILE, stdioPrincipal: env.STDIO_PRINCIPAL };
     this.metrics = { token: env.METRICS_TOKEN };

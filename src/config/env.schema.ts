@@ -36,6 +36,30 @@ export class EnvironmentVariables {
   @Transform(toInt) @IsInt() @Min(0) @Max(65535)
   PORT = 3000;
 
+  /** A client must send its request headers within this long, or gets 408 and is disconnected. */
+  @Transform(toInt) @IsInt() @Min(1000) @Max(600_000)
+  HTTP_HEADERS_TIMEOUT_MS = 30_000;
+
+  /** A client must send its whole request (headers and body) within this long; the answer (an SSE stream) may take longer. */
+  @Transform(toInt) @IsInt() @Min(1000) @Max(3_600_000)
+  HTTP_REQUEST_TIMEOUT_MS = 60_000;
+
+  /** An idle keep-alive connection is closed after this long. */
+  @Transform(toInt) @IsInt() @Min(100) @Max(600_000)
+  HTTP_KEEP_ALIVE_TIMEOUT_MS = 5_000;
+
+  /** Most open connections on PORT; more are closed at once (keep it below the open-file limit, `ulimit -n`). */
+  @Transform(toInt) @IsInt() @Min(10) @Max(1_000_000)
+  HTTP_MAX_CONNECTIONS = 10_000;
+
+  /** A second port serving only GET /health/live, /health/ready and /metrics; unset: none. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  PROBE_PORT?: number;
+
+  /** Address of PROBE_PORT; unset: HOST. */
+  @IsOptional() @Transform(trim) @IsString() @MinLength(1)
+  PROBE_HOST?: string;
+
   @Transform(trim) @IsIn(['debug', 'info', 'warn', 'error'])
   LOG_LEVEL = 'info';
 

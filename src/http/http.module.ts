@@ -1,0 +1,9 @@
+import { Module } from '@nestjs/common';
+import { HttpLimits } from './http-limits';
+import { ProbeServer } from './probe-server';
+
+/** The HTTP servers themselves: the main port's timeouts and connection cap, and the optional probe port. */
+@Module({ providers: [HttpLimits, ProbeServer], exports: [ProbeServer] })
+export class HttpModule {}
+
+export { ProbeServer } from './probe-server';

@@ -337,7 +337,8 @@ describe('Admission: slow and idle HTTP clients (built server, separate process)
     // The main port is full; the probe port is not.
     expect(await statusOf(`${srv.base}/health/ready`)).toBe(0);
     expect(await statusOf(`${probe}/health/ready`)).toBe(200);
-    expect(await statusOf(`${probe}/metrics`)).toBe(200);
+    expect(await metricAt(probe, 'cua_http_connections_dropped_total')).toBeGreaterThanOrEqual(10);
+    expect(srv.output()).toMatch(/HTTP_MAX_CONNECTIONS \(50\) reached: new connections are closed at once/);
     await waitFor('the idle ones to be cut off', () => (attackers.every((a) => a.closed()) ? true : undefined), 20_000);
     expect(await statusOf(`${srv.base}/health/ready`)).toBe(200);
     const bob = await connectTo(srv.url, KEY_B, 'bob');

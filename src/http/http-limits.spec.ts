@@ -39,6 +39,23 @@ describe(HttpLimits.name, () => {
     }
   });
 
+  it('counts every connection dropped over HTTP_MAX_CONNECTIONS and warns at most once a minute, naming the setting', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    try {
+      const sut = await setup({ HTTP_MAX_CONNECTIONS: '50' });
+      let dropped = 0;
+      sut.events.on('dropped', () => dropped++);
+      for (let t = 0; t < 100_000; t += 1000) sut.drop(t);
+      expect(dropped).toBe(100);
+      expect(warn.mock.calls.map(([m]) => String(m))).toEqual([
+        expect.stringMatching(/HTTP_MAX_CONNECTIONS \(50\) reached.*\(1 so far\)/),
+        expect.stringMatching(/\(61 so far\)/),
+      ]);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
   it('sets the timeouts, the connection cap, and a deadline check ten times per header timeout (at most every 5 s)', () => {
     const server = createServer();
     applyLimits(server, { headersTimeoutMs: 30_000, requestTimeoutMs: 60_000, keepAliveTimeoutMs: 5_000, maxConnections: 123 });

@@ -1,11 +1,14 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { Server } from 'node:http';
 import { AppConfig } from '../config/config.module';
 
 /** File descriptors left for desktops, files, child processes and the probe port beyond HTTP_MAX_CONNECTIONS. */
 const FD_RESERVE = 1024;
+/** At most one warning per this long while connections are being dropped. */
+const DROP_WARN_EVERY_MS = 60_000;
 
 export interface ServerLimits {
   headersTimeoutMs: number;
@@ -58,6 +61,10 @@ function readOwnLimits(): string {
 @Injectable()
 export class HttpLimits implements OnApplicationBootstrap {
   private readonly logger = new Logger(HttpLimits.name);
+  /** 'dropped' when the main port closes a connection over HTTP_MAX_CONNECTIONS. */
+  readonly events = new EventEmitter();
+  private dropped = 0;
+  private lastWarnAt = -Infinity;
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
@@ -68,7 +75,20 @@ export class HttpLimits implements OnApplicationBootstrap {
     const server: unknown = this.adapterHost.httpAdapter?.getHttpServer();
     if (!(server instanceof Server)) return; // stdio, or an adapter without a Node server
     applyLimits(server, this.config.http);
+    server.on('drop', () => this.drop());
     this.checkFileLimit(openFileLimit(readOwnLimits()));
+  }
+
+  /** A connection over HTTP_MAX_CONNECTIONS was closed: count it, and say so now and then. */
+  drop(now = Date.now()) {
+    this.dropped++;
+    this.events.emit('dropped');
+    if (now - this.lastWarnAt < DROP_WARN_EVERY_MS) return;
+    this.logger.warn(
+      `HTTP_MAX_CONNECTIONS (${this.config.http.maxConnections}) reached: new connections are closed at once ` +
+        `(${this.dropped} so far). A flood of connections, or raise HTTP_MAX_CONNECTIONS if this is real load.`,
+    );
+    this.lastWarnAt = now;
   }
 
   /** Warns when HTTP_MAX_CONNECTIONS leaves too few file descriptors for everything else. */

@@ -208,13 +208,13 @@ describe('Admission: MCP sessions', () => {
     const [kept, ...unused] = admitted.map((r) => r.sid!);
     const keeper = setInterval(() => void listTools(t, KEY_A, kept), 200);
     try {
-      const again = await waitFor('alice to have room again', async () => {
-        const r = await initialize(t, KEY_A);
-        return r.status === 200 ? r.sid! : undefined;
-      });
-      await end(t, KEY_A, again);
+      // Left open: bob's two and alice's one in use.
+      await waitFor("alice's unused sessions to expire", async () => ((await metric(t, /cua_mcp_connections/)) === 3 ? true : undefined));
       expect(await listTools(t, KEY_A, unused[0])).toBe(404);
       expect(await listTools(t, KEY_A, kept)).toBe(200);
+      const again = await initialize(t, KEY_A);
+      expect(again.status).toBe(200);
+      await end(t, KEY_A, again.sid!);
     } finally {
       clearInterval(keeper);
     }

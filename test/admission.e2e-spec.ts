@@ -181,8 +181,8 @@ describe('Admission: MCP sessions', () => {
   let t: TestApp;
   afterEach(async () => t?.close());
 
-  it('an initialize flood is refused with 429, Retry-After and a JSON-RPC error naming the setting; unused sessions expire; the other tenant keeps working', async () => {
-    t = await startApp({ API_KEYS, MCP_MAX_CONNECTIONS_PER_PRINCIPAL: '20', MCP_CONNECTION_IDLE_TIMEOUT_MS: '1000', SESSION_SWEEP_INTERVAL_MS: '100' });
+  it('an initialize flood is refused with 429, Retry-After and a JSON-RPC error naming the setting; the other tenant keeps working', async () => {
+    t = await startApp({ API_KEYS, MCP_MAX_CONNECTIONS_PER_PRINCIPAL: '20' });
     const bob = await connectAs(t, KEY_B, 'bob');
     expect((await call(bob, 'list_sessions')).isError).toBeFalsy();
 
@@ -202,31 +202,43 @@ describe('Admission: MCP sessions', () => {
     // Bob is another principal: he still opens sessions, and his calls work.
     const bob2 = await connectAs(t, KEY_B, 'bob-2');
     expect((await call(bob2, 'screenshot_cua')).isError).toBeFalsy();
+    expect((await call(bob, 'list_sessions')).isError).toBeFalsy();
     expect(await ready(t)).toBe(200);
 
-    // One of alice's sessions stays in use through the fast path; the others, unused, expire.
-    const [kept, ...unused] = admitted.map((r) => r.sid!);
+    // Nothing is left behind: ended sessions leave the count, and alice has room again.
+    for (const r of admitted) expect(await end(t, KEY_A, r.sid!)).toBe(200);
+    for (const c of [bob, bob2]) await (c.transport as StreamableHTTPClientTransport).terminateSession();
+    expect(await metric(t, /cua_mcp_connections/)).toBe(0);
+    const again = await initialize(t, KEY_A);
+    expect(again.status).toBe(200);
+    await end(t, KEY_A, again.sid!);
+    await waitFor('every computer gone', () => (t.fake.open().length === 0 ? true : undefined));
+  });
+
+  it('unused MCP sessions expire after MCP_CONNECTION_IDLE_TIMEOUT_MS; one in use (through the fast path) or holding a GET stream does not', async () => {
+    t = await startApp({ API_KEYS, MCP_MAX_CONNECTIONS_PER_PRINCIPAL: '5', MCP_CONNECTION_IDLE_TIMEOUT_MS: '1000', SESSION_SWEEP_INTERVAL_MS: '100' });
+    // Bob's SDK client holds its GET stream open and then sends nothing.
+    const bob = await connectAs(t, KEY_B, 'bob');
+    expect((await call(bob, 'list_sessions')).isError).toBeFalsy();
+    const opened = await Promise.all(Array.from({ length: 5 }, () => initialize(t, KEY_A)));
+    expect(opened.map((r) => r.status)).toEqual(Array(5).fill(200));
+    const [kept, ...unused] = opened.map((r) => r.sid!);
+    // One of alice's sessions stays in use; the others, unused, expire.
     const keeper = setInterval(() => void listTools(t, KEY_A, kept), 200);
     try {
-      // Left open: bob's two and alice's one in use.
-      await waitFor("alice's unused sessions to expire", async () => ((await metric(t, /cua_mcp_connections/)) === 3 ? true : undefined));
-      expect(await listTools(t, KEY_A, unused[0])).toBe(404);
+      await waitFor("alice's unused sessions to expire", async () => ((await metric(t, /cua_mcp_connections/)) === 2 ? true : undefined));
+      for (const sid of unused) expect(await listTools(t, KEY_A, sid)).toBe(404);
       expect(await listTools(t, KEY_A, kept)).toBe(200);
       const again = await initialize(t, KEY_A);
       expect(again.status).toBe(200);
-      await end(t, KEY_A, again.sid!);
+      expect(await end(t, KEY_A, again.sid!)).toBe(200);
     } finally {
       clearInterval(keeper);
     }
-    // Bob's first client sent nothing during all that, but holds its GET stream open: it still works.
     expect((await call(bob, 'list_sessions')).isError).toBeFalsy();
-
-    // Nothing is left behind: ended sessions are gone from the count.
-    await end(t, KEY_A, kept);
-    for (const c of [bob, bob2]) await (c.transport as StreamableHTTPClientTransport).terminateSession();
-    await waitFor('every MCP session gone', async () => ((await metric(t, /cua_mcp_connections/)) === 0 ? true : undefined));
-    await waitFor('every computer gone', () => (t.fake.open().length === 0 ? true : undefined));
-    expect(await ready(t)).toBe(200);
+    expect(await end(t, KEY_A, kept)).toBe(200);
+    await (bob.transport as StreamableHTTPClientTransport).terminateSession();
+    expect(await metric(t, /cua_mcp_connections/)).toBe(0);
   });
 
   it('MCP_MAX_CONNECTIONS caps all principals together', async () => {
@@ -339,7 +351,10 @@ describe('Admission: slow and idle HTTP clients (built server, separate process)
     expect(await statusOf(`${probe}/health/ready`)).toBe(200);
     expect(await metricAt(probe, 'cua_http_connections_dropped_total')).toBeGreaterThanOrEqual(10);
     expect(srv.output()).toMatch(/HTTP_MAX_CONNECTIONS \(50\) reached: new connections are closed at once/);
-    await waitFor('the idle ones to be cut off', () => (attackers.every((a) => a.closed()) ? true : undefined), 20_000);
+    await waitFor('the idle ones to be cut off', () => (attackers.every((a) => a.closed()) ? true : undefined), 30_000).catch((e: Error) => {
+      const open = attackers.filter((a) => !a.closed());
+      throw new Error(`${e.message}: ${open.length} still open (${JSON.stringify(open.map((a) => [a.socket.readyState, a.socket.localPort, a.received().slice(0, 20)]).slice(0, 5))}); server output:\n${srv!.output().slice(-3000)}`);
+    });
     expect(await statusOf(`${srv.base}/health/ready`)).toBe(200);
     const bob = await connectTo(srv.url, KEY_B, 'bob');
     expect((await call(bob, 'screenshot_cua')).isError).toBeFalsy();

@@ -32,6 +32,9 @@ export async function main() {
     SCREEN_HEIGHT: H,
     MAX_SESSIONS: String(max + 10),
     POOL_MAX_SIZE: String(max + 10),
+    // Every client is the anonymous principal: let it hold them all.
+    MCP_MAX_CONNECTIONS: String(max + 10),
+    MCP_MAX_CONNECTIONS_PER_PRINCIPAL: String(max + 10),
     POOL_MIN_WARM: '0',
     LOG_LEVEL: 'error',
   });

@@ -7,6 +7,7 @@ import { XvfbComputerModule } from './computer/xvfb/xvfb-computer.module';
 import { KubernetesComputerModule } from './computer/kubernetes/kubernetes-computer.module';
 import { AppConfig, ConfigModule } from './config/config.module';
 import { HealthModule } from './health/health.module';
+import { HttpModule } from './http/http.module';
 import { LifecycleModule } from './lifecycle/lifecycle.module';
 import { McpModule } from './mcp/mcp.module';
 import { MetricsModule } from './metrics/metrics.module';
@@ -52,6 +53,7 @@ export class AppModule {
         McpModule,
         HealthModule,
         MetricsModule,
+        HttpModule,
         ...BUILT_IN_PROVIDER_MODULES,
         ...(options.imports ?? []),
       ],

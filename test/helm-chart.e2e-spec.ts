@@ -120,6 +120,8 @@ describe('Helm chart: values', () => {
     ['an env entry without name', 'extraEnv', [{ value: '6' }], '/extraEnv/0', 'required'],
     ['a negative termination grace', 'terminationGracePeriodSeconds', -5, '/terminationGracePeriodSeconds', 'minimum'],
     ['a tmp size that is not a quantity', 'tmp.sizeLimit', '4 GB', '/tmp/sizeLimit', 'pattern'],
+    ['a probe port of 0', 'containerPorts.probes', 0, '/containerPorts/probes', 'minimum'],
+    ['a header timeout of 10 ms', 'config.http.headersTimeoutMs', 10, '/config/http/headersTimeoutMs', 'minimum'],
   ];
   it.each(wrong)('refuses %s', (_what, path, value, instancePath, keyword) => {
     const ok = validate(withValue(values, path, value));
@@ -161,15 +163,26 @@ describe('Helm chart: templates', () => {
     const kinds = templates.flatMap(([, text]) => [...text.matchAll(/^kind: (\w+)$/gm)].map((m) => m[1])).sort();
     expect(kinds).toEqual(['Deployment', 'HorizontalPodAutoscaler', 'Ingress', 'NetworkPolicy', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Secret', 'Service', 'ServiceAccount', 'ServiceMonitor']);
     expect(templates.map(([f]) => f)).toContain('NOTES.txt');
+    // Prometheus scrapes the probe port, which a flood of the main port does not reach.
+    expect(read(templateDir, 'servicemonitor.yaml')).toMatch(/endpoints:\n\s+- port: probes\n\s+path: \/metrics\n/);
     for (const [file, flag] of [['ingress.yaml', 'ingress.enabled'], ['hpa.yaml', 'autoscaling.enabled'], ['servicemonitor.yaml', 'metrics.serviceMonitor.enabled'], ['pdb.yaml', 'podDisruptionBudget.enabled']]) {
       expect(read(templateDir, file).split('\n')[0]).toBe(`{{- if .Values.${flag} }}`);
       expect(getPath(values, flag)).toEqual(expect.any(Boolean));
     }
   });
 
-  it('probes /health/live for startup and liveness and /health/ready for readiness, and sleeps in preStop before SIGTERM', () => {
-    const probe = (name: string) => new RegExp(`${name}:\\n\\s+httpGet:\\n\\s+path: ([^\\n]+)`).exec(deployment)?.[1];
-    expect([probe('startupProbe'), probe('livenessProbe'), probe('readinessProbe')]).toEqual(['/health/live', '/health/live', '/health/ready']);
+  it('probes /health/live for startup and liveness and /health/ready for readiness on the probe port, and sleeps in preStop before SIGTERM', () => {
+    const probe = (name: string) => new RegExp(`${name}:\\n\\s+httpGet:\\n\\s+path: ([^\\n]+)\\n\\s+port: ([^\\n]+)`).exec(deployment)?.slice(1);
+    expect([probe('startupProbe'), probe('livenessProbe'), probe('readinessProbe')]).toEqual([
+      ['/health/live', 'probes'],
+      ['/health/live', 'probes'],
+      ['/health/ready', 'probes'],
+    ]);
+    // The probe port is the server's PROBE_PORT, a named container port, and a port of the Service.
+    expect(deployment).toMatch(/- name: probes\n\s+containerPort: \{\{ \.Values\.containerPorts\.probes \}\}/);
+    expect(deployment).toMatch(/- name: PROBE_PORT\n\s+value: \{\{ \.Values\.containerPorts\.probes \| int64 \| quote \}\}/);
+    expect(read(templateDir, 'service.yaml')).toMatch(/- name: probes\n\s+port: \{\{ \.Values\.containerPorts\.probes \}\}\n\s+targetPort: probes/);
+    expect(getPath(values, 'containerPorts.probes')).not.toBe(getPath(values, 'containerPorts.http'));
     expect(deployment).toMatch(/preStop:\n\s+exec:\n\s+command: \["\/bin\/sleep", "\{\{ \.Values\.preStopSleepSeconds \}\}"\]/);
     expect(deployment).toContain('terminationGracePeriodSeconds: {{ include "cua-mcp-server.terminationGracePeriodSeconds" . }}');
   });
@@ -266,7 +279,8 @@ describe('Helm chart: environment', () => {
   // every number that becomes a setting goes through int64 first.
   it('renders numeric settings through int64, so large numbers are not printed in exponent form', () => {
     const templated = [...deployment.matchAll(/value: \{\{ \.Values\.([\w.]+) ((?:\| \w+ )*)\}\}/g)].map((m) => ({ path: m[1], pipe: m[2].trim() }));
-    const numeric = templated.filter((t) => typeof getPath(values, t.path) === 'number' || t.path === 'config.sessions.maxPerPrincipal');
+    // A null default is a number that is left unset (the template skips it then).
+    const numeric = templated.filter((t) => typeof getPath(values, t.path) === 'number' || getPath(values, t.path) === null);
     expect(numeric.length).toBeGreaterThanOrEqual(15);
     expect(numeric.filter((t) => t.pipe !== '| int64 | quote').map((t) => t.path)).toEqual([]);
     expect(templated.filter((t) => !/\| quote$/.test(t.pipe)).map((t) => t.path)).toEqual([]);

@@ -1,11 +1,25 @@
-import { AppConfig, ConfigValidationError } from './config.module';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AppConfig, ConfigValidationError, EnvironmentVariables } from './config.module';
 
 describe(AppConfig.name, () => {
   it('applies the documented defaults', () => {
     const sut = AppConfig.fromEnv({});
-    expect(sut.http).toEqual({ host: '127.0.0.1', port: 3000, allowedHosts: [], allowedOrigins: [] });
+    expect(sut.http).toEqual({
+      host: '127.0.0.1',
+      port: 3000,
+      allowedHosts: [],
+      allowedOrigins: [],
+      headersTimeoutMs: 30000,
+      requestTimeoutMs: 60000,
+      keepAliveTimeoutMs: 5000,
+      maxConnections: 10000,
+      probe: undefined,
+    });
     expect(sut.auth).toEqual({ apiKeys: undefined, apiKeysFile: undefined, stdioPrincipal: 'anonymous' });
     expect(sut.session.maxSessionsPerPrincipal).toBe(10);
+    expect(sut.pool.maxPerPrincipal).toBe(10);
+    expect(sut.mcp).toEqual({ maxConnections: 1000, maxConnectionsPerPrincipal: 100, connectionIdleTimeoutMs: 120000 });
     expect(sut.pool).toMatchObject({ maxSize: 5, acquireTimeoutMs: 30000 });
     expect(sut.session).toMatchObject({ maxSessions: 10, sweepIntervalMs: 60000, idleTimeoutMs: 600000 });
     expect(sut.agent).toMatchObject({ scriptedSteps: 4, scriptedStepMs: 0 });
@@ -66,6 +80,9 @@ describe(AppConfig.name, () => {
     const sut = AppConfig.fromEnv({ API_KEYS: 'k1:alice', MAX_SESSIONS: '4', MAX_SESSIONS_PER_PRINCIPAL: '9', ALLOWED_HOSTS: 'MCP.example.com, b', ALLOWED_ORIGINS: 'https://app.example.com/' });
     expect(sut.auth.apiKeys).toBe('k1:alice');
     expect(sut.session.maxSessionsPerPrincipal).toBe(4);
+    expect(sut.pool.maxPerPrincipal).toBe(4);
+    expect(AppConfig.fromEnv({ MAX_SESSIONS_PER_PRINCIPAL: '2', MAX_COMPUTERS_PER_PRINCIPAL: '6' }).pool.maxPerPrincipal).toBe(6);
+    expect(() => AppConfig.fromEnv({ MAX_COMPUTERS_PER_PRINCIPAL: '0' })).toThrow(/MAX_COMPUTERS_PER_PRINCIPAL/);
     expect(sut.http).toMatchObject({ allowedHosts: ['mcp.example.com', 'b'], allowedOrigins: ['https://app.example.com'] });
     let err: unknown;
     try {
@@ -87,7 +104,32 @@ describe(AppConfig.name, () => {
     expect(() => AppConfig.fromEnv({ LOG_FORMAT: 'xml' })).toThrow(/LOG_FORMAT/);
   });
 
+  it('MCP session caps: the per-principal cap and the idle time of an unused session never exceed their wider settings', () => {
+    const sut = AppConfig.fromEnv({ MCP_MAX_CONNECTIONS: '50', MCP_MAX_CONNECTIONS_PER_PRINCIPAL: '80', MCP_CONNECTION_IDLE_TIMEOUT_MS: '300000', SESSION_IDLE_TIMEOUT_MS: '60000' });
+    expect(sut.mcp).toEqual({ maxConnections: 50, maxConnectionsPerPrincipal: 50, connectionIdleTimeoutMs: 60000 });
+    expect(() => AppConfig.fromEnv({ MCP_MAX_CONNECTIONS: '0', MCP_CONNECTION_IDLE_TIMEOUT_MS: '10' })).toThrow(/MCP_CONNECTION_IDLE_TIMEOUT_MS.*\n.*MCP_MAX_CONNECTIONS|MCP_MAX_CONNECTIONS.*\n.*MCP_CONNECTION_IDLE_TIMEOUT_MS/);
+  });
+
+  it('HTTP limits and the probe port: a request timeout covers the headers, the probe port is a port of its own', () => {
+    expect(AppConfig.fromEnv({ PROBE_PORT: '9090' }).http.probe).toEqual({ port: 9090, host: '127.0.0.1' });
+    expect(AppConfig.fromEnv({ HOST: '0.0.0.0', PROBE_PORT: '0', PROBE_HOST: '10.0.0.7' }).http.probe).toEqual({ port: 0, host: '10.0.0.7' });
+    expect(AppConfig.fromEnv({ PORT: '0', PROBE_PORT: '0' }).http.probe).toEqual({ port: 0, host: '127.0.0.1' });
+    expect(() => AppConfig.fromEnv({ PORT: '8080', PROBE_PORT: '8080' })).toThrow(/PROBE_PORT=.*must differ from PORT \(8080\)/);
+    expect(() => AppConfig.fromEnv({ PROBE_HOST: '0.0.0.0' })).toThrow(/PROBE_HOST=.*set PROBE_PORT too/);
+    expect(() => AppConfig.fromEnv({ HTTP_HEADERS_TIMEOUT_MS: '40000', HTTP_REQUEST_TIMEOUT_MS: '20000' })).toThrow(/HTTP_REQUEST_TIMEOUT_MS=.*at least HTTP_HEADERS_TIMEOUT_MS \(40000\)/);
+    expect(() => AppConfig.fromEnv({ HTTP_MAX_CONNECTIONS: '5', HTTP_KEEP_ALIVE_TIMEOUT_MS: 'long' })).toThrow(/HTTP_KEEP_ALIVE_TIMEOUT_MS.*\n.*HTTP_MAX_CONNECTIONS|HTTP_MAX_CONNECTIONS.*\n.*HTTP_KEEP_ALIVE_TIMEOUT_MS/);
+  });
+
   it('rejects a max idle timeout below the default idle timeout', () => {
     expect(() => AppConfig.fromEnv({ SESSION_IDLE_TIMEOUT_MS: '60000', SESSION_MAX_IDLE_TIMEOUT_MS: '5000' })).toThrow(/SESSION_MAX_IDLE_TIMEOUT_MS/);
+  });
+
+  it("the README's settings table names every setting", () => {
+    const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+    const table = readme.split('\n## Settings\n')[1].split('\n## ')[0];
+    const named = new Set([...table.matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map((m) => m[1]));
+    const settings = Object.keys(new EnvironmentVariables());
+    expect(settings).toEqual(expect.arrayContaining(['API_KEYS', 'MAX_SESSIONS_PER_PRINCIPAL', 'SHUTDOWN_GRACE_MS']));
+    expect(settings.filter((k) => k !== 'NODE_ENV' && !named.has(k))).toEqual([]);
   });
 });

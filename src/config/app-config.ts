@@ -69,6 +69,9 @@ export function validateEnv(raw: Record<string, string | undefined>): Environmen
     if (broken && !keys.some((k) => bad.has(k))) problems.push({ key, value: input[key], reasons: [reason] });
   };
   cross(['SESSION_MAX_IDLE_TIMEOUT_MS', 'SESSION_IDLE_TIMEOUT_MS'], env.SESSION_MAX_IDLE_TIMEOUT_MS < env.SESSION_IDLE_TIMEOUT_MS, 'SESSION_MAX_IDLE_TIMEOUT_MS', `must be at least SESSION_IDLE_TIMEOUT_MS (${env.SESSION_IDLE_TIMEOUT_MS})`);
+  cross(['HTTP_REQUEST_TIMEOUT_MS', 'HTTP_HEADERS_TIMEOUT_MS'], env.HTTP_REQUEST_TIMEOUT_MS < env.HTTP_HEADERS_TIMEOUT_MS, 'HTTP_REQUEST_TIMEOUT_MS', `must be at least HTTP_HEADERS_TIMEOUT_MS (${env.HTTP_HEADERS_TIMEOUT_MS}): the headers are part of the request`);
+  cross(['PROBE_PORT', 'PORT'], env.PROBE_PORT !== undefined && env.PROBE_PORT !== 0 && env.PROBE_PORT === env.PORT, 'PROBE_PORT', `must differ from PORT (${env.PORT}): it is a second port for health and metrics alone`);
+  cross(['PROBE_HOST', 'PROBE_PORT'], env.PROBE_HOST !== undefined && env.PROBE_PORT === undefined, 'PROBE_HOST', 'is the address of PROBE_PORT: set PROBE_PORT too');
   cross(['POOL_MIN_WARM', 'POOL_MAX_SIZE'], env.POOL_MIN_WARM > env.POOL_MAX_SIZE, 'POOL_MIN_WARM', `must not be above POOL_MAX_SIZE (${env.POOL_MAX_SIZE})`);
   cross(['AGENT_RETRY_MAX_MS', 'AGENT_RETRY_BASE_MS'], env.AGENT_RETRY_MAX_MS < env.AGENT_RETRY_BASE_MS, 'AGENT_RETRY_MAX_MS', `must be at least AGENT_RETRY_BASE_MS (${env.AGENT_RETRY_BASE_MS})`);
   cross(['POOL_RETRY_MAX_MS', 'POOL_RETRY_BASE_MS'], env.POOL_RETRY_MAX_MS < env.POOL_RETRY_BASE_MS, 'POOL_RETRY_MAX_MS', `must be at least POOL_RETRY_BASE_MS (${env.POOL_RETRY_BASE_MS})`);
@@ -114,6 +117,12 @@ export class AppConfig {
     allowedHosts: string[];
     /** Origins (`scheme://host[:port]`, normalised) an Origin header of /mcp may carry; empty = the loopback rule. */
     allowedOrigins: string[];
+    headersTimeoutMs: number;
+    requestTimeoutMs: number;
+    keepAliveTimeoutMs: number;
+    maxConnections: number;
+    /** The port of /health/* and /metrics alone, when set (0: a free one). */
+    probe?: { port: number; host: string };
   };
   readonly auth: {
     /** `key:principal` pairs (secret), when set. */
@@ -122,6 +131,8 @@ export class AppConfig {
     stdioPrincipal: string;
   };
   readonly metrics: { token?: string };
+  /** MCP sessions over Streamable HTTP: caps and the idle time of an unused one. */
+  readonly mcp: { maxConnections: number; maxConnectionsPerPrincipal: number; connectionIdleTimeoutMs: number };
   readonly log: { level: 'debug' | 'info' | 'warn' | 'error'; format: 'json' | 'pretty' };
   readonly computer: {
     provider: string;
@@ -160,6 +171,8 @@ export class AppConfig {
   };
   readonly pool: {
     maxSize: number;
+    /** Computers one principal may hold or wait for at once (MAX_COMPUTERS_PER_PRINCIPAL). */
+    maxPerPrincipal: number;
     minWarm: number;
     maxWaiters: number;
     acquireTimeoutMs: number;
@@ -217,9 +230,19 @@ export class AppConfig {
       port: env.PORT,
       allowedHosts: list(env.ALLOWED_HOSTS).map((h) => h.toLowerCase()),
       allowedOrigins: list(env.ALLOWED_ORIGINS).map((o) => new URL(o).origin),
+      headersTimeoutMs: env.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: env.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      maxConnections: env.HTTP_MAX_CONNECTIONS,
+      probe: env.PROBE_PORT === undefined ? undefined : { port: env.PROBE_PORT, host: env.PROBE_HOST ?? env.HOST },
     };
     this.auth = { apiKeys: env.API_KEYS, apiKeysFile: env.API_KEYS_FILE, stdioPrincipal: env.STDIO_PRINCIPAL };
     this.metrics = { token: env.METRICS_TOKEN };
+    this.mcp = {
+      maxConnections: env.MCP_MAX_CONNECTIONS,
+      maxConnectionsPerPrincipal: Math.min(env.MCP_MAX_CONNECTIONS_PER_PRINCIPAL, env.MCP_MAX_CONNECTIONS),
+      connectionIdleTimeoutMs: Math.min(env.MCP_CONNECTION_IDLE_TIMEOUT_MS, env.SESSION_IDLE_TIMEOUT_MS),
+    };
     this.log = {
       level: env.LOG_LEVEL as AppConfig['log']['level'],
       format: (env.LOG_FORMAT ?? (env.NODE_ENV === 'production' ? 'json' : 'pretty')) as AppConfig['log']['format'],
@@ -267,7 +290,9 @@ export class AppConfig {
         self: { podName: env.POD_NAME, podUid: env.POD_UID, podNamespace: env.POD_NAMESPACE },
       },
     };
+    const maxSessionsPerPrincipal = Math.min(env.MAX_SESSIONS_PER_PRINCIPAL ?? env.MAX_SESSIONS, env.MAX_SESSIONS);
     this.pool = {
+      maxPerPrincipal: env.MAX_COMPUTERS_PER_PRINCIPAL ?? maxSessionsPerPrincipal,
       // COMPUTER_PROVIDER=cua: at most one computer per remote endpoint (validateEnv refuses an explicit value above that).
       maxSize: env.COMPUTER_PROVIDER === 'cua' && env.CUA_COMPUTER_URLS ? Math.min(env.POOL_MAX_SIZE, list(env.CUA_COMPUTER_URLS).length) : env.POOL_MAX_SIZE,
       acquireTimeoutMs: env.POOL_ACQUIRE_TIMEOUT_MS,
@@ -284,7 +309,7 @@ export class AppConfig {
     };
     this.session = {
       maxSessions: env.MAX_SESSIONS,
-      maxSessionsPerPrincipal: Math.min(env.MAX_SESSIONS_PER_PRINCIPAL ?? env.MAX_SESSIONS, env.MAX_SESSIONS),
+      maxSessionsPerPrincipal,
       sweepIntervalMs: env.SESSION_SWEEP_INTERVAL_MS,
       idleTimeoutMs: env.SESSION_IDLE_TIMEOUT_MS,
       maxIdleTimeoutMs: env.SESSION_MAX_IDLE_TIMEOUT_MS,

@@ -36,6 +36,30 @@ export class EnvironmentVariables {
   @Transform(toInt) @IsInt() @Min(0) @Max(65535)
   PORT = 3000;
 
+  /** A client must send its request headers within this long, or gets 408 and is disconnected. */
+  @Transform(toInt) @IsInt() @Min(1000) @Max(600_000)
+  HTTP_HEADERS_TIMEOUT_MS = 30_000;
+
+  /** A client must send its whole request (headers and body) within this long; the answer (an SSE stream) may take longer. */
+  @Transform(toInt) @IsInt() @Min(1000) @Max(3_600_000)
+  HTTP_REQUEST_TIMEOUT_MS = 60_000;
+
+  /** An idle keep-alive connection is closed after this long. */
+  @Transform(toInt) @IsInt() @Min(100) @Max(600_000)
+  HTTP_KEEP_ALIVE_TIMEOUT_MS = 5_000;
+
+  /** Most open connections on PORT; more are closed at once (keep it below the open-file limit, `ulimit -n`). */
+  @Transform(toInt) @IsInt() @Min(10) @Max(1_000_000)
+  HTTP_MAX_CONNECTIONS = 10_000;
+
+  /** A second port serving only GET /health/live, /health/ready and /metrics; unset: none. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  PROBE_PORT?: number;
+
+  /** Address of PROBE_PORT; unset: HOST. */
+  @IsOptional() @Transform(trim) @IsString() @MinLength(1)
+  PROBE_HOST?: string;
+
   @Transform(trim) @IsIn(['debug', 'info', 'warn', 'error'])
   LOG_LEVEL = 'info';
 
@@ -59,6 +83,10 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100_000)
   MAX_SESSIONS_PER_PRINCIPAL?: number;
 
+  /** Most computers one principal may hold or wait for at once (sessions' computers, concurrent tasks' extra ones, waits); unset = MAX_SESSIONS_PER_PRINCIPAL. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100_000)
+  MAX_COMPUTERS_PER_PRINCIPAL?: number;
+
   /** Comma-separated host names the Host header may carry on /mcp (port ignored). */
   @IsOptional() @Transform(trim) @Matches(/^\s*[^\s,]+\s*(,\s*[^\s,]+\s*)*$/, { message: 'ALLOWED_HOSTS must be a comma-separated list of host names' })
   ALLOWED_HOSTS?: string;
@@ -66,6 +94,19 @@ export class EnvironmentVariables {
   /** Comma-separated origins (scheme://host[:port]) an Origin header on /mcp may carry. */
   @IsOptional() @Transform(trim) @Matches(/^\s*https?:\/\/[^\s,/]+\/?\s*(,\s*https?:\/\/[^\s,/]+\/?\s*)*$/, { message: 'ALLOWED_ORIGINS must be a comma-separated list of origins such as https://app.example.com' })
   ALLOWED_ORIGINS?: string;
+
+  // --- MCP sessions (Streamable HTTP) ---
+  /** Most MCP sessions open at once on the server (initialize gets 429 beyond it). */
+  @Transform(toInt) @IsInt() @Min(1) @Max(1_000_000)
+  MCP_MAX_CONNECTIONS = 1000;
+
+  /** Most MCP sessions one principal may have open at once (at most MCP_MAX_CONNECTIONS). */
+  @Transform(toInt) @IsInt() @Min(1) @Max(1_000_000)
+  MCP_MAX_CONNECTIONS_PER_PRINCIPAL = 100;
+
+  /** An MCP session with no call running, no GET stream and no default session ends after this long without requests (at most SESSION_IDLE_TIMEOUT_MS). */
+  @Transform(toInt) @IsInt() @Min(1000) @Max(604_800_000)
+  MCP_CONNECTION_IDLE_TIMEOUT_MS = 120_000;
 
   // --- Observability ---
   /** When set, GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>` (secret). */

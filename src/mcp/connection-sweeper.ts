@@ -3,11 +3,12 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import { PeriodicJob } from '../common/periodic-job';
 import { AppConfig } from '../config/config.module';
 import { McpConnections } from './mcp-connections';
-import { ToolRunner } from './tools/tool-runner';
 
 /**
- * Every SESSION_SWEEP_INTERVAL_MS, closes MCP connections idle longer than SESSION_IDLE_TIMEOUT_MS,
- * so clients that vanish without DELETE do not keep a server, a transport and a default session
+ * Every SESSION_SWEEP_INTERVAL_MS, closes MCP connections idle past their limit
+ * (McpConnections.sweepIdle: SESSION_IDLE_TIMEOUT_MS while they hold a default session or a GET
+ * stream, MCP_CONNECTION_IDLE_TIMEOUT_MS when they hold nothing), so clients that vanish without
+ * DELETE, or open sessions they never use, do not keep a server, a transport and a default session
  * (with its computer) forever. Owns its interval.
  */
 @Injectable()
@@ -17,12 +18,11 @@ export class ConnectionSweeper implements OnApplicationBootstrap, OnModuleDestro
 
   constructor(
     connections: McpConnections,
-    tools: ToolRunner,
     scheduler: SchedulerRegistry,
     private readonly config: AppConfig,
   ) {
     this.job = new PeriodicJob(scheduler, 'mcp-connection-idle-sweep', this.logger, async () => {
-      const closed = await connections.sweepIdle(config.session.idleTimeoutMs, (id) => tools.busy(id));
+      const closed = await connections.sweepIdle();
       if (closed.length) this.logger.log(`Closed ${closed.length} idle MCP connection(s)`);
     });
   }

@@ -3,9 +3,10 @@ import type { ServerResponse } from 'node:http';
 import { DomainError, DomainErrorCode, errorMessage } from '../common/domain-error';
 
 /** A JSON-RPC error reply for failures before a request reaches an MCP server (plain Node response: the fast path has no Express one). */
-export function rpcError(res: ServerResponse, status: number, code: number, message: string) {
+export function rpcError(res: ServerResponse, status: number, code: number, message: string, headers: Record<string, string> = {}) {
   if (res.headersSent) return;
   res.statusCode = status;
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
   res.end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }));
 }

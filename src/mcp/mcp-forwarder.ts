@@ -27,6 +27,7 @@ export class McpForwarder {
     const conn = found && found.ctx.principal === principalOf(req) ? found : undefined;
     if (!conn) return rpcError(res, 404, -32001, `Session not found: no MCP session "${sid.slice(0, 64)}" (it ended or never existed). Initialize a new one.`);
     if (Array.isArray(body) && body.length === 0) return rpcError(res, 400, -32600, 'Invalid Request: an empty batch holds no message.');
+    this.connections.serving(conn, res, req.method === 'GET');
     if (req.method === 'POST') this.abortIfClientLeaves(sid, body, res);
     try {
       const transport = conn.transport as StreamableHTTPServerTransport;

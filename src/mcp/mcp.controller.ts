@@ -38,11 +38,17 @@ export class McpController {
       return rpcError(res, 400, -32000, 'Bad Request: no Mcp-Session-Id header. Send an initialize request first, then send its Mcp-Session-Id with every request.');
     }
     if (this.drain.draining) return rpcError(res, 503, -32000, 'The server is shutting down; connect to another instance or retry shortly.');
+    const principal = principalOf(req);
+    const admission = this.connections.admit(principal);
+    if (!admission.admitted) {
+      this.logger.warn(`initialize of ${principal} refused: ${admission.setting} reached`);
+      return rpcError(res, 429, -32000, admission.message, { 'Retry-After': String(admission.retryAfterSeconds) });
+    }
     const id = randomUUID();
-    const ctx = this.factory.create(principalOf(req), id);
+    const ctx = this.factory.create(principal, id);
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => id,
-      onsessioninitialized: (): void => this.connections.add(ctx, transport),
+      onsessioninitialized: (): void => this.connections.add(ctx, transport, admission),
     });
     transport.onclose = () => void this.connections.closed(id);
     try {
@@ -51,6 +57,9 @@ export class McpController {
     } catch (e) {
       this.logger.error(`initialize failed: ${errorMessage(e)}`);
       rpcError(res, 500, -32603, 'Internal error while starting the MCP session.');
+    } finally {
+      // When initialize did not open the session, its slot is free again (add() took it over otherwise).
+      admission.release();
     }
   }
 

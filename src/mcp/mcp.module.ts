@@ -48,6 +48,7 @@ export class McpModule implements NestModule {
 
 export { serveStdio, STDIO_CONNECTION } from './stdio';
 export { McpConnections } from './mcp-connections';
+export type { Refusal as McpConnectionRefusal } from './mcp-connections';
 export { McpFastPath } from './mcp-fast-path';
 export { McpServerFactory } from './mcp-server.factory';
 export { ToolRunner } from './tools/tool-runner';

@@ -2,7 +2,8 @@ import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { AgentService } from '../agent/agent.module';
 import { CuaComputerProvider, type DesktopFailure, KubernetesComputerProvider } from '../computer/computer.module';
-import { ToolRunner, type ToolCallEvent } from '../mcp/mcp.module';
+import { HttpLimits } from '../http/http.module';
+import { McpConnections, type McpConnectionRefusal, ToolRunner, type ToolCallEvent } from '../mcp/mcp.module';
 import { ComputerPool, type Lease } from '../pool/pool.module';
 import { type EndReason, Session, SessionService } from '../session/session.module';
 
@@ -56,6 +57,17 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
     labelNames: ['reason'],
     registers: [this.registry],
   });
+  private readonly mcpRefused = new Counter({
+    name: 'cua_mcp_connections_refused_total',
+    help: 'MCP initialize requests refused with 429, by the setting whose cap was reached (MCP_MAX_CONNECTIONS_PER_PRINCIPAL, MCP_MAX_CONNECTIONS).',
+    labelNames: ['limit'],
+    registers: [this.registry],
+  });
+  private readonly httpDropped = new Counter({
+    name: 'cua_http_connections_dropped_total',
+    help: 'Connections the main port closed at once because HTTP_MAX_CONNECTIONS were open.',
+    registers: [this.registry],
+  });
   readonly httpInFlight = new Gauge({ name: 'cua_http_requests_in_flight', help: 'HTTP requests being served (open MCP streams included).', registers: [this.registry] });
 
   constructor(
@@ -65,8 +77,11 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
     private readonly agent: AgentService,
     private readonly kubernetes: KubernetesComputerProvider,
     private readonly cuaComputers: CuaComputerProvider,
+    private readonly connections: McpConnections,
+    private readonly http: HttpLimits,
   ) {
     new Gauge({ name: 'cua_sessions_active', help: 'Sessions open now.', registers: [this.registry], collect: gaugeOf(() => this.sessions.count()) });
+    new Gauge({ name: 'cua_mcp_connections', help: 'MCP sessions (connections) open now.', registers: [this.registry], collect: gaugeOf(() => this.connections.size()) });
     const poolGauge = (name: string, help: string, read: (s: ReturnType<ComputerPool['stats']>) => number) =>
       new Gauge({ name: `cua_pool_${name}`, help, registers: [this.registry], collect: gaugeOf(() => read(this.pool.stats())) });
     poolGauge('size', 'Computers alive (leased, in stock, starting, being checked or destroyed).', (s) => s.size);
@@ -101,6 +116,8 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
       this.acquireWait.observe({ start }, l.waitedMs / 1000);
     });
     this.on(this.pool.events, 'destroyed', () => this.destroyed.inc());
+    this.on(this.http.events, 'dropped', () => this.httpDropped.inc());
+    this.on(this.connections.events, 'refused', (r: McpConnectionRefusal) => this.mcpRefused.inc({ limit: r.setting }));
     this.on(this.kubernetes.events, 'failure', (f: DesktopFailure) => this.desktopFailures.inc({ reason: f.reason }));
     this.on(this.agent.events, 'step', (e: { provider: string; modelMs: number }) => {
       this.agentSteps.inc({ provider: e.provider });

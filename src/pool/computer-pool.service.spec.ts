@@ -63,6 +63,77 @@ describe(ComputerPool.name, () => {
     });
   });
 
+  describe('shares between principals', () => {
+    it('a principal holds or waits for at most MAX_COMPUTERS_PER_PRINCIPAL: beyond it a call fails at once with SESSION_LIMIT, others still get computers', async () => {
+      const { sut } = setup({ POOL_MAX_SIZE: '4', MAX_COMPUTERS_PER_PRINCIPAL: '2' });
+      const a1 = await sut.acquire({ owner: 's1', principal: 'alice' });
+      await sut.acquire({ owner: 's2', principal: 'alice' });
+      expect(sut.roomFor('alice')).toBe(0);
+      await expect(sut.acquire({ owner: 's3', principal: 'alice' })).rejects.toMatchObject({ code: 'SESSION_LIMIT', message: expect.stringMatching(/maximum of 2 computers \(MAX_COMPUTERS_PER_PRINCIPAL\).*cleanup_session/s) });
+      expect(sut.stats()).toMatchObject({ leased: 2, waiting: 0 });
+      const b = await sut.acquire({ owner: 's4', principal: 'bob' });
+      expect(b.principal).toBe('bob');
+      expect(sut.roomFor('bob')).toBe(1);
+      await sut.release(a1);
+      expect(sut.roomFor('alice')).toBe(1);
+      await expect(sut.acquire({ owner: 's5', principal: 'alice' })).resolves.toMatchObject({ principal: 'alice' });
+    });
+
+    it("a principal's waits count against its share until they end (timeout or abort)", async () => {
+      const { sut } = setup({ POOL_MAX_SIZE: '1', MAX_COMPUTERS_PER_PRINCIPAL: '3' });
+      await sut.acquire({ owner: 'b1', principal: 'bob' });
+      const ac = new AbortController();
+      const w1 = sut.acquire({ owner: 'a1', principal: 'alice', signal: ac.signal });
+      const w2 = sut.acquire({ owner: 'a2', principal: 'alice' });
+      const w3 = sut.acquire({ owner: 'a3', principal: 'alice' });
+      const refusals = [expect(w1).rejects.toMatchObject({ code: 'CANCELLED' }), expect(w2).rejects.toMatchObject({ code: 'POOL_EXHAUSTED' }), expect(w3).rejects.toMatchObject({ code: 'POOL_EXHAUSTED' })];
+      expect(sut.stats().waiting).toBe(3);
+      await expect(sut.acquire({ owner: 'a4', principal: 'alice' })).rejects.toMatchObject({ code: 'SESSION_LIMIT' });
+      expect(sut.stats().waiting).toBe(3);
+      ac.abort();
+      await flush();
+      expect(sut.roomFor('alice')).toBe(1);
+      await jest.advanceTimersByTimeAsync(1000);
+      await Promise.all(refusals);
+      expect(sut.roomFor('alice')).toBe(3);
+      expect(sut.stats().waiting).toBe(0);
+    });
+
+    it('serves waiting principals in turns, each one in arrival order, rather than in request order', async () => {
+      const { sut } = setup({ POOL_MAX_SIZE: '1', POOL_ACQUIRE_TIMEOUT_MS: '60000' });
+      const first = await sut.acquire({ owner: 'first', principal: 'zed' });
+      const order: string[] = [];
+      const leases = new Map<string, Promise<Lease>>();
+      // alice asks three times before bob and carol ask at all.
+      for (const [owner, principal] of [['a1', 'alice'], ['a2', 'alice'], ['a3', 'alice'], ['b1', 'bob'], ['c1', 'carol'], ['b2', 'bob']]) {
+        leases.set(owner, sut.acquire({ owner, principal }).then((l) => (order.push(owner), l)));
+      }
+      let held = first;
+      for (let i = 0; i < leases.size; i++) {
+        await sut.release(held);
+        await flush();
+        expect(order).toHaveLength(i + 1);
+        held = await leases.get(order[i])!;
+      }
+      expect(order).toEqual(['a1', 'b1', 'c1', 'a2', 'b2', 'a3']);
+      await sut.release(held);
+    });
+
+    it('one principal alone is served in arrival order, as before', async () => {
+      const { sut } = setup({ POOL_MAX_SIZE: '1', POOL_ACQUIRE_TIMEOUT_MS: '60000' });
+      const handoffs: number[] = [];
+      sut.events.on('handoff', (ticket: number) => handoffs.push(ticket));
+      let held = await sut.acquire({ owner: 'x', principal: 'alice' });
+      const waits = ['w1', 'w2', 'w3'].map((owner) => sut.acquire({ owner, principal: 'alice' }));
+      for (const w of waits) {
+        await sut.release(held);
+        held = await w;
+      }
+      expect(handoffs).toEqual([...handoffs].sort((a, b) => a - b));
+      expect(held.owner).toBe('w3');
+    });
+  });
+
   describe('warm stock', () => {
     it('keeps POOL_MIN_WARM computers ready, leases them at once and replenishes in the background', async () => {
       const { sut, provider } = setup({ POOL_MAX_SIZE: '4', POOL_MIN_WARM: '2' });

@@ -6,13 +6,15 @@ import { abortReason, DomainError, DomainErrorCode, errorMessage } from '../comm
 import { AppConfig } from '../config/config.module';
 import { Computer, ComputerProviderRegistry } from '../computer/computer.module';
 import { PoolMeter, PoolMetrics } from './pool-meter';
-import { poolDraining, poolExhausted, poolQueueFull } from './pool.errors';
+import { computerLimit, poolDraining, poolExhausted, poolQueueFull } from './pool.errors';
 
 export interface Lease {
   readonly id: string;
   readonly computer: Computer;
   /** Who holds it (a session id), for logs and leak reports. */
   readonly owner: string;
+  /** Whose share of the pool it counts against. */
+  readonly principal: string;
   readonly leasedAt: number;
   /** True when the computer was ready in stock when asked for (a warm start). */
   readonly warm: boolean;
@@ -22,6 +24,11 @@ export interface Lease {
 
 export interface AcquireOptions {
   owner: string;
+  /**
+   * Whose share of the pool this counts against: MAX_COMPUTERS_PER_PRINCIPAL, and the turn it
+   * waits in. Defaults to `owner`.
+   */
+  principal?: string;
   signal?: AbortSignal;
   /** Defaults to POOL_ACQUIRE_TIMEOUT_MS. */
   timeoutMs?: number;
@@ -48,6 +55,7 @@ interface Idle {
 
 interface Waiter {
   owner: string;
+  principal: string;
   /** Place in line, kept when a waiter goes back to the front after a failed check. */
   ticket: number;
   enqueuedAt: number;
@@ -65,20 +73,29 @@ const LIFETIME_JITTER = 0.1;
  * The pool of computers.
  *
  * Promises: at most POOL_MAX_SIZE computers exist at once (leased + idle + creating + being
- * handed over or checked + destroying); POOL_MIN_WARM ready computers are kept in stock and replenished in the background;
- * callers wait in FIFO order, at most POOL_MAX_WAITERS of them, each for at most its acquire
- * timeout; an aborted wait leaves the queue at once and whatever was being made for it goes to
- * stock; a computer idle for a while is checked before it is leased; a released computer is
- * destroyed, never handed to anyone else; every create, check and destroy has its own timeout;
- * create failures back off exponentially and the oldest waiter gets the error instead of waiting
- * out its timeout. No lock is ever held across an await: all bookkeeping is synchronous.
+ * handed over or checked + destroying); POOL_MIN_WARM ready computers are kept in stock and
+ * replenished in the background; a principal holds or waits for at most
+ * MAX_COMPUTERS_PER_PRINCIPAL computers (beyond that a call fails at once); at most
+ * POOL_MAX_WAITERS callers wait, each for at most its acquire timeout, served in turns: one
+ * principal after another (round-robin), each principal's calls in arrival order, so one
+ * principal's many calls cannot queue out the others; an aborted wait leaves the queue at once
+ * and whatever was being made for it goes to stock; a computer idle for a while is checked before
+ * it is leased; a released computer is destroyed, never handed to anyone else; every create,
+ * check and destroy has its own timeout; create failures back off exponentially and the oldest
+ * waiter gets the error instead of waiting out its timeout. No lock is ever held across an
+ * await: all bookkeeping is synchronous.
  */
 @Injectable()
 export class ComputerPool implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(ComputerPool.name);
   private readonly leases = new Map<string, { lease: Lease; warnTimer: NodeJS.Timeout }>();
   private readonly idle: Idle[] = [];
+  /** In ticket (arrival) order. */
   private readonly waiters: Waiter[] = [];
+  /** Principals with waiters, in the order they are served next. */
+  private readonly turns: string[] = [];
+  /** Computers each principal holds or is getting: leases, waits, hand-overs and checks in progress. */
+  private readonly holdings = new Map<string, number>();
   private creating = 0;
   /** Taken out of stock for a caller and not yet leased (being handed over or checked). */
   private handing = 0;
@@ -95,7 +112,7 @@ export class ComputerPool implements OnApplicationBootstrap, OnApplicationShutdo
   private quiet?: { promise: Promise<void>; resolve: () => void };
   readonly meter = new PoolMeter();
   /**
-   * What happens in the pool, for observers (logs, metrics, tests): 'handoff' (ticket, owner) when
+   * What happens in the pool, for observers (logs, metrics, tests): 'handoff' (ticket, owner, principal) when
    * stock is handed to a waiter, 'leased' (Lease), 'released' (Lease), 'destroyed' (computer id).
    */
   readonly events = new EventEmitter();
@@ -121,13 +138,42 @@ export class ComputerPool implements OnApplicationBootstrap, OnApplicationShutdo
   async acquire(options: AcquireOptions): Promise<Lease> {
     if (this.draining) throw poolDraining();
     if (options.signal?.aborted) throw abortReason(options.signal, 'Waiting for a computer');
+    const principal = options.principal ?? options.owner;
+    this.claim(principal);
+    try {
+      return await this.obtain(options, principal);
+    } catch (e) {
+      this.unclaim(principal);
+      throw e;
+    }
+  }
+
+  /** How many more computers this principal may hold or wait for now. */
+  roomFor(principal: string): number {
+    return Math.max(0, this.config.pool.maxPerPrincipal - (this.holdings.get(principal) ?? 0));
+  }
+
+  /** Counts one more computer against the principal's share; refuses at once beyond MAX_COMPUTERS_PER_PRINCIPAL. */
+  private claim(principal: string) {
+    const n = this.holdings.get(principal) ?? 0;
+    if (n >= this.config.pool.maxPerPrincipal) throw computerLimit(this.config.pool.maxPerPrincipal);
+    this.holdings.set(principal, n + 1);
+  }
+
+  private unclaim(principal: string) {
+    const n = (this.holdings.get(principal) ?? 0) - 1;
+    if (n > 0) this.holdings.set(principal, n);
+    else this.holdings.delete(principal);
+  }
+
+  private async obtain(options: AcquireOptions, principal: string): Promise<Lease> {
     const started = Date.now();
     // Warm when stock is ready and nobody is ahead in the queue.
     let warm = this.idle.length > 0 && this.waiters.length === 0;
     let ticket: number | undefined;
     for (;;) {
       const returning = ticket !== undefined;
-      const idle = warm ? this.takeFromStock() : await this.wait(options, started, (ticket ??= this.nextTicket++), returning);
+      const idle = warm ? this.takeFromStock() : await this.wait(options, principal, started, (ticket ??= this.nextTicket++), returning);
       const computer = await this.checkOut(idle, options);
       this.handing--;
       if (computer && options.signal?.aborted) {
@@ -139,7 +185,7 @@ export class ComputerPool implements OnApplicationBootstrap, OnApplicationShutdo
       if (computer) {
         const waitedMs = Date.now() - started;
         this.meter.acquired(warm, waitedMs);
-        const lease = this.lease(computer, options.owner, warm, waitedMs);
+        const lease = this.lease(computer, options.owner, principal, warm, waitedMs);
         this.fill();
         return lease;
       }
@@ -174,8 +220,8 @@ export class ComputerPool implements OnApplicationBootstrap, OnApplicationShutdo
     return undefined;
   }
 
-  private lease(computer: Computer, owner: string, warm: boolean, waitedMs: number): Lease {
-    const lease: Lease = { id: randomUUID(), computer, owner, leasedAt: Date.now(), warm, waitedMs };
+  private lease(computer: Computer, owner: string, principal: string, warm: boolean, waitedMs: number): Lease {
+    const lease: Lease = { id: randomUUID(), computer, owner, principal, leasedAt: Date.now(), warm, waitedMs };
     const warnMs = this.config.pool.leaseWarnMs;
     const warnTimer = setTimeout(
       () => this.logger.warn(`Computer ${computer.id} has been leased by session ${owner} for more than ${warnMs} ms (POOL_LEASE_WARN_MS); is the session still in use?`),
@@ -187,8 +233,8 @@ export class ComputerPool implements OnApplicationBootstrap, OnApplicationShutdo
     return lease;
   }
 
-  /** Queues for the next computer from stock: FIFO, bounded, abortable, with a timeout. */
-  private wait(options: AcquireOptions, started: number, ticket: number, returning: boolean): Promise<Idle> {
+  /** Queues for the next computer from stock: in the principal's turn, bounded, abortable, with a timeout. */
+  private wait(options: AcquireOptions, principal: string, started: number, ticket: number, returning: boolean): Promise<Idle> {
     // A waiter coming back after a failed check keeps its place in line (by its ticket).
     if (!returning && this.waiters.length >= this.config.pool.maxWaiters) throw poolQueueFull(this.config.pool.maxWaiters);
     const timeoutMs = Math.max(0, (options.timeoutMs ?? this.config.pool.acquireTimeoutMs) - (Date.now() - started));
@@ -201,15 +247,17 @@ export class ComputerPool implements OnApplicationBootstrap, OnApplicationShutdo
         options.signal?.removeEventListener('abort', onAbort);
         const i = this.waiters.indexOf(waiter);
         if (i >= 0) this.waiters.splice(i, 1);
+        if (!this.waiters.some((w) => w.principal === principal)) this.leaveTurns(principal);
         fn();
       };
       const waiter: Waiter = {
         owner: options.owner,
+        principal,
         ticket,
         enqueuedAt: Date.now(),
         give: (idle) =>
           settle(() => {
-            this.events.emit('handoff', ticket, options.owner);
+            this.events.emit('handoff', ticket, options.owner, principal);
             resolve(idle);
           }),
         fail: (e) => settle(() => reject(e)),
@@ -220,17 +268,34 @@ export class ComputerPool implements OnApplicationBootstrap, OnApplicationShutdo
       const at = this.waiters.findIndex((w) => w.ticket > ticket);
       if (at < 0) this.waiters.push(waiter);
       else this.waiters.splice(at, 0, waiter);
+      // A waiter whose computer failed its check had its turn: it gets it back, at the front.
+      if (returning) {
+        this.leaveTurns(principal);
+        this.turns.unshift(principal);
+      } else if (!this.turns.includes(principal)) this.turns.push(principal);
       this.fill();
     });
   }
 
+  private leaveTurns(principal: string) {
+    const i = this.turns.indexOf(principal);
+    if (i >= 0) this.turns.splice(i, 1);
+  }
+
+  /** The waiter served next: the oldest one of the principal whose turn it is; that principal goes to the back. */
+  private nextWaiter(): Waiter {
+    const principal = this.turns.shift()!;
+    this.turns.push(principal);
+    return this.waiters.find((w) => w.principal === principal)!;
+  }
+
   /**
-   * The pool's one scheduler, called after every change: hands stock to waiters in order, then
+   * The pool's one scheduler, called after every change: hands stock to waiters in turns, then
    * starts creates for whatever is missing (waiters plus the warm target), within the size cap
    * and outside a backoff period.
    */
   private fill() {
-    while (this.waiters.length && this.idle.length) this.waiters[0].give(this.takeFromStock()); // give() removes the waiter
+    while (this.waiters.length && this.idle.length) this.nextWaiter().give(this.takeFromStock()); // give() removes the waiter
     if (this.draining) return;
     const wanted = this.waiters.length + this.config.pool.minWarm - this.idle.length - this.creating;
     const room = this.max - this.total();
@@ -341,6 +406,7 @@ export class ComputerPool implements OnApplicationBootstrap, OnApplicationShutdo
     const held = this.leases.get(lease.id);
     if (!held) return;
     this.leases.delete(lease.id);
+    this.unclaim(lease.principal);
     clearTimeout(held.warnTimer);
     this.meter.released(Date.now() - lease.leasedAt);
     this.events.emit('released', lease);

@@ -15,3 +15,11 @@ export const poolQueueFull = (maxWaiters: number) =>
     DomainErrorCode.POOL_QUEUE_FULL,
     `Too many calls are already waiting for a computer (POOL_MAX_WAITERS=${maxWaiters}). Retry later, or end a session you no longer need with cleanup_session.`,
   );
+
+export const computerLimit = (max: number) =>
+  new DomainError(
+    DomainErrorCode.SESSION_LIMIT,
+    `You already hold or wait for your maximum of ${max} computers (MAX_COMPUTERS_PER_PRINCIPAL): your sessions' computers, ` +
+      'the extra ones of concurrent run_multi_cua_tasks calls and calls still waiting for a computer all count. ' +
+      'Free one with cleanup_session(session_id) (list_sessions shows yours), let your running calls finish, or run tasks with concurrent=false.',
+  );

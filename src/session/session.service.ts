@@ -156,7 +156,7 @@ export class SessionService {
   private async startComputer(session: Session, signal?: AbortSignal): Promise<Session> {
     const link = linkSignals(signal, session.lifetime.signal);
     session.ready = this.pool
-      .acquire({ owner: session.id, signal: link.signal })
+      .acquire({ owner: session.id, principal: session.principal, signal: link.signal })
       .then(async (lease) => {
         if (session.ended) {
           await this.pool.release(lease);
@@ -210,7 +210,7 @@ export class SessionService {
     if (this.drain.draining) throw shuttingDown();
     if (session.ended) throw sessionEnded(session);
     const link = linkSignals(signal, session.lifetime.signal);
-    const lease = await this.pool.acquire({ owner: session.id, signal: link.signal }).finally(() => link.dispose());
+    const lease = await this.pool.acquire({ owner: session.id, principal: session.principal, signal: link.signal }).finally(() => link.dispose());
     const key = SessionService.key(session.principal, session.id);
     if (session.ended) {
       await this.pool.release(lease);
@@ -303,6 +303,11 @@ export class SessionService {
     if (present) this.sessions.delete(key);
     for (const [conn, k] of this.defaults) if (k === key) this.defaults.delete(conn);
     return present;
+  }
+
+  /** Whether this MCP connection has its default session (and with it, a computer). */
+  holdsDefault(connectionId: string): boolean {
+    return this.defaults.has(connectionId);
   }
 
   /** Ends the default session of a closed MCP connection. Named and minted sessions outlive connections. */

@@ -2,9 +2,10 @@ import { Injectable } from '@nestjs/common';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import * as z from 'zod';
 import { AgentResult, AgentService, StepRecord, TokenUsage } from '../../agent/agent.module';
-import { isDomainError } from '../../common/domain-error';
+import { DomainError, DomainErrorCode, isDomainError } from '../../common/domain-error';
 import { AppConfig } from '../../config/config.module';
 import { Computer, ScreenshotService } from '../../computer/computer.module';
+import { ComputerPool } from '../../pool/pool.module';
 import { Session, SessionService } from '../../session/session.module';
 import { errorText, toToolError } from '../mcp-errors';
 import type { ToolContext } from '../tool-context';
@@ -61,6 +62,16 @@ const multiResultSchema = z.object({
     .describe('One entry per task, in input order.'),
 });
 
+/** A concurrent call that needs more computers than its principal may still take: refused before any task runs. */
+function tooManyAtOnce(tasks: number, room: number, max: number) {
+  return new DomainError(
+    DomainErrorCode.SESSION_LIMIT,
+    `concurrent=true runs each task on its own computer: these ${tasks} tasks need ${tasks - 1} computer(s) besides the session's, ` +
+      `but you may take only ${room} more (MAX_COMPUTERS_PER_PRINCIPAL=${max}, counting your sessions' computers, the extra ones of your running calls and your calls waiting for one). ` +
+      `Send at most ${room + 1} task(s) per concurrent call, use concurrent=false, or free computers with cleanup_session.`,
+  );
+}
+
 interface Outcome {
   content: Content;
   isError: boolean;
@@ -77,6 +88,7 @@ export class TaskTools {
     private readonly sessions: SessionService,
     private readonly agent: AgentService,
     private readonly screenshots: ScreenshotService,
+    private readonly pool: ComputerPool,
     private readonly config: AppConfig,
   ) {}
 
@@ -110,7 +122,8 @@ export class TaskTools {
         description:
           `Run up to ${MAX_MULTI_TASKS} tasks in plain words. concurrent=false (default): one after another on your session's computer. ` +
           "concurrent=true: each task on its own computer at the same time (the session's computer for the first, extra ones from the pool for the rest, " +
-          'returned afterwards). Returns one text + screenshot pair per task, in input order; a failed task gives an error entry and the others still finish.',
+          'returned afterwards; they count against your share of computers, and a call that needs more than you may still take fails at once). ' +
+          'Returns one text + screenshot pair per task, in input order; a failed task gives an error entry and the others still finish.',
         inputSchema: z
           .object({
             tasks: z.array(taskField).min(1, 'tasks must hold at least one task').max(MAX_MULTI_TASKS, `at most ${MAX_MULTI_TASKS} tasks per call`),
@@ -127,6 +140,10 @@ export class TaskTools {
           const model = this.agent.resolveModel(args.model);
           const session = await scope.session(args.session_id);
           const n = args.tasks.length;
+          // All or nothing: a call that cannot get its computers fails before any task runs (a race with
+          // the principal's other calls can still fail single tasks below, with the same code).
+          const room = this.pool.roomFor(ctx.principal);
+          if (args.concurrent && n - 1 > room) throw tooManyAtOnce(n, room, this.config.pool.maxPerPrincipal);
           const progress = new Progress(extra, n);
           let finished = 0;
           const results: Outcome[] = [];

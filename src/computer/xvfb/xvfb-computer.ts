@@ -187,7 +187,7 @@ export class XvfbComputer extends Computer {
       etcDir: this.workspace.etc,
       xauthorityFile: this.workspace.xauthority,
       display: this.server.display,
-      network: o.network,
+      network: { kind: o.network ? 'host' : 'none' },
     });
     this.session = this.sandbox.spawn('desktop session', ['/bin/sh', '-c', SESSION_SCRIPT], { env: { SHELL: '/bin/bash' } });
     await withTimeout(this.session.started, left(), () => new X11TimeoutError('the sandbox did not start'), signal);

@@ -254,7 +254,7 @@ describe('xvfb computers: lifecycle', () => {
         const ac = new AbortController();
         if (abortAfterMs === 0) ac.abort();
         else setTimeout(() => ac.abort(), abortAfterMs);
-        const options = { id: `abort-${abortAfterMs}`, width: W, height: H, network: false, commandTimeoutMs: 1000, commandOutputLimitBytes: 1024, programs: paths as ProgramPaths, baseDir, limits: config().computer.limits };
+        const options = { id: `abort-${abortAfterMs}`, width: W, height: H, network: 'off' as const, commandTimeoutMs: 1000, commandOutputLimitBytes: 1024, programs: paths as ProgramPaths, baseDir, limits: config().computer.limits };
         const result = await XvfbComputer.start(options, ac.signal).then(
           (computer) => computer.close().then(() => 'started'), // it was quicker than the abort
           (e: unknown) => (isDomainError(e, 'CANCELLED') ? 'cancelled' : e),
@@ -487,7 +487,7 @@ describe('xvfb computers: runCommand and isolation', () => {
     expect(r).toMatchObject({ truncated: true, exitCode: 0 });
   });
 
-  it('has no network by default', async () => {
+  it("cannot reach the host's loopback by default (COMPUTER_NETWORK=egress)", async () => {
     const r = await a.runCommand(`bash -c 'exec 3<>/dev/tcp/127.0.0.1/${port} && echo connected'`);
     expect(r.stdout).not.toContain('connected');
     expect(r.exitCode).not.toBe(0);

@@ -64,14 +64,15 @@ export function locateEgressPrograms(setpriv: string | undefined): { programs?: 
 /**
  * The rule keeper: PID 1 of pasta's new namespaces, root of their user namespace (so it holds
  * CAP_NET_ADMIN there, and nothing else does but the server's own user outside). It says which
- * network namespace it is in, then runs each line it reads as one nft transaction and answers
- * `ok` or `error …`. It exits when its input closes — when the computer closes it, or when the
- * server dies — and pasta, whose command it is, exits with it.
+ * network namespace it is in, then runs each line it reads (`<number> <nft commands>`) as one nft
+ * transaction and answers `<number> ok` or `<number> error …`. It exits when its input closes —
+ * when the computer closes it, or when the server dies — and pasta, whose command it is, exits
+ * with it.
  */
 const KEEPER = [
   'printf "ready %s\\n" "$(readlink /proc/self/ns/net)"',
-  'while IFS= read -r line; do',
-  '  if out=$("$1" "$line" 2>&1); then echo ok; else printf "error %s\\n" "$(printf %s "$out" | tr "\\n" " ")"; fi',
+  'while read -r id line; do',
+  '  if out=$("$1" "$line" 2>&1); then echo "$id ok"; else printf "%s error %s\\n" "$id" "$(printf %s "$out" | tr "\\n" " ")"; fi',
   'done',
 ].join('\n');
 
@@ -122,6 +123,7 @@ export class EgressNetwork {
   private lines: string[] = [];
   private waiting: ((line: string | undefined) => void) | undefined;
   private commands: Promise<unknown> = Promise.resolve();
+  private commandCount = 0;
   private booting: Promise<void> | undefined;
   private stopping = false;
   private closing: Promise<void> | undefined;
@@ -257,10 +259,18 @@ export class EgressNetwork {
     const run = this.commands.then(async () => {
       const stdin = this.pasta?.child.stdin;
       if (!stdin || this.stopping || !this.pasta?.running) throw new Error('the network is closed');
-      stdin.write(`${text}\n`);
-      const answer = await this.nextLine(timeoutMs);
-      if (answer === 'ok') return;
-      throw new Error(answer ? `nft: ${answer.replace(/^error /, '')}` : `the rule keeper did not answer (pasta ${this.failure()})`);
+      const id = String(++this.commandCount);
+      stdin.write(`${id} ${text}\n`);
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const answer = await this.nextLine(Math.max(1, deadline - Date.now()));
+        if (answer === undefined) throw new Error(`the rule keeper did not answer in time (pasta ${this.failure()})`);
+        const [, of, verdict] = /^(\d+) (.*)$/.exec(answer) ?? [];
+        // An answer to an earlier command that timed out: not this one's.
+        if (of !== id) continue;
+        if (verdict === 'ok') return;
+        throw new Error(`nft: ${verdict.replace(/^error /, '')}`);
+      }
     });
     this.commands = run.catch(() => undefined);
     return run;

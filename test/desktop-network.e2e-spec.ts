@@ -1,6 +1,6 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { connect, createServer, Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +39,17 @@ async function waitFor<T>(what: string, probe: () => T | undefined | false | Pro
     if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** What this process's descriptors point at (e.g. `net:[4026532336]` for a network namespace). */
+function ownDescriptors(): string[] {
+  return readdirSync('/proc/self/fd').flatMap((fd) => {
+    try {
+      return [readlinkSync(`/proc/self/fd/${fd}`)];
+    } catch {
+      return [];
+    }
+  });
 }
 
 /** Gone: no process of that pid at all, not even a zombie. */
@@ -132,7 +143,7 @@ describe('Desktop network (real sandboxes; "the internet" is a namespace of the 
       expect(await fetchFrom(client, `http://intranet.test:${inet.port}/`)).toMatch(/failed\(7\)$/);
     }, 60_000);
 
-    it('leaves nothing behind: ending a session ends its pasta and rule keeper (by pid) and closes its resolver', async () => {
+    it('leaves nothing behind: ending a session ends its pasta and rule keeper (by pid), closes its resolver and lets go of its namespaces', async () => {
       const known = new Set(provider().openComputers());
       await sh(client, 'true', 'net-cleanup');
       const [computer] = provider().openComputers().filter((c) => !known.has(c));
@@ -141,9 +152,12 @@ describe('Desktop network (real sandboxes; "the internet" is a namespace of the 
       expect(pids).toHaveLength(2);
       expect(gone(pids)).toBe(false);
       expect(await refused(port)).toBe(false);
+      const namespace = readlinkSync(`/proc/${pids[1]}/ns/net`);
+      expect(ownDescriptors()).toContain(namespace); // the server holds it while the computer lives
       await call(client, 'cleanup_session', { session_id: 'net-cleanup' });
       await waitFor('its network helpers to be gone', () => gone(pids));
       expect(await refused(port)).toBe(true);
+      await waitFor('the namespace descriptor to be closed', () => !ownDescriptors().includes(namespace));
       // The other session's network is untouched.
       for (const other of known) expect(gone(other.networkPids())).toBe(false);
       expect(await fetchFrom(client, `http://${inet.publicA}:${inet.port}/`)).toBe(`hello ${inet.publicA}`);

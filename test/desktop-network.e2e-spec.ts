@@ -95,10 +95,11 @@ describe('Desktop network (real sandboxes; "the internet" is a namespace of the 
     t = await startApp({ COMPUTER_PROVIDER: 'xvfb', SCREEN_WIDTH: '640', SCREEN_HEIGHT: '400', ...env });
     return t.connect();
   };
-  const egress = (env: Record<string, string> = {}) => boot({ COMPUTER_NETWORK_DNS: `127.0.0.1:${dns.port}`, ...env });
+  // Test helpers default to no network (test/support/app.ts): egress is asked for here.
+  const egress = (env: Record<string, string> = {}) => boot({ COMPUTER_NETWORK: 'egress', COMPUTER_NETWORK_DNS: `127.0.0.1:${dns.port}`, ...env });
   const provider = () => t!.app.get(XvfbComputerProvider, { strict: false });
 
-  describe('COMPUTER_NETWORK=egress (the default), no lists', () => {
+  describe('COMPUTER_NETWORK=egress, no lists', () => {
     let client: Client;
     beforeAll(async () => {
       client = await egress();

@@ -232,43 +232,46 @@ describe('Desktop network (real sandboxes; "the internet" is a namespace of the 
 
   describe('a server that is not root, killed with SIGKILL', () => {
     const NON_ROOT = 10001;
-    const work = mkdtempSync(join(tmpdir(), 'cua-net-nonroot-'));
-    afterAll(() => rmSync(work, { recursive: true, force: true }));
 
     it('reaches the internet but not the host, and its network helpers end with it', async () => {
-      chownSync(work, NON_ROOT, NON_ROOT);
-      chmodSync(work, 0o700);
-      const server = await spawnServer(
-        { COMPUTER_PROVIDER: 'xvfb', COMPUTER_NETWORK: 'egress', COMPUTER_NETWORK_DNS: `127.0.0.1:${dns.port}`, TMPDIR: work, HOME: work, POOL_MIN_WARM: '0' },
-        undefined,
-        30_000,
-        ['setpriv', '--reuid', String(NON_ROOT), '--regid', String(NON_ROOT), '--clear-groups', '--'],
-      );
+      const work = mkdtempSync(join(tmpdir(), 'cua-net-nonroot-'));
       try {
-        const client = new Client({ name: 'net', version: '1.0.0' });
-        await client.connect(new StreamableHTTPClientTransport(new URL(server.url)));
-        expect(await fetchFrom(client, `http://site.test:${inet.port}/`)).toBe(`hello ${inet.publicA}`);
-        const before = hostHits;
-        expect(await fetchFrom(client, `http://127.0.0.1:${hostPort}/`)).toMatch(/failed\(7\)$/);
-        expect(await fetchFrom(client, `http://${inet.private}:${inet.port}/`)).toMatch(/failed\(7\)$/);
-        expect(hostHits).toBe(before);
-        const helpers = readdirSync('/proc')
-          .filter((e) => /^\d+$/.test(e))
-          .map(Number)
-          .filter((pid) => {
-            try {
-              const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-              return (cmd.includes('--no-map-gw') || cmd.includes('cua-egress-rules')) && descendsFrom(pid, server.proc.pid!);
-            } catch {
-              return false;
-            }
-          });
-        expect(helpers).toHaveLength(2); // pasta and its rule keeper
-        server.proc.kill('SIGKILL');
-        await server.exited;
-        await waitFor('the network helpers to end with the server', () => gone(helpers));
+        chownSync(work, NON_ROOT, NON_ROOT);
+        chmodSync(work, 0o700);
+        const server = await spawnServer(
+          { COMPUTER_PROVIDER: 'xvfb', COMPUTER_NETWORK: 'egress', COMPUTER_NETWORK_DNS: `127.0.0.1:${dns.port}`, TMPDIR: work, HOME: work, POOL_MIN_WARM: '0' },
+          undefined,
+          30_000,
+          ['setpriv', '--reuid', String(NON_ROOT), '--regid', String(NON_ROOT), '--clear-groups', '--'],
+        );
+        try {
+          const client = new Client({ name: 'net', version: '1.0.0' });
+          await client.connect(new StreamableHTTPClientTransport(new URL(server.url)));
+          expect(await fetchFrom(client, `http://site.test:${inet.port}/`)).toBe(`hello ${inet.publicA}`);
+          const before = hostHits;
+          expect(await fetchFrom(client, `http://127.0.0.1:${hostPort}/`)).toMatch(/failed\(7\)$/);
+          expect(await fetchFrom(client, `http://${inet.private}:${inet.port}/`)).toMatch(/failed\(7\)$/);
+          expect(hostHits).toBe(before);
+          const helpers = readdirSync('/proc')
+            .filter((e) => /^\d+$/.test(e))
+            .map(Number)
+            .filter((pid) => {
+              try {
+                const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+                return (cmd.includes('--no-map-gw') || cmd.includes('cua-egress-rules')) && descendsFrom(pid, server.proc.pid!);
+              } catch {
+                return false;
+              }
+            });
+          expect(helpers).toHaveLength(2); // pasta and its rule keeper
+          server.proc.kill('SIGKILL');
+          await server.exited;
+          await waitFor('the network helpers to end with the server', () => gone(helpers));
+        } finally {
+          await server.stop(5_000);
+        }
       } finally {
-        await server.stop(5_000);
+        rmSync(work, { recursive: true, force: true });
       }
     }, 90_000);
   });

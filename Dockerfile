@@ -40,7 +40,7 @@ FROM ${NODE_IMAGE} AS runtime
 # as PID 1: it forwards SIGTERM to node and reaps every orphaned desktop process.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      tini xvfb openbox xterm xauth bubblewrap x11-utils xdotool xclip fonts-dejavu-core \
+      tini xvfb openbox xterm xauth bubblewrap x11-utils xdotool xclip fonts-dejavu-core passt nftables \
       tint2 firefox-esr mousepad pcmanfm mupdf xdg-utils x11-xserver-utils \
  && rm -rf /var/lib/apt/lists/*
 

@@ -8,8 +8,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # The xvfb provider and its desktops: the minimal one (openbox, xterm) and the standard one (a tint2
-# panel, Firefox ESR, Mousepad, PCManFM, MuPDF, xdg-open). The Dockerfile installs the same list.
-PACKAGES=(xvfb openbox xterm xauth bubblewrap x11-utils xdotool xclip fonts-dejavu-core
+# panel, Firefox ESR, Mousepad, PCManFM, MuPDF, xdg-open); pasta and nftables give a desktop its own
+# filtered network (COMPUTER_NETWORK=egress). The Dockerfile installs the same list.
+PACKAGES=(xvfb openbox xterm xauth bubblewrap x11-utils xdotool xclip fonts-dejavu-core passt nftables
   tint2 firefox-esr mousepad pcmanfm mupdf xdg-utils x11-xserver-utils)
 # Only for the tests: tesseract reads the desktops' screenshots as a person would.
 TEST_PACKAGES=(tesseract-ocr)
@@ -28,6 +29,13 @@ if ((${#missing[@]})); then
     echo "warning: cannot install ${missing[*]} (needs apt-get and root or sudo)." >&2
     echo "warning: install them yourself, or run the server with COMPUTER_PROVIDER=fake." >&2
   fi
+fi
+
+# pasta (COMPUTER_NETWORK=egress) opens /dev/net/tun as an unprivileged user. udev makes it 0666 on
+# Debian; machines without udev (some VMs and containers) leave it 0600, and desktops then fall
+# back to no network. Do what udev would.
+if [ -c /dev/net/tun ] && [ "$(stat -c %a /dev/net/tun)" != "666" ]; then
+  if [ "$(id -u)" -eq 0 ]; then chmod 0666 /dev/net/tun; elif command -v sudo >/dev/null; then sudo chmod 0666 /dev/net/tun; fi || true
 fi
 
 npm ci --no-audit --no-fund

@@ -120,6 +120,52 @@ describe(AppConfig.name, () => {
     expect(() => AppConfig.fromEnv({ HTTP_MAX_CONNECTIONS: '5', HTTP_KEEP_ALIVE_TIMEOUT_MS: 'long' })).toThrow(/HTTP_KEEP_ALIVE_TIMEOUT_MS.*\n.*HTTP_MAX_CONNECTIONS|HTTP_MAX_CONNECTIONS.*\n.*HTTP_KEEP_ALIVE_TIMEOUT_MS/);
   });
 
+  it('desktop network: egress by default, lists parsed once, every bad entry named with what to write instead', () => {
+    const sut = AppConfig.fromEnv({});
+    expect(sut.computer.network).toEqual({
+      mode: 'egress',
+      explicit: false,
+      lists: { anyDestination: true, allowRanges: [], allowNames: [], denyRanges: [], denyNames: [] },
+      dns: [],
+    });
+    const set = AppConfig.fromEnv({
+      COMPUTER_NETWORK_ALLOW: ' Docs.Example.com., 10.1.0.0/16 ,2001:db8::/32, 198.51.100.7',
+      COMPUTER_NETWORK_DENY: 'ads.example.com,203.0.113.0/24',
+      COMPUTER_NETWORK_DNS: '127.0.0.1:5353, [::1]:53, 9.9.9.9',
+    }).computer.network;
+    expect(set.explicit).toBe(true);
+    expect(set.lists).toMatchObject({ anyDestination: false, allowNames: ['docs.example.com'], denyNames: ['ads.example.com'] });
+    expect(set.lists.allowRanges.map((r) => r.text)).toEqual(['10.1.0.0/16', '2001:db8::/32', '198.51.100.7/32']);
+    expect(set.lists.denyRanges.map((r) => r.text)).toEqual(['203.0.113.0/24']);
+    expect(set.dns).toEqual([{ address: '127.0.0.1', port: 5353 }, { address: '::1', port: 53 }, { address: '9.9.9.9', port: 53 }]);
+    expect(AppConfig.fromEnv({ COMPUTER_NETWORK_ALLOW: '*, 10.0.0.0/8' }).computer.network.lists).toMatchObject({ anyDestination: true });
+    expect(AppConfig.fromEnv({ COMPUTER_NETWORK: 'off' }).computer.network).toMatchObject({ mode: 'off', explicit: true });
+
+    let err: unknown;
+    try {
+      AppConfig.fromEnv({
+        COMPUTER_NETWORK_ALLOW: 'ok.example.com, 169.254.169.254, 10.1.2.3/16, *.example.org, not a name, 127.0.0.1',
+        COMPUTER_NETWORK_DENY: '*',
+        COMPUTER_NETWORK_DNS: 'dns.example.com, 10.0.0.1:99999',
+      });
+    } catch (e) {
+      err = e;
+    }
+    expect((err as ConfigValidationError).problems.map((p) => p.key).sort()).toEqual(['COMPUTER_NETWORK_ALLOW', 'COMPUTER_NETWORK_DENY', 'COMPUTER_NETWORK_DNS']);
+    const message = (err as Error).message;
+    expect(message).toMatch(/"10.1.2.3\/16" has bits set after its \/16 prefix; write 10.1.0.0\/16/);
+    expect(message).toMatch(/"\*.example.org": write example.org/);
+    expect(message).toMatch(/"not a name" is neither an address range .* nor a host name/);
+    expect(message).toMatch(/169.254.169.254\/32 is link-local \(cloud metadata services\): a desktop never reaches it/);
+    expect(message).toMatch(/127.0.0.1\/32 is loopback/);
+    expect(message).toMatch(/"\*" cannot be denied; set COMPUTER_NETWORK=off/);
+    expect(message).toMatch(/"dns.example.com" is not an IP address/);
+    expect(message).toMatch(/"10.0.0.1:99999": the port must be 1-65535/);
+    // Lists mean egress: with another mode they are a mistake, not silently ignored.
+    expect(() => AppConfig.fromEnv({ COMPUTER_NETWORK: 'on', COMPUTER_NETWORK_DENY: '203.0.113.0/24' })).toThrow(/COMPUTER_NETWORK_DENY="203.0.113.0\/24": applies only to COMPUTER_NETWORK=egress \(it is on\)/);
+    expect(() => AppConfig.fromEnv({ COMPUTER_NETWORK: 'shared' })).toThrow(/COMPUTER_NETWORK must be egress, off or on/);
+  });
+
   it('rejects a max idle timeout below the default idle timeout', () => {
     expect(() => AppConfig.fromEnv({ SESSION_IDLE_TIMEOUT_MS: '60000', SESSION_MAX_IDLE_TIMEOUT_MS: '5000' })).toThrow(/SESSION_MAX_IDLE_TIMEOUT_MS/);
   });

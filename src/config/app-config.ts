@@ -1,6 +1,7 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { EnvironmentVariables, SECRET_SETTINGS } from './env.schema';
+import { DnsServer, EgressLists, parseDnsServers, parseEgressLists } from './network-lists';
 
 export class ConfigValidationError extends Error {
   override readonly name = 'ConfigValidationError';
@@ -87,6 +88,20 @@ export function validateEnv(raw: Record<string, string | undefined>): Environmen
     'KUBERNETES_BACKEND',
     'agent-sandbox needs KUBERNETES_SANDBOX_WARM_POOL (or, for v1alpha1 claims, KUBERNETES_SANDBOX_TEMPLATE)',
   );
+  const networkLists = ['COMPUTER_NETWORK_ALLOW', 'COMPUTER_NETWORK_DENY', 'COMPUTER_NETWORK_DNS'] as const;
+  for (const key of networkLists) {
+    cross(['COMPUTER_NETWORK', key], env[key] !== undefined && env.COMPUTER_NETWORK !== 'egress', key, `applies only to COMPUTER_NETWORK=egress (it is ${env.COMPUTER_NETWORK})`);
+  }
+  const listProblem = (key: (typeof networkLists)[number], parse: () => unknown) => {
+    try {
+      parse();
+    } catch (e) {
+      cross([key], true, key, (e as Error).message);
+    }
+  };
+  listProblem('COMPUTER_NETWORK_ALLOW', () => parseEgressLists(env.COMPUTER_NETWORK_ALLOW, undefined));
+  listProblem('COMPUTER_NETWORK_DENY', () => parseEgressLists(undefined, env.COMPUTER_NETWORK_DENY));
+  listProblem('COMPUTER_NETWORK_DNS', () => parseDnsServers(env.COMPUTER_NETWORK_DNS));
   const cuaUrls = (env.CUA_COMPUTER_URLS ?? '').split(',').filter((u) => u.trim()).length;
   const cuaProblem = cuaUrlProblem(env.CUA_COMPUTER_URLS);
   if (cuaProblem && !bad.has('CUA_COMPUTER_URLS')) {
@@ -138,7 +153,15 @@ export class AppConfig {
     provider: string;
     screenWidth: number;
     screenHeight: number;
-    network: boolean;
+    /** What the programs of an xvfb desktop reach (see docs/security.md). */
+    network: {
+      mode: 'egress' | 'off' | 'on';
+      /** Set by the operator (COMPUTER_NETWORK or a list): egress that cannot start here is then an error, not a fall-back to off. */
+      explicit: boolean;
+      lists: EgressLists;
+      /** Upstream resolvers of the desktops' DNS; empty: the host's. */
+      dns: DnsServer[];
+    };
     /** DESKTOP_PROFILE: what runs on an xvfb desktop. */
     desktopProfile: string;
     commandTimeoutMs: number;
@@ -251,7 +274,12 @@ export class AppConfig {
       provider: env.COMPUTER_PROVIDER,
       screenWidth: env.SCREEN_WIDTH,
       screenHeight: env.SCREEN_HEIGHT,
-      network: env.COMPUTER_NETWORK === 'on',
+      network: {
+        mode: env.COMPUTER_NETWORK as AppConfig['computer']['network']['mode'],
+        explicit: ['COMPUTER_NETWORK', 'COMPUTER_NETWORK_ALLOW', 'COMPUTER_NETWORK_DENY', 'COMPUTER_NETWORK_DNS'].some((k) => given.has(k)),
+        lists: parseEgressLists(env.COMPUTER_NETWORK_ALLOW, env.COMPUTER_NETWORK_DENY),
+        dns: parseDnsServers(env.COMPUTER_NETWORK_DNS),
+      },
       desktopProfile: env.DESKTOP_PROFILE,
       commandTimeoutMs: env.COMMAND_TIMEOUT_MS,
       commandOutputLimitBytes: env.COMMAND_OUTPUT_LIMIT_BYTES,

@@ -11,3 +11,5 @@ export class ConfigModule {
 }
 export { AppConfig, ConfigValidationError, validateEnv } from './app-config';
 export { DEFAULT_MODEL_NAME, EnvironmentVariables, SECRET_SETTINGS } from './env.schema';
+export { nameCovers, nat64Of, parseDnsServers, parseEgressLists, parseRange, PRIVATE_RANGES, UNREACHABLE_RANGES } from './network-lists';
+export type { DnsServer, EgressLists, IpRange } from './network-lists';

@@ -123,8 +123,21 @@ export class EnvironmentVariables {
   @Transform(toInt) @IsInt() @Min(240) @Max(4320)
   SCREEN_HEIGHT = 800;
 
-  @Transform(trim) @IsIn(['on', 'off'])
-  COMPUTER_NETWORK = 'off';
+  /** `egress` (the internet, not the host, its cluster or private ranges), `off` (no network) or `on` (the host's network: unsafe for several tenants). */
+  @Transform(trim) @IsIn(['egress', 'off', 'on'], { message: 'COMPUTER_NETWORK must be egress, off or on' })
+  COMPUTER_NETWORK = 'egress';
+
+  /** egress: comma-separated host names and address ranges desktops may reach (`*`: any not blocked); unset: `*`. */
+  @IsOptional() @IsString()
+  COMPUTER_NETWORK_ALLOW?: string;
+
+  /** egress: comma-separated host names and address ranges desktops may not reach. */
+  @IsOptional() @IsString()
+  COMPUTER_NETWORK_DENY?: string;
+
+  /** egress: comma-separated DNS servers (IP[:port]) the desktops' resolver asks; unset: the host's (/etc/resolv.conf). */
+  @IsOptional() @IsString()
+  COMPUTER_NETWORK_DNS?: string;
 
   /** What runs on an xvfb desktop: `standard` (panel, browser, editor, files, terminal), `minimal` (openbox and xterm), or a registered profile. */
   @Transform(trim) @Matches(/^[a-z][a-z0-9-]*$/, { message: 'DESKTOP_PROFILE must be a profile name such as standard or minimal' })

@@ -20,8 +20,9 @@ export interface TestApp {
 
 /** Boots the real app (fake computers and the scripted model unless env says otherwise) on a free loopback port. */
 export async function startApp(env: Record<string, string> = {}, imports: ModuleMetadata['imports'] = []): Promise<TestApp> {
-  // No warm stock unless a test asks for it, so counts of computers are exact.
-  const config = AppConfig.fromEnv({ COMPUTER_PROVIDER: 'fake', CUA_MODEL_NAME: 'scripted/demo', POOL_MIN_WARM: '0', SCREEN_WIDTH: '640', SCREEN_HEIGHT: '400', LOG_LEVEL: 'error', ...env });
+  // No warm stock unless a test asks for it, so counts of computers are exact. No desktop network
+  // unless a test asks for it either: no test's desktop may reach past this machine.
+  const config = AppConfig.fromEnv({ COMPUTER_PROVIDER: 'fake', COMPUTER_NETWORK: 'off', CUA_MODEL_NAME: 'scripted/demo', POOL_MIN_WARM: '0', SCREEN_WIDTH: '640', SCREEN_HEIGHT: '400', LOG_LEVEL: 'error', ...env });
   const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot({ config, imports })] }).compile();
   const app = moduleRef.createNestApplication({ bodyParser: false, logger: new AppLogger(config.log.level, true) });
   await app.listen(0, '127.0.0.1');

@@ -22,11 +22,15 @@ export interface NodeProcess {
   stop(killAfterMs: number): Promise<void>;
 }
 
-/** This process's environment for a child: without CONTAINER_NAME (see the protocol reference) and `drop`, plus `extra`. */
+/**
+ * This process's environment for a child: without CONTAINER_NAME (see the protocol reference) and
+ * `drop`, plus `extra`. Desktops get no network unless asked for (COMPUTER_NETWORK): no test's
+ * desktop may reach past this machine.
+ */
 export function childEnv(extra: Record<string, string>, drop: string[] = []): Record<string, string | undefined> {
   const env: Record<string, string | undefined> = { ...process.env };
   for (const key of ['CONTAINER_NAME', ...drop]) delete env[key];
-  return { ...env, ...extra };
+  return { COMPUTER_NETWORK: 'off', ...env, ...extra };
 }
 
 /**

@@ -12,6 +12,8 @@ export interface SpawnOptions {
   env: Record<string, string>;
   /** Extra pipes after stdin/stdout/stderr (fd 3, 4, ...), e.g. for -displayfd or --info-fd. */
   extraPipes?: number;
+  /** Descriptors of ours the child gets right after the extra pipes (e.g. a namespace to enter). */
+  inheritFds?: readonly number[];
   /** Keep stdin as a writable pipe (otherwise it reads nothing). */
   pipeStdin?: boolean;
   /** Keep stdout as a readable pipe (otherwise ignored). */
@@ -64,6 +66,7 @@ export class ManagedProcess {
       options.pipeStdout ? 'pipe' : 'ignore',
       'pipe',
       ...Array.from({ length: options.extraPipes ?? 0 }, () => 'pipe' as const),
+      ...(options.inheritFds ?? []),
     ];
     this.child = spawn(file, args, { stdio, env: options.env, detached: true, cwd: options.cwd });
     this.exited = new Promise<ExitStatus>((resolve) => {

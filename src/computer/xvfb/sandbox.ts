@@ -38,9 +38,30 @@ export interface SandboxSpec extends Confinement {
   /** Host Xauthority file, bound read-only at SANDBOX_XAUTHORITY. */
   xauthorityFile: string;
   display: number;
-  /** false: no network at all (own empty network namespace). */
-  network: boolean;
+  network: SandboxNetwork;
 }
+
+/**
+ * How a sandbox reaches the network: `none`, an empty network namespace of its own
+ * (COMPUTER_NETWORK=off); `host`, the host's namespace (COMPUTER_NETWORK=on); `joined`, its
+ * computer's own namespace behind pasta and the egress rules (COMPUTER_NETWORK=egress, see
+ * network/egress-network.ts), entered through namespace descriptors the server holds, so a
+ * reused pid can never lead a sandbox into another process's namespace.
+ */
+export type SandboxNetwork =
+  | { kind: 'none' }
+  | { kind: 'host' }
+  | {
+      kind: 'joined';
+      /** util-linux nsenter. */
+      nsenter: string;
+      /** The server's descriptor of the network namespace. */
+      netFd: number;
+      /** Non-root servers: the descriptor of the user namespace that owns it (root needs none). */
+      userFd?: number;
+      /** The computer's resolv.conf, bound at /etc/resolv.conf. */
+      resolvConf: string;
+    };
 
 /**
  * Joins the control groups named by the first `n` arguments, then runs the rest. It runs as the
@@ -48,6 +69,11 @@ export interface SandboxSpec extends Confinement {
  * from their first instruction on.
  */
 const CGROUP_JOIN = 'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1/cgroup.procs" || exit 125; shift; n=$((n-1)); done; exec "$@"';
+
+/** `line`, started in the control groups `dirs` (see CGROUP_JOIN); unchanged without any. */
+export function inCgroups(dirs: readonly string[] | undefined, line: readonly string[]): string[] {
+  return dirs?.length ? ['/bin/sh', '-c', CGROUP_JOIN, 'cua-cgroup-join', String(dirs.length), ...dirs, ...line] : [...line];
+}
 
 /**
  * Builds bubblewrap command lines that confine a program to one computer: read-only program
@@ -59,7 +85,8 @@ export class Sandbox {
   private readonly mounts: string[];
 
   constructor(readonly spec: SandboxSpec) {
-    this.mounts = systemMounts(spec.etcDir, spec.network, spec.extraEtc);
+    const n = spec.network;
+    this.mounts = systemMounts(spec.etcDir, n.kind === 'host' ? '/etc/resolv.conf' : n.kind === 'joined' ? n.resolvConf : undefined, spec.extraEtc);
   }
 
   /** The environment programs see inside: nothing of the server's. */
@@ -88,7 +115,8 @@ export class Sandbox {
       '--uid', String(DESKTOP_UID),
       '--gid', String(DESKTOP_UID),
       '--hostname', DESKTOP_HOSTNAME,
-      ...(s.network ? ['--share-net'] : []),
+      // Keep the network namespace the sandbox starts in: the host's, or its computer's own.
+      ...(s.network.kind === 'none' ? [] : ['--share-net']),
       // The program itself is the namespace's PID 1: bwrap waits for it directly, so killing
       // it ends the namespace and nothing is left for the system's init to reap.
       '--as-pid-1',
@@ -112,18 +140,25 @@ export class Sandbox {
     ];
   }
 
-  /** The whole command line, confined as the computer's other processes are (see confine()). */
+  /**
+   * The whole command line, confined as the computer's other processes are (see confine()); with
+   * a joined network, the namespace descriptors are expected at NETNS_FD (and NETNS_FD + 1).
+   */
   commandLine(argv: readonly string[], infoFd: number): [string, string[]] {
-    return confine(this.spec, [this.spec.programs.bwrap, ...this.args(argv, infoFd)]);
+    const n = this.spec.network;
+    return confine(this.spec, [this.spec.programs.bwrap, ...this.args(argv, infoFd)], n.kind === 'joined' ? enterNetwork(n, NETNS_FD) : undefined);
   }
 
   /** Starts `argv` in the sandbox as a tracked process (see SandboxedProcess). */
   spawn(label: string, argv: readonly string[], options: SandboxSpawnOptions = {}): SandboxedProcess {
+    const n = this.spec.network;
     return new SandboxedProcess(label, this.commandLine(argv, INFO_FD), {
       env: this.env(options.env),
       pipeStdin: options.pipeStdin,
       pipeStdout: options.pipeOutput,
       pipeStderr: options.pipeOutput,
+      // Right after the info pipe: NETNS_FD (and the next), as commandLine() expects.
+      inheritFds: n.kind === 'joined' ? [n.netFd, ...(n.userFd === undefined ? [] : [n.userFd])] : undefined,
     });
   }
 }
@@ -137,11 +172,27 @@ export interface Confinement {
 }
 
 /**
- * Wraps a bwrap command line: [join the computer's control groups] → choom (the OOM killer takes
- * sandboxed processes first) → [prlimit + setpriv to the computer's host user, when the server
- * is root] → bwrap. Each step execs the next, so the pid stays the same.
+ * nsenter into a computer's network namespace (a non-root server enters the user namespace that
+ * owns it too), then close those descriptors so the sandbox does not inherit them.
  */
-export function confine(c: Confinement, bwrapLine: readonly string[]): [string, string[]] {
+function enterNetwork(n: Extract<SandboxNetwork, { kind: 'joined' }>, first: number): string[] {
+  const fds = n.userFd === undefined ? [first] : [first, first + 1];
+  return [
+    n.nsenter,
+    `--net=/proc/self/fd/${first}`,
+    ...(n.userFd === undefined ? [] : [`--user=/proc/self/fd/${first + 1}`, '--preserve-credentials']),
+    '--',
+    '/bin/sh', '-c', `exec ${fds.map((f) => `${f}<&-`).join(' ')}; exec "$@"`, 'cua-netns-enter',
+  ];
+}
+
+/**
+ * Wraps a bwrap command line: [join the computer's control groups] → choom (the OOM killer takes
+ * sandboxed processes first) → [`enter`: the computer's network namespace, as the server] →
+ * [prlimit + setpriv to the computer's host user, when the server is root] → bwrap. Each step
+ * execs the next, so the pid stays the same.
+ */
+export function confine(c: Confinement, bwrapLine: readonly string[], enter?: readonly string[]): [string, string[]] {
   const p = c.programs;
   let line = [...bwrapLine];
   if (c.hostUser) {
@@ -150,8 +201,8 @@ export function confine(c: Confinement, bwrapLine: readonly string[]): [string, 
     // Set before the switch, the process limit counts every process of the computer's host user.
     line = [p.prlimit, ...limitArgs(c.limits), '--', p.setpriv, '--reuid', id, '--regid', id, '--clear-groups', '--', ...line];
   }
-  line = [p.choom, '-n', String(SANDBOX_OOM_SCORE_ADJ), '--', ...line];
-  if (c.cgroupDirs?.length) line = ['/bin/sh', '-c', CGROUP_JOIN, 'cua-cgroup-join', String(c.cgroupDirs.length), ...c.cgroupDirs, ...line];
+  if (enter) line = [...enter, ...line];
+  line = inCgroups(c.cgroupDirs, [p.choom, '-n', String(SANDBOX_OOM_SCORE_ADJ), '--', ...line]);
   return [line[0], line.slice(1)];
 }
 
@@ -169,6 +220,8 @@ export interface SandboxSpawnOptions {
 
 /** The fd bwrap reports the program's pid on. */
 export const INFO_FD = 3;
+/** Where a sandbox of a joined network gets the namespace descriptors (the fds after the info pipe). */
+const NETNS_FD = INFO_FD + 1;
 
 /**
  * A process running under bwrap with its own PID namespace. bwrap runs as two processes: the

@@ -29,7 +29,7 @@ export const ETC_ALLOWLIST: readonly string[] = [
   'mime.types', 'mailcap', 'mailcap.order', 'magic', 'magic.mime',
   // time, locale, shells and terminals
   'localtime', 'timezone', 'locale.alias', 'profile', 'profile.d', 'bash.bashrc', 'inputrc', 'shells', 'terminfo',
-  // name lookup tables that hold no secrets (resolv.conf only with a network: see systemMounts)
+  // name lookup tables that hold no secrets (resolv.conf only with a network, see systemMounts)
   'protocols', 'services', 'host.conf', 'gai.conf', 'networks',
   // what system this is
   'os-release', 'debian_version', 'lsb-release',
@@ -62,13 +62,14 @@ export function programMounts(): string[] {
 /**
  * bwrap arguments for the sandbox's system view: the program folders, the allowed part of /etc,
  * the computer's own identity files and its desktop profile's files (`extraEtc`, relative to
- * /etc; all from `etcDir`, see writeIdentity) and, with a network, the resolver configuration.
- * Computed once per computer.
+ * /etc; all from `etcDir`, see writeIdentity) and, with a network, the resolver configuration
+ * `resolvConf` (the host's, or the computer's own in egress mode) at /etc/resolv.conf. Computed
+ * once per computer.
  */
-export function systemMounts(etcDir: string, network: boolean, extraEtc: readonly string[] = []): string[] {
+export function systemMounts(etcDir: string, resolvConf: string | undefined, extraEtc: readonly string[] = []): string[] {
   const args = programMounts();
   for (const entry of ETC_ALLOWLIST) bindOrLink(`/etc/${entry}`, args);
-  if (network) bindOrLink('/etc/resolv.conf', args);
+  if (resolvConf && existsSync(resolvConf)) args.push('--ro-bind', resolvConf, '/etc/resolv.conf');
   for (const name of [...GENERATED_ETC, ...extraEtc]) args.push('--ro-bind', join(etcDir, name), `/etc/${name}`);
   for (const dir of VAR_ALLOWLIST) args.push('--ro-bind-try', dir, dir);
   return args;

@@ -1,7 +1,10 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit, Optional } from '@nestjs/common';
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { DomainError, DomainErrorCode } from '../../common/domain-error';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DomainError, DomainErrorCode, errorMessage } from '../../common/domain-error';
 import { AppConfig } from '../../config/config.module';
 import { ComputerProvider, CreateComputerOptions } from '../computer.port';
 import { RegisterComputerProvider } from '../computer-provider.registry';
@@ -9,6 +12,7 @@ import { ComputerCgroups } from './computer-cgroups';
 import { DesktopProfile, MinimalDesktop, StandardDesktop } from './desktop-profile';
 import { DesktopProfileRegistry } from './desktop-profile.registry';
 import { HostUids } from './host-uids';
+import { EgressNetwork, hostResolvers, locateEgressPrograms, NetworkChoice } from './network/egress-network';
 import { locatePrograms, ProgramPaths, REQUIRED_PROGRAMS } from './programs';
 import { removeStaleWorkspaces } from './workspace';
 import { XvfbComputer } from './xvfb-computer';
@@ -25,6 +29,8 @@ export class XvfbComputerProvider extends ComputerProvider implements OnModuleIn
   /** Root servers: one host uid per computer (see resolveHostUids). */
   private hostUids: { uids: HostUids | undefined } | undefined;
   private cgroups: Promise<ComputerCgroups | undefined> | undefined;
+  private network: Promise<NetworkChoice> | undefined;
+  private lastResolverWarning = 0;
   private readonly log = new Logger('XvfbComputerProvider');
   private readonly open = new Set<XvfbComputer>();
 
@@ -62,6 +68,7 @@ export class XvfbComputerProvider extends ComputerProvider implements OnModuleIn
           'see the README). Enable them, or set COMPUTER_PROVIDER=fake to run without real desktops.',
       );
     }
+    await this.resolveNetwork();
   }
 
   private resolvePrograms(): ProgramPaths {
@@ -131,6 +138,61 @@ export class XvfbComputerProvider extends ComputerProvider implements OnModuleIn
     return this.cgroups;
   }
 
+  /**
+   * What the computers' programs reach (COMPUTER_NETWORK), decided once. Egress is tried for
+   * real — a network started and closed again, as a computer's host user — because what it needs
+   * (pasta, nftables, /dev/net/tun, user namespaces) can be missing in ways only a start shows.
+   * When it cannot work, an operator's explicit choice stops the server with the reason; the
+   * default falls back to no network (never to the host's), with a warning.
+   */
+  private resolveNetwork(): Promise<NetworkChoice> {
+    this.network ??= (async (): Promise<NetworkChoice> => {
+      const n = this.config.computer.network;
+      if (n.mode === 'on') {
+        this.log.warn('COMPUTER_NETWORK=on: desktops share this host\'s network, with this server\'s own port, everything on its loopback and whatever the host can reach (cloud metadata, the cluster). Use it only for one trusted user; COMPUTER_NETWORK=egress gives them the internet without that.');
+        return 'on';
+      }
+      if (n.mode === 'off') return 'off';
+      const programs = this.resolvePrograms();
+      const uids = this.resolveHostUids();
+      const { programs: egress, missing } = locateEgressPrograms(programs.setpriv);
+      let reason: string | undefined;
+      let plan: NetworkChoice = 'off';
+      if (!egress) {
+        reason = `${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not installed (apt-get install -y --no-install-recommends passt nftables)`;
+      } else {
+        const dns = n.dns.length ? n.dns : hostResolvers();
+        if (!dns.length) this.log.warn('Desktops cannot look up names: this host has no DNS server in /etc/resolv.conf; set COMPUTER_NETWORK_DNS.');
+        plan = { lists: n.lists, dns, programs: egress };
+        const dir = await mkdtemp(join(tmpdir(), 'cua-egress-probe-'));
+        try {
+          await (await EgressNetwork.start({ plan, hostUid: uids ? this.config.computer.sandboxUids.base : undefined, etcDir: dir, timeoutMs: 10_000 })).close();
+        } catch (e) {
+          reason = errorMessage(e);
+        } finally {
+          await rm(dir, { recursive: true, force: true });
+        }
+      }
+      if (!reason) return plan;
+      if (n.explicit) {
+        throw new DomainError(
+          DomainErrorCode.COMPUTER_FAILED,
+          `COMPUTER_NETWORK=egress cannot work on this machine: ${reason}. Fix that, or choose COMPUTER_NETWORK=off (no network) explicitly. See docs/security.md.`,
+        );
+      }
+      this.log.warn(`Desktops get no network: COMPUTER_NETWORK=egress (the default) cannot work on this machine (${reason}). Fix that, or set COMPUTER_NETWORK=off to choose no network. See docs/security.md.`);
+      return 'off';
+    })();
+    return this.network;
+  }
+
+  /** At most one warning a minute about the desktops' upstream resolvers. */
+  private warnResolver = (message: string) => {
+    if (Date.now() - this.lastResolverWarning < 60_000) return;
+    this.lastResolverWarning = Date.now();
+    this.log.warn(`Desktop DNS: ${message}`);
+  };
+
   /** Removes desktop folders a crashed server of ours left behind. */
   async onModuleInit(): Promise<void> {
     if (this.config.computer.provider !== this.name) return;
@@ -158,7 +220,8 @@ export class XvfbComputerProvider extends ComputerProvider implements OnModuleIn
           id: `xvfb-${randomUUID().slice(0, 8)}`,
           width: c.screenWidth,
           height: c.screenHeight,
-          network: c.network,
+          network: await this.resolveNetwork(),
+          onNetworkWarning: this.warnResolver,
           commandTimeoutMs: c.commandTimeoutMs,
           commandOutputLimitBytes: c.commandOutputLimitBytes,
           programs: this.resolvePrograms(),

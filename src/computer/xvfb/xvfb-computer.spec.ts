@@ -23,8 +23,9 @@ import { lockFileOf, socketOf } from './xvfb-server';
 const W = 1280;
 const H = 800;
 const OUTPUT_LIMIT = 4096;
+// No network unless a test asks for it: no test's desktop may reach past this machine.
 const config = (extra: Record<string, string> = {}) =>
-  AppConfig.fromEnv({ COMPUTER_PROVIDER: 'xvfb', DESKTOP_PROFILE: 'minimal', SCREEN_WIDTH: String(W), SCREEN_HEIGHT: String(H), COMMAND_OUTPUT_LIMIT_BYTES: String(OUTPUT_LIMIT), ...extra });
+  AppConfig.fromEnv({ COMPUTER_PROVIDER: 'xvfb', DESKTOP_PROFILE: 'minimal', COMPUTER_NETWORK: 'off', SCREEN_WIDTH: String(W), SCREEN_HEIGHT: String(H), COMMAND_OUTPUT_LIMIT_BYTES: String(OUTPUT_LIMIT), ...extra });
 const provider = new XvfbComputerProvider(config());
 
 // The terminal's window (xterm -geometry 100x30+40+40) and a patch of bare desktop beside it.
@@ -255,7 +256,7 @@ describe('xvfb computers: lifecycle', () => {
         const ac = new AbortController();
         if (abortAfterMs === 0) ac.abort();
         else setTimeout(() => ac.abort(), abortAfterMs);
-        const options = { id: `abort-${abortAfterMs}`, width: W, height: H, network: false, commandTimeoutMs: 1000, commandOutputLimitBytes: 1024, programs: paths as ProgramPaths, baseDir, limits: config().computer.limits, profile: new MinimalDesktop() };
+        const options = { id: `abort-${abortAfterMs}`, width: W, height: H, network: 'off' as const, commandTimeoutMs: 1000, commandOutputLimitBytes: 1024, programs: paths as ProgramPaths, baseDir, limits: config().computer.limits, profile: new MinimalDesktop() };
         const result = await XvfbComputer.start(options, ac.signal).then(
           (computer) => computer.close().then(() => 'started'), // it was quicker than the abort
           (e: unknown) => (isDomainError(e, 'CANCELLED') ? 'cancelled' : e),
@@ -488,11 +489,26 @@ describe('xvfb computers: runCommand and isolation', () => {
     expect(r).toMatchObject({ truncated: true, exitCode: 0 });
   });
 
-  it('has no network by default', async () => {
+  it('has no network with COMPUTER_NETWORK=off', async () => {
     const r = await a.runCommand(`bash -c 'exec 3<>/dev/tcp/127.0.0.1/${port} && echo connected'`);
     expect(r.stdout).not.toContain('connected');
     expect(r.exitCode).not.toBe(0);
     expect(connections).toBe(0);
+  });
+
+  it("cannot reach the host's loopback with COMPUTER_NETWORK=egress (test/desktop-network.e2e-spec.ts has the rest)", async () => {
+    // Names would go to port 9 of the loopback, where nothing answers: no lookup leaves the machine.
+    const egress = new XvfbComputerProvider(config({ COMPUTER_NETWORK: 'egress', COMPUTER_NETWORK_DNS: '127.0.0.1:9' }));
+    const n = await egress.create({});
+    try {
+      expect(n.networkPids()).toHaveLength(2);
+      const r = await n.runCommand(`bash -c 'exec 3<>/dev/tcp/127.0.0.1/${port} && echo connected'`);
+      expect(r.stdout).not.toContain('connected');
+      expect(r.exitCode).not.toBe(0);
+      expect(connections).toBe(0);
+    } finally {
+      await n.close();
+    }
   });
 
   it('has the network with COMPUTER_NETWORK=on', async () => {

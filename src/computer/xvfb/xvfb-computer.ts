@@ -7,10 +7,11 @@ import { keysymOf } from '../keys';
 import { describeExit } from './child-process';
 import { runSandboxedCommand, runSandboxedProgram } from './command-runner';
 import { KeyboardMap } from './keyboard-map';
+import { EgressNetwork, NetworkChoice } from './network/egress-network';
 import { ProgramPaths } from './programs';
 import { ComputerCgroup, ComputerCgroups } from './computer-cgroups';
 import { DesktopProfile } from './desktop-profile';
-import { Confinement, Sandbox, SandboxedProcess } from './sandbox';
+import { Confinement, Sandbox, SandboxedProcess, SandboxNetwork } from './sandbox';
 import { Workspace } from './workspace';
 import { X11ClosedError, X11Connection, X11TimeoutError } from './x11-connection';
 import { XtestInput } from './xtest-input';
@@ -20,8 +21,8 @@ export interface XvfbComputerOptions {
   id: string;
   width: number;
   height: number;
-  /** Let runCommand and the desktop's programs use the network. */
-  network: boolean;
+  /** What runCommand and the desktop's programs reach: nothing, the host's network, or an egress network of the computer's own. */
+  network: NetworkChoice;
   commandTimeoutMs: number;
   commandOutputLimitBytes: number;
   programs: ProgramPaths;
@@ -42,6 +43,8 @@ export interface XvfbComputerOptions {
   cgroups?: ComputerCgroups;
   /** Give home and /tmp a tmpfs of limits.diskBytes of their own (needs root). */
   sizedDisk?: boolean;
+  /** egress: problems of the resolver's upstream servers. */
+  onNetworkWarning?: (message: string) => void;
   /** Called once when close() begins. */
   onClose?: () => void;
   /** Called once when close() has ended every process of the computer and removed its folders. */
@@ -92,6 +95,9 @@ export class XvfbComputer extends Computer {
   private sandbox: Sandbox | undefined;
   private cgroup: ComputerCgroup | undefined;
   private session: SandboxedProcess | undefined;
+  /** COMPUTER_NETWORK=egress: the computer's own network (pasta, its rules, its resolver). */
+  private network: Promise<EgressNetwork> | undefined;
+  private egress: EgressNetwork | undefined;
   /** The xclip process that holds the text set with setClipboard (it serves paste requests). */
   private clipboardOwner: SandboxedProcess | undefined;
   /** Programs started with launch(), each in a sandbox of its own; stopped when the computer closes. */
@@ -160,6 +166,11 @@ export class XvfbComputer extends Computer {
       hostUser: o.hostUid !== undefined ? { uid: o.hostUid } : undefined,
       cgroupDirs: this.cgroup?.dirs,
     };
+    // The network starts while the X server does.
+    if (typeof o.network === 'object') {
+      this.network = EgressNetwork.start({ plan: o.network, hostUid: o.hostUid, cgroupDirs: this.cgroup?.dirs, etcDir: this.workspace.etc, timeoutMs: left(), signal, warn: o.onNetworkWarning });
+      this.network.catch(() => undefined);
+    }
     this.server = await XvfbServer.start({
       xvfbPath: o.programs.Xvfb,
       confinement,
@@ -180,6 +191,13 @@ export class XvfbComputer extends Computer {
     }
     this.input = new XtestInput(this.conn, await KeyboardMap.load(this.conn));
     check();
+    let network: SandboxNetwork = { kind: o.network === 'on' ? 'host' : 'none' };
+    if (this.network) {
+      const egress = await this.network;
+      this.egress = egress;
+      void egress.exited.then((status) => this.fail(`its network helper (pasta) ${describeExit(status)}`));
+      network = egress.sandboxNetwork();
+    }
 
     this.sandbox = new Sandbox({
       ...confinement,
@@ -189,7 +207,7 @@ export class XvfbComputer extends Computer {
       extraEtc: Object.keys(o.profile.etcFiles),
       xauthorityFile: this.workspace.xauthority,
       display: this.server.display,
-      network: o.network,
+      network,
     });
     this.session = this.sandbox.spawn('desktop session', ['/bin/sh', '-c', o.profile.session], { env: { SHELL: '/bin/bash' } });
     await withTimeout(this.session.started, left(), () => new X11TimeoutError('the sandbox did not start'), signal);
@@ -250,10 +268,18 @@ export class XvfbComputer extends Computer {
   get sessionPidNamespace(): number | undefined {
     return this.session?.pidNamespace;
   }
-  /** Every host PID this computer started and keeps (Xvfb, the session's bwrap and its shell, a clipboard owner). */
+  /** Every host PID this computer started and keeps (Xvfb, the session's bwrap and its shell, a clipboard owner, the network helpers). */
   pids(): number[] {
     const launched = [...this.launched].flatMap((p) => p.pids());
-    return [this.server?.pid, ...(this.session?.pids() ?? []), ...(this.clipboardOwner?.pids() ?? []), ...launched].filter((p): p is number => p !== undefined);
+    return [this.server?.pid, ...(this.session?.pids() ?? []), ...(this.clipboardOwner?.pids() ?? []), ...launched, ...this.networkPids()].filter((p): p is number => p !== undefined);
+  }
+  /** egress: host PIDs of pasta and the rule keeper of the computer's network. */
+  networkPids(): number[] {
+    return this.egress?.pids() ?? [];
+  }
+  /** egress: the port of the computer's DNS resolver on the host's loopback. */
+  get resolverPort(): number | undefined {
+    return this.egress?.resolverPort;
   }
 
   private live(): { conn: X11Connection; input: XtestInput; sandbox: Sandbox } {
@@ -527,6 +553,7 @@ export class XvfbComputer extends Computer {
       () => this.clipboardOwner?.kill(),
       () => Promise.allSettled([...this.launched].map((p) => p.kill())),
       () => this.session?.kill(),
+      () => this.network?.then((n) => n.close()),
       () => this.conn?.close(),
       () => this.server?.stop(),
       // Whatever a program left running (it cannot, outside its PID namespace; this is the backstop).

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { AppConfig } from '../../config/config.module';
 import { isDomainError } from '../../common/domain-error';
 import { keysymForCodePoint } from './keyboard-map';
@@ -59,7 +62,7 @@ describe('xvfb provider parts', () => {
   it('sandboxes with no network by default, only its own X socket and cookie, and dies with the server', () => {
     const programs = { bwrap: '/usr/bin/bwrap', prlimit: '/usr/bin/prlimit', choom: '/usr/bin/choom', setpriv: '/usr/bin/setpriv' };
     const spec = { programs, homeDir: '/h', tmpDir: '/t', etcDir: '/e', xauthorityFile: '/x/Xauthority', display: 42, limits: { maxProcesses: 100, maxFileBytes: 4096 } };
-    const args = new Sandbox({ ...spec, network: false }).args(['/bin/true'], 3);
+    const args = new Sandbox({ ...spec, network: { kind: 'none' } }).args(['/bin/true'], 3);
     const joined = args.join(' ');
     expect(args).toContain('--unshare-all');
     expect(args).not.toContain('--share-net');
@@ -78,8 +81,10 @@ describe('xvfb provider parts', () => {
     expect(joined).not.toMatch(/\/etc\/(shadow|sudoers|npmrc|gitconfig|pip\.conf|resolv\.conf)/);
     // The limits apply inside, before the program starts.
     expect(args.slice(-6)).toEqual(['--', '/usr/bin/prlimit', '--nproc=100:100', '--fsize=4096:4096', '--', '/bin/true']);
-    expect(new Sandbox({ ...spec, network: true }).args(['/bin/true'], 3)).toContain('--share-net');
-    expect(new Sandbox({ ...spec, network: false }).env()).toEqual({
+    const host = new Sandbox({ ...spec, network: { kind: 'host' } }).args(['/bin/true'], 3);
+    expect(host).toContain('--share-net');
+    expect(host.join(' ')).toContain('--ro-bind /etc/resolv.conf /etc/resolv.conf');
+    expect(new Sandbox({ ...spec, network: { kind: 'none' } }).env()).toEqual({
       PATH: expect.any(String),
       HOME: SANDBOX_HOME,
       USER: 'user',
@@ -88,6 +93,32 @@ describe('xvfb provider parts', () => {
       XAUTHORITY: SANDBOX_XAUTHORITY,
       LANG: 'C.UTF-8',
     });
+  });
+
+  it("joins its computer's egress network as the server, before dropping to the host user, and keeps no namespace descriptor", () => {
+    const programs = { bwrap: '/usr/bin/bwrap', prlimit: '/usr/bin/prlimit', choom: '/usr/bin/choom', setpriv: '/usr/bin/setpriv' };
+    const dir = mkdtempSync(join(tmpdir(), 'sandbox-net-'));
+    try {
+      writeFileSync(join(dir, 'resolv.conf'), 'nameserver 127.0.0.1\n');
+      const spec = { programs, homeDir: '/h', tmpDir: '/t', etcDir: '/e', xauthorityFile: '/x/Xauthority', display: 42, limits: { maxProcesses: 100 }, hostUser: { uid: 50007 } };
+      const joined = { kind: 'joined' as const, nsenter: '/usr/bin/nsenter', netFd: 31, resolvConf: join(dir, 'resolv.conf') };
+      const sut = new Sandbox({ ...spec, network: joined });
+      const args = sut.args(['/bin/true'], 3);
+      // bwrap keeps the namespace it starts in (the computer's), and the computer's resolver configuration.
+      expect(args).toContain('--share-net');
+      expect(args.join(' ')).toContain(`--ro-bind ${join(dir, 'resolv.conf')} /etc/resolv.conf`);
+      const [file, line] = sut.commandLine(['/bin/true'], 3);
+      expect(file).toBe('/usr/bin/choom');
+      const enter = line.indexOf('/usr/bin/nsenter');
+      expect(line.slice(enter, enter + 8)).toEqual(['/usr/bin/nsenter', '--net=/proc/self/fd/4', '--', '/bin/sh', '-c', 'exec 4<&-; exec "$@"', 'cua-netns-enter', '/usr/bin/prlimit']);
+      expect(line.indexOf('/usr/bin/setpriv')).toBeGreaterThan(enter);
+      // A non-root server enters the user namespace that owns it too.
+      const [, nonRoot] = new Sandbox({ ...spec, hostUser: undefined, network: { ...joined, userFd: 32 } }).commandLine(['/bin/true'], 3);
+      expect(nonRoot).toEqual(expect.arrayContaining(['--net=/proc/self/fd/4', '--user=/proc/self/fd/5', '--preserve-credentials', 'exec 4<&- 5<&-; exec "$@"']));
+      expect(nonRoot).not.toContain('/usr/bin/setpriv');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('starts sandboxes in the computer\'s control groups, OOM-first, and as its host user when the server is root', () => {

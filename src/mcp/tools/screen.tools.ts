@@ -105,7 +105,7 @@ export class ScreenTools {
         title: 'Run a shell command',
         description:
           "Run a shell command (/bin/sh -c) inside your session's computer, isolated from the server and from other sessions: its own home and " +
-          'temp folders, its own display ($DISPLAY), no network unless the operator allows it. Returns stdout, stderr and the exit code; ' +
+          'temp folders, its own display ($DISPLAY), a network as the operator set it (by default the internet, never this server or other services of its host). Returns stdout, stderr and the exit code; ' +
           'a command past its timeout is killed with everything it started; long output is cut and the result says so. ' +
           'Programs a command leaves in the background end with it: to open an application (a browser, an editor) that should keep its ' +
           'window, pass background=true, which starts the command and returns at once (it runs until it exits or the session ends).',

@@ -230,6 +230,22 @@ describe('Sealed computers: what a tenant cannot do from inside its desktop', ()
       expect(processesRunning(server!, ['sleep', '3142'])).toEqual([]);
     }, 90_000);
 
+    it('the X server is no oracle for host files: a font path it cannot see fails like one that does not exist', async () => {
+      // A valid font folder on the host (an X server that sees the host accepts it), and a path that does not exist.
+      const dir = mkdtempSync('/var/tmp/cua-fontpath-');
+      try {
+        writeFileSync(join(dir, 'fonts.dir'), '0\n');
+        chmodSync(dir, 0o755);
+        const probe = async (path: string) => sh(alice, `xset +fp ${path} 2>&1; echo "rc=$?"`);
+        const existing = await probe(dir);
+        const missing = await probe(`${dir}-missing`);
+        expect(existing.stdout).toMatch(/bad font path element/); // xset ran and the X server refused
+        expect(existing.stdout.replace(dir, 'P')).toBe(missing.stdout.replace(`${dir}-missing`, 'P'));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }, 60_000);
+
     it('the X servers and sandboxes run as one unprivileged host uid per computer', async () => {
       const xvfb = readdirSync('/proc').filter((e) => /^\d+$/.test(e)).map(Number).filter((p) => {
         try {

@@ -26,6 +26,8 @@ export type {
   Frame,
   MouseButton,
   Point,
+  SettleOptions,
+  SettleResult,
   Size,
   ComputerAction,
   ComputerActionName,

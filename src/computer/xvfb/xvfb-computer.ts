@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import { abortReason, DomainError, DomainErrorCode, errorMessage } from '../../common/domain-error';
 import { linkSignals, sleep, withTimeout } from '../../common/async';
-import { CommandOptions, CommandResult, Computer, Frame, LaunchResult, MouseButton, Point, ProgramOptions, ProgramResult, Size } from '../computer.port';
+import { CommandOptions, CommandResult, Computer, Frame, LaunchResult, MouseButton, Point, ProgramOptions, ProgramResult, SettleOptions, SettleResult, Size } from '../computer.port';
 import { checkButton, checkKeyList, checkPoint } from '../input-checks';
 import { keysymOf } from '../keys';
 import { describeExit } from './child-process';
@@ -10,6 +10,7 @@ import { KeyboardMap } from './keyboard-map';
 import { ProgramPaths } from './programs';
 import { ComputerCgroup, ComputerCgroups } from './computer-cgroups';
 import { Confinement, Sandbox, SandboxedProcess } from './sandbox';
+import { ScreenChanges } from './screen-changes';
 import { Workspace } from './workspace';
 import { X11ClosedError, X11Connection, X11TimeoutError } from './x11-connection';
 import { XtestInput } from './xtest-input';
@@ -102,6 +103,8 @@ export class XvfbComputer extends Computer {
   /** Programs started with launch(), each in a sandbox of its own; stopped when the computer closes. */
   private readonly launched = new Set<SandboxedProcess>();
   private input: XtestInput | undefined;
+  /** When the screen last changed (X DAMAGE on this computer's connection), for settle(). */
+  private changes: ScreenChanges | undefined;
   /** Why the desktop stopped by itself, once it did. */
   private failure: string | undefined;
   private closing: Promise<void> | undefined;
@@ -178,6 +181,7 @@ export class XvfbComputer extends Computer {
       throw new Error(`the display is ${this.conn.width}x${this.conn.height}, not ${o.width}x${o.height}`);
     }
     this.input = new XtestInput(this.conn, await KeyboardMap.load(this.conn));
+    this.changes = await ScreenChanges.watch(this.conn);
     check();
 
     this.sandbox = new Sandbox({
@@ -319,6 +323,11 @@ export class XvfbComputer extends Computer {
       );
       return { kind: 'raw', width: conn.width, height: conn.height, channels: 3, data };
     });
+  }
+
+  /** Waits on the X server's change notices (DAMAGE) until the screen has been still: see ScreenChanges. */
+  override async settle(options: SettleOptions): Promise<SettleResult> {
+    return this.guarded('wait for the screen to settle', () => this.changes!.settle(options));
   }
 
   async moveMouse(to: Point): Promise<void> {

@@ -1,3 +1,6 @@
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import sharp from 'sharp';
 import { call, imagesOf, startApp, TestApp, textOf } from './support/app';
@@ -157,6 +160,42 @@ describe('Screenshots after an action show its effect: the screen is left to set
       expect(textOf(second)).toMatch(/the screen did not change within \d+ ms/);
       // A cap-length wait would make the call at least MAX long.
       expect(callMs / MAX).toBeLessThan(1);
+    }, 60_000);
+  });
+
+  describe('the agent loop', () => {
+    let dir: string;
+    beforeEach(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'settle-traj-'));
+    });
+    afterEach(async () => {
+      await t?.close();
+      t = undefined;
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    it('the step screenshot after typing shows the text: it differs from the one before, on the line typed into', async () => {
+      t = await startApp({ ...XVFB, CUA_MODEL_NAME: 'scripted/demo', TRAJECTORY_DIR: dir });
+      const client = await t.connect();
+      // The scripted model clicks the middle of the screen (step 1), types the task (step 2), presses Return (step 3), answers (step 4).
+      const task = 'echo http task';
+      const r = await call(client, 'run_cua_task', { task, session_id: 'agent' });
+      expect(r.isError).toBeFalsy();
+      const steps = (r.structuredContent as { steps: { actions: { action: string }[]; settle?: Settle }[] }).steps;
+      expect(steps[1].actions).toEqual([{ action: 'type', text: task }]);
+      const [principal] = await readdir(dir);
+      const [session] = await readdir(join(dir, principal));
+      const [taskId] = await readdir(join(dir, principal, session));
+      const folder = join(dir, principal, session, taskId);
+      const beforeTyping = await decode(await readFile(join(folder, 'step-002.png')));
+      const afterTyping = await decode(await readFile(join(folder, 'step-003.png')));
+      const changed = difference(beforeTyping, afterTyping);
+      expect(changed.count).toBeGreaterThan(0);
+      expect(changed.height).toBeLessThanOrEqual(LINE_PX);
+      expect(changed.width).toBeGreaterThanOrEqual(task.length * 5);
+      expect(steps[1].settle).toMatchObject({ changed: true, hit_cap: false });
+      const line = JSON.parse((await readFile(join(folder, 'steps.jsonl'), 'utf8')).trim().split('\n')[1]) as { settle?: Settle };
+      expect(line.settle).toMatchObject({ changed: true, hit_cap: false });
     }, 60_000);
   });
 });

@@ -5,6 +5,10 @@
  *     Client over Streamable HTTP), against the pipeline a user would script
  *     (`xwd -root | convert xwd:- png:-`) and against the raw in-process capture + PNG encode;
  *   - input through XTEST against `xdotool` with its default delays;
+ *   - action → a screenshot that shows its effect: the `computer` tool's own screenshot, which waits
+ *     for the screen to settle, against the fixed 2 s wait of reference computer-use loops and
+ *     against a server that does not wait (as before); and stale or half-drawn screenshots in 50
+ *     actions, each way on fresh desktops of its own;
  *   - start to first screenshot for 8 computers started together.
  * Needs xwd (Debian x11-apps) and the real ImageMagick (Debian imagemagick: /usr/bin/convert).
  */
@@ -12,6 +16,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { NestFactory } from '@nestjs/core';
 import { execFile } from 'node:child_process';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { AppModule } from '../src/app.module';
@@ -38,7 +43,7 @@ export async function main() {
   const missing = [!existsSync(CONVERT) && 'imagemagick', !existsSync('/usr/bin/xwd') && 'x11-apps', !existsSync('/usr/bin/xdotool') && 'xdotool'].filter(Boolean);
   if (missing.length) throw new Error(`The baselines need: apt-get install -y --no-install-recommends ${missing.join(' ')}`);
 
-  const config = AppConfig.fromEnv({ ...process.env, COMPUTER_PROVIDER: 'xvfb', SCREEN_WIDTH: String(W), SCREEN_HEIGHT: String(H), LOG_LEVEL: 'error' });
+  const config = AppConfig.fromEnv({ ...process.env, COMPUTER_PROVIDER: 'xvfb', DESKTOP_PROFILE: 'minimal', COMPUTER_NETWORK: 'off', SCREEN_WIDTH: String(W), SCREEN_HEIGHT: String(H), LOG_LEVEL: 'error' });
   const app = await NestFactory.create(AppModule.forRoot({ config }), { bodyParser: false, logger: ['error'] });
   await app.listen(0, '127.0.0.1');
   const url = new URL(`${(await app.getUrl()).replace('[::1]', '127.0.0.1')}/mcp`);
@@ -65,6 +70,7 @@ export async function main() {
     await client.close();
     await app.close();
   }
+  await settleBench(config);
   await startBench(config);
 }
 
@@ -87,6 +93,168 @@ async function inputBench(c: XvfbComputer, env: Record<string, string>) {
   await c.pressKeys(['Control_L', 'u']);
   console.log(`\nInput, ${RUNS} runs each, median ms (xdotool with its default delays vs XTEST in-process)\n`);
   table(['action', 'xdotool', 'XTEST', 'speed-up'], rows);
+}
+
+/** What reference computer-use loops wait after every action before they take the next screenshot. */
+const FIXED_WAIT_MS = 2000;
+const SETTLE_RUNS = Number(process.env.SETTLE_RUNS ?? 10);
+const STALE_ACTIONS = Number(process.env.STALE_ACTIONS ?? 50);
+/** A point on the bare desktop, right of the terminal: a right click there opens openbox's menu. */
+const MENU_AT = [Math.min(W - 200, 1000), Math.min(H - 300, 500)];
+
+type Args = Record<string, unknown>;
+interface SettleReport {
+  waited_ms: number;
+  hit_cap: boolean;
+  changed?: boolean;
+}
+
+/** A server of its own on a free loopback port, with one connected client. */
+async function serve(config: AppConfig) {
+  const app = await NestFactory.create(AppModule.forRoot({ config }), { bodyParser: false, logger: ['error'] });
+  await app.listen(0, '127.0.0.1');
+  const client = new Client({ name: 'bench', version: '1' });
+  await client.connect(new StreamableHTTPClientTransport(new URL(`${(await app.getUrl()).replace('[::1]', '127.0.0.1')}/mcp`)));
+  return {
+    client,
+    close: async () => {
+      await client.close();
+      await app.close();
+    },
+  };
+}
+
+async function settleBench(config: AppConfig) {
+  // The server as configured, and one that does not wait for the screen (SCREENSHOT_SETTLE_MAX_MS=0: as before settling).
+  const settling = await serve(config);
+  const noWait = await serve(AppConfig.fromEnv({ ...process.env, COMPUTER_PROVIDER: 'xvfb', DESKTOP_PROFILE: 'minimal', COMPUTER_NETWORK: 'off', SCREEN_WIDTH: String(W), SCREEN_HEIGHT: String(H), LOG_LEVEL: 'error', SCREENSHOT_SETTLE_MAX_MS: '0' }));
+  try {
+    await compareSettling(settling.client, noWait.client);
+  } finally {
+    await settling.close();
+    await noWait.close();
+  }
+}
+
+async function compareSettling(client: Client, noWaitClient: Client) {
+  /** The screenshot of a result, as its base64 PNG: identical frames encode to identical bytes. */
+  const image = (r: CallToolResult) => (r.content.find((c) => c.type === 'image') as { data: string }).data;
+  const settleOf = (r: CallToolResult) => (r.structuredContent as { settle?: SettleReport } | undefined)?.settle;
+  let desktops = 0;
+  /**
+   * Runs `fn` on a fresh desktop (a session of its own, ended afterwards), so nothing another
+   * measurement left behind skews this one: the input benchmark's xdotool typing can leave its
+   * desktop without a focused window, and keys sent to a menu that is not open yet go elsewhere.
+   */
+  const onFreshDesktop = async <T>(server: Client, fn: (tool: (name: string, args?: Args) => Promise<CallToolResult>, stable: () => Promise<string>) => Promise<T>) => {
+    const session_id = `settle-${++desktops}`;
+    const tool = async (name: string, args: Args = {}) => {
+      const r = (await server.callTool({ name, arguments: { ...args, session_id } })) as CallToolResult;
+      if (r.isError) throw new Error(`${name} failed: ${JSON.stringify(r.content).slice(0, 300)}`);
+      return r;
+    };
+    /** The screen once it stopped changing: two screenshots 100 ms apart that are the same (at most 5 s). */
+    const stable = async () => {
+      let last = image(await tool('screenshot_cua'));
+      for (let i = 0; i < 50; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        const now = image(await tool('screenshot_cua'));
+        if (now === last) return now;
+        last = now;
+      }
+      throw new Error('the screen did not stop changing within 5 s');
+    };
+    try {
+      await stable();
+      return await fn(tool, stable);
+    } finally {
+      await server.callTool({ name: 'cleanup_session', arguments: { session_id } });
+    }
+  };
+  type Tool = (name: string, args?: Args) => Promise<CallToolResult>;
+  const FIXED = `fixed ${FIXED_WAIT_MS / 1000} s`;
+  const ways: Record<string, { server: Client; run: (tool: Tool, act: Args) => Promise<CallToolResult> }> = {
+    // The tool's own screenshot, taken at once (the server that does not wait): as before settling.
+    'no wait': { server: noWaitClient, run: (tool, act) => tool('computer', act) },
+    // The tool's own screenshot, once the screen settled.
+    settled: { server: client, run: (tool, act) => tool('computer', act) },
+    // What reference loops do: act, sleep 2 s, look.
+    [FIXED]: {
+      server: client,
+      run: async (tool, act) => {
+        await tool('computer', { ...act, screenshot: false });
+        await new Promise((r) => setTimeout(r, FIXED_WAIT_MS));
+        return tool('screenshot_cua');
+      },
+    },
+  };
+  // pauseMs: clicks closer together than the double-click time wait for it (XtestInput); keep that out of the figures.
+  const actions: Record<string, { act: Args; undo: Args; pauseMs: number }> = {
+    'type "hello"': { act: { action: 'type', text: 'hello' }, undo: { action: 'key', text: 'ctrl+u' }, pauseMs: 0 },
+    'right click → openbox menu': { act: { action: 'right_click', coordinate: MENU_AT }, undo: { action: 'key', text: 'Escape' }, pauseMs: 600 },
+  };
+  const rows: (string | number)[][] = [];
+  const waited: string[] = [];
+  for (const [what, { act, undo, pauseMs }] of Object.entries(actions)) {
+    const medians: Record<string, number> = {};
+    for (const [way, { server, run }] of Object.entries(ways)) {
+      await onFreshDesktop(server, async (tool, stable) => {
+        const ms: number[] = [];
+        const settles: number[] = [];
+        for (let i = 0; i < SETTLE_RUNS; i++) {
+          await new Promise((r) => setTimeout(r, pauseMs));
+          const t = process.hrtime.bigint();
+          const r = await run(tool, act);
+          ms.push(Number(process.hrtime.bigint() - t) / 1e6);
+          const s = settleOf(r);
+          if (s) settles.push(s.waited_ms);
+          await stable(); // the effect is complete before it is undone, whichever way it was looked at
+          await tool('computer', { ...undo, screenshot: false });
+          await stable();
+        }
+        medians[way] = median(ms);
+        if (settles.length) waited.push(`${what}: the settled screenshot waited ${median(settles)} ms at the median (${Math.min(...settles)}–${Math.max(...settles)})`);
+      });
+    }
+    rows.push([what, medians['no wait'], medians.settled, medians[FIXED], medians[FIXED] / medians.settled]);
+  }
+  console.log(`\nAction → screenshot that shows its effect, through MCP, median ms of ${SETTLE_RUNS} runs each (each way on a fresh desktop)\n`);
+  table(['action', 'no wait (as before)', 'settled (X DAMAGE)', FIXED, 'fixed / settled'], rows);
+  for (const line of waited) console.log(`  ${line}`);
+  console.log('\ngoal: settled at least 5x faster than the fixed wait at the median');
+
+  // Stale (identical to the screen before the action) and half-drawn (not yet the screen it became) screenshots.
+  const cycle: Args[] = [
+    { action: 'type', text: 'hello' },
+    { action: 'right_click', coordinate: MENU_AT },
+    { action: 'key', text: 'Escape' },
+    { action: 'key', text: 'ctrl+u' },
+  ];
+  const counts: (string | number)[][] = [];
+  for (const way of ['no wait', 'settled']) {
+    await onFreshDesktop(ways[way].server, async (tool, stable) => {
+      let stale = 0;
+      let halfDrawn = 0;
+      let capped = 0;
+      const waits: number[] = [];
+      for (let i = 0; i < STALE_ACTIONS; i++) {
+        const before = await stable();
+        const r = await ways[way].run(tool, cycle[i % cycle.length]);
+        const shown = image(r);
+        if (shown === before) stale++;
+        else if (shown !== (await stable())) halfDrawn++;
+        const s = settleOf(r);
+        if (s) {
+          waits.push(s.waited_ms);
+          if (s.hit_cap) capped++;
+        }
+      }
+      counts.push([way, stale, halfDrawn, waits.length ? capped : '-', waits.length ? median(waits) : '-', waits.length ? Math.max(...waits) : '-']);
+    });
+  }
+  console.log(`\nScreenshots after ${STALE_ACTIONS} actions that change the screen (type, right click, Escape, ctrl+u in turn), each way on a fresh desktop\n`);
+  table(['screenshot', 'stale', 'half-drawn', 'cap hit', 'settle p50 ms', 'settle max ms'], counts);
+  console.log('\ngoal: 0 stale with settling');
 }
 
 async function startBench(config: AppConfig) {

@@ -4,7 +4,7 @@
  */
 const BENCHES: Record<string, { what: string; load: () => Promise<{ main: () => Promise<void> }> }> = {
   desktop: {
-    what: 'xvfb desktops: screenshot through MCP vs xwd|convert vs in-process capture+encode; XTEST input vs xdotool; 8 computers start→first screenshot',
+    what: 'xvfb desktops: screenshot through MCP vs xwd|convert vs in-process capture+encode; XTEST input vs xdotool; action→settled screenshot vs a fixed 2 s wait, stale screenshots; 8 computers start→first screenshot',
     load: () => import('./desktop.bench'),
   },
   mcp: {

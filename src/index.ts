@@ -29,6 +29,8 @@ export type {
   Frame,
   MouseButton,
   Point,
+  SettleOptions,
+  SettleResult,
   Size,
   ComputerAction,
   ComputerActionName,

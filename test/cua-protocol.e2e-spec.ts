@@ -11,8 +11,11 @@ import { FakeCuaPeer, NEWER_SERVER_COMMANDS } from './support/fake-cua-peer';
 describe('cua client protocol (fake peer)', () => {
   let peer: FakeCuaPeer;
   const computers: CuaComputer[] = [];
-  const connect = async (extra: { apiKey?: string; containerName?: string; requestTimeoutMs?: number } = {}) => {
-    const c = await CuaComputer.connect({ url: peer.url, apiKey: extra.apiKey, containerName: extra.containerName }, { requestTimeoutMs: extra.requestTimeoutMs ?? 2000 });
+  const connect = async (extra: { apiKey?: string; containerName?: string; requestTimeoutMs?: number; settleDelayMs?: number } = {}) => {
+    const c = await CuaComputer.connect(
+      { url: peer.url, apiKey: extra.apiKey, containerName: extra.containerName },
+      { requestTimeoutMs: extra.requestTimeoutMs ?? 2000, settleDelayMs: extra.settleDelayMs },
+    );
     computers.push(c);
     return c;
   };
@@ -232,6 +235,24 @@ describe('cua client protocol (fake peer)', () => {
     expect(isDomainError(await error(c.click({ x: 640, y: 0 }, 'left', 1)), 'INVALID_ARGUMENT')).toBe(true);
     expect((await error(c.pressKeys(['XF86MonBrightnessUp']))).code).toBe('COMPUTER_UNSUPPORTED');
     expect(peer.requests.length).toBe(before);
+  });
+
+  it('settle waits a fixed delay (the protocol has no change signal), at most the cap, without sending anything; it can be cancelled', async () => {
+    const c = await connect({ settleDelayMs: 300 });
+    const slow = await connect({ settleDelayMs: 5000 });
+    const sent = peer.requests.length;
+    const options = { since: performance.now(), quietMs: 50, firstChangeMs: 300, maxMs: 2000 };
+    const full = await c.settle(options);
+    expect(full).toEqual({ waitedMs: expect.any(Number), hitCap: false });
+    expect(full.waitedMs).toBeGreaterThanOrEqual(299);
+    const capped = await slow.settle({ ...options, maxMs: 100 });
+    expect(capped.waitedMs).toBeGreaterThanOrEqual(99);
+    expect(capped.waitedMs).toBeLessThan(5000);
+    expect(peer.requests.length).toBe(sent);
+    const ac = new AbortController();
+    const cancelled = c.settle({ ...options, signal: ac.signal });
+    ac.abort();
+    expect((await error(cancelled)).code).toBe('CANCELLED');
   });
 
   it('holds keys down for the duration and releases them even when the hold is cancelled', async () => {

@@ -55,7 +55,8 @@ describe('Real Xvfb desktops through MCP (COMPUTER_PROVIDER=xvfb)', () => {
     expect(started.isError).toBeFalsy();
     // No pid: a host pid would tell the tenant about the host, and no command of theirs could use it.
     expect(textOf(started)).toMatch(/started in the background;/);
-    expect(started.structuredContent).toEqual({ background: true });
+    // The call waited for the screen to show the new window before it returned.
+    expect(started.structuredContent).toEqual({ background: true, settle: { waited_ms: expect.any(Number), hit_cap: false, changed: true } });
     const kept = () => pidsNamed('xterm', process.pid).filter((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('Kept'));
     for (let i = 0; i < 50 && kept().length === 0; i++) await new Promise((r) => setTimeout(r, 100));
     const [pid] = kept();

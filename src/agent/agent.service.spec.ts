@@ -247,6 +247,54 @@ describe(AgentService.name, () => {
     ]);
   });
 
+  it("waits for the screen to settle after a turn's actions and before a mid-turn look, never after a wait alone or a refused action", async () => {
+    const { sut, model } = await setup();
+    const c = computer();
+    const settles: { since: number; at: number }[] = [];
+    jest.spyOn(c, 'settle').mockImplementation(async (o) => {
+      settles.push({ since: o.since, at: performance.now() });
+      c.log.push('settle');
+      return { waitedMs: 7, hitCap: false, changed: true };
+    });
+    let typedAt = 0;
+    const typeText = c.typeText.bind(c);
+    jest.spyOn(c, 'typeText').mockImplementation(async (text) => {
+      typedAt ||= performance.now();
+      return typeText(text);
+    });
+    model.next = async (input) => {
+      switch (input.step) {
+        case 1:
+          return { actions: [{ action: 'type', text: 'ab' }, { action: 'screenshot' }, { action: 'key', text: 'Return' }] };
+        case 2:
+          return { actions: [{ action: 'wait', duration: 0 }] };
+        case 3:
+          return { actions: [{ action: 'left_click', coordinate: [5000, 5] }] };
+        default:
+          return answer('ok');
+      }
+    };
+    const steps: StepRecord[] = [];
+    await run(sut, c, { onStep: (s) => steps.push(s) });
+    expect(c.log.filter((l) => l !== 'screenSize')).toEqual([
+      'capture', // step 1
+      'type ab',
+      'settle', // before the mid-turn screenshot
+      'capture',
+      'key Return',
+      'settle', // after the turn, before the next step's screenshot
+      'capture', // step 2: after a wait, no settle
+      'capture', // step 3: the click was refused, nothing to wait for
+      'capture', // step 4
+      'capture', // final
+    ]);
+    // Each wait counts changes from the start of the first action it covers.
+    expect(settles[0].since).toBeLessThanOrEqual(typedAt);
+    expect(settles[1].since).toBeGreaterThan(settles[0].at);
+    expect(steps[0].outcomes[1].text).toBe('screenshot (the screen changed and settled after 7 ms)');
+    expect(steps.map((s) => s.settle)).toEqual([{ waitedMs: 7, hitCap: false, changed: true }, undefined, undefined, undefined]);
+  });
+
   it("maps coordinates from the screenshot the model saw, sized by the model's own limits", async () => {
     const { sut, model } = await setup();
     model.size = { maxLongEdge: 800, maxPixels: 1_000_000 };

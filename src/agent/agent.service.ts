@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import { linkSignals, sleep } from '../common/async';
 import { abortReason, DomainError, DomainErrorCode, errorMessage, isDomainError } from '../common/domain-error';
 import { AppConfig } from '../config/config.module';
-import { Computer, ComputerAction, ComputerActionRunner, ImageSize, Screenshot, ScreenshotService } from '../computer/computer.module';
+import { Computer, ComputerAction, ComputerActionRunner, describeSettle, ImageSize, Screenshot, ScreenshotService, SETTLES_AFTER } from '../computer/computer.module';
 import { ModelProviderRegistry } from './model-provider.registry';
 import { CuaModel, ModelCallError, ModelInput, ModelTurn, NOT_EXECUTED, StepRecord, TokenUsage } from './model.port';
 import { SecretRedactor } from './secret-redactor';
@@ -161,28 +161,46 @@ export class AgentService {
    * Carries out a turn's actions in order, in the coordinates of the screenshot the model saw. A failed action is
    * reported back to the model and the rest of the turn is skipped (they usually depend on it); a dead computer
    * or a cancellation ends the task, and no action starts after the abort. A screenshot asked for in the middle of
-   * a turn shows the screen at that moment (the one after the turn is taken anyway).
+   * a turn shows the screen at that moment (the one after the turn is taken anyway). Whatever looks at the screen
+   * after actions that change it (a mid-turn screenshot or zoom, the next step's screenshot) first waits for the
+   * screen to settle, so the model sees what its actions did; the last wait is kept in `record.settle`.
    */
   private async act(computer: Computer, actions: ComputerAction[], record: StepRecord, shown: Screenshot, signal: AbortSignal, size?: ImageSize) {
     let failed = false;
+    /** When the earliest action whose effect no screenshot has waited for yet began (performance.now()). */
+    let unsettledSince: number | undefined;
+    const settle = async () => {
+      const since = unsettledSince;
+      unsettledSince = undefined;
+      return since === undefined ? undefined : this.actions.settle(computer, since, signal);
+    };
     for (const [i, action] of actions.entries()) {
       if (failed) {
         this.note(record, 'skipped', NOT_EXECUTED);
         continue;
       }
       if (signal.aborted) throw abortReason(signal, 'The task');
+      let began: number | undefined;
       try {
+        const looks = action.action === 'screenshot' || action.action === 'zoom';
+        const settled = looks ? await settle() : undefined;
+        began = performance.now();
         const outcome = await this.actions.run(computer, action, signal, shown, size);
+        if (SETTLES_AFTER.has(action.action)) unsettledSince ??= began;
         const midTurnShot = action.action === 'screenshot' && i < actions.length - 1;
         const image = outcome.image ?? (midTurnShot ? await this.screenshots.take(computer, 'png', signal, size) : undefined);
-        this.note(record, 'ok', outcome.summary, outcome.coordinate, image);
+        this.note(record, 'ok', settled ? `${outcome.summary} (${describeSettle(settled)})` : outcome.summary, outcome.coordinate, image);
       } catch (e) {
         if (signal.aborted) throw abortReason(signal, 'The task');
         if (isDomainError(e, 'COMPUTER_FAILED') || isDomainError(e, 'CANCELLED')) throw e;
+        // An action that failed part-way may have changed the screen; one refused for its arguments did nothing.
+        if (began !== undefined && SETTLES_AFTER.has(action.action) && !isDomainError(e, 'INVALID_ARGUMENT')) unsettledSince ??= began;
         this.note(record, 'error', errorMessage(e));
         failed = true;
       }
     }
+    const settled = await settle();
+    if (settled) record.settle = settled;
   }
 
   /** One model call, retried with backoff on retryable failures (honouring the server's retry-after). */

@@ -1,4 +1,4 @@
-import type { ComputerAction, Coordinate, Screenshot } from '../computer/computer.module';
+import type { ComputerAction, Coordinate, Screenshot, SettleResult } from '../computer/computer.module';
 
 export interface TokenUsage {
   inputTokens: number;
@@ -34,6 +34,8 @@ export interface StepRecord {
   usage?: TokenUsage;
   /** How long the model took (retries included). */
   modelMs?: number;
+  /** How the wait for the screen to settle after this step's actions ended (before the next screenshot); absent when none was needed. */
+  settle?: SettleResult;
   /** The provider's own record of the turn (e.g. the assistant message), JSON-serialisable; opaque to the loop. */
   state?: unknown;
 }

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { sleep } from '../common/async';
 import { DomainError, DomainErrorCode } from '../common/domain-error';
-import { Computer, MouseButton, Point } from './computer.port';
+import { AppConfig } from '../config/config.module';
+import { Computer, MouseButton, Point, SettleResult } from './computer.port';
 import { parseKeyCombo } from './keys';
 import { ImageSize, Screenshot, ScreenshotService } from './screenshot.service';
 
@@ -41,6 +42,25 @@ export const CHANGES_SCREEN: ReadonlySet<ComputerActionName> = new Set([
   'left_mouse_down', 'left_mouse_up', 'scroll', 'type', 'key', 'hold_key', 'wait',
 ]);
 
+/**
+ * Actions whose effect may still be drawing when they return: a screenshot after them first waits
+ * for the screen to settle. Not `wait`: the model already chose how long to wait.
+ */
+export const SETTLES_AFTER: ReadonlySet<ComputerActionName> = new Set([...CHANGES_SCREEN].filter((a) => a !== 'wait'));
+
+/** One line on how the wait for the screen ended, for tool results and the model. */
+export function describeSettle(r: SettleResult): string {
+  if (r.changed === undefined) return `waited a fixed ${r.waitedMs} ms for the screen to update (this computer cannot report changes)`;
+  if (r.hitCap) return `the screen was still changing after ${r.waitedMs} ms (SCREENSHOT_SETTLE_MAX_MS): the screenshot may show it mid-change`;
+  if (r.changed) return `the screen changed and settled after ${r.waitedMs} ms`;
+  return `the screen did not change within ${r.waitedMs} ms`;
+}
+
+/** A SettleResult as tool results and trajectories write it. */
+export function settleJson(r: SettleResult): { waited_ms: number; hit_cap: boolean; changed?: boolean } {
+  return { waited_ms: r.waitedMs, hit_cap: r.hitCap, ...(r.changed === undefined ? {} : { changed: r.changed }) };
+}
+
 export const MAX_TYPE_CHARS = 10_000;
 export const MAX_DURATION_S = 100;
 
@@ -61,7 +81,22 @@ const CLICKS: Partial<Record<ComputerActionName, [MouseButton, number]>> = {
 /** Carries out one ComputerAction on a computer, mapping coordinates from screenshot space. */
 @Injectable()
 export class ComputerActionRunner {
-  constructor(private readonly screenshots: ScreenshotService) {}
+  constructor(
+    private readonly screenshots: ScreenshotService,
+    private readonly config: AppConfig,
+  ) {}
+
+  /**
+   * Waits until the screen shows the effect of actions that began at `since` (performance.now()),
+   * within the SCREENSHOT_SETTLE_* settings; `firstChangeMs` replaces how long to wait for a first
+   * change (at most SCREENSHOT_SETTLE_MAX_MS), e.g. for a program that needs time to open its window.
+   * Undefined when the computer's provider cannot wait, or SCREENSHOT_SETTLE_MAX_MS is 0.
+   */
+  async settle(computer: Computer, since: number, signal?: AbortSignal, firstChangeMs?: number): Promise<SettleResult | undefined> {
+    const cfg = this.config.computer.settle;
+    if (!computer.settle || cfg.maxMs === 0) return undefined;
+    return computer.settle({ since, quietMs: cfg.quietMs, maxMs: cfg.maxMs, firstChangeMs: Math.min(firstChangeMs ?? cfg.firstChangeMs, cfg.maxMs), signal });
+  }
 
   /**
    * `shot`: the screenshot the coordinates refer to (defaults to one taken now at the server's sizes).

@@ -16,7 +16,7 @@ import { ScreenshotService } from './screenshot.service';
 export class ComputerModule {}
 
 export { Computer, ComputerProvider } from './computer.port';
-export type { CommandOptions, CommandResult, CreateComputerOptions, Frame, LaunchResult, MouseButton, Point, ProgramOptions, ProgramResult, Size } from './computer.port';
+export type { CommandOptions, CommandResult, CreateComputerOptions, Frame, LaunchResult, MouseButton, Point, ProgramOptions, ProgramResult, SettleOptions, SettleResult, Size } from './computer.port';
 export { ComputerProviderRegistry, RegisterComputerProvider } from './computer-provider.registry';
 export { ScreenshotService, fitForModel, MAX_ZOOM } from './screenshot.service';
 export type { ImageFormat, ImageSize, Screenshot, ScreenshotLimits } from './screenshot.service';
@@ -30,5 +30,5 @@ export { CuaComputerModule, CuaComputerProvider } from './cua/cua-computer.modul
 export { DesktopProfile, RegisterDesktopProfile, STANDARD_LAUNCHERS } from './xvfb/xvfb-computer.module';
 export type { DesktopReady } from './xvfb/xvfb-computer.module';
 export type { DesktopFailure, KubernetesBackend } from './kubernetes/kubernetes-computer.module';
-export { ComputerActionRunner, COMPUTER_ACTIONS, CHANGES_SCREEN, MAX_TYPE_CHARS, MAX_DURATION_S } from './computer-action';
+export { ComputerActionRunner, COMPUTER_ACTIONS, CHANGES_SCREEN, SETTLES_AFTER, MAX_TYPE_CHARS, MAX_DURATION_S, describeSettle, settleJson } from './computer-action';
 export type { ActionOutcome, ComputerAction, ComputerActionName, Coordinate, ShotGeometry } from './computer-action';

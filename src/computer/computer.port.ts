@@ -44,6 +44,30 @@ export interface ProgramResult extends Omit<CommandResult, 'stdout'> {
   stdout: Buffer;
 }
 
+/**
+ * For Computer.settle: how to wait for the screen to show the effect of actions. Times are in ms;
+ * `since` is a `performance.now()` reading of this process.
+ */
+export interface SettleOptions {
+  /** When the actions began: screen changes from then on count as their effect. */
+  since: number;
+  /** Settled once no part of the screen has changed for this long. */
+  quietMs: number;
+  /** Never wait longer than this, even while the screen keeps changing. */
+  maxMs: number;
+  /** When nothing has changed since `since`: how long to wait for a first change before deciding there is none. */
+  firstChangeMs: number;
+  signal?: AbortSignal;
+}
+export interface SettleResult {
+  /** How long settle() waited, in ms. */
+  waitedMs: number;
+  /** True when maxMs ran out while the screen was still changing. */
+  hitCap: boolean;
+  /** Whether the screen changed after `since`; undefined when the provider cannot tell (it waited a fixed time). */
+  changed?: boolean;
+}
+
 export interface LaunchResult {
   /** The program's process id where the provider can tell one that means something to the client (a remote cua server's); never a host pid of this server. */
   pid?: number;
@@ -92,6 +116,15 @@ export abstract class Computer {
    * or the computer closes, which stops it. Providers that cannot leave it out.
    */
   launch?(command: string): Promise<LaunchResult>;
+
+  /**
+   * Optional: waits until the screen shows the effect of actions that began at `options.since`,
+   * so the next capture is not taken before the programs on it have redrawn: until nothing has
+   * changed for quietMs (or, when nothing changed at all, for firstChangeMs), at most maxMs.
+   * A provider that gets change notices from its display uses them; one that cannot tell waits a
+   * fixed time. Providers without it are captured at once.
+   */
+  settle?(options: SettleOptions): Promise<SettleResult>;
 
   /** A cheap liveness check; false when the desktop is gone. */
   abstract isAlive(): Promise<boolean>;

@@ -166,6 +166,21 @@ describe(AppConfig.name, () => {
     expect(() => AppConfig.fromEnv({ COMPUTER_NETWORK: 'shared' })).toThrow(/COMPUTER_NETWORK must be egress, off or on/);
   });
 
+  it('screen settling: measured defaults, 0 turns the wait off, and no window may be longer than the cap', () => {
+    expect(AppConfig.fromEnv({}).computer.settle).toEqual({ quietMs: 50, firstChangeMs: 300, maxMs: 2000 });
+    expect(AppConfig.fromEnv({}).computer.cua.settleDelayMs).toBe(500);
+    expect(AppConfig.fromEnv({ SCREENSHOT_SETTLE_MAX_MS: '0', SCREENSHOT_SETTLE_QUIET_MS: '100' }).computer.settle).toEqual({ quietMs: 100, firstChangeMs: 300, maxMs: 0 });
+    let err: unknown;
+    try {
+      AppConfig.fromEnv({ SCREENSHOT_SETTLE_MAX_MS: '200', SCREENSHOT_SETTLE_QUIET_MS: '500', SCREENSHOT_SETTLE_FIRST_CHANGE_MS: '300', CUA_SETTLE_DELAY_MS: '-1' });
+    } catch (e) {
+      err = e;
+    }
+    expect((err as ConfigValidationError).problems.map((p) => p.key).sort()).toEqual(['CUA_SETTLE_DELAY_MS', 'SCREENSHOT_SETTLE_FIRST_CHANGE_MS', 'SCREENSHOT_SETTLE_QUIET_MS']);
+    expect((err as Error).message).toMatch(/SCREENSHOT_SETTLE_QUIET_MS="500": must not be above SCREENSHOT_SETTLE_MAX_MS \(200\)/);
+    expect(() => AppConfig.fromEnv({ SCREENSHOT_SETTLE_QUIET_MS: '0' })).toThrow(/SCREENSHOT_SETTLE_QUIET_MS/);
+  });
+
   it('rejects a max idle timeout below the default idle timeout', () => {
     expect(() => AppConfig.fromEnv({ SESSION_IDLE_TIMEOUT_MS: '60000', SESSION_MAX_IDLE_TIMEOUT_MS: '5000' })).toThrow(/SESSION_MAX_IDLE_TIMEOUT_MS/);
   });

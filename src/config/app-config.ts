@@ -76,6 +76,9 @@ export function validateEnv(raw: Record<string, string | undefined>): Environmen
   cross(['POOL_MIN_WARM', 'POOL_MAX_SIZE'], env.POOL_MIN_WARM > env.POOL_MAX_SIZE, 'POOL_MIN_WARM', `must not be above POOL_MAX_SIZE (${env.POOL_MAX_SIZE})`);
   cross(['AGENT_RETRY_MAX_MS', 'AGENT_RETRY_BASE_MS'], env.AGENT_RETRY_MAX_MS < env.AGENT_RETRY_BASE_MS, 'AGENT_RETRY_MAX_MS', `must be at least AGENT_RETRY_BASE_MS (${env.AGENT_RETRY_BASE_MS})`);
   cross(['POOL_RETRY_MAX_MS', 'POOL_RETRY_BASE_MS'], env.POOL_RETRY_MAX_MS < env.POOL_RETRY_BASE_MS, 'POOL_RETRY_MAX_MS', `must be at least POOL_RETRY_BASE_MS (${env.POOL_RETRY_BASE_MS})`);
+  for (const key of ['SCREENSHOT_SETTLE_QUIET_MS', 'SCREENSHOT_SETTLE_FIRST_CHANGE_MS'] as const) {
+    cross([key, 'SCREENSHOT_SETTLE_MAX_MS'], env.SCREENSHOT_SETTLE_MAX_MS > 0 && env[key] > env.SCREENSHOT_SETTLE_MAX_MS, key, `must not be above SCREENSHOT_SETTLE_MAX_MS (${env.SCREENSHOT_SETTLE_MAX_MS})`);
+  }
   cross(['API_KEYS', 'API_KEYS_FILE'], env.API_KEYS !== undefined && env.API_KEYS_FILE !== undefined, 'API_KEYS_FILE', 'set either API_KEYS or API_KEYS_FILE, not both');
   cross(['ALLOWED_ORIGINS'], !validOrigins(env.ALLOWED_ORIGINS), 'ALLOWED_ORIGINS', 'each origin must be a URL such as https://app.example.com');
   cross(['COMPUTER_SERVER_TLS_CERT_FILE', 'COMPUTER_SERVER_TLS_KEY_FILE'], (env.COMPUTER_SERVER_TLS_CERT_FILE === undefined) !== (env.COMPUTER_SERVER_TLS_KEY_FILE === undefined), env.COMPUTER_SERVER_TLS_CERT_FILE === undefined ? 'COMPUTER_SERVER_TLS_CERT_FILE' : 'COMPUTER_SERVER_TLS_KEY_FILE', 'set both COMPUTER_SERVER_TLS_CERT_FILE and COMPUTER_SERVER_TLS_KEY_FILE, or neither');
@@ -172,8 +175,10 @@ export class AppConfig {
     /** Host uids for computers of a root server: [base, base + count). */
     sandboxUids: { base: number; count: number };
     screenshot: { maxLongEdge: number; maxPixels: number; maxBytes: number };
+    /** How a screenshot after an action waits for the screen to settle (maxMs 0: it does not wait). */
+    settle: { quietMs: number; firstChangeMs: number; maxMs: number };
     /** COMPUTER_PROVIDER=cua: remote cua computer-servers. */
-    cua: { urls: string[]; apiKey?: string; containerName?: string; requestTimeoutMs: number; resetCommand?: string };
+    cua: { urls: string[]; apiKey?: string; containerName?: string; requestTimeoutMs: number; resetCommand?: string; settleDelayMs: number };
     /** COMPUTER_PROVIDER=kubernetes: desktops as pods or agent-sandbox claims. */
     kubernetes: {
       backend: 'auto' | 'pods' | 'agent-sandbox';
@@ -296,12 +301,18 @@ export class AppConfig {
         maxPixels: env.SCREENSHOT_MAX_PIXELS,
         maxBytes: env.SCREENSHOT_MAX_BYTES,
       },
+      settle: {
+        quietMs: env.SCREENSHOT_SETTLE_QUIET_MS,
+        firstChangeMs: env.SCREENSHOT_SETTLE_FIRST_CHANGE_MS,
+        maxMs: env.SCREENSHOT_SETTLE_MAX_MS,
+      },
       cua: {
         urls: list(env.CUA_COMPUTER_URLS).map((u) => u.replace(/\/+$/, '')),
         apiKey: env.CUA_API_KEY,
         containerName: env.CUA_CONTAINER_NAME,
         requestTimeoutMs: env.CUA_REQUEST_TIMEOUT_MS,
         resetCommand: env.CUA_RESET_COMMAND,
+        settleDelayMs: env.CUA_SETTLE_DELAY_MS,
       },
       kubernetes: {
         backend: env.KUBERNETES_BACKEND as AppConfig['computer']['kubernetes']['backend'],

@@ -198,6 +198,10 @@ export class EnvironmentVariables {
   @IsOptional() @IsString() @MinLength(1)
   CUA_RESET_COMMAND?: string;
 
+  /** The cua protocol has no change signal: a screenshot after an action on a remote computer waits this fixed time (at most SCREENSHOT_SETTLE_MAX_MS). */
+  @Transform(toInt) @IsInt() @Min(0) @Max(60_000)
+  CUA_SETTLE_DELAY_MS = 500;
+
   @Transform(toInt) @IsInt() @Min(64) @Max(7680)
   SCREENSHOT_MAX_LONG_EDGE = 1568;
 
@@ -206,6 +210,18 @@ export class EnvironmentVariables {
 
   @Transform(toInt) @IsInt() @Min(10_000) @Max(50_000_000)
   SCREENSHOT_MAX_BYTES = 1_000_000;
+
+  /** A screenshot after an action waits until no part of the screen has changed for this long (the screen has settled). */
+  @Transform(toInt) @IsInt() @Min(1) @Max(10_000)
+  SCREENSHOT_SETTLE_QUIET_MS = 50;
+
+  /** When an action has changed nothing yet, how long to wait for a first change before taking the screenshot anyway. */
+  @Transform(toInt) @IsInt() @Min(0) @Max(60_000)
+  SCREENSHOT_SETTLE_FIRST_CHANGE_MS = 300;
+
+  /** The longest a screenshot after an action waits for the screen to settle (a screen may never stop changing); 0 turns the wait off. */
+  @Transform(toInt) @IsInt() @Min(0) @Max(60_000)
+  SCREENSHOT_SETTLE_MAX_MS = 2000;
 
   // --- Kubernetes (COMPUTER_PROVIDER=kubernetes) ---
   /** `pods` (desktop pods of our own), `agent-sandbox` (SandboxClaims), or `auto` (agent-sandbox when its CRDs are served and a warm pool or template is named). */

@@ -4,6 +4,7 @@ import { appendFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:
 import { join, resolve, sep } from 'node:path';
 import { errorMessage } from '../../common/domain-error';
 import { AppConfig } from '../../config/config.module';
+import { settleJson } from '../../computer/computer.module';
 import type { Screenshot } from '../../computer/computer.module';
 import type { StepRecord, TokenUsage } from '../model.port';
 import { SecretRedactor } from '../secret-redactor';
@@ -105,6 +106,7 @@ export class TrajectoryWriter {
       thought: record.thought,
       actions: record.actions,
       results,
+      settle: record.settle ? settleJson(record.settle) : undefined,
       usage: record.usage ? usageJson(record.usage) : undefined,
       model_output: record.state,
     });

@@ -113,6 +113,7 @@ export class CuaComputerProvider extends ComputerProvider implements OnApplicati
       provider: this.name,
       commandTimeoutMs: this.config.computer.commandTimeoutMs,
       commandOutputLimitBytes: Math.max(this.config.computer.commandOutputLimitBytes, 4 * 1024 * 1024),
+      settleDelayMs: cua.settleDelayMs,
     });
     let baseline: CuaBaseline | undefined;
     try {

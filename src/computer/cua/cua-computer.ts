@@ -3,7 +3,7 @@ import sharp from 'sharp';
 import { sleep } from '../../common/async';
 import { abortReason, DomainError, DomainErrorCode } from '../../common/domain-error';
 import { CUA_PATHS, CuaParams } from '../../common/cua-protocol';
-import { CommandOptions, CommandResult, Computer, Frame, LaunchResult, MouseButton, Point, Size } from '../computer.port';
+import { CommandOptions, CommandResult, Computer, Frame, LaunchResult, MouseButton, Point, SettleOptions, SettleResult, Size } from '../computer.port';
 import { checkButton, checkKeyList, checkPoint } from '../input-checks';
 import { cuaKeyNames } from './cua-keys';
 import { CuaClient, CuaEndpoint, CuaFields, cuaKindOf } from './cua-transport';
@@ -22,6 +22,8 @@ export interface CuaConnectOptions {
   commandTimeoutMs?: number;
   /** stdout/stderr kept per command; default 1 MiB. */
   commandOutputLimitBytes?: number;
+  /** settle(): the fixed wait after an action; default DEFAULT_SETTLE_DELAY_MS (CUA_SETTLE_DELAY_MS). */
+  settleDelayMs?: number;
 }
 
 /** What feature detection found out about a server. */
@@ -36,6 +38,14 @@ export interface CuaServerInfo {
 
 const MAX_HOLD_MS = 60_000;
 const MAX_WHEEL_CLICKS = 100;
+/**
+ * The protocol has no change signal (no event when the remote screen changes, no command that
+ * waits for it), so settle() waits this long after an action: several times what our own desktops
+ * take to show an action's effect (a terminal or a menu redraws 1–31 ms after the input, a new
+ * window appears within about 120 ms, measured on 2 busy cores), and a quarter of the fixed 2 s
+ * that reference computer-use loops wait.
+ */
+export const DEFAULT_SETTLE_DELAY_MS = 500;
 /** Extra time a run_command request gets beyond the command's own limit, for the round trip. */
 const COMMAND_GRACE_MS = 5_000;
 
@@ -99,6 +109,7 @@ export class CuaComputer extends Computer {
   private readonly commandTimeoutMs: number;
   private readonly outputLimit: number;
   private readonly requestTimeoutMs: number;
+  private readonly settleDelayMs: number;
 
   private constructor(
     readonly endpoint: CuaEndpoint,
@@ -111,6 +122,7 @@ export class CuaComputer extends Computer {
     this.requestTimeoutMs = options.requestTimeoutMs;
     this.commandTimeoutMs = options.commandTimeoutMs ?? 30_000;
     this.outputLimit = options.commandOutputLimitBytes ?? 1_048_576;
+    this.settleDelayMs = options.settleDelayMs ?? DEFAULT_SETTLE_DELAY_MS;
   }
 
   /** Connects, detects the server's features and reads the screen size; the connection is closed again if any step fails. */
@@ -215,6 +227,18 @@ export class CuaComputer extends Computer {
     // The screen may have been resized on the server: its screenshots say how big it is now.
     this.size = { width: meta.width, height: meta.height };
     return { kind: 'encoded', width: meta.width, height: meta.height, mimeType, data };
+  }
+
+  /**
+   * A fixed wait (settleDelayMs, at most maxMs): the protocol cannot say when the remote screen
+   * changed, so `changed` stays unknown and the cap is never reported as hit.
+   */
+  override async settle(options: SettleOptions): Promise<SettleResult> {
+    if (this.closed) throw new DomainError(DomainErrorCode.COMPUTER_FAILED, `Computer ${this.id} was closed. Start a new session to get a new computer.`);
+    const ms = Math.max(0, Math.min(this.settleDelayMs, options.maxMs));
+    const start = performance.now();
+    await sleep(ms, options.signal);
+    return { waitedMs: Math.round(performance.now() - start), hitCap: false };
   }
 
   async moveMouse(to: Point): Promise<void> {

@@ -1,5 +1,5 @@
 import { DomainError, DomainErrorCode } from '../../common/domain-error';
-import { CommandOptions, CommandResult, Computer, Frame, LaunchResult, MouseButton, Point, Size } from '../computer.port';
+import { CommandOptions, CommandResult, Computer, Frame, LaunchResult, MouseButton, Point, SettleOptions, SettleResult, Size } from '../computer.port';
 import { CuaComputer } from './cua-computer';
 
 /** What a session did to a remote computer, for its reset. */
@@ -116,6 +116,10 @@ export class LeasedCuaComputer extends Computer {
   override async launch(command: string): Promise<LaunchResult> {
     this.touch();
     return await this.inner.launch(command);
+  }
+  override async settle(options: SettleOptions): Promise<SettleResult> {
+    this.guard();
+    return await this.inner.settle(options);
   }
   isAlive(): Promise<boolean> {
     return this.closing ? Promise.resolve(false) : this.inner.isAlive();

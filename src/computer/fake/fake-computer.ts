@@ -1,6 +1,6 @@
 import { sleep } from '../../common/async';
-import { DomainError, DomainErrorCode } from '../../common/domain-error';
-import { CommandOptions, CommandResult, Computer, Frame, MouseButton, Point, Size } from '../computer.port';
+import { abortReason, DomainError, DomainErrorCode } from '../../common/domain-error';
+import { CommandOptions, CommandResult, Computer, Frame, MouseButton, Point, SettleOptions, SettleResult, Size } from '../computer.port';
 import { backgroundFor, FakeScreen } from './fake-screen';
 
 /**
@@ -114,6 +114,14 @@ export class FakeComputer extends Computer {
   async cursorPosition(): Promise<Point> {
     this.live('cursor');
     return { ...this.cursor };
+  }
+
+  /** The fake screen changes while an action runs, never after it: nothing to wait for. */
+  override async settle(options: SettleOptions): Promise<SettleResult> {
+    if (this.closed) throw new DomainError(DomainErrorCode.COMPUTER_FAILED, `Computer ${this.id} is no longer running.`);
+    if (options.signal?.aborted) throw abortReason(options.signal, 'Waiting for the screen to settle');
+    const at = this.screen.changedAt;
+    return { waitedMs: 0, hitCap: false, changed: at !== undefined && at >= options.since };
   }
 
   async runCommand(command: string, options: CommandOptions = {}): Promise<CommandResult> {

@@ -28,6 +28,8 @@ export class FakeScreen {
   private textLen = 0;
   /** Goes up with every change to the pixels, so a capture can reuse its copy while it is the same. */
   version = 0;
+  /** When the pixels last changed (performance.now()), for the fake computer's settle(). */
+  changedAt: number | undefined;
 
   constructor(
     readonly width: number,
@@ -51,6 +53,7 @@ export class FakeScreen {
   }
 
   typeText(text: string) {
+    if (text.length > 0) this.changedAt = performance.now();
     for (let i = 0; i < text.length; i++) {
       const code = text.charCodeAt(i);
       const o = this.glyphOrigin(this.textLen++);
@@ -62,6 +65,7 @@ export class FakeScreen {
   }
 
   markClick(x: number, y: number) {
+    this.changedAt = performance.now();
     this.fill(x - 3, y - 3, 7, 7, CLICK_RGB);
   }
 }

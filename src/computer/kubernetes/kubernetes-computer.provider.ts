@@ -71,6 +71,7 @@ export class KubernetesComputerProvider extends ComputerProvider implements Befo
           provider: this.name,
           commandTimeoutMs: c.commandTimeoutMs,
           commandOutputLimitBytes: c.commandOutputLimitBytes,
+          settleDelayMs: c.cua.settleDelayMs,
         },
       );
       const computer = new KubernetesComputer(desktop.name, inner, () => fleet.release(desktop.name));

@@ -2,7 +2,7 @@ import { DomainError, DomainErrorCode, errorMessage } from '../../common/domain-
 import { CommandOptions, CommandResult, Computer, Frame, MouseButton, Point, Size } from '../computer.port';
 
 /** Optional Computer methods forwarded when the desktop's client has them. */
-const OPTIONAL_METHODS = ['runProgram', 'setClipboard', 'launch'];
+const OPTIONAL_METHODS = ['runProgram', 'setClipboard', 'launch', 'settle'];
 
 /**
  * A desktop in the cluster: the cua protocol client to its computer-server, plus what the cluster

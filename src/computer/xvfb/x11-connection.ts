@@ -28,6 +28,17 @@ interface XTestExtension {
   MotionNotify: number;
   FakeInput(type: number, detail: number, time: number, wid: number, x: number, y: number): void;
 }
+/** The DAMAGE extension as the x11 package offers it (lib/ext/damage.js). */
+interface DamageExtension {
+  ReportLevel: { NonEmpty: number };
+  Create(damage: number, drawable: number, level: number): void;
+  Subtract(damage: number, repair: number, parts: number): void;
+  Destroy(damage: number): void;
+}
+interface X11Event {
+  name?: string;
+  damage?: number;
+}
 /** A MIT-SHM segment from the x11 package (pure Node: an anonymous /dev/shm file passed by fd). */
 interface ShmSegment {
   buffer: Buffer;
@@ -50,6 +61,8 @@ interface X11Client extends EventEmitter {
   GetGeometry(drawable: number, cb: ReplyCallback<{ width: number; height: number }>): void;
   require(name: 'xtest', cb: (err: Error | null | undefined, ext: XTestExtension) => void): void;
   require(name: 'shm', cb: (err: Error | null | undefined, ext: ShmExtension) => void): void;
+  require(name: 'damage', cb: (err: Error | null | undefined, ext: DamageExtension) => void): void;
+  AllocID(): number;
   terminate(): void;
   stream?: { destroy(): void; destroyed?: boolean; on(event: 'close', cb: () => void): void };
 }
@@ -102,6 +115,7 @@ interface X11Module {
 const x11 = require('x11') as X11Module;
 
 const Z_PIXMAP = 2;
+const NONE = 0;
 const LAST_PREDEFINED_ATOM = 68;
 const ANY_PROPERTY_TYPE = 0;
 
@@ -147,6 +161,9 @@ export class X11Connection {
   private captureQueue: Promise<unknown> = Promise.resolve();
   /** The last asynchronous protocol error (from requests without a reply), for diagnostics. */
   lastProtocolError: string | undefined;
+  private protocolErrors = 0;
+  /** The DAMAGE object that watches the screen, once watchScreen() made it. */
+  private damage: { ext: DamageExtension; id: number } | undefined;
 
   private constructor(
     private readonly client: X11Client,
@@ -167,7 +184,10 @@ export class X11Connection {
     this.bitsPerPixel = display.format[String(screen.root_depth)]?.bits_per_pixel ?? 0;
     this.lsbFirst = display.image_byte_order === 0;
     client.on('error', (e: X11ProtocolError) => {
-      if (typeof e.error === 'number') this.lastProtocolError = e.message;
+      if (typeof e.error === 'number') {
+        this.lastProtocolError = e.message;
+        this.protocolErrors++;
+      }
       else this.markClosed(`connection error: ${e.message}`);
     });
     client.on('end', () => this.markClosed('the X server closed the connection'));
@@ -315,6 +335,37 @@ export class X11Connection {
       .catch(() => null);
   }
 
+  /**
+   * Calls `onChange` when something is drawn on the screen: X DAMAGE notices on the root window,
+   * which cover every window on it, so no frame is read to find out. The notices come at the
+   * NonEmpty level: one when the damaged region stops being empty, then none until `rearm()`
+   * empties it again, so the caller decides how often it hears from a screen that keeps changing.
+   * The DAMAGE object belongs to this connection: close() destroys it, and the X server frees it
+   * with the connection in any case.
+   */
+  async watchScreen(onChange: () => void): Promise<{ rearm(): void }> {
+    if (this.damage) throw new Error('the screen is already watched on this connection');
+    const ext = await this.call<DamageExtension>('the DAMAGE extension', (cb) => this.client.require('damage', (err, e) => cb(err ?? null, e)));
+    const id = this.client.AllocID();
+    this.client.on('event', (ev: X11Event) => {
+      if (ev.name === 'DamageNotify' && ev.damage === id && this.damage?.id === id) onChange();
+    });
+    const errors = this.protocolErrors;
+    ext.Create(id, this.root, ext.ReportLevel.NonEmpty);
+    this.damage = { ext, id };
+    // A refused Create comes back as a protocol error, which arrives before this round trip's answer.
+    await this.sync();
+    if (this.protocolErrors !== errors) {
+      this.damage = undefined;
+      throw new Error(`the X server refused to watch the screen (DAMAGE): ${this.lastProtocolError ?? 'unknown error'}`);
+    }
+    return {
+      rearm: () => {
+        if (this.damage?.id === id && this.isOpen) ext.Subtract(id, NONE, NONE);
+      },
+    };
+  }
+
   async queryPointer(): Promise<{ x: number; y: number }> {
     const r = await this.call<{ rootX: number; rootY: number }>('a pointer query', (cb) => this.client.QueryPointer(this.root, cb));
     return { x: r.rootX, y: r.rootY };
@@ -409,6 +460,15 @@ export class X11Connection {
   }
 
   close(): void {
+    const damage = this.damage;
+    this.damage = undefined;
+    if (damage && this.isOpen) {
+      try {
+        damage.ext.Destroy(damage.id);
+      } catch {
+        // the connection is going anyway, and the server frees it with the connection
+      }
+    }
     this.markClosed('the connection was closed');
     // Our side of every shared segment (an unlinked /dev/shm file); the server's goes with its side of the connection.
     this.freeShm();

@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import { abortReason, DomainError, DomainErrorCode, errorMessage } from '../../common/domain-error';
 import { linkSignals, sleep, withTimeout } from '../../common/async';
-import { CommandOptions, CommandResult, Computer, Frame, LaunchResult, MouseButton, Point, ProgramOptions, ProgramResult, Size } from '../computer.port';
+import { CommandOptions, CommandResult, Computer, Frame, LaunchResult, MouseButton, Point, ProgramOptions, ProgramResult, SettleOptions, SettleResult, Size } from '../computer.port';
 import { checkButton, checkKeyList, checkPoint } from '../input-checks';
 import { keysymOf } from '../keys';
 import { describeExit } from './child-process';
@@ -12,6 +12,7 @@ import { ProgramPaths } from './programs';
 import { ComputerCgroup, ComputerCgroups } from './computer-cgroups';
 import { DesktopProfile } from './desktop-profile';
 import { Confinement, Sandbox, SandboxedProcess, SandboxNetwork } from './sandbox';
+import { ScreenChanges } from './screen-changes';
 import { Workspace } from './workspace';
 import { X11ClosedError, X11Connection, X11TimeoutError } from './x11-connection';
 import { XtestInput } from './xtest-input';
@@ -103,6 +104,8 @@ export class XvfbComputer extends Computer {
   /** Programs started with launch(), each in a sandbox of its own; stopped when the computer closes. */
   private readonly launched = new Set<SandboxedProcess>();
   private input: XtestInput | undefined;
+  /** When the screen last changed (X DAMAGE on this computer's connection), for settle(). */
+  private changes: ScreenChanges | undefined;
   /** Why the desktop stopped by itself, once it did. */
   private failure: string | undefined;
   private closing: Promise<void> | undefined;
@@ -190,6 +193,7 @@ export class XvfbComputer extends Computer {
       throw new Error(`the display is ${this.conn.width}x${this.conn.height}, not ${o.width}x${o.height}`);
     }
     this.input = new XtestInput(this.conn, await KeyboardMap.load(this.conn));
+    this.changes = await ScreenChanges.watch(this.conn);
     check();
     let network: SandboxNetwork = { kind: o.network === 'on' ? 'host' : 'none' };
     if (this.network) {
@@ -355,6 +359,11 @@ export class XvfbComputer extends Computer {
       );
       return { kind: 'raw', width: conn.width, height: conn.height, channels: 3, data };
     });
+  }
+
+  /** Waits on the X server's change notices (DAMAGE) until the screen has been still: see ScreenChanges. */
+  override async settle(options: SettleOptions): Promise<SettleResult> {
+    return this.guarded('wait for the screen to settle', () => this.changes!.settle(options));
   }
 
   async moveMouse(to: Point): Promise<void> {

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import * as z from 'zod';
 import { DomainError, DomainErrorCode } from '../../common/domain-error';
-import { CHANGES_SCREEN, COMPUTER_ACTIONS, ComputerActionRunner, MAX_DURATION_S, MAX_TYPE_CHARS, ScreenshotService } from '../../computer/computer.module';
+import { CHANGES_SCREEN, COMPUTER_ACTIONS, ComputerActionRunner, describeSettle, MAX_DURATION_S, MAX_TYPE_CHARS, ScreenshotService, settleJson, SETTLES_AFTER } from '../../computer/computer.module';
 import { AppConfig } from '../../config/config.module';
 import { SessionService } from '../../session/session.module';
 import type { ToolContext } from '../tool-context';
@@ -56,7 +56,8 @@ export class ScreenTools {
           'scroll (coordinate, scroll_direction up|down|left|right, scroll_amount wheel clicks); type (text); ' +
           'key (text: xdotool-style key or chord like "Return", "ctrl+s", "alt+F4"; optional repeat); hold_key (text, duration seconds); wait (duration seconds); cursor_position; ' +
           'zoom (region [x0, y0, x1, y1]: returns that part of the screen enlarged, to read small text; later coordinates still refer to the full screenshot). ' +
-          'Actions that change the screen return a fresh screenshot unless screenshot is false.',
+          'Actions that change the screen return a fresh screenshot unless screenshot is false, taken once the screen has settled ' +
+          '(nothing changed for a short moment, or a cap reached); the text says how long that took and whether the cap was hit.',
         inputSchema: z
           .object({
             action: z.enum(COMPUTER_ACTIONS),
@@ -84,18 +85,19 @@ export class ScreenTools {
           const session = await scope.session(args.session_id);
           const computer = this.sessions.computerOf(session);
           const { screenshot, format: fmt, session_id: _s, ...action } = args;
+          const since = performance.now();
           const outcome = await this.sessions.runTask(session, `computer:${args.action}`, signal, (s) => this.actions.run(computer, action, s));
           const content: CallToolResult['content'] = [text(`session ${session.id}: ${outcome.summary}`)];
           if (outcome.image) content.push(imageBlock(outcome.image));
           const wantShot = args.action === 'screenshot' || (screenshot ?? CHANGES_SCREEN.has(args.action));
+          // Only a screenshot waits for the screen: without one there is nothing to show too early.
+          const settled = wantShot && SETTLES_AFTER.has(args.action) ? await this.actions.settle(computer, since, signal) : undefined;
           if (wantShot) {
             const shot = await this.screenshots.take(computer, fmt ?? 'png', signal);
-            content.push(imageBlock(shot), text(describeShot(shot)));
+            content.push(imageBlock(shot), text(describeShot(shot) + (settled ? `\n${describeSettle(settled)}` : '')));
           }
-          return {
-            content,
-            ...(outcome.coordinate ? { structuredContent: { coordinate: outcome.coordinate } } : {}),
-          };
+          const structured = { ...(outcome.coordinate ? { coordinate: outcome.coordinate } : {}), ...(settled ? { settle: settleJson(settled) } : {}) };
+          return { content, ...(Object.keys(structured).length ? { structuredContent: structured } : {}) };
         }),
     );
 
@@ -108,7 +110,8 @@ export class ScreenTools {
           'temp folders, its own display ($DISPLAY), a network as the operator set it (by default the internet, never this server or other services of its host). Returns stdout, stderr and the exit code; ' +
           'a command past its timeout is killed with everything it started; long output is cut and the result says so. ' +
           'Programs a command leaves in the background end with it: to open an application (a browser, an editor) that should keep its ' +
-          'window, pass background=true, which starts the command and returns at once (it runs until it exits or the session ends).',
+          'window, pass background=true, which starts the command and returns once the screen has settled (its window drawn, or a cap of ' +
+            `${this.config.computer.settle.maxMs} ms reached; it runs until it exits or the session ends).`,
         inputSchema: z
           .object({
             command: z.string().min(1, 'command must not be empty').max(100_000),
@@ -133,10 +136,18 @@ export class ScreenTools {
               throw new DomainError(DomainErrorCode.COMPUTER_UNSUPPORTED, `Computers of the ${computer.provider} provider cannot run programs in the background; run the command without background.`);
             }
             const launch = computer.launch.bind(computer);
+            const since = performance.now();
             const started = await this.sessions.runTask(session, 'run_command', signal, () => launch(args.command));
+            // A program needs a moment to open its window: wait for it (up to the cap), so the next screenshot shows it.
+            const settled = await this.actions.settle(computer, since, signal, this.config.computer.settle.maxMs);
             return {
-              content: [text(`session ${session.id}: started in the background${started.pid ? ` (pid ${started.pid})` : ''}; it runs until it exits or the session's computer is released.`)],
-              structuredContent: { background: true, ...(started.pid ? { pid: started.pid } : {}) },
+              content: [
+                text(
+                  `session ${session.id}: started in the background${started.pid ? ` (pid ${started.pid})` : ''}; it runs until it exits or the session's computer is released.` +
+                    (settled ? `\n${describeSettle(settled)}` : ''),
+                ),
+              ],
+              structuredContent: { background: true, ...(started.pid ? { pid: started.pid } : {}), ...(settled ? { settle: settleJson(settled) } : {}) },
             };
           }
           const r = await this.sessions.runTask(session, 'run_command', signal, (s) =>

@@ -4,7 +4,7 @@ import * as z from 'zod';
 import { AgentResult, AgentService, StepRecord, TokenUsage } from '../../agent/agent.module';
 import { DomainError, DomainErrorCode, isDomainError } from '../../common/domain-error';
 import { AppConfig } from '../../config/config.module';
-import { Computer, ScreenshotService } from '../../computer/computer.module';
+import { Computer, ScreenshotService, settleJson } from '../../computer/computer.module';
 import { ComputerPool } from '../../pool/pool.module';
 import { Session, SessionService } from '../../session/session.module';
 import { errorText, toToolError } from '../mcp-errors';
@@ -18,7 +18,12 @@ import { CallScope, ToolRunner } from './tool-runner';
 type Content = CallToolResult['content'];
 
 function summarize(steps: readonly StepRecord[]): string {
-  return steps.map((s) => `  ${s.step}. ${s.results.length ? s.results.join('; ') : (s.thought ?? 'looked at the screen')}`).join('\n');
+  return steps
+    .map((s) => {
+      const still = s.settle?.hitCap ? ` [the screen was still changing ${s.settle.waitedMs} ms later]` : '';
+      return `  ${s.step}. ${s.results.length ? s.results.join('; ') : (s.thought ?? 'looked at the screen')}${still}`;
+    })
+    .join('\n');
 }
 
 function usageOf(u: TokenUsage) {
@@ -36,6 +41,10 @@ const taskResultSchema = z.object({
         thought: z.string().optional(),
         actions: z.array(z.record(z.string(), z.unknown())).describe('The actions the model asked for, in screenshot pixels.'),
         results: z.array(z.string()).describe('What became of each action (in screen pixels), or its error.'),
+        settle: z
+          .object({ waited_ms: z.number(), hit_cap: z.boolean(), changed: z.boolean().optional() })
+          .optional()
+          .describe("How the wait for the screen to settle after the step's actions ended, before the next screenshot: how long, whether the cap was hit, whether the screen changed."),
       }),
     )
     .describe('Every step of the task, in order.'),
@@ -231,6 +240,7 @@ export class TaskTools {
               thought: s.thought,
               actions: s.actions,
               results: s.results,
+              settle: s.settle ? settleJson(s.settle) : undefined,
               usage: s.usage ? usageOf(s.usage) : undefined,
             });
           },
@@ -251,7 +261,13 @@ export class TaskTools {
       const structured = {
         answer: result.answer,
         model: result.model,
-        steps: result.steps.map((s) => ({ step: s.step, thought: s.thought, actions: s.actions as unknown as Record<string, unknown>[], results: s.results })),
+        steps: result.steps.map((s) => ({
+          step: s.step,
+          thought: s.thought,
+          actions: s.actions as unknown as Record<string, unknown>[],
+          results: s.results,
+          ...(s.settle ? { settle: settleJson(s.settle) } : {}),
+        })),
         usage,
         session_id: session.id,
         computer_id: computer.id,

@@ -9,7 +9,11 @@
  *     for the screen to settle, against the fixed 2 s wait of reference computer-use loops and
  *     against a server that does not wait (as before); and stale or half-drawn screenshots in 50
  *     actions, each way on fresh desktops of its own;
- *   - start to first screenshot for 8 computers started together.
+ *   - start to first screenshot for 8 computers started together;
+ *   - the desktop profiles: memory of one desktop as proportional set size (PSS, summed over all its
+ *     processes) for `minimal` idle, `standard` idle and `standard` with Firefox open on a page;
+ *     start → first screenshot of a `standard` desktop, cold and from the warm pool; first launch of
+ *     the browser → its window drawn.
  * Needs xwd (Debian x11-apps) and the real ImageMagick (Debian imagemagick: /usr/bin/convert).
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -17,7 +21,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { NestFactory } from '@nestjs/core';
 import { execFile } from 'node:child_process';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { AppModule } from '../src/app.module';
 import { AppConfig } from '../src/config/config.module';
@@ -72,6 +76,7 @@ export async function main() {
   }
   await settleBench(config);
   await startBench(config);
+  await profileBench(config);
 }
 
 async function inputBench(c: XvfbComputer, env: Record<string, string>) {
@@ -277,4 +282,120 @@ async function startBench(config: AppConfig) {
   console.log(`\nStart → first screenshot, ${n} computers started together on ${cpus().length} cores (ms)\n`);
   table(['computers', 'p50', 'max', 'all done'], [[String(n), median(times), Math.max(...times), wall]]);
   console.log('\ngoal: under 1000 ms for 8 computers\n');
+}
+
+/** Every process below `roots` (the computer's sandboxes), the roots included. */
+function descendants(roots: number[]): number[] {
+  const children = new Map<number, number[]>();
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const m = /^\d+ \(.*\) \S (\d+)/s.exec(readFileSync(`/proc/${e}/stat`, 'utf8'));
+      if (m) children.set(Number(m[1]), [...(children.get(Number(m[1])) ?? []), Number(e)]);
+    } catch {
+      // gone
+    }
+  }
+  const out = new Set<number>();
+  const stack = [...roots];
+  while (stack.length) {
+    const p = stack.pop()!;
+    if (out.has(p)) continue;
+    out.add(p);
+    stack.push(...(children.get(p) ?? []));
+  }
+  return [...out];
+}
+
+/** PSS in MB and thread count of a computer's processes. */
+function footprint(c: XvfbComputer): { pssMb: number; threads: number; processes: number } {
+  let kb = 0;
+  let threads = 0;
+  const pids = descendants(c.pids());
+  for (const pid of pids) {
+    try {
+      kb += Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0);
+      threads += Number(/^Threads:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      // gone
+    }
+  }
+  return { pssMb: kb / 1024, threads, processes: pids.length };
+}
+
+async function waitForWindow(c: XvfbComputer, windowClass: string, sinceMs: number): Promise<number> {
+  // xdotool --sync blocks until the window is there; then wait for it to be drawn (quiet screen).
+  const r = await c.runCommand(`xdotool search --sync --onlyvisible --class '${windowClass}' >/dev/null`, { timeoutMs: 60_000 });
+  if (r.exitCode !== 0) throw new Error(`no ${windowClass} window: ${r.stderr}`);
+  const s = await c.settle({ since: sinceMs, quietMs: 300, firstChangeMs: 300, maxMs: 10_000 });
+  return Date.now() - sinceMs - (s.hitCap ? 0 : 300);
+}
+
+async function profileBench(base: AppConfig) {
+  const runs = Number(process.env.PROFILE_RUNS ?? 3);
+  const with_ = (extra: Record<string, string>) => AppConfig.fromEnv({ ...process.env, COMPUTER_PROVIDER: 'xvfb', COMPUTER_NETWORK: 'off', SCREEN_WIDTH: String(W), SCREEN_HEIGHT: String(H), LOG_LEVEL: 'error', ...extra });
+  const screenshots = new ScreenshotService(base);
+  const rows: (string | number)[][] = [];
+  let browserPss = 0;
+  const standardCold: number[] = [];
+  const browserLaunch: number[] = [];
+  for (const profile of ['minimal', 'standard']) {
+    const provider = new XvfbComputerProvider(with_({ DESKTOP_PROFILE: profile }));
+    const idle: ReturnType<typeof footprint>[] = [];
+    const browsing: ReturnType<typeof footprint>[] = [];
+    for (let i = 0; i < runs; i++) {
+      const t = Date.now();
+      const c = await provider.create({});
+      await screenshots.take(c, 'png');
+      if (profile === 'standard') standardCold.push(Date.now() - t);
+      try {
+        idle.push(footprint(c));
+        if (profile !== 'standard') continue;
+        await c.runCommand(`printf '<h1>Benchmark page</h1><p>${'text '.repeat(200)}</p>' > ~/page.html`);
+        const t0 = Date.now();
+        await c.launch('firefox-esr ~/page.html');
+        browserLaunch.push(await waitForWindow(c, 'firefox-esr', t0));
+        browsing.push(footprint(c));
+      } finally {
+        await c.close();
+      }
+    }
+    const row = (what: string, f: ReturnType<typeof footprint>[]) => [what, median(f.map((x) => x.pssMb)), median(f.map((x) => x.processes)), median(f.map((x) => x.threads))];
+    rows.push(row(`${profile}, idle`, idle));
+    if (browsing.length) {
+      rows.push(row('standard, Firefox open on a page', browsing));
+      browserPss = median(browsing.map((x) => x.pssMb));
+    }
+  }
+  console.log(`\nMemory of one desktop (PSS summed over its processes, MB; median of ${runs})\n`);
+  table(['desktop', 'PSS MB', 'processes', 'threads'], rows);
+  console.log(`\n${Math.floor((16 * 1024) / browserPss)} standard desktops with Firefox open fit in 16 GiB by this figure`);
+
+  // Warm: a session on a pool that keeps one standard desktop in stock, through MCP.
+  const warmConfig = with_({ DESKTOP_PROFILE: 'standard', POOL_MIN_WARM: '1', POOL_MAX_SIZE: '2' });
+  const { client, close } = await serve(warmConfig);
+  const warm: number[] = [];
+  try {
+    for (let i = 0; i < runs; i++) {
+      for (let k = 0; k < 600; k++) {
+        const stats = (await client.callTool({ name: 'get_session_stats', arguments: {} })) as CallToolResult;
+        const pool = (stats.structuredContent as { pool: { idle: number } }).pool;
+        if (pool.idle >= 1) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const t = Date.now();
+      await client.callTool({ name: 'screenshot_cua', arguments: { session_id: `warm-${i}` } });
+      warm.push(Date.now() - t);
+      await client.callTool({ name: 'cleanup_session', arguments: { session_id: `warm-${i}` } });
+    }
+  } finally {
+    await close();
+  }
+  console.log(`\nA standard desktop: start → first screenshot, and the browser's first launch (ms; median of ${runs})\n`);
+  table(['what', 'p50', 'max'], [
+    ['cold: start the desktop, then screenshot (in-process)', median(standardCold), Math.max(...standardCold)],
+    ['warm: new session on a stocked pool → screenshot (MCP)', median(warm), Math.max(...warm)],
+    ['first launch of Firefox → its window drawn', median(browserLaunch), Math.max(...browserLaunch)],
+  ]);
+  console.log(`\ncold / warm: ${(median(standardCold) / median(warm)).toFixed(1)}x`);
 }

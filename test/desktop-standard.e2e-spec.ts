@@ -102,14 +102,18 @@ describe('The standard desktop (DESKTOP_PROFILE=standard)', () => {
   }, 120_000);
 
   it('a page made inside the desktop opens in the browser with xdg-open and shows its text', async () => {
-    const token = `Zebra${Math.random().toString(36).slice(2, 8).toUpperCase()}Quokka`;
-    await sh(client, 'page', `printf '<html><body style="font-size:48px"><p>${token}</p></body></html>' > ~/page.html`);
+    // Letters OCR does not confuse with each other or with digits.
+    const token = `Zebra${Array.from({ length: 6 }, () => 'ACDEFHKMNPRTWXY'[Math.floor(Math.random() * 15)]).join('')}Quokka`;
+    await sh(client, 'page', `printf '<html><body style="font-size:48px;font-family:sans-serif"><p>${token}</p></body></html>' > ~/page.html`);
     const started = await call(client, 'run_command', { command: 'xdg-open ~/page.html', background: true, session_id: 'page' });
     expect(started.isError).toBeFalsy();
+    let seen = '';
     await waitFor('the page text in the screenshot', async () => {
-      const words = await readWords(await screenshot(client, 'page'), { scale: 1 });
-      return words.some((w) => w.text.includes(token));
-    }, 60_000);
+      seen = (await readWords(await screenshot(client, 'page'), { scale: 1 })).map((w) => w.text).join(' ');
+      return seen.replace(/\s+/g, '').includes(token);
+    }, 90_000).catch(async (e: Error) => {
+      throw new Error(`${e.message}; OCR read: ${seen.slice(0, 400)}; windows: ${(await windowsOf(client, 'page', '.')).join(' | ')}`);
+    });
     // Two browsers never share a profile: each lives in its computer's own home.
     const profileOf = async (s: string) =>
       (await waitFor(`a browser profile in ${s}`, async () => (await sh(client, s, 'find ~ -name prefs.js -path "*firefox*" 2>/dev/null')).stdout.trim() || undefined)).split('\n')[0];

@@ -355,6 +355,8 @@ async function profileBench(base: AppConfig) {
         const t0 = Date.now();
         await c.launch('firefox-esr ~/page.html');
         browserLaunch.push(await waitForWindow(c, 'firefox-esr', t0));
+        // Firefox starts more helper processes for a few seconds after its window is drawn.
+        await new Promise((r) => setTimeout(r, 8000));
         browsing.push(footprint(c));
       } finally {
         await c.close();

@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { serverMark } from './workspace';
 
 const ROOT = '/sys/fs/cgroup';
-/** Our groups' names: `cua-mcp-<server pid>-<server start>` holds one group per computer. */
+/** Our groups' names: `cua-mcp-<server pid>-<server start>-<random>` holds one group per computer. */
 const GROUP_PREFIX = 'cua-mcp-';
 
 /** Limits of one computer's control groups. */
@@ -79,7 +80,8 @@ export class ComputerCgroups {
     if (!memory || !pids || !existsSync(join(memory, 'memory.limit_in_bytes')) || !existsSync(join(pids, 'cgroup.procs'))) {
       return { reason: 'no writable cgroup v1 memory and pids hierarchies' };
     }
-    const mark = ((await serverMark()) ?? String(process.pid)).replace(' ', '-');
+    // The server's pid and start, and a part of its own: two providers in one process (tests) never share groups.
+    const mark = `${((await serverMark()) ?? String(process.pid)).replace(' ', '-')}-${randomBytes(3).toString('hex')}`;
     const bases = { memory: join(memory, GROUP_PREFIX + mark), pids: join(pids, GROUP_PREFIX + mark) };
     try {
       await removeStale(memory);

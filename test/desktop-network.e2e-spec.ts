@@ -10,6 +10,7 @@ import { FakeDns, startFakeDns } from './support/fake-dns';
 import { descendsFrom } from './support/processes';
 import { spawnServer } from './support/server-process';
 import { setUpTestInternet, TestInternet } from './support/test-internet';
+import { waitFor } from './support/wait-for';
 
 /*
  * What a desktop's programs reach, on real sandboxes, with each COMPUTER_NETWORK mode. Every
@@ -31,15 +32,6 @@ async function fetchFrom(client: Client, url: string, session_id?: string): Prom
   return r.stdout.trim();
 }
 
-async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** What this process's descriptors point at (e.g. `net:[4026532336]` for a network namespace). */
 function ownDescriptors(): string[] {

@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { call, imagesOf, startApp, TestApp } from './support/app';
 import { findWord, OcrWord, readWords } from './support/ocr';
 import { descendsFrom } from './support/processes';
+import { waitFor } from './support/wait-for';
 
 /*
  * The standard desktop (DESKTOP_PROFILE=standard, the default) as a model meets it: real Xvfb
@@ -13,6 +14,8 @@ import { descendsFrom } from './support/processes';
 const W = 1280;
 const H = 800;
 const PANEL = { left: 0, top: H - 36, width: W, height: 36 };
+/** How long a test waits for a program to start on a loaded 2-core machine. */
+const SLOW = 30_000;
 
 async function screenshot(client: Client, session_id: string): Promise<Buffer> {
   const r = await call(client, 'screenshot_cua', { session_id });
@@ -24,15 +27,6 @@ async function sh(client: Client, session_id: string, command: string) {
   return (r.structuredContent as { stdout: string; exit_code: number | null }) ?? { stdout: '', exit_code: null };
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /** The panel's words as OCR reads them off a screenshot. */
 const panelWords = async (png: Buffer) => readWords(png, { region: PANEL, lightOnDark: true });
@@ -83,21 +77,21 @@ describe('The standard desktop (DESKTOP_PROFILE=standard)', () => {
     { label: 'Terminal', windowClass: 'XTerm', title: /^Terminal$/, taskWord: 'Terminal' },
   ])('clicking the launcher labelled $label opens that application', async ({ label, windowClass, title, taskWord }) => {
     const session = `open-${label.toLowerCase()}`;
-    const launcher: OcrWord = await waitFor(`the ${label} launcher`, async () => findWord(await panelWords(await screenshot(client, session)), label));
+    const launcher: OcrWord = await waitFor(`the ${label} launcher`, async () => findWord(await panelWords(await screenshot(client, session)), label), SLOW);
     expect(await windowsOf(client, session, windowClass)).toEqual([]);
     await call(client, 'computer', { action: 'left_click', coordinate: [Math.round(launcher.x + launcher.width / 2), Math.round(launcher.y + launcher.height / 2)], screenshot: false, session_id: session });
     // The window exists, from inside the computer …
     const names = await waitFor(`a ${windowClass} window`, async () => {
       const n = await windowsOf(client, session, windowClass);
       return n.length > 0 && n;
-    });
+    }, SLOW);
     expect(names.some((n) => title.test(n))).toBe(true);
     // … and the screenshot shows it: the task list names it (a second "Terminal" for the terminal).
     await waitFor(`the ${taskWord} task on the panel`, async () => {
       const words = await panelWords(await screenshot(client, session));
       const count = words.filter((w) => w.text.replace(/[^A-Za-z]/g, '') === taskWord).length;
       return count >= (taskWord === label ? 2 : 1);
-    });
+    }, SLOW);
     await call(client, 'cleanup_session', { session_id: session });
   }, 120_000);
 
@@ -117,7 +111,7 @@ describe('The standard desktop (DESKTOP_PROFILE=standard)', () => {
     });
     // Two browsers never share a profile: each lives in its computer's own home.
     const profileOf = async (s: string) =>
-      (await waitFor(`a browser profile in ${s}`, async () => (await sh(client, s, 'find ~ -name prefs.js -path "*firefox*" 2>/dev/null')).stdout.trim() || undefined)).split('\n')[0];
+      (await waitFor(`a browser profile in ${s}`, async () => (await sh(client, s, 'find ~ -name prefs.js -path "*firefox*" 2>/dev/null')).stdout.trim() || undefined, SLOW)).split('\n')[0];
     const profileA = await profileOf('page');
     await sh(client, 'page', `touch "$(dirname '${profileA}')/cookie-of-a"`);
     await call(client, 'run_command', { command: 'firefox-esr', background: true, session_id: 'other' });
@@ -128,7 +122,7 @@ describe('The standard desktop (DESKTOP_PROFILE=standard)', () => {
 
   it('ending the sessions leaves no browser, editor, panel or X server behind', async () => {
     await call(client, 'run_command', { command: 'firefox-esr & mousepad & wait', background: true, session_id: 'gone' });
-    await waitFor('the browser and the editor', async () => (await windowsOf(client, 'gone', 'firefox-esr')).length > 0 && (await windowsOf(client, 'gone', 'Mousepad')).length > 0);
+    await waitFor('the browser and the editor', async () => (await windowsOf(client, 'gone', 'firefox-esr')).length > 0 && (await windowsOf(client, 'gone', 'Mousepad')).length > 0, SLOW);
     expect(desktopProcesses()).toEqual(expect.arrayContaining(['firefox-esr', 'mousepad', 'tint2', 'Xvfb']));
     await call(client, 'cleanup_session', { session_id: 'gone' });
     // The default session of the connection is the only other one; ending the app ends it.

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { call, textOf } from './support/app';
 import { descendsFrom } from './support/processes';
 import { spawnServer, ServerProcess } from './support/server-process';
+import { waitFor } from './support/wait-for';
 
 /*
  * A tenant attacks from inside its own computer (real Xvfb desktops, the built server as its own
@@ -38,15 +39,6 @@ async function ready(server: Server): Promise<number> {
   return (await fetch(`${server.base}/health/ready`)).status;
 }
 
-async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** Host processes the server started (through sandboxes) whose command line is exactly `argv`. */
 function processesRunning(server: Server, argv: string[]): number[] {

@@ -96,7 +96,7 @@ describe('Sealed computers: what a tenant cannot do from inside its desktop', ()
         ['setpriv', '--reuid', String(NON_ROOT), '--regid', String(NON_ROOT), '--clear-groups', '--'],
       );
       expect(uidOf(server.proc.pid!)).toBe(NON_ROOT);
-      // The server itself reads the file: both keys work.
+      // The server itself reads the file: alice's key works.
       const alice = await connect(server.url, KEY_A);
       clients.push(alice);
       const r = await sh(alice, `cat ${dir}/api-keys; cat ${planted}; ls /etc; cat /etc/passwd /etc/group; id; hostname; env; ls ${work}`);

@@ -1,5 +1,5 @@
 import { withLogFields, addLogField } from './log-context';
-import { AppLogger } from './logger';
+import { AppLogger, colorsWanted } from './logger';
 
 function capture() {
   const out: string[] = [];
@@ -10,6 +10,26 @@ function capture() {
 }
 
 describe(AppLogger.name, () => {
+  it('pretty lines carry colour codes only for a terminal, never with NO_COLOR', () => {
+    expect(colorsWanted({ isTTY: true }, {})).toBe(true);
+    expect(colorsWanted({ isTTY: undefined }, {})).toBe(false);
+    expect(colorsWanted({ isTTY: true }, { NO_COLOR: '1' })).toBe(false);
+    expect(colorsWanted({ isTTY: undefined }, { FORCE_COLOR: '1' })).toBe(true);
+    // Jest's streams are no terminal: what a log file would get.
+    const saved = { NO_COLOR: process.env.NO_COLOR, FORCE_COLOR: process.env.FORCE_COLOR };
+    delete process.env.NO_COLOR;
+    delete process.env.FORCE_COLOR;
+    const c = capture();
+    try {
+      new AppLogger('info', true, 'pretty').warn('to a file', 'Main');
+    } finally {
+      c.restore();
+      for (const [k, v] of Object.entries(saved)) if (v !== undefined) process.env[k] = v;
+    }
+    expect(c.err.join('')).toContain('to a file');
+    expect(c.err.join('')).not.toContain('\u001b[');
+  });
+
   it('json: one parseable object per line with time, level, context, message, and the ids of the current request', () => {
     const sut = new AppLogger('info', false, 'json');
     const c = capture();

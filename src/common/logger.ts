@@ -11,6 +11,16 @@ const LEVELS: Record<string, LogLevel[]> = {
 export type LogFormat = 'json' | 'pretty';
 
 /**
+ * Colour codes only for a person at a terminal: not when the lines go to a file or a pipe (Claude
+ * Desktop keeps a stdio server's stderr in log files), and never with NO_COLOR set.
+ */
+export function colorsWanted(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (env.NO_COLOR) return false;
+  if (env.FORCE_COLOR) return env.FORCE_COLOR !== '0';
+  return stream.isTTY === true;
+}
+
+/**
  * Nest's console logger at LOG_LEVEL; in stdio mode every line goes to stderr (stdout carries MCP).
  * `json`: one JSON object per line (`time`, `timestamp` in ms, `level`, `context`, `message`, `pid`, `stack` for errors, and `principal`,
  * `mcp_session`, `session`, `tool` when the line is written while serving a request that has them).
@@ -21,7 +31,11 @@ export class AppLogger extends ConsoleLogger {
     private readonly stderrOnly: boolean,
     format: LogFormat = 'pretty',
   ) {
-    super(format === 'json' ? { logLevels: LEVELS[level] ?? LEVELS.info, json: true, colors: false, compact: true } : { logLevels: LEVELS[level] ?? LEVELS.info });
+    super(
+      format === 'json'
+        ? { logLevels: LEVELS[level] ?? LEVELS.info, json: true, colors: false, compact: true }
+        : { logLevels: LEVELS[level] ?? LEVELS.info, colors: colorsWanted(stderrOnly ? process.stderr : process.stdout) },
+    );
     // Only JSON lines print the request's ids; pretty lines leave the (costly on Node 20) context off.
     if (format === 'json') enableLogFields();
   }

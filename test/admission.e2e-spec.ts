@@ -10,6 +10,7 @@ import { ProbeServer } from '../src/http/http.module';
 import { ComputerPool, Lease } from '../src/pool/pool.module';
 import { call, startApp, TestApp, textOf } from './support/app';
 import { ServerProcess, spawnServer } from './support/server-process';
+import { waitFor } from './support/wait-for';
 
 const KEY_A = 'key-alice-0123456789abcdef';
 const KEY_B = 'key-bob-fedcba9876543210';
@@ -28,16 +29,6 @@ async function connectTo(url: string, key: string, name = 'e2e'): Promise<Client
   return client;
 }
 
-/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
-async function waitFor<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const base = (t: TestApp) => t.url.replace(/\/mcp$/, '');
 const ready = async (t: TestApp) => (await fetch(`${base(t)}/health/ready`)).status;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import sharp from 'sharp';
 import { call, imagesOf, startApp, TestApp, textOf } from './support/app';
+import { waitFor } from './support/wait-for';
 
 /*
  * Screenshots after actions wait for the screen to settle (X DAMAGE), on real Xvfb desktops through
@@ -48,16 +49,6 @@ function difference(a: Image, b: Image) {
   return { count, width: box.x1 - box.x0 + 1, height: box.y1 - box.y0 + 1 };
 }
 
-/** Polls `probe` until it returns a value, or fails after `timeoutMs`. */
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** The screen once it has stopped changing: two screenshots in a row, 100 ms apart, that are the same. */
 async function stableScreen(client: Client, session_id: string): Promise<Image> {
@@ -67,7 +58,7 @@ async function stableScreen(client: Client, session_id: string): Promise<Image> 
     const same = difference(last, now).count === 0;
     last = now;
     return same ? now : undefined;
-  });
+  }, 10_000, 100);
 }
 
 const WORDS = ['zebra', 'maple', 'quartz', 'violet', 'harbor', 'lantern', 'meadow', 'copper', 'thistle', 'falcon', 'juniper', 'saffron'];
@@ -140,7 +131,7 @@ describe('Screenshots after an action show its effect: the screen is left to set
       const b = await waitFor('another frame', async () => {
         const next = await imageOf(await call(client, 'screenshot_cua', { session_id }));
         return difference(a, next).count > 0 ? next : undefined;
-      });
+      }, 10_000, 100);
       expect(difference(a, b).count).toBeGreaterThan(0);
     }, 60_000);
 

@@ -3,6 +3,7 @@ import { ToolRunner } from '../src/mcp/mcp.module';
 import { ComputerPool } from '../src/pool/pool.module';
 import { call, fakeScreenText, startApp, TestApp, textOf } from './support/app';
 import { waitFor } from './support/vendor-server';
+import { waitFor as waitUntil } from './support/wait-for';
 
 interface Stats {
   total_sessions: number;
@@ -13,14 +14,6 @@ interface Stats {
 
 const stats = async (client: Client) => (await call(client, 'get_session_stats')).structuredContent as unknown as Stats;
 
-/** Polls an MCP-visible condition until it holds (or fails after `ms`). */
-async function eventually(cond: () => Promise<boolean>, ms = 10_000) {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error('timed out waiting for a condition');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('cleanup_session while calls on the same session_id are in flight (MCP over HTTP, fake computers)', () => {
   let t: TestApp;
@@ -34,7 +27,7 @@ describe('cleanup_session while calls on the same session_id are in flight (MCP 
 
     // The first call creates "x" and waits for its computer; the second waits for the same one.
     const creating = call(first, 'screenshot_cua', { session_id: 'x' });
-    await eventually(async () => {
+    await waitUntil('the pool and sessions to show it', async () => {
       const s = await stats(admin);
       return s.pool.creating === 1 && s.sessions.x?.computer === null;
     });
@@ -50,7 +43,7 @@ describe('cleanup_session while calls on the same session_id are in flight (MCP 
     }
 
     // Once the computer that was being started is there, it is not leased to anyone: "x" is gone for good.
-    await eventually(async () => (await stats(admin)).pool.creating === 0);
+    await waitUntil('the pool and sessions to show it', async () => (await stats(admin)).pool.creating === 0);
     const after = await stats(admin);
     expect(after.total_sessions).toBe(0);
     expect(after.sessions).toEqual({});

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { alive, pidsNamed, xvfbPids } from './support/processes';
 import { call, imagesOf, startApp, TestApp, textOf } from './support/app';
+import { waitFor } from './support/wait-for';
 
 async function pixels(r: { content?: unknown }) {
   const img = imagesOf(r)[0];
@@ -58,9 +59,7 @@ describe('Real Xvfb desktops through MCP (COMPUTER_PROVIDER=xvfb)', () => {
     // The call waited for the screen to show the new window before it returned.
     expect(started.structuredContent).toEqual({ background: true, settle: { waited_ms: expect.any(Number), hit_cap: false, changed: true } });
     const kept = () => pidsNamed('xterm', process.pid).filter((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('Kept'));
-    for (let i = 0; i < 50 && kept().length === 0; i++) await new Promise((r) => setTimeout(r, 100));
-    const [pid] = kept();
-    expect(pid).toBeDefined();
+    const [pid] = await waitFor('the kept xterm', () => kept().length > 0 && kept(), 10_000);
     // The window appears on the bare desktop at the right, after the call returned, and stays.
     // The bare desktop right of the terminal (x ≥ 1000, y ≥ 300 of 1280x800), RGB.
     const region = (img: Buffer, width: number) => {

@@ -27,8 +27,8 @@ export default tseslint.config(
         {
           patterns: [
             {
-              regex: '^(\\.\\./)+(?!common/)[a-z-]+/(?![a-z-]+\\.module$).+',
-              message: 'Import another feature through its *.module.ts (its only public door), never a file inside it.',
+              regex: '^(\\.\\./)+(?!common/)[a-z-]+/(?![a-z-]+\\.(module|settings)$|settings$).+',
+              message: 'Import another feature through its *.module.ts (its public door; its *.settings.ts declares its settings), never another file inside it.',
             },
           ],
         },

@@ -5,7 +5,8 @@
  */
 export { AppModule, BUILT_IN_PROVIDER_MODULES } from './app.module';
 export type { AppModuleOptions } from './app.module';
-export { AppConfig, ConfigValidationError, EnvironmentVariables } from './config/config.module';
+export { AppConfig, ConfigValidationError, InjectSettings, Setting, Settings, defineSettings } from './config/config.module';
+export type { SettingsDeclaration, SettingsOf } from './config/config.module';
 export { DomainError, DomainErrorCode, isDomainError } from './common/domain-error';
 export {
   Computer,

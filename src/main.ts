@@ -20,7 +20,7 @@ async function main() {
     config = AppConfig.fromEnv(process.env);
   } catch (e) {
     if (e instanceof ConfigValidationError) {
-      process.stderr.write(`${e.message}\nFix these settings (see the README's settings table) and start again.\n`);
+      process.stderr.write(`${e.message}\nFix these settings (all of them are described in docs/settings.md) and start again.\n`);
       process.exit(1);
     }
     throw e;

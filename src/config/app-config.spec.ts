@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { AppConfig, ConfigValidationError, EnvironmentVariables } from './config.module';
+import { AppConfig, ConfigValidationError, declaredSettings, settingKeys } from './config.module';
+import { renderSettingsDoc, SETTINGS_DOC } from './settings-doc';
+import '../computer-server/computer-server.settings';
 
 describe(AppConfig.name, () => {
   it('applies the documented defaults', () => {
@@ -8,6 +9,7 @@ describe(AppConfig.name, () => {
     expect(sut.http).toEqual({
       host: '127.0.0.1',
       port: 3000,
+      hostGiven: false,
       allowedHosts: [],
       allowedOrigins: [],
       headersTimeoutMs: 30000,
@@ -72,7 +74,7 @@ describe(AppConfig.name, () => {
     }
     expect((err as ConfigValidationError).problems.map((p) => p.key).sort()).toEqual(['AGENT_ALLOWED_MODELS', 'ANTHROPIC_BASE_URL', 'OPENAI_API_KEY']);
     expect((err as Error).message).toMatch(/OPENAI_API_KEY=\(secret\)/);
-    expect((err as Error).message).toMatch(/ANTHROPIC_BASE_URL="ftp:\/\/example.com": ANTHROPIC_BASE_URL must be an http\(s\) URL/);
+    expect((err as Error).message).toMatch(/ANTHROPIC_BASE_URL="ftp:\/\/example.com": must be an http\(s\) URL/);
     expect(() => AppConfig.fromEnv({ ANTHROPIC_API_KEY: '', AGENT_RETRY_BASE_MS: '500', AGENT_RETRY_MAX_MS: '100' })).toThrow(/AGENT_RETRY_MAX_MS/);
   });
 
@@ -163,7 +165,7 @@ describe(AppConfig.name, () => {
     expect(message).toMatch(/"10.0.0.1:99999": the port must be 1-65535/);
     // Lists mean egress: with another mode they are a mistake, not silently ignored.
     expect(() => AppConfig.fromEnv({ COMPUTER_NETWORK: 'on', COMPUTER_NETWORK_DENY: '203.0.113.0/24' })).toThrow(/COMPUTER_NETWORK_DENY="203.0.113.0\/24": applies only to COMPUTER_NETWORK=egress \(it is on\)/);
-    expect(() => AppConfig.fromEnv({ COMPUTER_NETWORK: 'shared' })).toThrow(/COMPUTER_NETWORK must be egress, off or on/);
+    expect(() => AppConfig.fromEnv({ COMPUTER_NETWORK: 'shared' })).toThrow(/COMPUTER_NETWORK="shared": must be egress, off or on/);
   });
 
   it('screen settling: measured defaults, 0 turns the wait off, and no window may be longer than the cap', () => {
@@ -185,12 +187,13 @@ describe(AppConfig.name, () => {
     expect(() => AppConfig.fromEnv({ SESSION_IDLE_TIMEOUT_MS: '60000', SESSION_MAX_IDLE_TIMEOUT_MS: '5000' })).toThrow(/SESSION_MAX_IDLE_TIMEOUT_MS/);
   });
 
-  it("the README's settings table names every setting", () => {
-    const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
-    const table = readme.split('\n## Settings\n')[1].split('\n## ')[0];
-    const named = new Set([...table.matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map((m) => m[1]));
-    const settings = Object.keys(new EnvironmentVariables());
-    expect(settings).toEqual(expect.arrayContaining(['API_KEYS', 'MAX_SESSIONS_PER_PRINCIPAL', 'SHUTDOWN_GRACE_MS']));
-    expect(settings.filter((k) => k !== 'NODE_ENV' && !named.has(k))).toEqual([]);
+  it('one message per bad key: PORT=notanumber says what a port must be, once', () => {
+    expect(() => AppConfig.fromEnv({ PORT: 'notanumber' })).toThrow(/^Invalid configuration:\n {2}- PORT="notanumber": must be a whole number from 0 to 65535$/);
+  });
+
+  it('docs/settings.md is generated from the declarations and names every setting (npm run docs:settings rewrites it)', () => {
+    const keys = declaredSettings().flatMap(settingKeys).map((k) => k.key);
+    expect(keys).toEqual(expect.arrayContaining(['API_KEYS', 'MAX_SESSIONS_PER_PRINCIPAL', 'SHUTDOWN_GRACE_MS', 'CUA_COMPUTER_URLS', 'COMPUTER_SERVER_PORT']));
+    expect(readFileSync(SETTINGS_DOC, 'utf8')).toBe(renderSettingsDoc(declaredSettings()));
   });
 });

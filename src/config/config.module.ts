@@ -1,15 +1,24 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { AppConfig } from './app-config';
+import { Settings } from './settings';
 
-/** Validates the environment once at boot and provides the typed AppConfig everywhere. */
+/**
+ * Provides the settings validated once at boot: the whole (`Settings`) and each feature's
+ * namespace under its declaration's token (read with `@InjectSettings(DECLARATION)`).
+ */
 @Global()
 @Module({})
 export class ConfigModule {
   static forRoot(config: AppConfig): DynamicModule {
-    return { module: ConfigModule, providers: [{ provide: AppConfig, useValue: config }], exports: [AppConfig] };
+    const settings = config.settings;
+    const namespaces = settings.declarations.map((d) => ({ provide: d.token, useValue: settings.get(d) }));
+    return {
+      module: ConfigModule,
+      providers: [{ provide: AppConfig, useValue: config }, { provide: Settings, useValue: settings }, ...namespaces],
+      exports: [AppConfig, Settings, ...namespaces.map((n) => n.provide)],
+    };
   }
 }
-export { AppConfig, ConfigValidationError, validateEnv } from './app-config';
-export { DEFAULT_MODEL_NAME, EnvironmentVariables, SECRET_SETTINGS } from './env.schema';
-export { nameCovers, nat64Of, parseDnsServers, parseEgressLists, parseRange, PRIVATE_RANGES, UNREACHABLE_RANGES } from './network-lists';
-export type { DnsServer, EgressLists, IpRange } from './network-lists';
+export { AppConfig } from './app-config';
+export { ConfigValidationError, InjectSettings, Setting, Settings, defineSettings, declaredSettings, settingKeys } from './settings';
+export type { SettingsContext, SettingsDeclaration, SettingsOf, SettingsProblem } from './settings';

@@ -48,14 +48,12 @@ function answer(query: Buffer, records: Record<string, string>, ttl: number, ask
 
 export async function startFakeDns(records: Record<string, string>, ttl = 60): Promise<FakeDns> {
   const asked = new Map<string, number>();
-  const udp: Socket = createSocket('udp4');
-  udp.on('message', (msg, peer) => {
+  let udp: Socket = createSocket('udp4');
+  const onMessage = (msg: Buffer, peer: { port: number; address: string }) => {
     const reply = answer(msg, records, ttl, asked);
     if (reply) udp.send(reply, peer.port, peer.address);
-  });
-  udp.bind(0, '127.0.0.1');
-  await once(udp, 'listening');
-  const port = udp.address().port;
+  };
+  udp.on('message', onMessage);
   const tcp: Server = createServer((socket) => {
     let buf = Buffer.alloc(0);
     socket.on('error', () => undefined);
@@ -71,10 +69,25 @@ export async function startFakeDns(records: Record<string, string>, ttl = 60): P
       }
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    tcp.once('error', reject);
-    tcp.listen(port, '127.0.0.1', () => resolve());
-  });
+  // UDP and TCP on one port: a free UDP port whose TCP twin another process holds is tried again.
+  let port = 0;
+  for (let attempt = 0; ; attempt++) {
+    udp.bind(0, '127.0.0.1');
+    await once(udp, 'listening');
+    port = udp.address().port;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        tcp.once('error', reject);
+        tcp.listen(port, '127.0.0.1', () => resolve());
+      });
+      break;
+    } catch (e) {
+      if (attempt >= 20) throw e;
+      await new Promise<void>((r) => udp.close(() => r()));
+      udp = createSocket('udp4');
+      udp.on('message', onMessage);
+    }
+  }
   return {
     port,
     asked,

@@ -1,7 +1,7 @@
 import { createSocket, Socket as UdpSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { connect, createServer, isIPv6, Server, Socket } from 'node:net';
-import type { DnsServer } from '../../../config/config.module';
+import type { DnsServer } from './network-lists';
 import { DnsFormatError, parseAnswer, parseQuery, RCODE, refusal } from './dns-message';
 
 /** What a desktop may resolve, and what happens to the addresses it is told. */

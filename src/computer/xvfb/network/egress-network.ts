@@ -3,7 +3,7 @@ import { closeSync, fstatSync, openSync, readdirSync, readFileSync, statSync } f
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { DnsServer, EgressLists, nameCovers, parseDnsServers } from '../../../config/config.module';
+import { DnsServer, EgressLists, nameCovers, parseDnsServers } from './network-lists';
 import { sleep, withTimeout } from '../../../common/async';
 import { describeExit, exitsWithin, ExitStatus, ManagedProcess } from '../child-process';
 import { findProgram } from '../programs';

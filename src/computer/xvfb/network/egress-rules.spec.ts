@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { parseEgressLists, parseRange } from '../../../config/config.module';
+import { parseEgressLists, parseRange } from './network-lists';
 import { egressRuleset, pinCommands } from './egress-rules';
 
 const lists = (env: { COMPUTER_NETWORK_ALLOW?: string; COMPUTER_NETWORK_DENY?: string }) => parseEgressLists(env.COMPUTER_NETWORK_ALLOW, env.COMPUTER_NETWORK_DENY);

@@ -1,5 +1,5 @@
 import { networkInterfaces } from 'node:os';
-import { EgressLists, IpRange, nat64Of, parseRange, PRIVATE_RANGES, UNREACHABLE_RANGES } from '../../../config/config.module';
+import { EgressLists, IpRange, nat64Of, parseRange, PRIVATE_RANGES, UNREACHABLE_RANGES } from './network-lists';
 
 /** The nftables table of a desktop's network namespace. */
 export const EGRESS_TABLE = 'inet cua_egress';

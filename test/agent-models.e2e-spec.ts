@@ -7,7 +7,8 @@ import { OMITTED as CHAT_OMITTED } from '../src/agent/openai-compatible/openai-c
 import { NOT_EXECUTED } from '../src/agent/agent.module';
 import { FakeComputerProvider } from '../src/computer/computer.module';
 import { call, fakeScreenText, startApp, TestApp, textOf } from './support/app';
-import { anthropic, chat, hang, Json, openai, pngSize, Reply, VendorServer, waitFor } from './support/vendor-server';
+import { anthropic, chat, hang, Json, openai, pngSize, Reply, VendorServer } from './support/vendor-server';
+import { waitFor } from './support/wait-for';
 
 const KEY = 'sk-test-0123456789abcdefSECRET';
 
@@ -284,7 +285,7 @@ describe('The agent with real model providers (vendor SDKs against local servers
       const r = await call(await t.connect(), 'run_cua_task', { task: 'slow model' });
       expect(textOf(r)).toMatch(/\[TIMEOUT\] The task did not finish within 400 ms \(AGENT_TASK_TIMEOUT_MS\)/);
       expect(Date.now() - t0).toBeLessThan(3000);
-      await waitFor(() => vendor.abortedByClient === 1);
+      await waitFor('the model request to be aborted', () => vendor.abortedByClient === 1);
     });
 
     it('cancelling during a slow model call aborts the HTTP request, and no later action touches the computer', async () => {
@@ -293,11 +294,15 @@ describe('The agent with real model providers (vendor SDKs against local servers
       const client = await t.connect();
       const ac = new AbortController();
       const running = call(client, 'run_cua_task', { task: 'to be cancelled' }, { signal: ac.signal });
-      await waitFor(() => vendor.received.length === 2);
+      await waitFor('the second model request', () => vendor.received.length === 2);
       ac.abort();
       await expect(running).rejects.toThrow();
-      await waitFor(() => vendor.abortedByClient === 1);
-      await new Promise((r) => setTimeout(r, 300));
+      await waitFor('the model request to be aborted', () => vendor.abortedByClient === 1);
+      // The task is over on the server, not only the request: nothing of it is left to act later.
+      await waitFor('the task to end on the server', async () => {
+        const { sessions } = (await call(client, 'get_session_stats')).structuredContent as { sessions: Record<string, { active_tasks: number }> };
+        return Object.values(sessions).every((s) => s.active_tasks === 0);
+      });
       expect(computerLog()).toEqual(['click left x1 3,3']);
       expect(vendor.received).toHaveLength(2);
     });

@@ -9,6 +9,7 @@ import sharp from 'sharp';
 import WebSocket from 'ws';
 import { childEnv, MAIN, startNode } from './support/server-process';
 import { pidsNamed } from './support/processes';
+import { waitFor } from './support/wait-for';
 
 /**
  * computer-server mode end to end: the built server (dist/main.js computer-server) as its own
@@ -49,17 +50,10 @@ async function stop(s: CsProcess | undefined) {
 class RawClient {
   readonly frames: string[] = [];
   closed: { code: number; reason: string } | undefined;
-  private waiters: (() => void)[] = [];
 
   private constructor(readonly ws: WebSocket) {
-    ws.on('message', (d: Buffer) => {
-      this.frames.push(d.toString('utf8'));
-      this.wake();
-    });
-    ws.on('close', (code, reason) => {
-      this.closed = { code, reason: reason.toString() };
-      this.wake();
-    });
+    ws.on('message', (d: Buffer) => this.frames.push(d.toString('utf8')));
+    ws.on('close', (code, reason) => (this.closed = { code, reason: reason.toString() }));
     ws.on('error', () => undefined);
   }
 
@@ -75,32 +69,14 @@ class RawClient {
     return c;
   }
 
-  private wake() {
-    const w = this.waiters;
-    this.waiters = [];
-    w.forEach((f) => f());
+  /** Waits until `n` frames in total have arrived (or the socket closed). */
+  frameCount(n: number, timeoutMs = 30_000): Promise<string[]> {
+    return waitFor(`${n} frames or the socket to close`, () => (this.frames.length >= n || this.closed) && this.frames.slice(0, n), timeoutMs, 5);
   }
 
-  /** Waits until `n` frames in total have arrived (or the socket closed), within a timeout. */
-  async frameCount(n: number, timeoutMs = 30_000): Promise<string[]> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.frames.length < n && !this.closed) {
-      if (Date.now() > deadline) throw new Error(`only ${this.frames.length} of ${n} frames within ${timeoutMs} ms`);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, 200);
-        this.waiters.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
-    }
-    return this.frames.slice(0, n);
-  }
-
-  async closedWithin(timeoutMs = 10_000) {
-    const deadline = Date.now() + timeoutMs;
-    while (!this.closed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    return this.closed;
+  /** Waits until the server has closed the socket; how it closed it. */
+  closedWithin(timeoutMs = 10_000) {
+    return waitFor('the server to close the socket', () => this.closed, timeoutMs, 5);
   }
 
   sendRaw(text: string | Buffer) {
@@ -155,16 +131,6 @@ function cmdJson(r: { status: number; type: string; body: string }): Json {
   expect(r.body).toMatch(/^data: \{.*\}\n\n$/s);
   expect(r.body.slice(0, -2)).not.toContain('\n');
   return JSON.parse(r.body.slice('data: '.length));
-}
-
-async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let v = await probe();
-  while (!ok(v) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 100));
-    v = await probe();
-  }
-  return v;
 }
 
 async function screenPixels(c: RawClient) {
@@ -239,9 +205,25 @@ describe('computer-server mode without an API key', () => {
   async function shellLine(line: string, file: string, expected: string) {
     await c.call('type_text', { text: line });
     await c.call('press_key', { key: 'enter' });
-    const got = await eventually(async () => (await c.call<{ content?: string }>('read_text', { path: file })).content, (v) => v === expected);
-    expect(got).toBe(expected);
+    await waitFor(`${file} to hold ${JSON.stringify(expected)}`, async () => {
+      expect((await c.call<{ content?: string }>('read_text', { path: file })).content).toBe(expected);
+      return true;
+    }, 10_000);
   }
+
+  /** The screen once it has stopped changing: two screenshots in a row, 100 ms apart, that are the same. */
+  async function stillScreen() {
+    let last = await screenPixels(c);
+    return waitFor('the screen to stop changing', async () => {
+      const now = await screenPixels(c);
+      const same = differing(last.data, now.data) === 0;
+      last = now;
+      return same && now;
+    }, 10_000, 100);
+  }
+
+  /** The desktop's processes named `name` whose arguments are `args`. */
+  const running = (name: string, ...args: string[]) => pidsNamed(name, s.proc.pid).filter((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8') === [name, ...args, ''].join('\u0000'));
 
   it('warns loudly that it is open, listens on loopback, and ignores CONTAINER_NAME', async () => {
     expect(s.output()).toMatch(/NO API KEY CONFIGURED/);
@@ -294,14 +276,15 @@ describe('computer-server mode without an API key', () => {
     // Over /cmd, with the aliases "type" and "key" and a pyautogui "return".
     expect(cmdJson(await cmd(s.base, 'type', { text: 'echo über-cmd > ~/cmd.txt' }))).toEqual({ success: true });
     expect(cmdJson(await cmd(s.base, 'key', { key: 'return' }))).toEqual({ success: true });
-    expect(await eventually(async () => (await c.call('read_text', { path: '~/cmd.txt' })).content, (v) => v === 'über-cmd\n')).toBe('über-cmd\n');
+    await waitFor('~/cmd.txt', async () => (await c.call('read_text', { path: '~/cmd.txt' })).content === 'über-cmd\n', 10_000);
   });
 
   it('hotkey ctrl+c interrupts the terminal; key_down/key_up hold shift', async () => {
     await c.call('type_text', { text: 'sleep 300' });
     await c.call('press_key', { key: 'enter' });
-    await new Promise((r) => setTimeout(r, 300));
+    await waitFor('sleep 300 to run in the terminal', () => running('sleep', '300').length === 1, 10_000);
     expect(await c.call('hotkey', { keys: ['ctrl', 'c'] })).toEqual({ success: true });
+    await waitFor('ctrl+c to end sleep 300', () => running('sleep', '300').length === 0, 10_000);
     await c.call('type_text', { text: 'echo ' });
     expect(await c.call('key_down', { key: 'shift' })).toEqual({ success: true });
     await c.call('press_key', { key: 'q' });
@@ -328,65 +311,70 @@ describe('computer-server mode without an API key', () => {
 
   it('drag (path and older form), drag_to and mouse_down/up select text in the terminal', async () => {
     const primary = async () => (await c.call<{ stdout: string }>('run_command', { command: 'xclip -o -selection primary 2>/dev/null || true' })).stdout;
-    await c.call('type_text', { text: 'clear; echo SELECTME' });
-    await c.call('press_key', { key: 'enter' });
-    await new Promise((r) => setTimeout(r, 300));
+    await shellLine('clear; echo SELECTME; echo shown > ~/.selectme', '~/.selectme', 'shown\n');
+    await stillScreen();
     const left = term.x + 3;
     const right = term.x + term.width - 5;
     const top = term.y + 3;
     const lower = term.y + 40;
     const selections: string[] = [];
+    const selected = () =>
+      waitFor('SELECTME selected', async () => {
+        const v = await primary();
+        return v.includes('SELECTME') && v;
+      }, 10_000);
     const clearSelection = async () => {
       await c.call('run_command', { command: 'printf "" | xclip -i -selection primary' });
     };
     // Path form.
     await clearSelection();
     expect(await c.call('drag', { path: [[left, top], [(left + right) / 2, top + 10], [right, lower]] })).toEqual({ success: true });
-    selections.push(await eventually(primary, (v) => v.includes('SELECTME')));
+    selections.push(await selected());
     // The older start/end form.
     await clearSelection();
     expect(await c.call('drag', { start_x: left, start_y: top, end_x: right, end_y: lower, duration: 0 })).toEqual({ success: true });
-    selections.push(await eventually(primary, (v) => v.includes('SELECTME')));
+    selections.push(await selected());
     // drag_to from the cursor.
     await clearSelection();
     await c.call('move_cursor', { x: left, y: top });
     expect(cmdJson(await cmd(s.base, 'drag_to', { x: right, y: lower, duration: 0.1 }))).toEqual({ success: true });
-    selections.push(await eventually(primary, (v) => v.includes('SELECTME')));
+    selections.push(await selected());
     // mouse_down / move / mouse_up.
     await clearSelection();
     expect(await c.call('mouse_down', { x: left, y: top, button: 'left' })).toEqual({ success: true });
     await c.call('move_cursor', { x: (left + right) / 2, y: top + 10 });
     await c.call('move_cursor', { x: right, y: lower });
     expect(await c.call('mouse_up', { button: 'left' })).toEqual({ success: true });
-    selections.push(await eventually(primary, (v) => v.includes('SELECTME')));
+    selections.push(await selected());
     for (const sel of selections) expect(sel).toContain('SELECTME');
-    // A double click selects one word.
+    // One double click selects one word.
     await clearSelection();
     await c.call('double_click', { x: term.x + 3 + 3 * 7, y: top + 6 });
-    expect((await eventually(primary, (v) => v.length > 0)).trim()).toBe('SELECTME');
+    await waitFor('the word selected', async () => {
+      expect((await primary()).trim()).toBe('SELECTME');
+      return true;
+    }, 10_000);
     expect((await c.call('mouse_down', { button: 'thumb' })).error).toMatch(/button must be "left", "right" or "middle"/);
   });
 
   it('scroll, scroll_up/down and scroll_direction move the terminal through its history', async () => {
-    await c.call('type_text', { text: 'clear; seq 1 300' });
-    await c.call('press_key', { key: 'enter' });
-    await new Promise((r) => setTimeout(r, 500));
+    await shellLine('clear; seq 1 300; echo shown > ~/.seq', '~/.seq', 'shown\n');
     await c.call('move_cursor', { x: term.x + term.width / 2, y: term.y + term.height / 2 });
-    const base = await screenPixels(c);
+    const base = await stillScreen();
     const changedFromBase = async () => differing(base.data, (await screenPixels(c)).data);
     expect(await c.call('scroll_up', { clicks: 3 })).toEqual({ success: true });
-    expect(await eventually(changedFromBase, (n) => n > 200)).toBeGreaterThan(200);
+    await waitFor('the view to scroll up', async () => (await changedFromBase()) > 200, 10_000);
     expect(await c.call('scroll_down', { clicks: 3 })).toEqual({ success: true });
-    expect(await eventually(changedFromBase, (n) => n === 0)).toBe(0);
+    await waitFor('the view to scroll back', async () => (await changedFromBase()) === 0, 10_000);
     expect(cmdJson(await cmd(s.base, 'scroll', { x: 0, y: -2 }))).toEqual({ success: true });
-    expect(await eventually(changedFromBase, (n) => n > 200)).toBeGreaterThan(200);
+    await waitFor('the view to scroll up', async () => (await changedFromBase()) > 200, 10_000);
     expect(await c.call('scroll_direction', { direction: 'down', clicks: 2 })).toEqual({ success: true });
-    expect(await eventually(changedFromBase, (n) => n === 0)).toBe(0);
+    await waitFor('the view to scroll back', async () => (await changedFromBase()) === 0, 10_000);
     // Agents that pass pixels (300) get the most wheel clicks one request does (100), not an error.
     expect(await c.call('scroll', { x: 0, y: -300 })).toEqual({ success: true });
-    expect(await eventually(changedFromBase, (n) => n > 200)).toBeGreaterThan(200);
+    await waitFor('the view to scroll up', async () => (await changedFromBase()) > 200, 10_000);
     expect(await c.call('scroll', { x: 0, y: 300 })).toEqual({ success: true });
-    expect(await eventually(changedFromBase, (n) => n === 0)).toBe(0);
+    await waitFor('the view to scroll back', async () => (await changedFromBase()) === 0, 10_000);
     expect((await c.call('scroll_direction', { direction: 'sideways' })).error).toMatch(/direction must be/);
   });
 
@@ -404,7 +392,7 @@ describe('computer-server mode without an API key', () => {
     // No pid: the server's host pid would tell the client about the host, and no command could use it.
     expect(r).toEqual({ success: true });
     // The argument reached the program as one word, unexpanded, and the program is still running after the reply.
-    expect(await eventually(async () => (await c.call<{ content?: string }>('read_text', { path: '~/launched.txt' })).content, (v) => v === "it's $(id -u)\n")).toBe("it's $(id -u)\n");
+    await waitFor('~/launched.txt', async () => (await c.call<{ content?: string }>('read_text', { path: '~/launched.txt' })).content === "it's $(id -u)\n", 10_000);
     expect(pidsNamed('sleep', s.proc.pid).filter((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8') === 'sleep\u0000300\u0000')).toHaveLength(1);
     expect(cmdJson(await cmd(s.base, 'launch', { app: '' }))).toEqual({ success: false, error: 'launch needs app, e.g. "xterm".' });
   });
@@ -640,7 +628,7 @@ describe('computer-server mode with TLS (what the Python SDK speaks once it has 
     await once(ws, 'open');
     ws.send(JSON.stringify({ command: 'authenticate', params: { api_key: KEY, container_name: 'any' } }));
     ws.send(JSON.stringify({ command: 'get_screen_size' }));
-    await eventually(async () => frames.length, (n) => n >= 2);
+    await waitFor('two replies', () => frames.length >= 2, 10_000);
     expect(frames).toEqual(['{"success":true,"message":"Authentication successful"}', '{"success":true,"size":{"width":1024,"height":768}}']);
     ws.close();
     const body = await new Promise<string>((resolve, reject) => {
@@ -663,8 +651,8 @@ describe('computer-server mode shutdown', () => {
       const c = await RawClient.open(s.ws);
       const kids = descendants(s.proc.pid!);
       expect(kids.map((k) => k.comm)).toEqual(expect.arrayContaining(['Xvfb', 'openbox', 'xterm']));
-      const inFlight = c.call('run_command', { command: 'sleep 1; echo finished' });
-      await new Promise((r) => setTimeout(r, 300));
+      const inFlight = c.call('run_command', { command: 'sleep 2; echo finished' });
+      await waitFor('the command to be running', () => pidsNamed('sleep', s.proc.pid).length === 1, 10_000);
       s.proc.kill('SIGTERM');
       expect(await inFlight).toEqual({ success: true, stdout: 'finished\n', stderr: '', return_code: 0 });
       expect((await c.closedWithin(15_000))?.code).toBe(1001);
@@ -684,7 +672,7 @@ describe('computer-server mode shutdown', () => {
       const c = await RawClient.open(s.ws);
       const kids = descendants(s.proc.pid!);
       const inFlight = c.call('run_command', { command: 'sleep 60; echo never' });
-      await new Promise((r) => setTimeout(r, 300));
+      await waitFor('the command to be running', () => pidsNamed('sleep', s.proc.pid).length === 1, 10_000);
       s.proc.kill('SIGTERM');
       const reply = await inFlight;
       expect(reply.success).toBe(false);
@@ -708,7 +696,10 @@ describe('computer-server mode shutdown', () => {
       const kids = descendants(s.proc.pid!);
       const xvfb = kids.find((k) => k.comm === 'Xvfb')!;
       process.kill(xvfb.pid, 'SIGKILL');
-      const st = await eventually(() => http(s.base, 'GET', '/status'), (r) => r.status === 503);
+      const st = await waitFor('/status to turn 503', async () => {
+        const r = await http(s.base, 'GET', '/status');
+        return r.status === 503 && r;
+      }, 10_000);
       expect([st.status, st.body]).toEqual([503, '{"detail":"The desktop is not running; restart this server."}']);
       const shot = await c.call('screenshot');
       expect(shot.success).toBe(false);

@@ -3,6 +3,7 @@ import { isDomainError } from '../src/common/domain-error';
 import { CuaComputer } from '../src/computer/cua/cua-computer.module';
 import { parseKeyCombo } from '../src/computer/computer.module';
 import { FakeCuaPeer, NEWER_SERVER_COMMANDS } from './support/fake-cua-peer';
+import { waitFor } from './support/wait-for';
 
 /**
  * The cua client against a FAKE peer (a raw ws/http server scripted per test): the exact frames
@@ -26,14 +27,6 @@ describe('cua client protocol (fake peer)', () => {
       return e as Error & { code?: string };
     }
     throw new Error('expected a failure');
-  };
-  /** Waits for a condition, at most 2 s. */
-  const until = async (cond: () => boolean) => {
-    const deadline = Date.now() + 2000;
-    while (!cond()) {
-      if (Date.now() > deadline) throw new Error('condition not met within 2 s');
-      await new Promise((r) => setTimeout(r, 10));
-    }
   };
 
   beforeEach(async () => {
@@ -135,7 +128,7 @@ describe('cua client protocol (fake peer)', () => {
     expect(Date.now() - t0).toBeLessThan(2000);
     expect(e.code).toBe('TIMEOUT');
     expect(e.message).toMatch(/did not answer "left_click" within 300 ms/);
-    await until(() => peer.closes === 1);
+    await waitFor('the connection to be discarded', () => peer.closes === 1, 5000, 10);
     await c.moveMouse({ x: 2, y: 2 });
     expect(peer.connections).toBe(2);
     expect(peer.requests.at(-1)?.raw).toBe('{"command":"move_cursor","params":{"x":2,"y":2}}');
@@ -145,7 +138,7 @@ describe('cua client protocol (fake peer)', () => {
     peer.handler = (req) => (req.command === 'move_cursor' ? { frames: ['{"success":true}', '{"success":true,"stray":1}'] } : undefined);
     const c = await connect();
     await c.moveMouse({ x: 3, y: 3 });
-    await until(() => peer.closes === 1);
+    await waitFor('the connection to be discarded', () => peer.closes === 1, 5000, 10);
     peer.handler = () => undefined;
     expect(await c.cursorPosition()).toEqual({ x: 1, y: 2 });
     expect(peer.connections).toBe(2);
@@ -162,7 +155,7 @@ describe('cua client protocol (fake peer)', () => {
     expect(e.code).toBe('COMPUTER_FAILED');
     expect(e.message).toMatch(why);
     expect(e.message).toMatch(/"right_click"/);
-    await until(() => peer.closes === 1);
+    await waitFor('the connection to be discarded', () => peer.closes === 1, 5000, 10);
     peer.handler = () => undefined;
     await c.click({ x: 4, y: 4 }, 'right', 1);
     expect(peer.connections).toBe(2);
@@ -259,7 +252,7 @@ describe('cua client protocol (fake peer)', () => {
     const c = await connect();
     const ac = new AbortController();
     const hold = c.holdKeys(parseKeyCombo('shift+a'), 10_000, ac.signal);
-    await until(() => peer.framesOf('key_down').length === 2);
+    await waitFor('both keys down', () => peer.framesOf('key_down').length === 2, 5000, 10);
     ac.abort();
     expect((await error(hold)).code).toBe('CANCELLED');
     expect([...peer.framesOf('key_down'), ...peer.framesOf('key_up')]).toEqual([

@@ -2,6 +2,7 @@ import { Injectable, Module } from '@nestjs/common';
 import { Computer, ComputerProvider, CreateComputerOptions, FakeComputer, RegisterComputerProvider } from '../src';
 import { call, startApp, TestApp, textOf } from './support/app';
 import { xvfbPids } from './support/processes';
+import { waitFor } from './support/wait-for';
 
 /** A FAKE provider whose computer starts can be made to fail for a while (set `failing`). */
 @Injectable()
@@ -20,10 +21,11 @@ class FlakyProvider extends ComputerProvider {
 @Module({ providers: [FlakyProvider] })
 class FlakyModule {}
 
-const until = async (cond: () => boolean | Promise<boolean>, ms = 5000) => {
-  const end = Date.now() + ms;
-  while (!(await cond()) && Date.now() < end) await new Promise((r) => setTimeout(r, 25));
-};
+/** The highest progress a task has reported (steps done, for run_cua_task); -1 before any. */
+function progressOf() {
+  const seen = { value: -1 };
+  return { seen, onprogress: (p: { progress: number }) => void (seen.value = Math.max(seen.value, p.progress)) };
+}
 
 describe('Faults: the affected caller gets a clear error, everyone else carries on', () => {
   let t: TestApp;
@@ -35,9 +37,11 @@ describe('Faults: the affected caller gets a clear error, everyone else carries 
     await call(victim, 'screenshot_cua');
     const [victimPid] = xvfbPids();
     await call(bystander, 'screenshot_cua');
-    const doomed = call(victim, 'run_cua_task', { task: 'doomed' });
+    const doomedSteps = progressOf();
+    const doomed = call(victim, 'run_cua_task', { task: 'doomed' }, { onprogress: doomedSteps.onprogress });
     const fine = call(bystander, 'run_cua_task', { task: 'fine' });
-    await new Promise((r) => setTimeout(r, 600));
+    // The task is under way on its desktop (it has done a step) when the desktop dies.
+    await waitFor('the doomed task to have done a step', () => doomedSteps.seen.value >= 1);
     process.kill(victimPid, 'SIGKILL');
     const t0 = Date.now();
     const failed = await doomed;
@@ -56,17 +60,24 @@ describe('Faults: the affected caller gets a clear error, everyone else carries 
     await call(stayer, 'screenshot_cua', { session_id: 'stayer' });
     await call(leaver, 'screenshot_cua', { session_id: 'leaver' });
     const leaverComputer = t.fake.created[1];
-    const abandoned = call(leaver, 'run_cua_task', { task: 'abandoned', session_id: 'leaver' }).catch((e: Error) => e);
-    await new Promise((r) => setTimeout(r, 700));
+    const leaverSteps = progressOf();
+    const abandoned = call(leaver, 'run_cua_task', { task: 'abandoned', session_id: 'leaver' }, { onprogress: leaverSteps.onprogress }).catch((e: Error) => e);
+    await waitFor('the task to have done a step', () => leaverSteps.seen.value >= 1);
     const activeTasks = async () =>
       ((await call(stayer, 'get_session_stats')).structuredContent as { sessions: Record<string, { active_tasks: number }> }).sessions.leaver.active_tasks;
     expect(await activeTasks()).toBe(1);
     await leaver.close(); // the client goes away mid-call, without ending its MCP session
     await abandoned;
-    await until(async () => (await activeTasks()) === 0, 3000);
-    expect(await activeTasks()).toBe(0);
+    await waitFor('the task to stop', async () => (await activeTasks()) === 0, 3000);
     const actions = leaverComputer.log.length;
-    await new Promise((r) => setTimeout(r, 800)); // more than two model steps
+    // A task of the same model on another session is the clock: two more of its steps, and the
+    // abandoned task (had it gone on) would have acted on its computer meanwhile.
+    const clockSteps = progressOf();
+    const clock = new AbortController();
+    const ticking = call(stayer, 'run_cua_task', { task: 'clock', session_id: 'clock' }, { signal: clock.signal, onprogress: clockSteps.onprogress }).catch(() => undefined);
+    await waitFor('the clock task to do two steps', () => clockSteps.seen.value >= 2);
+    clock.abort();
+    await ticking;
     expect(leaverComputer.log.length).toBe(actions);
     const stayed = await call(stayer, 'computer', { action: 'type', text: 'still here', session_id: 'stayer' });
     expect(stayed.isError).toBeFalsy();
@@ -92,7 +103,7 @@ describe('Faults: the affected caller gets a clear error, everyone else carries 
     // The session that had a computer keeps working throughout.
     expect((await call(client, 'screenshot_cua', { session_id: 'healthy' })).isError).toBeFalsy();
     FlakyProvider.failing = false;
-    await new Promise((r) => setTimeout(r, 100));
+    // No pause needed: a start asked for during the failure backoff waits for it to end.
     expect((await call(client, 'screenshot_cua', { session_id: 'new-again' })).isError).toBeFalsy();
     expect((await fetch(t.url.replace('/mcp', '/health/ready'))).status).toBe(200);
     const stats = (await call(client, 'get_session_stats')).structuredContent as { total_sessions: number; pool: { leased: number; waiting: number } };

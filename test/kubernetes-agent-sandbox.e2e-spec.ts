@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { call, textOf } from './support/app';
 import { FakeCuaPeer } from './support/fake-cua-peer';
-import { FakeKubernetes, until } from './support/fake-kubernetes';
+import { FakeKubernetes } from './support/fake-kubernetes';
+import { waitFor } from './support/wait-for';
 import { KubeHarness, NS, RELEASE, SERVER_POD, startKubeHarness } from './support/kubernetes-server';
 import { spawnServer } from './support/server-process';
 
@@ -29,13 +30,13 @@ describe('Kubernetes desktops as agent-sandbox claims (built server against a fa
   });
 
   it('auto picks agent-sandbox when its CRDs are served: a claim on the warm pool, reached at the sandbox pod IP, deleted (foreground) once on cleanup', async () => {
-    h = await startKubeHarness({ KUBERNETES_DESKTOP_PORT: new URL(peer.url).port, KUBERNETES_SANDBOX_WARM_POOL: 'desktops-pool' }, (fake) => {
+    h = await startKubeHarness({ KUBERNETES_DESKTOP_PORT: new URL(peer.url).port, KUBERNETES_SANDBOX_WARM_POOL: 'desktops-pool', LOG_LEVEL: 'debug' }, (fake) => {
       fake.sandboxVersions = ['v1beta1', 'v1alpha1'];
     });
     expect(h.server.output()).toMatch(/backend agent-sandbox \(KUBERNETES_BACKEND=auto\): SandboxClaims v1beta1 from SandboxWarmPool desktops-pool \(v1beta1\) in namespace desktops/);
     const client = await h.client();
     const shot = call(client, 'screenshot_cua', { session_id: 'sb' });
-    const created = await until('a claim', () => h!.fake.created.find((c) => c.kind === 'sandboxclaims'));
+    const created = await waitFor('a claim', () => h!.fake.created.find((c) => c.kind === 'sandboxclaims'));
     const labels = {
       'app.kubernetes.io/name': 'cua-desktop',
       'app.kubernetes.io/instance': RELEASE,
@@ -56,7 +57,8 @@ describe('Kubernetes desktops as agent-sandbox claims (built server against a fa
     });
     expect(h.fake.created.filter((c) => c.kind === 'pods')).toHaveLength(0); // the controller makes the pods, not us
     h.fake.setStatus('sandboxclaims', NS, created.name, { conditions: [{ type: 'Ready', status: 'False', reason: 'SandboxNotReady', message: 'Sandbox is not ready' }] });
-    await new Promise((r) => setTimeout(r, 200));
+    // The server has seen the claim not ready (its debug line), and keeps waiting: no connection, no error yet.
+    await waitFor('the server to see the claim not ready', () => h!.server.output().includes(`${created.name}: starting (SandboxNotReady: Sandbox is not ready)`));
     expect(peer.connections).toBe(0);
     h.fake.setStatus('sandboxclaims', NS, created.name, {
       conditions: [{ type: 'Ready', status: 'True', reason: 'DependenciesReady', message: '' }],
@@ -66,7 +68,7 @@ describe('Kubernetes desktops as agent-sandbox claims (built server against a fa
     expect(r.isError).toBeFalsy();
     expect(textOf(r)).toMatch(/640x400/);
     await call(client, 'cleanup_session', { session_id: 'sb' });
-    await until('the claim to be gone', () => h!.fake.claims(NS).length === 0);
+    await waitFor('the claim to be gone', () => h!.fake.claims(NS).length === 0);
     expect(h.fake.deletes).toEqual([{ kind: 'sandboxclaims', name: created.name, gracePeriodSeconds: 5, propagationPolicy: 'Foreground' }]);
   }, 40_000);
 
@@ -76,14 +78,14 @@ describe('Kubernetes desktops as agent-sandbox claims (built server against a fa
     });
     const client = await h.client();
     const shot = call(client, 'screenshot_cua', {});
-    const created = await until('a claim', () => h!.fake.created.find((c) => c.kind === 'sandboxclaims'));
+    const created = await waitFor('a claim', () => h!.fake.created.find((c) => c.kind === 'sandboxclaims'));
     expect(created.body.apiVersion).toBe('extensions.agents.x-k8s.io/v1alpha1');
     expect(created.body.spec).toMatchObject({ sandboxTemplateRef: { name: 'desktop-template' } });
     h.fake.setStatus('sandboxclaims', NS, created.name, { conditions: [{ type: 'Ready', status: 'False', reason: 'InvalidMetadata', message: 'label value too long' }] });
     const r = await shot;
     expect(r.isError).toBe(true);
     expect(textOf(r)).toMatch(new RegExp(`COMPUTER_FAILED.*Desktop SandboxClaim ${created.name} claim not ready: InvalidMetadata \\(label value too long\\)\\. It was deleted\\.`));
-    await until('the claim to be deleted', () => h!.fake.deletes.find((d) => d.name === created.name));
+    await waitFor('the claim to be deleted', () => h!.fake.deletes.find((d) => d.name === created.name));
     expect(await h.metric('cua_desktop_pod_failures_total', { reason: 'InvalidMetadata' })).toBe(1);
   }, 40_000);
 

@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import { call, imagesOf, textOf } from './support/app';
 import { ComputerServerProcess, spawnComputerServer } from './support/computer-server-process';
-import { until } from './support/fake-kubernetes';
+import { waitFor } from './support/wait-for';
 import { KubeHarness, NS, startKubeHarness } from './support/kubernetes-server';
 
 async function freePort(): Promise<number> {
@@ -33,7 +33,7 @@ describe('Kubernetes desktop pod → real computer-server (built server, fake Ku
     h = await startKubeHarness({ KUBERNETES_DESKTOP_PORT: String(port), SCREEN_WIDTH: '800', SCREEN_HEIGHT: '600' });
     const client = await h.client();
     const shot = call(client, 'screenshot_cua', { session_id: 'real' });
-    const created = await until('a desktop pod', () => h!.fake.created.find((c) => c.kind === 'pods'));
+    const created = await waitFor('a desktop pod', () => h!.fake.created.find((c) => c.kind === 'pods'));
     const env = Object.fromEntries((created.body.spec.containers[0].env as { name: string; value: string }[]).map((e) => [e.name, e.value]));
     const { COMPUTER_SERVER_API_KEY: apiKey, ...rest } = env;
     desktop = await spawnComputerServer({ port, apiKey, env: rest });
@@ -51,15 +51,10 @@ describe('Kubernetes desktop pod → real computer-server (built server, fake Ku
     const bg = await call(client, 'run_command', { command: 'sleep 1; echo ran-on > ~/bg-mark; sleep 30', background: true, session_id: 'real' });
     expect(textOf(bg)).toMatch(/started in the background;/); // no pid: the desktop pod reports none
     // It went on after the call returned: its mark appears a second later.
-    let mark = '';
-    for (let i = 0; i < 50 && !mark.includes('ran-on'); i++) {
-      mark = textOf(await call(client, 'run_command', { command: 'cat ~/bg-mark 2>/dev/null; true', session_id: 'real' }));
-      if (!mark.includes('ran-on')) await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(mark).toMatch(/ran-on/);
+    await waitFor('the background command\'s mark', async () => /ran-on/.test(textOf(await call(client, 'run_command', { command: 'cat ~/bg-mark 2>/dev/null; true', session_id: 'real' }))), 10_000);
 
     await call(client, 'cleanup_session', { session_id: 'real' });
-    await until('the pod to be gone', () => h!.fake.pods(NS).length === 0);
+    await waitFor('the pod to be gone', () => h!.fake.pods(NS).length === 0);
     expect(h.fake.deletes).toEqual([{ kind: 'pods', name: created.name, gracePeriodSeconds: 5, propagationPolicy: undefined }]);
   }, 60_000);
 });

@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { call, imagesOf, textOf } from './support/app';
 import { FakeCuaPeer } from './support/fake-cua-peer';
-import { until } from './support/fake-kubernetes';
+import { waitFor } from './support/wait-for';
 import { KubeHarness, NS, startKubeHarness } from './support/kubernetes-server';
 
 /**
@@ -42,7 +42,7 @@ describe('Kubernetes desktop lifecycle (built server, fake Kubernetes API, fake 
     h = await start();
     const client = await h.client();
     const shot = call(client, 'screenshot_cua', { session_id: 'one' });
-    const created = await until('a desktop pod', () => podsCreated()[0]);
+    const created = await waitFor('a desktop pod', () => podsCreated()[0]);
     expect(peer.connections).toBe(0); // nothing is reached before the pod is Ready
     h.fake.podReady(NS, created.name);
     const r = await shot;
@@ -60,9 +60,9 @@ describe('Kubernetes desktop lifecycle (built server, fake Kubernetes API, fake 
   it('the warm pool keeps POOL_MIN_WARM pods ready: a new session claims one (warm) and a replacement is started', async () => {
     h = await start({ POOL_MIN_WARM: '1' });
     const ready = new Set<string>();
-    const first = await until('the warm pod', () => podsCreated()[0]);
+    const first = await waitFor('the warm pod', () => podsCreated()[0]);
     readyEach(ready);
-    await until('the pod to be connected', () => peer.connections === 1);
+    await waitFor('the pod to be connected', () => peer.connections === 1);
     const client = await h.client();
     const r = await call(client, 'screenshot_cua', { session_id: 'warm' });
     expect(r.isError).toBeFalsy();
@@ -70,7 +70,7 @@ describe('Kubernetes desktop lifecycle (built server, fake Kubernetes API, fake 
     expect(await h.metric('cua_pool_leases_total', { start: 'cold' })).toBe(0);
     const stats = JSON.parse(textOf(await call(client, 'get_session_stats'))) as { sessions: { session_id: string; computer?: { id: string } }[] };
     expect(JSON.stringify(stats)).toContain(first.name);
-    await until('a replacement pod', () => podsCreated().length === 2);
+    await waitFor('a replacement pod', () => podsCreated().length === 2);
   }, 40_000);
 
   it('a pod deleted under a running session: that session gets a clear error, then a fresh desktop; the pod is not deleted twice', async () => {
@@ -78,17 +78,17 @@ describe('Kubernetes desktop lifecycle (built server, fake Kubernetes API, fake 
     const ready = new Set<string>();
     const client = await h.client();
     const pending = call(client, 'screenshot_cua', { session_id: 'victim' });
-    await until('a desktop pod', () => podsCreated()[0]);
+    await waitFor('a desktop pod', () => podsCreated()[0]);
     readyEach(ready);
     expect((await pending).isError).toBeFalsy();
     const victim = podsCreated()[0].name;
     h.fake.removeExternally('pods', NS, victim);
-    await until('the server to notice', () => h!.server.output().includes(`Desktop pod ${victim} was deleted while in use`));
+    await waitFor('the server to notice', () => h!.server.output().includes(`Desktop pod ${victim} was deleted while in use`));
     const r = await call(client, 'screenshot_cua', { session_id: 'victim' });
     expect(r.isError).toBe(true);
     expect(textOf(r)).toMatch(new RegExp(`COMPUTER_FAILED.*The desktop pod ${victim} was deleted; this session's computer is gone, and the next call starts a fresh one`));
     const again = call(client, 'screenshot_cua', { session_id: 'victim' });
-    await until('a fresh pod', () => podsCreated().length === 2);
+    await waitFor('a fresh pod', () => podsCreated().length === 2);
     readyEach(ready);
     expect((await again).isError).toBeFalsy();
     expect(h.fake.deletes.filter((d) => d.name === victim)).toEqual([]);
@@ -100,51 +100,50 @@ describe('Kubernetes desktop lifecycle (built server, fake Kubernetes API, fake 
     const ready = new Set<string>();
     const client = await h.client();
     const pending = call(client, 'screenshot_cua', { session_id: 'w' });
-    await until('a desktop pod', () => podsCreated()[0]);
+    await waitFor('a desktop pod', () => podsCreated()[0]);
     readyEach(ready);
     expect((await pending).isError).toBeFalsy();
     const listCount = () => h!.fake.requests.filter((q) => q.method === 'GET' && q.path === `/api/v1/namespaces/${NS}/pods` && q.query.watch !== 'true').length;
     expect(listCount()).toBe(1);
 
     // 1. The stream drops; what happened meanwhile arrives on the resumed stream.
-    h.fake.bookmark();
-    await new Promise((r) => setTimeout(r, 200));
+    await h.fake.bookmark();
     const before = h.fake.watchRequests('pods').length;
     h.fake.dropWatches();
     const victim = podsCreated()[0].name;
     h.fake.removeExternally('pods', NS, victim);
-    await until('the watch to be resumed', () => h!.fake.watchRequests('pods').length > before);
+    await waitFor('the watch to be resumed', () => h!.fake.watchRequests('pods').length > before);
     const resumed = h.fake.watchRequests('pods')[before];
     const lastSeen = Number(h.fake.watchRequests('pods')[before - 1].query.resourceVersion);
     expect(Number(resumed.query.resourceVersion)).toBeGreaterThan(lastSeen); // it moved on with events and the bookmark
     expect(listCount()).toBe(1);
-    await until('the deletion to be seen', () => h!.server.output().includes(`Desktop pod ${victim} was deleted while in use`));
+    await waitFor('the deletion to be seen', () => h!.server.output().includes(`Desktop pod ${victim} was deleted while in use`));
 
     // 2. History is compacted while the stream is down: the resume gets 410 Gone, so it lists again.
     const second = call(client, 'screenshot_cua', { session_id: 'w2' });
-    await until('a second pod', () => podsCreated().length === 2);
+    await waitFor('a second pod', () => podsCreated().length === 2);
     readyEach(ready);
     expect((await second).isError).toBeFalsy();
     h.fake.watchesDown = true;
     h.fake.dropWatches();
     const other = podsCreated()[1].name;
     h.fake.removeExternally('pods', NS, other);
-    await until('the pod to be gone', () => !h!.fake.pods(NS).some((p) => p.metadata.name === other));
+    await waitFor('the pod to be gone', () => !h!.fake.pods(NS).some((p) => p.metadata.name === other));
     h.fake.compact();
     h.fake.watchesDown = false;
-    await until('a second list', () => listCount() === 2);
+    await waitFor('a second list', () => listCount() === 2);
     expect(h.server.output()).toMatch(/too old \(410 Gone\); listing again/);
-    await until('the deletion to be seen after the relist', () => h!.server.output().includes(`Desktop pod ${other} was deleted while in use`));
+    await waitFor('the deletion to be seen after the relist', () => h!.server.output().includes(`Desktop pod ${other} was deleted while in use`));
   }, 60_000);
 
   it('shutdown deletes every desktop pod of ours exactly once: leased, in stock and still starting', async () => {
     h = await start({ POOL_MIN_WARM: '2', POOL_MAX_SIZE: '4', SHUTDOWN_GRACE_MS: '500' });
     const ready = new Set<string>();
-    await until('two warm pods', () => podsCreated().length === 2);
+    await waitFor('two warm pods', () => podsCreated().length === 2);
     readyEach(ready);
     const client = await h.client();
     expect((await call(client, 'screenshot_cua', { session_id: 'held' })).isError).toBeFalsy();
-    await until('stock to be refilled', () => podsCreated().length === 3); // left starting, never Ready
+    await waitFor('stock to be refilled', () => podsCreated().length === 3); // left starting, never Ready
     const ours = podsCreated().map((c) => c.name);
     const t0 = Date.now();
     h.server.proc.kill('SIGTERM');

@@ -1,5 +1,5 @@
 import { call, textOf } from './support/app';
-import { until } from './support/fake-kubernetes';
+import { waitFor } from './support/wait-for';
 import { KubeHarness, NS, RELEASE, SERVER_POD, startKubeHarness } from './support/kubernetes-server';
 
 /**
@@ -37,7 +37,7 @@ describe('Kubernetes desktops as pods (built server against a fake Kubernetes AP
       SCREEN_WIDTH: '1024',
       SCREEN_HEIGHT: '768',
     });
-    const created = await until('the warm pool to create a desktop pod', () => h!.fake.created.find((c) => c.kind === 'pods'));
+    const created = await waitFor('the warm pool to create a desktop pod', () => h!.fake.created.find((c) => c.kind === 'pods'));
     const pod = created.body;
     expect(pod.kind).toBe('Pod');
     expect(pod.metadata.namespace).toBe(NS);
@@ -76,7 +76,7 @@ describe('Kubernetes desktops as pods (built server against a fake Kubernetes AP
     expect(c.readinessProbe).toEqual({ httpGet: { path: '/status', port: 8000 }, periodSeconds: 2, timeoutSeconds: 2, failureThreshold: 3 });
     expect(h.server.output()).toMatch(/Kubernetes desktops: backend pods \(KUBERNETES_BACKEND=auto\) in namespace desktops/);
     // Readiness is watched, not polled: one list, then a watch with bookmarks on, and no further lists.
-    await until('a watch', () => h!.fake.watchRequests('pods').length > 0);
+    await waitFor('a watch', () => h!.fake.watchRequests('pods').length > 0);
     const lists = h.fake.requests.filter((r) => r.method === 'GET' && r.path === `/api/v1/namespaces/${NS}/pods` && r.query.watch !== 'true');
     expect(lists).toHaveLength(1);
     expect(lists[0].query.labelSelector).toBe(`app.kubernetes.io/managed-by=cua-mcp-server,app.kubernetes.io/component=desktop,app.kubernetes.io/instance=${RELEASE}`);
@@ -87,7 +87,7 @@ describe('Kubernetes desktops as pods (built server against a fake Kubernetes AP
     h = await startKubeHarness({ KUBERNETES_POD_READY_TIMEOUT_MS: '20000' });
     const client = await h.client();
     const shot = call(client, 'screenshot_cua', {});
-    const created = await until('a desktop pod', () => h!.fake.created.find((c) => c.kind === 'pods'));
+    const created = await waitFor('a desktop pod', () => h!.fake.created.find((c) => c.kind === 'pods'));
     h.fake.podWaiting(NS, created.name, 'ErrImagePull', 'pull access denied');
     h.fake.podWaiting(NS, created.name, 'ImagePullBackOff', 'Back-off pulling image "registry.example.com/nope:1"');
     const r = await shot;
@@ -95,9 +95,9 @@ describe('Kubernetes desktops as pods (built server against a fake Kubernetes AP
     expect(textOf(r)).toMatch(/COMPUTER_FAILED/);
     expect(textOf(r)).toMatch(new RegExp(`Desktop pod ${created.name} container desktop: ErrImagePull`));
     expect(textOf(r)).toMatch(/It was deleted/);
-    await until('the pod to be deleted', () => h!.fake.deletes.find((d) => d.name === created.name));
+    await waitFor('the pod to be deleted', () => h!.fake.deletes.find((d) => d.name === created.name));
     expect(h.fake.deletes.filter((d) => d.name === created.name)).toEqual([{ kind: 'pods', name: created.name, gracePeriodSeconds: 5, propagationPolicy: undefined }]);
-    await until('the pod to be gone', () => !h!.fake.pods(NS).some((p) => p.metadata.name === created.name));
+    await waitFor('the pod to be gone', () => !h!.fake.pods(NS).some((p) => p.metadata.name === created.name));
     expect(await h.metric('cua_desktop_pod_failures_total', { reason: 'ErrImagePull' })).toBe(1);
     expect(h.server.output()).toMatch(/reason ErrImagePull/);
   }, 40_000);
@@ -107,14 +107,14 @@ describe('Kubernetes desktops as pods (built server against a fake Kubernetes AP
     const client = await h.client();
     const t0 = Date.now();
     const shot = call(client, 'screenshot_cua', {});
-    const created = await until('a desktop pod', () => h!.fake.created.find((c) => c.kind === 'pods'));
+    const created = await waitFor('a desktop pod', () => h!.fake.created.find((c) => c.kind === 'pods'));
     h.fake.podUnschedulable(NS, created.name);
     const r = await shot;
     expect(r.isError).toBe(true);
     expect(textOf(r)).toMatch(/COMPUTER_FAILED/);
     expect(textOf(r)).toMatch(/the cluster has no room for it after 1500 ms \(KUBERNETES_POD_READY_TIMEOUT_MS\): starting \(Unschedulable: 0\/3 nodes are available: 3 Insufficient cpu\.\)/);
     expect(Date.now() - t0).toBeLessThan(10_000);
-    await until('the pod to be deleted', () => h!.fake.deletes.find((d) => d.name === created.name));
+    await waitFor('the pod to be deleted', () => h!.fake.deletes.find((d) => d.name === created.name));
     expect(await h.metric('cua_desktop_pod_failures_total', { reason: 'Unschedulable' })).toBe(1);
   }, 40_000);
 
@@ -123,7 +123,7 @@ describe('Kubernetes desktops as pods (built server against a fake Kubernetes AP
     const client = await h.client();
     const t0 = Date.now();
     const shot = call(client, 'screenshot_cua', {});
-    const created = await until('a desktop pod', () => h!.fake.created.find((c) => c.kind === 'pods'));
+    const created = await waitFor('a desktop pod', () => h!.fake.created.find((c) => c.kind === 'pods'));
     h.fake.podUnschedulable(NS, created.name);
     const r = await shot;
     expect(r.isError).toBe(true);
@@ -148,7 +148,7 @@ describe('Kubernetes desktops as pods (built server against a fake Kubernetes AP
       fake.add('pods', { metadata: { name: 'of-live-replica', namespace: NS, labels: labels('it-cua-mcp-server-live'), ownerReferences: owned('it-cua-mcp-server-live', 'uid-live') } });
       fake.add('pods', { metadata: { name: 'of-other-release', namespace: NS, labels: { ...labels(SERVER_POD.name), 'app.kubernetes.io/instance': 'other' } } });
     });
-    await until('the orphans to be gone', () => !h!.fake.pods(NS).some((p) => p.metadata.name.startsWith('left-by')));
+    await waitFor('the orphans to be gone', () => !h!.fake.pods(NS).some((p) => p.metadata.name.startsWith('left-by')));
     expect(h.fake.deletes.map((d) => d.name).sort()).toEqual(['left-by-dead-server', 'left-by-me']);
     expect(h.fake.pods(NS).map((p) => p.metadata.name).sort()).toEqual(['it-cua-mcp-server-live', 'of-live-replica', 'of-other-release']);
     expect(h.server.output()).toMatch(/Start-up reconciliation: 3 pod\(s\) of release it found; 2 deleted as left by an earlier run \(left-by-me, left-by-dead-server\); 1 kept as another server's \(of-live-replica\)/);

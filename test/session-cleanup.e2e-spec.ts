@@ -2,8 +2,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ToolRunner } from '../src/mcp/mcp.module';
 import { ComputerPool } from '../src/pool/pool.module';
 import { call, fakeScreenText, startApp, TestApp, textOf } from './support/app';
-import { waitFor } from './support/vendor-server';
-import { waitFor as waitUntil } from './support/wait-for';
+import { waitFor } from './support/wait-for';
 
 interface Stats {
   total_sessions: number;
@@ -27,13 +26,13 @@ describe('cleanup_session while calls on the same session_id are in flight (MCP 
 
     // The first call creates "x" and waits for its computer; the second waits for the same one.
     const creating = call(first, 'screenshot_cua', { session_id: 'x' });
-    await waitUntil('the pool and sessions to show it', async () => {
+    await waitFor('the pool and sessions to show it', async () => {
       const s = await stats(admin);
       return s.pool.creating === 1 && s.sessions.x?.computer === null;
     });
     const waiting = call(second, 'run_cua_task', { task: 'never runs', session_id: 'x' });
     const runner = t.app.get(ToolRunner);
-    await waitFor(() => runner.count() === 2);
+    await waitFor('both calls to be running', () => runner.count() === 2);
 
     const cleaned = await call(admin, 'cleanup_session', { session_id: 'x' });
     expect(cleaned.structuredContent).toMatchObject({ session_id: 'x', ended: true, computers_destroyed: [] });
@@ -43,7 +42,7 @@ describe('cleanup_session while calls on the same session_id are in flight (MCP 
     }
 
     // Once the computer that was being started is there, it is not leased to anyone: "x" is gone for good.
-    await waitUntil('the pool and sessions to show it', async () => (await stats(admin)).pool.creating === 0);
+    await waitFor('the pool and sessions to show it', async () => (await stats(admin)).pool.creating === 0);
     const after = await stats(admin);
     expect(after.total_sessions).toBe(0);
     expect(after.sessions).toEqual({});
@@ -68,7 +67,7 @@ describe('cleanup_session while calls on the same session_id are in flight (MCP 
     computer.close = () => new Promise<void>((r) => (finishClose = r)).then(close);
 
     const cleaning = call(admin, 'cleanup_session', { session_id: 'x' });
-    await waitFor(() => finishClose !== undefined);
+    await waitFor('cleanup_session to be destroying the computer', () => finishClose !== undefined);
     const late = await call(client, 'screenshot_cua', { session_id: 'x' });
     expect(late.isError).toBe(true);
     expect(textOf(late)).toMatch(/^\[SESSION_ENDED\] Session "x" was ended by cleanup_session.*once cleanup_session has returned/);

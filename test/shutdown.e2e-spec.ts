@@ -3,6 +3,20 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { alive, xvfbPids } from './support/processes';
 import { call, textOf } from './support/app';
 import { ServerProcess, spawnServer } from './support/server-process';
+import { waitFor } from './support/wait-for';
+
+/**
+ * Starts run_cua_task on each client; `steps[i]` is the highest progress task i has reported
+ * (0 once it has its computer and started, then the number of model steps done), -1 before.
+ */
+function runTasks(clients: Client[], task: (i: number) => string) {
+  const steps = clients.map(() => -1);
+  const settled = clients.map(() => false);
+  const tasks = clients.map((c, i) =>
+    call(c, 'run_cua_task', { task: task(i) }, { onprogress: (p) => void (steps[i] = Math.max(steps[i], p.progress)) }).finally(() => (settled[i] = true)),
+  );
+  return { tasks, steps, settled };
+}
 
 async function connect(url: string) {
   const client = new Client({ name: 'drain-test', version: '1' });
@@ -17,19 +31,16 @@ describe('Graceful shutdown on SIGTERM (built server, separate process)', () => 
   });
 
   it('readiness turns 503, running tasks finish within the grace period, new work is refused, every computer is freed, exit 0', async () => {
-    server = await spawnServer({ COMPUTER_PROVIDER: 'fake', SCRIPTED_MODEL_STEP_MS: '400', SHUTDOWN_GRACE_MS: '10000' });
+    // Tasks of 8 steps of 400 ms: still running well after readiness has turned.
+    server = await spawnServer({ COMPUTER_PROVIDER: 'fake', SCRIPTED_MODEL_STEP_MS: '400', SCRIPTED_MODEL_STEPS: '8', SHUTDOWN_GRACE_MS: '10000' });
     const clients = await Promise.all([0, 1, 2].map(() => connect(server!.url)));
-    const tasks = clients.map((c, i) => call(c, 'run_cua_task', { task: `job ${i}` }));
-    await new Promise((r) => setTimeout(r, 500));
+    const { tasks, steps, settled } = runTasks(clients, (i) => `job ${i}`);
+    await waitFor('every task to have done a step', () => steps.every((s) => s >= 1));
     expect((await fetch(`${server.base}/health/ready`)).status).toBe(200);
     server.proc.kill('SIGTERM');
-    // Readiness flips at once, while the tasks are still running.
-    let ready = 200;
-    for (let i = 0; i < 20 && ready === 200; i++) {
-      ready = (await fetch(`${server.base}/health/ready`).catch(() => ({ status: 0 }))).status;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    expect(ready).toBe(503);
+    // Readiness flips while the tasks are still running.
+    await waitFor('readiness to turn 503', async () => (await fetch(`${server!.base}/health/ready`).catch(() => ({ status: 0 }))).status === 503);
+    expect(settled).toEqual([false, false, false]);
     const refused = await call(clients[0], 'screenshot_cua', { session_id: 'late' });
     expect(textOf(refused)).toMatch(/SHUTTING_DOWN/);
     const results = await Promise.all(tasks);
@@ -44,8 +55,11 @@ describe('Graceful shutdown on SIGTERM (built server, separate process)', () => 
   it('past the grace period, running tasks are aborted with a clear error and the server still exits 0', async () => {
     server = await spawnServer({ COMPUTER_PROVIDER: 'fake', SCRIPTED_MODEL_STEP_MS: '60000', SHUTDOWN_GRACE_MS: '500' });
     const client = await connect(server.url);
-    const task = call(client, 'run_cua_task', { task: 'never ends' });
-    await new Promise((r) => setTimeout(r, 300));
+    const {
+      tasks: [task],
+      steps,
+    } = runTasks([client], () => 'never ends');
+    await waitFor('the task to start', () => steps[0] >= 0);
     const t0 = Date.now();
     server.proc.kill('SIGTERM');
     const r = await task;
@@ -61,8 +75,9 @@ describe('Graceful shutdown on SIGTERM (built server, separate process)', () => 
   it('with real Xvfb desktops: tasks finish, then no desktop process is left', async () => {
     server = await spawnServer({ COMPUTER_PROVIDER: 'xvfb', SCRIPTED_MODEL_STEP_MS: '300', SHUTDOWN_GRACE_MS: '15000' });
     const clients = await Promise.all([0, 1].map(() => connect(server!.url)));
-    const tasks = clients.map((c, i) => call(c, 'run_cua_task', { task: `desk ${i}` }));
-    await new Promise((r) => setTimeout(r, 1500));
+    const { tasks, steps } = runTasks(clients, (i) => `desk ${i}`);
+    // Each task has done a model step, so its desktop is up and answered a screenshot: none is still starting.
+    await waitFor('both tasks to have done a step on their desktops', () => steps.every((s) => s >= 1), 30_000);
     // Two leased desktops, plus the warm one the pool keeps in stock (POOL_MIN_WARM=1).
     const desktops = xvfbPids(server.proc.pid);
     expect(desktops.length).toBeGreaterThanOrEqual(2);

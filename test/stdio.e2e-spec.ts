@@ -1,7 +1,9 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { call, fakeScreenText, sessionIdOf, textOf } from './support/app';
+import { alive } from './support/processes';
 import { MAIN } from './support/server-process';
+import { waitFor } from './support/wait-for';
 
 describe('MCP over stdio (node dist/main.js --stdio)', () => {
   it('serves the tools on stdin/stdout, keeps one default session, logs only to stderr, and exits when the client leaves', async () => {
@@ -29,15 +31,6 @@ describe('MCP over stdio (node dist/main.js --stdio)', () => {
     expect(stderr).toMatch(/Serving MCP on stdio/);
 
     await client.close();
-    const t0 = Date.now();
-    while (Date.now() - t0 < 10_000) {
-      try {
-        process.kill(pid, 0);
-      } catch {
-        break;
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(() => process.kill(pid, 0)).toThrow();
+    await waitFor('the server process to exit', () => !alive(pid), 10_000);
   }, 60_000);
 });

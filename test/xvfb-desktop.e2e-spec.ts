@@ -30,20 +30,10 @@ describe('Real Xvfb desktops through MCP (COMPUTER_PROVIDER=xvfb)', () => {
     const before = await pixels(await call(client, 'screenshot_cua'));
     expect(before.info).toMatchObject({ width: 1024, height: 768 });
     await call(client, 'computer', { action: 'type', text: 'echo typed-by-mcp > ~/proof.txt', screenshot: false });
-    const after = await call(client, 'computer', { action: 'key', text: 'Return' });
-    // xterm redraws asynchronously: allow it a moment before comparing.
-    let changed = differing(before.data, (await pixels(after)).data);
-    for (let i = 0; i < 20 && changed <= 200; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      changed = differing(before.data, (await pixels(await call(client, 'screenshot_cua'))).data);
-    }
-    expect(changed).toBeGreaterThan(200);
-    let content = '';
-    for (let i = 0; i < 40 && content !== 'typed-by-mcp'; i++) {
-      content = ((await call(client, 'run_command', { command: 'cat ~/proof.txt 2>/dev/null' })).structuredContent as { stdout: string }).stdout.trim();
-      if (content !== 'typed-by-mcp') await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(content).toBe('typed-by-mcp');
+    await call(client, 'computer', { action: 'key', text: 'Return' });
+    // xterm redraws asynchronously: a screenshot soon shows the change.
+    await waitFor('the screen to show the typing', async () => differing(before.data, (await pixels(await call(client, 'screenshot_cua'))).data) > 200, 5000);
+    await waitFor('~/proof.txt', async () => ((await call(client, 'run_command', { command: 'cat ~/proof.txt 2>/dev/null' })).structuredContent as { stdout: string }).stdout.trim() === 'typed-by-mcp', 5000);
   }, 60_000);
 
   it('run_command with background=true opens an application that keeps its window; cleanup_session stops it', async () => {
@@ -67,15 +57,15 @@ describe('Real Xvfb desktops through MCP (COMPUTER_PROVIDER=xvfb)', () => {
       for (let y = 300; y < 800; y++) rows.push(img.subarray((y * width + 1000) * 3, (y * width + width) * 3));
       return Buffer.concat(rows);
     };
-    let changed = 0;
-    for (let i = 0; i < 50 && changed < 500; i++) {
+    await waitFor('the window on the screen', async () => {
       const now = await pixels(await call(client, 'screenshot_cua', { session_id: 'bg' }));
-      changed = differing(region(before.data, before.info.width), region(now.data, now.info.width));
-      if (changed < 500) await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(changed).toBeGreaterThanOrEqual(500);
-    const listed = await call(client, 'run_command', { command: 'sleep 0.5; xdotool search --name "^(Kept|Gone)$" getwindowname %@', session_id: 'bg' });
-    expect((listed.structuredContent as { stdout: string }).stdout.trim().split('\n')).toEqual(['Kept']);
+      return differing(region(before.data, before.info.width), region(now.data, now.info.width)) >= 500;
+    }, 5000);
+    await waitFor('only the kept window to be listed', async () => {
+      const listed = await call(client, 'run_command', { command: 'xdotool search --name "^(Kept|Gone)$" getwindowname %@', session_id: 'bg' });
+      expect((listed.structuredContent as { stdout: string }).stdout.trim().split('\n')).toEqual(['Kept']);
+      return true;
+    }, 5000);
     await call(client, 'cleanup_session', { session_id: 'bg' });
     expect(existsSync(`/proc/${pid}`)).toBe(false);
     // timeout_ms means nothing for a program not waited for: a clear error, not a silent ignore.
@@ -110,7 +100,7 @@ describe('Real Xvfb desktops through MCP (COMPUTER_PROVIDER=xvfb)', () => {
     expect(mine).toHaveLength(1);
     const [pid] = mine;
     process.kill(pid, 'SIGKILL');
-    await new Promise((r) => setTimeout(r, 200));
+    await waitFor('Xvfb to be gone', () => !alive(pid), 5000);
     const t0 = Date.now();
     const failed = await call(client, 'screenshot_cua');
     expect(Date.now() - t0).toBeLessThan(10_000);

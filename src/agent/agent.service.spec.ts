@@ -9,6 +9,7 @@ import { AgentService } from './agent.service';
 import { RegisterModelProvider } from './model-provider.registry';
 import { CuaModel, ModelCallError, ModelInput, ModelProvider, ModelTurn, NOT_EXECUTED, ScreenshotSize, StepRecord } from './model.port';
 import { ScriptedModelModule } from './scripted/scripted-model.module';
+import { waitFor } from '../../test/support/wait-for';
 
 type Next = (input: ModelInput, signal: AbortSignal) => Promise<ModelTurn>;
 
@@ -44,14 +45,6 @@ const click = (x: number, y: number): ModelTurn => ({ actions: [{ action: 'left_
 const answer = (text: string): ModelTurn => ({ actions: [], done: { answer: text }, usage: { inputTokens: 100, outputTokens: 10 } });
 const actionsOf = (c: FakeComputer) => c.log.filter((l) => !['capture', 'screenSize'].includes(l));
 
-/** Waits (in real time, while timers may be fake) until `cond` holds. */
-async function until(cond: () => boolean) {
-  const end = process.hrtime.bigint() + 3_000_000_000n;
-  while (!cond()) {
-    if (process.hrtime.bigint() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setImmediate(r));
-  }
-}
 
 describe(AgentService.name, () => {
   const computer = (width = 320, height = 200) => new FakeComputer('agent-spec', { width, height });
@@ -86,13 +79,19 @@ describe(AgentService.name, () => {
   });
 
   it('cancellation stops the loop during model latency', async () => {
-    const { sut } = await setup({ SCRIPTED_MODEL_STEP_MS: '10000' });
+    const { sut, model } = await setup();
+    let called = false;
+    // A model call that ends only when its request is aborted.
+    model.next = (_input, signal) =>
+      new Promise((_resolve, reject) => {
+        called = true;
+        signal.addEventListener('abort', () => reject(new Error('request aborted')));
+      });
     const ac = new AbortController();
-    const running = sut.run('slow', computer(), { signal: ac.signal });
-    setTimeout(() => ac.abort(), 50);
-    const t0 = Date.now();
+    const running = run(sut, computer(), { signal: ac.signal });
+    await waitFor('the model call', () => called);
+    ac.abort();
     await expect(running).rejects.toMatchObject({ code: 'CANCELLED' });
-    expect(Date.now() - t0).toBeLessThan(1000);
   });
 
   it('a dead computer ends the task with COMPUTER_FAILED', async () => {
@@ -135,7 +134,7 @@ describe(AgentService.name, () => {
     };
     const retries: string[] = [];
     const done = run(sut, computer(), { onRetry: (m) => retries.push(m) });
-    await until(() => calls === 1 && retries.length === 1);
+    await waitFor('the first call and its retry notice', () => calls === 1 && retries.length === 1);
     await jest.advanceTimersByTimeAsync(4990);
     expect(calls).toBe(1);
     await jest.advanceTimersByTimeAsync(20);
@@ -154,7 +153,7 @@ describe(AgentService.name, () => {
     };
     jest.spyOn(Math, 'random').mockReturnValue(0.9999999); // the top of each jitter window [backoff/2, backoff]
     const done = run(sut, computer()).catch((e: unknown) => e);
-    await until(() => calls === 1);
+    await waitFor('the first call', () => calls === 1);
     // Waits of 1000, then 2000, then 2000 (the cap): calls at 0, 1000, 3000 and 5000 ms.
     let now = 0;
     for (const [at, after] of [[1000, 2], [3000, 3], [5000, 4]]) {
@@ -162,7 +161,7 @@ describe(AgentService.name, () => {
       expect(calls).toBe(after - 1);
       await jest.advanceTimersByTimeAsync(20);
       now = at + 10;
-      await until(() => calls === after);
+      await waitFor(`call ${after}`, () => calls === after);
     }
     expect(await done).toMatchObject({ code: 'MODEL_ERROR', message: 'The model test/m failed after 4 attempts: 529 overloaded_error: Overloaded' });
   });
@@ -219,7 +218,7 @@ describe(AgentService.name, () => {
         });
       });
     const done = run(sut, computer()).catch((e: unknown) => e);
-    await until(() => called);
+    await waitFor('the model call', () => called);
     await jest.advanceTimersByTimeAsync(59_990);
     expect(aborted).toBe(false);
     await jest.advanceTimersByTimeAsync(20);

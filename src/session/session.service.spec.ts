@@ -4,6 +4,7 @@ import { ComputerProviderRegistry } from '../computer/computer.module';
 import { DrainState } from '../lifecycle/lifecycle.module';
 import { ComputerPool } from '../pool/pool.module';
 import { ProgrammableFakeProvider } from '../../test/support/fake-provider';
+import { waitFor } from '../../test/support/wait-for';
 import { SessionService } from './session.service';
 
 function setup(env: Record<string, string> = {}) {
@@ -26,14 +27,8 @@ function track<T>(promise: Promise<T>) {
   return state;
 }
 
-/** Waits (in real time) until `cond` holds. */
-async function until(cond: () => boolean) {
-  const end = Date.now() + 3000;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out waiting for a condition');
-    await new Promise((r) => setImmediate(r));
-  }
-}
+/** Lets every callback already due run (promise jobs, I/O, immediates): what follows happened without waiting for any timer. */
+const oneTurn = () => new Promise((r) => setImmediate(r));
 
 describe(SessionService.name, () => {
   it('the same session_id reaches the same computer; another id gets another one', async () => {
@@ -64,11 +59,13 @@ describe(SessionService.name, () => {
   });
 
   it('over MAX_SESSIONS a new session fails at once with SESSION_LIMIT, and existing ones still work', async () => {
-    const { sut } = setup();
+    const { sut, pool } = setup();
     for (const id of ['s1', 's2', 's3']) await sut.resolve(ref(id));
-    const t0 = Date.now();
-    await expect(sut.resolve(ref('s4'))).rejects.toMatchObject({ code: 'SESSION_LIMIT', message: expect.stringMatching(/MAX_SESSIONS.*cleanup_session/s) });
-    expect(Date.now() - t0).toBeLessThan(100);
+    // At once: settled within one turn of the event loop, before any timer could fire, and never queued for a computer.
+    const s4 = track(sut.resolve(ref('s4')));
+    await oneTurn();
+    expect(s4).toMatchObject({ settled: true, error: { code: 'SESSION_LIMIT', message: expect.stringMatching(/MAX_SESSIONS.*cleanup_session/s) } });
+    expect(pool.stats()).toMatchObject({ waiting: 0, creating: 0 });
     await expect(sut.resolve(ref('s1'))).resolves.toBeDefined();
   });
 
@@ -153,9 +150,12 @@ describe(SessionService.name, () => {
     const { sut, provider, drain } = setup();
     const s1 = await sut.resolve(ref('quick'));
     const s2 = await sut.resolve(ref('slow'));
-    const quick = sut.runTask(s1, 'quick', undefined, (signal) => sleep(50, signal).then(() => 'ok'));
+    let finishQuick!: () => void;
+    const quick = sut.runTask(s1, 'quick', undefined, () => new Promise<void>((r) => (finishQuick = r)).then(() => 'ok'));
     const slow = sut.runTask(s2, 'slow', undefined, (signal) => sleep(60_000, signal));
-    const r = await sut.drainAll(300);
+    const draining = sut.drainAll(300);
+    finishQuick(); // the quick task ends during the grace period, the slow one outlasts it
+    const r = await draining;
     expect(drain.draining).toBe(true);
     await expect(quick).resolves.toBe('ok');
     await expect(slow).rejects.toMatchObject({ code: 'SHUTTING_DOWN' });
@@ -214,7 +214,7 @@ describe(SessionService.name, () => {
       computer.close = () => new Promise<void>((r) => (finishClose = r)).then(close);
 
       const cleanup = sut.end('anonymous', 'x', 'cleanup');
-      await until(() => finishClose !== undefined); // cleanup_session is destroying the computer
+      await waitFor('cleanup_session to be destroying the computer', () => finishClose !== undefined);
       await expect(sut.resolve(ref('x', 'c2'))).rejects.toMatchObject({ code: 'SESSION_ENDED', message: expect.stringMatching(/cleanup_session/) });
       const again = track(sut.end('anonymous', 'x', 'cleanup'));
       expect(sut.list('anonymous')).toEqual([]);
@@ -222,7 +222,7 @@ describe(SessionService.name, () => {
 
       finishClose!();
       await expect(cleanup).resolves.toEqual({ ended: true, abortedTasks: 0, computers: [computer.id] });
-      await until(() => again.settled);
+      await waitFor('the second cleanup_session to return', () => again.settled);
       expect(again.value).toMatchObject({ ended: false });
       const fresh = await sut.resolve(ref('x'));
       expect(fresh).not.toBe(old);
@@ -235,7 +235,7 @@ describe(SessionService.name, () => {
       const { sut, pool } = setup({ POOL_MAX_SIZE: '1', POOL_ACQUIRE_TIMEOUT_MS: '60000' });
       const s = await sut.resolve(ref('x'));
       const extra = track(sut.leaseExtra(s));
-      await until(() => pool.stats().waiting === 1);
+      await waitFor('the extra lease to wait for a computer', () => pool.stats().waiting === 1);
       await sut.end('anonymous', 'x', 'cleanup');
       expect(extra.error).toMatchObject({ code: 'SESSION_ENDED' });
       expect(pool.stats()).toMatchObject({ leased: 0, waiting: 0 });

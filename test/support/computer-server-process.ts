@@ -44,19 +44,3 @@ export async function spawnMain(env: Record<string, string>): Promise<MainProces
   const p = await spawnServer(env, ENTRY, 30_000);
   return { proc: p.proc, url: p.url, output: p.output, stop: () => p.stop(15_000) };
 }
-
-/** Polls `check` every 100 ms until it returns a value other than undefined, at most `ms`. */
-export async function eventually<T>(what: string, ms: number, check: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms${last ? ` (last error: ${last instanceof Error ? last.message : JSON.stringify(last)})` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}

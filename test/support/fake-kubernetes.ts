@@ -157,9 +157,13 @@ export class FakeKubernetes {
     this.beginDelete(kind, namespace, name);
   }
 
-  /** Sends a BOOKMARK with the current resourceVersion on every open watch. */
-  bookmark() {
-    for (const w of this.watches) this.send(w, { type: 'BOOKMARK', object: { kind: w.kind === 'pods' ? 'Pod' : 'SandboxClaim', apiVersion: 'v1', metadata: { resourceVersion: String(this.rv) } } });
+  /**
+   * Sends a BOOKMARK with the current resourceVersion on every open watch; resolves once each is
+   * written to its socket, so a stream cut after that still delivers it first.
+   */
+  async bookmark(): Promise<void> {
+    const bookmark = (w: OpenWatch) => ({ type: 'BOOKMARK', object: { kind: w.kind === 'pods' ? 'Pod' : 'SandboxClaim', apiVersion: 'v1', metadata: { resourceVersion: String(this.rv) } } });
+    await Promise.all([...this.watches].map((w) => new Promise<void>((written) => this.send(w, bookmark(w), written))));
   }
 
   /** Cuts every open watch stream (as a proxy timeout or an API server restart would). */
@@ -307,8 +311,9 @@ export class FakeKubernetes {
     }
   }
 
-  private send(w: OpenWatch, event: Obj) {
-    if (!w.res.writableEnded) w.res.write(JSON.stringify(event) + '\n');
+  private send(w: OpenWatch, event: Obj, written?: () => void) {
+    if (w.res.writableEnded) written?.();
+    else w.res.write(JSON.stringify(event) + '\n', () => written?.());
   }
 }
 
@@ -337,15 +342,4 @@ function json(res: ServerResponse, code: number, body: Obj) {
 
 function status(res: ServerResponse, code: number, reason: string, message: string) {
   json(res, code, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code });
-}
-
-/** Waits until `cond` holds, polling every 20 ms; fails after `ms`. */
-export async function until<T>(what: string, cond: () => T | undefined | false, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = cond();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }

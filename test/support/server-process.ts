@@ -1,6 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
+import { waitFor } from './wait-for';
 
 export const MAIN = join(__dirname, '..', '..', 'dist', 'main.js');
 
@@ -45,17 +46,14 @@ export async function startNode(args: string[], env: Record<string, string | und
   proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const exited = once(proc, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
-  const deadline = Date.now() + timeoutMs;
-  let m: RegExpExecArray | null = null;
-  while (!(m = ready.exec(out)) && Date.now() < deadline && proc.exitCode === null) {
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  if (!m) {
+  const ended = () => proc.exitCode !== null || proc.signalCode !== null;
+  const m = await waitFor<RegExpExecArray | 'it exited'>(`${what} to start`, () => ready.exec(out) ?? (ended() && 'it exited'), timeoutMs).catch(() => `not within ${timeoutMs} ms`);
+  if (typeof m === 'string') {
     proc.kill('SIGKILL');
-    throw new Error(`${what} did not start:\n${out}`);
+    throw new Error(`${what} did not start (${m}):\n${out}`);
   }
   const stop = async (killAfterMs: number) => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    if (ended()) return;
     proc.kill('SIGTERM');
     const t = setTimeout(() => proc.kill('SIGKILL'), killAfterMs);
     await exited;

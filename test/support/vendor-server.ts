@@ -83,14 +83,6 @@ export class VendorServer {
 /** A reply that never comes: the request stays open until the client gives up (then abortedByClient counts it). */
 export const hang: Reply = () => undefined;
 
-export async function waitFor(cond: () => boolean, ms = 5000) {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error('timed out waiting for a condition');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 /** Width and height of a base64 PNG (from its IHDR chunk). */
 export function pngSize(base64: string): { width: number; height: number } {
   const b = Buffer.from(base64, 'base64');

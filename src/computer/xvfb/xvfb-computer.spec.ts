@@ -13,6 +13,7 @@ import { XvfbComputer } from './xvfb-computer';
 import { XvfbComputerProvider } from './xvfb-computer.provider';
 import { MinimalDesktop } from './desktop-profile';
 import { lockFileOf, socketOf } from './xvfb-server';
+import { waitFor } from '../../../test/support/wait-for';
 
 /*
  * Real desktops: needs Xvfb, openbox, xterm, bubblewrap, x11-utils (xdpyinfo) and xclip.
@@ -71,15 +72,6 @@ function shmDescriptors(): string[] {
     .filter((target) => target.includes('node-x11-shm'));
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 /** Polls screenshots until `r` differs from `before` (by more than `min` pixels). */
 function screenChange(c: XvfbComputer, before: Frame, r: Rect, min = 20): Promise<Frame> {
   return waitFor('the screen to change', async () => {
@@ -361,27 +353,17 @@ describe('xvfb computers: screen, mouse and keyboard', () => {
       }
       return starts.length === 2 ? starts[0] + 4 : undefined;
     });
-    const selected = async (what: string, expected: string) => {
-      let last = '';
-      await waitFor(`${what} (last seen: ${JSON.stringify(last)})`, async () => (last = await selection()) === expected, 2000).catch(() => {
-        throw new Error(`Expected the ${what} to be ${JSON.stringify(expected)}, it is ${JSON.stringify(last)}`);
-      });
-    };
-    // xterm tells a double from two single clicks by server timestamps 250 ms apart; on a machine
-    // loaded enough to stall the X server between the two, a multi-click can read as singles. Allow
-    // up to three tries of each gesture; one must give the right selection.
-    const gesture = async (what: string, expected: string, act: () => Promise<void>) => {
-      for (let attempt = 1; ; attempt++) {
-        await act();
-        try {
-          return await selected(what, expected);
-        } catch (e) {
-          if (attempt === 3) throw e;
-        }
-      }
-    };
-    await gesture('line selection', 'wordone wordtwo', () => c.click({ x: 60, y: row }, 'left', 3));
-    await gesture('word selection', 'wordone', () => c.click({ x: 48, y: row }, 'left', 2));
+    const selected = (what: string, expected: string) =>
+      waitFor(what, async () => {
+        expect(await selection()).toBe(expected);
+        return true;
+      }, 5000);
+    // Each multi-click is one action, done once: its presses reach the X server together, so xterm
+    // reads them as one double (triple) click, never as separate clicks.
+    await c.click({ x: 60, y: row }, 'left', 3);
+    await selected('the line selection', 'wordone wordtwo');
+    await c.click({ x: 48, y: row }, 'left', 2);
+    await selected('the word selection', 'wordone');
     await c.moveMouse({ x: 45, y: row });
     await c.mouseDown('left');
     await c.moveMouse({ x: 700, y: row });
@@ -391,12 +373,14 @@ describe('xvfb computers: screen, mouse and keyboard', () => {
 
   it('scrolls the terminal back with the wheel, and forward again', async () => {
     await c.typeText('seq 1 200\n');
+    // The output has finished once two screenshots in a row, 150 ms apart, are the same.
+    let last = await c.capture();
     const bottom = await waitFor('the numbers', async () => {
-      const s = await c.capture();
-      await new Promise((r) => setTimeout(r, 150));
-      const again = await c.capture();
-      return changedPixels(s, again, TERMINAL) === 0 ? again : undefined; // output finished
-    });
+      const now = await c.capture();
+      const same = changedPixels(last, now, TERMINAL) === 0;
+      last = now;
+      return same && now;
+    }, 10_000, 150);
     await c.scroll({ x: 400, y: 300 }, 0, -10);
     const scrolled = await screenChange(c, bottom, TERMINAL, 200);
     await c.scroll({ x: 400, y: 300 }, 2, 10); // dx: xterm ignores it, but it must not fail
@@ -466,12 +450,10 @@ describe('xvfb computers: runCommand and isolation', () => {
   });
 
   it('kills the whole process tree on timeout', async () => {
-    const t = Date.now();
-    const running = a.runCommand('sleep 100.5 & sleep 101.5; echo never', { timeoutMs: 500 });
-    await waitFor('both sleeps to run', () => processesMatching(/^sleep (100|101)\.5/).length === 2, 450);
+    const running = a.runCommand('sleep 100.5 & sleep 101.5; echo never', { timeoutMs: 3000 });
+    await waitFor('both sleeps to run (before the command times out)', () => processesMatching(/^sleep (100|101)\.5/).length === 2, 2500);
     const r = await running;
     expect(r).toMatchObject({ exitCode: null, timedOut: true, stdout: '' });
-    expect(Date.now() - t).toBeLessThan(3000);
     expect(processesMatching(/^sleep (100|101)\.5/)).toEqual([]);
   });
 
@@ -640,7 +622,7 @@ describe('xvfb computers: a desktop that dies', () => {
     c = await provider.create({});
     const left = footprint(c);
     const command = c.runCommand('sleep 30.25; echo finished');
-    await new Promise((r) => setTimeout(r, 100));
+    await waitFor('the command to run', () => processesMatching(/^sleep 30\.25/).length === 1);
     process.kill(c.xvfbPid!, 'SIGKILL'); // no chance to remove its own lock file and socket
     await waitFor('isAlive() to turn false', async () => !(await c!.isAlive()), 2000);
     const t = Date.now();

@@ -5,7 +5,7 @@ export const DEFAULT_MODEL_NAME = 'anthropic/claude-sonnet-5-5';
 const MODEL_NAME = /^[a-z][a-z0-9-]*\/\S+$/;
 
 class AgentEnv {
-  @Setting('The agent\'s model, `provider/model` (the model providers and their settings: docs/settings.md, below).')
+  @Setting('The agent\'s model, `provider/model` (see [models.md](models.md); each model provider has its own section here).')
   @Text(MODEL_NAME, 'provider/model, e.g. anthropic/claude-sonnet-5-5 or scripted/demo')
   CUA_MODEL_NAME = DEFAULT_MODEL_NAME;
 

@@ -5,7 +5,7 @@ class LogEnv {
   @OneOf(['debug', 'info', 'warn', 'error'])
   LOG_LEVEL = 'info';
 
-  @Setting('`json`: one JSON object per line (see docs/architecture.md#logs); `pretty`: Nest\'s lines, coloured on a terminal. Unset: `json` when `NODE_ENV=production`, else `pretty`.')
+  @Setting('`json`: one JSON object per line (see [operations.md](operations.md#logs)); `pretty`: Nest\'s lines, coloured on a terminal. Unset: `json` when `NODE_ENV=production`, else `pretty`.')
   @Optional() @OneOf(['json', 'pretty'])
   LOG_FORMAT?: string;
 

@@ -1,7 +1,7 @@
 import { Setting, defineSettings, type SettingsOf, Int, Text } from '../config/settings';
 
 class ComputerEnv {
-  @Setting('Which computers sessions get: `xvfb` (real X11 desktops on this machine), `fake` (synthetic in-process screens), `cua` (remote cua computer-servers), `kubernetes` (a desktop pod per computer), or one you register (docs/extending.md).')
+  @Setting('Which computers sessions get: `xvfb` (real X11 desktops on this machine), `fake` (synthetic in-process screens), `cua` (remote cua computer-servers), `kubernetes` (a desktop pod per computer), or one you register ([extending.md](extending.md)).')
   @Text(/^[a-z][a-z0-9-]*$/, 'a provider name such as xvfb or fake')
   COMPUTER_PROVIDER = 'xvfb';
 

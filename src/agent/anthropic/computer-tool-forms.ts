@@ -11,7 +11,7 @@ export const BETA_FLAG: Record<Exclude<AnthropicToolForm, 'computer_toolset_2026
 /**
  * Which form each model family gets (Anthropic's computer use tool documentation, "Compatibility" and "Earlier tool
  * versions", November 2026). The longest matching prefix wins; a model not listed (a newer one) gets the toolset.
- * The README's "The agent's models" section shows the same table. ANTHROPIC_COMPUTER_TOOL overrides it.
+ * docs/models.md ("Anthropic") shows the same table. ANTHROPIC_COMPUTER_TOOL overrides it.
  */
 export const MODEL_TOOL_FORMS: readonly [prefix: string, form: AnthropicToolForm][] = [
   ['claude-opus-5', 'computer_toolset_20260801'],

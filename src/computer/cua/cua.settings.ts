@@ -3,7 +3,7 @@ import { COMPUTER_SETTINGS } from '../computer.settings';
 import { POOL_SETTINGS } from '../../pool/pool.settings';
 
 class CuaEnv {
-  @Setting('`cua` provider: comma-separated http(s) base URLs of cua computer-servers, one session each (docs/computer-server.md).')
+  @Setting('`cua` provider: comma-separated http(s) base URLs of cua computer-servers, one session each ([computer-server.md](computer-server.md#remote-computers)).')
   @Optional() @List(/^https?:\/\/\S+$/, 'http(s) URLs such as http://10.0.0.5:8000')
   CUA_COMPUTER_URLS?: string;
 

@@ -5,7 +5,7 @@ const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-
 const LABEL_VALUE = /^(?=.{1,63}$)[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 
 class KubernetesEnv {
-  @Setting('`pods` (desktop pods of our own), `agent-sandbox` (SandboxClaims), `auto` (agent-sandbox when its API is served and a warm pool or template is named, else pods); see docs/kubernetes.md.')
+  @Setting('`pods` (desktop pods of our own), `agent-sandbox` (SandboxClaims), `auto` (agent-sandbox when its API is served and a warm pool or template is named, else pods); see [kubernetes.md](kubernetes.md).')
   @OneOf(['auto', 'pods', 'agent-sandbox'])
   KUBERNETES_BACKEND = 'auto';
 

@@ -11,11 +11,11 @@ export type DesktopReady =
  * What runs on an xvfb desktop: the session started in its sandbox, the files that configure it,
  * and the programs it needs. A profile is chosen by DESKTOP_PROFILE; a team adds its own by
  * extending this class, decorating it with @RegisterDesktopProfile() and listing it in a module
- * the app imports (see docs/extending.md … and the README's "Desktop profiles").
+ * the app imports (see docs/extending.md and docs/desktops.md).
  */
 export abstract class DesktopProfile {
   abstract readonly name: string;
-  /** One line for the README and errors. */
+  /** One line for the docs and errors. */
   abstract readonly description: string;
   /** Programs the profile runs, each with the Debian package that ships it (checked at start). */
   abstract readonly programs: Readonly<Record<string, string>>;

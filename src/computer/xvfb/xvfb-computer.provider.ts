@@ -65,7 +65,7 @@ export class XvfbComputerProvider extends ComputerProvider implements OnModuleIn
         DomainErrorCode.COMPUTER_FAILED,
         `bubblewrap (bwrap) cannot create a sandbox on this machine: ${(probe.stderr || probe.error?.message || `exit ${probe.status}`).trim()}. ` +
           'It needs user namespaces (or root) and a /proc it may mount (in a Kubernetes container: hostUsers: false and procMount: Unmasked, ' +
-          'see the README). Enable them, or set COMPUTER_PROVIDER=fake to run without real desktops.',
+          'see docs/kubernetes.md). Enable them, or set COMPUTER_PROVIDER=fake to run without real desktops.',
       );
     }
     await this.resolveNetwork();

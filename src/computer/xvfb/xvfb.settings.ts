@@ -4,7 +4,7 @@ import { parseDnsServers, parseEgressLists } from './network/network-lists';
 const NETWORK_KEYS = ['COMPUTER_NETWORK', 'COMPUTER_NETWORK_ALLOW', 'COMPUTER_NETWORK_DENY', 'COMPUTER_NETWORK_DNS'];
 
 class XvfbEnv {
-  @Setting('What `xvfb` desktops reach: `egress` (the internet, not the host, its cluster, private or link-local addresses; falls back to `off` with a warning when unset and this machine cannot do it), `off` (no network), `on` (the host\'s own network: unsafe with more than one tenant). See docs/security.md.')
+  @Setting('What `xvfb` desktops reach: `egress` (the internet, not the host, its cluster, private or link-local addresses; falls back to `off` with a warning when unset and this machine cannot do it), `off` (no network), `on` (the host\'s own network: unsafe with more than one tenant). See [desktops.md](desktops.md#the-desktops-network).')
   @OneOf(['egress', 'off', 'on'])
   COMPUTER_NETWORK = 'egress';
 
@@ -20,11 +20,11 @@ class XvfbEnv {
   @Optional() @RawText()
   COMPUTER_NETWORK_DNS?: string;
 
-  @Setting('What an `xvfb` desktop runs: `standard` (a panel with Browser, Editor, Files and Terminal launchers), `minimal` (openbox and one terminal), or a profile you register (docs/extending.md).')
+  @Setting('What an `xvfb` desktop runs: `standard` (a panel with Browser, Editor, Files and Terminal launchers), `minimal` (openbox and one terminal), or a profile you register ([desktops.md](desktops.md#desktop-profiles)).')
   @Text(/^[a-z][a-z0-9-]*$/, 'a profile name such as standard or minimal')
   DESKTOP_PROFILE = 'standard';
 
-  @Setting('Processes and threads one `xvfb` computer may run (Firefox with one page uses about 200); how each limit is enforced in each mode: docs/security.md.')
+  @Setting('Processes and threads one `xvfb` computer may run (Firefox with one page uses about 200); how each limit is enforced in each mode: [security.md](security.md).')
   @Int(32, 100_000)
   SESSION_MAX_PROCESSES = 1024;
 

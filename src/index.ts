@@ -1,12 +1,14 @@
 /**
  * The public API for teams that extend the server from their own Nest modules:
  * the ports (Computer, ComputerProvider, CuaModel, ModelProvider), the registration decorators,
- * the domain errors, and the root module.
+ * settings of their own (defineSettings, @Setting and the rules), the domain errors, and the root module.
  */
 export { AppModule, BUILT_IN_PROVIDER_MODULES } from './app.module';
 export type { AppModuleOptions } from './app.module';
 export { AppConfig, ConfigValidationError, InjectSettings, Setting, Settings, defineSettings } from './config/config.module';
-export type { SettingsDeclaration, SettingsOf } from './config/config.module';
+/** Rules for a settings field; each writes one message saying what is allowed. */
+export { Bool, HttpUrl, Int, List, OneOf, Optional, RawText, Secret, Text, list } from './config/config.module';
+export type { SettingsContext, SettingsDeclaration, SettingsOf, SettingsProblem } from './config/config.module';
 export { DomainError, DomainErrorCode, isDomainError } from './common/domain-error';
 export {
   Computer,

@@ -3,7 +3,8 @@
  * without forking the server. In your project, import from 'cua-mcp-server' instead of '../../src'.
  *
  *   Boot it with AppModule.forRoot({ imports: [AcmeModule] }) (see main.ts here), then set
- *   COMPUTER_PROVIDER=acme-notepad and CUA_MODEL_NAME=acme/shout, or keep real desktops
+ *   COMPUTER_PROVIDER=acme-notepad (with ACME_LICENCE_KEY; its settings: acme.settings.ts) and
+ *   CUA_MODEL_NAME=acme/shout, or keep real desktops
  *   (COMPUTER_PROVIDER=xvfb) with the team's own desktop: DESKTOP_PROFILE=acme-notes.
  */
 import { Injectable, Module } from '@nestjs/common';
@@ -14,6 +15,7 @@ import {
   CuaModel,
   DesktopProfile,
   DesktopReady,
+  InjectSettings,
   ModelInput,
   ModelProvider,
   ModelTurn,
@@ -21,6 +23,7 @@ import {
   RegisterDesktopProfile,
   RegisterModelProvider,
 } from '../../src';
+import { ACME_SETTINGS, type AcmeSettings } from './acme.settings';
 
 /** DESKTOP_PROFILE=acme-notes: real desktops that open on the team's editor, with its notes file ready. */
 @Injectable()
@@ -51,12 +54,15 @@ export class AcmeNotepadProvider extends ComputerProvider {
   readonly name = 'acme-notepad';
   private n = 0;
 
-  constructor(private readonly audit: AuditTrail) {
+  constructor(
+    private readonly audit: AuditTrail,
+    @InjectSettings(ACME_SETTINGS) private readonly settings: AcmeSettings,
+  ) {
     super();
   }
 
   async create(): Promise<Computer> {
-    const computer = new FakeComputer(`acme-${++this.n}`, { width: 800, height: 600 });
+    const computer = new FakeComputer(`${this.settings.prefix}-${++this.n}`, this.settings.screen);
     this.audit.record(`created ${computer.id}`);
     const close = computer.close.bind(computer);
     computer.close = async () => {

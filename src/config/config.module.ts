@@ -21,4 +21,5 @@ export class ConfigModule {
 }
 export { AppConfig } from './app-config';
 export { ConfigValidationError, InjectSettings, Setting, Settings, defineSettings, declaredSettings, settingKeys } from './settings';
+export { Bool, HttpUrl, Int, List, OneOf, Optional, RawText, Secret, Text, list } from './setting-rules';
 export type { SettingsContext, SettingsDeclaration, SettingsOf, SettingsProblem } from './settings';

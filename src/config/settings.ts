@@ -41,6 +41,8 @@ export interface SettingsProblem {
 export interface SettingsContext {
   /** Whether the operator set `key` (not left at its default). */
   given(key: string): boolean;
+  /** The validated value of any declared setting, by its name (undefined when no feature declares it). */
+  value(key: string): unknown;
   /** The validated variables of another namespace (rules and values that span features). */
   env<E extends object>(declaration: SettingsDeclaration<E, unknown>): E;
   /** The built value of another namespace. */
@@ -95,7 +97,8 @@ export function settingKeys(declaration: SettingsDeclaration): (SettingInfo & { 
 export class ConfigValidationError extends Error {
   override readonly name = 'ConfigValidationError';
   constructor(readonly problems: { key: string; value: unknown; reasons: string[] }[]) {
-    super('Invalid configuration:\n' + problems.map((p) => `  - ${p.key}=${p.value === SECRET ? '(secret)' : JSON.stringify(p.value)}: ${p.reasons.join('; ')}`).join('\n'));
+    const shown = (v: unknown) => (v === SECRET ? '=(secret)' : v === undefined ? ' (unset)' : `=${JSON.stringify(v)}`);
+    super('Invalid configuration:\n' + problems.map((p) => `  - ${p.key}${shown(p.value)}: ${p.reasons.join('; ')}`).join('\n'));
   }
 }
 
@@ -135,7 +138,7 @@ export class Settings {
     }
     const problems = new Map<string, { key: string; value: unknown; reasons: string[] }>();
     const report = (key: string, reason: string) => {
-      const p = problems.get(key) ?? { key, value: secrets.has(key) ? SECRET : shown(raw[key]), reasons: [] };
+      const p = problems.get(key) ?? { key, value: raw[key] === undefined ? undefined : secrets.has(key) ? SECRET : shown(raw[key]), reasons: [] };
       p.reasons.push(reason);
       problems.set(key, p);
     };
@@ -186,6 +189,10 @@ export class Settings {
   private context(): SettingsContext {
     return {
       given: (key) => this.givenKeys.has(key),
+      value: (key) => {
+        for (const env of this.envs.values()) if (key in env) return (env as Record<string, unknown>)[key];
+        return undefined;
+      },
       env: <E extends object>(d: SettingsDeclaration<E, unknown>) => {
         const env = this.envs.get(d.namespace);
         if (!env) throw new Error(`Settings "${d.namespace}" are not loaded`);

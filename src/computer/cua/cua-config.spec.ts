@@ -13,7 +13,7 @@ describe('COMPUTER_PROVIDER=cua settings', () => {
   };
 
   it('needs CUA_COMPUTER_URLS', () => {
-    expect(problems({})).toMatch(/CUA_COMPUTER_URLS=undefined: is required with COMPUTER_PROVIDER=cua/);
+    expect(problems({})).toMatch(/CUA_COMPUTER_URLS \(unset\): is required with COMPUTER_PROVIDER=cua/);
   });
 
   it('holds at most one computer per URL: an unset POOL_MAX_SIZE becomes the number of URLs', () => {

@@ -265,7 +265,7 @@ async function compareSettling(client: Client, noWaitClient: Client) {
 async function startBench(config: AppConfig) {
   const n = Number(process.env.START_COUNT ?? 8);
   const provider = new XvfbComputerProvider(config);
-  const screenshots = new ScreenshotService(config);
+  const screenshots = new ScreenshotService(config.computer);
   const t0 = Date.now();
   const started: XvfbComputer[] = [];
   const times = await Promise.all(
@@ -334,7 +334,7 @@ async function waitForWindow(c: XvfbComputer, windowClass: string, sinceMs: numb
 async function profileBench(base: AppConfig) {
   const runs = Number(process.env.PROFILE_RUNS ?? 3);
   const with_ = (extra: Record<string, string>) => AppConfig.fromEnv({ ...process.env, COMPUTER_PROVIDER: 'xvfb', COMPUTER_NETWORK: 'off', SCREEN_WIDTH: String(W), SCREEN_HEIGHT: String(H), LOG_LEVEL: 'error', ...extra });
-  const screenshots = new ScreenshotService(base);
+  const screenshots = new ScreenshotService(base.computer);
   const rows: (string | number)[][] = [];
   let browserPss = 0;
   const standardCold: number[] = [];

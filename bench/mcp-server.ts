@@ -43,7 +43,7 @@ function configFor(kind: ServerKind): AppConfig {
 
 async function bare(config: AppConfig): Promise<number> {
   const transports = new Map<string, StreamableHTTPServerTransport>();
-  const shots = new ScreenshotService(config);
+  const shots = new ScreenshotService(config.computer);
   const readBody = (req: IncomingMessage) =>
     new Promise<unknown>((resolve) => {
       let data = '';

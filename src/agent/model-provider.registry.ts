@@ -2,7 +2,8 @@ import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
 import { discoverNamed } from '../common/discover';
 import { DomainError, DomainErrorCode, isDomainError } from '../common/domain-error';
-import { AppConfig } from '../config/config.module';
+import { InjectSettings } from '../config/config.module';
+import { AGENT_SETTINGS, type AgentSettings } from './agent.settings';
 import { CuaModel, ModelProvider } from './model.port';
 
 /** Marks a ModelProvider subclass (listed in some module's providers) as a model provider. */
@@ -16,7 +17,7 @@ export class ModelProviderRegistry implements OnModuleInit {
 
   constructor(
     private readonly discovery: DiscoveryService,
-    private readonly config: AppConfig,
+    @InjectSettings(AGENT_SETTINGS) private readonly settings: AgentSettings,
   ) {}
 
   onModuleInit(): void {
@@ -25,7 +26,7 @@ export class ModelProviderRegistry implements OnModuleInit {
     }
     // Fail at boot, not at the first task, when a configured model cannot be served: except the default model
     // without its key, so that the server still starts for the low-level tools (run_cua_task then says what to set).
-    const { modelName, modelNameExplicit, allowedModels } = this.config.agent;
+    const { modelName, modelNameExplicit, allowedModels } = this.settings;
     for (const name of allowedModels) {
       try {
         this.create(name);
@@ -60,7 +61,7 @@ export class ModelProviderRegistry implements OnModuleInit {
     if (!provider) {
       throw new DomainError(
         DomainErrorCode.INVALID_ARGUMENT,
-        `no model provider "${prefix}". Known providers: ${this.names().join(', ')} (write provider/model, e.g. ${this.config.agent.modelName}).`,
+        `no model provider "${prefix}". Known providers: ${this.names().join(', ')} (write provider/model, e.g. ${this.settings.modelName}).`,
       );
     }
     return provider.create(modelName.slice(slash + 1));

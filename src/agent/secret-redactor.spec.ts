@@ -1,5 +1,6 @@
-import { AppConfig } from '../config/config.module';
-import { configuredSecrets, echoForms, looksLikeKey, MIN_FRAGMENT, redact, Redactor, SecretRedactor } from './secret-redactor';
+import '../app.module';
+import { Settings } from '../config/config.module';
+import { echoForms, looksLikeKey, MIN_FRAGMENT, redact, Redactor, SecretRedactor } from './secret-redactor';
 
 // Made-up keys in the vendors' shapes.
 const ANTHROPIC_KEY = 'sk-ant-api03-Zq8vR2mKx7LpT4wN9cYb6HdF3jUe5sGa1oQi0kVh-Tr4Yw2Aa';
@@ -83,7 +84,8 @@ describe(Redactor.name, () => {
 
 describe(SecretRedactor.name, () => {
   it('knows every configured secret: model keys, API_KEYS keys, METRICS_TOKEN, the cua and computer-server keys', () => {
-    const config = AppConfig.fromEnv({
+    // Every built-in feature's settings are registered (by importing the app), as in the server.
+    const settings = Settings.load({
       COMPUTER_PROVIDER: 'fake',
       ANTHROPIC_API_KEY: ANTHROPIC_KEY,
       OPENAI_API_KEY: OPENAI_KEY,
@@ -92,10 +94,10 @@ describe(SecretRedactor.name, () => {
       METRICS_TOKEN: 'metrics-token-4567',
       CUA_API_KEY: 'cua-remote-key-890',
     });
-    expect(configuredSecrets(config).sort()).toEqual(
+    expect(settings.secretValues().sort()).toEqual(
       [ANTHROPIC_KEY, OPENAI_KEY, 'local-vllm-key-123', OWN_KEY, 'second:key:with:colons', 'metrics-token-4567', 'cua-remote-key-890'].sort(),
     );
-    const sut = new SecretRedactor(config);
+    const sut = new SecretRedactor(settings);
     const echo = `401 unauthorized (echo: ${OWN_KEY.slice(2, 12)}, ${ANTHROPIC_KEY.slice(10, 30)}, h=${Buffer.from(`bob:${OWN_KEY}`).toString('base64')})`;
     const out = sut.redact(echo);
     for (const s of [OWN_KEY, ANTHROPIC_KEY]) expectNoFragment(out, s);

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AppConfig } from '../config/config.module';
+import { Settings } from '../config/config.module';
 
 /** What a redacted stretch of text becomes. */
 export const REDACTED = '[redacted]';
@@ -192,29 +192,14 @@ export function redact(text: string, secrets: readonly (string | undefined)[]): 
   return new Redactor(secrets).all(text);
 }
 
-/**
- * Every secret this server is configured with that an echo could reveal: the model keys, the keys of API_KEYS
- * (the key is what comes before the last `:` of each pair), METRICS_TOKEN, CUA_API_KEY and COMPUTER_SERVER_API_KEY.
- * Keys from API_KEYS_FILE are not among them: the server keeps those only as digests.
- */
-export function configuredSecrets(config: AppConfig): string[] {
-  const { anthropic, openai, openaiCompatible } = config.agent;
-  const apiKeys = (config.auth.apiKeys ?? '')
-    .split(/[\n,]/)
-    .map((pair) => pair.trim())
-    .filter((pair) => pair && !pair.startsWith('#') && pair.lastIndexOf(':') > 0)
-    .map((pair) => pair.slice(0, pair.lastIndexOf(':')).trim());
-  const all = [anthropic.apiKey, openai.apiKey, openaiCompatible.apiKey, ...apiKeys, config.metrics.token, config.computer.cua.apiKey, config.computerServer.apiKey];
-  return [...new Set(all.filter((s): s is string => !!s))];
-}
-
 /** The server's redaction, for everything the agent lets out: errors, log lines and trajectories. */
 @Injectable()
 export class SecretRedactor {
   private readonly redactor: Redactor;
 
-  constructor(config: AppConfig) {
-    this.redactor = new Redactor(configuredSecrets(config));
+  /** `settings`: every secret it holds (model keys, the keys of API_KEYS, tokens) is redacted. */
+  constructor(settings: Settings) {
+    this.redactor = new Redactor(settings.secretValues());
   }
 
   /** For error messages and log lines: the configured secrets and anything that looks like a credential. */

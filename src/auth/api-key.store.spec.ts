@@ -2,7 +2,8 @@ import { timingSafeEqual } from 'node:crypto';
 import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AppConfig } from '../config/config.module';
+import { Settings } from '../config/config.module';
+import { AUTH_SETTINGS } from './auth.settings';
 import { ApiKeyStore, parseApiKeys } from './api-key.store';
 
 jest.mock('node:crypto', () => {
@@ -12,7 +13,7 @@ jest.mock('node:crypto', () => {
 const spy = timingSafeEqual as jest.MockedFunction<typeof timingSafeEqual>;
 
 function store(env: Record<string, string>) {
-  const sut = new ApiKeyStore(AppConfig.fromEnv(env));
+  const sut = new ApiKeyStore(Settings.load(env).get(AUTH_SETTINGS));
   sut.onModuleInit();
   return sut;
 }

@@ -2,7 +2,8 @@ import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { errorMessage } from '../common/domain-error';
-import { AppConfig } from '../config/config.module';
+import { InjectSettings } from '../config/config.module';
+import { AUTH_SETTINGS, type AuthSettings, PRINCIPAL } from './auth.settings';
 
 interface KeyEntry {
   /** SHA-256 of the key: fixed length, so comparing digests leaks neither the key nor its length. */
@@ -10,7 +11,6 @@ interface KeyEntry {
   principal: string;
 }
 
-const PRINCIPAL = /^[A-Za-z0-9._@-]{1,128}$/;
 
 /** The SHA-256 digest of a key. */
 const digestOf = (key: string) => createHash('sha256').update(key, 'utf8').digest();
@@ -51,11 +51,11 @@ export class ApiKeyStore implements OnModuleInit {
   private entries: KeyEntry[] = [];
   private fileStamp = '';
 
-  constructor(private readonly config: AppConfig) {}
+  constructor(@InjectSettings(AUTH_SETTINGS) private readonly settings: AuthSettings) {}
 
   /** Loads the keys; a missing or malformed key file stops the start. */
   onModuleInit() {
-    const { apiKeys, apiKeysFile } = this.config.auth;
+    const { apiKeys, apiKeysFile } = this.settings;
     if (apiKeys !== undefined) this.entries = parseApiKeys(apiKeys);
     if (apiKeysFile !== undefined) {
       try {
@@ -70,7 +70,7 @@ export class ApiKeyStore implements OnModuleInit {
 
   /** True when keys are configured: every /mcp request then needs one. */
   get enabled(): boolean {
-    return this.config.auth.apiKeys !== undefined || this.config.auth.apiKeysFile !== undefined;
+    return this.settings.apiKeys !== undefined || this.settings.apiKeysFile !== undefined;
   }
 
   /** The principal a presented key belongs to, or undefined. Compares against every key in constant time. */
@@ -90,7 +90,7 @@ export class ApiKeyStore implements OnModuleInit {
   }
 
   private reloadIfChanged() {
-    const file = this.config.auth.apiKeysFile;
+    const file = this.settings.apiKeysFile;
     if (file === undefined) return;
     try {
       const stamp = this.stamp(file);

@@ -25,6 +25,14 @@ export const AUTH_SETTINGS = defineSettings({
   env: AuthEnv,
   check: (env) =>
     env.API_KEYS !== undefined && env.API_KEYS_FILE !== undefined ? [{ key: 'API_KEYS_FILE', after: ['API_KEYS'], reason: 'set either API_KEYS or API_KEYS_FILE, not both' }] : [],
+  // The keys of the pairs (what comes before the last `:`), not the pairs: a key is what an echo could reveal.
+  // Keys from API_KEYS_FILE are not among them: the server keeps those only as digests.
+  secrets: (env) =>
+    (env.API_KEYS ?? '')
+      .split(/[\n,]/)
+      .map((pair) => pair.trim())
+      .filter((pair) => pair && !pair.startsWith('#') && pair.lastIndexOf(':') > 0)
+      .map((pair) => pair.slice(0, pair.lastIndexOf(':')).trim()),
   build: (env) => ({
     /** `key:principal` pairs (secret), when set. */
     apiKeys: env.API_KEYS,

@@ -1,4 +1,5 @@
-import { AppConfig } from '../config/config.module';
+import { Settings } from '../config/config.module';
+import { COMPUTER_SETTINGS } from './computer.settings';
 import { ComputerActionRunner, describeSettle, settleJson, SETTLES_AFTER } from './computer-action';
 import { Computer, SettleOptions, SettleResult } from './computer.port';
 import { FakeComputer } from './fake/fake-computer';
@@ -6,8 +7,8 @@ import { ScreenshotService } from './screenshot.service';
 
 describe(ComputerActionRunner.name, () => {
   const runner = (env: Record<string, string> = {}) => {
-    const config = AppConfig.fromEnv(env);
-    return new ComputerActionRunner(new ScreenshotService(config), config);
+    const settings = Settings.load(env).get(COMPUTER_SETTINGS);
+    return new ComputerActionRunner(new ScreenshotService(settings), settings);
   };
   /** A computer whose settle() only records what it was asked. */
   const recording = () => {

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { sleep } from '../common/async';
 import { DomainError, DomainErrorCode } from '../common/domain-error';
-import { AppConfig } from '../config/config.module';
+import { InjectSettings } from '../config/config.module';
+import { COMPUTER_SETTINGS, type ComputerSettings } from './computer.settings';
 import { Computer, MouseButton, Point, SettleResult } from './computer.port';
 import { parseKeyCombo } from './keys';
 import { ImageSize, Screenshot, ScreenshotService } from './screenshot.service';
@@ -83,7 +84,7 @@ const CLICKS: Partial<Record<ComputerActionName, [MouseButton, number]>> = {
 export class ComputerActionRunner {
   constructor(
     private readonly screenshots: ScreenshotService,
-    private readonly config: AppConfig,
+    @InjectSettings(COMPUTER_SETTINGS) private readonly settings: ComputerSettings,
   ) {}
 
   /**
@@ -93,7 +94,7 @@ export class ComputerActionRunner {
    * Undefined when the computer's provider cannot wait, or SCREENSHOT_SETTLE_MAX_MS is 0.
    */
   async settle(computer: Computer, since: number, signal?: AbortSignal, firstChangeMs?: number): Promise<SettleResult | undefined> {
-    const cfg = this.config.computer.settle;
+    const cfg = this.settings.settle;
     if (!computer.settle || cfg.maxMs === 0) return undefined;
     return computer.settle({ since, quietMs: cfg.quietMs, maxMs: cfg.maxMs, firstChangeMs: Math.min(firstChangeMs ?? cfg.firstChangeMs, cfg.maxMs), signal });
   }

@@ -1,5 +1,6 @@
 import sharp from 'sharp';
-import { AppConfig } from '../config/config.module';
+import { Settings } from '../config/config.module';
+import { COMPUTER_SETTINGS } from './computer.settings';
 import type { Computer, Frame } from './computer.port';
 import { fitForModel, MAX_ZOOM, ScreenshotService } from './screenshot.service';
 
@@ -21,7 +22,7 @@ async function pixel(png: Buffer, x: number, y: number) {
 }
 
 describe(ScreenshotService.name, () => {
-  const sut = new ScreenshotService(AppConfig.fromEnv({}));
+  const sut = new ScreenshotService(Settings.load({}).get(COMPUTER_SETTINGS));
 
   it('keeps a 1280x800 screen at full size (within 1568 px and 1.15 MP)', () => {
     expect(fitForModel(1280, 800, { maxLongEdge: 1568, maxPixels: 1_150_000 })).toEqual({ width: 1280, height: 800, scale: 1 });

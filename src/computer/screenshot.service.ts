@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import sharp from 'sharp';
-import { AppConfig } from '../config/config.module';
+import { InjectSettings } from '../config/config.module';
+import { COMPUTER_SETTINGS, type ComputerSettings } from './computer.settings';
 import { DomainError, DomainErrorCode } from '../common/domain-error';
 import { Computer, Frame, Point } from './computer.port';
 
@@ -48,7 +49,7 @@ export function fitForModel(width: number, height: number, limits: Pick<Screensh
  */
 @Injectable()
 export class ScreenshotService {
-  constructor(private readonly config: AppConfig) {}
+  constructor(@InjectSettings(COMPUTER_SETTINGS) private readonly settings: ComputerSettings) {}
 
   /** `size` overrides the long-edge and pixel limits (a model that needs other sizes); the byte limit stays. */
   async take(computer: Computer, format: ImageFormat = 'png', signal?: AbortSignal, size?: Pick<ScreenshotLimits, 'maxLongEdge' | 'maxPixels'>): Promise<Screenshot> {
@@ -59,10 +60,10 @@ export class ScreenshotService {
       if (e instanceof DomainError) throw e;
       throw new DomainError(DomainErrorCode.COMPUTER_FAILED, `Could not take a screenshot of computer ${computer.id}: ${(e as Error).message}`, { cause: e });
     }
-    return this.encode(frame, format, size ? { ...this.config.computer.screenshot, ...size } : undefined);
+    return this.encode(frame, format, size ? { ...this.settings.screenshot, ...size } : undefined);
   }
 
-  async encode(frame: Frame, format: ImageFormat = 'png', limits: ScreenshotLimits = this.config.computer.screenshot): Promise<Screenshot> {
+  async encode(frame: Frame, format: ImageFormat = 'png', limits: ScreenshotLimits = this.settings.screenshot): Promise<Screenshot> {
     const target = fitForModel(frame.width, frame.height, limits);
     const base = () => {
       const img = frame.kind === 'raw'
@@ -95,7 +96,7 @@ export class ScreenshotService {
       if (e instanceof DomainError) throw e;
       throw new DomainError(DomainErrorCode.COMPUTER_FAILED, `Could not take a screenshot of computer ${computer.id}: ${(e as Error).message}`, { cause: e });
     }
-    const limits = size ? { ...this.config.computer.screenshot, ...size } : this.config.computer.screenshot;
+    const limits = size ? { ...this.settings.screenshot, ...size } : this.settings.screenshot;
     const left = Math.min(region.x, frame.width - 1);
     const top = Math.min(region.y, frame.height - 1);
     const width = Math.max(1, Math.min(region.width, frame.width - left));
@@ -134,7 +135,7 @@ export class ScreenshotService {
   /** The geometry a screenshot of this computer would have now (without capturing one). */
   async geometry(computer: Computer) {
     const size = await computer.screenSize();
-    const fit = fitForModel(size.width, size.height, this.config.computer.screenshot);
+    const fit = fitForModel(size.width, size.height, this.settings.screenshot);
     return { width: fit.width, height: fit.height, scale: fit.scale, screenWidth: size.width, screenHeight: size.height };
   }
 }

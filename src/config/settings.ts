@@ -60,6 +60,8 @@ export interface SettingsDeclaration<E extends object = object, V = unknown> {
   // Methods (not function properties), so a declaration of any variables is a SettingsDeclaration<object, V>.
   check?(env: E, ctx: SettingsContext): SettingsProblem[];
   build(env: E, ctx: SettingsContext): V;
+  /** The secret strings the settings hold, for redaction; default: the values of the keys marked secret. */
+  secrets?(env: E): string[];
   /** The DI token of the built value. */
   readonly token: string;
 }
@@ -184,6 +186,16 @@ export class Settings {
 
   given(key: string): boolean {
     return this.givenKeys.has(key);
+  }
+
+  /** Every secret string the settings hold (API keys, tokens), for redaction of anything the server lets out. */
+  secretValues(): string[] {
+    const all = this.declarations.flatMap((d) => {
+      const env = this.envs.get(d.namespace) as Record<string, unknown>;
+      if (d.secrets) return d.secrets(env);
+      return settingKeys(d).filter((k) => k.secret).map((k) => env[k.key]);
+    });
+    return [...new Set(all.filter((v): v is string => typeof v === 'string' && v !== ''))];
   }
 
   private context(): SettingsContext {

@@ -9,7 +9,9 @@ import type {
   BetaToolUseBlock,
 } from '@anthropic-ai/sdk/resources/beta';
 import { DomainError, DomainErrorCode } from '../../common/domain-error';
-import { AppConfig } from '../../config/config.module';
+import { InjectSettings } from '../../config/config.module';
+import { ANTHROPIC_SETTINGS, type AnthropicSettings } from './anthropic.settings';
+import { AGENT_SETTINGS, type AgentSettings } from '../agent.settings';
 import type { ComputerAction, Screenshot } from '../../computer/computer.module';
 import { toModelCallError } from '../model-errors';
 import { RegisterModelProvider } from '../model-provider.registry';
@@ -173,19 +175,20 @@ export class AnthropicModelProvider extends ModelProvider {
   override readonly form = 'anthropic/<model> (needs ANTHROPIC_API_KEY), e.g. anthropic/claude-sonnet-5-5';
   private client?: Anthropic;
 
-  constructor(private readonly config: AppConfig) {
+  constructor(@InjectSettings(ANTHROPIC_SETTINGS) private readonly settings: AnthropicSettings,
+    @InjectSettings(AGENT_SETTINGS) private readonly agent: AgentSettings,) {
     super();
   }
 
   create(model: string): CuaModel {
-    const { apiKey, baseUrl, computerTool } = this.config.agent.anthropic;
+    const { apiKey, baseUrl, computerTool } = this.settings;
     if (!apiKey) {
       throw new DomainError(
         DomainErrorCode.MODEL_ERROR,
         `The model anthropic/${model} needs an API key: set ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL for a proxy or gateway), or choose another model with CUA_MODEL_NAME.`,
       );
     }
-    this.client ??= new Anthropic({ apiKey, baseURL: baseUrl, maxRetries: 0, timeout: this.config.agent.modelTimeoutMs });
+    this.client ??= new Anthropic({ apiKey, baseURL: baseUrl, maxRetries: 0, timeout: this.agent.modelTimeoutMs });
     return new AnthropicModel(`anthropic/${model}`, this.client, model, toolFormFor(model, computerTool), [apiKey]);
   }
 }

@@ -1,6 +1,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { FakeComputer, ScreenshotService } from '../../computer/computer.module';
-import { AppConfig } from '../../config/config.module';
+import { Settings } from '../../config/config.module';
+import { COMPUTER_SETTINGS } from '../../computer/computer.settings';
 import { anthropic, VendorServer } from '../../../test/support/vendor-server';
 import { ModelCallError, ModelInput, StepRecord } from '../model.port';
 import { AnthropicModel } from './anthropic-model.provider';
@@ -36,7 +37,7 @@ describe(AnthropicModel.name, () => {
   afterEach(async () => vendor.close());
 
   async function input(step = 1, history: StepRecord[] = []): Promise<ModelInput> {
-    const shot = await new ScreenshotService(AppConfig.fromEnv({})).take(new FakeComputer('a', { width: 320, height: 200 }));
+    const shot = await new ScreenshotService(Settings.load({}).get(COMPUTER_SETTINGS)).take(new FakeComputer('a', { width: 320, height: 200 }));
     return { task: 'do it', step, screenshot: shot, history, screens: [shot, ...history.map(() => shot)].slice(0, step) };
   }
   const client = () => new Anthropic({ apiKey: 'sk-ant-secret-123456789', baseURL: vendor.url, maxRetries: 0 });

@@ -7,7 +7,9 @@ import type {
   ChatCompletionMessageToolCall,
 } from 'openai/resources/chat/completions';
 import { DomainError, DomainErrorCode } from '../../common/domain-error';
-import { AppConfig } from '../../config/config.module';
+import { InjectSettings } from '../../config/config.module';
+import { OPENAI_COMPATIBLE_SETTINGS, type OpenAICompatibleSettings } from './openai-compatible.settings';
+import { AGENT_SETTINGS, type AgentSettings } from '../agent.settings';
 import type { ComputerAction, Screenshot } from '../../computer/computer.module';
 import { toModelCallError } from '../model-errors';
 import { RegisterModelProvider } from '../model-provider.registry';
@@ -109,12 +111,13 @@ export class OpenAICompatibleModelProvider extends ModelProvider {
   override readonly form = 'openai-compatible/<model> (needs OPENAI_COMPATIBLE_BASE_URL), e.g. openai-compatible/Qwen/Qwen2.5-VL-7B-Instruct';
   private client?: OpenAI;
 
-  constructor(private readonly config: AppConfig) {
+  constructor(@InjectSettings(OPENAI_COMPATIBLE_SETTINGS) private readonly settings: OpenAICompatibleSettings,
+    @InjectSettings(AGENT_SETTINGS) private readonly agent: AgentSettings,) {
     super();
   }
 
   create(model: string): CuaModel {
-    const { apiKey, baseUrl } = this.config.agent.openaiCompatible;
+    const { apiKey, baseUrl } = this.settings;
     if (!baseUrl) {
       throw new DomainError(
         DomainErrorCode.MODEL_ERROR,
@@ -122,7 +125,7 @@ export class OpenAICompatibleModelProvider extends ModelProvider {
       );
     }
     // Many local servers need no key; the SDK insists on one.
-    this.client ??= new OpenAI({ apiKey: apiKey ?? 'none', baseURL: baseUrl, maxRetries: 0, timeout: this.config.agent.modelTimeoutMs });
+    this.client ??= new OpenAI({ apiKey: apiKey ?? 'none', baseURL: baseUrl, maxRetries: 0, timeout: this.agent.modelTimeoutMs });
     return new OpenAICompatibleModel(`openai-compatible/${model}`, this.client, model, [apiKey]);
   }
 }

@@ -2,7 +2,9 @@ import { Injectable } from '@nestjs/common';
 import OpenAI from 'openai';
 import type { Response, ResponseCreateParamsNonStreaming, ResponseInputItem } from 'openai/resources/responses/responses';
 import { DomainError, DomainErrorCode } from '../../common/domain-error';
-import { AppConfig } from '../../config/config.module';
+import { InjectSettings } from '../../config/config.module';
+import { OPENAI_SETTINGS, type OpenAISettings } from './openai.settings';
+import { AGENT_SETTINGS, type AgentSettings } from '../agent.settings';
 import type { Screenshot } from '../../computer/computer.module';
 import { toModelCallError } from '../model-errors';
 import { RegisterModelProvider } from '../model-provider.registry';
@@ -131,19 +133,20 @@ export class OpenAIModelProvider extends ModelProvider {
   override readonly form = 'openai/<model> (needs OPENAI_API_KEY), e.g. openai/gpt-5.4 or openai/computer-use-preview';
   private client?: OpenAI;
 
-  constructor(private readonly config: AppConfig) {
+  constructor(@InjectSettings(OPENAI_SETTINGS) private readonly settings: OpenAISettings,
+    @InjectSettings(AGENT_SETTINGS) private readonly agent: AgentSettings,) {
     super();
   }
 
   create(model: string): CuaModel {
-    const { apiKey, baseUrl, computerTool } = this.config.agent.openai;
+    const { apiKey, baseUrl, computerTool } = this.settings;
     if (!apiKey) {
       throw new DomainError(
         DomainErrorCode.MODEL_ERROR,
         `The model openai/${model} needs an API key: set OPENAI_API_KEY (and OPENAI_BASE_URL for a proxy or gateway), or choose another model with CUA_MODEL_NAME.`,
       );
     }
-    this.client ??= new OpenAI({ apiKey, baseURL: baseUrl, maxRetries: 0, timeout: this.config.agent.modelTimeoutMs });
-    return new OpenAIModel(`openai/${model}`, this.client, model, openAIToolFormFor(model, computerTool), this.config.agent.ackSafetyChecks, [apiKey]);
+    this.client ??= new OpenAI({ apiKey, baseURL: baseUrl, maxRetries: 0, timeout: this.agent.modelTimeoutMs });
+    return new OpenAIModel(`openai/${model}`, this.client, model, openAIToolFormFor(model, computerTool), this.agent.ackSafetyChecks, [apiKey]);
   }
 }

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { sleep } from '../../common/async';
 import { DomainError, DomainErrorCode } from '../../common/domain-error';
-import { AppConfig } from '../../config/config.module';
+import { InjectSettings } from '../../config/config.module';
+import { SCRIPTED_SETTINGS, type ScriptedSettings } from './scripted.settings';
 import { RegisterModelProvider } from '../model-provider.registry';
 import { CuaModel, ModelInput, ModelProvider, ModelTurn } from '../model.port';
 
@@ -46,11 +47,11 @@ export class ScriptedModelProvider extends ModelProvider {
   readonly name = 'scripted';
   override readonly form = 'scripted/<name> (a deterministic demo, no key)';
 
-  constructor(private readonly config: AppConfig) {
+  constructor(@InjectSettings(SCRIPTED_SETTINGS) private readonly settings: ScriptedSettings) {
     super();
   }
 
   create(model: string): CuaModel {
-    return new ScriptedModel(`scripted/${model}`, this.config.agent.scriptedSteps, this.config.agent.scriptedStepMs);
+    return new ScriptedModel(`scripted/${model}`, this.settings.steps, this.settings.stepMs);
   }
 }

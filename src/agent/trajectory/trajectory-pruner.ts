@@ -1,7 +1,8 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { PeriodicJob } from '../../common/periodic-job';
-import { AppConfig } from '../../config/config.module';
+import { InjectSettings } from '../../config/config.module';
+import { TRAJECTORY_SETTINGS, type TrajectorySettings } from './trajectory.settings';
 import { TrajectoryStore } from './trajectory.store';
 
 const MAX_INTERVAL_MS = 3_600_000;
@@ -15,7 +16,7 @@ export class TrajectoryPruner implements OnApplicationBootstrap, OnModuleDestroy
   constructor(
     private readonly store: TrajectoryStore,
     scheduler: SchedulerRegistry,
-    private readonly config: AppConfig,
+    @InjectSettings(TRAJECTORY_SETTINGS) private readonly settings: TrajectorySettings,
   ) {
     this.job = new PeriodicJob(scheduler, 'trajectory-prune', this.logger, async () => void (await this.store.prune()));
   }
@@ -23,7 +24,7 @@ export class TrajectoryPruner implements OnApplicationBootstrap, OnModuleDestroy
   onApplicationBootstrap() {
     if (!this.store.enabled) return;
     void this.tick(); // a failure is logged inside
-    this.job.start(Math.max(500, Math.min(MAX_INTERVAL_MS, Math.floor(this.config.agent.trajectories.maxAgeMs / 2))));
+    this.job.start(Math.max(500, Math.min(MAX_INTERVAL_MS, Math.floor(this.settings.maxAgeMs / 2))));
   }
 
   onModuleDestroy() {

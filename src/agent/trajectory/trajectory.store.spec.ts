@@ -1,12 +1,14 @@
 import { mkdtemp, readdir, rm, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AppConfig } from '../../config/config.module';
+import { Settings } from '../../config/config.module';
+import { COMPUTER_SETTINGS } from '../../computer/computer.settings';
+import { TRAJECTORY_SETTINGS } from './trajectory.settings';
 import { FakeComputer, ScreenshotService } from '../../computer/computer.module';
 import { SecretRedactor } from '../secret-redactor';
 import { TrajectoryStore } from './trajectory.store';
 
-const withRedactor = (config: AppConfig) => [config, new SecretRedactor(config)] as const;
+const withRedactor = (settings: Settings) => [settings.get(TRAJECTORY_SETTINGS), new SecretRedactor(settings)] as const;
 
 describe(TrajectoryStore.name, () => {
   let dir: string;
@@ -14,8 +16,8 @@ describe(TrajectoryStore.name, () => {
     dir = await mkdtemp(join(tmpdir(), 'traj-spec-'));
   });
   afterEach(async () => rm(dir, { recursive: true, force: true }));
-  const make = (env: Record<string, string> = {}) => new TrajectoryStore(...withRedactor(AppConfig.fromEnv({ TRAJECTORY_DIR: dir, ...env })));
-  const shot = () => new ScreenshotService(AppConfig.fromEnv({})).take(new FakeComputer('t', { width: 64, height: 48 }));
+  const make = (env: Record<string, string> = {}) => new TrajectoryStore(...withRedactor(Settings.load({ TRAJECTORY_DIR: dir, ...env })));
+  const shot = () => new ScreenshotService(Settings.load({}).get(COMPUTER_SETTINGS)).take(new FakeComputer('t', { width: 64, height: 48 }));
 
   async function record(sut: TrajectoryStore, principal: string, sessionId: string) {
     const w = (await sut.start({ principal, sessionId }, `task of ${principal}`, 'scripted/demo'))!;
@@ -25,7 +27,7 @@ describe(TrajectoryStore.name, () => {
   }
 
   it('is off without TRAJECTORY_DIR', async () => {
-    const sut = new TrajectoryStore(...withRedactor(AppConfig.fromEnv({})));
+    const sut = new TrajectoryStore(...withRedactor(Settings.load({})));
     expect(sut.enabled).toBe(false);
     expect(await sut.start({ principal: 'a', sessionId: 's' }, 't', 'm')).toBeUndefined();
   });

@@ -3,7 +3,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { appendFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { errorMessage } from '../../common/domain-error';
-import { AppConfig } from '../../config/config.module';
+import { InjectSettings } from '../../config/config.module';
+import { TRAJECTORY_SETTINGS, type TrajectorySettings } from './trajectory.settings';
 import { settleJson } from '../../computer/computer.module';
 import type { Screenshot } from '../../computer/computer.module';
 import type { StepRecord, TokenUsage } from '../model.port';
@@ -139,10 +140,10 @@ export class TrajectoryStore {
   private readonly active = new Set<string>();
 
   constructor(
-    private readonly config: AppConfig,
+    @InjectSettings(TRAJECTORY_SETTINGS) private readonly settings: TrajectorySettings,
     private readonly redactor: SecretRedactor,
   ) {
-    const dir = config.agent.trajectories.dir;
+    const dir = settings.dir;
     this.root = dir ? resolve(dir) : undefined;
   }
 
@@ -222,7 +223,7 @@ export class TrajectoryStore {
   /** Removes trajectories last written more than TRAJECTORY_MAX_AGE_MS ago (never one still being written). */
   async prune(now = Date.now()): Promise<number> {
     if (!this.root) return 0;
-    const maxAge = this.config.agent.trajectories.maxAgeMs;
+    const maxAge = this.settings.maxAgeMs;
     let removed = 0;
     const dirs = async (p: string) => (await readdir(p, { withFileTypes: true }).catch(() => [])).filter((d) => d.isDirectory()).map((d) => join(p, d.name));
     for (const p of await dirs(this.root)) {

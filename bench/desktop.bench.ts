@@ -264,7 +264,7 @@ async function compareSettling(client: Client, noWaitClient: Client) {
 
 async function startBench(config: AppConfig) {
   const n = Number(process.env.START_COUNT ?? 8);
-  const provider = new XvfbComputerProvider(config);
+  const provider = new XvfbComputerProvider(config.computer, config.computer);
   const screenshots = new ScreenshotService(config.computer);
   const t0 = Date.now();
   const started: XvfbComputer[] = [];
@@ -340,7 +340,8 @@ async function profileBench(base: AppConfig) {
   const standardCold: number[] = [];
   const browserLaunch: number[] = [];
   for (const profile of ['minimal', 'standard']) {
-    const provider = new XvfbComputerProvider(with_({ DESKTOP_PROFILE: profile }));
+    const profileConfig = with_({ DESKTOP_PROFILE: profile });
+    const provider = new XvfbComputerProvider(profileConfig.computer, profileConfig.computer);
     const idle: ReturnType<typeof footprint>[] = [];
     const browsing: ReturnType<typeof footprint>[] = [];
     for (let i = 0; i < runs; i++) {

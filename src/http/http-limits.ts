@@ -3,7 +3,8 @@ import { HttpAdapterHost } from '@nestjs/core';
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { Server } from 'node:http';
-import { AppConfig } from '../config/config.module';
+import { InjectSettings } from '../config/config.module';
+import { HTTP_SETTINGS, type HttpSettings } from './http.settings';
 
 /** File descriptors left for desktops, files, child processes and the probe port beyond HTTP_MAX_CONNECTIONS. */
 const FD_RESERVE = 1024;
@@ -68,13 +69,13 @@ export class HttpLimits implements OnApplicationBootstrap {
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
-    private readonly config: AppConfig,
+    @InjectSettings(HTTP_SETTINGS) private readonly settings: HttpSettings,
   ) {}
 
   onApplicationBootstrap() {
     const server: unknown = this.adapterHost.httpAdapter?.getHttpServer();
     if (!(server instanceof Server)) return; // stdio, or an adapter without a Node server
-    applyLimits(server, this.config.http);
+    applyLimits(server, this.settings);
     server.on('drop', () => this.drop());
     this.checkFileLimit(openFileLimit(readOwnLimits()));
   }
@@ -85,7 +86,7 @@ export class HttpLimits implements OnApplicationBootstrap {
     this.events.emit('dropped');
     if (now - this.lastWarnAt < DROP_WARN_EVERY_MS) return;
     this.logger.warn(
-      `HTTP_MAX_CONNECTIONS (${this.config.http.maxConnections}) reached: new connections are closed at once ` +
+      `HTTP_MAX_CONNECTIONS (${this.settings.maxConnections}) reached: new connections are closed at once ` +
         `(${this.dropped} so far). A flood of connections, or raise HTTP_MAX_CONNECTIONS if this is real load.`,
     );
     this.lastWarnAt = now;
@@ -93,7 +94,7 @@ export class HttpLimits implements OnApplicationBootstrap {
 
   /** Warns when HTTP_MAX_CONNECTIONS leaves too few file descriptors for everything else. */
   checkFileLimit(limit: number | undefined) {
-    const max = this.config.http.maxConnections;
+    const max = this.settings.maxConnections;
     if (limit === undefined || max + FD_RESERVE <= limit) return;
     this.logger.warn(
       `HTTP_MAX_CONNECTIONS (${max}) leaves fewer than ${FD_RESERVE} of this process's ${limit} file descriptors (ulimit -n) for desktops, files and the probe port: ` +

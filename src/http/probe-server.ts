@@ -4,7 +4,8 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { errorMessage } from '../common/domain-error';
-import { AppConfig } from '../config/config.module';
+import { InjectSettings } from '../config/config.module';
+import { HTTP_SETTINGS, type HttpSettings } from './http.settings';
 import { applyLimits } from './http-limits';
 
 /** What the probe port serves; anything else gets 404. */
@@ -34,11 +35,11 @@ export class ProbeServer implements OnApplicationBootstrap, OnApplicationShutdow
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
-    private readonly config: AppConfig,
+    @InjectSettings(HTTP_SETTINGS) private readonly settings: HttpSettings,
   ) {}
 
   async onApplicationBootstrap() {
-    const probe = this.config.http.probe;
+    const probe = this.settings.probe;
     const adapter = this.adapterHost.httpAdapter;
     if (!probe || !(adapter?.getHttpServer() instanceof Server)) return; // no probe port, or stdio
     const app = adapter.getInstance<Handler>();
@@ -48,7 +49,7 @@ export class ProbeServer implements OnApplicationBootstrap, OnApplicationShutdow
       res.setHeader('Content-Type', 'text/plain; charset=utf-8');
       res.end('Not found: this port (PROBE_PORT) serves only GET /health/live, /health/ready and /metrics.\n');
     });
-    applyLimits(server, { ...this.config.http, maxConnections: PROBE_MAX_CONNECTIONS });
+    applyLimits(server, { ...this.settings, maxConnections: PROBE_MAX_CONNECTIONS });
     server.listen(probe.port, probe.host);
     try {
       await Promise.race([once(server, 'listening'), once(server, 'error').then(([e]) => Promise.reject(e as Error))]);

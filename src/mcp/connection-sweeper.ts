@@ -1,7 +1,8 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { PeriodicJob } from '../common/periodic-job';
-import { AppConfig } from '../config/config.module';
+import { InjectSettings } from '../config/config.module';
+import { SESSION_SETTINGS, type SessionSettings } from '../session/session.settings';
 import { McpConnections } from './mcp-connections';
 
 /**
@@ -19,7 +20,7 @@ export class ConnectionSweeper implements OnApplicationBootstrap, OnModuleDestro
   constructor(
     connections: McpConnections,
     scheduler: SchedulerRegistry,
-    private readonly config: AppConfig,
+    @InjectSettings(SESSION_SETTINGS) private readonly sessionSettings: SessionSettings,
   ) {
     this.job = new PeriodicJob(scheduler, 'mcp-connection-idle-sweep', this.logger, async () => {
       const closed = await connections.sweepIdle();
@@ -28,7 +29,7 @@ export class ConnectionSweeper implements OnApplicationBootstrap, OnModuleDestro
   }
 
   onApplicationBootstrap() {
-    this.job.start(this.config.session.sweepIntervalMs);
+    this.job.start(this.sessionSettings.sweepIntervalMs);
   }
 
   onModuleDestroy() {

@@ -3,7 +3,7 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
-import { AppConfig } from '../config/config.module';
+import { AppConfig, ConfigModule } from '../config/config.module';
 import { SessionService } from '../session/session.module';
 import { ConnectionSweeper } from './connection-sweeper';
 import { Admission, McpConnections, Refusal } from './mcp-connections';
@@ -29,11 +29,11 @@ async function setup(env: Record<string, string> = {}) {
   const sessions = { endConnection: jest.fn(async (id: string) => void withDefault.delete(id)), holdsDefault: jest.fn((id: string) => withDefault.has(id)) };
   const tools = { busy: jest.fn((id: string) => busy.has(id)) };
   const moduleRef = await Test.createTestingModule({
+    imports: [ConfigModule.forRoot(config)],
     providers: [
       McpConnections,
       ConnectionSweeper,
       SchedulerRegistry,
-      { provide: AppConfig, useValue: config },
       { provide: SessionService, useValue: sessions },
       { provide: ToolRunner, useValue: tools },
     ],

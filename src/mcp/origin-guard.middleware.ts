@@ -1,7 +1,8 @@
 import { Injectable, NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import type { IncomingMessage } from 'node:http';
-import { AppConfig } from '../config/config.module';
+import { InjectSettings } from '../config/config.module';
+import { HTTP_SETTINGS, type HttpSettings } from '../http/http.settings';
 import { rpcError } from './mcp-errors';
 
 const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
@@ -45,10 +46,10 @@ export class OriginGuardMiddleware implements NestMiddleware {
   private readonly hosts: ReadonlySet<string>;
   private readonly origins: ReadonlySet<string>;
 
-  constructor(config: AppConfig) {
-    this.loopback = isLoopbackHost(config.http.host);
-    this.hosts = new Set(config.http.allowedHosts);
-    this.origins = new Set(config.http.allowedOrigins);
+  constructor(@InjectSettings(HTTP_SETTINGS) http: HttpSettings) {
+    this.loopback = isLoopbackHost(http.host);
+    this.hosts = new Set(http.allowedHosts);
+    this.origins = new Set(http.allowedOrigins);
   }
 
   use(req: Request, res: Response, next: NextFunction) {

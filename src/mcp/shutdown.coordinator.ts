@@ -1,6 +1,7 @@
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { DomainError, DomainErrorCode } from '../common/domain-error';
-import { AppConfig } from '../config/config.module';
+import { InjectSettings } from '../config/config.module';
+import { LIFECYCLE_SETTINGS, type LifecycleSettings } from '../lifecycle/lifecycle.settings';
 import { DrainState } from '../lifecycle/lifecycle.module';
 import { ComputerPool } from '../pool/pool.module';
 import { SessionService } from '../session/session.module';
@@ -27,7 +28,7 @@ export class ShutdownCoordinator implements BeforeApplicationShutdown {
     private readonly sessions: SessionService,
     private readonly connections: McpConnections,
     private readonly pool: ComputerPool,
-    private readonly config: AppConfig,
+    @InjectSettings(LIFECYCLE_SETTINGS) private readonly shutdown: LifecycleSettings,
   ) {}
 
   beforeApplicationShutdown(signal?: string): Promise<void> {
@@ -38,10 +39,10 @@ export class ShutdownCoordinator implements BeforeApplicationShutdown {
     const t0 = Date.now();
     this.drain.start();
     const running = this.tools.count();
-    this.logger.log(`Shutting down${signal ? ` on ${signal}` : ''}: ${running} call(s) running, grace ${this.config.shutdown.graceMs} ms`);
-    const left = await this.tools.settle(this.config.shutdown.graceMs);
+    this.logger.log(`Shutting down${signal ? ` on ${signal}` : ''}: ${running} call(s) running, grace ${this.shutdown.graceMs} ms`);
+    const left = await this.tools.settle(this.shutdown.graceMs);
     if (left) {
-      this.tools.abortAll(new DomainError(DomainErrorCode.SHUTTING_DOWN, `The server is shutting down; the call was stopped after the ${this.config.shutdown.graceMs} ms grace period.`));
+      this.tools.abortAll(new DomainError(DomainErrorCode.SHUTTING_DOWN, `The server is shutting down; the call was stopped after the ${this.shutdown.graceMs} ms grace period.`));
       await this.tools.settle(ABORT_SETTLE_MS);
     }
     await this.sessions.drainAll(0);

@@ -1,6 +1,6 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { AppConfig } from '../config/config.module';
+import { AUTH_SETTINGS, type AuthSettings } from '../auth/auth.settings';
 import { McpConnections } from './mcp-connections';
 import { McpServerFactory } from './mcp-server.factory';
 
@@ -14,7 +14,7 @@ export const STDIO_CONNECTION = 'stdio';
 export async function serveStdio(app: INestApplicationContext): Promise<void> {
   const factory = app.get(McpServerFactory);
   const connections = app.get(McpConnections);
-  const ctx = factory.create(app.get(AppConfig).auth.stdioPrincipal, STDIO_CONNECTION);
+  const ctx = factory.create(app.get<string, AuthSettings>(AUTH_SETTINGS.token).stdioPrincipal, STDIO_CONNECTION);
   const transport = new StdioServerTransport();
   const closed = new Promise<void>((resolve) => {
     transport.onclose = () => resolve();

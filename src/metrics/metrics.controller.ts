@@ -1,7 +1,8 @@
 import { Controller, Get, Req, Res } from '@nestjs/common';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request, Response } from 'express';
-import { AppConfig } from '../config/config.module';
+import { InjectSettings } from '../config/config.module';
+import { METRICS_SETTINGS, type MetricsSettings } from './metrics.settings';
 import { MetricsService } from './metrics.service';
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
@@ -13,9 +14,9 @@ export class MetricsController {
 
   constructor(
     private readonly metrics: MetricsService,
-    config: AppConfig,
+    @InjectSettings(METRICS_SETTINGS) settings: MetricsSettings,
   ) {
-    this.token = config.metrics.token === undefined ? undefined : digest(config.metrics.token);
+    this.token = settings.token === undefined ? undefined : digest(settings.token);
   }
 
   @Get()

@@ -1,5 +1,6 @@
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { AppConfig } from '../config/config.module';
+import { Settings } from '../config/config.module';
+import { SESSION_SETTINGS } from './session.settings';
 import { SessionSweeper } from './session-sweeper';
 import { SessionService } from './session.service';
 
@@ -10,7 +11,7 @@ describe(SessionSweeper.name, () => {
   it('sweeps every SESSION_SWEEP_INTERVAL_MS and removes its interval on destroy', async () => {
     const sweep = jest.fn().mockResolvedValue([]);
     const scheduler = new SchedulerRegistry();
-    const sut = new SessionSweeper({ sweep } as unknown as SessionService, scheduler, AppConfig.fromEnv({ SESSION_SWEEP_INTERVAL_MS: '1000' }));
+    const sut = new SessionSweeper({ sweep } as unknown as SessionService, scheduler, Settings.load({ SESSION_SWEEP_INTERVAL_MS: '1000' }).get(SESSION_SETTINGS));
     sut.onApplicationBootstrap();
     expect(scheduler.getIntervals()).toEqual(['session-idle-sweep']);
     await jest.advanceTimersByTimeAsync(3000);
@@ -28,7 +29,7 @@ describe(SessionSweeper.name, () => {
       .mockImplementationOnce(() => new Promise<string[]>((r) => (finish = () => r([]))))
       .mockRejectedValueOnce(new Error('boom'))
       .mockResolvedValue([]);
-    const sut = new SessionSweeper({ sweep } as unknown as SessionService, new SchedulerRegistry(), AppConfig.fromEnv({}));
+    const sut = new SessionSweeper({ sweep } as unknown as SessionService, new SchedulerRegistry(), Settings.load({}).get(SESSION_SETTINGS));
     const first = sut.tick();
     await sut.tick();
     expect(sweep).toHaveBeenCalledTimes(1);

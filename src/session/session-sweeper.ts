@@ -1,7 +1,8 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { PeriodicJob } from '../common/periodic-job';
-import { AppConfig } from '../config/config.module';
+import { InjectSettings } from '../config/config.module';
+import { SESSION_SETTINGS, type SessionSettings } from './session.settings';
 import { SessionService } from './session.service';
 
 /** Every SESSION_SWEEP_INTERVAL_MS, ends sessions idle past their timeout. Owns its interval. */
@@ -13,7 +14,7 @@ export class SessionSweeper implements OnApplicationBootstrap, OnModuleDestroy {
   constructor(
     private readonly sessions: SessionService,
     scheduler: SchedulerRegistry,
-    private readonly config: AppConfig,
+    @InjectSettings(SESSION_SETTINGS) private readonly settings: SessionSettings,
   ) {
     this.job = new PeriodicJob(scheduler, 'session-idle-sweep', this.logger, async () => {
       const ended = await this.sessions.sweep();
@@ -22,7 +23,7 @@ export class SessionSweeper implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   onApplicationBootstrap() {
-    this.job.start(this.config.session.sweepIntervalMs);
+    this.job.start(this.settings.sweepIntervalMs);
   }
 
   onModuleDestroy() {

@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { sleep } from '../../common/async';
-import { AppConfig } from '../../config/config.module';
+import { InjectSettings } from '../../config/config.module';
+import { COMPUTER_SETTINGS, type ComputerSettings } from '../computer.settings';
+import { FAKE_SETTINGS, type FakeSettings } from './fake.settings';
 import { ComputerProvider, CreateComputerOptions } from '../computer.port';
 import { RegisterComputerProvider } from '../computer-provider.registry';
 import { FakeComputer } from './fake-computer';
@@ -14,15 +16,16 @@ export class FakeComputerProvider extends ComputerProvider {
   /** Every computer this provider made, for tests and leak checks. */
   readonly created: FakeComputer[] = [];
 
-  constructor(private readonly config: AppConfig) {
+  constructor(@InjectSettings(COMPUTER_SETTINGS) private readonly computer: ComputerSettings,
+    @InjectSettings(FAKE_SETTINGS) private readonly settings: FakeSettings,) {
     super();
   }
 
   async create(options: CreateComputerOptions): Promise<FakeComputer> {
-    if (this.config.computer.fakeCreateDelayMs > 0) await sleep(this.config.computer.fakeCreateDelayMs, options.signal);
+    if (this.settings.createDelayMs > 0) await sleep(this.settings.createDelayMs, options.signal);
     const computer = new FakeComputer(`fake-${randomUUID().slice(0, 8)}`, {
-      width: this.config.computer.screenWidth,
-      height: this.config.computer.screenHeight,
+      width: this.computer.screenWidth,
+      height: this.computer.screenHeight,
     });
     this.created.push(computer);
     return computer;

@@ -5,7 +5,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DomainError, DomainErrorCode, errorMessage } from '../../common/domain-error';
-import { AppConfig } from '../../config/config.module';
+import { InjectSettings } from '../../config/config.module';
+import { COMPUTER_SETTINGS, type ComputerSettings } from '../computer.settings';
+import { XVFB_SETTINGS, type XvfbSettings } from './xvfb.settings';
 import { ComputerProvider, CreateComputerOptions } from '../computer.port';
 import { RegisterComputerProvider } from '../computer-provider.registry';
 import { ComputerCgroups } from './computer-cgroups';
@@ -35,7 +37,8 @@ export class XvfbComputerProvider extends ComputerProvider implements OnModuleIn
   private readonly open = new Set<XvfbComputer>();
 
   constructor(
-    private readonly config: AppConfig,
+    @InjectSettings(COMPUTER_SETTINGS) private readonly computer: ComputerSettings,
+    @InjectSettings(XVFB_SETTINGS) private readonly xvfb: XvfbSettings,
     /** Registered profiles; without the registry (a bare provider in unit specs) the built-in ones. */
     @Optional() private readonly profiles?: DesktopProfileRegistry,
   ) {
@@ -45,8 +48,8 @@ export class XvfbComputerProvider extends ComputerProvider implements OnModuleIn
   /** The desktop profile DESKTOP_PROFILE names. */
   profile(): DesktopProfile {
     if (this.profiles) return this.profiles.active();
-    const builtIn = [new StandardDesktop(), new MinimalDesktop()].find((p) => p.name === this.config.computer.desktopProfile);
-    if (!builtIn) throw new DomainError(DomainErrorCode.INVALID_ARGUMENT, `DESKTOP_PROFILE=${this.config.computer.desktopProfile} is not a built-in desktop profile (standard, minimal).`);
+    const builtIn = [new StandardDesktop(), new MinimalDesktop()].find((p) => p.name === this.xvfb.desktopProfile);
+    if (!builtIn) throw new DomainError(DomainErrorCode.INVALID_ARGUMENT, `DESKTOP_PROFILE=${this.xvfb.desktopProfile} is not a built-in desktop profile (standard, minimal).`);
     return builtIn;
   }
 
@@ -102,7 +105,7 @@ export class XvfbComputerProvider extends ComputerProvider implements OnModuleIn
     const programs = this.resolvePrograms();
     let uids: HostUids | undefined;
     if (process.getuid?.() === 0) {
-      const { base, count } = this.config.computer.sandboxUids;
+      const { base, count } = this.xvfb.sandboxUids;
       const probe = programs.setpriv
         ? spawnSync(programs.setpriv, ['--reuid', String(base), '--regid', String(base), '--clear-groups', '--', programs.bwrap, '--unshare-all', '--unshare-user', '--uid', '1000', '--gid', '1000', '--as-pid-1', '--die-with-parent', '--ro-bind', '/', '/', '--', 'true'], {
             timeout: 10_000,
@@ -147,7 +150,7 @@ export class XvfbComputerProvider extends ComputerProvider implements OnModuleIn
    */
   private resolveNetwork(): Promise<NetworkChoice> {
     this.network ??= (async (): Promise<NetworkChoice> => {
-      const n = this.config.computer.network;
+      const n = this.xvfb.network;
       if (n.mode === 'on') {
         this.log.warn('COMPUTER_NETWORK=on: desktops share this host\'s network, with this server\'s own port, everything on its loopback and whatever the host can reach (cloud metadata, the cluster). Use it only for one trusted user; COMPUTER_NETWORK=egress gives them the internet without that.');
         return 'on';
@@ -166,7 +169,7 @@ export class XvfbComputerProvider extends ComputerProvider implements OnModuleIn
         plan = { lists: n.lists, dns, programs: egress };
         const dir = await mkdtemp(join(tmpdir(), 'cua-egress-probe-'));
         try {
-          await (await EgressNetwork.start({ plan, hostUid: uids ? this.config.computer.sandboxUids.base : undefined, etcDir: dir, timeoutMs: 10_000 })).close();
+          await (await EgressNetwork.start({ plan, hostUid: uids ? this.xvfb.sandboxUids.base : undefined, etcDir: dir, timeoutMs: 10_000 })).close();
         } catch (e) {
           reason = errorMessage(e);
         } finally {
@@ -195,7 +198,7 @@ export class XvfbComputerProvider extends ComputerProvider implements OnModuleIn
 
   /** Removes desktop folders a crashed server of ours left behind. */
   async onModuleInit(): Promise<void> {
-    if (this.config.computer.provider !== this.name) return;
+    if (this.computer.provider !== this.name) return;
     const removed = await removeStaleWorkspaces();
     if (removed.length) this.log.log(`Removed ${removed.length} desktop folder(s) left by a server that is gone`);
   }
@@ -206,7 +209,7 @@ export class XvfbComputerProvider extends ComputerProvider implements OnModuleIn
   }
 
   async create(options: CreateComputerOptions): Promise<XvfbComputer> {
-    const c = this.config.computer;
+    const c = this.computer;
     const uids = this.resolveHostUids();
     const hostUid = uids?.take();
     if (uids && hostUid === undefined) {
@@ -227,7 +230,7 @@ export class XvfbComputerProvider extends ComputerProvider implements OnModuleIn
           programs: this.resolvePrograms(),
           profile: this.profile(),
           hostUid,
-          limits: c.limits,
+          limits: this.xvfb.limits,
           cgroups: await this.resolveCgroups(),
           sizedDisk: process.getuid?.() === 0,
           onClose: () => computer && this.open.delete(computer),

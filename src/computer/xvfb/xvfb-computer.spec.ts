@@ -4,7 +4,9 @@ import { readFile } from 'node:fs/promises';
 import { createServer, Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AppConfig } from '../../config/config.module';
+import { Settings } from '../../config/config.module';
+import { COMPUTER_SETTINGS } from '../computer.settings';
+import { XVFB_SETTINGS } from './xvfb.settings';
 import { isDomainError } from '../../common/domain-error';
 import { Frame } from '../computer.port';
 import { locatePrograms, ProgramPaths } from './programs';
@@ -26,8 +28,9 @@ const H = 800;
 const OUTPUT_LIMIT = 4096;
 // No network unless a test asks for it: no test's desktop may reach past this machine.
 const config = (extra: Record<string, string> = {}) =>
-  AppConfig.fromEnv({ COMPUTER_PROVIDER: 'xvfb', DESKTOP_PROFILE: 'minimal', COMPUTER_NETWORK: 'off', SCREEN_WIDTH: String(W), SCREEN_HEIGHT: String(H), COMMAND_OUTPUT_LIMIT_BYTES: String(OUTPUT_LIMIT), ...extra });
-const provider = new XvfbComputerProvider(config());
+  Settings.load({ COMPUTER_PROVIDER: 'xvfb', DESKTOP_PROFILE: 'minimal', COMPUTER_NETWORK: 'off', SCREEN_WIDTH: String(W), SCREEN_HEIGHT: String(H), COMMAND_OUTPUT_LIMIT_BYTES: String(OUTPUT_LIMIT), ...extra });
+const xvfbProvider = (settings: Settings) => new XvfbComputerProvider(settings.get(COMPUTER_SETTINGS), settings.get(XVFB_SETTINGS));
+const provider = xvfbProvider(config());
 
 // The terminal's window (xterm -geometry 100x30+40+40) and a patch of bare desktop beside it.
 const TERMINAL = { x0: 44, y0: 62, x1: 900, y1: 600 };
@@ -248,7 +251,7 @@ describe('xvfb computers: lifecycle', () => {
         const ac = new AbortController();
         if (abortAfterMs === 0) ac.abort();
         else setTimeout(() => ac.abort(), abortAfterMs);
-        const options = { id: `abort-${abortAfterMs}`, width: W, height: H, network: 'off' as const, commandTimeoutMs: 1000, commandOutputLimitBytes: 1024, programs: paths as ProgramPaths, baseDir, limits: config().computer.limits, profile: new MinimalDesktop() };
+        const options = { id: `abort-${abortAfterMs}`, width: W, height: H, network: 'off' as const, commandTimeoutMs: 1000, commandOutputLimitBytes: 1024, programs: paths as ProgramPaths, baseDir, limits: config().get(XVFB_SETTINGS).limits, profile: new MinimalDesktop() };
         const result = await XvfbComputer.start(options, ac.signal).then(
           (computer) => computer.close().then(() => 'started'), // it was quicker than the abort
           (e: unknown) => (isDomainError(e, 'CANCELLED') ? 'cancelled' : e),
@@ -480,7 +483,7 @@ describe('xvfb computers: runCommand and isolation', () => {
 
   it("cannot reach the host's loopback with COMPUTER_NETWORK=egress (test/desktop-network.e2e-spec.ts has the rest)", async () => {
     // Names would go to port 9 of the loopback, where nothing answers: no lookup leaves the machine.
-    const egress = new XvfbComputerProvider(config({ COMPUTER_NETWORK: 'egress', COMPUTER_NETWORK_DNS: '127.0.0.1:9' }));
+    const egress = xvfbProvider(config({ COMPUTER_NETWORK: 'egress', COMPUTER_NETWORK_DNS: '127.0.0.1:9' }));
     const n = await egress.create({});
     try {
       expect(n.networkPids()).toHaveLength(2);
@@ -494,7 +497,7 @@ describe('xvfb computers: runCommand and isolation', () => {
   });
 
   it('has the network with COMPUTER_NETWORK=on', async () => {
-    const networked = new XvfbComputerProvider(config({ COMPUTER_NETWORK: 'on' }));
+    const networked = xvfbProvider(config({ COMPUTER_NETWORK: 'on' }));
     const n = await networked.create({});
     try {
       const r = await n.runCommand(`bash -c 'exec 3<>/dev/tcp/127.0.0.1/${port} && head -n1 <&3'`);
@@ -530,7 +533,7 @@ describe('xvfb computers: runCommand and isolation', () => {
     if (process.getuid?.() === 0) {
       // As root, each computer's host user (never root, never another computer's) owns its folders
       // and runs its processes, the X server among them.
-      const { base, count } = config().computer.sandboxUids;
+      const { base, count } = config().get(XVFB_SETTINGS).sandboxUids;
       const ua = statSync(a.homeDir!).uid;
       const ub = statSync(b.homeDir!).uid;
       for (const u of [ua, ub]) expect(u >= base && u < base + count).toBe(true);

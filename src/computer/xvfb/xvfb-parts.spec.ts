@@ -1,7 +1,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AppConfig } from '../../config/config.module';
+import { Settings } from '../../config/config.module';
+import { COMPUTER_SETTINGS } from '../computer.settings';
+import { XVFB_SETTINGS } from './xvfb.settings';
 import { isDomainError } from '../../common/domain-error';
 import { keysymForCodePoint } from './keyboard-map';
 import { locatePrograms } from './programs';
@@ -143,7 +145,7 @@ describe('xvfb provider parts', () => {
         return { paths: {}, missing: ['Xvfb', 'bwrap'] };
       }
     }
-    const provider = new NothingInstalled(AppConfig.fromEnv({ COMPUTER_PROVIDER: 'xvfb' }));
+    const provider = new NothingInstalled(Settings.load({}).get(COMPUTER_SETTINGS), Settings.load({}).get(XVFB_SETTINGS));
     const err: unknown = await provider.checkReady().catch((e: unknown) => e);
     expect(isDomainError(err, 'COMPUTER_FAILED')).toBe(true);
     expect((err as Error).message).toMatch(/Xvfb, bwrap/);

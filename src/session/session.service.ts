@@ -8,7 +8,7 @@ import { AppConfig } from '../config/config.module';
 import type { Computer } from '../computer/computer.module';
 import { DrainState } from '../lifecycle/lifecycle.module';
 import { ComputerPool, Lease } from '../pool/pool.module';
-import { principalSessionLimit, sessionEnded, sessionLimit, sessionNotFound, shuttingDown } from './session.errors';
+import { SessionEndedError, SessionLimitError, SessionNotFoundError, shuttingDown } from './session.errors';
 import { EndReason, RunningTask, Session, SessionKind } from './session';
 
 /** Server-minted ids: "ses_" + 128 random bits. Never auto-created on use, so a guess finds nothing. */
@@ -80,10 +80,10 @@ export class SessionService {
       }
       const key = SessionService.key(ref.principal, id);
       const closing = this.closing.get(key);
-      if (closing) throw sessionEnded(closing.session);
+      if (closing) throw new SessionEndedError(closing.session);
       const existing = this.sessions.get(key);
       if (existing) return this.whenReady(existing, signal);
-      if (MINTED.test(id)) throw sessionNotFound(id);
+      if (MINTED.test(id)) throw new SessionNotFoundError(id);
       return this.open(ref.principal, id, 'named', this.config.session.idleTimeoutMs, signal);
     }
     const key = this.defaults.get(ref.connectionId);
@@ -135,11 +135,11 @@ export class SessionService {
   private openRecord(principal: string, id: string, kind: SessionKind, idleTimeoutMs: number): Session {
     if (this.drain.draining) throw shuttingDown();
     if (this.sessions.size >= this.config.session.maxSessions) {
-      throw sessionLimit(this.config.session.maxSessions, this.config.session.idleTimeoutMs);
+      throw new SessionLimitError('server', this.config.session.maxSessions, this.config.session.idleTimeoutMs);
     }
     const perPrincipal = this.config.session.maxSessionsPerPrincipal;
     if (perPrincipal < this.config.session.maxSessions && this.list(principal).length >= perPrincipal) {
-      throw principalSessionLimit(perPrincipal, this.config.session.idleTimeoutMs);
+      throw new SessionLimitError('principal', perPrincipal, this.config.session.idleTimeoutMs);
     }
     const session = new Session(id, principal, kind, idleTimeoutMs);
     this.sessions.set(SessionService.key(principal, id), session);
@@ -160,7 +160,7 @@ export class SessionService {
       .then(async (lease) => {
         if (session.ended) {
           await this.pool.release(lease);
-          throw sessionEnded(session);
+          throw new SessionEndedError(session);
         }
         session.lease = lease;
       })
@@ -178,15 +178,15 @@ export class SessionService {
   }
 
   private async whenReady(session: Session, signal?: AbortSignal): Promise<Session> {
-    if (session.ready) await withTimeout(session.ready, this.config.pool.acquireTimeoutMs + 1000, () => sessionEnded(session), signal);
-    if (session.ended) throw sessionEnded(session);
+    if (session.ready) await withTimeout(session.ready, this.config.pool.acquireTimeoutMs + 1000, () => new SessionEndedError(session), signal);
+    if (session.ended) throw new SessionEndedError(session);
     if (!session.lease) return this.startComputer(session, signal);
     return session;
   }
 
   /** The session's computer. Throws when the session has none (ended meanwhile). */
   computerOf(session: Session): Computer {
-    if (session.ended || !session.lease) throw sessionEnded(session);
+    if (session.ended || !session.lease) throw new SessionEndedError(session);
     return session.lease.computer;
   }
 
@@ -208,13 +208,13 @@ export class SessionService {
   /** Leases an extra computer for the session (concurrent tasks); released by releaseExtra or when the session ends. */
   async leaseExtra(session: Session, signal?: AbortSignal): Promise<Lease> {
     if (this.drain.draining) throw shuttingDown();
-    if (session.ended) throw sessionEnded(session);
+    if (session.ended) throw new SessionEndedError(session);
     const link = linkSignals(signal, session.lifetime.signal);
     const lease = await this.pool.acquire({ owner: session.id, principal: session.principal, signal: link.signal }).finally(() => link.dispose());
     const key = SessionService.key(session.principal, session.id);
     if (session.ended) {
       await this.pool.release(lease);
-      throw sessionEnded(session);
+      throw new SessionEndedError(session);
     }
     const set = this.extraLeases.get(key) ?? new Set();
     set.add(lease);
@@ -233,7 +233,7 @@ export class SessionService {
    */
   async runTask<T>(session: Session, name: string, signal: AbortSignal | undefined, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
     if (this.drain.draining) throw shuttingDown();
-    if (session.ended) throw sessionEnded(session);
+    if (session.ended) throw new SessionEndedError(session);
     const link = linkSignals(signal);
     const id = randomUUID();
     session.touch();
@@ -278,7 +278,7 @@ export class SessionService {
     session.endReason = reason;
     if (this.forget(session)) this.events.emit('ended', session, reason);
     const tasks = [...session.tasks.values()];
-    const err = reason === 'shutdown' ? shuttingDown() : sessionEnded(session);
+    const err = reason === 'shutdown' ? shuttingDown() : new SessionEndedError(session);
     // Stops a wait for its computer (its first call's, or a concurrent task's extra one) without waiting it out.
     session.lifetime.abort(err);
     for (const t of tasks) t.controller.abort(err);

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import * as z from 'zod';
-import { AgentResult, AgentService, StepRecord, TokenUsage } from '../../agent/agent.module';
+import { AgentResult, AgentService, AgentTaskError, StepRecord, TokenUsage } from '../../agent/agent.module';
 import { DomainError, DomainErrorCode, isDomainError } from '../../common/domain-error';
 import { AppConfig } from '../../config/config.module';
 import { Computer, ScreenshotService, settleJson } from '../../computer/computer.module';
@@ -275,14 +275,14 @@ export class TaskTools {
       };
       return { content: [text(body), imageBlock(result.screenshot)], isError: false, structured };
     } catch (e) {
-      const details = isDomainError(e) ? e.details : undefined;
-      const done = details?.steps as StepRecord[] | undefined;
-      const used = details?.usage as TokenUsage | undefined;
+      const progress = e instanceof AgentTaskError ? e : undefined;
+      const done = progress?.steps;
+      const used = progress?.usage;
       const error = errorText(e);
       let body = `${label} failed: ${error}`;
       if (done?.length) body += `\nSteps done before it stopped:\n${summarize(done)}`;
       if (used && used.inputTokens + used.outputTokens > 0) body += `\nUsage: ${used.inputTokens} input + ${used.outputTokens} output tokens.`;
-      if (typeof details?.trajectoryId === 'string') body += `\nTrajectory: ${trajectoryUri(session.id, details.trajectoryId)}`;
+      if (progress?.trajectoryId) body += `\nTrajectory: ${trajectoryUri(session.id, progress.trajectoryId)}`;
       const content: Content = [text(body)];
       // The screen as it was left helps the caller decide what to do; skip it when the computer is gone or we were cancelled.
       if (isDomainError(e, 'COMPUTER_FAILED') && session.lease?.computer === computer) await this.sessions.recoverComputer(session).catch(() => false);

@@ -13,6 +13,7 @@ import { McpModule } from './mcp/mcp.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { PoolModule } from './pool/pool.module';
 import { SessionModule } from './session/session.module';
+import { TaskModule } from './task/task.module';
 
 export interface AppModuleOptions {
   /** Settings; defaults to the validated process environment. */
@@ -50,6 +51,7 @@ export class AppModule {
         PoolModule,
         SessionModule,
         AgentModule,
+        TaskModule,
         McpModule,
         HealthModule,
         MetricsModule,

@@ -20,6 +20,8 @@ export const DomainErrorCode = {
   SAFETY_CHECK: 'SAFETY_CHECK',
   CANCELLED: 'CANCELLED',
   TIMEOUT: 'TIMEOUT',
+  /** An unexpected failure (a bug or an unforeseen error from a library); the message is the original error's. */
+  INTERNAL: 'INTERNAL',
 } as const;
 export type DomainErrorCode = (typeof DomainErrorCode)[keyof typeof DomainErrorCode];
 

@@ -4,6 +4,7 @@ import { ApiKeyMiddleware, AuthModule } from '../auth/auth.module';
 import { ComputerModule } from '../computer/computer.module';
 import { PoolModule } from '../pool/pool.module';
 import { SessionModule } from '../session/session.module';
+import { TaskModule } from '../task/task.module';
 import { McpBodyMiddleware } from './mcp-body.middleware';
 import { McpFastPath } from './mcp-fast-path';
 import { McpForwarder } from './mcp-forwarder';
@@ -21,7 +22,7 @@ import { ToolRunner } from './tools/tool-runner';
 
 /** The MCP face of the server: tools, Streamable HTTP at /mcp, stdio, and graceful shutdown. */
 @Module({
-  imports: [SessionModule, PoolModule, AgentModule, ComputerModule, AuthModule],
+  imports: [SessionModule, PoolModule, AgentModule, TaskModule, ComputerModule, AuthModule],
   controllers: [McpController],
   providers: [
     ConnectionSweeper,

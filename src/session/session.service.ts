@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { linkSignals, sleep, withTimeout } from '../common/async';
-import { DomainError, DomainErrorCode } from '../common/domain-error';
+import { DomainError, DomainErrorCode, isDomainError } from '../common/domain-error';
 import { addLogField } from '../common/log-context';
 import { AppConfig } from '../config/config.module';
 import type { Computer } from '../computer/computer.module';
@@ -191,22 +191,52 @@ export class SessionService {
   }
 
   /**
-   * After a COMPUTER_FAILED error: if the computer is really gone, release it so the session's
-   * next call gets a fresh one from the pool instead of failing forever.
+   * Runs `work` on the session's computer. A session whose computer was found dead by an earlier call gets a
+   * fresh one first. When `work` fails with COMPUTER_FAILED and the computer is really gone, it is released,
+   * so the session's next call gets a fresh computer instead of failing forever; the error still reaches the caller.
    */
-  async recoverComputer(session: Session): Promise<boolean> {
+  async withComputer<T>(session: Session, work: (computer: Computer) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    if (session.ended) throw new SessionEndedError(session);
+    if (!session.lease) await this.whenReady(session, signal);
     const lease = session.lease;
-    if (!lease) return false;
+    if (!lease) throw new SessionEndedError(session);
+    try {
+      return await work(lease.computer);
+    } catch (e) {
+      if (isDomainError(e, 'COMPUTER_FAILED')) await this.recoverComputer(session, lease).catch(() => false);
+      throw e;
+    }
+  }
+
+  /**
+   * After a COMPUTER_FAILED error on `lease` (still the session's): if its computer is really gone, release it
+   * so the session's next call gets a fresh one from the pool. True when it was released.
+   */
+  private async recoverComputer(session: Session, lease: Lease): Promise<boolean> {
+    if (session.lease !== lease) return false;
     const alive = await withTimeout(lease.computer.isAlive(), 2000, () => new Error('liveness check timed out')).catch(() => false);
-    if (alive) return false;
+    if (alive || session.lease !== lease) return false;
     this.logger.warn(`Computer ${lease.computer.id} of session ${session.id} stopped; it will be replaced on the next call`);
     session.lease = undefined;
     await this.pool.release(lease);
     return true;
   }
 
+  /**
+   * Runs `work` on an extra computer leased for the session (concurrent tasks; it counts against the principal's
+   * share) and releases it afterwards. Ending the session stops the wait for it, and releases it if work is running.
+   */
+  async withExtraComputer<T>(session: Session, signal: AbortSignal | undefined, work: (computer: Computer) => Promise<T>): Promise<T> {
+    const lease = await this.leaseExtra(session, signal);
+    try {
+      return await work(lease.computer);
+    } finally {
+      await this.releaseExtra(session, lease);
+    }
+  }
+
   /** Leases an extra computer for the session (concurrent tasks); released by releaseExtra or when the session ends. */
-  async leaseExtra(session: Session, signal?: AbortSignal): Promise<Lease> {
+  private async leaseExtra(session: Session, signal?: AbortSignal): Promise<Lease> {
     if (this.drain.draining) throw shuttingDown();
     if (session.ended) throw new SessionEndedError(session);
     const link = linkSignals(signal, session.lifetime.signal);
@@ -222,7 +252,7 @@ export class SessionService {
     return lease;
   }
 
-  async releaseExtra(session: Session, lease: Lease): Promise<void> {
+  private async releaseExtra(session: Session, lease: Lease): Promise<void> {
     this.extraLeases.get(SessionService.key(session.principal, session.id))?.delete(lease);
     await this.pool.release(lease);
   }

@@ -25,7 +25,8 @@ function advice(code: DomainErrorCode): string {
     case DomainErrorCode.SESSION_LIMIT:
     case DomainErrorCode.POOL_EXHAUSTED:
     case DomainErrorCode.POOL_QUEUE_FULL:
-      return 'Retry later or free a session with cleanup_session.';
+      // Their messages name the limit and each way out (cleanup_session, waiting, retrying later): said once is enough.
+      return '';
     case DomainErrorCode.SESSION_NOT_FOUND:
       return 'Use create_session or omit session_id.';
     case DomainErrorCode.SESSION_ENDED:

@@ -6,6 +6,7 @@ import { CuaComputerModule } from './computer/cua/cua-computer.module';
 import { XvfbComputerModule } from './computer/xvfb/xvfb-computer.module';
 import { KubernetesComputerModule } from './computer/kubernetes/kubernetes-computer.module';
 import { AppConfig, ConfigModule } from './config/config.module';
+import { ControlModule } from './control/control.module';
 import { HealthModule } from './health/health.module';
 import { HttpModule } from './http/http.module';
 import { LifecycleModule } from './lifecycle/lifecycle.module';
@@ -52,6 +53,7 @@ export class AppModule {
         SessionModule,
         AgentModule,
         TaskModule,
+        ControlModule,
         McpModule,
         HealthModule,
         MetricsModule,

@@ -6,6 +6,7 @@ import { CuaComputerModule } from './computer/cua/cua-computer.module';
 import { XvfbComputerModule } from './computer/xvfb/xvfb-computer.module';
 import { KubernetesComputerModule } from './computer/kubernetes/kubernetes-computer.module';
 import { AppConfig, ConfigModule } from './config/config.module';
+import { ControlModule } from './control/control.module';
 import { HealthModule } from './health/health.module';
 import { HttpModule } from './http/http.module';
 import { LifecycleModule } from './lifecycle/lifecycle.module';
@@ -13,6 +14,7 @@ import { McpModule } from './mcp/mcp.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { PoolModule } from './pool/pool.module';
 import { SessionModule } from './session/session.module';
+import { TaskModule } from './task/task.module';
 
 export interface AppModuleOptions {
   /** Settings; defaults to the validated process environment. */
@@ -50,6 +52,8 @@ export class AppModule {
         PoolModule,
         SessionModule,
         AgentModule,
+        TaskModule,
+        ControlModule,
         McpModule,
         HealthModule,
         MetricsModule,

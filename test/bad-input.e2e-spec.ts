@@ -1,4 +1,5 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { request } from 'node:http';
 import { call, startApp, TestApp, textOf } from './support/app';
 
@@ -9,7 +10,8 @@ import { call, startApp, TestApp, textOf } from './support/app';
  * is healthy, no computer leaked, and a normal call works.
  */
 
-type ToolCase = { name: string; tool: string; args: unknown; expect: RegExp };
+/** `protocolError`: answered with a JSON-RPC error (an unknown tool), not an isError result. */
+type ToolCase = { name: string; tool: string; args: unknown; expect: RegExp; protocolError?: boolean };
 type RawCase = { name: string; body?: string; headers?: Record<string, string>; session?: boolean; method?: string; status: number | number[]; expect: RegExp };
 
 const WRONG_VALUES: [string, unknown][] = [
@@ -111,7 +113,7 @@ function toolCases(): ToolCase[] {
     cases.push({ name: `key ${JSON.stringify(key.slice(0, 20))}`, tool: 'computer', args: { action: 'key', text: key }, expect: /key|text/i });
   }
   for (const tool of ['nope', '', 'screenshot_cua ', 'SCREENSHOT_CUA', '../run_command', 'x'.repeat(5000)]) {
-    cases.push({ name: `unknown tool ${JSON.stringify(tool.slice(0, 20))}`, tool, args: {}, expect: /not found/ });
+    cases.push({ name: `unknown tool ${JSON.stringify(tool.slice(0, 20))}`, tool, args: {}, expect: /Unknown tool ".*"\. Call tools\/list for the tools this server offers\./, protocolError: true });
   }
   return cases;
 }
@@ -200,16 +202,23 @@ describe('Bad input (generated): every malformed request gets a clear error, and
 
   it.each(tools.map((c) => [c.name, c] as const))('tool call: %s', async (_name, c) => {
     let text: string;
-    try {
-      const r = await call(client, c.tool, c.args as Record<string, unknown>);
-      expect(r.isError).toBe(true);
-      text = textOf(r);
-    } catch (e) {
-      text = (e as Error).message; // a JSON-RPC error is as good, as long as it names the problem
+    if (c.protocolError) {
+      const err = await call(client, c.tool, c.args as Record<string, unknown>).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(McpError);
+      expect(err).toMatchObject({ code: ErrorCode.InvalidParams });
+      text = (err as McpError).message;
+    } else {
+      try {
+        const r = await call(client, c.tool, c.args as Record<string, unknown>);
+        expect(r.isError).toBe(true);
+        text = textOf(r);
+      } catch (e) {
+        text = (e as Error).message; // a JSON-RPC error is as good, as long as it names the problem
+      }
     }
     expect(text).toMatch(c.expect);
-    // Never echo a huge input back (the SDK's own "Tool … not found" repeats the name it was sent).
-    if (!/not found/.test(text)) expect(text.length).toBeLessThan(4000);
+    // Never echo a huge input back.
+    expect(text.length).toBeLessThan(4000);
   });
 
   it.each(raws.map((c) => [c.name, c] as const))('raw request: %s', async (_name, c) => {

@@ -1,7 +1,10 @@
 import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import scenarios from './conformance/scenarios.json';
-import { startApp, TestApp } from './support/app';
+import { call, startApp, TestApp } from './support/app';
 
 const run = promisify(execFile);
 /** The official suite needs Node 22; the node@22 npm package provides it on a Node 20 machine. */
@@ -19,8 +22,19 @@ async function conformance(args: string[]) {
 
 describe('Official MCP conformance suite', () => {
   let t: TestApp;
-  beforeAll(async () => (t = await startApp()));
-  afterAll(async () => t?.close());
+  let dir: string;
+  // With TRAJECTORY_DIR the server offers resources (its trajectories): one task's is there to be listed.
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'conformance-traj-'));
+    t = await startApp({ TRAJECTORY_DIR: dir });
+    const client = await t.connect();
+    expect((await call(client, 'run_cua_task', { task: 'leave a trajectory' })).isError).toBeFalsy();
+    expect((await client.listResources()).resources).toHaveLength(1);
+  });
+  afterAll(async () => {
+    await t?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
 
   it('every server scenario the suite lists is either run here or named as not applicable, with a reason', async () => {
     const listed = await conformance(['list', '--server']);

@@ -133,6 +133,7 @@ describe('MCP over Streamable HTTP (fake computers)', () => {
     expect(Date.now() - t0).toBeLessThan(2000);
     expect(sixth.isError).toBe(true);
     expect(textOf(sixth)).toMatch(/\[SESSION_LIMIT\].*maximum of 5 sessions.*cleanup_session/s);
+    expect(textOf(sixth).match(/cleanup_session/g)).toHaveLength(1);
     expect((await call(client, 'screenshot_cua', { session_id: 's0' })).isError).toBeFalsy();
     await call(client, 'cleanup_session', { session_id: 's0' });
     expect((await call(client, 'screenshot_cua', { session_id: 's5' })).isError).toBeFalsy();
@@ -158,7 +159,8 @@ describe('MCP over Streamable HTTP (fake computers)', () => {
     const r = await call(client, 'screenshot_cua', { session_id: 'waiter' });
     const waited = Date.now() - t0;
     expect(r.isError).toBe(true);
-    expect(textOf(r)).toMatch(/\[POOL_EXHAUSTED\].*500 ms/);
+    expect(textOf(r)).toMatch(/\[POOL_EXHAUSTED\].*500 ms.*cleanup_session/);
+    expect(textOf(r).match(/retry later/gi)).toHaveLength(1);
     expect(waited).toBeGreaterThanOrEqual(450);
     expect(waited).toBeLessThan(5000);
     const stats = await call(client, 'get_session_stats');

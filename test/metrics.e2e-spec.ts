@@ -79,6 +79,18 @@ describe('GET /metrics (Prometheus)', () => {
     expect(sample(after, 'cua_http_requests_in_flight')).toBeGreaterThanOrEqual(1);
   });
 
+  it('a call whose task failed counts under the error code; a multi-task call only when every task failed', async () => {
+    t = await startApp();
+    const client = await t.connect();
+    expect((await call(client, 'run_cua_task', { task: 'please [fail]' })).isError).toBe(true);
+    expect((await call(client, 'run_multi_cua_tasks', { tasks: ['[fail] one', '[fail] two'] })).isError).toBe(true);
+    expect((await call(client, 'run_multi_cua_tasks', { tasks: ['[fail] one', 'two'] })).isError).toBeFalsy();
+    const text = (await scrape(t)).text;
+    expect(sample(text, 'cua_tool_calls_total{tool="run_cua_task",outcome="MODEL_ERROR"}')).toBe(1);
+    expect(sample(text, 'cua_tool_calls_total{tool="run_multi_cua_tasks",outcome="MODEL_ERROR"}')).toBe(1);
+    expect(sample(text, 'cua_tool_calls_total{tool="run_multi_cua_tasks",outcome="ok"}')).toBe(1);
+  });
+
   it('with METRICS_TOKEN, /metrics needs it as a Bearer token', async () => {
     t = await startApp({ METRICS_TOKEN: TOKEN });
     const none = await scrape(t);

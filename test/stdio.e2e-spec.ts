@@ -1,10 +1,15 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import { call, fakeScreenText, sessionIdOf, textOf } from './support/app';
 import { alive } from './support/processes';
 import { MAIN } from './support/server-process';
 import { waitFor } from './support/wait-for';
 
+/**
+ * The command clients are told to use. Not `npm run …`: npm writes its banner ("> cua-mcp-server@… start")
+ * on stdout before the server starts, and a stdio client reads those lines as broken JSON-RPC.
+ */
 describe('MCP over stdio (node dist/main.js --stdio)', () => {
   it('serves the tools on stdin/stdout, keeps one default session, logs only to stderr, and exits when the client leaves', async () => {
     const { CONTAINER_NAME: _c, ...env } = process.env as Record<string, string>;
@@ -17,6 +22,9 @@ describe('MCP over stdio (node dist/main.js --stdio)', () => {
     let stderr = '';
     transport.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     const client = new Client({ name: 'stdio-e2e', version: '1' });
+    // Anything on stdout that is not a JSON-RPC message (a banner, a stray log line) arrives here.
+    const garbage: string[] = [];
+    client.onerror = (e) => garbage.push(e.message);
     await client.connect(transport);
     const pid = transport.pid!;
 
@@ -29,6 +37,8 @@ describe('MCP over stdio (node dist/main.js --stdio)', () => {
     expect(sessionIdOf(shot)).toBe(sessionIdOf(first));
     expect(await fakeScreenText(shot)).toBe('via stdiothen this\n');
     expect(stderr).toMatch(/Serving MCP on stdio/);
+    await expect(call(client, 'nope')).rejects.toMatchObject({ code: ErrorCode.InvalidParams, message: expect.stringMatching(/Unknown tool "nope"/) });
+    expect(garbage).toEqual([]);
 
     await client.close();
     await waitFor('the server process to exit', () => !alive(pid), 10_000);

@@ -17,6 +17,7 @@ export class AgentModule {}
 
 export { AgentService } from './agent.service';
 export type { AgentResult, AgentRunOptions } from './agent.service';
+export { AgentTaskError } from './agent.errors';
 export { CuaModel, ModelCallError, ModelProvider, NOT_EXECUTED } from './model.port';
 export type { ActionResult, ModelInput, ModelTurn, ScreenshotSize, StepRecord, TokenUsage } from './model.port';
 export { ModelProviderRegistry, RegisterModelProvider } from './model-provider.registry';

@@ -5,6 +5,7 @@ import sharp from 'sharp';
 import { AppConfig, ConfigModule } from '../config/config.module';
 import { ComputerModule, decodeFakeText, FakeComputer, FakeComputerModule } from '../computer/computer.module';
 import { AgentModule } from './agent.module';
+import { AgentTaskError } from './agent.errors';
 import { AgentService } from './agent.service';
 import { RegisterModelProvider } from './model-provider.registry';
 import { CuaModel, ModelCallError, ModelInput, ModelProvider, ModelTurn, NOT_EXECUTED, ScreenshotSize, StepRecord } from './model.port';
@@ -74,8 +75,9 @@ describe(AgentService.name, () => {
   it('stops at the step limit with AGENT_STEP_LIMIT and keeps the steps done', async () => {
     const { sut } = await setup({ SCRIPTED_MODEL_STEPS: '10' });
     const err = await sut.run('long', computer(), { signal: new AbortController().signal, maxSteps: 3 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AgentTaskError);
     expect(err).toMatchObject({ code: 'AGENT_STEP_LIMIT' });
-    expect((err as { details: { steps: StepRecord[] } }).details.steps).toHaveLength(3);
+    expect((err as AgentTaskError).steps).toHaveLength(3);
   });
 
   it('cancellation stops the loop during model latency', async () => {
@@ -201,7 +203,7 @@ describe(AgentService.name, () => {
     const err = await run(sut, c).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'AGENT_TOKEN_LIMIT', message: expect.stringMatching(/used 1200 tokens, over its budget of 1000/) });
     expect(actionsOf(c)).toEqual(['type step 1']);
-    expect((err as { details: { steps: StepRecord[] } }).details.steps[1].outcomes).toEqual([{ status: 'skipped', text: expect.stringMatching(/token budget/) }]);
+    expect((err as AgentTaskError).steps[1].outcomes).toEqual([{ status: 'skipped', text: expect.stringMatching(/token budget/) }]);
   });
 
   it('ends with TIMEOUT after AGENT_TASK_TIMEOUT_MS, aborting the model call in flight', async () => {

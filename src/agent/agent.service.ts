@@ -4,6 +4,7 @@ import { linkSignals, sleep } from '../common/async';
 import { abortReason, DomainError, DomainErrorCode, errorMessage, isDomainError } from '../common/domain-error';
 import { AppConfig } from '../config/config.module';
 import { Computer, ComputerAction, ComputerActionRunner, describeSettle, ImageSize, Screenshot, ScreenshotService, SETTLES_AFTER } from '../computer/computer.module';
+import { AgentTaskError } from './agent.errors';
 import { ModelProviderRegistry } from './model-provider.registry';
 import { CuaModel, ModelCallError, ModelInput, ModelTurn, NOT_EXECUTED, StepRecord, TokenUsage } from './model.port';
 import { SecretRedactor } from './secret-redactor';
@@ -133,10 +134,7 @@ export class AgentService {
       // The one gate for what a failed task tells the caller and the trajectory: no secret passes, whoever wrote the text.
       const message = this.redactor.redact(base.message);
       await trajectory?.finish({ status: 'failed', error: `[${base.code}] ${message}`, steps: steps.length, usage: usageJson(usage) });
-      throw new DomainError(base.code, message, {
-        cause: base.cause ?? e,
-        details: { ...base.details, steps, usage, trajectoryId: trajectory?.taskId },
-      });
+      throw new AgentTaskError(base, message, steps, usage, trajectory?.taskId, base.cause ?? e);
     } finally {
       clearTimeout(timer);
       link.dispose();

@@ -6,6 +6,16 @@ import { InjectSettings } from '../config/config.module';
 import { AGENT_SETTINGS, type AgentSettings } from './agent.settings';
 import { CuaModel, ModelProvider } from './model.port';
 
+/**
+ * A model name whose provider part (before the slash) names no registered model provider. The message lists
+ * the valid forms and leaves it to the caller to name the bad value, once.
+ */
+export class UnknownModelProviderError extends DomainError {
+  constructor(readonly forms: string) {
+    super(DomainErrorCode.INVALID_ARGUMENT, `the part before the slash names no registered model provider. Write provider/model with one of: ${forms}.`);
+  }
+}
+
 /** Marks a ModelProvider subclass (listed in some module's providers) as a model provider. */
 export const RegisterModelProvider = DiscoveryService.createDecorator<void>();
 
@@ -38,7 +48,9 @@ export class ModelProviderRegistry implements OnModuleInit {
           continue;
         }
         const setting = name === modelName ? 'CUA_MODEL_NAME' : 'AGENT_ALLOWED_MODELS';
-        throw new Error(`${setting}=${name}: ${(e as Error).message} Valid forms: ${this.forms()}.`, { cause: e });
+        // An unknown provider's error already lists the valid forms.
+        const forms = e instanceof UnknownModelProviderError ? '' : ` Valid forms: ${this.forms()}.`;
+        throw new Error(`${setting}=${name}: ${(e as Error).message}${forms}`, { cause: e });
       }
     }
   }
@@ -58,12 +70,7 @@ export class ModelProviderRegistry implements OnModuleInit {
     const slash = modelName.indexOf('/');
     const prefix = slash > 0 ? modelName.slice(0, slash) : '';
     const provider = this.providers.get(prefix);
-    if (!provider) {
-      throw new DomainError(
-        DomainErrorCode.INVALID_ARGUMENT,
-        `no model provider "${prefix}". Known providers: ${this.names().join(', ')} (write provider/model, e.g. ${this.settings.modelName}).`,
-      );
-    }
+    if (!provider) throw new UnknownModelProviderError(this.forms());
     return provider.create(modelName.slice(slash + 1));
   }
 }

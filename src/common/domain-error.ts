@@ -20,20 +20,25 @@ export const DomainErrorCode = {
   SAFETY_CHECK: 'SAFETY_CHECK',
   CANCELLED: 'CANCELLED',
   TIMEOUT: 'TIMEOUT',
+  /** An unexpected failure (a bug or an unforeseen error from a library); the message is the original error's. */
+  INTERNAL: 'INTERNAL',
 } as const;
 export type DomainErrorCode = (typeof DomainErrorCode)[keyof typeof DomainErrorCode];
 
+/**
+ * A failure the caller can act on: a stable code and a message saying what to do. Errors that carry data
+ * a caller reads (a limit, the progress a task made) are subclasses with typed fields, next to the feature
+ * that throws them (`*.errors.ts`).
+ */
 export class DomainError extends Error {
-  override readonly name = 'DomainError';
   constructor(
     readonly code: DomainErrorCode,
     message: string,
-    options?: { cause?: unknown; details?: Record<string, unknown> },
+    options?: { cause?: unknown },
   ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.details = options?.details;
+    this.name = new.target.name;
   }
-  readonly details?: Record<string, unknown>;
 }
 
 export function isDomainError(e: unknown, code?: DomainErrorCode): e is DomainError {

@@ -1,6 +1,12 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { ServerResponse } from 'node:http';
 import { DomainError, DomainErrorCode, errorMessage } from '../common/domain-error';
+import { TaskFailedError } from '../task/task.module';
+import { imageBlock, text } from './tools/content';
+import { summarize } from './tools/task-format';
+import { trajectoryUri } from './trajectory.resources';
+
+type Content = CallToolResult['content'];
 
 /** A JSON-RPC error reply for failures before a request reaches an MCP server (plain Node response: the fast path has no Express one). */
 export function rpcError(res: ServerResponse, status: number, code: number, message: string, headers: Record<string, string> = {}) {
@@ -11,7 +17,7 @@ export function rpcError(res: ServerResponse, status: number, code: number, mess
   res.end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }));
 }
 
-/** What the client should do about each error code: the one place domain errors meet MCP. */
+/** What the client should do about each error code: the one place domain errors meet MCP. Empty when the message already says it. */
 function advice(code: DomainErrorCode): string {
   switch (code) {
     case DomainErrorCode.INVALID_ARGUMENT:
@@ -19,7 +25,8 @@ function advice(code: DomainErrorCode): string {
     case DomainErrorCode.SESSION_LIMIT:
     case DomainErrorCode.POOL_EXHAUSTED:
     case DomainErrorCode.POOL_QUEUE_FULL:
-      return 'Retry later or free a session with cleanup_session.';
+      // Their messages name the limit and each way out (cleanup_session, waiting, retrying later): said once is enough.
+      return '';
     case DomainErrorCode.SESSION_NOT_FOUND:
       return 'Use create_session or omit session_id.';
     case DomainErrorCode.SESSION_ENDED:
@@ -43,19 +50,46 @@ function advice(code: DomainErrorCode): string {
       return 'The call was cancelled; nothing more will happen.';
     case DomainErrorCode.TIMEOUT:
       return 'Retry with a longer timeout or a smaller request.';
+    case DomainErrorCode.INTERNAL:
+      return '';
   }
 }
 
+/** The code a failed call is counted under (metrics, logs): the error's own, INTERNAL for an unexpected one. */
+export function codeOf(e: unknown): string {
+  return e instanceof DomainError ? e.code : DomainErrorCode.INTERNAL;
+}
+
 export function errorText(e: unknown): string {
-  if (e instanceof DomainError) return `[${e.code}] ${e.message}`;
-  return `[INTERNAL] ${errorMessage(e)}`;
+  return `[${codeOf(e)}] ${e instanceof DomainError ? e.message : errorMessage(e)}`;
 }
 
 /** A domain (or unexpected) error as an MCP tool result with isError, never a blank image or a crash. */
-export function toToolError(e: unknown, extra: CallToolResult['content'] = []): CallToolResult {
-  const code = e instanceof DomainError ? e.code : undefined;
-  return {
-    isError: true,
-    content: [{ type: 'text', text: errorText(e) + (code ? ` ${advice(code)}` : '') }, ...extra],
-  };
+export function toToolError(e: unknown): CallToolResult {
+  if (e instanceof TaskFailedError) return { isError: true, content: taskFailureContent(e, 'Task') };
+  const hint = e instanceof DomainError ? advice(e.code) : '';
+  return { isError: true, content: [text(errorText(e) + (hint ? ` ${hint}` : ''))] };
+}
+
+/** A failed task as content, with the steps it got done and the screen as it left it. `label`: "Task" or "Task 3". */
+export function taskFailureContent(e: TaskFailedError, label: string): Content {
+  switch (e.stage) {
+    case 'not-started':
+      return toToolError(e.reason).content;
+    case 'no-computer':
+      return [text(`${label} ${taskFailureSummary(e).error}`)];
+    case 'ran': {
+      let body = `${label} failed: ${errorText(e)}`;
+      if (e.steps.length) body += `\nSteps done before it stopped:\n${summarize(e.steps)}`;
+      if (e.usage && e.usage.inputTokens + e.usage.outputTokens > 0) body += `\nUsage: ${e.usage.inputTokens} input + ${e.usage.outputTokens} output tokens.`;
+      if (e.trajectoryId) body += `\nTrajectory: ${trajectoryUri(e.sessionId, e.trajectoryId)}`;
+      return e.screenshot ? [text(body), imageBlock(e.screenshot)] : [text(body)];
+    }
+  }
+}
+
+/** Why a task failed, in one line, and how far it got: for structured results. */
+export function taskFailureSummary(e: TaskFailedError): { error: string; stepsDone: number } {
+  const error = e.stage === 'no-computer' ? `could not get a computer: ${errorText(e)}` : errorText(e);
+  return { error, stepsDone: e.steps.length };
 }

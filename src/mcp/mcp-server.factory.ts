@@ -7,6 +7,7 @@ import type { ToolContext } from './tool-context';
 import { ScreenTools } from './tools/screen.tools';
 import { SessionTools } from './tools/session.tools';
 import { TaskTools } from './tools/task.tools';
+import { registerRefusingUnknownTools } from './unknown-tools';
 
 const version = packageVersion();
 
@@ -27,19 +28,19 @@ export class McpServerFactory {
   ) {}
 
   create(principal: string, connectionId: string): ToolContext {
-    const server = new McpServer(
-      { name: 'cua-mcp-server', title: 'Computer-use MCP server', version },
-      { capabilities: { logging: {}, tools: {} }, instructions: INSTRUCTIONS },
-    );
+    // The tools capability is declared by the SDK when the first tool is registered (see unknown-tools.ts).
+    const server = new McpServer({ name: 'cua-mcp-server', title: 'Computer-use MCP server', version }, { capabilities: { logging: {} }, instructions: INSTRUCTIONS });
     const ctx: ToolContext = { principal, connectionId, server };
     // Own the log level: messages are sent on each request's stream and filtered here.
     server.server.setRequestHandler(SetLevelRequestSchema, (req) => {
       ctx.logLevel = req.params.level;
       return {};
     });
-    this.screen.register(ctx);
-    this.tasks.register(ctx);
-    this.sessionTools.register(ctx);
+    registerRefusingUnknownTools(server, () => {
+      this.screen.register(ctx);
+      this.tasks.register(ctx);
+      this.sessionTools.register(ctx);
+    });
     this.trajectories.register(ctx);
     return ctx;
   }

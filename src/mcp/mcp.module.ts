@@ -1,9 +1,10 @@
 import { MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
 import { AgentModule } from '../agent/agent.module';
 import { ApiKeyMiddleware, AuthModule } from '../auth/auth.module';
-import { ComputerModule } from '../computer/computer.module';
+import { ControlModule } from '../control/control.module';
 import { PoolModule } from '../pool/pool.module';
 import { SessionModule } from '../session/session.module';
+import { TaskModule } from '../task/task.module';
 import { McpBodyMiddleware } from './mcp-body.middleware';
 import { McpFastPath } from './mcp-fast-path';
 import { McpForwarder } from './mcp-forwarder';
@@ -21,7 +22,7 @@ import { ToolRunner } from './tools/tool-runner';
 
 /** The MCP face of the server: tools, Streamable HTTP at /mcp, stdio, and graceful shutdown. */
 @Module({
-  imports: [SessionModule, PoolModule, AgentModule, ComputerModule, AuthModule],
+  imports: [SessionModule, PoolModule, AgentModule, TaskModule, ControlModule, AuthModule],
   controllers: [McpController],
   providers: [
     ConnectionSweeper,

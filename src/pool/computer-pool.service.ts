@@ -6,7 +6,7 @@ import { abortReason, DomainError, DomainErrorCode, errorMessage } from '../comm
 import { AppConfig } from '../config/config.module';
 import { Computer, ComputerProviderRegistry } from '../computer/computer.module';
 import { PoolMeter, PoolMetrics } from './pool-meter';
-import { computerLimit, poolDraining, poolExhausted, poolQueueFull } from './pool.errors';
+import { ComputerLimitError, poolDraining, PoolExhaustedError, PoolQueueFullError } from './pool.errors';
 
 export interface Lease {
   readonly id: string;
@@ -156,7 +156,7 @@ export class ComputerPool implements OnApplicationBootstrap, OnApplicationShutdo
   /** Counts one more computer against the principal's share; refuses at once beyond MAX_COMPUTERS_PER_PRINCIPAL. */
   private claim(principal: string) {
     const n = this.holdings.get(principal) ?? 0;
-    if (n >= this.config.pool.maxPerPrincipal) throw computerLimit(this.config.pool.maxPerPrincipal);
+    if (n >= this.config.pool.maxPerPrincipal) throw new ComputerLimitError(this.config.pool.maxPerPrincipal);
     this.holdings.set(principal, n + 1);
   }
 
@@ -236,7 +236,7 @@ export class ComputerPool implements OnApplicationBootstrap, OnApplicationShutdo
   /** Queues for the next computer from stock: in the principal's turn, bounded, abortable, with a timeout. */
   private wait(options: AcquireOptions, principal: string, started: number, ticket: number, returning: boolean): Promise<Idle> {
     // A waiter coming back after a failed check keeps its place in line (by its ticket).
-    if (!returning && this.waiters.length >= this.config.pool.maxWaiters) throw poolQueueFull(this.config.pool.maxWaiters);
+    if (!returning && this.waiters.length >= this.config.pool.maxWaiters) throw new PoolQueueFullError(this.config.pool.maxWaiters);
     const timeoutMs = Math.max(0, (options.timeoutMs ?? this.config.pool.acquireTimeoutMs) - (Date.now() - started));
     return new Promise<Idle>((resolve, reject) => {
       let settled = false;
@@ -263,7 +263,7 @@ export class ComputerPool implements OnApplicationBootstrap, OnApplicationShutdo
         fail: (e) => settle(() => reject(e)),
       };
       const onAbort = () => settle(() => reject(abortReason(options.signal!, 'Waiting for a computer')));
-      const timer = setTimeout(() => settle(() => reject(poolExhausted(options.timeoutMs ?? this.config.pool.acquireTimeoutMs, this.max))), timeoutMs);
+      const timer = setTimeout(() => settle(() => reject(new PoolExhaustedError(options.timeoutMs ?? this.config.pool.acquireTimeoutMs, this.max))), timeoutMs);
       options.signal?.addEventListener('abort', onAbort, { once: true });
       const at = this.waiters.findIndex((w) => w.ticket > ticket);
       if (at < 0) this.waiters.push(waiter);

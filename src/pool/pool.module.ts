@@ -9,3 +9,4 @@ export class PoolModule {}
 export { ComputerPool } from './computer-pool.service';
 export type { AcquireOptions, Lease, PoolStats } from './computer-pool.service';
 export type { PoolMetrics } from './pool-meter';
+export { ComputerLimitError, PoolExhaustedError, PoolQueueFullError } from './pool.errors';

@@ -1,28 +1,38 @@
 import { DomainError, DomainErrorCode } from '../common/domain-error';
 import type { EndReason, Session } from './session';
 
-export const sessionLimit = (max: number, idleTimeoutMs: number) =>
-  new DomainError(
-    DomainErrorCode.SESSION_LIMIT,
-    `The server already has its maximum of ${max} sessions (MAX_SESSIONS). ` +
-      `Free a slot with cleanup_session(session_id) on a session you no longer need (list_sessions shows yours), ` +
-      `or wait until an idle session is swept (after ${Math.round(idleTimeoutMs / 1000)} s without activity).`,
-  );
+/** The server (MAX_SESSIONS) or the principal (MAX_SESSIONS_PER_PRINCIPAL) holds all the sessions it may. */
+export class SessionLimitError extends DomainError {
+  constructor(
+    /** Whose limit was reached: the whole server's or one principal's. */
+    readonly scope: 'server' | 'principal',
+    readonly max: number,
+    idleTimeoutMs: number,
+  ) {
+    const idle = `(after ${Math.round(idleTimeoutMs / 1000)} s without activity)`;
+    super(
+      DomainErrorCode.SESSION_LIMIT,
+      scope === 'server'
+        ? `The server already has its maximum of ${max} sessions (MAX_SESSIONS). ` +
+            `Free a slot with cleanup_session(session_id) on a session you no longer need (list_sessions shows yours), ` +
+            `or wait until an idle session is swept ${idle}.`
+        : `You already have your maximum of ${max} sessions (MAX_SESSIONS_PER_PRINCIPAL). ` +
+            `Free one with cleanup_session(session_id) on a session you no longer need (list_sessions shows yours), ` +
+            `or wait until an idle one is swept ${idle}.`,
+    );
+  }
+}
 
-export const principalSessionLimit = (max: number, idleTimeoutMs: number) =>
-  new DomainError(
-    DomainErrorCode.SESSION_LIMIT,
-    `You already have your maximum of ${max} sessions (MAX_SESSIONS_PER_PRINCIPAL). ` +
-      `Free one with cleanup_session(session_id) on a session you no longer need (list_sessions shows yours), ` +
-      `or wait until an idle one is swept (after ${Math.round(idleTimeoutMs / 1000)} s without activity).`,
-  );
-
-export const sessionNotFound = (id: string) =>
-  new DomainError(
-    DomainErrorCode.SESSION_NOT_FOUND,
-    `No session "${id}" exists for you (it may have been cleaned up or swept after being idle). ` +
-      'Create one with create_session, or omit session_id to use this connection\'s default session.',
-  );
+/** A server-minted session id that does not exist (any more) for this principal. */
+export class SessionNotFoundError extends DomainError {
+  constructor(readonly sessionId: string) {
+    super(
+      DomainErrorCode.SESSION_NOT_FOUND,
+      `No session "${sessionId}" exists for you (it may have been cleaned up or swept after being idle). ` +
+        'Create one with create_session, or omit session_id to use this connection\'s default session.',
+    );
+  }
+}
 
 const ENDED_BY: Record<EndReason, string> = {
   cleanup: 'by cleanup_session',
@@ -32,17 +42,24 @@ const ENDED_BY: Record<EndReason, string> = {
 };
 
 /** A call met a session that ended (or was being ended) while the call was running. */
-export const sessionEnded = (session: Pick<Session, 'id' | 'kind' | 'endReason'>) => {
-  const { id, kind, endReason } = session;
-  const by = endReason ? ` ${ENDED_BY[endReason]}` : '';
-  const next =
-    kind === 'named'
-      ? `Call again with session_id "${id}"${endReason === 'cleanup' ? ' once cleanup_session has returned' : ''} to start a new session of that name with a fresh computer.`
-      : kind === 'minted'
-        ? 'Create a new session with create_session.'
-        : 'Call again without session_id to start a new default session.';
-  return new DomainError(DomainErrorCode.SESSION_ENDED, `Session "${id}" was ended${by} while this call was running, and its computer destroyed. ${next}`);
-};
+export class SessionEndedError extends DomainError {
+  readonly sessionId: string;
+  readonly endReason?: EndReason;
+
+  constructor(session: Pick<Session, 'id' | 'kind' | 'endReason'>) {
+    const { id, kind, endReason } = session;
+    const by = endReason ? ` ${ENDED_BY[endReason]}` : '';
+    const next =
+      kind === 'named'
+        ? `Call again with session_id "${id}"${endReason === 'cleanup' ? ' once cleanup_session has returned' : ''} to start a new session of that name with a fresh computer.`
+        : kind === 'minted'
+          ? 'Create a new session with create_session.'
+          : 'Call again without session_id to start a new default session.';
+    super(DomainErrorCode.SESSION_ENDED, `Session "${id}" was ended${by} while this call was running, and its computer destroyed. ${next}`);
+    this.sessionId = id;
+    this.endReason = endReason;
+  }
+}
 
 export const shuttingDown = () =>
   new DomainError(DomainErrorCode.SHUTTING_DOWN, 'The server is shutting down and accepts no new sessions or tasks. Reconnect and retry shortly.');

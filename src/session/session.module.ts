@@ -11,3 +11,4 @@ export { SessionService } from './session.service';
 export type { EndReason, EndResult, SessionRef, SessionView } from './session.service';
 export { Session } from './session';
 export { SessionSweeper } from './session-sweeper';
+export { SessionEndedError, SessionLimitError, SessionNotFoundError } from './session.errors';

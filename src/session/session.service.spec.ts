@@ -1,4 +1,5 @@
 import { sleep } from '../common/async';
+import { DomainError, DomainErrorCode } from '../common/domain-error';
 import { AppConfig } from '../config/config.module';
 import { ComputerProviderRegistry } from '../computer/computer.module';
 import { DrainState } from '../lifecycle/lifecycle.module';
@@ -164,15 +165,68 @@ describe(SessionService.name, () => {
     await expect(sut.resolve(ref('new'))).rejects.toMatchObject({ code: 'SHUTTING_DOWN' });
   });
 
-  it('a dead computer is replaced on the next call', async () => {
-    const { sut, provider } = setup();
-    const s = await sut.resolve(ref('x'));
-    const first = sut.computerOf(s);
-    provider.created[0].kill();
-    expect(await sut.recoverComputer(s)).toBe(true);
-    const again = await sut.resolve(ref('x'));
-    expect(sut.computerOf(again)).not.toBe(first);
-    expect(await sut.computerOf(again).isAlive()).toBe(true);
+  describe('withComputer', () => {
+    const computerFailed = () => new DomainError(DomainErrorCode.COMPUTER_FAILED, 'the desktop went away');
+
+    it('a computer that died under a call is released: the caller gets the error, the next call a fresh computer', async () => {
+      const { sut, provider, pool } = setup();
+      const s = await sut.resolve(ref('x'));
+      const first = sut.computerOf(s);
+      const failed = sut.withComputer(s, async (c) => {
+        provider.created[0].kill();
+        expect(c).toBe(first);
+        throw computerFailed();
+      });
+      await expect(failed).rejects.toMatchObject({ code: 'COMPUTER_FAILED', message: 'the desktop went away' });
+      expect(provider.created[0].isClosed).toBe(true);
+      expect(pool.stats().leased).toBe(0);
+      const next = await sut.withComputer(await sut.resolve(ref('x')), async (c) => c);
+      expect(next).not.toBe(first);
+      expect(await next.isAlive()).toBe(true);
+      expect(sut.computerOf(s)).toBe(next);
+    });
+
+    it('a session whose computer was released gets a fresh one on its next withComputer, without resolving again', async () => {
+      const { sut, provider } = setup();
+      const s = await sut.resolve(ref('x'));
+      provider.created[0].kill();
+      await expect(sut.withComputer(s, () => Promise.reject(computerFailed()))).rejects.toMatchObject({ code: 'COMPUTER_FAILED' });
+      await expect(sut.withComputer(s, async (c) => c.id)).resolves.toBe(provider.created[1].id);
+    });
+
+    it('a computer that still answers is kept after COMPUTER_FAILED, and other errors never release it', async () => {
+      const { sut, provider, pool } = setup();
+      const s = await sut.resolve(ref('x'));
+      const computer = sut.computerOf(s);
+      await expect(sut.withComputer(s, () => Promise.reject(computerFailed()))).rejects.toMatchObject({ code: 'COMPUTER_FAILED' });
+      provider.created[0].kill();
+      await expect(sut.withComputer(s, () => Promise.reject(new DomainError(DomainErrorCode.INVALID_ARGUMENT, 'bad')))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      expect(sut.computerOf(s)).toBe(computer);
+      expect(pool.leasesOf('x').map((l) => l.computer)).toEqual([computer]);
+    });
+
+    it('a session that ended gives SESSION_ENDED and no computer', async () => {
+      const { sut, provider } = setup();
+      const s = await sut.resolve(ref('x'));
+      await sut.end('anonymous', 'x', 'cleanup');
+      const work = jest.fn(async () => 'ran');
+      await expect(sut.withComputer(s, work)).rejects.toMatchObject({ code: 'SESSION_ENDED' });
+      expect(work).not.toHaveBeenCalled();
+      expect(provider.created).toHaveLength(1);
+    });
+
+    it('an extra computer is the caller\'s only while the work runs, and counts against the principal meanwhile', async () => {
+      const { sut, pool } = setup({ MAX_COMPUTERS_PER_PRINCIPAL: '2' });
+      const s = await sut.resolve(ref('x'));
+      const seen = await sut.withExtraComputer(s, undefined, async (c) => {
+        expect(c).not.toBe(sut.computerOf(s));
+        expect(pool.roomFor('anonymous')).toBe(0);
+        return c;
+      });
+      expect(await seen.isAlive()).toBe(false);
+      expect(pool.roomFor('anonymous')).toBe(1);
+      expect(pool.stats().leased).toBe(1);
+    });
   });
 
   describe('cleanup_session racing calls on the same session_id', () => {
@@ -234,7 +288,7 @@ describe(SessionService.name, () => {
     it('a concurrent task waiting for an extra computer stops waiting when the session ends and is given none', async () => {
       const { sut, pool } = setup({ POOL_MAX_SIZE: '1', POOL_ACQUIRE_TIMEOUT_MS: '60000' });
       const s = await sut.resolve(ref('x'));
-      const extra = track(sut.leaseExtra(s));
+      const extra = track(sut.withExtraComputer(s, undefined, async () => 'ran'));
       await waitFor('the extra lease to wait for a computer', () => pool.stats().waiting === 1);
       await sut.end('anonymous', 'x', 'cleanup');
       expect(extra.error).toMatchObject({ code: 'SESSION_ENDED' });

@@ -2,13 +2,13 @@ import { Injectable, Logger } from '@nestjs/common';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { linkSignals, sleep, withTimeout } from '../common/async';
-import { DomainError, DomainErrorCode } from '../common/domain-error';
+import { DomainError, DomainErrorCode, isDomainError } from '../common/domain-error';
 import { addLogField } from '../common/log-context';
 import { AppConfig } from '../config/config.module';
 import type { Computer } from '../computer/computer.module';
 import { DrainState } from '../lifecycle/lifecycle.module';
 import { ComputerPool, Lease } from '../pool/pool.module';
-import { principalSessionLimit, sessionEnded, sessionLimit, sessionNotFound, shuttingDown } from './session.errors';
+import { SessionEndedError, SessionLimitError, SessionNotFoundError, shuttingDown } from './session.errors';
 import { EndReason, RunningTask, Session, SessionKind } from './session';
 
 /** Server-minted ids: "ses_" + 128 random bits. Never auto-created on use, so a guess finds nothing. */
@@ -80,10 +80,10 @@ export class SessionService {
       }
       const key = SessionService.key(ref.principal, id);
       const closing = this.closing.get(key);
-      if (closing) throw sessionEnded(closing.session);
+      if (closing) throw new SessionEndedError(closing.session);
       const existing = this.sessions.get(key);
       if (existing) return this.whenReady(existing, signal);
-      if (MINTED.test(id)) throw sessionNotFound(id);
+      if (MINTED.test(id)) throw new SessionNotFoundError(id);
       return this.open(ref.principal, id, 'named', this.config.session.idleTimeoutMs, signal);
     }
     const key = this.defaults.get(ref.connectionId);
@@ -135,11 +135,11 @@ export class SessionService {
   private openRecord(principal: string, id: string, kind: SessionKind, idleTimeoutMs: number): Session {
     if (this.drain.draining) throw shuttingDown();
     if (this.sessions.size >= this.config.session.maxSessions) {
-      throw sessionLimit(this.config.session.maxSessions, this.config.session.idleTimeoutMs);
+      throw new SessionLimitError('server', this.config.session.maxSessions, this.config.session.idleTimeoutMs);
     }
     const perPrincipal = this.config.session.maxSessionsPerPrincipal;
     if (perPrincipal < this.config.session.maxSessions && this.list(principal).length >= perPrincipal) {
-      throw principalSessionLimit(perPrincipal, this.config.session.idleTimeoutMs);
+      throw new SessionLimitError('principal', perPrincipal, this.config.session.idleTimeoutMs);
     }
     const session = new Session(id, principal, kind, idleTimeoutMs);
     this.sessions.set(SessionService.key(principal, id), session);
@@ -160,7 +160,7 @@ export class SessionService {
       .then(async (lease) => {
         if (session.ended) {
           await this.pool.release(lease);
-          throw sessionEnded(session);
+          throw new SessionEndedError(session);
         }
         session.lease = lease;
       })
@@ -178,43 +178,73 @@ export class SessionService {
   }
 
   private async whenReady(session: Session, signal?: AbortSignal): Promise<Session> {
-    if (session.ready) await withTimeout(session.ready, this.config.pool.acquireTimeoutMs + 1000, () => sessionEnded(session), signal);
-    if (session.ended) throw sessionEnded(session);
+    if (session.ready) await withTimeout(session.ready, this.config.pool.acquireTimeoutMs + 1000, () => new SessionEndedError(session), signal);
+    if (session.ended) throw new SessionEndedError(session);
     if (!session.lease) return this.startComputer(session, signal);
     return session;
   }
 
   /** The session's computer. Throws when the session has none (ended meanwhile). */
   computerOf(session: Session): Computer {
-    if (session.ended || !session.lease) throw sessionEnded(session);
+    if (session.ended || !session.lease) throw new SessionEndedError(session);
     return session.lease.computer;
   }
 
   /**
-   * After a COMPUTER_FAILED error: if the computer is really gone, release it so the session's
-   * next call gets a fresh one from the pool instead of failing forever.
+   * Runs `work` on the session's computer. A session whose computer was found dead by an earlier call gets a
+   * fresh one first. When `work` fails with COMPUTER_FAILED and the computer is really gone, it is released,
+   * so the session's next call gets a fresh computer instead of failing forever; the error still reaches the caller.
    */
-  async recoverComputer(session: Session): Promise<boolean> {
+  async withComputer<T>(session: Session, work: (computer: Computer) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    if (session.ended) throw new SessionEndedError(session);
+    if (!session.lease) await this.whenReady(session, signal);
     const lease = session.lease;
-    if (!lease) return false;
+    if (!lease) throw new SessionEndedError(session);
+    try {
+      return await work(lease.computer);
+    } catch (e) {
+      if (isDomainError(e, 'COMPUTER_FAILED')) await this.recoverComputer(session, lease).catch(() => false);
+      throw e;
+    }
+  }
+
+  /**
+   * After a COMPUTER_FAILED error on `lease` (still the session's): if its computer is really gone, release it
+   * so the session's next call gets a fresh one from the pool. True when it was released.
+   */
+  private async recoverComputer(session: Session, lease: Lease): Promise<boolean> {
+    if (session.lease !== lease) return false;
     const alive = await withTimeout(lease.computer.isAlive(), 2000, () => new Error('liveness check timed out')).catch(() => false);
-    if (alive) return false;
+    if (alive || session.lease !== lease) return false;
     this.logger.warn(`Computer ${lease.computer.id} of session ${session.id} stopped; it will be replaced on the next call`);
     session.lease = undefined;
     await this.pool.release(lease);
     return true;
   }
 
+  /**
+   * Runs `work` on an extra computer leased for the session (concurrent tasks; it counts against the principal's
+   * share) and releases it afterwards. Ending the session stops the wait for it, and releases it if work is running.
+   */
+  async withExtraComputer<T>(session: Session, signal: AbortSignal | undefined, work: (computer: Computer) => Promise<T>): Promise<T> {
+    const lease = await this.leaseExtra(session, signal);
+    try {
+      return await work(lease.computer);
+    } finally {
+      await this.releaseExtra(session, lease);
+    }
+  }
+
   /** Leases an extra computer for the session (concurrent tasks); released by releaseExtra or when the session ends. */
-  async leaseExtra(session: Session, signal?: AbortSignal): Promise<Lease> {
+  private async leaseExtra(session: Session, signal?: AbortSignal): Promise<Lease> {
     if (this.drain.draining) throw shuttingDown();
-    if (session.ended) throw sessionEnded(session);
+    if (session.ended) throw new SessionEndedError(session);
     const link = linkSignals(signal, session.lifetime.signal);
     const lease = await this.pool.acquire({ owner: session.id, principal: session.principal, signal: link.signal }).finally(() => link.dispose());
     const key = SessionService.key(session.principal, session.id);
     if (session.ended) {
       await this.pool.release(lease);
-      throw sessionEnded(session);
+      throw new SessionEndedError(session);
     }
     const set = this.extraLeases.get(key) ?? new Set();
     set.add(lease);
@@ -222,7 +252,7 @@ export class SessionService {
     return lease;
   }
 
-  async releaseExtra(session: Session, lease: Lease): Promise<void> {
+  private async releaseExtra(session: Session, lease: Lease): Promise<void> {
     this.extraLeases.get(SessionService.key(session.principal, session.id))?.delete(lease);
     await this.pool.release(lease);
   }
@@ -233,7 +263,7 @@ export class SessionService {
    */
   async runTask<T>(session: Session, name: string, signal: AbortSignal | undefined, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
     if (this.drain.draining) throw shuttingDown();
-    if (session.ended) throw sessionEnded(session);
+    if (session.ended) throw new SessionEndedError(session);
     const link = linkSignals(signal);
     const id = randomUUID();
     session.touch();
@@ -278,7 +308,7 @@ export class SessionService {
     session.endReason = reason;
     if (this.forget(session)) this.events.emit('ended', session, reason);
     const tasks = [...session.tasks.values()];
-    const err = reason === 'shutdown' ? shuttingDown() : sessionEnded(session);
+    const err = reason === 'shutdown' ? shuttingDown() : new SessionEndedError(session);
     // Stops a wait for its computer (its first call's, or a concurrent task's extra one) without waiting it out.
     session.lifetime.abort(err);
     for (const t of tasks) t.controller.abort(err);

@@ -6,7 +6,7 @@ import { CUA_PATHS, CuaParams } from '../../common/cua-protocol';
 import { CommandOptions, CommandResult, Computer, Frame, LaunchResult, MouseButton, Point, SettleOptions, SettleResult, Size } from '../computer.port';
 import { checkButton, checkKeyList, checkPoint } from '../input-checks';
 import { cuaKeyNames } from './cua-keys';
-import { CuaClient, CuaEndpoint, CuaFields, cuaKindOf } from './cua-transport';
+import { CuaClient, CuaEndpoint, CuaError, cuaError, CuaFields, cuaKindOf } from './cua-transport';
 
 export type { CuaEndpoint } from './cua-transport';
 
@@ -185,7 +185,7 @@ export class CuaComputer extends Computer {
     const width = asNumber(s?.width);
     const height = asNumber(s?.height);
     if (!width || !height || width < 1 || height < 1) {
-      throw new DomainError(DomainErrorCode.COMPUTER_FAILED, `${this.host} answered get_screen_size without a usable size: ${JSON.stringify(r).slice(0, 200)}`, { details: { cua: 'protocol' } });
+      throw cuaError('protocol', `${this.host} answered get_screen_size without a usable size: ${JSON.stringify(r).slice(0, 200)}`);
     }
     this.size = { width: Math.round(width), height: Math.round(height) };
     return { ...this.size };
@@ -211,7 +211,7 @@ export class CuaComputer extends Computer {
   async capture(signal?: AbortSignal): Promise<Frame> {
     const r = await this.request('screenshot', this.offers('screenshot', 'format') ? { format: 'png' } : undefined, { signal });
     if (typeof r.image_data !== 'string' || !r.image_data) {
-      throw new DomainError(DomainErrorCode.COMPUTER_FAILED, `${this.host} answered screenshot without image_data.`, { details: { cua: 'protocol' } });
+      throw cuaError('protocol', `${this.host} answered screenshot without image_data.`);
     }
     const data = Buffer.from(r.image_data, 'base64');
     const mimeType = imageMimeType(data);
@@ -222,7 +222,7 @@ export class CuaComputer extends Computer {
       meta = undefined;
     }
     if (!mimeType || !meta?.width || !meta.height) {
-      throw new DomainError(DomainErrorCode.COMPUTER_FAILED, `${this.host} sent a screenshot that is not a readable PNG or JPEG image.`, { details: { cua: 'protocol' } });
+      throw cuaError('protocol', `${this.host} sent a screenshot that is not a readable PNG or JPEG image.`);
     }
     // The screen may have been resized on the server: its screenshots say how big it is now.
     this.size = { width: meta.width, height: meta.height };
@@ -369,7 +369,7 @@ export class CuaComputer extends Computer {
     const x = asNumber(pos?.x);
     const y = asNumber(pos?.y);
     if (x === undefined || y === undefined) {
-      throw new DomainError(DomainErrorCode.COMPUTER_FAILED, `${this.host} answered get_cursor_position without a position.`, { details: { cua: 'protocol' } });
+      throw cuaError('protocol', `${this.host} answered get_cursor_position without a position.`);
     }
     return { x: Math.round(x), y: Math.round(y) };
   }
@@ -417,7 +417,7 @@ export class CuaComputer extends Computer {
         return { stdout: '', stderr: `No reply from ${this.host} within ${timeoutMs + COMMAND_GRACE_MS} ms; the command may still be running there.\n`, exitCode: null, timedOut: true, truncated: false };
       }
       // A server that enforces the timeout itself answers success:false saying so (ours: "did not finish within … and was stopped").
-      const remote = e instanceof DomainError ? e.details?.remoteError : undefined;
+      const remote = e instanceof CuaError ? e.remoteError : undefined;
       if (cuaKindOf(e) === 'remote' && typeof remote === 'string' && /did not finish within|timed out/i.test(remote)) {
         return { stdout: '', stderr: `${remote}\n`, exitCode: null, timedOut: true, truncated: false };
       }

@@ -29,7 +29,7 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
-/** What went wrong talking to a server; carried in a DomainError's details as `cua`. */
+/** What went wrong talking to a server. */
 export type CuaFailureKind = 'timeout' | 'closed' | 'unreachable' | 'protocol' | 'remote' | 'auth';
 
 /** The base URL shown in logs and errors: scheme, host and port only (never credentials or a path's secrets). */
@@ -59,16 +59,44 @@ function httpUrlOf(base: string, path: string): string {
   return u.toString();
 }
 
-export function cuaError(kind: CuaFailureKind, message: string, cause?: unknown, extra: Record<string, unknown> = {}): DomainError {
-  return new DomainError(kind === 'timeout' ? DomainErrorCode.TIMEOUT : DomainErrorCode.COMPUTER_FAILED, message, {
-    cause,
-    details: { cua: kind, ...extra },
-  });
+/** What a failed request learnt from the server, when it got that far. */
+export interface CuaFailureFacts {
+  command?: string;
+  /** The server's own words for a `success: false` reply. */
+  remoteError?: string;
+  httpStatus?: number;
+  /** The request was never written to a connection that then broke: safe to send again. */
+  notSent?: boolean;
+}
+
+/** A failure talking to a cua computer-server: TIMEOUT for a timeout, COMPUTER_FAILED otherwise. */
+export class CuaError extends DomainError {
+  readonly command?: string;
+  readonly remoteError?: string;
+  readonly httpStatus?: number;
+  readonly notSent: boolean;
+
+  constructor(
+    readonly kind: CuaFailureKind,
+    message: string,
+    cause?: unknown,
+    facts: CuaFailureFacts = {},
+  ) {
+    super(kind === 'timeout' ? DomainErrorCode.TIMEOUT : DomainErrorCode.COMPUTER_FAILED, message, { cause });
+    this.command = facts.command;
+    this.remoteError = facts.remoteError;
+    this.httpStatus = facts.httpStatus;
+    this.notSent = facts.notSent ?? false;
+  }
+}
+
+export function cuaError(kind: CuaFailureKind, message: string, cause?: unknown, facts: CuaFailureFacts = {}): CuaError {
+  return new CuaError(kind, message, cause, facts);
 }
 
 /** The failure kind of an error thrown here, if it is one of ours. */
 export function cuaKindOf(e: unknown): CuaFailureKind | undefined {
-  return e instanceof DomainError ? (e.details?.cua as CuaFailureKind | undefined) : undefined;
+  return e instanceof CuaError ? e.kind : undefined;
 }
 
 /** Checks a reply frame: a JSON object with a boolean `success` (and a string `error` when false). */
@@ -96,9 +124,6 @@ interface Pending {
   sent: boolean;
 }
 
-/** Marks a request that was never written to a connection that then broke: safe to send again. */
-const NOT_SENT = 'notSent';
-
 /**
  * One WebSocket connection to `/ws`. The protocol has no request ids, so requests are strictly
  * serialised: a FIFO queue, only its head on the wire. Anything unexpected — a reply with nothing
@@ -108,7 +133,7 @@ const NOT_SENT = 'notSent';
  */
 export class CuaWsChannel {
   private readonly queue: Pending[] = [];
-  private dead?: DomainError;
+  private dead?: CuaError;
 
   private constructor(
     private readonly ws: WebSocket,
@@ -163,7 +188,7 @@ export class CuaWsChannel {
       } catch (e) {
         channel.close();
         if (cuaKindOf(e) === 'remote') {
-          throw cuaError('auth', `${host} refused authentication: ${String((e as DomainError).details?.remoteError)}. Check CUA_API_KEY and CUA_CONTAINER_NAME.`, e);
+          throw cuaError('auth', `${host} refused authentication: ${String((e as CuaError).remoteError)}. Check CUA_API_KEY and CUA_CONTAINER_NAME.`, e);
         }
         throw e;
       }
@@ -209,8 +234,8 @@ export class CuaWsChannel {
     fn();
   }
 
-  private notSent(why: DomainError): DomainError {
-    return new DomainError(why.code, why.message, { cause: why.cause, details: { ...why.details, [NOT_SENT]: true } });
+  private notSent(why: CuaError): CuaError {
+    return new CuaError(why.kind, why.message, why.cause, { command: why.command, remoteError: why.remoteError, httpStatus: why.httpStatus, notSent: true });
   }
 
   /** Puts the head of the queue on the wire, when nothing is there. */
@@ -257,7 +282,7 @@ export class CuaWsChannel {
   }
 
   /** Fails the request on the wire with `why`, the unsent ones as safe to resend, and closes the socket. */
-  private discard(why: DomainError) {
+  private discard(why: CuaError) {
     if (this.dead) return;
     this.dead = why;
     const [head, ...rest] = this.queue.splice(0);
@@ -278,7 +303,7 @@ export class CuaWsChannel {
 
 /** True for an error of a request that never reached the server (it may be sent again). */
 export function wasNotSent(e: unknown): boolean {
-  return e instanceof DomainError && e.details?.[NOT_SENT] === true;
+  return e instanceof CuaError && e.notSent;
 }
 
 /** Reads a response body up to `limit` bytes; longer bodies are a protocol error. */
@@ -431,7 +456,7 @@ export class CuaClient {
     try {
       this.channel = await this.openChannel({ timeoutMs: this.requestTimeoutMs, signal });
     } catch (e) {
-      if (cuaKindOf(e) === 'unreachable' && (e as DomainError).details?.httpStatus !== undefined) {
+      if (cuaKindOf(e) === 'unreachable' && (e as CuaError).httpStatus !== undefined) {
         this.mode = 'http';
         return;
       }

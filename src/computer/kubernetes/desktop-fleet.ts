@@ -293,7 +293,7 @@ export class DesktopFleet<T extends KubernetesObject> {
     const text = `Desktop ${this.noun} ${entry.name} ${message}. It was deleted.`;
     this.logger.error(`${text} [reason ${reason}]`);
     this.events.emit('failure', { name: entry.name, reason: reasonLabel(reason), message } satisfies DesktopFailure);
-    this.settle(entry, undefined, new DomainError(DomainErrorCode.COMPUTER_FAILED, text, { details: { reason } }));
+    this.settle(entry, undefined, new DomainError(DomainErrorCode.COMPUTER_FAILED, text));
     void this.remove(entry);
   }
 

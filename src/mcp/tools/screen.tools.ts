@@ -2,9 +2,9 @@ import { Injectable } from '@nestjs/common';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import * as z from 'zod';
 import { DomainError, DomainErrorCode } from '../../common/domain-error';
-import { CHANGES_SCREEN, COMPUTER_ACTIONS, ComputerActionRunner, describeSettle, MAX_DURATION_S, MAX_TYPE_CHARS, ScreenshotService, settleJson, SETTLES_AFTER } from '../../computer/computer.module';
+import { COMPUTER_ACTIONS, describeSettle, MAX_DURATION_S, MAX_TYPE_CHARS, settleJson } from '../../computer/computer.module';
+import { ControlService } from '../../control/control.module';
 import { AppConfig } from '../../config/config.module';
-import { SessionService } from '../../session/session.module';
 import type { ToolContext } from '../tool-context';
 import { describeShot, imageBlock, text } from './content';
 import { sessionIdField } from './schemas';
@@ -13,14 +13,12 @@ import { ToolRunner } from './tool-runner';
 const coordinate = z.tuple([z.number().finite(), z.number().finite()]).describe('[x, y] in screenshot pixels');
 const format = z.enum(['png', 'jpeg']).optional().describe('Image format: png (default) or jpeg (smaller).');
 
-/** screenshot_cua and the low-level `computer` tool. */
+/** screenshot_cua, the low-level `computer` tool and run_command (ControlService). */
 @Injectable()
 export class ScreenTools {
   constructor(
     private readonly runner: ToolRunner,
-    private readonly sessions: SessionService,
-    private readonly screenshots: ScreenshotService,
-    private readonly actions: ComputerActionRunner,
+    private readonly control: ControlService,
     private readonly config: AppConfig,
   ) {}
 
@@ -39,8 +37,7 @@ export class ScreenTools {
         this.runner.run('screenshot_cua', ctx, extra, async (scope) => {
           const { signal } = scope;
           const session = await scope.session(args.session_id);
-          const shot = await this.screenshots.take(this.sessions.computerOf(session), args.format ?? 'png', signal);
-          session.touch();
+          const shot = await this.control.screenshot(session, args.format ?? 'png', signal);
           return { content: [imageBlock(shot), text(`session ${session.id}: ${describeShot(shot)}`)] };
         }),
     );
@@ -83,19 +80,11 @@ export class ScreenTools {
         this.runner.run('computer', ctx, extra, async (scope) => {
           const { signal } = scope;
           const session = await scope.session(args.session_id);
-          const computer = this.sessions.computerOf(session);
-          const { screenshot, format: fmt, session_id: _s, ...action } = args;
-          const since = performance.now();
-          const outcome = await this.sessions.runTask(session, `computer:${args.action}`, signal, (s) => this.actions.run(computer, action, s));
+          const { screenshot, format, session_id: _s, ...action } = args;
+          const { outcome, settled, screenshot: shot } = await this.control.act(session, action, { signal, screenshot, format });
           const content: CallToolResult['content'] = [text(`session ${session.id}: ${outcome.summary}`)];
           if (outcome.image) content.push(imageBlock(outcome.image));
-          const wantShot = args.action === 'screenshot' || (screenshot ?? CHANGES_SCREEN.has(args.action));
-          // Only a screenshot waits for the screen: without one there is nothing to show too early.
-          const settled = wantShot && SETTLES_AFTER.has(args.action) ? await this.actions.settle(computer, since, signal) : undefined;
-          if (wantShot) {
-            const shot = await this.screenshots.take(computer, fmt ?? 'png', signal);
-            content.push(imageBlock(shot), text(describeShot(shot) + (settled ? `\n${describeSettle(settled)}` : '')));
-          }
+          if (shot) content.push(imageBlock(shot), text(describeShot(shot) + (settled ? `\n${describeSettle(settled)}` : '')));
           const structured = { ...(outcome.coordinate ? { coordinate: outcome.coordinate } : {}), ...(settled ? { settle: settleJson(settled) } : {}) };
           return { content, ...(Object.keys(structured).length ? { structuredContent: structured } : {}) };
         }),
@@ -128,32 +117,24 @@ export class ScreenTools {
       (args, extra) =>
         this.runner.run('run_command', ctx, extra, async (scope) => {
           const { signal } = scope;
+          if (args.background && args.timeout_ms !== undefined) {
+            throw new DomainError(DomainErrorCode.INVALID_ARGUMENT, 'timeout_ms applies to commands that are waited for; leave it out with background=true.');
+          }
           const session = await scope.session(args.session_id);
-          const computer = this.sessions.computerOf(session);
           if (args.background) {
-            if (args.timeout_ms !== undefined) throw new DomainError(DomainErrorCode.INVALID_ARGUMENT, 'timeout_ms applies to commands that are waited for; leave it out with background=true.');
-            if (!computer.launch) {
-              throw new DomainError(DomainErrorCode.COMPUTER_UNSUPPORTED, `Computers of the ${computer.provider} provider cannot run programs in the background; run the command without background.`);
-            }
-            const launch = computer.launch.bind(computer);
-            const since = performance.now();
-            const started = await this.sessions.runTask(session, 'run_command', signal, () => launch(args.command));
-            // A program needs a moment to open its window: wait for it (up to the cap), so the next screenshot shows it.
-            const settled = await this.actions.settle(computer, since, signal, this.config.computer.settle.maxMs);
+            const { pid, settled } = await this.control.launch(session, args.command, signal);
             return {
               content: [
                 text(
-                  `session ${session.id}: started in the background${started.pid ? ` (pid ${started.pid})` : ''}; it runs until it exits or the session's computer is released.` +
+                  `session ${session.id}: started in the background${pid ? ` (pid ${pid})` : ''}; it runs until it exits or the session's computer is released.` +
                     (settled ? `\n${describeSettle(settled)}` : ''),
                 ),
               ],
-              structuredContent: { background: true, ...(started.pid ? { pid: started.pid } : {}), ...(settled ? { settle: settleJson(settled) } : {}) },
+              structuredContent: { background: true, ...(pid ? { pid } : {}), ...(settled ? { settle: settleJson(settled) } : {}) },
             };
           }
-          const r = await this.sessions.runTask(session, 'run_command', signal, (s) =>
-            computer.runCommand(args.command, { timeoutMs: args.timeout_ms ?? this.config.computer.commandTimeoutMs, signal: s }),
-          );
-          const status = r.timedOut ? `killed after ${args.timeout_ms ?? this.config.computer.commandTimeoutMs} ms (timeout)` : r.exitCode === null ? 'killed' : `exit code ${r.exitCode}`;
+          const r = await this.control.runCommand(session, args.command, { timeoutMs: args.timeout_ms, signal });
+          const status = r.timedOut ? `killed after ${r.timeoutMs} ms (timeout)` : r.exitCode === null ? 'killed' : `exit code ${r.exitCode}`;
           const body = `session ${session.id}: ${status}${r.truncated ? ' (output cut at the output limit)' : ''}\n--- stdout ---\n${r.stdout}\n--- stderr ---\n${r.stderr}`;
           return {
             content: [text(body)],

@@ -7,7 +7,7 @@ import { DomainError, DomainErrorCode, errorMessage, isDomainError } from '../..
 import { addLogField, withLogFields } from '../../common/log-context';
 import { DrainState } from '../../lifecycle/lifecycle.module';
 import { Session, SessionService } from '../../session/session.module';
-import { toToolError } from '../mcp-errors';
+import { codeOf, toToolError } from '../mcp-errors';
 import type { ToolContext } from '../tool-context';
 
 export type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
@@ -20,11 +20,22 @@ export interface CallScope {
   extra: Extra;
   /** Sends an MCP log message on this request's stream, if the client's level lets it through. */
   log: (level: LoggingLevel, data: unknown) => void;
-  /** The session the call addresses (created on first use); remembered so a dead computer can be replaced. */
+  /** The session the call addresses (created on first use). */
   session: (sessionId: string | undefined) => Promise<Session>;
 }
 
-/** A finished tool call: `outcome` is `ok`, or the error code of an isError result (`error` without one). */
+/**
+ * An isError result a tool returns rather than throws (e.g. every task of a call failed, and the result still
+ * lists them), with the code the call is counted under.
+ */
+export class ToolFailure {
+  constructor(
+    readonly result: CallToolResult,
+    readonly code: string,
+  ) {}
+}
+
+/** A finished tool call: `outcome` is `ok`, or the code of its isError result (INTERNAL for an unexpected error). */
 export interface ToolCallEvent {
   tool: string;
   outcome: string;
@@ -43,7 +54,8 @@ const requestKey = (connectionId: string, requestId: string | number) => `${conn
 /**
  * Runs every tool call: refuses new calls while draining, tracks calls in flight so shutdown can
  * wait for them and then abort them, links the client's cancel signal, and turns every error
- * into a clear isError result. After COMPUTER_FAILED it lets the session replace its computer.
+ * into a clear isError result (mcp-errors.ts). Each finished call is reported with its outcome:
+ * `ok`, or the code of the error it threw or of the ToolFailure it returned.
  */
 @Injectable()
 export class ToolRunner {
@@ -57,12 +69,11 @@ export class ToolRunner {
     private readonly drain: DrainState,
   ) {}
 
-  async run(name: string, ctx: ToolContext, extra: Extra, work: (scope: CallScope) => Promise<CallToolResult>): Promise<CallToolResult> {
+  async run(name: string, ctx: ToolContext, extra: Extra, work: (scope: CallScope) => Promise<CallToolResult | ToolFailure>): Promise<CallToolResult> {
     if (this.drain.draining) {
       return toToolError(new DomainError(DomainErrorCode.SHUTTING_DOWN, 'The server is shutting down and takes no new calls.'));
     }
     const link = linkSignals(extra.signal);
-    let session: Session | undefined;
     const scope: CallScope = {
       signal: link.signal,
       ctx,
@@ -72,19 +83,23 @@ export class ToolRunner {
         extra.sendNotification({ method: 'notifications/message', params: { level, logger: name, data } }).catch(() => undefined);
       },
       session: async (sessionId) => {
-        session = await this.sessions.resolve({ principal: ctx.principal, sessionId, connectionId: ctx.connectionId }, link.signal);
+        const session = await this.sessions.resolve({ principal: ctx.principal, sessionId, connectionId: ctx.connectionId }, link.signal);
         addLogField('session', session.id);
         return session;
       },
     };
     const entry: InFlight = { key: requestKey(ctx.connectionId, extra.requestId), controller: link.controller, done: Promise.resolve() };
     const started = Date.now();
+    let outcome = 'ok';
     const done = withLogFields({ principal: ctx.principal, mcp_session: ctx.connectionId, tool: name }, async () => {
       try {
-        return await work(scope);
+        const reply = await work(scope);
+        if (!(reply instanceof ToolFailure)) return reply;
+        outcome = reply.code;
+        return reply.result;
       } catch (e) {
         if (!isDomainError(e)) this.logger.error(`${name} failed: ${errorMessage(e)}`, (e as Error)?.stack);
-        if (session && isDomainError(e, 'COMPUTER_FAILED')) await this.sessions.recoverComputer(session).catch(() => false);
+        outcome = codeOf(e);
         return toToolError(e);
       }
     });
@@ -92,7 +107,7 @@ export class ToolRunner {
     this.inFlight.add(entry);
     try {
       const result = await done;
-      this.events.emit('call', { tool: name, outcome: outcomeOf(result), durationMs: Date.now() - started } satisfies ToolCallEvent);
+      this.events.emit('call', { tool: name, outcome, durationMs: Date.now() - started } satisfies ToolCallEvent);
       return result;
     } finally {
       this.inFlight.delete(entry);
@@ -136,11 +151,4 @@ export class ToolRunner {
     for (const c of this.inFlight) c.controller.abort(reason);
     return this.inFlight.size;
   }
-}
-
-function outcomeOf(result: CallToolResult): string {
-  if (!result.isError) return 'ok';
-  const first = result.content?.[0];
-  const m = first?.type === 'text' ? /^\[([A-Z_]+)\]/.exec(first.text) : null;
-  return m ? m[1] : 'error';
 }

@@ -1,0 +1,227 @@
+import { Test } from '@nestjs/testing';
+import { AgentResult, AgentRunOptions, AgentService, AgentTaskError, StepRecord } from '../agent/agent.module';
+import { abortReason, DomainError, DomainErrorCode } from '../common/domain-error';
+import { AppConfig, ConfigModule } from '../config/config.module';
+import { Computer, ComputerProviderRegistry, FakeComputer, ScreenshotService } from '../computer/computer.module';
+import { DrainState } from '../lifecycle/lifecycle.module';
+import { ComputerPool } from '../pool/pool.module';
+import { SessionService } from '../session/session.module';
+import { ProgrammableFakeProvider } from '../../test/support/fake-provider';
+import { TaskFailedError } from './task.errors';
+import { TaskOutcome, TaskService, TaskStepEvent } from './task.service';
+
+const step = (n: number, result: string): StepRecord => ({ step: n, actions: [{ action: 'type', text: result }], results: [result], outcomes: [] });
+
+/**
+ * A FAKE agent: what it does depends on the task's words. "fail" stops with MODEL_ERROR after one step,
+ * "die" kills its computer and stops with COMPUTER_FAILED, "hold" waits until the test lets it go (or it is
+ * aborted), "crash" throws a plain Error; anything else types the task on the computer and answers.
+ * Strict: any other use of it fails the test.
+ */
+class FakeAgent {
+  readonly runs: { task: string; computer: string }[] = [];
+  /** Tasks between their start and their end, and the most there ever were at once. */
+  active = 0;
+  mostAtOnce = 0;
+  private readonly held: (() => void)[] = [];
+
+  resolveModel(requested?: string): string {
+    if (requested !== undefined && requested !== 'test/m') throw new DomainError(DomainErrorCode.INVALID_ARGUMENT, `model "${requested}" is not allowed`);
+    return 'test/m';
+  }
+
+  /** Lets every held task finish. */
+  release() {
+    for (const go of this.held.splice(0)) go();
+  }
+
+  heldCount() {
+    return this.held.length;
+  }
+
+  async run(task: string, computer: Computer, options: AgentRunOptions): Promise<AgentResult> {
+    this.runs.push({ task, computer: computer.id });
+    this.active++;
+    this.mostAtOnce = Math.max(this.mostAtOnce, this.active);
+    try {
+      const first = step(1, `typed ${task}`);
+      await computer.typeText(task);
+      options.onStep?.(first, 5);
+      if (task.includes('hold')) {
+        await new Promise<void>((resolve, reject) => {
+          this.held.push(resolve);
+          options.signal.addEventListener('abort', () => reject(abortReason(options.signal, 'The task')), { once: true });
+        });
+      }
+      if (task.includes('crash')) throw new Error('a bug in a model provider');
+      if (task.includes('fail') || task.includes('die')) {
+        if (task.includes('die')) (computer as FakeComputer).kill();
+        const code = task.includes('die') ? DomainErrorCode.COMPUTER_FAILED : DomainErrorCode.MODEL_ERROR;
+        const reason = new DomainError(code, task.includes('die') ? 'the desktop went away' : 'the model said no');
+        throw new AgentTaskError(reason, reason.message, [first], { inputTokens: 10, outputTokens: 2 }, 'traj-1', undefined);
+      }
+      const screenshot = await new ScreenshotService(AppConfig.fromEnv({}).computer).take(computer);
+      return { answer: `did ${task}`, model: 'test/m', steps: [first], usage: { inputTokens: 10, outputTokens: 2 }, screenshot };
+    } finally {
+      this.active--;
+    }
+  }
+}
+
+async function setup(env: Record<string, string> = {}) {
+  const config = AppConfig.fromEnv({ COMPUTER_PROVIDER: 'fake', POOL_MAX_SIZE: '6', POOL_MIN_WARM: '0', MAX_SESSIONS: '6', POOL_ACQUIRE_TIMEOUT_MS: '300', ...env });
+  const provider = new ProgrammableFakeProvider();
+  const agent = new FakeAgent();
+  const moduleRef = await Test.createTestingModule({
+    imports: [ConfigModule.forRoot(config)],
+    providers: [
+      TaskService,
+      SessionService,
+      ComputerPool,
+      DrainState,
+      ScreenshotService,
+      { provide: ComputerProviderRegistry, useValue: { create: (o: { signal?: AbortSignal }) => provider.create(o) } },
+      { provide: AgentService, useValue: agent },
+    ],
+  }).compile();
+  await moduleRef.init();
+  const sessions = moduleRef.get(SessionService);
+  const session = await sessions.resolve({ principal: 'alice', sessionId: 'work', connectionId: 'c1' });
+  return { sut: moduleRef.get(TaskService), sessions, session, pool: moduleRef.get(ComputerPool), provider, agent, close: () => moduleRef.close() };
+}
+
+type Setup = Awaited<ReturnType<typeof setup>>;
+const options = (signal = new AbortController().signal) => ({ signal, model: 'test/m' });
+const failure = (o: TaskOutcome) => (o.ok ? undefined : o.error);
+
+describe(TaskService.name, () => {
+  let t: Setup | undefined;
+  afterEach(async () => {
+    t?.agent.release();
+    await t?.close();
+    t = undefined;
+  });
+
+  it('resolveModel refuses a model that is not allowed, before anything is leased', async () => {
+    t = await setup();
+    expect(t.sut.resolveModel()).toBe('test/m');
+    expect(() => t!.sut.resolveModel('other/x')).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(t.provider.created).toHaveLength(1);
+  });
+
+  describe('runOne', () => {
+    it("runs the task on the session's computer and reports each step with that computer", async () => {
+      t = await setup();
+      const steps: TaskStepEvent[] = [];
+      const report = await t.sut.runOne(t.session, 'hello', { ...options(), onStep: (e) => steps.push(e) });
+      const computer = t.provider.created[0];
+      expect(report).toMatchObject({ sessionId: 'work', computerId: computer.id, result: { answer: 'did hello' } });
+      expect(steps).toEqual([{ task: 0, computerId: computer.id, step: expect.objectContaining({ step: 1 }), maxSteps: 5 }]);
+      expect(t.session.tasks.size).toBe(0);
+    });
+
+    it('a failed task throws TaskFailedError with its code, the steps done, the tokens, the trajectory and the screen as it was left', async () => {
+      t = await setup();
+      const err = await t.sut.runOne(t.session, 'please fail', options()).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(TaskFailedError);
+      const failed = err as TaskFailedError;
+      expect(failed).toMatchObject({ code: 'MODEL_ERROR', message: 'the model said no', stage: 'ran', sessionId: 'work', trajectoryId: 'traj-1', usage: { inputTokens: 10, outputTokens: 2 } });
+      expect(failed.steps.map((s) => s.results)).toEqual([['typed please fail']]);
+      expect(failed.screenshot).toMatchObject({ mimeType: 'image/png', width: 64, height: 48 });
+    });
+
+    it('a computer that died under the task: COMPUTER_FAILED without a screenshot, and the next task gets a fresh computer', async () => {
+      t = await setup();
+      const err = (await t.sut.runOne(t.session, 'die now', options()).catch((e: unknown) => e)) as TaskFailedError;
+      expect(err).toMatchObject({ code: 'COMPUTER_FAILED', screenshot: undefined });
+      expect(t.pool.stats().leased).toBe(0);
+      const next = await t.sut.runOne(t.session, 'again', options());
+      expect(next.computerId).toBe(t.provider.created[1].id);
+      expect(t.agent.runs.map((r) => r.computer)).toEqual([t.provider.created[0].id, t.provider.created[1].id]);
+    });
+
+    it('an unexpected error becomes INTERNAL, still with the screen as it was left', async () => {
+      t = await setup();
+      await expect(t.sut.runOne(t.session, 'crash', options())).rejects.toMatchObject({ code: 'INTERNAL', message: 'a bug in a model provider', screenshot: expect.anything() });
+    });
+  });
+
+  describe('runMany', () => {
+    it("one after another on the session's computer; a failed task does not stop the rest; outcomes in input order", async () => {
+      t = await setup();
+      const done: number[] = [];
+      const outcomes = await t.sut.runMany(t.session, ['one', 'then fail', 'three'], { ...options(), concurrent: false, onTaskDone: (i) => done.push(i) });
+      expect(outcomes.map((o) => o.ok)).toEqual([true, false, true]);
+      expect(failure(outcomes[1])).toMatchObject({ code: 'MODEL_ERROR', stage: 'ran' });
+      expect(done).toEqual([0, 1, 2]);
+      expect(t.agent.mostAtOnce).toBe(1);
+      expect(new Set(t.agent.runs.map((r) => r.computer))).toEqual(new Set([t.provider.created[0].id]));
+      expect(t.provider.created).toHaveLength(1);
+    });
+
+    it('in sequence, a task after one whose computer died runs on a fresh computer', async () => {
+      t = await setup();
+      const outcomes = await t.sut.runMany(t.session, ['die first', 'second'], { ...options(), concurrent: false });
+      expect(outcomes.map((o) => o.ok)).toEqual([false, true]);
+      expect(t.agent.runs.map((r) => r.computer)).toEqual([t.provider.created[0].id, t.provider.created[1].id]);
+    });
+
+    it('in sequence, tasks after the call is cancelled do not start', async () => {
+      t = await setup();
+      const ac = new AbortController();
+      const running = t.sut.runMany(t.session, ['hold on', 'never'], { ...options(ac.signal), concurrent: false });
+      await waitUntil(() => t!.agent.heldCount() === 1);
+      ac.abort(new DomainError(DomainErrorCode.CANCELLED, 'The client cancelled the call.'));
+      const outcomes = await running;
+      expect(outcomes.map(failure)).toMatchObject([
+        { code: 'CANCELLED', stage: 'ran' },
+        { code: 'CANCELLED', stage: 'not-started', message: 'The client cancelled the call.' },
+      ]);
+      expect(t.agent.runs.map((r) => r.task)).toEqual(['hold on']);
+    });
+
+    it('concurrently, each task on a computer of its own at the same time; the extra computers are returned afterwards', async () => {
+      t = await setup({ MAX_COMPUTERS_PER_PRINCIPAL: '4' });
+      const running = t.sut.runMany(t.session, ['hold a', 'hold b', 'hold c'], { ...options(), concurrent: true });
+      await waitUntil(() => t!.agent.heldCount() === 3);
+      expect(t.pool.stats().leased).toBe(3);
+      expect(t.pool.roomFor('alice')).toBe(1);
+      t.agent.release();
+      const outcomes = await running;
+      expect(outcomes.map((o) => o.ok && o.report.computerId)).toEqual([t.provider.created[0].id, expect.any(String), expect.any(String)]);
+      expect(new Set(outcomes.map((o) => o.ok && o.report.computerId)).size).toBe(3);
+      expect(t.agent.mostAtOnce).toBe(3);
+      expect(t.pool.stats().leased).toBe(1);
+      expect(t.provider.open()).toEqual([t.provider.created[0]]);
+    });
+
+    it('concurrently, a call needing more computers than the principal may take is refused before any task runs', async () => {
+      t = await setup({ MAX_COMPUTERS_PER_PRINCIPAL: '2' });
+      const onStart = jest.fn();
+      const refused = t.sut.runMany(t.session, ['a', 'b', 'c'], { ...options(), concurrent: true, onStart });
+      await expect(refused).rejects.toMatchObject({ code: 'SESSION_LIMIT', tasks: 3, room: 1, max: 2, message: expect.stringMatching(/at most 2 task\(s\) per concurrent call/) });
+      expect(onStart).not.toHaveBeenCalled();
+      expect(t.agent.runs).toEqual([]);
+    });
+
+    it('concurrently, a task that cannot get a computer fails on its own; the others finish', async () => {
+      t = await setup({ POOL_MAX_SIZE: '2', POOL_ACQUIRE_TIMEOUT_MS: '100' });
+      // The first two hold both computers the pool may have until the third has given up waiting.
+      const agent = t.agent;
+      const onTaskDone = (_i: number, o: TaskOutcome) => !o.ok && agent.release();
+      const outcomes = await t.sut.runMany(t.session, ['hold a', 'hold b', 'hold c'], { ...options(), concurrent: true, onTaskDone });
+      expect(outcomes.map((o) => o.ok)).toEqual([true, true, false]);
+      expect(outcomes.map(failure).filter(Boolean)).toEqual([expect.objectContaining({ code: 'POOL_EXHAUSTED', stage: 'no-computer' })]);
+      expect(t.pool.stats().leased).toBe(1);
+    });
+  });
+});
+
+/** Waits (in real time) until `cond` holds, at most 3 s. */
+async function waitUntil(cond: () => boolean) {
+  const end = Date.now() + 3000;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out waiting for a condition');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}

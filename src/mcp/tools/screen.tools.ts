@@ -4,7 +4,8 @@ import * as z from 'zod';
 import { DomainError, DomainErrorCode } from '../../common/domain-error';
 import { COMPUTER_ACTIONS, describeSettle, MAX_DURATION_S, MAX_TYPE_CHARS, settleJson } from '../../computer/computer.module';
 import { ControlService } from '../../control/control.module';
-import { AppConfig } from '../../config/config.module';
+import { InjectSettings } from '../../config/config.module';
+import { COMPUTER_SETTINGS, type ComputerSettings } from '../../computer/computer.settings';
 import type { ToolContext } from '../tool-context';
 import { describeShot, imageBlock, text } from './content';
 import { sessionIdField } from './schemas';
@@ -19,7 +20,7 @@ export class ScreenTools {
   constructor(
     private readonly runner: ToolRunner,
     private readonly control: ControlService,
-    private readonly config: AppConfig,
+    @InjectSettings(COMPUTER_SETTINGS) private readonly computer: ComputerSettings,
   ) {}
 
   register(ctx: ToolContext) {
@@ -100,11 +101,11 @@ export class ScreenTools {
           'a command past its timeout is killed with everything it started; long output is cut and the result says so. ' +
           'Programs a command leaves in the background end with it: to open an application (a browser, an editor) that should keep its ' +
           'window, pass background=true, which starts the command and returns once the screen has settled (its window drawn, or a cap of ' +
-            `${this.config.computer.settle.maxMs} ms reached; it runs until it exits or the session ends).`,
+            `${this.computer.settle.maxMs} ms reached; it runs until it exits or the session ends).`,
         inputSchema: z
           .object({
             command: z.string().min(1, 'command must not be empty').max(100_000),
-            timeout_ms: z.number().int().min(100).max(3_600_000).optional().describe(`Kill the command after this long (default ${this.config.computer.commandTimeoutMs} ms).`),
+            timeout_ms: z.number().int().min(100).max(3_600_000).optional().describe(`Kill the command after this long (default ${this.computer.commandTimeoutMs} ms).`),
             background: z
               .boolean()
               .optional()

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import * as z from 'zod';
-import { AppConfig } from '../../config/config.module';
+import { InjectSettings } from '../../config/config.module';
+import { SESSION_SETTINGS, type SessionSettings } from '../../session/session.settings';
 import { ComputerPool } from '../../pool/pool.module';
 import { SessionService } from '../../session/session.module';
 import type { ToolContext } from '../tool-context';
@@ -35,7 +36,7 @@ export class SessionTools {
     private readonly runner: ToolRunner,
     private readonly sessions: SessionService,
     private readonly pool: ComputerPool,
-    private readonly config: AppConfig,
+    @InjectSettings(SESSION_SETTINGS) private readonly sessionSettings: SessionSettings,
   ) {}
 
   register(ctx: ToolContext) {
@@ -62,7 +63,7 @@ export class SessionTools {
           );
           const stats = {
             total_sessions: this.sessions.count(),
-            max_concurrent: this.config.session.maxSessions,
+            max_concurrent: this.sessionSettings.maxSessions,
             sessions: own,
             pool: this.pool.stats(),
             pool_activity: this.pool.metrics(),

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import * as z from 'zod';
-import { AppConfig } from '../../config/config.module';
+import { InjectSettings } from '../../config/config.module';
+import { AGENT_SETTINGS, type AgentSettings } from '../../agent/agent.settings';
 import { settleJson } from '../../computer/computer.module';
 import { TaskOutcome, TaskRetryEvent, TaskService, TaskStepEvent } from '../../task/task.module';
 import { taskFailureContent, taskFailureSummary } from '../mcp-errors';
@@ -18,7 +19,7 @@ export class TaskTools {
   constructor(
     private readonly runner: ToolRunner,
     private readonly tasks: TaskService,
-    private readonly config: AppConfig,
+    @InjectSettings(AGENT_SETTINGS) private readonly agent: AgentSettings,
   ) {}
 
   register(ctx: ToolContext) {
@@ -38,10 +39,10 @@ export class TaskTools {
         this.runner.run('run_cua_task', ctx, extra, async (scope) => {
           const model = this.tasks.resolveModel(args.model);
           const session = await scope.session(args.session_id);
-          const progress = new Progress(extra, this.config.agent.maxSteps);
+          const progress = new Progress(extra, this.agent.maxSteps);
           const started = Date.now();
           let steps = 0;
-          progress.heartbeat(this.config.agent.heartbeatMs, () => `working: step ${steps} done, ${Math.round((Date.now() - started) / 1000)} s`);
+          progress.heartbeat(this.agent.heartbeatMs, () => `working: step ${steps} done, ${Math.round((Date.now() - started) / 1000)} s`);
           progress.report('started', 0);
           try {
             const report = await this.tasks.runOne(session, args.task, {
@@ -101,7 +102,7 @@ export class TaskTools {
                 progress.report(`0/${n} tasks finished`, 0);
                 // Tasks can run for minutes: a heartbeat between them keeps clients that reset their timeout on progress waiting.
                 const started = Date.now();
-                progress.heartbeat(this.config.agent.heartbeatMs, () => `${finished}/${n} tasks finished, working for ${Math.round((Date.now() - started) / 1000)} s`);
+                progress.heartbeat(this.agent.heartbeatMs, () => `${finished}/${n} tasks finished, working for ${Math.round((Date.now() - started) / 1000)} s`);
               },
               onTaskDone: (i, outcome) => {
                 finished++;

@@ -148,7 +148,7 @@ async function initialize(t: TestApp, key: string) {
   return { status: res.status, sid: res.headers.get('mcp-session-id'), retryAfter: res.headers.get('retry-after'), body: await res.text() };
 }
 
-/** A raw tools/list on an MCP session (the fast path serves it). */
+/** A raw tools/list on an MCP session. */
 async function listTools(t: TestApp, key: string, sid: string) {
   const res = await fetch(t.url, { method: 'POST', headers: { ...MCP_HEADERS, authorization: `Bearer ${key}`, 'mcp-session-id': sid }, body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }) });
   await res.text();
@@ -206,7 +206,7 @@ describe('Admission: MCP sessions', () => {
     await waitFor('every computer gone', () => (t.fake.open().length === 0 ? true : undefined));
   });
 
-  it('unused MCP sessions expire after MCP_CONNECTION_IDLE_TIMEOUT_MS; one in use (through the fast path) or holding a GET stream does not', async () => {
+  it('unused MCP sessions expire after MCP_CONNECTION_IDLE_TIMEOUT_MS; one in use (raw requests) or holding a GET stream does not', async () => {
     t = await startApp({ API_KEYS, MCP_MAX_CONNECTIONS_PER_PRINCIPAL: '5', MCP_CONNECTION_IDLE_TIMEOUT_MS: '1000', SESSION_SWEEP_INTERVAL_MS: '100' });
     // Bob's SDK client holds its GET stream open and then sends nothing.
     const bob = await connectAs(t, KEY_B, 'bob');

@@ -1,10 +1,9 @@
 import { Injectable, NestMiddleware } from '@nestjs/common';
 import { json, type NextFunction, type Request, type Response } from 'express';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { rpcError } from './mcp-errors';
 
 export const MAX_MCP_BODY = '4mb';
-const MAX_MCP_BODY_BYTES = 4 * 1024 * 1024;
 const parse = json({ limit: MAX_MCP_BODY });
 
 const tooLarge = (res: ServerResponse) => rpcError(res, 413, -32600, `Request body too large: at most ${MAX_MCP_BODY}.`);
@@ -21,60 +20,4 @@ export class McpBodyMiddleware implements NestMiddleware {
       return notJson(res, e.status ?? 400, e.message ?? 'unreadable');
     });
   }
-}
-
-/**
- * Whether readJsonBody can parse this request as express.json() would: an `application/json`
- * body in UTF-8, not compressed, within the limit. Anything else takes the Express route.
- */
-export function plainJsonBody(req: IncomingMessage): boolean {
-  const type = req.headers['content-type'];
-  if (!type) return false;
-  const [media, ...params] = type.split(';');
-  if (media.trim().toLowerCase() !== 'application/json') return false;
-  if (params.some((p) => !/^\s*charset\s*=\s*"?utf-8"?\s*$/i.test(p))) return false;
-  const encoding = req.headers['content-encoding'];
-  if (encoding !== undefined && encoding.toLowerCase() !== 'identity') return false;
-  const length = req.headers['content-length'];
-  if (length === undefined) return req.headers['transfer-encoding'] !== undefined;
-  return Number(length) <= MAX_MCP_BODY_BYTES;
-}
-
-/**
- * Reads and parses a body that plainJsonBody accepted, with express.json()'s rules (an empty body
- * is `{}`; only an object or an array is JSON-RPC). On failure it answers 413 or 400 as
- * McpBodyMiddleware does and resolves undefined.
- */
-export function readJsonBody(req: IncomingMessage, res: ServerResponse): Promise<{ body: unknown } | undefined> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let failed = false;
-    const fail = (answer: () => void) => {
-      failed = true;
-      req.removeAllListeners('data');
-      req.resume();
-      answer();
-      resolve(undefined);
-    };
-    req.on('data', (chunk: Buffer) => {
-      if (failed) return;
-      size += chunk.length;
-      if (size > MAX_MCP_BODY_BYTES) return fail(() => tooLarge(res));
-      chunks.push(chunk);
-    });
-    req.on('error', (e) => !failed && fail(() => notJson(res, 400, e.message)));
-    req.on('end', () => {
-      if (failed) return;
-      const text = (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)).toString('utf8').replace(/^\uFEFF/, '');
-      if (!text.length) return resolve({ body: {} });
-      const first = /^[ \t\n\r]*(.)/s.exec(text)?.[1];
-      if (first !== '{' && first !== '[') return fail(() => notJson(res, 400, `only an object or an array is accepted, not ${JSON.stringify(text.slice(0, 16))}`));
-      try {
-        resolve({ body: JSON.parse(text) as unknown });
-      } catch (e) {
-        fail(() => notJson(res, 400, (e as Error).message));
-      }
-    });
-  });
 }

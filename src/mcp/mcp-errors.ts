@@ -2,7 +2,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { ServerResponse } from 'node:http';
 import { DomainError, DomainErrorCode, errorMessage } from '../common/domain-error';
 
-/** A JSON-RPC error reply for failures before a request reaches an MCP server (plain Node response: the fast path has no Express one). */
+/** A JSON-RPC error reply for failures before a request reaches an MCP server. */
 export function rpcError(res: ServerResponse, status: number, code: number, message: string, headers: Record<string, string> = {}) {
   if (res.headersSent) return;
   res.statusCode = status;

@@ -5,7 +5,6 @@ import { ComputerModule } from '../computer/computer.module';
 import { PoolModule } from '../pool/pool.module';
 import { SessionModule } from '../session/session.module';
 import { McpBodyMiddleware } from './mcp-body.middleware';
-import { McpFastPath } from './mcp-fast-path';
 import { McpForwarder } from './mcp-forwarder';
 import { OriginGuardMiddleware } from './origin-guard.middleware';
 import { ConnectionSweeper } from './connection-sweeper';
@@ -28,7 +27,6 @@ import { ToolRunner } from './tools/tool-runner';
     McpConnections,
     McpServerFactory,
     McpForwarder,
-    McpFastPath,
     OriginGuardMiddleware,
     ToolRunner,
     ScreenTools,
@@ -37,7 +35,7 @@ import { ToolRunner } from './tools/tool-runner';
     TrajectoryResources,
     ShutdownCoordinator,
   ],
-  exports: [McpConnections, McpServerFactory, McpFastPath, ToolRunner],
+  exports: [McpConnections, McpServerFactory, ToolRunner],
 })
 export class McpModule implements NestModule {
   configure(consumer: MiddlewareConsumer) {
@@ -49,7 +47,6 @@ export class McpModule implements NestModule {
 export { serveStdio, STDIO_CONNECTION } from './stdio';
 export { McpConnections } from './mcp-connections';
 export type { Refusal as McpConnectionRefusal } from './mcp-connections';
-export { McpFastPath } from './mcp-fast-path';
 export { McpServerFactory } from './mcp-server.factory';
 export { ToolRunner } from './tools/tool-runner';
 export type { ToolCallEvent } from './tools/tool-runner';

@@ -10,6 +10,7 @@ import { OriginGuardMiddleware } from './origin-guard.middleware';
 import { ConnectionSweeper } from './connection-sweeper';
 import { McpConnections } from './mcp-connections';
 import { McpController } from './mcp.controller';
+import { McpMetrics } from './mcp.metrics';
 import { McpServerFactory } from './mcp-server.factory';
 import { TrajectoryResources } from './trajectory.resources';
 import { ShutdownCoordinator } from './shutdown.coordinator';
@@ -25,6 +26,7 @@ import { ToolRunner } from './tools/tool-runner';
   providers: [
     ConnectionSweeper,
     McpConnections,
+    McpMetrics,
     McpServerFactory,
     McpForwarder,
     OriginGuardMiddleware,

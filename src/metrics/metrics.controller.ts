@@ -2,7 +2,7 @@ import { Controller, Get, Req, Res } from '@nestjs/common';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { AppConfig } from '../config/config.module';
-import { MetricsService } from './metrics.service';
+import { MetricsRegistry } from './metrics-registry';
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 
@@ -12,7 +12,7 @@ export class MetricsController {
   private readonly token?: Buffer;
 
   constructor(
-    private readonly metrics: MetricsService,
+    private readonly metrics: MetricsRegistry,
     config: AppConfig,
   ) {
     this.token = config.metrics.token === undefined ? undefined : digest(config.metrics.token);

@@ -7,7 +7,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { ProbeServer } from '../src/http/http.module';
-import { ComputerPool, Lease } from '../src/pool/pool.module';
+import { ComputerPool } from '../src/pool/pool.module';
 import { call, startApp, TestApp, textOf } from './support/app';
 import { ServerProcess, spawnServer } from './support/server-process';
 import { waitFor } from './support/wait-for';
@@ -41,8 +41,8 @@ function watchHoldings(pool: ComputerPool) {
     now.set(p, (now.get(p) ?? 0) + d);
     peak.set(p, Math.max(peak.get(p) ?? 0, now.get(p)!));
   };
-  pool.events.on('leased', (l: Lease) => add(l.principal, 1));
-  pool.events.on('released', (l: Lease) => add(l.principal, -1));
+  pool.events.on('leased', (l) => add(l.principal, 1));
+  pool.events.on('released', (l) => add(l.principal, -1));
   let peakWaiting = 0;
   const timer = setInterval(() => (peakWaiting = Math.max(peakWaiting, pool.stats().waiting)), 5);
   return { peak, now, peakWaiting: () => peakWaiting, stop: () => clearInterval(timer) };
@@ -148,7 +148,7 @@ async function initialize(t: TestApp, key: string) {
   return { status: res.status, sid: res.headers.get('mcp-session-id'), retryAfter: res.headers.get('retry-after'), body: await res.text() };
 }
 
-/** A raw tools/list on an MCP session (the fast path serves it). */
+/** A raw tools/list on an MCP session. */
 async function listTools(t: TestApp, key: string, sid: string) {
   const res = await fetch(t.url, { method: 'POST', headers: { ...MCP_HEADERS, authorization: `Bearer ${key}`, 'mcp-session-id': sid }, body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }) });
   await res.text();
@@ -206,7 +206,7 @@ describe('Admission: MCP sessions', () => {
     await waitFor('every computer gone', () => (t.fake.open().length === 0 ? true : undefined));
   });
 
-  it('unused MCP sessions expire after MCP_CONNECTION_IDLE_TIMEOUT_MS; one in use (through the fast path) or holding a GET stream does not', async () => {
+  it('unused MCP sessions expire after MCP_CONNECTION_IDLE_TIMEOUT_MS; one in use (raw requests) or holding a GET stream does not', async () => {
     t = await startApp({ API_KEYS, MCP_MAX_CONNECTIONS_PER_PRINCIPAL: '5', MCP_CONNECTION_IDLE_TIMEOUT_MS: '1000', SESSION_SWEEP_INTERVAL_MS: '100' });
     // Bob's SDK client holds its GET stream open and then sends nothing.
     const bob = await connectAs(t, KEY_B, 'bob');

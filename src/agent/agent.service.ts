@@ -43,11 +43,21 @@ const SKIPPED_FOR_BUDGET = 'Not executed: the task used up its token budget (AGE
  * screenshots to CUA_MAX_IMAGES, retries with backoff (honouring retry-after), cancellation (which aborts the
  * model's HTTP request and lets no later action touch the computer), and the trajectory.
  */
+/** One agent step's model call: which model provider answered, and how long it took (retries included). */
+export interface AgentStepEvent {
+  provider: string;
+  modelMs: number;
+}
+
+export interface AgentEvents {
+  /** After each model call of a task. */
+  step: [AgentStepEvent];
+}
+
 @Injectable()
 export class AgentService {
   private readonly logger = new Logger(AgentService.name);
-  /** 'step' ({ provider, modelMs }) after each model call of a task. */
-  readonly events = new EventEmitter();
+  readonly events = new EventEmitter<AgentEvents>();
 
   constructor(
     private readonly config: AppConfig,
@@ -98,8 +108,9 @@ export class AgentService {
         if (screens.length > cfg.maxImages) screens[screens.length - cfg.maxImages - 1] = undefined;
         const t0 = Date.now();
         const turn = await this.ask(model, { task, step, screenshot, history: steps, screens }, signal, options);
-        const record: StepRecord = { step, thought: turn.thought, actions: turn.actions, results: [], outcomes: [], usage: turn.usage, modelMs: Date.now() - t0, state: turn.state };
-        this.events.emit('step', { provider, modelMs: record.modelMs });
+        const modelMs = Date.now() - t0;
+        const record: StepRecord = { step, thought: turn.thought, actions: turn.actions, results: [], outcomes: [], usage: turn.usage, modelMs, state: turn.state };
+        this.events.emit('step', { provider, modelMs });
         usage.inputTokens += turn.usage?.inputTokens ?? 0;
         usage.outputTokens += turn.usage?.outputTokens ?? 0;
         const spent = usage.inputTokens + usage.outputTokens;

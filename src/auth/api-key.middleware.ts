@@ -1,8 +1,7 @@
 import { Injectable, NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
-import type { IncomingMessage } from 'node:http';
 import { ApiKeyStore } from './api-key.store';
-import { ANONYMOUS, setPrincipal } from './principal';
+import { setPrincipal } from './principal';
 
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 
@@ -15,21 +14,11 @@ const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 export class ApiKeyMiddleware implements NestMiddleware {
   constructor(private readonly keys: ApiKeyStore) {}
 
-  /**
-   * The principal of this request's key, ANONYMOUS when no keys are configured, undefined when
-   * the key is missing or unknown. Plain Node request, so the MCP fast path can use it too.
-   */
-  authenticate(req: IncomingMessage): string | undefined {
-    if (!this.keys.enabled) return ANONYMOUS;
-    const m = BEARER.exec(req.headers.authorization ?? '');
-    return m ? this.keys.principalFor(m[1]) : undefined;
-  }
-
   use(req: Request, res: Response, next: NextFunction) {
     if (!this.keys.enabled) return next();
-    const principal = this.authenticate(req);
+    const m = BEARER.exec(req.headers.authorization ?? '');
+    const principal = m ? this.keys.principalFor(m[1]) : undefined;
     if (!principal) {
-      const m = BEARER.exec(req.headers.authorization ?? '');
       const message = m ? 'Unauthorized: the API key is not valid.' : 'Unauthorized: send an API key as "Authorization: Bearer <key>".';
       res
         .status(401)

@@ -54,6 +54,11 @@ function readOwnLimits(): string {
   }
 }
 
+export interface HttpLimitsEvents {
+  /** The main port closed a connection over HTTP_MAX_CONNECTIONS. */
+  dropped: [];
+}
+
 /**
  * The main HTTP server's limits: HTTP_HEADERS_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS,
  * HTTP_KEEP_ALIVE_TIMEOUT_MS and HTTP_MAX_CONNECTIONS, so slow or idle clients are cut off and a
@@ -62,8 +67,7 @@ function readOwnLimits(): string {
 @Injectable()
 export class HttpLimits implements OnApplicationBootstrap {
   private readonly logger = new Logger(HttpLimits.name);
-  /** 'dropped' when the main port closes a connection over HTTP_MAX_CONNECTIONS. */
-  readonly events = new EventEmitter();
+  readonly events = new EventEmitter<HttpLimitsEvents>();
   private dropped = 0;
   private lastWarnAt = -Infinity;
 

@@ -10,10 +10,26 @@ const parse = json({ limit: MAX_MCP_BODY });
 const tooLarge = (res: ServerResponse) => rpcError(res, 413, -32600, `Request body too large: at most ${MAX_MCP_BODY}.`);
 const notJson = (res: ServerResponse, status: number, why: string) => rpcError(res, status, -32700, `Parse error: the body is not valid JSON (${why}).`);
 
-/** Parses JSON bodies on /mcp; bad JSON or an oversized body gets a JSON-RPC error, not an HTML page. */
+/**
+ * Parses JSON bodies on /mcp; bad JSON or an oversized body gets a JSON-RPC error, not an HTML page.
+ *
+ * A plain body (`application/json` in UTF-8, not compressed: what MCP clients send) is read and
+ * `JSON.parse`d here, with express.json()'s rules; anything else (compressed bodies, other
+ * charsets, other media types) goes to express.json(). The plain read is the common case of every
+ * tool call, and express.json()'s layers (type-is, content-type, raw-body, iconv-lite) cost about
+ * a tenth of a trivial call's server CPU (BENCHMARKS.md, MCP overhead).
+ */
 @Injectable()
 export class McpBodyMiddleware implements NestMiddleware {
   use(req: Request, res: Response, next: NextFunction) {
+    if (plainJsonBody(req)) {
+      void readJsonBody(req, res).then((read) => {
+        if (!read) return;
+        req.body = read.body;
+        next();
+      });
+      return;
+    }
     parse(req, res, (err?: unknown) => {
       if (!err) return next();
       const e = err as { status?: number; type?: string; message?: string };
@@ -25,9 +41,9 @@ export class McpBodyMiddleware implements NestMiddleware {
 
 /**
  * Whether readJsonBody can parse this request as express.json() would: an `application/json`
- * body in UTF-8, not compressed, within the limit. Anything else takes the Express route.
+ * body in UTF-8, not compressed, announced within the limit (or chunked).
  */
-export function plainJsonBody(req: IncomingMessage): boolean {
+function plainJsonBody(req: IncomingMessage): boolean {
   const type = req.headers['content-type'];
   if (!type) return false;
   const [media, ...params] = type.split(';');
@@ -43,9 +59,9 @@ export function plainJsonBody(req: IncomingMessage): boolean {
 /**
  * Reads and parses a body that plainJsonBody accepted, with express.json()'s rules (an empty body
  * is `{}`; only an object or an array is JSON-RPC). On failure it answers 413 or 400 as
- * McpBodyMiddleware does and resolves undefined.
+ * express.json()'s errors are answered, and resolves undefined.
  */
-export function readJsonBody(req: IncomingMessage, res: ServerResponse): Promise<{ body: unknown } | undefined> {
+function readJsonBody(req: IncomingMessage, res: ServerResponse): Promise<{ body: unknown } | undefined> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;

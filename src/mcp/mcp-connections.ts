@@ -36,6 +36,11 @@ export interface Refusal {
   readonly message: string;
 }
 
+export interface McpConnectionsEvents {
+  /** An initialize was turned away (a connection cap was reached). */
+  refused: [Refusal];
+}
+
 /**
  * Every open MCP connection (Streamable HTTP session or stdio) with its own server and transport.
  * When a connection closes, its default session (and that session's computer) ends with it.
@@ -53,8 +58,7 @@ export class McpConnections {
   /** HTTP connections open or being initialized, by principal. */
   private readonly counts = new Map<string, number>();
   private total = 0;
-  /** 'refused' (Refusal) when an initialize is turned away. */
-  readonly events = new EventEmitter();
+  readonly events = new EventEmitter<McpConnectionsEvents>();
 
   constructor(
     private readonly sessions: SessionService,

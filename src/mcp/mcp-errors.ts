@@ -8,7 +8,7 @@ import { trajectoryUri } from './trajectory.resources';
 
 type Content = CallToolResult['content'];
 
-/** A JSON-RPC error reply for failures before a request reaches an MCP server (plain Node response: the fast path has no Express one). */
+/** A JSON-RPC error reply for failures before a request reaches an MCP server. */
 export function rpcError(res: ServerResponse, status: number, code: number, message: string, headers: Record<string, string> = {}) {
   if (res.headersSent) return;
   res.statusCode = status;

@@ -8,10 +8,7 @@ import { McpConnections } from './mcp-connections';
 import { rpcError } from './mcp-errors';
 import { ToolRunner } from './tools/tool-runner';
 
-/**
- * Hands a request of an open MCP session to its transport: for McpController's routes and for
- * McpFastPath alike (plain Node request and response, body already parsed).
- */
+/** Hands a request of an open MCP session (POST, GET or DELETE; body already parsed) to its transport. */
 @Injectable()
 export class McpForwarder {
   private readonly logger = new Logger('McpController');

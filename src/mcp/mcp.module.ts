@@ -6,12 +6,12 @@ import { PoolModule } from '../pool/pool.module';
 import { SessionModule } from '../session/session.module';
 import { TaskModule } from '../task/task.module';
 import { McpBodyMiddleware } from './mcp-body.middleware';
-import { McpFastPath } from './mcp-fast-path';
 import { McpForwarder } from './mcp-forwarder';
 import { OriginGuardMiddleware } from './origin-guard.middleware';
 import { ConnectionSweeper } from './connection-sweeper';
 import { McpConnections } from './mcp-connections';
 import { McpController } from './mcp.controller';
+import { McpMetrics } from './mcp.metrics';
 import { McpServerFactory } from './mcp-server.factory';
 import { TrajectoryResources } from './trajectory.resources';
 import { ShutdownCoordinator } from './shutdown.coordinator';
@@ -27,9 +27,9 @@ import { ToolRunner } from './tools/tool-runner';
   providers: [
     ConnectionSweeper,
     McpConnections,
+    McpMetrics,
     McpServerFactory,
     McpForwarder,
-    McpFastPath,
     OriginGuardMiddleware,
     ToolRunner,
     ScreenTools,
@@ -38,7 +38,7 @@ import { ToolRunner } from './tools/tool-runner';
     TrajectoryResources,
     ShutdownCoordinator,
   ],
-  exports: [McpConnections, McpServerFactory, McpFastPath, ToolRunner],
+  exports: [McpConnections, McpServerFactory, ToolRunner],
 })
 export class McpModule implements NestModule {
   configure(consumer: MiddlewareConsumer) {
@@ -50,7 +50,6 @@ export class McpModule implements NestModule {
 export { serveStdio, STDIO_CONNECTION } from './stdio';
 export { McpConnections } from './mcp-connections';
 export type { Refusal as McpConnectionRefusal } from './mcp-connections';
-export { McpFastPath } from './mcp-fast-path';
 export { McpServerFactory } from './mcp-server.factory';
 export { ToolRunner } from './tools/tool-runner';
 export type { ToolCallEvent } from './tools/tool-runner';

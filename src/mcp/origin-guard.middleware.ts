@@ -58,8 +58,8 @@ export class OriginGuardMiddleware implements NestMiddleware {
     next();
   }
 
-  /** Why this request is refused (the 403 message), or undefined when its Host and Origin pass. Plain Node request, for the MCP fast path too. */
-  refusal(req: IncomingMessage): string | undefined {
+  /** Why this request is refused (the 403 message), or undefined when its Host and Origin pass. */
+  private refusal(req: IncomingMessage): string | undefined {
     const host = req.headers.host;
     if (!this.hostAllowed(host)) {
       const why = this.hosts.size ? 'is not in ALLOWED_HOSTS' : 'is not allowed for a server bound to loopback';

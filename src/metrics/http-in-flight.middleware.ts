@@ -1,36 +1,24 @@
-import { Injectable, NestMiddleware, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Injectable, NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
-import type { ServerResponse } from 'node:http';
-import { McpFastPath } from '../mcp/mcp.module';
-import { MetricsService } from './metrics.service';
+import type { Gauge } from 'prom-client';
+import { MetricsRegistry } from './metrics-registry';
 
 /**
- * Counts HTTP requests being served: up when one arrives, down when its response closes. Tool
- * calls that McpFastPath serves before Express are counted through its 'request' event.
+ * Counts HTTP requests being served: up when one arrives, down when its response closes. Nest
+ * builds one per app for the route it is applied to (it is not also a provider: a second instance
+ * would register the gauge twice).
  */
 @Injectable()
-export class HttpInFlightMiddleware implements NestMiddleware, OnModuleInit, OnModuleDestroy {
-  constructor(
-    private readonly metrics: MetricsService,
-    private readonly fastPath: McpFastPath,
-  ) {}
+export class HttpInFlightMiddleware implements NestMiddleware {
+  private readonly inFlight: Gauge;
 
-  private readonly track = (res: ServerResponse) => {
-    this.metrics.httpInFlight.inc();
-    res.once('close', () => this.metrics.httpInFlight.dec());
-  };
-
-  onModuleInit() {
-    // Nest builds this class twice (as a provider and as the middleware) and inits both; one counter is enough.
-    if (!this.fastPath.events.listenerCount('request')) this.fastPath.events.on('request', this.track);
-  }
-
-  onModuleDestroy() {
-    this.fastPath.events.off('request', this.track);
+  constructor(metrics: MetricsRegistry) {
+    this.inFlight = metrics.gauge({ name: 'cua_http_requests_in_flight', help: 'HTTP requests being served (open MCP streams included).' });
   }
 
   use(_req: Request, res: Response, next: NextFunction) {
-    this.track(res);
+    this.inFlight.inc();
+    res.once('close', () => this.inFlight.dec());
     next();
   }
 }

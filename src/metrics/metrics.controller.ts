@@ -3,7 +3,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { InjectSettings } from '../config/config.module';
 import { METRICS_SETTINGS, type MetricsSettings } from './metrics.settings';
-import { MetricsService } from './metrics.service';
+import { MetricsRegistry } from './metrics-registry';
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 
@@ -13,7 +13,7 @@ export class MetricsController {
   private readonly token?: Buffer;
 
   constructor(
-    private readonly metrics: MetricsService,
+    private readonly metrics: MetricsRegistry,
     @InjectSettings(METRICS_SETTINGS) settings: MetricsSettings,
   ) {
     this.token = settings.token === undefined ? undefined : digest(settings.token);

@@ -1,20 +1,17 @@
-import { MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
-import { AgentModule } from '../agent/agent.module';
-import { CuaComputerModule, KubernetesComputerModule } from '../computer/computer.module';
-import { HttpModule } from '../http/http.module';
-import { McpModule } from '../mcp/mcp.module';
-import { PoolModule } from '../pool/pool.module';
-import { SessionModule } from '../session/session.module';
+import { Global, MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
 import { HttpInFlightMiddleware } from './http-in-flight.middleware';
 import { MetricsController } from './metrics.controller';
-import { MetricsService } from './metrics.service';
+import { MetricsRegistry } from './metrics-registry';
 
-/** GET /metrics (Prometheus): sessions, tool calls, the pool, agent steps, HTTP in flight. */
+/**
+ * GET /metrics (Prometheus) and the registry behind it, global so that every feature can add its
+ * own metrics (see MetricsRegistry); this module itself counts only HTTP requests in flight.
+ */
+@Global()
 @Module({
-  imports: [SessionModule, PoolModule, McpModule, AgentModule, KubernetesComputerModule, CuaComputerModule, HttpModule],
   controllers: [MetricsController],
-  providers: [MetricsService, HttpInFlightMiddleware],
-  exports: [MetricsService],
+  providers: [MetricsRegistry],
+  exports: [MetricsRegistry],
 })
 export class MetricsModule implements NestModule {
   configure(consumer: MiddlewareConsumer) {
@@ -22,4 +19,4 @@ export class MetricsModule implements NestModule {
   }
 }
 
-export { MetricsService } from './metrics.service';
+export { DURATION_BUCKETS, MetricsRegistry } from './metrics-registry';

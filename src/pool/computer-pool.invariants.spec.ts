@@ -1,7 +1,7 @@
 import { sleep } from '../common/async';
 import { AppConfig } from '../config/config.module';
 import { Computer, ComputerProvider, ComputerProviderRegistry, CreateComputerOptions, FakeComputer } from '../computer/computer.module';
-import { ComputerPool, Lease } from './computer-pool.service';
+import { ComputerPool } from './computer-pool.service';
 
 /** mulberry32: a small seeded PRNG, so a failing run can be replayed exactly. */
 function prng(seed: number) {
@@ -74,12 +74,12 @@ describe(`${ComputerPool.name} invariants under random load (seeded)`, () => {
     const leased = new Set<Computer>();
     const everLeased = new Set<Computer>();
     const handoffs = new Map<string, number[]>();
-    sut.events.on('handoff', (ticket: number, _owner: string, principal: string) => handoffs.set(principal, [...(handoffs.get(principal) ?? []), ticket]));
+    sut.events.on('handoff', (ticket, _owner, principal) => handoffs.set(principal, [...(handoffs.get(principal) ?? []), ticket]));
     /** Per principal, as this test sees it: acquires not yet settled plus leases not yet given back. */
     const asked = new Map<string, number>();
     const leasedBy = new Map<string, number>();
     const bump = (m: Map<string, number>, p: string, d: number) => m.set(p, (m.get(p) ?? 0) + d);
-    sut.events.on('leased', (l: Lease) => {
+    sut.events.on('leased', (l) => {
       if (leased.has(l.computer)) violations.push(`${l.computer.id} leased twice at once`);
       if (everLeased.has(l.computer)) violations.push(`${l.computer.id} leased again after release`);
       leased.add(l.computer);
@@ -87,7 +87,7 @@ describe(`${ComputerPool.name} invariants under random load (seeded)`, () => {
       bump(leasedBy, l.principal, 1);
       if (leasedBy.get(l.principal)! > SHARE) violations.push(`${l.principal} holds ${leasedBy.get(l.principal)} computers, over its share of ${SHARE}`);
     });
-    sut.events.on('released', (l: Lease) => {
+    sut.events.on('released', (l) => {
       leased.delete(l.computer);
       bump(leasedBy, l.principal, -1);
     });

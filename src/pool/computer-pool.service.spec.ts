@@ -122,7 +122,7 @@ describe(ComputerPool.name, () => {
     it('one principal alone is served in arrival order, as before', async () => {
       const { sut } = setup({ POOL_MAX_SIZE: '1', POOL_ACQUIRE_TIMEOUT_MS: '60000' });
       const handoffs: number[] = [];
-      sut.events.on('handoff', (ticket: number) => handoffs.push(ticket));
+      sut.events.on('handoff', (ticket) => handoffs.push(ticket));
       let held = await sut.acquire({ owner: 'x', principal: 'alice' });
       const waits = ['w1', 'w2', 'w3'].map((owner) => sut.acquire({ owner, principal: 'alice' }));
       for (const w of waits) {

@@ -22,6 +22,15 @@ export interface Lease {
   readonly waitedMs: number;
 }
 
+export interface PoolEvents {
+  /** Stock was handed to a waiter: its ticket (order of arrival), owner and principal. */
+  handoff: [ticket: number, owner: string, principal: string];
+  leased: [Lease];
+  released: [Lease];
+  /** A computer was closed; its id. */
+  destroyed: [computerId: string];
+}
+
 export interface AcquireOptions {
   owner: string;
   /**
@@ -111,11 +120,8 @@ export class ComputerPool implements OnApplicationBootstrap, OnApplicationShutdo
   /** Settles when nothing is being created, checked or destroyed and nothing is leased. */
   private quiet?: { promise: Promise<void>; resolve: () => void };
   readonly meter = new PoolMeter();
-  /**
-   * What happens in the pool, for observers (logs, metrics, tests): 'handoff' (ticket, owner, principal) when
-   * stock is handed to a waiter, 'leased' (Lease), 'released' (Lease), 'destroyed' (computer id).
-   */
-  readonly events = new EventEmitter();
+  /** What happens in the pool, for observers (logs, metrics, tests). */
+  readonly events = new EventEmitter<PoolEvents>();
   private nextTicket = 0;
 
   constructor(

@@ -1,10 +1,11 @@
 import { Module } from '@nestjs/common';
 import { PoolModule } from '../pool/pool.module';
 import { SessionSweeper } from './session-sweeper';
+import { SessionMetrics } from './session.metrics';
 import { SessionService } from './session.service';
 
 /** The session registry: who holds which computer, their running tasks, idle sweeps. */
-@Module({ imports: [PoolModule], providers: [SessionService, SessionSweeper], exports: [SessionService] })
+@Module({ imports: [PoolModule], providers: [SessionService, SessionSweeper, SessionMetrics], exports: [SessionService] })
 export class SessionModule {}
 
 export { SessionService } from './session.service';

@@ -45,11 +45,17 @@ export interface EndResult {
 
 const notEnded = (): EndResult => ({ ended: false, abortedTasks: 0, computers: [] });
 
+export interface SessionEvents {
+  /** A session was registered. */
+  opened: [session: Session];
+  /** A session went away, and why ('start-failed': its computer never started). */
+  ended: [session: Session, reason: EndReason | 'start-failed'];
+}
+
 @Injectable()
 export class SessionService {
   private readonly logger = new Logger(SessionService.name);
-  /** 'opened' (Session) when a session is registered; 'ended' (Session, EndReason | 'start-failed') when it goes away. */
-  readonly events = new EventEmitter();
+  readonly events = new EventEmitter<SessionEvents>();
   private readonly sessions = new Map<string, Session>();
   /** connectionId → key of that connection's default session. */
   private readonly defaults = new Map<string, string>();

@@ -1,8 +1,9 @@
 import { Module } from '@nestjs/common';
+import { CuaComputerMetrics } from './cua-computer.metrics';
 import { CuaComputerProvider } from './cua-computer.provider';
 
 /** Registers COMPUTER_PROVIDER=cua: remote cua computer-servers listed in CUA_COMPUTER_URLS. */
-@Module({ providers: [CuaComputerProvider], exports: [CuaComputerProvider] })
+@Module({ providers: [CuaComputerProvider, CuaComputerMetrics], exports: [CuaComputerProvider] })
 export class CuaComputerModule {}
 
 export { CuaComputerProvider } from './cua-computer.provider';

@@ -39,6 +39,11 @@ export interface DesktopFailure {
   message: string;
 }
 
+export interface DesktopFleetEvents {
+  /** A desktop failed to start or was lost. */
+  failure: [DesktopFailure];
+}
+
 type Phase = 'starting' | 'live' | 'deleting' | 'gone';
 
 interface Entry {
@@ -70,7 +75,7 @@ export class DesktopFleet<T extends KubernetesObject> {
   private stopping?: Promise<void>;
   /** Set when the server begins to shut down: nothing new starts, desktops still starting are dropped. */
   private closed = false;
-  readonly events = new EventEmitter();
+  readonly events = new EventEmitter<DesktopFleetEvents>();
 
   constructor(private readonly o: FleetOptions<T>) {
     this.logger = new Logger(`KubernetesDesktops`);
@@ -292,7 +297,7 @@ export class DesktopFleet<T extends KubernetesObject> {
     if (entry.phase !== 'starting' || !entry.waiter) return;
     const text = `Desktop ${this.noun} ${entry.name} ${message}. It was deleted.`;
     this.logger.error(`${text} [reason ${reason}]`);
-    this.events.emit('failure', { name: entry.name, reason: reasonLabel(reason), message } satisfies DesktopFailure);
+    this.events.emit('failure', { name: entry.name, reason: reasonLabel(reason), message });
     this.settle(entry, undefined, new DomainError(DomainErrorCode.COMPUTER_FAILED, text));
     void this.remove(entry);
   }
@@ -305,7 +310,7 @@ export class DesktopFleet<T extends KubernetesObject> {
     entry.onLost = undefined;
     if (!listener) return;
     this.logger.warn(`Desktop ${this.noun} ${entry.name} ${message} while in use [reason ${reason}]`);
-    this.events.emit('failure', { name: entry.name, reason: reasonLabel(reason), message } satisfies DesktopFailure);
+    this.events.emit('failure', { name: entry.name, reason: reasonLabel(reason), message });
     listener(`The desktop ${this.noun} ${entry.name} ${message}`);
   }
 

@@ -10,7 +10,7 @@ import { AppConfig } from '../../config/config.module';
 import { ComputerProvider, CreateComputerOptions } from '../computer.port';
 import { RegisterComputerProvider } from '../computer-provider.registry';
 import { DesktopConnector } from './desktop-connector';
-import { DesktopFailure, DesktopFleet } from './desktop-fleet';
+import { DesktopFleet, type DesktopFleetEvents } from './desktop-fleet';
 import { DesktopOwner, releaseSelector, toLabelValue } from './desktop-labels';
 import { claimState, podState } from './desktop-state';
 import { KubernetesApi, apiErrorMessage } from './kubernetes-api';
@@ -38,7 +38,7 @@ export class KubernetesComputerProvider extends ComputerProvider implements Befo
   private readonly logger = new Logger('KubernetesComputerProvider');
   private started?: Promise<DesktopFleet<KubernetesObject>>;
   private fleet?: DesktopFleet<KubernetesObject>;
-  readonly events = new EventEmitter();
+  readonly events = new EventEmitter<DesktopFleetEvents>();
   /** The backend chosen at start (undefined before). */
   backend?: KubernetesBackend;
 
@@ -78,7 +78,7 @@ export class KubernetesComputerProvider extends ComputerProvider implements Befo
       fleet.onLost(desktop.name, (message) => computer.markLost(message));
       return computer;
     } catch (e) {
-      this.events.emit('failure', { name: desktop.name, reason: 'ConnectFailed', message: errorMessage(e) } satisfies DesktopFailure);
+      this.events.emit('failure', { name: desktop.name, reason: 'ConnectFailed', message: errorMessage(e) });
       await fleet.release(desktop.name);
       throw new DomainError(DomainErrorCode.COMPUTER_FAILED, `Desktop ${fleet.noun} ${desktop.name} was ready but its computer-server at ${url} did not answer: ${errorMessage(e)}. It was deleted.`, { cause: e });
     }
@@ -119,7 +119,7 @@ export class KubernetesComputerProvider extends ComputerProvider implements Befo
     const owner = this.owner(k.namespace);
     const { backend, fleet } = await this.pickBackend(api, owner);
     this.backend = backend;
-    fleet.events.on('failure', (f: DesktopFailure) => this.events.emit('failure', f));
+    fleet.events.on('failure', (f) => this.events.emit('failure', f));
     try {
       await fleet.start();
     } catch (e) {

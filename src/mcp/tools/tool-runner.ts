@@ -42,6 +42,11 @@ export interface ToolCallEvent {
   durationMs: number;
 }
 
+export interface ToolRunnerEvents {
+  /** A tool call finished. */
+  call: [ToolCallEvent];
+}
+
 interface InFlight {
   /** connection + JSON-RPC request id, so the HTTP layer can abort the calls of a request whose client went away. */
   key: string;
@@ -61,8 +66,7 @@ const requestKey = (connectionId: string, requestId: string | number) => `${conn
 export class ToolRunner {
   private readonly logger = new Logger('Tools');
   private readonly inFlight = new Set<InFlight>();
-  /** 'call' (ToolCallEvent) when a tool call finishes. */
-  readonly events = new EventEmitter();
+  readonly events = new EventEmitter<ToolRunnerEvents>();
 
   constructor(
     private readonly sessions: SessionService,
@@ -107,7 +111,7 @@ export class ToolRunner {
     this.inFlight.add(entry);
     try {
       const result = await done;
-      this.events.emit('call', { tool: name, outcome, durationMs: Date.now() - started } satisfies ToolCallEvent);
+      this.events.emit('call', { tool: name, outcome, durationMs: Date.now() - started });
       return result;
     } finally {
       this.inFlight.delete(entry);

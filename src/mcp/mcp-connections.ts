@@ -3,7 +3,9 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { errorMessage } from '../common/domain-error';
-import { AppConfig } from '../config/config.module';
+import { InjectSettings } from '../config/config.module';
+import { MCP_SETTINGS, type McpSettings } from './mcp.settings';
+import { SESSION_SETTINGS, type SessionSettings } from '../session/session.settings';
 import { SessionService } from '../session/session.module';
 import type { ToolContext } from './tool-context';
 import { ToolRunner } from './tools/tool-runner';
@@ -63,12 +65,13 @@ export class McpConnections {
   constructor(
     private readonly sessions: SessionService,
     private readonly tools: ToolRunner,
-    private readonly config: AppConfig,
+    @InjectSettings(MCP_SETTINGS) private readonly settings: McpSettings,
+    @InjectSettings(SESSION_SETTINGS) private readonly sessionSettings: SessionSettings,
   ) {}
 
   /** Takes a slot for a new MCP session of `principal`, or says why not. */
   admit(principal: string, now = Date.now()): Admission | Refusal {
-    const { maxConnections, maxConnectionsPerPrincipal } = this.config.mcp;
+    const { maxConnections, maxConnectionsPerPrincipal } = this.settings;
     const mine = this.counts.get(principal) ?? 0;
     const unused = `An unused MCP session (no call, no GET stream, no default session) ends after ${Math.round(this.idleLimitUnused() / 1000)} s without requests.`;
     let refusal: Refusal | undefined;
@@ -187,12 +190,12 @@ export class McpConnections {
   /** How long this connection may stay idle; undefined while it must not be swept. */
   private idleLimit(id: string, c: Connection): number | undefined {
     if (id === STDIO || this.tools.busy(id)) return undefined;
-    if (c.streams > 0 || this.sessions.holdsDefault(id)) return this.config.session.idleTimeoutMs;
+    if (c.streams > 0 || this.sessions.holdsDefault(id)) return this.sessionSettings.idleTimeoutMs;
     return this.idleLimitUnused();
   }
 
   private idleLimitUnused() {
-    return this.config.mcp.connectionIdleTimeoutMs;
+    return this.settings.connectionIdleTimeoutMs;
   }
 
   /**
@@ -207,7 +210,7 @@ export class McpConnections {
       if (limit !== undefined) soonest = Math.min(soonest, Math.max(0, c.lastSeen + limit - now));
     }
     if (soonest === Infinity) soonest = this.idleLimitUnused();
-    return Math.max(1, Math.ceil((soonest + this.config.session.sweepIntervalMs) / 1000));
+    return Math.max(1, Math.ceil((soonest + this.sessionSettings.sweepIntervalMs) / 1000));
   }
 
   private count(principal: string, delta: number) {

@@ -69,7 +69,7 @@ describe(`${ComputerPool.name} invariants under random load (seeded)`, () => {
       MAX_COMPUTERS_PER_PRINCIPAL: String(SHARE),
     });
     const provider = new ChaoticProvider(rnd);
-    const sut = new ComputerPool(config, { create: (o: CreateComputerOptions) => provider.create(o) } as unknown as ComputerProviderRegistry);
+    const sut = new ComputerPool(config.pool, { create: (o: CreateComputerOptions) => provider.create(o) } as unknown as ComputerProviderRegistry);
     const violations: string[] = [];
     const leased = new Set<Computer>();
     const everLeased = new Set<Computer>();

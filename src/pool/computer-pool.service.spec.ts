@@ -17,7 +17,7 @@ function setup(env: Record<string, string> = {}) {
   });
   const provider = new ProgrammableFakeProvider();
   const registry = { create: (o: { signal?: AbortSignal }) => provider.create(o) } as unknown as ComputerProviderRegistry;
-  const sut = new ComputerPool(config, registry);
+  const sut = new ComputerPool(config.pool, registry);
   return { sut, provider, config };
 }
 

@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { withTimeout } from '../common/async';
 import { abortReason, DomainError, DomainErrorCode, errorMessage } from '../common/domain-error';
-import { AppConfig } from '../config/config.module';
+import { InjectSettings } from '../config/config.module';
+import { POOL_SETTINGS, type PoolSettings } from './pool.settings';
 import { Computer, ComputerProviderRegistry } from '../computer/computer.module';
 import { PoolMeter, PoolMetrics } from './pool-meter';
 import { ComputerLimitError, poolDraining, PoolExhaustedError, PoolQueueFullError } from './pool.errors';
@@ -125,12 +126,12 @@ export class ComputerPool implements OnApplicationBootstrap, OnApplicationShutdo
   private nextTicket = 0;
 
   constructor(
-    private readonly config: AppConfig,
+    @InjectSettings(POOL_SETTINGS) private readonly settings: PoolSettings,
     private readonly computers: ComputerProviderRegistry,
   ) {}
 
   private get max() {
-    return this.config.pool.maxSize;
+    return this.settings.maxSize;
   }
 
   private total() {
@@ -156,13 +157,13 @@ export class ComputerPool implements OnApplicationBootstrap, OnApplicationShutdo
 
   /** How many more computers this principal may hold or wait for now. */
   roomFor(principal: string): number {
-    return Math.max(0, this.config.pool.maxPerPrincipal - (this.holdings.get(principal) ?? 0));
+    return Math.max(0, this.settings.maxPerPrincipal - (this.holdings.get(principal) ?? 0));
   }
 
   /** Counts one more computer against the principal's share; refuses at once beyond MAX_COMPUTERS_PER_PRINCIPAL. */
   private claim(principal: string) {
     const n = this.holdings.get(principal) ?? 0;
-    if (n >= this.config.pool.maxPerPrincipal) throw new ComputerLimitError(this.config.pool.maxPerPrincipal);
+    if (n >= this.settings.maxPerPrincipal) throw new ComputerLimitError(this.settings.maxPerPrincipal);
     this.holdings.set(principal, n + 1);
   }
 
@@ -213,7 +214,7 @@ export class ComputerPool implements OnApplicationBootstrap, OnApplicationShutdo
   /** Validates a computer taken from stock; destroys it and returns undefined when it is dead. */
   private async checkOut(idle: Idle, options: AcquireOptions): Promise<Computer | undefined> {
     if (Date.now() - idle.idleSince < VALIDATE_AFTER_IDLE_MS) return idle.computer;
-    const timeoutMs = Math.min(this.config.pool.validateTimeoutMs, (options.timeoutMs ?? this.config.pool.acquireTimeoutMs) / 2);
+    const timeoutMs = Math.min(this.settings.validateTimeoutMs, (options.timeoutMs ?? this.settings.acquireTimeoutMs) / 2);
     let alive = false;
     try {
       alive = await withTimeout(idle.computer.isAlive(), timeoutMs, () => new Error(`no answer within ${timeoutMs} ms`));
@@ -228,7 +229,7 @@ export class ComputerPool implements OnApplicationBootstrap, OnApplicationShutdo
 
   private lease(computer: Computer, owner: string, principal: string, warm: boolean, waitedMs: number): Lease {
     const lease: Lease = { id: randomUUID(), computer, owner, principal, leasedAt: Date.now(), warm, waitedMs };
-    const warnMs = this.config.pool.leaseWarnMs;
+    const warnMs = this.settings.leaseWarnMs;
     const warnTimer = setTimeout(
       () => this.logger.warn(`Computer ${computer.id} has been leased by session ${owner} for more than ${warnMs} ms (POOL_LEASE_WARN_MS); is the session still in use?`),
       warnMs,
@@ -242,8 +243,8 @@ export class ComputerPool implements OnApplicationBootstrap, OnApplicationShutdo
   /** Queues for the next computer from stock: in the principal's turn, bounded, abortable, with a timeout. */
   private wait(options: AcquireOptions, principal: string, started: number, ticket: number, returning: boolean): Promise<Idle> {
     // A waiter coming back after a failed check keeps its place in line (by its ticket).
-    if (!returning && this.waiters.length >= this.config.pool.maxWaiters) throw new PoolQueueFullError(this.config.pool.maxWaiters);
-    const timeoutMs = Math.max(0, (options.timeoutMs ?? this.config.pool.acquireTimeoutMs) - (Date.now() - started));
+    if (!returning && this.waiters.length >= this.settings.maxWaiters) throw new PoolQueueFullError(this.settings.maxWaiters);
+    const timeoutMs = Math.max(0, (options.timeoutMs ?? this.settings.acquireTimeoutMs) - (Date.now() - started));
     return new Promise<Idle>((resolve, reject) => {
       let settled = false;
       const settle = (fn: () => void) => {
@@ -269,7 +270,7 @@ export class ComputerPool implements OnApplicationBootstrap, OnApplicationShutdo
         fail: (e) => settle(() => reject(e)),
       };
       const onAbort = () => settle(() => reject(abortReason(options.signal!, 'Waiting for a computer')));
-      const timer = setTimeout(() => settle(() => reject(new PoolExhaustedError(options.timeoutMs ?? this.config.pool.acquireTimeoutMs, this.max))), timeoutMs);
+      const timer = setTimeout(() => settle(() => reject(new PoolExhaustedError(options.timeoutMs ?? this.settings.acquireTimeoutMs, this.max))), timeoutMs);
       options.signal?.addEventListener('abort', onAbort, { once: true });
       const at = this.waiters.findIndex((w) => w.ticket > ticket);
       if (at < 0) this.waiters.push(waiter);
@@ -303,7 +304,7 @@ export class ComputerPool implements OnApplicationBootstrap, OnApplicationShutdo
   private fill() {
     while (this.waiters.length && this.idle.length) this.nextWaiter().give(this.takeFromStock()); // give() removes the waiter
     if (this.draining) return;
-    const wanted = this.waiters.length + this.config.pool.minWarm - this.idle.length - this.creating;
+    const wanted = this.waiters.length + this.settings.minWarm - this.idle.length - this.creating;
     const room = this.max - this.total();
     const now = Date.now();
     if (wanted > 0 && room > 0 && now < this.backoffUntil) {
@@ -324,7 +325,7 @@ export class ComputerPool implements OnApplicationBootstrap, OnApplicationShutdo
   private async create() {
     this.creating++;
     const t0 = Date.now();
-    const { createTimeoutMs } = this.config.pool;
+    const { createTimeoutMs } = this.settings;
     const controller = new AbortController();
     this.createAborts.add(controller);
     let computer: Computer | undefined;
@@ -363,7 +364,7 @@ export class ComputerPool implements OnApplicationBootstrap, OnApplicationShutdo
     this.consecutiveCreateFailures++;
     this.lastCreateError = errorMessage(e);
     this.meter.createFailed();
-    const { retryBaseMs, retryMaxMs } = this.config.pool;
+    const { retryBaseMs, retryMaxMs } = this.settings;
     const delay = Math.min(retryMaxMs, retryBaseMs * 2 ** (this.consecutiveCreateFailures - 1));
     this.backoffUntil = Date.now() + delay * (0.5 + Math.random() / 2);
     this.logger.error(`Starting a computer failed (${this.consecutiveCreateFailures} in a row; next try in about ${delay} ms): ${this.lastCreateError}`);
@@ -380,12 +381,12 @@ export class ComputerPool implements OnApplicationBootstrap, OnApplicationShutdo
    */
   private providerBusy(e: DomainError) {
     this.logger.debug(`No computer can be started yet: ${e.message}`);
-    this.backoffUntil = Math.max(this.backoffUntil, Date.now() + this.config.pool.retryBaseMs);
+    this.backoffUntil = Math.max(this.backoffUntil, Date.now() + this.settings.retryBaseMs);
     this.fill();
   }
 
   private stock(computer: Computer, createdAt: number) {
-    const { idleTimeoutMs, maxLifetimeMs } = this.config.pool;
+    const { idleTimeoutMs, maxLifetimeMs } = this.settings;
     const now = Date.now();
     const lifetimeLeft = createdAt + maxLifetimeMs * (1 - Math.random() * LIFETIME_JITTER) - now;
     const entry: Idle = {
@@ -422,7 +423,7 @@ export class ComputerPool implements OnApplicationBootstrap, OnApplicationShutdo
 
   private async destroy(computer: Computer, why: string) {
     this.destroying++;
-    const { destroyTimeoutMs } = this.config.pool;
+    const { destroyTimeoutMs } = this.settings;
     try {
       await withTimeout(computer.close(), destroyTimeoutMs, () => new Error(`close() took longer than ${destroyTimeoutMs} ms`));
       this.meter.destroyedOne();
@@ -444,7 +445,7 @@ export class ComputerPool implements OnApplicationBootstrap, OnApplicationShutdo
       creating: this.creating,
       waiting: this.waiters.length,
       max: this.max,
-      min_warm: this.config.pool.minWarm,
+      min_warm: this.settings.minWarm,
     };
   }
 

@@ -1,6 +1,8 @@
 import { sleep } from '../common/async';
 import { DomainError, DomainErrorCode } from '../common/domain-error';
-import { AppConfig } from '../config/config.module';
+import { Settings } from '../config/config.module';
+import { POOL_SETTINGS } from '../pool/pool.settings';
+import { SESSION_SETTINGS } from './session.settings';
 import { ComputerProviderRegistry } from '../computer/computer.module';
 import { DrainState } from '../lifecycle/lifecycle.module';
 import { ComputerPool } from '../pool/pool.module';
@@ -9,12 +11,13 @@ import { waitFor } from '../../test/support/wait-for';
 import { SessionService } from './session.service';
 
 function setup(env: Record<string, string> = {}) {
-  const config = AppConfig.fromEnv({ COMPUTER_PROVIDER: 'fake', POOL_MAX_SIZE: '3', POOL_MIN_WARM: '0', MAX_SESSIONS: '3', POOL_ACQUIRE_TIMEOUT_MS: '300', ...env });
+  const settings = Settings.load({ COMPUTER_PROVIDER: 'fake', POOL_MAX_SIZE: '3', POOL_MIN_WARM: '0', MAX_SESSIONS: '3', POOL_ACQUIRE_TIMEOUT_MS: '300', ...env });
+  const config = { pool: settings.get(POOL_SETTINGS), session: settings.get(SESSION_SETTINGS) };
   const provider = new ProgrammableFakeProvider();
   const registry = { create: (o: { signal?: AbortSignal }) => provider.create(o) } as unknown as ComputerProviderRegistry;
-  const pool = new ComputerPool(config, registry);
+  const pool = new ComputerPool(config.pool, registry);
   const drain = new DrainState();
-  return { sut: new SessionService(config, pool, drain), pool, provider, drain };
+  return { sut: new SessionService(config.session, config.pool, pool, drain), pool, provider, drain };
 }
 const ref = (sessionId?: string, connectionId = 'conn-1', principal = 'anonymous') => ({ principal, sessionId, connectionId });
 

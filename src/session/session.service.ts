@@ -4,7 +4,9 @@ import { EventEmitter } from 'node:events';
 import { linkSignals, sleep, withTimeout } from '../common/async';
 import { DomainError, DomainErrorCode, isDomainError } from '../common/domain-error';
 import { addLogField } from '../common/log-context';
-import { AppConfig } from '../config/config.module';
+import { InjectSettings } from '../config/config.module';
+import { SESSION_SETTINGS, type SessionSettings } from './session.settings';
+import { POOL_SETTINGS, type PoolSettings } from '../pool/pool.settings';
 import type { Computer } from '../computer/computer.module';
 import { DrainState } from '../lifecycle/lifecycle.module';
 import { ComputerPool, Lease } from '../pool/pool.module';
@@ -68,7 +70,8 @@ export class SessionService {
   private readonly closing = new Map<string, { session: Session; done: Promise<EndResult> }>();
 
   constructor(
-    private readonly config: AppConfig,
+    @InjectSettings(SESSION_SETTINGS) private readonly settings: SessionSettings,
+    @InjectSettings(POOL_SETTINGS) private readonly poolSettings: PoolSettings,
     private readonly pool: ComputerPool,
     private readonly drain: DrainState,
   ) {}
@@ -90,19 +93,19 @@ export class SessionService {
       const existing = this.sessions.get(key);
       if (existing) return this.whenReady(existing, signal);
       if (MINTED.test(id)) throw new SessionNotFoundError(id);
-      return this.open(ref.principal, id, 'named', this.config.session.idleTimeoutMs, signal);
+      return this.open(ref.principal, id, 'named', this.settings.idleTimeoutMs, signal);
     }
     const key = this.defaults.get(ref.connectionId);
     const existing = key ? this.sessions.get(key) : undefined;
     if (existing) return this.whenReady(existing, signal);
-    const session = this.openRecord(ref.principal, mintId(), 'default', this.config.session.idleTimeoutMs);
+    const session = this.openRecord(ref.principal, mintId(), 'default', this.settings.idleTimeoutMs);
     this.defaults.set(ref.connectionId, SessionService.key(session.principal, session.id));
     return this.startComputer(session, signal);
   }
 
   /** A new session with a server-minted, unguessable id. */
   async create(principal: string, idleTimeoutMs?: number, signal?: AbortSignal): Promise<Session> {
-    const { idleTimeoutMs: def, maxIdleTimeoutMs: max } = this.config.session;
+    const { idleTimeoutMs: def, maxIdleTimeoutMs: max } = this.settings;
     if (idleTimeoutMs !== undefined && (!Number.isInteger(idleTimeoutMs) || idleTimeoutMs < 1000)) {
       throw new DomainError(DomainErrorCode.INVALID_ARGUMENT, 'idle_timeout_ms must be a whole number of milliseconds, at least 1000.');
     }
@@ -140,12 +143,12 @@ export class SessionService {
 
   private openRecord(principal: string, id: string, kind: SessionKind, idleTimeoutMs: number): Session {
     if (this.drain.draining) throw shuttingDown();
-    if (this.sessions.size >= this.config.session.maxSessions) {
-      throw new SessionLimitError('server', this.config.session.maxSessions, this.config.session.idleTimeoutMs);
+    if (this.sessions.size >= this.settings.maxSessions) {
+      throw new SessionLimitError('server', this.settings.maxSessions, this.settings.idleTimeoutMs);
     }
-    const perPrincipal = this.config.session.maxSessionsPerPrincipal;
-    if (perPrincipal < this.config.session.maxSessions && this.list(principal).length >= perPrincipal) {
-      throw new SessionLimitError('principal', perPrincipal, this.config.session.idleTimeoutMs);
+    const perPrincipal = this.settings.maxSessionsPerPrincipal;
+    if (perPrincipal < this.settings.maxSessions && this.list(principal).length >= perPrincipal) {
+      throw new SessionLimitError('principal', perPrincipal, this.settings.idleTimeoutMs);
     }
     const session = new Session(id, principal, kind, idleTimeoutMs);
     this.sessions.set(SessionService.key(principal, id), session);
@@ -184,7 +187,7 @@ export class SessionService {
   }
 
   private async whenReady(session: Session, signal?: AbortSignal): Promise<Session> {
-    if (session.ready) await withTimeout(session.ready, this.config.pool.acquireTimeoutMs + 1000, () => new SessionEndedError(session), signal);
+    if (session.ready) await withTimeout(session.ready, this.poolSettings.acquireTimeoutMs + 1000, () => new SessionEndedError(session), signal);
     if (session.ended) throw new SessionEndedError(session);
     if (!session.lease) return this.startComputer(session, signal);
     return session;

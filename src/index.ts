@@ -43,4 +43,4 @@ export type { ActionResult, ModelInput, ModelTurn, ScreenshotSize, StepRecord, T
 export { serveStdio } from './mcp/mcp.module';
 export { ComputerServerModule, startComputerServer, computerServerAddress, computerServerUrl } from './computer-server/computer-server.module';
 export type { ComputerServerModuleOptions } from './computer-server/computer-server.module';
-export * from './common/cua-protocol';
+export * from './cua-protocol';

@@ -2,10 +2,9 @@ import { randomUUID } from 'node:crypto';
 import sharp from 'sharp';
 import { sleep } from '../../common/async';
 import { abortReason, DomainError, DomainErrorCode } from '../../common/domain-error';
-import { CUA_PATHS, CuaParams } from '../../common/cua-protocol';
+import { CUA_PATHS, cuaKeyOfKeysym, CuaParams } from '../../cua-protocol';
 import { CommandOptions, CommandResult, Computer, Frame, LaunchResult, MouseButton, Point, SettleOptions, SettleResult, Size } from '../computer.port';
 import { checkButton, checkKeyList, checkPoint } from '../input-checks';
-import { cuaKeyNames } from './cua-keys';
 import { CuaClient, CuaEndpoint, CuaFields, cuaKindOf } from './cua-transport';
 
 export type { CuaEndpoint } from './cua-transport';
@@ -50,6 +49,22 @@ export const DEFAULT_SETTLE_DELAY_MS = 500;
 const COMMAND_GRACE_MS = 5_000;
 
 const invalid = (message: string) => new DomainError(DomainErrorCode.INVALID_ARGUMENT, message);
+
+/**
+ * The cua names of a chord of our key names (as parseKeyCombo returns them); every key is
+ * checked before anything is sent. Keys the protocol has no name for are COMPUTER_UNSUPPORTED.
+ */
+function cuaKeyNames(keys: readonly string[]): string[] {
+  return keys.map((name) => {
+    const cua = cuaKeyOfKeysym(name);
+    if (cua !== undefined) return cua;
+    throw new DomainError(
+      DomainErrorCode.COMPUTER_UNSUPPORTED,
+      `The key "${name}" has no name in the cua protocol, so a remote computer cannot press it. Use letters, digits, punctuation, ` +
+        'modifiers (ctrl, shift, alt, super), Return, Tab, Escape, arrows, Home/End/Page_Up/Page_Down, Delete, BackSpace or F1–F24.',
+    );
+  });
+}
 
 /** Parameter names per command from a `GET /commands` listing (array or object form). */
 function parseListing(value: unknown): Map<string, Set<string>> | undefined {

@@ -10,7 +10,7 @@ import {
   CuaParams,
   CuaRequest,
   decodeCmdReply,
-} from '../../common/cua-protocol';
+} from '../../cua-protocol';
 import { Backoff } from './backoff';
 
 /** Where a cua computer-server listens, and the credentials it wants (if any). Only ever from settings. */

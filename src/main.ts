@@ -8,7 +8,7 @@ import { ApiKeyStore } from './auth/auth.module';
 import { AppLogger } from './common/logger';
 import { errorMessage } from './common/domain-error';
 import { AppConfig, ConfigValidationError } from './config/config.module';
-import { runComputerServer, UsageError } from './computer-server/computer-server.module';
+import { runComputerServer, UsageError } from './computer-server/main';
 import { serveStdio } from './mcp/mcp.module';
 
 const SIGNALS = ['SIGTERM', 'SIGINT'];

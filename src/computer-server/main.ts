@@ -1,7 +1,12 @@
-import { Logger, LoggerService, ModuleMetadata } from '@nestjs/common';
+import { INestApplication, Logger, LoggerService, ModuleMetadata } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { readFileSync } from 'node:fs';
 import { AppConfig } from '../config/config.module';
-import { computerServerAddress, startComputerServer } from './computer-server.module';
+import { ComputerServerModule, ComputerServerModuleOptions } from './computer-server.module';
 import { computerServerUrl } from './computer-server.url';
+
+/** The entry of computer-server mode: `node dist/main.js computer-server [--port N] [--host H]`. */
 
 export class UsageError extends Error {}
 
@@ -23,6 +28,49 @@ export function parseComputerServerFlags(args: readonly string[]): { port?: numb
     }
   }
   return out;
+}
+
+export interface ComputerServerListen {
+  port: number;
+  host: string;
+}
+
+/**
+ * Where computer-server mode listens: --port, else COMPUTER_SERVER_PORT; --host, else HOST when
+ * it was set, else 0.0.0.0 with an API key (a desktop pod) and 127.0.0.1 without one.
+ */
+export function computerServerAddress(config: AppConfig, flags: { port?: number; host?: string }): ComputerServerListen {
+  const host = flags.host ?? (config.computerServer.hostGiven ? config.http.host : config.computerServer.apiKey ? '0.0.0.0' : '127.0.0.1');
+  return { port: flags.port ?? config.computerServer.port, host };
+}
+
+function readPem(setting: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (e) {
+    throw new Error(`${setting}: cannot read ${file} (${e instanceof Error ? e.message : String(e)}).`);
+  }
+}
+
+/** Boots computer-server mode (its desktop starts during init) and listens. */
+export async function startComputerServer(
+  options: ComputerServerModuleOptions & { logger: LoggerService; listen: ComputerServerListen },
+): Promise<INestApplication> {
+  const tls = options.config.computerServer.tls;
+  const app = await NestFactory.create<NestExpressApplication>(ComputerServerModule.forRoot({ ...options, host: options.listen.host }), {
+    httpsOptions: tls ? { cert: readPem('COMPUTER_SERVER_TLS_CERT_FILE', tls.certFile), key: readPem('COMPUTER_SERVER_TLS_KEY_FILE', tls.keyFile) } : undefined,
+    logger: options.logger,
+    bodyParser: false,
+    abortOnError: false,
+  });
+  app.disable('x-powered-by');
+  try {
+    await app.listen(options.listen.port, options.listen.host);
+  } catch (e) {
+    await app.close().catch(() => undefined);
+    throw e;
+  }
+  return app;
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;

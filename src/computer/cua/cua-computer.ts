@@ -5,9 +5,11 @@ import { abortReason, DomainError, DomainErrorCode } from '../../common/domain-e
 import { CUA_PATHS, cuaKeyOfKeysym, CuaParams } from '../../cua-protocol';
 import { CommandOptions, CommandResult, Computer, Frame, LaunchResult, MouseButton, Point, SettleOptions, SettleResult, Size } from '../computer.port';
 import { checkButton, checkKeyList, checkPoint } from '../input-checks';
-import { CuaClient, CuaEndpoint, CuaFields, cuaKindOf } from './cua-transport';
+import { CuaClient } from './cua-client';
+import { CuaEndpoint } from './cua-urls';
+import { CuaFields, cuaKindOf } from './cua-errors';
 
-export type { CuaEndpoint } from './cua-transport';
+export type { CuaEndpoint } from './cua-urls';
 
 export interface CuaConnectOptions {
   /** Time limit of one request (connecting and each command), in ms. */

@@ -1,6 +1,6 @@
 import { errorMessage } from '../../common/domain-error';
 import { Backoff } from './backoff';
-import { CuaEndpoint, displayUrl } from './cua-transport';
+import { CuaEndpoint, displayUrl } from './cua-urls';
 
 export type EndpointState = 'free' | 'leased' | 'quarantined';
 

@@ -1,7 +1,7 @@
 import { sleep } from '../../common/async';
+import { backoffDelay, BackoffLimits } from '../../common/backoff';
 import { abortReason, DomainError } from '../../common/domain-error';
 import { CuaParams } from '../../cua-protocol';
-import { Backoff } from './backoff';
 import { CuaEndpoint, displayUrl, RequestOptions } from './cua-urls';
 import { cuaError, CuaFields, cuaKindOf, wasNotSent } from './cua-errors';
 import { CuaHttp } from './cua-http';
@@ -27,7 +27,9 @@ export class CuaClient {
   private mode: 'ws' | 'http' = 'ws';
   private channel?: CuaWsChannel;
   private connecting?: Promise<CuaWsChannel>;
-  private readonly backoff: Backoff;
+  private readonly reconnect: BackoffLimits;
+  /** Reconnects that failed in a row. */
+  private reconnectFailures = 0;
   private nextAttemptAt = 0;
   private closed = false;
   /** Aborted by close(): stops reconnect waits. */
@@ -41,7 +43,7 @@ export class CuaClient {
     this.host = displayUrl(endpoint.url);
     this.http = new CuaHttp(endpoint);
     this.requestTimeoutMs = options.requestTimeoutMs;
-    this.backoff = new Backoff(options.reconnectBaseMs ?? 100, options.reconnectMaxMs ?? 5_000);
+    this.reconnect = { baseMs: options.reconnectBaseMs ?? 100, maxMs: options.reconnectMaxMs ?? 5_000 };
   }
 
   /** `ws` or `http` (the fallback). */
@@ -85,12 +87,12 @@ export class CuaClient {
           }
           try {
             const ch = await this.openChannel({ timeoutMs: Math.max(1, deadline - Date.now()), signal: this.lifetime.signal });
-            this.backoff.reset();
+            this.reconnectFailures = 0;
             this.nextAttemptAt = 0;
             if (this.closed) ch.close();
             return ch;
           } catch (e) {
-            this.nextAttemptAt = Date.now() + this.backoff.next();
+            this.nextAttemptAt = Date.now() + backoffDelay(this.reconnectFailures++, this.reconnect);
             throw e;
           }
         };

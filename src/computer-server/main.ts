@@ -2,32 +2,21 @@ import { INestApplication, Logger, LoggerService, ModuleMetadata } from '@nestjs
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { readFileSync } from 'node:fs';
+import { parseFlags, UsageError } from '../common/cli';
 import { AppConfig } from '../config/config.module';
 import { ComputerServerModule, ComputerServerModuleOptions } from './computer-server.module';
 import { computerServerUrl } from './computer-server.url';
 
 /** The entry of computer-server mode: `node dist/main.js computer-server [--port N] [--host H]`. */
 
-export class UsageError extends Error {}
-
 const USAGE = 'Usage: node dist/main.js computer-server [--port 8000] [--host 127.0.0.1]';
 
-/** `--port N`, `--port=N`, `--host H`, `--host=H`; anything else is a UsageError. */
+/** `--port N` and `--host H` (or `--port=N`, `--host=H`); anything else is a UsageError. */
 export function parseComputerServerFlags(args: readonly string[]): { port?: number; host?: string } {
-  const out: { port?: number; host?: string } = {};
-  for (let i = 0; i < args.length; i++) {
-    const m = /^--(port|host)(?:=(.*))?$/.exec(args[i]);
-    if (!m) throw new UsageError(`Unknown argument "${args[i]}". ${USAGE}`);
-    const value = m[2] ?? args[++i];
-    if (value === undefined || value === '') throw new UsageError(`--${m[1]} needs a value. ${USAGE}`);
-    if (m[1] === 'port') {
-      if (!/^\d+$/.test(value) || Number(value) > 65535) throw new UsageError(`--port must be a port number 0-65535, not "${value}".`);
-      out.port = Number(value);
-    } else {
-      out.host = value;
-    }
-  }
-  return out;
+  const { port, host } = parseFlags(args, { port: { type: 'string' }, host: { type: 'string' } }, USAGE);
+  if (port !== undefined && (!/^\d+$/.test(port) || Number(port) > 65535)) throw new UsageError(`--port must be a port number 0-65535, not "${port}". ${USAGE}`);
+  if (host === '') throw new UsageError(`--host needs a value. ${USAGE}`);
+  return { port: port === undefined ? undefined : Number(port), host };
 }
 
 export interface ComputerServerListen {
@@ -76,8 +65,13 @@ export async function startComputerServer(
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
 /** computer-server mode from the command line: boots, warns when open, prints the URL, stops on SIGTERM/SIGINT. */
-export async function runComputerServer(args: readonly string[], config: AppConfig, logger: LoggerService, providerModules: NonNullable<ModuleMetadata['imports']>): Promise<void> {
-  const listen = computerServerAddress(config, parseComputerServerFlags(args));
+export async function runComputerServer(
+  flags: { port?: number; host?: string },
+  config: AppConfig,
+  logger: LoggerService,
+  providerModules: NonNullable<ModuleMetadata['imports']>,
+): Promise<void> {
+  const listen = computerServerAddress(config, flags);
   const log = new Logger('ComputerServer');
   const app = await startComputerServer({ config, providerModules, logger, listen });
   app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });

@@ -10,6 +10,7 @@ export { DomainError, DomainErrorCode, isDomainError } from './common/domain-err
 export {
   Computer,
   ComputerProvider,
+  CheckedComputer,
   RegisterComputerProvider,
   DesktopProfile,
   RegisterDesktopProfile,
@@ -24,6 +25,7 @@ export type {
   DesktopReady,
   CommandOptions,
   CommandResult,
+  OptionalOperation,
   LaunchResult,
   CreateComputerOptions,
   Frame,

@@ -134,7 +134,7 @@ export class CuaCommandService {
       key_up: press(false),
       run_command: (c, v, signal) => this.runCommand(c, v.command, v.timeout, signal),
       launch: async (c, v) => {
-        if (!c.launch) throw this.unsupportedHere('launch');
+        if (!c.supports('launch')) throw this.unsupportedHere('launch');
         // argv, quoted for the shell the computer starts it with: nothing in app or args is shell code.
         const command = [v.app, ...v.args].map(shellQuote).join(' ');
         const { pid } = await c.launch(command);
@@ -142,7 +142,7 @@ export class CuaCommandService {
       },
       copy_to_clipboard: (c, _v, signal) => this.readClipboard(c, signal),
       set_clipboard: async (c, v) => {
-        if (!c.setClipboard) throw this.unsupportedHere('set_clipboard');
+        if (!c.supports('setClipboard')) throw this.unsupportedHere('set_clipboard');
         await c.setClipboard(v.text);
         return {};
       },
@@ -154,9 +154,9 @@ export class CuaCommandService {
   offered(): CuaCommandSpec[] {
     const c = this.desktop.peek();
     return CUA_COMMANDS.filter((s) => {
-      if (s.group === 'files') return !!c?.runProgram;
-      if (s.group === 'clipboard') return !!c?.runProgram && !!c.setClipboard;
-      if (s.group === 'apps') return !!c?.launch;
+      if (s.group === 'files') return !!c?.supports('runProgram');
+      if (s.group === 'clipboard') return !!c?.supports('runProgram') && c.supports('setClipboard');
+      if (s.group === 'apps') return !!c?.supports('launch');
       return true;
     });
   }
@@ -189,7 +189,7 @@ export class CuaCommandService {
   }
 
   private async readClipboard(c: Computer, signal: AbortSignal): Promise<CuaResults['copy_to_clipboard']> {
-    if (!c.runProgram) throw this.unsupportedHere('copy_to_clipboard');
+    if (!c.supports('runProgram')) throw this.unsupportedHere('copy_to_clipboard');
     const r = await c.runProgram(['xclip', '-selection', 'clipboard', '-out'], { timeoutMs: CLIPBOARD_READ_TIMEOUT_MS, signal });
     if (r.timedOut) throw new DomainError(DomainErrorCode.TIMEOUT, 'The clipboard owner did not answer in time.');
     if (r.exitCode === 0) return { content: r.stdout.toString('utf8') };

@@ -89,7 +89,7 @@ async function sh(
   signal: AbortSignal,
   o: { extra?: string[]; stdin?: Buffer; outputLimitBytes?: number } = {},
 ): Promise<ProgramResult> {
-  if (!c.runProgram) throw new DomainError(DomainErrorCode.COMPUTER_UNSUPPORTED, `${name} is not supported by this server's desktop (provider ${c.provider}).`);
+  if (!c.supports('runProgram')) throw new DomainError(DomainErrorCode.COMPUTER_UNSUPPORTED, `${name} is not supported by this server's desktop (provider ${c.provider}).`);
   const r = await c.runProgram(['/bin/sh', '-c', SCRIPT, 'sh', op, path, ...(o.extra ?? [])], { stdin: o.stdin, timeoutMs: FILE_TIMEOUT_MS, outputLimitBytes: o.outputLimitBytes, signal });
   if (r.timedOut) throw new DomainError(DomainErrorCode.TIMEOUT, `${name} did not finish within ${FILE_TIMEOUT_MS / 1000} s.`);
   if (r.exitCode !== 0) {

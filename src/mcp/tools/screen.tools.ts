@@ -132,7 +132,7 @@ export class ScreenTools {
           const computer = this.sessions.computerOf(session);
           if (args.background) {
             if (args.timeout_ms !== undefined) throw new DomainError(DomainErrorCode.INVALID_ARGUMENT, 'timeout_ms applies to commands that are waited for; leave it out with background=true.');
-            if (!computer.launch) {
+            if (!computer.supports('launch')) {
               throw new DomainError(DomainErrorCode.COMPUTER_UNSUPPORTED, `Computers of the ${computer.provider} provider cannot run programs in the background; run the command without background.`);
             }
             const launch = computer.launch.bind(computer);

@@ -36,6 +36,23 @@ export default tseslint.config(
     },
   },
   {
+    // The cua protocol sits between its client (computer/cua) and its server (computer-server):
+    // a plain library that needs nothing but src/common, so neither side can pull the other in.
+    files: ['src/cua-protocol/**/*.ts'],
+    ignores: ['src/**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '^\\.\\./(?!common/)', message: 'src/cua-protocol may import only src/common.' },
+            { group: ['@nestjs/*'], message: 'src/cua-protocol is Nest-free: plain types, schemas and functions.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.spec.ts', 'test/**/*.ts', 'bench/**/*.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-assignment': 'off',

@@ -13,6 +13,7 @@ export { DomainError, DomainErrorCode, isDomainError } from './common/domain-err
 export {
   Computer,
   ComputerProvider,
+  CheckedComputer,
   RegisterComputerProvider,
   DesktopProfile,
   RegisterDesktopProfile,
@@ -27,6 +28,7 @@ export type {
   DesktopReady,
   CommandOptions,
   CommandResult,
+  OptionalOperation,
   LaunchResult,
   CreateComputerOptions,
   Frame,
@@ -44,6 +46,8 @@ export type { CuaConnectOptions, CuaEndpoint, CuaServerInfo, EndpointStatus } fr
 export { CuaModel, ModelCallError, ModelProvider, NOT_EXECUTED, RegisterModelProvider } from './agent/agent.module';
 export type { ActionResult, ModelInput, ModelTurn, ScreenshotSize, StepRecord, TokenUsage } from './agent/agent.module';
 export { serveStdio } from './mcp/mcp.module';
-export { ComputerServerModule, startComputerServer, computerServerAddress, computerServerUrl } from './computer-server/computer-server.module';
+export { ComputerServerModule } from './computer-server/computer-server.module';
 export type { ComputerServerModuleOptions } from './computer-server/computer-server.module';
-export * from './common/cua-protocol';
+export { startComputerServer, computerServerAddress } from './computer-server/main';
+export { computerServerUrl } from './computer-server/computer-server.url';
+export * from './cua-protocol';

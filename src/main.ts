@@ -8,13 +8,34 @@ import { ApiKeyStore } from './auth/auth.module';
 import { AppLogger } from './common/logger';
 import { errorMessage } from './common/domain-error';
 import { AppConfig, ConfigValidationError } from './config/config.module';
-import { runComputerServer, UsageError } from './computer-server/computer-server.module';
+import { parseFlags, UsageError } from './common/cli';
+import { parseComputerServerFlags, runComputerServer } from './computer-server/main';
 import { serveStdio } from './mcp/mcp.module';
 
 const SIGNALS = ['SIGTERM', 'SIGINT'];
+const USAGE = 'Usage: node dist/main.js [--stdio]  (MCP over HTTP, or over stdin/stdout)\n       node dist/main.js computer-server [--port 8000] [--host 127.0.0.1]';
+
+/** Which server this process is: MCP over HTTP or stdio, or computer-server mode with its own flags. */
+function mode(argv: readonly string[]): { kind: 'mcp'; stdio: boolean } | { kind: 'computer-server'; flags: ReturnType<typeof parseComputerServerFlags> } {
+  if (argv[0] === 'computer-server') return { kind: 'computer-server', flags: parseComputerServerFlags(argv.slice(1)) };
+  return { kind: 'mcp', stdio: parseFlags(argv, { stdio: { type: 'boolean' } }, USAGE).stdio === true };
+}
+
+/** A bad command line: the message (with the usage) on stderr, exit code 2. */
+function usageExit(e: unknown): never {
+  if (!(e instanceof UsageError)) throw e;
+  process.stderr.write(`${e.message}\n`);
+  process.exit(2);
+}
 
 async function main() {
-  const stdio = process.argv.includes('--stdio');
+  let run: ReturnType<typeof mode>;
+  try {
+    run = mode(process.argv.slice(2));
+  } catch (e) {
+    usageExit(e);
+  }
+  const stdio = run.kind === 'mcp' && run.stdio;
   let config: AppConfig;
   try {
     config = AppConfig.fromEnv(process.env);
@@ -26,15 +47,9 @@ async function main() {
     throw e;
   }
   const logger = new AppLogger(config.log.level, stdio, config.log.format);
-  if (process.argv[2] === 'computer-server') {
+  if (run.kind === 'computer-server') {
     // One desktop served over the cua computer-server protocol (what a desktop pod runs).
-    try {
-      await runComputerServer(process.argv.slice(3), config, logger, BUILT_IN_PROVIDER_MODULES);
-    } catch (e) {
-      if (!(e instanceof UsageError)) throw e;
-      process.stderr.write(`${e.message}\n`);
-      process.exit(2);
-    }
+    await runComputerServer(run.flags, config, logger, BUILT_IN_PROVIDER_MODULES);
     return;
   }
   const module = AppModule.forRoot({ config });

@@ -741,7 +741,7 @@ describe('computer-server mode shutdown', () => {
     expect(missing.out).toMatch(/COMPUTER_SERVER_TLS_CERT_FILE: cannot read \/nonexistent.pem/);
     const short = await run([], { COMPUTER_SERVER_API_KEY: 'short' });
     expect(short.code).toBe(1);
-    expect(short.out).toMatch(/COMPUTER_SERVER_API_KEY=\(secret\): COMPUTER_SERVER_API_KEY must be at least 16 characters/);
+    expect(short.out).toMatch(/COMPUTER_SERVER_API_KEY=\(secret\): must be at least 16 characters/);
     expect(short.out).not.toMatch(/short"/);
   });
 });

@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { isDomainError } from '../src/common/domain-error';
 import { CuaComputer } from '../src/computer/cua/cua-computer.module';
-import { parseKeyCombo } from '../src/computer/computer.module';
+import { CheckedComputer, parseKeyCombo } from '../src/computer/computer.module';
 import { FakeCuaPeer, NEWER_SERVER_COMMANDS } from './support/fake-cua-peer';
 import { waitFor } from './support/wait-for';
 
@@ -225,7 +225,8 @@ describe('cua client protocol (fake peer)', () => {
   it('checks points and keys before sending anything', async () => {
     const c = await connect();
     const before = peer.requests.length;
-    expect(isDomainError(await error(c.click({ x: 640, y: 0 }, 'left', 1)), 'INVALID_ARGUMENT')).toBe(true);
+    // Points are the port's rule, checked for every provider by the CheckedComputer the registry hands out.
+    expect(isDomainError(await error(new CheckedComputer(c).click({ x: 640, y: 0 }, 'left', 1)), 'INVALID_ARGUMENT')).toBe(true);
     expect((await error(c.pressKeys(['XF86MonBrightnessUp']))).code).toBe('COMPUTER_UNSUPPORTED');
     expect(peer.requests.length).toBe(before);
   });

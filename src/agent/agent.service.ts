@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
 import { linkSignals, sleep } from '../common/async';
+import { backoffDelay } from '../common/backoff';
 import { abortReason, DomainError, DomainErrorCode, errorMessage, isDomainError } from '../common/domain-error';
 import { AppConfig } from '../config/config.module';
 import { Computer, ComputerAction, ComputerActionRunner, describeSettle, ImageSize, Screenshot, ScreenshotService, SETTLES_AFTER } from '../computer/computer.module';
@@ -227,8 +228,7 @@ export class AgentService {
           const tries = attempt ? ` after ${attempt + 1} attempts` : '';
           throw new DomainError(DomainErrorCode.MODEL_ERROR, `The model ${model.name} failed${tries}: ${errorMessage(e)}`, { cause: e });
         }
-        const backoff = Math.min(cfg.retryMaxMs, cfg.retryBaseMs * 2 ** attempt);
-        const wait = call.retryAfterMs ?? Math.round(backoff / 2 + (Math.random() * backoff) / 2);
+        const wait = call.retryAfterMs ?? backoffDelay(attempt, { baseMs: cfg.retryBaseMs, maxMs: cfg.retryMaxMs });
         const why = call.status ? `HTTP ${call.status}` : 'a network error';
         this.logger.warn(`${model.name}: ${why} (${this.redactor.redact(call.message)}); retry ${attempt + 1} of ${cfg.maxRetries} in ${wait} ms`);
         options.onRetry?.(`the model answered ${why}; retrying in ${Math.ceil(wait / 1000)} s (retry ${attempt + 1} of ${cfg.maxRetries})`);

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { CUA_AUTH_MESSAGES } from '../common/cua-protocol';
+import { CUA_AUTH_MESSAGES } from '../cua-protocol';
 import { AppConfig } from '../config/config.module';
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();

@@ -9,12 +9,11 @@ import {
   CuaParams,
   CuaReply,
   resolveCuaCommand,
-} from '../common/cua-protocol';
+} from '../cua-protocol';
 import { linkSignals, withTimeout } from '../common/async';
 import { DomainError, DomainErrorCode, errorMessage } from '../common/domain-error';
 import { CuaAuthenticator } from './cua-auth';
 import { CuaCommandService } from './cua-commands.service';
-import { validateParams } from './cua-params';
 
 /** What a request came to: a reply, or a command this server does not know (channels answer that differently). */
 export type CuaOutcome = { kind: 'reply'; reply: CuaReply } | { kind: 'unknown'; error: string };
@@ -70,8 +69,7 @@ export class CuaDispatcher {
     const link = linkSignals(signal, this.stopAll.signal);
     const started = Date.now();
     try {
-      const values = validateParams(spec, params);
-      const fields = await this.commands.execute(spec, values, link.signal);
+      const fields = await this.commands.execute(spec, params, link.signal);
       const reply = { success: true, ...fields } as CuaReply;
       this.log.debug(`${spec.name} ok in ${Date.now() - started} ms`);
       return { kind: 'reply', reply: this.capped(spec.name, reply) };

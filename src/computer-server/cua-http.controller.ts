@@ -9,7 +9,7 @@ import {
   CuaStatus,
   encodeCmdReply,
   parseCuaRequest,
-} from '../common/cua-protocol';
+} from '../cua-protocol';
 import { CuaAuthenticator } from './cua-auth';
 import { CuaCommandService } from './cua-commands.service';
 import { CuaDispatcher } from './cua-dispatcher.service';

@@ -3,7 +3,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
-import { CUA_AUTH_COMMAND, CUA_AUTH_MESSAGES, CUA_MAX_MESSAGE_BYTES, CUA_PATHS, CuaAuthParams, CuaReply, parseCuaRequest } from '../common/cua-protocol';
+import { CUA_AUTH_COMMAND, CUA_AUTH_MESSAGES, CUA_MAX_MESSAGE_BYTES, CUA_PATHS, CuaAuthParams, CuaReply, parseCuaRequest } from '../cua-protocol';
 import { errorMessage } from '../common/domain-error';
 import { AppConfig } from '../config/config.module';
 import { CuaAuthenticator } from './cua-auth';

@@ -1,12 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { DomainError, DomainErrorCode } from '../common/domain-error';
 import { Computer, ProgramResult } from '../computer/computer.module';
+import { CuaCommandOfGroup, CuaResults, CuaValuesOf } from '../cua-protocol';
 
-export const FILE_COMMANDS = [
-  'file_exists', 'directory_exists', 'list_dir', 'read_text', 'write_text', 'read_bytes', 'write_bytes',
-  'get_file_size', 'delete_file', 'create_dir', 'delete_dir',
-] as const;
-export type FileCommand = (typeof FILE_COMMANDS)[number];
+export type FileCommand = CuaCommandOfGroup<'files'>;
 
 const FILE_TIMEOUT_MS = 30_000;
 /** Largest file content one reply carries: base64 (4/3) or escaped text must stay under the 10 MiB message cap. */
@@ -39,58 +36,72 @@ const SCRIPT = [
 
 const invalid = (msg: string) => new DomainError(DomainErrorCode.INVALID_ARGUMENT, msg);
 
+type FileHandlers = { [C in FileCommand]: (c: Computer, v: CuaValuesOf<C>, signal: AbortSignal) => Promise<CuaResults[C]> };
+
 /** The file commands of the protocol, carried out inside the desktop's sandbox (never on the host). */
 @Injectable()
 export class FileCommands {
-  async run(c: Computer, name: FileCommand, v: Record<string, unknown>, signal: AbortSignal): Promise<object> {
-    const path = v.path as string;
-    if (path === '' || path.includes('\0')) throw invalid(`${name} needs a path (no NUL characters).`);
-    const sh = async (op: string, extra: string[] = [], stdin?: Buffer, outputLimitBytes?: number): Promise<ProgramResult> => {
-      if (!c.runProgram) throw new DomainError(DomainErrorCode.COMPUTER_UNSUPPORTED, `${name} is not supported by this server's desktop (provider ${c.provider}).`);
-      const r = await c.runProgram(['/bin/sh', '-c', SCRIPT, 'sh', op, path, ...extra], { stdin, timeoutMs: FILE_TIMEOUT_MS, outputLimitBytes, signal });
-      if (r.timedOut) throw new DomainError(DomainErrorCode.TIMEOUT, `${name} did not finish within ${FILE_TIMEOUT_MS / 1000} s.`);
-      if (r.exitCode !== 0) {
-        const why = r.stderr.trim().split('\n').pop() || `exit ${r.exitCode}`;
-        throw new DomainError(DomainErrorCode.INVALID_ARGUMENT, `${name} failed: ${why}`);
-      }
-      return r;
-    };
-    const read = async (offset: number, length: number | undefined) => {
-      if (offset < 0) throw invalid('offset must be 0 or more.');
-      if (length !== undefined && length < 0) throw invalid('length must be 0 or more.');
-      const r = await sh('read', [String(offset), length === undefined ? '' : String(length)], undefined, MAX_READ_BYTES);
-      if (r.truncated) throw invalid(`${name}: the content is larger than ${MAX_READ_BYTES} bytes; read it in parts with read_bytes(path, offset, length).`);
-      return r.stdout;
-    };
-    switch (name) {
-      case 'file_exists':
-      case 'directory_exists':
-        return { exists: (await sh(name)).stdout.toString('utf8').trim() === 'true' };
-      case 'list_dir': {
-        const r = await sh('list_dir', [], undefined, MAX_READ_BYTES);
-        if (r.truncated) throw invalid(`list_dir: the folder has more names than fit in one reply (${MAX_READ_BYTES} bytes); list it with run_command.`);
-        return { files: r.stdout.toString('utf8').split('\0').filter(Boolean).sort() };
-      }
-      case 'read_text':
-        return { content: (await read(0, undefined)).toString('utf8') };
-      case 'read_bytes':
-        return { content_b64: (await read(v.offset as number, v.length as number | undefined)).toString('base64') };
-      case 'write_text':
-        await sh('write', [], Buffer.from(v.content as string, 'utf8'));
-        return {};
-      case 'write_bytes': {
-        const b64 = v.content_b64 as string;
-        if (!/^[A-Za-z0-9+/\s]*={0,2}\s*$/.test(b64)) throw invalid('write_bytes: content_b64 must be base64.');
-        await sh(v.append ? 'append' : 'write', [], Buffer.from(b64, 'base64'));
-        return {};
-      }
-      case 'get_file_size':
-        return { size: Number((await sh('size')).stdout.toString('utf8').trim()) };
-      case 'delete_file':
-      case 'create_dir':
-      case 'delete_dir':
-        await sh(name);
-        return {};
-    }
+  /** One handler per file command, with params its schema has already checked. */
+  readonly handlers: FileHandlers = {
+    file_exists: async (c, v, signal) => ({ exists: await this.test(c, 'file_exists', v.path, signal) }),
+    directory_exists: async (c, v, signal) => ({ exists: await this.test(c, 'directory_exists', v.path, signal) }),
+    list_dir: async (c, v, signal) => {
+      const r = await sh(c, 'list_dir', 'list_dir', v.path, signal, { outputLimitBytes: MAX_READ_BYTES });
+      if (r.truncated) throw invalid(`list_dir: the folder has more names than fit in one reply (${MAX_READ_BYTES} bytes); list it with run_command.`);
+      return { files: r.stdout.toString('utf8').split('\0').filter(Boolean).sort() };
+    },
+    read_text: async (c, v, signal) => ({ content: (await read(c, 'read_text', v.path, 0, null, signal)).toString('utf8') }),
+    read_bytes: async (c, v, signal) => ({ content_b64: (await read(c, 'read_bytes', v.path, v.offset, v.length, signal)).toString('base64') }),
+    write_text: async (c, v, signal) => {
+      await sh(c, 'write_text', 'write', v.path, signal, { stdin: Buffer.from(v.content, 'utf8') });
+      return {};
+    },
+    write_bytes: async (c, v, signal) => {
+      await sh(c, 'write_bytes', v.append ? 'append' : 'write', v.path, signal, { stdin: Buffer.from(v.content_b64, 'base64') });
+      return {};
+    },
+    get_file_size: async (c, v, signal) => ({ size: Number((await sh(c, 'get_file_size', 'size', v.path, signal)).stdout.toString('utf8').trim()) }),
+    delete_file: async (c, v, signal) => {
+      await sh(c, 'delete_file', 'delete_file', v.path, signal);
+      return {};
+    },
+    create_dir: async (c, v, signal) => {
+      await sh(c, 'create_dir', 'create_dir', v.path, signal);
+      return {};
+    },
+    delete_dir: async (c, v, signal) => {
+      await sh(c, 'delete_dir', 'delete_dir', v.path, signal);
+      return {};
+    },
+  };
+
+  private async test(c: Computer, name: 'file_exists' | 'directory_exists', path: string, signal: AbortSignal): Promise<boolean> {
+    return (await sh(c, name, name, path, signal)).stdout.toString('utf8').trim() === 'true';
   }
+}
+
+/** Runs one operation of SCRIPT on `path`; a failure is an error naming the command and why. */
+async function sh(
+  c: Computer,
+  name: FileCommand,
+  op: string,
+  path: string,
+  signal: AbortSignal,
+  o: { extra?: string[]; stdin?: Buffer; outputLimitBytes?: number } = {},
+): Promise<ProgramResult> {
+  if (!c.supports('runProgram')) throw new DomainError(DomainErrorCode.COMPUTER_UNSUPPORTED, `${name} is not supported by this server's desktop (provider ${c.provider}).`);
+  const r = await c.runProgram(['/bin/sh', '-c', SCRIPT, 'sh', op, path, ...(o.extra ?? [])], { stdin: o.stdin, timeoutMs: FILE_TIMEOUT_MS, outputLimitBytes: o.outputLimitBytes, signal });
+  if (r.timedOut) throw new DomainError(DomainErrorCode.TIMEOUT, `${name} did not finish within ${FILE_TIMEOUT_MS / 1000} s.`);
+  if (r.exitCode !== 0) {
+    const why = r.stderr.trim().split('\n').pop() || `exit ${r.exitCode}`;
+    throw new DomainError(DomainErrorCode.INVALID_ARGUMENT, `${name} failed: ${why}`);
+  }
+  return r;
+}
+
+/** A file's bytes from `offset`, `length` of them (null: to the end), at most MAX_READ_BYTES. */
+async function read(c: Computer, name: FileCommand, path: string, offset: number, length: number | null, signal: AbortSignal): Promise<Buffer> {
+  const r = await sh(c, name, 'read', path, signal, { extra: [String(offset), length === null ? '' : String(length)], outputLimitBytes: MAX_READ_BYTES });
+  if (r.truncated) throw invalid(`${name}: the content is larger than ${MAX_READ_BYTES} bytes; read it in parts with read_bytes(path, offset, length).`);
+  return r.stdout;
 }

@@ -13,14 +13,13 @@ describe(ComputerActionRunner.name, () => {
   /** A computer whose settle() only records what it was asked. */
   const recording = () => {
     const asked: SettleOptions[] = [];
-    const computer = {
-      id: 'rec',
-      settle: (o: SettleOptions): Promise<SettleResult> => {
+    class Recording extends FakeComputer {
+      override settle(o: SettleOptions): Promise<SettleResult> {
         asked.push(o);
         return Promise.resolve({ waitedMs: 12, hitCap: false, changed: true });
-      },
-    } as unknown as Computer;
-    return { computer, asked };
+      }
+    }
+    return { computer: new Recording('rec', { width: 8, height: 8 }), asked };
   };
 
   it('passes the SCREENSHOT_SETTLE_* settings to the computer, with a longer first-change window when asked (at most the cap)', async () => {
@@ -39,7 +38,8 @@ describe(ComputerActionRunner.name, () => {
     const { computer, asked } = recording();
     await expect(runner({ SCREENSHOT_SETTLE_MAX_MS: '0' }).settle(computer, 0)).resolves.toBeUndefined();
     expect(asked).toEqual([]);
-    await expect(runner().settle({ id: 'old' } as unknown as Computer, 0)).resolves.toBeUndefined();
+    const cannot = { id: 'old', supports: () => false, settle: () => Promise.reject(new Error('not to be asked')) } as unknown as Computer;
+    await expect(runner().settle(cannot, 0)).resolves.toBeUndefined();
   });
 
   it('the fake computer draws during the action, so it never waits, and tells whether the screen changed since the action began', async () => {

@@ -95,7 +95,7 @@ export class ComputerActionRunner {
    */
   async settle(computer: Computer, since: number, signal?: AbortSignal, firstChangeMs?: number): Promise<SettleResult | undefined> {
     const cfg = this.settings.settle;
-    if (!computer.settle || cfg.maxMs === 0) return undefined;
+    if (!computer.supports('settle') || cfg.maxMs === 0) return undefined;
     return computer.settle({ since, quietMs: cfg.quietMs, maxMs: cfg.maxMs, firstChangeMs: Math.min(firstChangeMs ?? cfg.firstChangeMs, cfg.maxMs), signal });
   }
 

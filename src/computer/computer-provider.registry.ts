@@ -3,6 +3,7 @@ import { DiscoveryService } from '@nestjs/core';
 import { AppConfig } from '../config/config.module';
 import { discoverNamed } from '../common/discover';
 import { DomainError, DomainErrorCode } from '../common/domain-error';
+import { CheckedComputer } from './checked-computer';
 import { Computer, ComputerProvider, CreateComputerOptions } from './computer.port';
 
 /**
@@ -11,7 +12,7 @@ import { Computer, ComputerProvider, CreateComputerOptions } from './computer.po
  */
 export const RegisterComputerProvider = DiscoveryService.createDecorator<void>();
 
-/** Finds every registered ComputerProvider and exposes the one COMPUTER_PROVIDER selects. */
+/** Finds every registered ComputerProvider and hands out computers of the one COMPUTER_PROVIDER selects. */
 @Injectable()
 export class ComputerProviderRegistry implements OnModuleInit, OnApplicationBootstrap {
   private readonly providers = new Map<string, ComputerProvider>();
@@ -48,7 +49,8 @@ export class ComputerProviderRegistry implements OnModuleInit, OnApplicationBoot
     return p;
   }
 
-  create(options: CreateComputerOptions): Promise<Computer> {
-    return this.active().create(options);
+  /** A computer of the selected provider, behind the port's one set of input checks (CheckedComputer). */
+  async create(options: CreateComputerOptions): Promise<Computer> {
+    return new CheckedComputer(await this.active().create(options));
   }
 }

@@ -16,7 +16,8 @@ import { ScreenshotService } from './screenshot.service';
 export class ComputerModule {}
 
 export { Computer, ComputerProvider } from './computer.port';
-export type { CommandOptions, CommandResult, CreateComputerOptions, Frame, LaunchResult, MouseButton, Point, ProgramOptions, ProgramResult, SettleOptions, SettleResult, Size } from './computer.port';
+export { CheckedComputer } from './checked-computer';
+export type { OptionalOperation, CommandOptions, CommandResult, CreateComputerOptions, Frame, LaunchResult, MouseButton, Point, ProgramOptions, ProgramResult, SettleOptions, SettleResult, Size } from './computer.port';
 export { ComputerProviderRegistry, RegisterComputerProvider } from './computer-provider.registry';
 export { ScreenshotService, fitForModel, MAX_ZOOM } from './screenshot.service';
 export type { ImageFormat, ImageSize, Screenshot, ScreenshotLimits } from './screenshot.service';

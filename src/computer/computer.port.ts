@@ -1,3 +1,5 @@
+import { DomainError, DomainErrorCode } from '../common/domain-error';
+
 /**
  * The Computer port: one desktop that a session sees and drives.
  * Coordinates here are always in the computer's own screen pixels; mapping from
@@ -73,6 +75,9 @@ export interface LaunchResult {
   pid?: number;
 }
 
+/** The operations of the port a provider may leave out (the base class answers them COMPUTER_UNSUPPORTED). */
+export type OptionalOperation = 'runProgram' | 'setClipboard' | 'launch' | 'settle';
+
 export abstract class Computer {
   /** Stable, unique id for logs and stats (never a secret). */
   abstract readonly id: string;
@@ -102,29 +107,49 @@ export abstract class Computer {
   abstract runCommand(command: string, options?: CommandOptions): Promise<CommandResult>;
   /**
    * Optional: runs `argv` (no shell) where runCommand runs, as the desktop's user, with stdin
-   * bytes and raw stdout bytes (file transfer). Providers that cannot leave it out.
+   * bytes and raw stdout bytes (file transfer). The default says COMPUTER_UNSUPPORTED.
    */
-  runProgram?(argv: readonly string[], options?: ProgramOptions): Promise<ProgramResult>;
+  async runProgram(_argv: readonly string[], _options?: ProgramOptions): Promise<ProgramResult> {
+    throw this.unsupported('cannot run programs with raw input and output (file transfer)');
+  }
   /**
    * Optional: makes `text` the desktop's clipboard (CLIPBOARD selection) until something else
-   * takes it or the computer closes. Providers without a clipboard leave it out.
+   * takes it or the computer closes. The default says COMPUTER_UNSUPPORTED.
    */
-  setClipboard?(text: string): Promise<void>;
+  async setClipboard(_text: string): Promise<void> {
+    throw this.unsupported('have no clipboard to set');
+  }
   /**
    * Optional: starts a shell command in the background where runCommand runs (so a program it
    * opens, e.g. a browser, keeps its window) and returns at once. The program runs until it exits
-   * or the computer closes, which stops it. Providers that cannot leave it out.
+   * or the computer closes, which stops it. The default says COMPUTER_UNSUPPORTED.
    */
-  launch?(command: string): Promise<LaunchResult>;
-
+  async launch(_command: string): Promise<LaunchResult> {
+    throw this.unsupported('cannot run programs in the background; run the command without background');
+  }
   /**
    * Optional: waits until the screen shows the effect of actions that began at `options.since`,
    * so the next capture is not taken before the programs on it have redrawn: until nothing has
    * changed for quietMs (or, when nothing changed at all, for firstChangeMs), at most maxMs.
    * A provider that gets change notices from its display uses them; one that cannot tell waits a
-   * fixed time. Providers without it are captured at once.
+   * fixed time. The default says COMPUTER_UNSUPPORTED; callers capture at once instead.
    */
-  settle?(options: SettleOptions): Promise<SettleResult>;
+  async settle(_options: SettleOptions): Promise<SettleResult> {
+    throw this.unsupported('cannot tell when the screen has settled');
+  }
+
+  /**
+   * Whether this computer does an optional operation itself rather than leave it to the
+   * default above. A class that overrides the operation does it; a wrapper asks what it wraps,
+   * and a provider that knows better (a remote server that lacks a command) says so here.
+   */
+  supports(operation: OptionalOperation): boolean {
+    return this[operation] !== Computer.prototype[operation];
+  }
+
+  protected unsupported(what: string): DomainError {
+    return new DomainError(DomainErrorCode.COMPUTER_UNSUPPORTED, `Computers of the ${this.provider} provider ${what}.`);
+  }
 
   /** A cheap liveness check; false when the desktop is gone. */
   abstract isAlive(): Promise<boolean>;
@@ -138,7 +163,9 @@ export interface CreateComputerOptions {
 
 /**
  * A computer provider creates computers of one kind. Register one from any Nest module
- * with @RegisterComputerProvider(); COMPUTER_PROVIDER selects it by `name`.
+ * with @RegisterComputerProvider(); COMPUTER_PROVIDER selects it by `name`. The registry wraps
+ * every computer it hands out in a CheckedComputer, so a provider gets only input that keeps
+ * the port's rules (points on the screen, known keys, sane amounts) and need not check them.
  */
 export abstract class ComputerProvider {
   abstract readonly name: string;

@@ -99,7 +99,7 @@ export class ControlService {
     return this.sessions.withComputer(
       session,
       async (computer) => {
-        if (!computer.launch) {
+        if (!computer.supports('launch')) {
           throw new DomainError(DomainErrorCode.COMPUTER_UNSUPPORTED, `Computers of the ${computer.provider} provider cannot run programs in the background; run the command without background.`);
         }
         const launch = computer.launch.bind(computer);

@@ -2,6 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { withTimeout } from '../common/async';
+import { backoffDelay } from '../common/backoff';
 import { abortReason, DomainError, DomainErrorCode, errorMessage } from '../common/domain-error';
 import { InjectSettings } from '../config/config.module';
 import { POOL_SETTINGS, type PoolSettings } from './pool.settings';
@@ -365,9 +366,9 @@ export class ComputerPool implements OnApplicationBootstrap, OnApplicationShutdo
     this.lastCreateError = errorMessage(e);
     this.meter.createFailed();
     const { retryBaseMs, retryMaxMs } = this.settings;
-    const delay = Math.min(retryMaxMs, retryBaseMs * 2 ** (this.consecutiveCreateFailures - 1));
-    this.backoffUntil = Date.now() + delay * (0.5 + Math.random() / 2);
-    this.logger.error(`Starting a computer failed (${this.consecutiveCreateFailures} in a row; next try in about ${delay} ms): ${this.lastCreateError}`);
+    const delay = backoffDelay(this.consecutiveCreateFailures - 1, { baseMs: retryBaseMs, maxMs: retryMaxMs });
+    this.backoffUntil = Date.now() + delay;
+    this.logger.error(`Starting a computer failed (${this.consecutiveCreateFailures} in a row; next try in ${delay} ms): ${this.lastCreateError}`);
     // The oldest waiter learns why at once rather than waiting out its timeout.
     const err = e instanceof DomainError ? e : new DomainError(DomainErrorCode.COMPUTER_FAILED, `Could not start a computer: ${this.lastCreateError}`, { cause: e });
     this.waiters[0]?.fail(err);

@@ -8,7 +8,7 @@ import { CuaComputer } from './cua-computer';
 import { CuaEndpointPool, EndpointSlot, EndpointState, EndpointStatus } from './cua-endpoints';
 import { LeasedCuaComputer, LeaseUse } from './cua-lease';
 import { commandReset, CuaBaseline, defaultReset, recordBaseline } from './cua-reset';
-import { cuaKindOf } from './cua-transport';
+import { cuaKindOf } from './cua-errors';
 
 /** Probes of a quarantined endpoint: doubling from 1 s to 30 s, with jitter. */
 const PROBE_BASE_MS = 1_000;

@@ -2,13 +2,13 @@ import { randomUUID } from 'node:crypto';
 import sharp from 'sharp';
 import { sleep } from '../../common/async';
 import { abortReason, DomainError, DomainErrorCode } from '../../common/domain-error';
-import { CUA_PATHS, CuaParams } from '../../common/cua-protocol';
+import { CUA_PATHS, cuaKeyOfKeysym, CuaParams } from '../../cua-protocol';
 import { CommandOptions, CommandResult, Computer, Frame, LaunchResult, MouseButton, Point, SettleOptions, SettleResult, Size } from '../computer.port';
-import { checkButton, checkKeyList, checkPoint } from '../input-checks';
-import { cuaKeyNames } from './cua-keys';
-import { CuaClient, CuaEndpoint, CuaError, cuaError, CuaFields, cuaKindOf } from './cua-transport';
+import { CuaClient } from './cua-client';
+import { CuaEndpoint } from './cua-urls';
+import { CuaError, cuaError, CuaFields, cuaKindOf } from './cua-errors';
 
-export type { CuaEndpoint } from './cua-transport';
+export type { CuaEndpoint } from './cua-urls';
 
 export interface CuaConnectOptions {
   /** Time limit of one request (connecting and each command), in ms. */
@@ -36,8 +36,6 @@ export interface CuaServerInfo {
   commands?: string[];
 }
 
-const MAX_HOLD_MS = 60_000;
-const MAX_WHEEL_CLICKS = 100;
 /**
  * The protocol has no change signal (no event when the remote screen changes, no command that
  * waits for it), so settle() waits this long after an action: several times what our own desktops
@@ -49,7 +47,21 @@ export const DEFAULT_SETTLE_DELAY_MS = 500;
 /** Extra time a run_command request gets beyond the command's own limit, for the round trip. */
 const COMMAND_GRACE_MS = 5_000;
 
-const invalid = (message: string) => new DomainError(DomainErrorCode.INVALID_ARGUMENT, message);
+/**
+ * The cua names of a chord of our key names (as parseKeyCombo returns them); every key is
+ * checked before anything is sent. Keys the protocol has no name for are COMPUTER_UNSUPPORTED.
+ */
+function cuaKeyNames(keys: readonly string[]): string[] {
+  return keys.map((name) => {
+    const cua = cuaKeyOfKeysym(name);
+    if (cua !== undefined) return cua;
+    throw new DomainError(
+      DomainErrorCode.COMPUTER_UNSUPPORTED,
+      `The key "${name}" has no name in the cua protocol, so a remote computer cannot press it. Use letters, digits, punctuation, ` +
+        'modifiers (ctrl, shift, alt, super), Return, Tab, Escape, arrows, Home/End/Page_Up/Page_Down, Delete, BackSpace or F1–F24.',
+    );
+  });
+}
 
 /** Parameter names per command from a `GET /commands` listing (array or object form). */
 function parseListing(value: unknown): Map<string, Set<string>> | undefined {
@@ -191,16 +203,10 @@ export class CuaComputer extends Computer {
     return { ...this.size };
   }
 
-  private point(p: Point, what = 'point'): Point {
-    return checkPoint(p, this.size, what);
-  }
-
-  private button(b: MouseButton): MouseButton {
-    return checkButton(b);
-  }
-
+  // Input arrives checked (CheckedComputer): points on the screen, known keys, sane amounts. What
+  // is the protocol's own (a name for every key) is checked here, before anything is sent.
   private keys(keys: readonly string[]): string[] {
-    return cuaKeyNames(checkKeyList(keys));
+    return cuaKeyNames(keys);
   }
 
   async screenSize(): Promise<Size> {
@@ -241,15 +247,11 @@ export class CuaComputer extends Computer {
     return { waitedMs: Math.round(performance.now() - start), hitCap: false };
   }
 
-  async moveMouse(to: Point): Promise<void> {
-    const p = this.point(to);
+  async moveMouse(p: Point): Promise<void> {
     await this.request('move_cursor', { x: p.x, y: p.y });
   }
 
-  async click(at: Point, button: MouseButton, count: number): Promise<void> {
-    const p = this.point(at);
-    const b = this.button(button);
-    if (count !== 1 && count !== 2 && count !== 3) throw invalid(`Click count must be 1, 2 or 3, not ${count}.`);
+  async click(p: Point, b: MouseButton, count: number): Promise<void> {
     if (b === 'middle') {
       // The protocol has no middle_click: press and release the middle button at the point.
       for (let i = 0; i < count; i++) {
@@ -273,17 +275,14 @@ export class CuaComputer extends Computer {
   }
 
   async mouseDown(button: MouseButton): Promise<void> {
-    await this.request('mouse_down', { button: this.button(button) });
+    await this.request('mouse_down', { button });
   }
 
   async mouseUp(button: MouseButton): Promise<void> {
-    await this.request('mouse_up', { button: this.button(button) });
+    await this.request('mouse_up', { button });
   }
 
-  async drag(path: Point[], button: MouseButton): Promise<void> {
-    if (!Array.isArray(path) || path.length < 2) throw invalid('A drag needs a path of at least two points (start and end).');
-    const points = path.map((p, i) => this.point(p, `drag point #${i + 1}`));
-    const b = this.button(button);
+  async drag(points: Point[], b: MouseButton): Promise<void> {
     if (this.dragPath !== false) {
       try {
         await this.request('drag', { path: points.map((p) => [p.x, p.y]), button: b });
@@ -310,13 +309,7 @@ export class CuaComputer extends Computer {
     }
   }
 
-  async scroll(at: Point, dx: number, dy: number): Promise<void> {
-    const p = this.point(at);
-    for (const [name, v] of [['dx', dx], ['dy', dy]] as const) {
-      if (!Number.isInteger(v) || Math.abs(v) > MAX_WHEEL_CLICKS) {
-        throw invalid(`Scroll ${name} must be a whole number of wheel clicks between -${MAX_WHEEL_CLICKS} and ${MAX_WHEEL_CLICKS}, not ${v}.`);
-      }
-    }
+  async scroll(p: Point, dx: number, dy: number): Promise<void> {
     await this.request('move_cursor', { x: p.x, y: p.y });
     if (this.offers('scroll_direction')) {
       if (dy) await this.request('scroll_direction', { direction: dy > 0 ? 'down' : 'up', clicks: Math.abs(dy) });
@@ -329,7 +322,6 @@ export class CuaComputer extends Computer {
   }
 
   async typeText(text: string): Promise<void> {
-    if (typeof text !== 'string') throw invalid('Text to type must be a string.');
     if (!text) return;
     await this.request('type_text', { text });
   }
@@ -347,9 +339,6 @@ export class CuaComputer extends Computer {
 
   async holdKeys(keys: readonly string[], durationMs: number, signal?: AbortSignal): Promise<void> {
     const k = this.keys(keys);
-    if (!Number.isFinite(durationMs) || durationMs < 0 || durationMs > MAX_HOLD_MS) {
-      throw invalid(`Hold duration must be between 0 and ${MAX_HOLD_MS} ms, not ${durationMs}.`);
-    }
     const pressed: string[] = [];
     try {
       for (const key of k) {
@@ -382,7 +371,6 @@ export class CuaComputer extends Computer {
    */
   /** The desktop's clipboard, through the server's `set_clipboard` where it offers one. */
   override async setClipboard(text: string): Promise<void> {
-    if (typeof text !== 'string') throw invalid('Clipboard text must be a string.');
     if (!this.offers('set_clipboard')) {
       throw new DomainError(DomainErrorCode.COMPUTER_UNSUPPORTED, `${this.host} does not offer set_clipboard.`);
     }
@@ -394,7 +382,6 @@ export class CuaComputer extends Computer {
    * written as for runCommand). Servers that do not offer launch get COMPUTER_UNSUPPORTED.
    */
   override async launch(command: string): Promise<LaunchResult> {
-    if (typeof command !== 'string' || !command.trim()) throw invalid('A command is required, e.g. "xterm".');
     if (!this.offers('launch')) {
       throw new DomainError(DomainErrorCode.COMPUTER_UNSUPPORTED, `${this.host} does not offer launch (an older or another kind of cua server); run the command without background.`);
     }
@@ -404,9 +391,7 @@ export class CuaComputer extends Computer {
   }
 
   async runCommand(command: string, options: CommandOptions = {}): Promise<CommandResult> {
-    if (typeof command !== 'string' || !command.trim()) throw invalid('A command is required, e.g. "ls -la".');
     const timeoutMs = options.timeoutMs ?? this.commandTimeoutMs;
-    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw invalid(`Command timeout must be a positive number of milliseconds, not ${timeoutMs}.`);
     const params: CuaParams = { command };
     if (this.offers('run_command', 'timeout')) params.timeout = timeoutMs / 1000;
     let r: CuaFields;

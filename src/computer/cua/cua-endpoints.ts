@@ -1,6 +1,6 @@
+import { backoffDelay } from '../../common/backoff';
 import { errorMessage } from '../../common/domain-error';
-import { Backoff } from './backoff';
-import { CuaEndpoint, displayUrl } from './cua-transport';
+import { CuaEndpoint, displayUrl } from './cua-urls';
 
 export type EndpointState = 'free' | 'leased' | 'quarantined';
 
@@ -24,7 +24,8 @@ export interface EndpointSlot {
   reason?: string;
   /** Order of handing out: the endpoint free for longest goes first. */
   freedAt: number;
-  backoff: Backoff;
+  /** Probes that failed since it was quarantined. */
+  failedProbes: number;
   probeTimer?: NodeJS.Timeout;
   /** What must succeed for a quarantined endpoint to return to service. */
   recover?: (signal: AbortSignal) => Promise<void>;
@@ -58,7 +59,7 @@ export class CuaEndpointPool {
       state: 'free',
       since: Date.now(),
       freedAt: 0,
-      backoff: new Backoff(options.probeBaseMs, options.probeMaxMs),
+      failedProbes: 0,
     }));
   }
 
@@ -88,7 +89,7 @@ export class CuaEndpointPool {
       url: s.host,
       state: s.state,
       since: s.since,
-      ...(s.state === 'quarantined' ? { reason: s.reason, probes: Math.max(0, s.backoff.attempts - 1) } : {}),
+      ...(s.state === 'quarantined' ? { reason: s.reason, probes: s.failedProbes } : {}),
     }));
   }
 
@@ -119,7 +120,7 @@ export class CuaEndpointPool {
   quarantine(slot: EndpointSlot, reason: string, recover: (signal: AbortSignal) => Promise<void>): void {
     if (slot.state === 'quarantined') return;
     slot.recover = recover;
-    slot.backoff.reset();
+    slot.failedProbes = 0;
     this.set(slot, 'quarantined', reason);
     this.schedule(slot);
   }
@@ -127,7 +128,7 @@ export class CuaEndpointPool {
   /** Arms the next probe; returns its delay. */
   private schedule(slot: EndpointSlot): number {
     if (this.stopped) return 0;
-    const delay = slot.backoff.next();
+    const delay = backoffDelay(slot.failedProbes, { baseMs: this.options.probeBaseMs, maxMs: this.options.probeMaxMs });
     slot.probeTimer = setTimeout(() => {
       slot.probeTimer = undefined;
       void this.probe(slot);
@@ -142,8 +143,9 @@ export class CuaEndpointPool {
     } catch (e) {
       if (this.stopped) return;
       slot.reason = `${slot.reason?.replace(/ \(last probe: .*\)$/, '')} (last probe: ${errorMessage(e)})`;
+      slot.failedProbes++;
       const delay = this.schedule(slot);
-      this.options.log.warn(`Remote computer ${slot.host}: still quarantined, probe ${slot.backoff.attempts - 1} failed (${errorMessage(e)}); next in ${delay} ms`);
+      this.options.log.warn(`Remote computer ${slot.host}: still quarantined, probe ${slot.failedProbes} failed (${errorMessage(e)}); next in ${delay} ms`);
       return;
     }
     if (this.stopped || slot.state !== 'quarantined') return;

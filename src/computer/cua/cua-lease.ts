@@ -1,5 +1,5 @@
 import { DomainError, DomainErrorCode } from '../../common/domain-error';
-import { CommandOptions, CommandResult, Computer, Frame, LaunchResult, MouseButton, Point, SettleOptions, SettleResult, Size } from '../computer.port';
+import { CommandOptions, CommandResult, Computer, Frame, LaunchResult, MouseButton, OptionalOperation, Point, SettleOptions, SettleResult, Size } from '../computer.port';
 import { CuaComputer } from './cua-computer';
 
 /** What a session did to a remote computer, for its reset. */
@@ -32,6 +32,10 @@ export class LeasedCuaComputer extends Computer {
 
   get id(): string {
     return this.inner.id;
+  }
+
+  override supports(operation: OptionalOperation): boolean {
+    return this.inner.supports(operation);
   }
 
   /** The endpoint's base URL as logs show it. */

@@ -1,8 +1,19 @@
 import { DomainError, DomainErrorCode, errorMessage } from '../../common/domain-error';
-import { CommandOptions, CommandResult, Computer, Frame, MouseButton, Point, Size } from '../computer.port';
-
-/** Optional Computer methods forwarded when the desktop's client has them. */
-const OPTIONAL_METHODS = ['runProgram', 'setClipboard', 'launch', 'settle'];
+import {
+  CommandOptions,
+  CommandResult,
+  Computer,
+  Frame,
+  LaunchResult,
+  MouseButton,
+  OptionalOperation,
+  Point,
+  ProgramOptions,
+  ProgramResult,
+  SettleOptions,
+  SettleResult,
+  Size,
+} from '../computer.port';
 
 /**
  * A desktop in the cluster: the cua protocol client to its computer-server, plus what the cluster
@@ -21,12 +32,11 @@ export class KubernetesComputer extends Computer {
     private readonly deleteDesktop: () => Promise<void>,
   ) {
     super();
-    const source = inner as unknown as Record<string, unknown>;
-    const self = this as unknown as Record<string, unknown>;
-    for (const name of OPTIONAL_METHODS) {
-      const fn = source[name];
-      if (typeof fn === 'function') self[name] = (...args: unknown[]) => this.call(() => (fn as (...a: unknown[]) => Promise<unknown>).apply(inner, args));
-    }
+  }
+
+  /** What the desktop's client does, this does (the rest answers COMPUTER_UNSUPPORTED from there). */
+  override supports(operation: OptionalOperation): boolean {
+    return this.inner.supports(operation);
   }
 
   /** The cluster took the desktop away: calls fail from now on with this message. */
@@ -93,6 +103,18 @@ export class KubernetesComputer extends Computer {
   }
   runCommand(command: string, options?: CommandOptions): Promise<CommandResult> {
     return this.call(() => this.inner.runCommand(command, options));
+  }
+  override runProgram(argv: readonly string[], options?: ProgramOptions): Promise<ProgramResult> {
+    return this.call(() => this.inner.runProgram(argv, options));
+  }
+  override setClipboard(text: string): Promise<void> {
+    return this.call(() => this.inner.setClipboard(text));
+  }
+  override launch(command: string): Promise<LaunchResult> {
+    return this.call(() => this.inner.launch(command));
+  }
+  override settle(options: SettleOptions): Promise<SettleResult> {
+    return this.call(() => this.inner.settle(options));
   }
 
   async isAlive(): Promise<boolean> {

@@ -1,3 +1,5 @@
+import { backoffDelay } from '../../common/backoff';
+
 /**
  * The list-then-watch protocol of the Kubernetes API, as a small state machine (pure; the HTTP
  * side is in resource-watch.ts):
@@ -66,8 +68,7 @@ export class WatchCursor {
   /** How long to wait before the next step: 0 after a clean end, backing off after failures. */
   delayMs(): number {
     if (this.failures === 0) return 0;
-    const capped = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** Math.min(this.failures - 1, 20));
-    return Math.round(capped * (0.5 + this.random() / 2));
+    return backoffDelay(this.failures - 1, { baseMs: this.baseDelayMs, maxMs: this.maxDelayMs }, this.random);
   }
 
   get version(): string | undefined {

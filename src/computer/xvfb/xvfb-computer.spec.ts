@@ -416,13 +416,9 @@ describe('xvfb computers: screen, mouse and keyboard', () => {
     expect(await c.cursorPosition()).toEqual({ x: 500, y: 248 });
   });
 
-  it('rejects bad input with INVALID_ARGUMENT and clear messages', async () => {
-    await expectFailure(c.click({ x: W, y: 10 }, 'left', 1), 'INVALID_ARGUMENT', /outside the 1280x800 screen/);
-    await expectFailure(c.click({ x: 10, y: 10 }, 'left', 4), 'INVALID_ARGUMENT', /1, 2 or 3/);
-    await expectFailure(c.pressKeys(['NoSuchKey']), 'INVALID_ARGUMENT', /Unknown key/);
-    await expectFailure(c.drag([{ x: 1, y: 1 }], 'left'), 'INVALID_ARGUMENT', /at least two points/);
+  // The port's rules (points on the screen, known keys, amounts) are CheckedComputer's, for every provider.
+  it('refuses text it cannot type (a control character) with INVALID_ARGUMENT, and stays up', async () => {
     await expectFailure(c.typeText('bell\u0007'), 'INVALID_ARGUMENT', /control character/);
-    await expectFailure(c.scroll({ x: 1, y: 1 }, 0, 1.5), 'INVALID_ARGUMENT', /whole number/);
     expect(await c.isAlive()).toBe(true);
   });
 });
@@ -607,9 +603,8 @@ describe('xvfb computers: background programs (launch)', () => {
     }
   });
 
-  it('refuses an empty command with a clear error, and a closed computer says so', async () => {
+  it('a closed computer says so', async () => {
     const c = await provider.create({});
-    await expectFailure(c.launch('  '), 'INVALID_ARGUMENT', /command is required/);
     await c.close();
     await expectFailure(c.launch('xterm'), 'COMPUTER_FAILED', /was closed/);
   });

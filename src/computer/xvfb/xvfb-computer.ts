@@ -2,8 +2,6 @@ import { basename } from 'node:path';
 import { abortReason, DomainError, DomainErrorCode, errorMessage } from '../../common/domain-error';
 import { linkSignals, sleep, withTimeout } from '../../common/async';
 import { CommandOptions, CommandResult, Computer, Frame, LaunchResult, MouseButton, Point, ProgramOptions, ProgramResult, SettleOptions, SettleResult, Size } from '../computer.port';
-import { checkButton, checkKeyList, checkPoint } from '../input-checks';
-import { keysymOf } from '../keys';
 import { describeExit } from './child-process';
 import { runSandboxedCommand, runSandboxedProgram } from './command-runner';
 import { KeyboardMap } from './keyboard-map';
@@ -67,8 +65,6 @@ export interface ComputerLimits {
 const DEFAULT_START_TIMEOUT_MS = 15_000;
 const CAPTURE_TIMEOUT_MS = 15_000;
 const ALIVE_TIMEOUT_MS = 1_000;
-const MAX_HOLD_MS = 60_000;
-const MAX_WHEEL_CLICKS = 100;
 const CLIPBOARD_TIMEOUT_MS = 5_000;
 const LAUNCH_TIMEOUT_MS = 5_000;
 /** Background programs one computer may run at once (launch): enough for a browser and a few tools. */
@@ -330,20 +326,6 @@ export class XvfbComputer extends Computer {
     return run;
   }
 
-  private point(p: Point, what = 'point'): Point {
-    return checkPoint(p, this.options, what);
-  }
-
-  private button(b: MouseButton): MouseButton {
-    return checkButton(b);
-  }
-
-  private keys(keys: readonly string[]): string[] {
-    const list = checkKeyList(keys);
-    for (const k of list) keysymOf(k); // throws INVALID_ARGUMENT for unknown names
-    return list;
-  }
-
   async screenSize(): Promise<Size> {
     this.live();
     return { width: this.options.width, height: this.options.height };
@@ -366,66 +348,45 @@ export class XvfbComputer extends Computer {
     return this.guarded('wait for the screen to settle', () => this.changes!.settle(options));
   }
 
+  // Input arrives checked (CheckedComputer): points on the screen, known keys, sane amounts.
   async moveMouse(to: Point): Promise<void> {
-    const p = this.point(to);
-    return this.serial('move the mouse', (input) => input.move(p));
+    return this.serial('move the mouse', (input) => input.move(to));
   }
 
   async click(at: Point, button: MouseButton, count: number): Promise<void> {
-    const p = this.point(at);
-    const b = this.button(button);
-    if (count !== 1 && count !== 2 && count !== 3) throw invalid(`Click count must be 1, 2 or 3, not ${count}.`);
-    return this.serial('click', (input) => input.click(p, b, count));
+    return this.serial('click', (input) => input.click(at, button, count));
   }
 
   async mouseDown(button: MouseButton): Promise<void> {
-    const b = this.button(button);
-    return this.serial('press the mouse button', (input) => input.button(b, true));
+    return this.serial('press the mouse button', (input) => input.button(button, true));
   }
 
   async mouseUp(button: MouseButton): Promise<void> {
-    const b = this.button(button);
-    return this.serial('release the mouse button', (input) => input.button(b, false));
+    return this.serial('release the mouse button', (input) => input.button(button, false));
   }
 
   async drag(path: Point[], button: MouseButton): Promise<void> {
-    if (!Array.isArray(path) || path.length < 2) throw invalid('A drag needs a path of at least two points (start and end).');
-    const points = path.map((p, i) => this.point(p, `drag point #${i + 1}`));
-    const b = this.button(button);
-    return this.serial('drag', (input) => input.drag(points, b));
+    return this.serial('drag', (input) => input.drag(path, button));
   }
 
   async scroll(at: Point, dx: number, dy: number): Promise<void> {
-    const p = this.point(at);
-    for (const [name, v] of [['dx', dx], ['dy', dy]] as const) {
-      if (!Number.isInteger(v) || Math.abs(v) > MAX_WHEEL_CLICKS) {
-        throw invalid(`Scroll ${name} must be a whole number of wheel clicks between -${MAX_WHEEL_CLICKS} and ${MAX_WHEEL_CLICKS}, not ${v}.`);
-      }
-    }
-    return this.serial('scroll', (input) => input.scroll(p, dx, dy));
+    return this.serial('scroll', (input) => input.scroll(at, dx, dy));
   }
 
   async typeText(text: string): Promise<void> {
-    if (typeof text !== 'string') throw invalid('Text to type must be a string.');
     return this.serial('type text', (input) => input.typeText(text));
   }
 
   async pressKeys(keys: readonly string[]): Promise<void> {
-    const k = this.keys(keys);
-    return this.serial('press keys', (input) => input.pressKeys(k));
+    return this.serial('press keys', (input) => input.pressKeys(keys));
   }
 
   async setKeys(keys: readonly string[], down: boolean): Promise<void> {
-    const k = this.keys(keys);
-    return this.serial(down ? 'press keys' : 'release keys', (input) => input.setKeys(k, down));
+    return this.serial(down ? 'press keys' : 'release keys', (input) => input.setKeys(keys, down));
   }
 
   async holdKeys(keys: readonly string[], durationMs: number, signal?: AbortSignal): Promise<void> {
-    const k = this.keys(keys);
-    if (!Number.isFinite(durationMs) || durationMs < 0 || durationMs > MAX_HOLD_MS) {
-      throw invalid(`Hold duration must be between 0 and ${MAX_HOLD_MS} ms, not ${durationMs}.`);
-    }
-    return this.serial('hold keys', (input) => input.holdKeys(k, durationMs, signal));
+    return this.serial('hold keys', (input) => input.holdKeys(keys, durationMs, signal));
   }
 
   async cursorPosition(): Promise<Point> {
@@ -434,20 +395,14 @@ export class XvfbComputer extends Computer {
   }
 
   async runCommand(command: string, options: CommandOptions = {}): Promise<CommandResult> {
-    if (typeof command !== 'string' || !command.trim()) throw invalid('A command is required, e.g. "ls -la".');
     const timeoutMs = options.timeoutMs ?? this.options.commandTimeoutMs;
-    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw invalid(`Command timeout must be a positive number of milliseconds, not ${timeoutMs}.`);
     return this.guarded('run the command', ({ sandbox }) =>
       this.tracked(options.signal, (signal) => runSandboxedCommand(sandbox, command, { timeoutMs, outputLimitBytes: this.options.commandOutputLimitBytes, signal })),
     );
   }
 
   override async runProgram(argv: readonly string[], options: ProgramOptions = {}): Promise<ProgramResult> {
-    if (!Array.isArray(argv) || argv.length === 0 || !argv.every((a) => typeof a === 'string')) {
-      throw invalid('A program needs argv: a non-empty list of strings.');
-    }
     const timeoutMs = options.timeoutMs ?? this.options.commandTimeoutMs;
-    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw invalid(`Command timeout must be a positive number of milliseconds, not ${timeoutMs}.`);
     const outputLimitBytes = options.outputLimitBytes ?? this.options.commandOutputLimitBytes;
     return this.guarded('run the program', ({ sandbox }) =>
       this.tracked(options.signal, (signal) => runSandboxedProgram(sandbox, argv, { timeoutMs, outputLimitBytes, stdin: options.stdin, signal })),
@@ -482,7 +437,6 @@ export class XvfbComputer extends Computer {
    * program takes the selection (xclip then exits) or the computer closes.
    */
   override async setClipboard(text: string): Promise<void> {
-    if (typeof text !== 'string') throw invalid('Clipboard text must be a string.');
     return this.guarded('set the clipboard', async ({ sandbox }) => {
       const previous = this.clipboardOwner;
       this.clipboardOwner = undefined;
@@ -513,7 +467,6 @@ export class XvfbComputer extends Computer {
   }
 
   override async launch(command: string): Promise<LaunchResult> {
-    if (typeof command !== 'string' || !command.trim()) throw invalid('A command is required, e.g. "xterm" or "firefox https://example.com".');
     return this.guarded('launch the program', async ({ sandbox }) => {
       if (this.launched.size >= MAX_LAUNCHED) {
         throw invalid(`At most ${MAX_LAUNCHED} background programs may run on one computer; close some first (they stop when their windows close).`);

@@ -1,5 +1,5 @@
 import { FakeCuaPeer } from '../../../test/support/fake-cua-peer';
-import { CuaClient } from './cua-transport';
+import { CuaClient } from './cua-client';
 
 /** Queueing on one connection (the protocol has no request ids). */
 describe(CuaClient.name, () => {

@@ -1,13 +1,4 @@
-import {
-  CUA_COMMANDS,
-  CUA_UNSUPPORTED_COMMANDS,
-  cuaCommandsListing,
-  CuaFramingError,
-  decodeCmdReply,
-  encodeCmdReply,
-  parseCuaRequest,
-  resolveCuaCommand,
-} from './cua-protocol';
+import { CuaFramingError, decodeCmdReply, encodeCmdReply, parseCuaRequest } from './framing';
 
 describe('cua protocol framing', () => {
   it('parses a request and defaults absent or null params to {}', () => {
@@ -37,23 +28,5 @@ describe('cua protocol framing', () => {
     expect(decodeCmdReply('data:{"a":1}\r\n\r\n')).toEqual({ a: 1 });
     expect(() => decodeCmdReply('{"a":1}')).toThrow(CuaFramingError);
     expect(() => decodeCmdReply('data: {oops\n\n')).toThrow(/not JSON/);
-  });
-});
-
-describe('cua command table', () => {
-  it('resolves names and aliases, and nothing else', () => {
-    expect(resolveCuaCommand('type')?.name).toBe('type_text');
-    expect(resolveCuaCommand('rmdir')?.name).toBe('delete_dir');
-    expect(resolveCuaCommand('screenshot')?.name).toBe('screenshot');
-    expect(resolveCuaCommand('toString')).toBeUndefined();
-    expect(resolveCuaCommand('get_accessibility_tree')).toBeUndefined();
-  });
-
-  it('lists every command once with its aliases, and no unsupported one', () => {
-    const listing = cuaCommandsListing();
-    const names = listing.commands.map((c) => c.name);
-    expect(new Set(names).size).toBe(CUA_COMMANDS.length);
-    expect(names.filter((n) => CUA_UNSUPPORTED_COMMANDS.includes(n))).toEqual([]);
-    expect(listing.commands.find((c) => c.name === 'run_command')?.aliases).toEqual(['shell', 'exec']);
   });
 });

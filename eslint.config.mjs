@@ -27,8 +27,8 @@ export default tseslint.config(
         {
           patterns: [
             {
-              regex: '^(\\.\\./)+(?!common/)[a-z-]+/(?![a-z-]+\\.(module|settings)$|settings$).+',
-              message: 'Import another feature through its *.module.ts (its public door; its *.settings.ts declares its settings), never another file inside it.',
+              regex: '^(\\.\\./)+(?!common/)[a-z-]+/(?!([a-z-]+/)*[a-z-]+\\.(module|settings)$|settings$).+',
+              message: 'Import another feature (or a provider inside it) through its *.module.ts, its public door, or its *.settings.ts; never another file inside it.',
             },
           ],
         },

@@ -24,7 +24,9 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { AppModule } from '../src/app.module';
-import { AppConfig } from '../src/config/config.module';
+import { Settings } from '../src/config/config.module';
+import { COMPUTER_SETTINGS } from '../src/computer/computer.settings';
+import { XVFB_SETTINGS } from '../src/computer/xvfb/xvfb.settings';
 import { ScreenshotService } from '../src/computer/computer.module';
 import { XvfbComputer, XvfbComputerProvider } from '../src/computer/xvfb/xvfb-computer.module';
 import { median, percentile, sample, table } from './stats';
@@ -47,8 +49,8 @@ export async function main() {
   const missing = [!existsSync(CONVERT) && 'imagemagick', !existsSync('/usr/bin/xwd') && 'x11-apps', !existsSync('/usr/bin/xdotool') && 'xdotool'].filter(Boolean);
   if (missing.length) throw new Error(`The baselines need: apt-get install -y --no-install-recommends ${missing.join(' ')}`);
 
-  const config = AppConfig.fromEnv({ ...process.env, COMPUTER_PROVIDER: 'xvfb', DESKTOP_PROFILE: 'minimal', COMPUTER_NETWORK: 'off', SCREEN_WIDTH: String(W), SCREEN_HEIGHT: String(H), LOG_LEVEL: 'error' });
-  const app = await NestFactory.create(AppModule.forRoot({ config }), { bodyParser: false, logger: ['error'] });
+  const config = Settings.load({ ...process.env, COMPUTER_PROVIDER: 'xvfb', DESKTOP_PROFILE: 'minimal', COMPUTER_NETWORK: 'off', SCREEN_WIDTH: String(W), SCREEN_HEIGHT: String(H), LOG_LEVEL: 'error' });
+  const app = await NestFactory.create(AppModule.forRoot({ settings: config }), { bodyParser: false, logger: ['error'] });
   await app.listen(0, '127.0.0.1');
   const url = new URL(`${(await app.getUrl()).replace('[::1]', '127.0.0.1')}/mcp`);
   const client = new Client({ name: 'bench', version: '1' });
@@ -115,8 +117,8 @@ interface SettleReport {
 }
 
 /** A server of its own on a free loopback port, with one connected client. */
-async function serve(config: AppConfig) {
-  const app = await NestFactory.create(AppModule.forRoot({ config }), { bodyParser: false, logger: ['error'] });
+async function serve(config: Settings) {
+  const app = await NestFactory.create(AppModule.forRoot({ settings: config }), { bodyParser: false, logger: ['error'] });
   await app.listen(0, '127.0.0.1');
   const client = new Client({ name: 'bench', version: '1' });
   await client.connect(new StreamableHTTPClientTransport(new URL(`${(await app.getUrl()).replace('[::1]', '127.0.0.1')}/mcp`)));
@@ -129,10 +131,10 @@ async function serve(config: AppConfig) {
   };
 }
 
-async function settleBench(config: AppConfig) {
+async function settleBench(config: Settings) {
   // The server as configured, and one that does not wait for the screen (SCREENSHOT_SETTLE_MAX_MS=0: as before settling).
   const settling = await serve(config);
-  const noWait = await serve(AppConfig.fromEnv({ ...process.env, COMPUTER_PROVIDER: 'xvfb', DESKTOP_PROFILE: 'minimal', COMPUTER_NETWORK: 'off', SCREEN_WIDTH: String(W), SCREEN_HEIGHT: String(H), LOG_LEVEL: 'error', SCREENSHOT_SETTLE_MAX_MS: '0' }));
+  const noWait = await serve(Settings.load({ ...process.env, COMPUTER_PROVIDER: 'xvfb', DESKTOP_PROFILE: 'minimal', COMPUTER_NETWORK: 'off', SCREEN_WIDTH: String(W), SCREEN_HEIGHT: String(H), LOG_LEVEL: 'error', SCREENSHOT_SETTLE_MAX_MS: '0' }));
   try {
     await compareSettling(settling.client, noWait.client);
   } finally {
@@ -262,10 +264,10 @@ async function compareSettling(client: Client, noWaitClient: Client) {
   console.log('\ngoal: 0 stale with settling');
 }
 
-async function startBench(config: AppConfig) {
+async function startBench(config: Settings) {
   const n = Number(process.env.START_COUNT ?? 8);
-  const provider = new XvfbComputerProvider(config.computer, config.computer);
-  const screenshots = new ScreenshotService(config.computer);
+  const provider = new XvfbComputerProvider(config.get(COMPUTER_SETTINGS), config.get(XVFB_SETTINGS));
+  const screenshots = new ScreenshotService(config.get(COMPUTER_SETTINGS));
   const t0 = Date.now();
   const started: XvfbComputer[] = [];
   const times = await Promise.all(
@@ -331,17 +333,17 @@ async function waitForWindow(c: XvfbComputer, windowClass: string, sinceMs: numb
   return Date.now() - sinceMs - (s.hitCap ? 0 : 300);
 }
 
-async function profileBench(base: AppConfig) {
+async function profileBench(base: Settings) {
   const runs = Number(process.env.PROFILE_RUNS ?? 3);
-  const with_ = (extra: Record<string, string>) => AppConfig.fromEnv({ ...process.env, COMPUTER_PROVIDER: 'xvfb', COMPUTER_NETWORK: 'off', SCREEN_WIDTH: String(W), SCREEN_HEIGHT: String(H), LOG_LEVEL: 'error', ...extra });
-  const screenshots = new ScreenshotService(base.computer);
+  const with_ = (extra: Record<string, string>) => Settings.load({ ...process.env, COMPUTER_PROVIDER: 'xvfb', COMPUTER_NETWORK: 'off', SCREEN_WIDTH: String(W), SCREEN_HEIGHT: String(H), LOG_LEVEL: 'error', ...extra });
+  const screenshots = new ScreenshotService(base.get(COMPUTER_SETTINGS));
   const rows: (string | number)[][] = [];
   let browserPss = 0;
   const standardCold: number[] = [];
   const browserLaunch: number[] = [];
   for (const profile of ['minimal', 'standard']) {
     const profileConfig = with_({ DESKTOP_PROFILE: profile });
-    const provider = new XvfbComputerProvider(profileConfig.computer, profileConfig.computer);
+    const provider = new XvfbComputerProvider(profileConfig.get(COMPUTER_SETTINGS), profileConfig.get(XVFB_SETTINGS));
     const idle: ReturnType<typeof footprint>[] = [];
     const browsing: ReturnType<typeof footprint>[] = [];
     for (let i = 0; i < runs; i++) {

@@ -22,14 +22,16 @@ import { AddressInfo } from 'node:net';
 import * as z from 'zod';
 import { AppModule } from '../src/app.module';
 import { AppLogger } from '../src/common/logger';
-import { AppConfig } from '../src/config/config.module';
+import { Settings } from '../src/config/config.module';
+import { COMPUTER_SETTINGS } from '../src/computer/computer.settings';
+import { LOG_SETTINGS } from '../src/common/log.settings';
 import { FakeComputer, ScreenshotService } from '../src/computer/computer.module';
 
 export const BENCH_API_KEY = 'bench-key-0123456789abcdef';
 export type ServerKind = 'bare' | 'ours' | 'ours-json' | 'ours-keys';
 
-function configFor(kind: ServerKind): AppConfig {
-  return AppConfig.fromEnv({
+function configFor(kind: ServerKind): Settings {
+  return Settings.load({
     ...process.env,
     COMPUTER_PROVIDER: 'fake',
     POOL_MIN_WARM: '0',
@@ -41,9 +43,9 @@ function configFor(kind: ServerKind): AppConfig {
   });
 }
 
-async function bare(config: AppConfig): Promise<number> {
+async function bare(config: Settings): Promise<number> {
   const transports = new Map<string, StreamableHTTPServerTransport>();
-  const shots = new ScreenshotService(config.computer);
+  const shots = new ScreenshotService(config.get(COMPUTER_SETTINGS));
   const readBody = (req: IncomingMessage) =>
     new Promise<unknown>((resolve) => {
       let data = '';
@@ -56,7 +58,7 @@ async function bare(config: AppConfig): Promise<number> {
       const sid = req.headers['mcp-session-id'] as string | undefined;
       let transport = sid ? transports.get(sid) : undefined;
       if (!transport) {
-        const computer = new FakeComputer('bare', { width: config.computer.screenWidth, height: config.computer.screenHeight });
+        const computer = new FakeComputer('bare', { width: config.get(COMPUTER_SETTINGS).screenWidth, height: config.get(COMPUTER_SETTINGS).screenHeight });
         const mcp = new McpServer({ name: 'bare', version: '1' });
         const noArgs = z.object({}).strict();
         mcp.registerTool('list_sessions', { description: 'trivial', inputSchema: noArgs }, async () => ({ content: [{ type: 'text', text: 'You have no sessions.' }] }));
@@ -75,8 +77,8 @@ async function bare(config: AppConfig): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
-async function ours(config: AppConfig): Promise<number> {
-  const app = await NestFactory.create(AppModule.forRoot({ config }), { bodyParser: false, logger: new AppLogger(config.log.level, false, config.log.format) });
+async function ours(config: Settings): Promise<number> {
+  const app = await NestFactory.create(AppModule.forRoot({ settings: config }), { bodyParser: false, logger: new AppLogger(config.get(LOG_SETTINGS).level, false, config.get(LOG_SETTINGS).format) });
   await app.listen(0, '127.0.0.1');
   return (app.getHttpServer().address() as AddressInfo).port;
 }

@@ -9,7 +9,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from '../src/app.module';
-import { AppConfig } from '../src/config/config.module';
+import { Settings } from '../src/config/config.module';
 import { ComputerPool } from '../src/pool/pool.module';
 import { percentile, table } from './stats';
 
@@ -18,8 +18,8 @@ const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const FAKE_DELAY = process.env.FAKE_CREATE_DELAY_MS ?? '500';
 
 async function boot(env: Record<string, string>): Promise<{ app: INestApplication; url: URL }> {
-  const config = AppConfig.fromEnv({ ...process.env, LOG_LEVEL: 'error', POOL_MAX_SIZE: String(N), MAX_SESSIONS: String(N), ...env });
-  const app = await NestFactory.create(AppModule.forRoot({ config }), { bodyParser: false, logger: ['error'] });
+  const config = Settings.load({ ...process.env, LOG_LEVEL: 'error', POOL_MAX_SIZE: String(N), MAX_SESSIONS: String(N), ...env });
+  const app = await NestFactory.create(AppModule.forRoot({ settings: config }), { bodyParser: false, logger: ['error'] });
   await app.listen(0, '127.0.0.1');
   return { app, url: new URL(`${(await app.getUrl()).replace('[::1]', '127.0.0.1')}/mcp`) };
 }

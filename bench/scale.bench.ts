@@ -8,7 +8,7 @@ import { NestFactory } from '@nestjs/core';
 import { fork } from 'node:child_process';
 import { join } from 'node:path';
 import { AppModule } from '../src/app.module';
-import { AppConfig } from '../src/config/config.module';
+import { Settings } from '../src/config/config.module';
 import { percentile, table } from './stats';
 
 const STEPS = (process.env.SCALE_STEPS ?? '10,100,1000').split(',').map(Number);
@@ -25,7 +25,7 @@ function memory() {
 
 export async function main() {
   const max = Math.max(...STEPS);
-  const config = AppConfig.fromEnv({
+  const config = Settings.load({
     ...process.env,
     COMPUTER_PROVIDER: 'fake',
     SCREEN_WIDTH: W,
@@ -38,7 +38,7 @@ export async function main() {
     POOL_MIN_WARM: '0',
     LOG_LEVEL: 'error',
   });
-  const app = await NestFactory.create(AppModule.forRoot({ config }), { bodyParser: false, logger: ['error'] });
+  const app = await NestFactory.create(AppModule.forRoot({ settings: config }), { bodyParser: false, logger: ['error'] });
   await app.listen(0, '127.0.0.1');
   const url = `${(await app.getUrl()).replace('[::1]', '127.0.0.1')}/mcp`;
   const child = fork(join(__dirname, 'scale-client.js'), [url], { stdio: 'inherit' });

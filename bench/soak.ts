@@ -9,7 +9,8 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { NestFactory } from '@nestjs/core';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { AppModule } from '../src/app.module';
-import { AppConfig } from '../src/config/config.module';
+import { Settings } from '../src/config/config.module';
+import { COMPUTER_SETTINGS } from '../src/computer/computer.settings';
 import { median, table } from './stats';
 
 const SOAK_MS = Number(process.env.SOAK_MS ?? 600_000);
@@ -43,8 +44,8 @@ function sample() {
 }
 
 export async function main() {
-  const config = AppConfig.fromEnv({ COMPUTER_PROVIDER: 'xvfb', CUA_MODEL_NAME: 'scripted/soak', LOG_LEVEL: 'error', ...process.env, POOL_MIN_WARM: process.env.POOL_MIN_WARM ?? '1' });
-  const app = await NestFactory.create(AppModule.forRoot({ config }), { bodyParser: false, logger: ['error'] });
+  const config = Settings.load({ COMPUTER_PROVIDER: 'xvfb', CUA_MODEL_NAME: 'scripted/soak', LOG_LEVEL: 'error', ...process.env, POOL_MIN_WARM: process.env.POOL_MIN_WARM ?? '1' });
+  const app = await NestFactory.create(AppModule.forRoot({ settings: config }), { bodyParser: false, logger: ['error'] });
   await app.listen(0, '127.0.0.1');
   const url = new URL(`${(await app.getUrl()).replace('[::1]', '127.0.0.1')}/mcp`);
   const end = Date.now() + SOAK_MS;
@@ -106,7 +107,7 @@ export async function main() {
     growing ||= grows;
     rows.push([key, samples[0][key], a, b, grows ? 'GROWING' : 'flat']);
   }
-  console.log(`\nSoak: ${WORKERS} workers, ${cycles} session cycles (${failures} failed) in ${Math.round(SOAK_MS / 1000)} s on ${config.computer.provider}; ${samples.length} samples\n`);
+  console.log(`\nSoak: ${WORKERS} workers, ${cycles} session cycles (${failures} failed) in ${Math.round(SOAK_MS / 1000)} s on ${config.get(COMPUTER_SETTINGS).provider}; ${samples.length} samples\n`);
   table(['measure', 'start', 'middle third (median)', 'last third (median)', 'verdict'], rows);
   console.log(`\nafter shutdown: children ${after.children}, displays ${after.displays}, fds ${after.fds}`);
   for (const r of reasons) console.log(`failure: ${r}`);

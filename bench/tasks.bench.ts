@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { AppModule } from '../src/app.module';
-import { AppConfig } from '../src/config/config.module';
+import { Settings } from '../src/config/config.module';
 import { median, table } from './stats';
 
 const STEP_MS = Number(process.env.STEP_MS ?? 100);
@@ -22,7 +22,7 @@ async function connect(url: URL | string) {
 }
 
 async function concurrency() {
-  const config = AppConfig.fromEnv({
+  const config = Settings.load({
     ...process.env,
     COMPUTER_PROVIDER: 'fake',
     CUA_MODEL_NAME: 'scripted/bench',
@@ -31,7 +31,7 @@ async function concurrency() {
     POOL_MIN_WARM: '8',
     LOG_LEVEL: 'error',
   });
-  const app = await NestFactory.create(AppModule.forRoot({ config }), { bodyParser: false, logger: ['error'] });
+  const app = await NestFactory.create(AppModule.forRoot({ settings: config }), { bodyParser: false, logger: ['error'] });
   await app.listen(0, '127.0.0.1');
   const url = new URL(`${(await app.getUrl()).replace('[::1]', '127.0.0.1')}/mcp`);
   const tasks = Array.from({ length: 8 }, (_, i) => `task ${i}`);

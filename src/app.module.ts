@@ -1,11 +1,17 @@
 import { DynamicModule, Module, ModuleMetadata } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
-import { AgentModule, AnthropicModelModule, OpenAICompatibleModelModule, OpenAIModelModule, ScriptedModelModule } from './agent/agent.module';
+import { AgentModule } from './agent/agent.module';
+import { ScriptedModelModule } from './agent/scripted/scripted-model.module';
+import { AnthropicModelModule } from './agent/anthropic/anthropic-model.module';
+import { OpenAICompatibleModelModule } from './agent/openai-compatible/openai-compatible-model.module';
+import { OpenAIModelModule } from './agent/openai/openai-model.module';
 import { ComputerModule, FakeComputerModule } from './computer/computer.module';
 import { CuaComputerModule } from './computer/cua/cua-computer.module';
 import { XvfbComputerModule } from './computer/xvfb/xvfb-computer.module';
 import { KubernetesComputerModule } from './computer/kubernetes/kubernetes-computer.module';
-import { AppConfig, ConfigModule } from './config/config.module';
+import { ConfigModule, Settings } from './config/config.module';
+// The logger is built before the app (main.ts), but its settings are validated with everyone else's.
+import './common/log.settings';
 import { ControlModule } from './control/control.module';
 import { HealthModule } from './health/health.module';
 import { HttpModule } from './http/http.module';
@@ -18,7 +24,7 @@ import { TaskModule } from './task/task.module';
 
 export interface AppModuleOptions {
   /** Settings; defaults to the validated process environment. */
-  config?: AppConfig;
+  settings?: Settings;
   /**
    * Extra Nest modules, e.g. ones that register your own computer or model providers with
    * @RegisterComputerProvider() / @RegisterModelProvider(). They are imported next to the built-ins.
@@ -41,11 +47,12 @@ export const BUILT_IN_PROVIDER_MODULES = [
 @Module({})
 export class AppModule {
   static forRoot(options: AppModuleOptions = {}): DynamicModule {
-    const config = options.config ?? AppConfig.fromEnv(process.env);
+    // Every module file is imported by now, so every feature's settings are declared.
+    const settings = options.settings ?? Settings.load(process.env);
     return {
       module: AppModule,
       imports: [
-        ConfigModule.forRoot(config),
+        ConfigModule.forRoot(settings),
         LifecycleModule,
         ScheduleModule.forRoot(),
         ComputerModule,

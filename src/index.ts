@@ -5,7 +5,7 @@
  */
 export { AppModule, BUILT_IN_PROVIDER_MODULES } from './app.module';
 export type { AppModuleOptions } from './app.module';
-export { AppConfig, ConfigValidationError, InjectSettings, Setting, Settings, defineSettings } from './config/config.module';
+export { ConfigValidationError, InjectSettings, Setting, Settings, defineSettings } from './config/config.module';
 /** Rules for a settings field; each writes one message saying what is allowed. */
 export { Bool, HttpUrl, Int, List, OneOf, Optional, RawText, Secret, Text, list } from './config/config.module';
 export type { SettingsContext, SettingsDeclaration, SettingsOf, SettingsProblem } from './config/config.module';
@@ -51,3 +51,4 @@ export type { ComputerServerModuleOptions } from './computer-server/computer-ser
 export { startComputerServer, computerServerAddress } from './computer-server/main';
 export { computerServerUrl } from './computer-server/computer-server.url';
 export * from './cua-protocol';
+export { MetricsRegistry } from './metrics/metrics.module';

@@ -7,7 +7,11 @@ import { AppModule, BUILT_IN_PROVIDER_MODULES } from './app.module';
 import { ApiKeyStore } from './auth/auth.module';
 import { AppLogger } from './common/logger';
 import { errorMessage } from './common/domain-error';
-import { AppConfig, ConfigValidationError } from './config/config.module';
+import { ConfigValidationError, Settings } from './config/config.module';
+import { LOG_SETTINGS } from './common/log.settings';
+import { HTTP_SETTINGS } from './http/http.settings';
+import { COMPUTER_SETTINGS } from './computer/computer.settings';
+import { AGENT_SETTINGS } from './agent/agent.settings';
 import { parseFlags, UsageError } from './common/cli';
 import { parseComputerServerFlags, runComputerServer } from './computer-server/main';
 import { serveStdio } from './mcp/mcp.module';
@@ -36,9 +40,9 @@ async function main() {
     usageExit(e);
   }
   const stdio = run.kind === 'mcp' && run.stdio;
-  let config: AppConfig;
+  let settings: Settings;
   try {
-    config = AppConfig.fromEnv(process.env);
+    settings = Settings.load(process.env);
   } catch (e) {
     if (e instanceof ConfigValidationError) {
       process.stderr.write(`${e.message}\nFix these settings (all of them are described in docs/settings.md) and start again.\n`);
@@ -46,13 +50,15 @@ async function main() {
     }
     throw e;
   }
-  const logger = new AppLogger(config.log.level, stdio, config.log.format);
+  const log = settings.get(LOG_SETTINGS);
+  const http = settings.get(HTTP_SETTINGS);
+  const logger = new AppLogger(log.level, stdio, log.format);
   if (run.kind === 'computer-server') {
     // One desktop served over the cua computer-server protocol (what a desktop pod runs).
-    await runComputerServer(run.flags, config, logger, BUILT_IN_PROVIDER_MODULES);
+    await runComputerServer(run.flags, settings, logger, BUILT_IN_PROVIDER_MODULES);
     return;
   }
-  const module = AppModule.forRoot({ config });
+  const module = AppModule.forRoot({ settings });
 
   if (stdio) {
     const app = await NestFactory.createApplicationContext(module, { logger, abortOnError: false });
@@ -65,16 +71,16 @@ async function main() {
 
   const app = await NestFactory.create<NestExpressApplication>(module, { logger, bodyParser: false, abortOnError: false });
   app.enableShutdownHooks(SIGNALS, { useProcessExit: true });
-  await app.listen(config.http.port, config.http.host);
+  await app.listen(http.port, http.host);
   if (!app.get(ApiKeyStore).enabled) {
     logger.warn(
-      `NO API KEYS CONFIGURED: /mcp is open to anyone who can reach ${config.http.host}:${config.http.port}, all as principal "anonymous". ` +
+      `NO API KEYS CONFIGURED: /mcp is open to anyone who can reach ${http.host}:${http.port}, all as principal "anonymous". ` +
         'Set API_KEYS or API_KEYS_FILE before exposing this server beyond this machine.',
       'Auth',
     );
   }
   const url = await app.getUrl();
-  logger.log(`MCP endpoint: ${url.replace('[::1]', 'localhost')}/mcp  (computers: ${config.computer.provider}, model: ${config.agent.modelName})`, 'Main');
+  logger.log(`MCP endpoint: ${url.replace('[::1]', 'localhost')}/mcp  (computers: ${settings.get(COMPUTER_SETTINGS).provider}, model: ${settings.get(AGENT_SETTINGS).modelName})`, 'Main');
 }
 
 main().catch((e: unknown) => {

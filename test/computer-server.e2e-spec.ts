@@ -323,8 +323,11 @@ describe('computer-server mode without an API key', () => {
         const v = await primary();
         return v.includes('SELECTME') && v;
       }, 10_000);
+    // xclip takes the selection in a child it forks, after run_command has returned: wait until it
+    // owns it, or it could take the selection from the terminal after the drag.
     const clearSelection = async () => {
-      await c.call('run_command', { command: 'printf "" | xclip -i -selection primary' });
+      await c.call('run_command', { command: 'printf CLEARED | xclip -i -selection primary' });
+      await waitFor('xclip to own the primary selection', async () => (await primary()) === 'CLEARED', 10_000);
     };
     // Path form.
     await clearSelection();

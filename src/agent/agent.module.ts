@@ -27,8 +27,3 @@ export { redact } from './secret-redactor';
 export type { VendorSdkErrors } from './model-errors';
 export { TrajectoryStore } from './trajectory/trajectory.store';
 export type { TrajectoryMeta, TrajectoryOwner } from './trajectory/trajectory.store';
-export { ScriptedModelModule } from './scripted/scripted-model.module';
-export { ScriptedModel } from './scripted/scripted-model.provider';
-export { AnthropicModelModule } from './anthropic/anthropic-model.module';
-export { OpenAIModelModule } from './openai/openai-model.module';
-export { OpenAICompatibleModelModule } from './openai-compatible/openai-compatible-model.module';

@@ -1,8 +1,10 @@
+// Every built-in feature's settings are declared (by importing the app), as in the server: the redactor knows every secret.
+import '../app.module';
 import { Injectable, Logger } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { Test } from '@nestjs/testing';
 import sharp from 'sharp';
-import { AppConfig, ConfigModule } from '../config/config.module';
+import { ConfigModule, Settings } from '../config/config.module';
 import { ComputerModule, decodeFakeText, FakeComputer, FakeComputerModule } from '../computer/computer.module';
 import { AgentModule } from './agent.module';
 import { AgentTaskError } from './agent.errors';
@@ -33,7 +35,7 @@ class TestModelProvider extends ModelProvider {
 }
 
 async function setup(env: Record<string, string> = {}) {
-  const config = AppConfig.fromEnv({ COMPUTER_PROVIDER: 'fake', CUA_MODEL_NAME: 'scripted/test', AGENT_ALLOWED_MODELS: 'test/m', ...env });
+  const config = Settings.load({ COMPUTER_PROVIDER: 'fake', CUA_MODEL_NAME: 'scripted/test', AGENT_ALLOWED_MODELS: 'test/m', ...env });
   const moduleRef = await Test.createTestingModule({
     imports: [ConfigModule.forRoot(config), ScheduleModule.forRoot(), ComputerModule, FakeComputerModule, AgentModule, ScriptedModelModule],
     providers: [TestModelProvider],

@@ -3,7 +3,8 @@ import { EventEmitter } from 'node:events';
 import { linkSignals, sleep } from '../common/async';
 import { backoffDelay } from '../common/backoff';
 import { abortReason, DomainError, DomainErrorCode, errorMessage, isDomainError } from '../common/domain-error';
-import { AppConfig } from '../config/config.module';
+import { InjectSettings } from '../config/config.module';
+import { AGENT_SETTINGS, type AgentSettings } from './agent.settings';
 import { Computer, ComputerAction, ComputerActionRunner, describeSettle, ImageSize, Screenshot, ScreenshotService, SETTLES_AFTER } from '../computer/computer.module';
 import { AgentTaskError } from './agent.errors';
 import { ModelProviderRegistry } from './model-provider.registry';
@@ -61,7 +62,7 @@ export class AgentService {
   readonly events = new EventEmitter<AgentEvents>();
 
   constructor(
-    private readonly config: AppConfig,
+    @InjectSettings(AGENT_SETTINGS) private readonly settings: AgentSettings,
     private readonly models: ModelProviderRegistry,
     private readonly screenshots: ScreenshotService,
     private readonly actions: ComputerActionRunner,
@@ -71,7 +72,7 @@ export class AgentService {
 
   /** The model a call asked for, or CUA_MODEL_NAME; INVALID_ARGUMENT when it is not in AGENT_ALLOWED_MODELS. */
   resolveModel(requested?: string): string {
-    const { modelName, allowedModels } = this.config.agent;
+    const { modelName, allowedModels } = this.settings;
     if (requested === undefined || requested === modelName) return modelName;
     if (!allowedModels.includes(requested)) {
       throw new DomainError(
@@ -83,7 +84,7 @@ export class AgentService {
   }
 
   async run(task: string, computer: Computer, options: AgentRunOptions): Promise<AgentResult> {
-    const cfg = this.config.agent;
+    const cfg = this.settings;
     const modelName = this.resolveModel(options.modelName);
     const model = this.models.create(modelName);
     const provider = modelName.slice(0, modelName.indexOf('/'));
@@ -215,7 +216,7 @@ export class AgentService {
 
   /** One model call, retried with backoff on retryable failures (honouring the server's retry-after). */
   private async ask(model: CuaModel, input: ModelInput, signal: AbortSignal, options: AgentRunOptions): Promise<ModelTurn> {
-    const cfg = this.config.agent;
+    const cfg = this.settings;
     for (let attempt = 0; ; attempt++) {
       if (signal.aborted) throw abortReason(signal, 'The task');
       try {

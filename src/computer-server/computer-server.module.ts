@@ -1,6 +1,6 @@
 import { DynamicModule, Module, ModuleMetadata } from '@nestjs/common';
 import { ComputerModule } from '../computer/computer.module';
-import { AppConfig, ConfigModule } from '../config/config.module';
+import { ConfigModule, Settings } from '../config/config.module';
 import { CuaAuthenticator } from './cua-auth';
 import { CuaCommandService } from './cua-commands.service';
 import { CuaDispatcher } from './cua-dispatcher.service';
@@ -12,7 +12,8 @@ import { DesktopService } from './desktop.service';
 import { FileCommands } from './file-commands';
 
 export interface ComputerServerModuleOptions {
-  config: AppConfig;
+  /** The settings, validated (Settings.load). */
+  settings: Settings;
   /** Modules that register computer providers (the built-ins, and any of your own); COMPUTER_PROVIDER picks one. */
   providerModules: NonNullable<ModuleMetadata['imports']>;
   /** The address it listens on (loopback: Host headers must be loopback names); default 127.0.0.1. */
@@ -29,7 +30,7 @@ export class ComputerServerModule {
   static forRoot(options: ComputerServerModuleOptions): DynamicModule {
     return {
       module: ComputerServerModule,
-      imports: [ConfigModule.forRoot(options.config), ComputerModule, ...options.providerModules],
+      imports: [ConfigModule.forRoot(options.settings), ComputerModule, ...options.providerModules],
       controllers: [CuaHttpController],
       providers: [
         DesktopService,

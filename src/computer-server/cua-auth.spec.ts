@@ -1,8 +1,9 @@
-import { AppConfig } from '../config/config.module';
+import { Settings } from '../config/config.module';
+import { COMPUTER_SERVER_SETTINGS } from './computer-server.settings';
 import { CuaAuthenticator } from './cua-auth';
 
 const KEY = 'k'.repeat(20);
-const make = (env: Record<string, string>) => new CuaAuthenticator(AppConfig.fromEnv(env));
+const make = (env: Record<string, string>) => new CuaAuthenticator(Settings.load(env).get(COMPUTER_SERVER_SETTINGS));
 
 describe(CuaAuthenticator.name, () => {
   it('accepts everything when no key is configured', () => {

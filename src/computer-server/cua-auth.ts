@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { CUA_AUTH_MESSAGES } from '../cua-protocol';
-import { AppConfig } from '../config/config.module';
+import { COMPUTER_SERVER_SETTINGS, type ComputerServerSettings } from './computer-server.settings';
+import { InjectSettings } from '../config/config.module';
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 /** Equal strings, compared in time that does not depend on where they differ (or their lengths). */
@@ -18,8 +19,8 @@ export class CuaAuthenticator {
   private readonly key: Buffer | undefined;
   private readonly container: Buffer | undefined;
 
-  constructor(config: AppConfig) {
-    const { apiKey, containerName } = config.computerServer;
+  constructor(@InjectSettings(COMPUTER_SERVER_SETTINGS) settings: ComputerServerSettings) {
+    const { apiKey, containerName } = settings;
     this.key = apiKey === undefined ? undefined : digest(apiKey);
     this.container = containerName === undefined ? undefined : digest(containerName);
   }

@@ -4,7 +4,8 @@ import { sleep } from '../common/async';
 import { DomainError, DomainErrorCode } from '../common/domain-error';
 import { packageVersion } from '../common/version';
 import { Computer, MouseButton, Point } from '../computer/computer.module';
-import { AppConfig } from '../config/config.module';
+import { InjectSettings } from '../config/config.module';
+import { COMPUTER_SETTINGS, type ComputerSettings } from '../computer/computer.settings';
 import { CUA_COMMANDS, CUA_PROTOCOL_VERSION, CuaCommandName, CuaCommandSpec, CuaParams, CuaResults, CuaValuesOf, validateCuaParams } from '../cua-protocol';
 import { DesktopService } from './desktop.service';
 import { desktopKeysOf } from './desktop-keys';
@@ -59,7 +60,7 @@ export class CuaCommandService {
 
   constructor(
     private readonly desktop: DesktopService,
-    private readonly config: AppConfig,
+    @InjectSettings(COMPUTER_SETTINGS) private readonly computer: ComputerSettings,
     files: FileCommands,
   ) {
     type At = { x?: number; y?: number };
@@ -181,7 +182,7 @@ export class CuaCommandService {
   }
 
   private async runCommand(c: Computer, command: string, timeout: number | null, signal: AbortSignal): Promise<CuaResults['run_command']> {
-    const timeoutMs = timeout === null ? this.config.computer.commandTimeoutMs : Math.ceil(timeout * 1000);
+    const timeoutMs = timeout === null ? this.computer.commandTimeoutMs : Math.ceil(timeout * 1000);
     const r = await c.runCommand(command, { timeoutMs, signal });
     if (r.timedOut) throw new DomainError(DomainErrorCode.TIMEOUT, `The command did not finish within ${timeoutMs / 1000} s and was stopped.`);
     if (r.exitCode === null) throw new DomainError(DomainErrorCode.CANCELLED, `The command was stopped before it finished. ${r.stderr.trim()}`.trim());

@@ -5,7 +5,8 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { CUA_AUTH_COMMAND, CUA_AUTH_MESSAGES, CUA_MAX_MESSAGE_BYTES, CUA_PATHS, CuaAuthParams, CuaReply, parseCuaRequest } from '../cua-protocol';
 import { errorMessage } from '../common/domain-error';
-import { AppConfig } from '../config/config.module';
+import { InjectSettings } from '../config/config.module';
+import { LIFECYCLE_SETTINGS, type LifecycleSettings } from '../lifecycle/lifecycle.settings';
 import { CuaAuthenticator } from './cua-auth';
 import { CuaDispatcher } from './cua-dispatcher.service';
 import { CuaOriginGuard } from './cua-origin.guard';
@@ -45,7 +46,7 @@ export class CuaWebSocketGateway implements OnApplicationBootstrap, BeforeApplic
     private readonly adapterHost: HttpAdapterHost,
     private readonly dispatcher: CuaDispatcher,
     private readonly auth: CuaAuthenticator,
-    private readonly config: AppConfig,
+    @InjectSettings(LIFECYCLE_SETTINGS) private readonly shutdown: LifecycleSettings,
     private readonly origins: CuaOriginGuard,
   ) {}
 
@@ -166,7 +167,7 @@ export class CuaWebSocketGateway implements OnApplicationBootstrap, BeforeApplic
   /** Stops new connections, lets each connection finish what it queued (up to the grace), then closes them all. */
   async beforeApplicationShutdown(): Promise<void> {
     this.closing = true;
-    await this.dispatcher.drain(this.config.shutdown.graceMs);
+    await this.dispatcher.drain(this.shutdown.graceMs);
     const open = [...this.connections];
     await Promise.all(
       open.map(

@@ -2,7 +2,8 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { withTimeout } from '../common/async';
 import { DomainError, DomainErrorCode } from '../common/domain-error';
 import { Computer, ComputerProviderRegistry } from '../computer/computer.module';
-import { AppConfig } from '../config/config.module';
+import { InjectSettings } from '../config/config.module';
+import { POOL_SETTINGS, type PoolSettings } from '../pool/pool.settings';
 
 const CLOSE_TIMEOUT_MS = 15_000;
 
@@ -14,12 +15,12 @@ export class DesktopService implements OnApplicationBootstrap, OnApplicationShut
 
   constructor(
     private readonly registry: ComputerProviderRegistry,
-    private readonly config: AppConfig,
+    @InjectSettings(POOL_SETTINGS) private readonly pool: PoolSettings,
   ) {}
 
   /** Runs after the computer registry checked its provider's prerequisites (it is imported first). */
   async onApplicationBootstrap(): Promise<void> {
-    const timeoutMs = this.config.pool.createTimeoutMs;
+    const timeoutMs = this.pool.createTimeoutMs;
     const signal = AbortSignal.timeout(timeoutMs);
     this.computer = await withTimeout(
       this.registry.create({ signal }),

@@ -3,7 +3,10 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { readFileSync } from 'node:fs';
 import { parseFlags, UsageError } from '../common/cli';
-import { AppConfig } from '../config/config.module';
+import { Settings } from '../config/config.module';
+import { HTTP_SETTINGS } from '../http/http.settings';
+import { COMPUTER_SETTINGS } from '../computer/computer.settings';
+import { COMPUTER_SERVER_SETTINGS } from './computer-server.settings';
 import { ComputerServerModule, ComputerServerModuleOptions } from './computer-server.module';
 import { computerServerUrl } from './computer-server.url';
 
@@ -28,9 +31,10 @@ export interface ComputerServerListen {
  * Where computer-server mode listens: --port, else COMPUTER_SERVER_PORT; --host, else HOST when
  * it was set, else 0.0.0.0 with an API key (a desktop pod) and 127.0.0.1 without one.
  */
-export function computerServerAddress(config: AppConfig, flags: { port?: number; host?: string }): ComputerServerListen {
-  const host = flags.host ?? (config.computerServer.hostGiven ? config.http.host : config.computerServer.apiKey ? '0.0.0.0' : '127.0.0.1');
-  return { port: flags.port ?? config.computerServer.port, host };
+export function computerServerAddress(settings: Settings, flags: { port?: number; host?: string }): ComputerServerListen {
+  const own = settings.get(COMPUTER_SERVER_SETTINGS);
+  const host = flags.host ?? (own.hostGiven ? settings.get(HTTP_SETTINGS).host : own.apiKey ? '0.0.0.0' : '127.0.0.1');
+  return { port: flags.port ?? own.port, host };
 }
 
 function readPem(setting: string, file: string): Buffer {
@@ -45,7 +49,7 @@ function readPem(setting: string, file: string): Buffer {
 export async function startComputerServer(
   options: ComputerServerModuleOptions & { logger: LoggerService; listen: ComputerServerListen },
 ): Promise<INestApplication> {
-  const tls = options.config.computerServer.tls;
+  const tls = options.settings.get(COMPUTER_SERVER_SETTINGS).tls;
   const app = await NestFactory.create<NestExpressApplication>(ComputerServerModule.forRoot({ ...options, host: options.listen.host }), {
     httpsOptions: tls ? { cert: readPem('COMPUTER_SERVER_TLS_CERT_FILE', tls.certFile), key: readPem('COMPUTER_SERVER_TLS_KEY_FILE', tls.keyFile) } : undefined,
     logger: options.logger,
@@ -67,15 +71,16 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 /** computer-server mode from the command line: boots, warns when open, prints the URL, stops on SIGTERM/SIGINT. */
 export async function runComputerServer(
   flags: { port?: number; host?: string },
-  config: AppConfig,
+  settings: Settings,
   logger: LoggerService,
   providerModules: NonNullable<ModuleMetadata['imports']>,
 ): Promise<void> {
-  const listen = computerServerAddress(config, flags);
+  const listen = computerServerAddress(settings, flags);
+  const own = settings.get(COMPUTER_SERVER_SETTINGS);
   const log = new Logger('ComputerServer');
-  const app = await startComputerServer({ config, providerModules, logger, listen });
+  const app = await startComputerServer({ settings, providerModules, logger, listen });
   app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
-  if (!config.computerServer.apiKey) {
+  if (!own.apiKey) {
     const reach = LOOPBACK.test(listen.host) ? 'any program on this machine' : `ANYONE who can reach ${listen.host}:${listen.port}`;
     log.warn(
       `NO API KEY CONFIGURED: ${reach} can drive this desktop and run commands in it without authentication. ` +
@@ -83,5 +88,5 @@ export async function runComputerServer(
     );
   }
   const url = computerServerUrl(app);
-  log.log(`Computer server: ${url}  (ws: ${url.replace('http', 'ws')}/ws, computers: ${config.computer.provider}, auth: ${config.computerServer.apiKey ? 'API key' : 'none'}, tls: ${config.computerServer.tls ? 'on' : 'off'})`);
+  log.log(`Computer server: ${url}  (ws: ${url.replace('http', 'ws')}/ws, computers: ${settings.get(COMPUTER_SETTINGS).provider}, auth: ${own.apiKey ? 'API key' : 'none'}, tls: ${own.tls ? 'on' : 'off'})`);
 }

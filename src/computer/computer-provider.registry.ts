@@ -1,6 +1,7 @@
 import { Injectable, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
-import { AppConfig } from '../config/config.module';
+import { InjectSettings } from '../config/config.module';
+import { COMPUTER_SETTINGS, type ComputerSettings } from './computer.settings';
 import { discoverNamed } from '../common/discover';
 import { DomainError, DomainErrorCode } from '../common/domain-error';
 import { CheckedComputer } from './checked-computer';
@@ -19,17 +20,17 @@ export class ComputerProviderRegistry implements OnModuleInit, OnApplicationBoot
 
   constructor(
     private readonly discovery: DiscoveryService,
-    private readonly config: AppConfig,
+    @InjectSettings(COMPUTER_SETTINGS) private readonly settings: ComputerSettings,
   ) {}
 
   onModuleInit(): void {
     for (const [name, provider] of discoverNamed(this.discovery, RegisterComputerProvider, ComputerProvider, 'computer provider')) {
       this.providers.set(name, provider);
     }
-    if (!this.providers.has(this.config.computer.provider)) {
+    if (!this.providers.has(this.settings.provider)) {
       throw new DomainError(
         DomainErrorCode.INVALID_ARGUMENT,
-        `COMPUTER_PROVIDER=${this.config.computer.provider} is not a registered computer provider. Known: ${this.names().join(', ')}.`,
+        `COMPUTER_PROVIDER=${this.settings.provider} is not a registered computer provider. Known: ${this.names().join(', ')}.`,
       );
     }
   }
@@ -44,12 +45,17 @@ export class ComputerProviderRegistry implements OnModuleInit, OnApplicationBoot
   }
 
   active(): ComputerProvider {
-    const p = this.providers.get(this.config.computer.provider);
+    const p = this.providers.get(this.settings.provider);
     if (!p) throw new Error('ComputerProviderRegistry used before module init');
     return p;
   }
 
   /** A computer of the selected provider, behind the port's one set of input checks (CheckedComputer). */
+  /** The selected provider's limit on computers alive at once, if it has one. */
+  capacity(): number | undefined {
+    return this.active().capacity();
+  }
+
   async create(options: CreateComputerOptions): Promise<Computer> {
     return new CheckedComputer(await this.active().create(options));
   }

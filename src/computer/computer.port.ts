@@ -172,4 +172,11 @@ export abstract class ComputerProvider {
   abstract create(options: CreateComputerOptions): Promise<Computer>;
   /** Optional boot-time check (e.g. required programs present). Throw a DomainError with what to do. */
   checkReady?(): Promise<void>;
+  /**
+   * The most computers this provider can have alive at once (e.g. a fixed list of remote
+   * machines), or undefined for no limit of its own. The pool never asks for more than this.
+   */
+  capacity(): number | undefined {
+    return undefined;
+  }
 }

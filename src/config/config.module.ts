@@ -1,5 +1,4 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
-import { AppConfig } from './app-config';
 import { Settings } from './settings';
 
 /**
@@ -9,17 +8,15 @@ import { Settings } from './settings';
 @Global()
 @Module({})
 export class ConfigModule {
-  static forRoot(config: AppConfig): DynamicModule {
-    const settings = config.settings;
+  static forRoot(settings: Settings): DynamicModule {
     const namespaces = settings.declarations.map((d) => ({ provide: d.token, useValue: settings.get(d) }));
     return {
       module: ConfigModule,
-      providers: [{ provide: AppConfig, useValue: config }, { provide: Settings, useValue: settings }, ...namespaces],
-      exports: [AppConfig, Settings, ...namespaces.map((n) => n.provide)],
+      providers: [{ provide: Settings, useValue: settings }, ...namespaces],
+      exports: [Settings, ...namespaces.map((n) => n.provide)],
     };
   }
 }
-export { AppConfig } from './app-config';
 export { ConfigValidationError, InjectSettings, Setting, Settings, defineSettings, declaredSettings, settingKeys } from './settings';
 export { Bool, HttpUrl, Int, List, OneOf, Optional, RawText, Secret, Text, list } from './setting-rules';
 export type { SettingsContext, SettingsDeclaration, SettingsOf, SettingsProblem } from './settings';

@@ -1,7 +1,7 @@
 import { Test } from '@nestjs/testing';
 import sharp from 'sharp';
 import { sleep } from '../common/async';
-import { AppConfig, ConfigModule } from '../config/config.module';
+import { ConfigModule, Settings } from '../config/config.module';
 import { ComputerActionRunner, ComputerProviderRegistry, Screenshot, ScreenshotService } from '../computer/computer.module';
 import { DrainState } from '../lifecycle/lifecycle.module';
 import { ComputerPool } from '../pool/pool.module';
@@ -10,7 +10,7 @@ import { ProgrammableFakeProvider } from '../../test/support/fake-provider';
 import { ControlService } from './control.service';
 
 async function setup(env: Record<string, string> = {}) {
-  const config = AppConfig.fromEnv({ COMPUTER_PROVIDER: 'fake', POOL_MAX_SIZE: '3', POOL_MIN_WARM: '0', COMMAND_TIMEOUT_MS: '4000', ...env });
+  const config = Settings.load({ COMPUTER_PROVIDER: 'fake', POOL_MAX_SIZE: '3', POOL_MIN_WARM: '0', COMMAND_TIMEOUT_MS: '4000', ...env });
   const provider = new ProgrammableFakeProvider();
   const moduleRef = await Test.createTestingModule({
     imports: [ConfigModule.forRoot(config)],
@@ -21,7 +21,7 @@ async function setup(env: Record<string, string> = {}) {
       DrainState,
       ScreenshotService,
       ComputerActionRunner,
-      { provide: ComputerProviderRegistry, useValue: { create: (o: { signal?: AbortSignal }) => provider.create(o) } },
+      { provide: ComputerProviderRegistry, useValue: { create: (o: { signal?: AbortSignal }) => provider.create(o), capacity: () => undefined } },
     ],
   }).compile();
   await moduleRef.init();

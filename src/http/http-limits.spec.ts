@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { createServer } from 'node:http';
-import { AppConfig, ConfigModule } from '../config/config.module';
+import { ConfigModule, Settings } from '../config/config.module';
 import { applyLimits, HttpLimits, openFileLimit } from './http-limits';
 
 const LIMITS = `Limit                     Soft Limit           Hard Limit           Units
@@ -14,7 +14,7 @@ Max locked memory         8388608              8388608              bytes
 describe(HttpLimits.name, () => {
   async function setup(env: Record<string, string> = {}) {
     const moduleRef = await Test.createTestingModule({
-      imports: [ConfigModule.forRoot(AppConfig.fromEnv(env))],
+      imports: [ConfigModule.forRoot(Settings.load(env))],
       providers: [HttpLimits, { provide: HttpAdapterHost, useValue: {} }],
     }).compile();
     return moduleRef.get(HttpLimits);

@@ -3,7 +3,7 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
-import { AppConfig, ConfigModule } from '../config/config.module';
+import { ConfigModule, Settings } from '../config/config.module';
 import { SessionService } from '../session/session.module';
 import { ConnectionSweeper } from './connection-sweeper';
 import { Admission, McpConnections, Refusal } from './mcp-connections';
@@ -15,7 +15,7 @@ const UNUSED_MS = 10_000;
 const SESSION_MS = 60_000;
 
 async function setup(env: Record<string, string> = {}) {
-  const config = AppConfig.fromEnv({
+  const config = Settings.load({
     MCP_MAX_CONNECTIONS: '5',
     MCP_MAX_CONNECTIONS_PER_PRINCIPAL: '2',
     MCP_CONNECTION_IDLE_TIMEOUT_MS: String(UNUSED_MS),

@@ -1,5 +1,6 @@
 import { sleep } from '../common/async';
-import { AppConfig } from '../config/config.module';
+import { Settings } from '../config/config.module';
+import { POOL_SETTINGS } from './pool.settings';
 import { Computer, ComputerProvider, ComputerProviderRegistry, CreateComputerOptions, FakeComputer } from '../computer/computer.module';
 import { ComputerPool } from './computer-pool.service';
 
@@ -52,7 +53,7 @@ describe(`${ComputerPool.name} invariants under random load (seeded)`, () => {
 
   it.each([1, 2, 3])('seed %i: no double lease, never over max, no principal over its share, each principal served in arrival order, every computer destroyed exactly once, no timer left', async (seed) => {
     const rnd = prng(seed);
-    const config = AppConfig.fromEnv({
+    const config = Settings.load({
       COMPUTER_PROVIDER: 'fake',
       POOL_MAX_SIZE: '4',
       POOL_MIN_WARM: '2',
@@ -69,7 +70,7 @@ describe(`${ComputerPool.name} invariants under random load (seeded)`, () => {
       MAX_COMPUTERS_PER_PRINCIPAL: String(SHARE),
     });
     const provider = new ChaoticProvider(rnd);
-    const sut = new ComputerPool(config.pool, { create: (o: CreateComputerOptions) => provider.create(o) } as unknown as ComputerProviderRegistry);
+    const sut = new ComputerPool(config.get(POOL_SETTINGS), { create: (o: CreateComputerOptions) => provider.create(o), capacity: () => undefined } as unknown as ComputerProviderRegistry);
     const violations: string[] = [];
     const leased = new Set<Computer>();
     const everLeased = new Set<Computer>();

@@ -1,12 +1,13 @@
 import { Logger } from '@nestjs/common';
-import { AppConfig } from '../config/config.module';
+import { Settings } from '../config/config.module';
+import { POOL_SETTINGS } from './pool.settings';
 import { ComputerProviderRegistry } from '../computer/computer.module';
 import { DomainError, DomainErrorCode } from '../common/domain-error';
 import { ProgrammableFakeProvider } from '../../test/support/fake-provider';
 import { ComputerPool, Lease } from './computer-pool.service';
 
-function setup(env: Record<string, string> = {}) {
-  const config = AppConfig.fromEnv({
+function setup(env: Record<string, string> = {}, capacity?: number) {
+  const config = Settings.load({
     COMPUTER_PROVIDER: 'fake',
     POOL_MAX_SIZE: '2',
     POOL_MIN_WARM: '0',
@@ -16,8 +17,8 @@ function setup(env: Record<string, string> = {}) {
     ...env,
   });
   const provider = new ProgrammableFakeProvider();
-  const registry = { create: (o: { signal?: AbortSignal }) => provider.create(o) } as unknown as ComputerProviderRegistry;
-  const sut = new ComputerPool(config.pool, registry);
+  const registry = { create: (o: { signal?: AbortSignal }) => provider.create(o), capacity: () => capacity } as unknown as ComputerProviderRegistry;
+  const sut = new ComputerPool(config.get(POOL_SETTINGS), registry);
   return { sut, provider, config };
 }
 
@@ -35,6 +36,17 @@ describe(ComputerPool.name, () => {
       const b = await sut.acquire({ owner: 'b' });
       expect(a.computer.id).not.toBe(b.computer.id);
       expect(sut.stats()).toMatchObject({ leased: 2, waiting: 0, max: 2, size: 2 });
+    });
+
+    it("never has more computers than the provider's capacity (e.g. one per remote URL), whatever POOL_MAX_SIZE says", async () => {
+      const { sut, provider } = setup({ POOL_MAX_SIZE: '5' }, 2);
+      const leases = await Promise.all([sut.acquire({ owner: 'a' }), sut.acquire({ owner: 'b' })]);
+      const third = sut.acquire({ owner: 'c' }).catch((e: unknown) => e);
+      await jest.advanceTimersByTimeAsync(1000);
+      expect(await third).toMatchObject({ code: 'POOL_EXHAUSTED' });
+      expect(provider.created).toHaveLength(2);
+      expect(sut.stats().max).toBe(2);
+      await Promise.all(leases.map((l) => sut.release(l)));
     });
 
     it('destroys a released computer and never hands it to another caller', async () => {

@@ -131,8 +131,9 @@ export class ComputerPool implements OnApplicationBootstrap, OnApplicationShutdo
     private readonly computers: ComputerProviderRegistry,
   ) {}
 
+  /** POOL_MAX_SIZE, or fewer when the provider cannot have that many computers (its capacity). */
   private get max() {
-    return this.settings.maxSize;
+    return Math.min(this.settings.maxSize, this.computers.capacity() ?? Infinity);
   }
 
   private total() {

@@ -14,7 +14,7 @@ function setup(env: Record<string, string> = {}) {
   const settings = Settings.load({ COMPUTER_PROVIDER: 'fake', POOL_MAX_SIZE: '3', POOL_MIN_WARM: '0', MAX_SESSIONS: '3', POOL_ACQUIRE_TIMEOUT_MS: '300', ...env });
   const config = { pool: settings.get(POOL_SETTINGS), session: settings.get(SESSION_SETTINGS) };
   const provider = new ProgrammableFakeProvider();
-  const registry = { create: (o: { signal?: AbortSignal }) => provider.create(o) } as unknown as ComputerProviderRegistry;
+  const registry = { create: (o: { signal?: AbortSignal }) => provider.create(o), capacity: () => undefined } as unknown as ComputerProviderRegistry;
   const pool = new ComputerPool(config.pool, registry);
   const drain = new DrainState();
   return { sut: new SessionService(config.session, config.pool, pool, drain), pool, provider, drain };

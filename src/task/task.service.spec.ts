@@ -1,7 +1,8 @@
 import { Test } from '@nestjs/testing';
 import { AgentResult, AgentRunOptions, AgentService, AgentTaskError, StepRecord } from '../agent/agent.module';
 import { abortReason, DomainError, DomainErrorCode } from '../common/domain-error';
-import { AppConfig, ConfigModule } from '../config/config.module';
+import { ConfigModule, Settings } from '../config/config.module';
+import { COMPUTER_SETTINGS } from '../computer/computer.settings';
 import { Computer, ComputerProviderRegistry, FakeComputer, ScreenshotService } from '../computer/computer.module';
 import { DrainState } from '../lifecycle/lifecycle.module';
 import { ComputerPool } from '../pool/pool.module';
@@ -60,7 +61,7 @@ class FakeAgent {
         const reason = new DomainError(code, task.includes('die') ? 'the desktop went away' : 'the model said no');
         throw new AgentTaskError(reason, reason.message, [first], { inputTokens: 10, outputTokens: 2 }, 'traj-1', undefined);
       }
-      const screenshot = await new ScreenshotService(AppConfig.fromEnv({}).computer).take(computer);
+      const screenshot = await new ScreenshotService(Settings.load({}).get(COMPUTER_SETTINGS)).take(computer);
       return { answer: `did ${task}`, model: 'test/m', steps: [first], usage: { inputTokens: 10, outputTokens: 2 }, screenshot };
     } finally {
       this.active--;
@@ -69,7 +70,7 @@ class FakeAgent {
 }
 
 async function setup(env: Record<string, string> = {}) {
-  const config = AppConfig.fromEnv({ COMPUTER_PROVIDER: 'fake', POOL_MAX_SIZE: '6', POOL_MIN_WARM: '0', MAX_SESSIONS: '6', POOL_ACQUIRE_TIMEOUT_MS: '300', ...env });
+  const config = Settings.load({ COMPUTER_PROVIDER: 'fake', POOL_MAX_SIZE: '6', POOL_MIN_WARM: '0', MAX_SESSIONS: '6', POOL_ACQUIRE_TIMEOUT_MS: '300', ...env });
   const provider = new ProgrammableFakeProvider();
   const agent = new FakeAgent();
   const moduleRef = await Test.createTestingModule({
@@ -80,7 +81,7 @@ async function setup(env: Record<string, string> = {}) {
       ComputerPool,
       DrainState,
       ScreenshotService,
-      { provide: ComputerProviderRegistry, useValue: { create: (o: { signal?: AbortSignal }) => provider.create(o) } },
+      { provide: ComputerProviderRegistry, useValue: { create: (o: { signal?: AbortSignal }) => provider.create(o), capacity: () => undefined } },
       { provide: AgentService, useValue: agent },
     ],
   }).compile();

@@ -5,7 +5,8 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import sharp from 'sharp';
 import { AppModule } from '../../src/app.module';
-import { AppConfig } from '../../src/config/config.module';
+import { Settings } from '../../src/config/config.module';
+import { LOG_SETTINGS } from '../../src/common/log.settings';
 import { AppLogger } from '../../src/common/logger';
 import { decodeFakeText, FakeComputerProvider } from '../../src/computer/computer.module';
 
@@ -22,9 +23,9 @@ export interface TestApp {
 export async function startApp(env: Record<string, string> = {}, imports: ModuleMetadata['imports'] = []): Promise<TestApp> {
   // No warm stock unless a test asks for it, so counts of computers are exact. No desktop network
   // unless a test asks for it either: no test's desktop may reach past this machine.
-  const config = AppConfig.fromEnv({ COMPUTER_PROVIDER: 'fake', COMPUTER_NETWORK: 'off', CUA_MODEL_NAME: 'scripted/demo', POOL_MIN_WARM: '0', SCREEN_WIDTH: '640', SCREEN_HEIGHT: '400', LOG_LEVEL: 'error', ...env });
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot({ config, imports })] }).compile();
-  const app = moduleRef.createNestApplication({ bodyParser: false, logger: new AppLogger(config.log.level, true) });
+  const settings = Settings.load({ COMPUTER_PROVIDER: 'fake', COMPUTER_NETWORK: 'off', CUA_MODEL_NAME: 'scripted/demo', POOL_MIN_WARM: '0', SCREEN_WIDTH: '640', SCREEN_HEIGHT: '400', LOG_LEVEL: 'error', ...env });
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot({ settings, imports })] }).compile();
+  const app = moduleRef.createNestApplication({ bodyParser: false, logger: new AppLogger(settings.get(LOG_SETTINGS).level, true) });
   await app.listen(0, '127.0.0.1');
   const url = `${(await app.getUrl()).replace('[::1]', '127.0.0.1')}/mcp`;
   const clients: Client[] = [];

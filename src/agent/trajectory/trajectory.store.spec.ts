@@ -1,3 +1,5 @@
+// Every built-in feature's settings are declared (by importing the app), as in the server: the redactor knows every secret.
+import '../../app.module';
 import { mkdtemp, readdir, rm, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,7 +1,10 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { abortReason, DomainError, DomainErrorCode, errorMessage } from '../../common/domain-error';
-import { AppConfig } from '../../config/config.module';
+import { InjectSettings } from '../../config/config.module';
+import { CUA_SETTINGS, type CuaSettings } from './cua.settings';
+import { COMPUTER_SETTINGS, type ComputerSettings } from '../computer.settings';
+import { POOL_SETTINGS, type PoolSettings } from '../../pool/pool.settings';
 import { ComputerProvider, CreateComputerOptions } from '../computer.port';
 import { RegisterComputerProvider } from '../computer-provider.registry';
 import { CuaComputer } from './cua-computer';
@@ -34,27 +37,34 @@ export class CuaComputerProvider extends ComputerProvider implements OnApplicati
   private readonly open = new Set<LeasedCuaComputer>();
   private stopping = false;
 
-  constructor(private readonly config: AppConfig) {
+  constructor(@InjectSettings(CUA_SETTINGS) private readonly settings: CuaSettings,
+    @InjectSettings(COMPUTER_SETTINGS) private readonly computer: ComputerSettings,
+    @InjectSettings(POOL_SETTINGS) private readonly poolSettings: PoolSettings) {
     super();
+  }
+
+  /** One session per remote computer: the pool never has more computers than URLs. */
+  override capacity(): number | undefined {
+    return this.settings.urls.length || undefined;
   }
 
   /** The endpoints (made on first use, so an unused provider holds nothing). */
   private endpoints(): CuaEndpointPool {
     this.pool ??= new CuaEndpointPool(
-      this.config.computer.cua.urls.map((url) => ({ url, apiKey: this.config.computer.cua.apiKey, containerName: this.config.computer.cua.containerName })),
+      this.settings.urls.map((url) => ({ url, apiKey: this.settings.apiKey, containerName: this.settings.containerName })),
       { probeBaseMs: PROBE_BASE_MS, probeMaxMs: PROBE_MAX_MS, log: { log: (m) => this.logger.log(m), warn: (m) => this.logger.warn(m) } },
     );
     return this.pool;
   }
 
   override async checkReady(): Promise<void> {
-    const { urls, resetCommand } = this.config.computer.cua;
+    const { urls, resetCommand } = this.settings;
     if (!urls.length) {
       throw new DomainError(DomainErrorCode.INVALID_ARGUMENT, 'COMPUTER_PROVIDER=cua needs CUA_COMPUTER_URLS: the base URLs of the cua computer-servers, e.g. http://10.0.0.5:8000.');
     }
     const pool = this.endpoints();
     this.logger.log(
-      `Remote computers: ${pool.statuses().map((s) => s.url).join(', ')}; at most ${this.config.pool.maxSize} at once (POOL_MAX_SIZE), ` +
+      `Remote computers: ${pool.statuses().map((s) => s.url).join(', ')}; at most ${Math.min(this.poolSettings.maxSize, urls.length)} at once (POOL_MAX_SIZE, and one per URL), ` +
         `reset between sessions: ${resetCommand ? 'CUA_RESET_COMMAND' : 'default (new windows closed, new files under home and /tmp removed)'}.`,
     );
   }
@@ -105,14 +115,14 @@ export class CuaComputerProvider extends ComputerProvider implements OnApplicati
   }
 
   private async connect(slot: EndpointSlot, signal?: AbortSignal): Promise<LeasedCuaComputer> {
-    const { cua } = this.config.computer;
+    const cua = this.settings;
     const inner = await CuaComputer.connect(slot.endpoint, {
       requestTimeoutMs: cua.requestTimeoutMs,
       signal,
       id: `cua-${randomUUID().slice(0, 8)}`,
       provider: this.name,
-      commandTimeoutMs: this.config.computer.commandTimeoutMs,
-      commandOutputLimitBytes: Math.max(this.config.computer.commandOutputLimitBytes, 4 * 1024 * 1024),
+      commandTimeoutMs: this.computer.commandTimeoutMs,
+      commandOutputLimitBytes: Math.max(this.computer.commandOutputLimitBytes, 4 * 1024 * 1024),
       settleDelayMs: cua.settleDelayMs,
     });
     let baseline: CuaBaseline | undefined;
@@ -148,12 +158,12 @@ export class CuaComputerProvider extends ComputerProvider implements OnApplicati
   }
 
   private async reset(inner: CuaComputer, baseline: CuaBaseline | undefined, use: LeaseUse, closeWindows: boolean) {
-    const { cua } = this.config.computer;
+    const cua = this.settings;
     // Keys and buttons the session left pressed would stick for the next one.
     if (use.heldKeys.length) await inner.setKeys(use.heldKeys, false);
     for (const b of use.heldButtons) await inner.mouseUp(b);
     const report = cua.resetCommand
-      ? await commandReset(inner, cua.resetCommand, this.config.computer.commandTimeoutMs)
+      ? await commandReset(inner, cua.resetCommand, this.computer.commandTimeoutMs)
       : await defaultReset(inner, baseline ?? {}, cua.requestTimeoutMs, closeWindows);
     this.logger.log(
       `Reset ${inner.host} after ${inner.id}: ${report.notes.includes('CUA_RESET_COMMAND') ? 'CUA_RESET_COMMAND exited 0' : `${report.windowsClosed} windows closed, ${report.pathsRemoved} files or folders removed`}` +
@@ -163,7 +173,7 @@ export class CuaComputerProvider extends ComputerProvider implements OnApplicati
 
   /** A quarantined endpoint's probe: connect, redo the reset it missed, check. */
   private async recover(slot: EndpointSlot, baseline: CuaBaseline | undefined, signal: AbortSignal, closeWindows = false): Promise<void> {
-    const { cua } = this.config.computer;
+    const cua = this.settings;
     const inner = await CuaComputer.connect(slot.endpoint, { requestTimeoutMs: cua.requestTimeoutMs, signal, id: `cua-probe-${randomUUID().slice(0, 8)}`, provider: this.name });
     try {
       if (baseline || cua.resetCommand) await this.reset(inner, baseline, { touched: true, heldKeys: [], heldButtons: [] }, closeWindows);

@@ -1,10 +1,14 @@
-import { AppConfig, ConfigValidationError } from '../../config/config.module';
+import { ConfigValidationError, Settings } from '../../config/config.module';
+import { POOL_SETTINGS } from '../../pool/pool.settings';
+import { COMPUTER_SETTINGS } from '../computer.settings';
+import { CuaComputerProvider } from './cua-computer.provider';
+import { CUA_SETTINGS } from './cua.settings';
 
-/** The cua settings as AppConfig reads and cross-checks them at boot. */
+/** The cua settings as they are read and cross-checked at boot. */
 describe('COMPUTER_PROVIDER=cua settings', () => {
   const problems = (env: Record<string, string>) => {
     try {
-      AppConfig.fromEnv({ COMPUTER_PROVIDER: 'cua', ...env });
+      Settings.load({ COMPUTER_PROVIDER: 'cua', ...env });
     } catch (e) {
       if (e instanceof ConfigValidationError) return e.message;
       throw e;
@@ -16,11 +20,12 @@ describe('COMPUTER_PROVIDER=cua settings', () => {
     expect(problems({})).toMatch(/CUA_COMPUTER_URLS \(unset\): is required with COMPUTER_PROVIDER=cua/);
   });
 
-  it('holds at most one computer per URL: an unset POOL_MAX_SIZE becomes the number of URLs', () => {
-    const config = AppConfig.fromEnv({ COMPUTER_PROVIDER: 'cua', CUA_COMPUTER_URLS: 'http://10.0.0.5:8000, https://desk.example.com/' });
-    expect(config.pool.maxSize).toBe(2);
-    expect(config.computer.cua.urls).toEqual(['http://10.0.0.5:8000', 'https://desk.example.com']);
-    expect(config.computer.cua.requestTimeoutMs).toBe(10_000);
+  it('holds at most one computer per URL: the provider\'s capacity is the number of URLs, which the pool keeps to', () => {
+    const settings = Settings.load({ COMPUTER_PROVIDER: 'cua', CUA_COMPUTER_URLS: 'http://10.0.0.5:8000, https://desk.example.com/' });
+    const provider = new CuaComputerProvider(settings.get(CUA_SETTINGS), settings.get(COMPUTER_SETTINGS), settings.get(POOL_SETTINGS));
+    expect(provider.capacity()).toBe(2);
+    expect(settings.get(CUA_SETTINGS).urls).toEqual(['http://10.0.0.5:8000', 'https://desk.example.com']);
+    expect(settings.get(CUA_SETTINGS).requestTimeoutMs).toBe(10_000);
   });
 
   it('refuses an explicit POOL_MAX_SIZE or POOL_MIN_WARM above the number of URLs, saying why', () => {
@@ -42,7 +47,7 @@ describe('COMPUTER_PROVIDER=cua settings', () => {
   it('never shows CUA_API_KEY in an error', () => {
     const msg = problems({ CUA_COMPUTER_URLS: 'http://a:8000', CUA_API_KEY: ' ', POOL_MAX_SIZE: 'x' });
     expect(msg).not.toContain('hunter');
-    expect(AppConfig.fromEnv({ COMPUTER_PROVIDER: 'fake', CUA_API_KEY: 'sekrit-key' }).computer.cua.apiKey).toBe('sekrit-key');
+    expect(Settings.load({ COMPUTER_PROVIDER: 'fake', CUA_API_KEY: 'sekrit-key' }).get(CUA_SETTINGS).apiKey).toBe('sekrit-key');
     expect(problems({ CUA_COMPUTER_URLS: 'http://a:8000', CUA_CONTAINER_NAME: 'has space' })).toMatch(/CUA_CONTAINER_NAME/);
   });
 });

@@ -6,7 +6,11 @@ import { hostname } from 'node:os';
 import { EventEmitter } from 'node:events';
 import { DomainError, DomainErrorCode, errorMessage } from '../../common/domain-error';
 import { packageVersion } from '../../common/version';
-import { AppConfig } from '../../config/config.module';
+import { InjectSettings } from '../../config/config.module';
+import { KUBERNETES_SETTINGS, type KubernetesSettings } from './kubernetes.settings';
+import { COMPUTER_SETTINGS, type ComputerSettings } from '../computer.settings';
+import { POOL_SETTINGS, type PoolSettings } from '../../pool/pool.settings';
+import { CUA_SETTINGS, type CuaSettings } from '../cua/cua.settings';
 import { ComputerProvider, CreateComputerOptions } from '../computer.port';
 import { RegisterComputerProvider } from '../computer-provider.registry';
 import { DesktopConnector } from './desktop-connector';
@@ -43,7 +47,10 @@ export class KubernetesComputerProvider extends ComputerProvider implements Befo
   backend?: KubernetesBackend;
 
   constructor(
-    private readonly config: AppConfig,
+    @InjectSettings(KUBERNETES_SETTINGS) private readonly settings: KubernetesSettings,
+    @InjectSettings(COMPUTER_SETTINGS) private readonly computer: ComputerSettings,
+    @InjectSettings(POOL_SETTINGS) private readonly pool: PoolSettings,
+    @InjectSettings(CUA_SETTINGS) private readonly cua: CuaSettings,
     private readonly connector: DesktopConnector,
   ) {
     super();
@@ -57,10 +64,10 @@ export class KubernetesComputerProvider extends ComputerProvider implements Befo
   async create(options: CreateComputerOptions): Promise<KubernetesComputer> {
     const fleet = await this.start();
     const desktop = await fleet.provision(options.signal);
-    const k = this.config.computer.kubernetes;
+    const k = this.settings;
     const url = `http://${desktop.ip.includes(':') ? `[${desktop.ip}]` : desktop.ip}:${k.desktopPort}`;
     try {
-      const c = this.config.computer;
+      const c = this.computer;
       const apiKey = this.backend === 'pods' ? desktopApiKey(desktop.object) : undefined;
       const inner = await this.connector.connect(
         { url, ...(apiKey ? { apiKey } : {}) },
@@ -71,7 +78,7 @@ export class KubernetesComputerProvider extends ComputerProvider implements Befo
           provider: this.name,
           commandTimeoutMs: c.commandTimeoutMs,
           commandOutputLimitBytes: c.commandOutputLimitBytes,
-          settleDelayMs: c.cua.settleDelayMs,
+          settleDelayMs: this.cua.settleDelayMs,
         },
       );
       const computer = new KubernetesComputer(desktop.name, inner, () => fleet.release(desktop.name));
@@ -109,7 +116,7 @@ export class KubernetesComputerProvider extends ComputerProvider implements Befo
   }
 
   private async connect(): Promise<DesktopFleet<KubernetesObject>> {
-    const k = this.config.computer.kubernetes;
+    const k = this.settings;
     let api: KubernetesApi;
     try {
       api = KubernetesApi.load();
@@ -134,7 +141,7 @@ export class KubernetesComputerProvider extends ComputerProvider implements Befo
 
   /** Who we are: the release, this server (its pod name, else the host name), and our pod, when known. */
   private owner(namespace: string): DesktopOwner {
-    const k = this.config.computer.kubernetes;
+    const k = this.settings;
     const { podName, podUid, podNamespace } = k.self;
     const pod = podName && podUid ? { name: podName, uid: podUid, namespace: podNamespace ?? namespace } : undefined;
     if (!pod && process.env.KUBERNETES_SERVICE_HOST) {
@@ -146,13 +153,13 @@ export class KubernetesComputerProvider extends ComputerProvider implements Befo
   }
 
   private async pickBackend(api: KubernetesApi, owner: DesktopOwner): Promise<{ backend: KubernetesBackend; fleet: DesktopFleet<KubernetesObject> }> {
-    const k = this.config.computer.kubernetes;
+    const k = this.settings;
     const common = {
       selector: releaseSelector(k.release),
       owner,
       readyTimeoutMs: k.readyTimeoutMs,
       deleteGraceSeconds: k.deleteGraceSeconds,
-      goneTimeoutMs: Math.max(100, this.config.pool.destroyTimeoutMs - 500),
+      goneTimeoutMs: Math.max(100, this.pool.destroyTimeoutMs - 500),
       findServerPod: (name: string) => api.getPod(owner.pod?.namespace ?? k.namespace, name),
     };
     if (k.backend !== 'pods') {
@@ -184,7 +191,7 @@ export class KubernetesComputerProvider extends ComputerProvider implements Befo
     const template = this.podTemplate(api);
     const image = k.desktopImage;
     const defaultImage = `cua-mcp-server:${packageVersion()}`;
-    const screen = { width: this.config.computer.screenWidth, height: this.config.computer.screenHeight };
+    const screen = { width: this.computer.screenWidth, height: this.computer.screenHeight };
     // Each desktop gets its own computer-server key: only this server, which made the pod, can drive it.
     const build = () =>
       buildDesktopPod({ namespace: k.namespace, owner, image, defaultImage, port: k.desktopPort, screen, deleteGraceSeconds: k.deleteGraceSeconds, template, apiKey: randomBytes(24).toString('base64url') });
@@ -199,7 +206,7 @@ export class KubernetesComputerProvider extends ComputerProvider implements Befo
 
   /** KUBERNETES_POD_TEMPLATE (JSON) or KUBERNETES_POD_TEMPLATE_FILE (YAML or JSON), as a Pod. */
   private podTemplate(api: KubernetesApi): V1Pod {
-    const k = this.config.computer.kubernetes;
+    const k = this.settings;
     let text = k.podTemplate;
     let where = 'KUBERNETES_POD_TEMPLATE';
     if (k.podTemplateFile) {

@@ -1,11 +1,49 @@
 import { readFileSync } from 'node:fs';
-import { AppConfig, ConfigValidationError, declaredSettings, settingKeys } from './config.module';
-import { renderSettingsDoc, SETTINGS_DOC } from './settings-doc';
+import '../app.module';
 import '../computer-server/computer-server.settings';
+import { AGENT_SETTINGS } from '../agent/agent.settings';
+import { ANTHROPIC_SETTINGS } from '../agent/anthropic/anthropic.settings';
+import { OPENAI_SETTINGS } from '../agent/openai/openai.settings';
+import { SCRIPTED_SETTINGS } from '../agent/scripted/scripted.settings';
+import { TRAJECTORY_SETTINGS } from '../agent/trajectory/trajectory.settings';
+import { AUTH_SETTINGS } from '../auth/auth.settings';
+import { LOG_SETTINGS } from '../common/log.settings';
+import { COMPUTER_SETTINGS } from '../computer/computer.settings';
+import { CUA_SETTINGS } from '../computer/cua/cua.settings';
+import { XVFB_SETTINGS } from '../computer/xvfb/xvfb.settings';
+import { HTTP_SETTINGS } from '../http/http.settings';
+import { LIFECYCLE_SETTINGS } from '../lifecycle/lifecycle.settings';
+import { MCP_SETTINGS } from '../mcp/mcp.settings';
+import { POOL_SETTINGS } from '../pool/pool.settings';
+import { SESSION_SETTINGS } from '../session/session.settings';
+import { ConfigValidationError, declaredSettings, settingKeys, Settings } from './config.module';
+import { renderSettingsDoc, SETTINGS_DOC } from './settings-doc';
 
-describe(AppConfig.name, () => {
+/** The namespaces these tests read, from one load of `env` (every built-in feature is imported above). */
+function load(env: Record<string, string>) {
+  const s = Settings.load(env);
+  return {
+    http: s.get(HTTP_SETTINGS),
+    auth: s.get(AUTH_SETTINGS),
+    mcp: s.get(MCP_SETTINGS),
+    log: s.get(LOG_SETTINGS),
+    session: s.get(SESSION_SETTINGS),
+    pool: s.get(POOL_SETTINGS),
+    computer: s.get(COMPUTER_SETTINGS),
+    xvfb: s.get(XVFB_SETTINGS),
+    cua: s.get(CUA_SETTINGS),
+    agent: s.get(AGENT_SETTINGS),
+    anthropic: s.get(ANTHROPIC_SETTINGS),
+    openai: s.get(OPENAI_SETTINGS),
+    scripted: s.get(SCRIPTED_SETTINGS),
+    trajectories: s.get(TRAJECTORY_SETTINGS),
+    shutdown: s.get(LIFECYCLE_SETTINGS),
+  };
+}
+
+describe(Settings.name, () => {
   it('applies the documented defaults', () => {
-    const sut = AppConfig.fromEnv({});
+    const sut = load({});
     expect(sut.http).toEqual({
       host: '127.0.0.1',
       port: 3000,
@@ -24,13 +62,13 @@ describe(AppConfig.name, () => {
     expect(sut.mcp).toEqual({ maxConnections: 1000, maxConnectionsPerPrincipal: 100, connectionIdleTimeoutMs: 120000 });
     expect(sut.pool).toMatchObject({ maxSize: 5, acquireTimeoutMs: 30000 });
     expect(sut.session).toMatchObject({ maxSessions: 10, sweepIntervalMs: 60000, idleTimeoutMs: 600000 });
-    expect(sut.agent).toMatchObject({ scriptedSteps: 4, scriptedStepMs: 0 });
+    expect(sut.scripted).toEqual({ steps: 4, stepMs: 0 });
     expect(sut.shutdown.graceMs).toBe(30000);
     expect(sut.computer.provider).toBe('xvfb');
   });
 
   it('reads numbers and trims values', () => {
-    const sut = AppConfig.fromEnv({ PORT: ' 8080 ', POOL_MAX_SIZE: '7', COMPUTER_PROVIDER: 'fake' });
+    const sut = load({ PORT: ' 8080 ', POOL_MAX_SIZE: '7', COMPUTER_PROVIDER: 'fake' });
     expect(sut.http.port).toBe(8080);
     expect(sut.pool.maxSize).toBe(7);
     expect(sut.computer.provider).toBe('fake');
@@ -39,7 +77,7 @@ describe(AppConfig.name, () => {
   it('names every bad key at once', () => {
     let err: unknown;
     try {
-      AppConfig.fromEnv({ PORT: 'eighty', POOL_MAX_SIZE: '0', CUA_MODEL_NAME: 'no-slash', LOG_LEVEL: 'loud' });
+      load({ PORT: 'eighty', POOL_MAX_SIZE: '0', CUA_MODEL_NAME: 'no-slash', LOG_LEVEL: 'loud' });
     } catch (e) {
       err = e;
     }
@@ -50,7 +88,7 @@ describe(AppConfig.name, () => {
   });
 
   it('agent settings: a current Claude model by default, the allowed models, and keys never printed', () => {
-    const sut = AppConfig.fromEnv({});
+    const sut = load({});
     expect(sut.agent).toMatchObject({
       modelName: 'anthropic/claude-sonnet-5-5',
       modelNameExplicit: false,
@@ -60,92 +98,92 @@ describe(AppConfig.name, () => {
       maxImages: 3,
       maxTokensPerTask: 2000000,
       ackSafetyChecks: false,
-      anthropic: { baseUrl: 'https://api.anthropic.com', computerTool: 'auto' },
-      openai: { baseUrl: 'https://api.openai.com/v1', computerTool: 'auto' },
-      trajectories: { maxAgeMs: 604800000 },
     });
-    const set = AppConfig.fromEnv({ CUA_MODEL_NAME: 'openai/gpt-5.4', AGENT_ALLOWED_MODELS: 'scripted/demo, openai/gpt-5.4', AGENT_ACK_SAFETY_CHECKS: 'true' });
+    expect(sut.anthropic).toMatchObject({ baseUrl: 'https://api.anthropic.com', computerTool: 'auto' });
+    expect(sut.openai).toMatchObject({ baseUrl: 'https://api.openai.com/v1', computerTool: 'auto' });
+    expect(sut.trajectories).toMatchObject({ maxAgeMs: 604800000 });
+    const set = load({ CUA_MODEL_NAME: 'openai/gpt-5.4', AGENT_ALLOWED_MODELS: 'scripted/demo, openai/gpt-5.4', AGENT_ACK_SAFETY_CHECKS: 'true' });
     expect(set.agent).toMatchObject({ modelNameExplicit: true, allowedModels: ['openai/gpt-5.4', 'scripted/demo'], ackSafetyChecks: true });
     let err: unknown;
     try {
-      AppConfig.fromEnv({ OPENAI_API_KEY: ' \t ', ANTHROPIC_BASE_URL: 'ftp://example.com', AGENT_ALLOWED_MODELS: 'no-slash', OPENAI_COMPATIBLE_API_KEY: '' });
+      load({ OPENAI_API_KEY: ' \t ', ANTHROPIC_BASE_URL: 'ftp://example.com', AGENT_ALLOWED_MODELS: 'no-slash', OPENAI_COMPATIBLE_API_KEY: '' });
     } catch (e) {
       err = e;
     }
     expect((err as ConfigValidationError).problems.map((p) => p.key).sort()).toEqual(['AGENT_ALLOWED_MODELS', 'ANTHROPIC_BASE_URL', 'OPENAI_API_KEY']);
     expect((err as Error).message).toMatch(/OPENAI_API_KEY=\(secret\)/);
     expect((err as Error).message).toMatch(/ANTHROPIC_BASE_URL="ftp:\/\/example.com": must be an http\(s\) URL/);
-    expect(() => AppConfig.fromEnv({ ANTHROPIC_API_KEY: '', AGENT_RETRY_BASE_MS: '500', AGENT_RETRY_MAX_MS: '100' })).toThrow(/AGENT_RETRY_MAX_MS/);
+    expect(() => load({ ANTHROPIC_API_KEY: '', AGENT_RETRY_BASE_MS: '500', AGENT_RETRY_MAX_MS: '100' })).toThrow(/AGENT_RETRY_MAX_MS/);
   });
 
   it('auth settings: API_KEYS is a secret never printed, one key source only, per-principal cap at most MAX_SESSIONS', () => {
-    const sut = AppConfig.fromEnv({ API_KEYS: 'k1:alice', MAX_SESSIONS: '4', MAX_SESSIONS_PER_PRINCIPAL: '9', ALLOWED_HOSTS: 'MCP.example.com, b', ALLOWED_ORIGINS: 'https://app.example.com/' });
+    const sut = load({ API_KEYS: 'k1:alice', MAX_SESSIONS: '4', MAX_SESSIONS_PER_PRINCIPAL: '9', ALLOWED_HOSTS: 'MCP.example.com, b', ALLOWED_ORIGINS: 'https://app.example.com/' });
     expect(sut.auth.apiKeys).toBe('k1:alice');
     expect(sut.session.maxSessionsPerPrincipal).toBe(4);
     expect(sut.pool.maxPerPrincipal).toBe(4);
-    expect(AppConfig.fromEnv({ MAX_SESSIONS_PER_PRINCIPAL: '2', MAX_COMPUTERS_PER_PRINCIPAL: '6' }).pool.maxPerPrincipal).toBe(6);
-    expect(() => AppConfig.fromEnv({ MAX_COMPUTERS_PER_PRINCIPAL: '0' })).toThrow(/MAX_COMPUTERS_PER_PRINCIPAL/);
+    expect(load({ MAX_SESSIONS_PER_PRINCIPAL: '2', MAX_COMPUTERS_PER_PRINCIPAL: '6' }).pool.maxPerPrincipal).toBe(6);
+    expect(() => load({ MAX_COMPUTERS_PER_PRINCIPAL: '0' })).toThrow(/MAX_COMPUTERS_PER_PRINCIPAL/);
     expect(sut.http).toMatchObject({ allowedHosts: ['mcp.example.com', 'b'], allowedOrigins: ['https://app.example.com'] });
     let err: unknown;
     try {
-      AppConfig.fromEnv({ API_KEYS: 'sekrit-no-principal', STDIO_PRINCIPAL: 'bad name', ALLOWED_ORIGINS: 'app.example.com' });
+      load({ API_KEYS: 'sekrit-no-principal', STDIO_PRINCIPAL: 'bad name', ALLOWED_ORIGINS: 'app.example.com' });
     } catch (e) {
       err = e;
     }
     expect((err as ConfigValidationError).problems.map((p) => p.key).sort()).toEqual(['ALLOWED_ORIGINS', 'API_KEYS', 'STDIO_PRINCIPAL']);
     expect((err as Error).message).toMatch(/API_KEYS=\(secret\)/);
     expect((err as Error).message).not.toMatch(/sekrit/);
-    expect(() => AppConfig.fromEnv({ API_KEYS: 'k:a', API_KEYS_FILE: '/run/keys' })).toThrow(/API_KEYS_FILE.*not both/);
+    expect(() => load({ API_KEYS: 'k:a', API_KEYS_FILE: '/run/keys' })).toThrow(/API_KEYS_FILE.*not both/);
   });
 
   it('LOG_FORMAT: json in production, pretty otherwise, unless set', () => {
-    expect(AppConfig.fromEnv({}).log).toEqual({ level: 'info', format: 'pretty' });
-    expect(AppConfig.fromEnv({ NODE_ENV: 'production' }).log.format).toBe('json');
-    expect(AppConfig.fromEnv({ NODE_ENV: 'production', LOG_FORMAT: 'pretty' }).log.format).toBe('pretty');
-    expect(AppConfig.fromEnv({ LOG_FORMAT: 'json' }).log.format).toBe('json');
-    expect(() => AppConfig.fromEnv({ LOG_FORMAT: 'xml' })).toThrow(/LOG_FORMAT/);
+    expect(load({}).log).toEqual({ level: 'info', format: 'pretty' });
+    expect(load({ NODE_ENV: 'production' }).log.format).toBe('json');
+    expect(load({ NODE_ENV: 'production', LOG_FORMAT: 'pretty' }).log.format).toBe('pretty');
+    expect(load({ LOG_FORMAT: 'json' }).log.format).toBe('json');
+    expect(() => load({ LOG_FORMAT: 'xml' })).toThrow(/LOG_FORMAT/);
   });
 
   it('MCP session caps: the per-principal cap and the idle time of an unused session never exceed their wider settings', () => {
-    const sut = AppConfig.fromEnv({ MCP_MAX_CONNECTIONS: '50', MCP_MAX_CONNECTIONS_PER_PRINCIPAL: '80', MCP_CONNECTION_IDLE_TIMEOUT_MS: '300000', SESSION_IDLE_TIMEOUT_MS: '60000' });
+    const sut = load({ MCP_MAX_CONNECTIONS: '50', MCP_MAX_CONNECTIONS_PER_PRINCIPAL: '80', MCP_CONNECTION_IDLE_TIMEOUT_MS: '300000', SESSION_IDLE_TIMEOUT_MS: '60000' });
     expect(sut.mcp).toEqual({ maxConnections: 50, maxConnectionsPerPrincipal: 50, connectionIdleTimeoutMs: 60000 });
-    expect(() => AppConfig.fromEnv({ MCP_MAX_CONNECTIONS: '0', MCP_CONNECTION_IDLE_TIMEOUT_MS: '10' })).toThrow(/MCP_CONNECTION_IDLE_TIMEOUT_MS.*\n.*MCP_MAX_CONNECTIONS|MCP_MAX_CONNECTIONS.*\n.*MCP_CONNECTION_IDLE_TIMEOUT_MS/);
+    expect(() => load({ MCP_MAX_CONNECTIONS: '0', MCP_CONNECTION_IDLE_TIMEOUT_MS: '10' })).toThrow(/MCP_CONNECTION_IDLE_TIMEOUT_MS.*\n.*MCP_MAX_CONNECTIONS|MCP_MAX_CONNECTIONS.*\n.*MCP_CONNECTION_IDLE_TIMEOUT_MS/);
   });
 
   it('HTTP limits and the probe port: a request timeout covers the headers, the probe port is a port of its own', () => {
-    expect(AppConfig.fromEnv({ PROBE_PORT: '9090' }).http.probe).toEqual({ port: 9090, host: '127.0.0.1' });
-    expect(AppConfig.fromEnv({ HOST: '0.0.0.0', PROBE_PORT: '0', PROBE_HOST: '10.0.0.7' }).http.probe).toEqual({ port: 0, host: '10.0.0.7' });
-    expect(AppConfig.fromEnv({ PORT: '0', PROBE_PORT: '0' }).http.probe).toEqual({ port: 0, host: '127.0.0.1' });
-    expect(() => AppConfig.fromEnv({ PORT: '8080', PROBE_PORT: '8080' })).toThrow(/PROBE_PORT=.*must differ from PORT \(8080\)/);
-    expect(() => AppConfig.fromEnv({ PROBE_HOST: '0.0.0.0' })).toThrow(/PROBE_HOST=.*set PROBE_PORT too/);
-    expect(() => AppConfig.fromEnv({ HTTP_HEADERS_TIMEOUT_MS: '40000', HTTP_REQUEST_TIMEOUT_MS: '20000' })).toThrow(/HTTP_REQUEST_TIMEOUT_MS=.*at least HTTP_HEADERS_TIMEOUT_MS \(40000\)/);
-    expect(() => AppConfig.fromEnv({ HTTP_MAX_CONNECTIONS: '5', HTTP_KEEP_ALIVE_TIMEOUT_MS: 'long' })).toThrow(/HTTP_KEEP_ALIVE_TIMEOUT_MS.*\n.*HTTP_MAX_CONNECTIONS|HTTP_MAX_CONNECTIONS.*\n.*HTTP_KEEP_ALIVE_TIMEOUT_MS/);
+    expect(load({ PROBE_PORT: '9090' }).http.probe).toEqual({ port: 9090, host: '127.0.0.1' });
+    expect(load({ HOST: '0.0.0.0', PROBE_PORT: '0', PROBE_HOST: '10.0.0.7' }).http.probe).toEqual({ port: 0, host: '10.0.0.7' });
+    expect(load({ PORT: '0', PROBE_PORT: '0' }).http.probe).toEqual({ port: 0, host: '127.0.0.1' });
+    expect(() => load({ PORT: '8080', PROBE_PORT: '8080' })).toThrow(/PROBE_PORT=.*must differ from PORT \(8080\)/);
+    expect(() => load({ PROBE_HOST: '0.0.0.0' })).toThrow(/PROBE_HOST=.*set PROBE_PORT too/);
+    expect(() => load({ HTTP_HEADERS_TIMEOUT_MS: '40000', HTTP_REQUEST_TIMEOUT_MS: '20000' })).toThrow(/HTTP_REQUEST_TIMEOUT_MS=.*at least HTTP_HEADERS_TIMEOUT_MS \(40000\)/);
+    expect(() => load({ HTTP_MAX_CONNECTIONS: '5', HTTP_KEEP_ALIVE_TIMEOUT_MS: 'long' })).toThrow(/HTTP_KEEP_ALIVE_TIMEOUT_MS.*\n.*HTTP_MAX_CONNECTIONS|HTTP_MAX_CONNECTIONS.*\n.*HTTP_KEEP_ALIVE_TIMEOUT_MS/);
   });
 
   it('desktop network: egress by default, lists parsed once, every bad entry named with what to write instead', () => {
-    const sut = AppConfig.fromEnv({});
-    expect(sut.computer.network).toEqual({
+    const sut = load({});
+    expect(sut.xvfb.network).toEqual({
       mode: 'egress',
       explicit: false,
       lists: { anyDestination: true, allowRanges: [], allowNames: [], denyRanges: [], denyNames: [] },
       dns: [],
     });
-    const set = AppConfig.fromEnv({
+    const set = load({
       COMPUTER_NETWORK_ALLOW: ' Docs.Example.com., 10.1.0.0/16 ,2001:db8::/32, 198.51.100.7',
       COMPUTER_NETWORK_DENY: 'ads.example.com,203.0.113.0/24',
       COMPUTER_NETWORK_DNS: '127.0.0.1:5353, [::1]:53, 9.9.9.9',
-    }).computer.network;
+    }).xvfb.network;
     expect(set.explicit).toBe(true);
     expect(set.lists).toMatchObject({ anyDestination: false, allowNames: ['docs.example.com'], denyNames: ['ads.example.com'] });
     expect(set.lists.allowRanges.map((r) => r.text)).toEqual(['10.1.0.0/16', '2001:db8::/32', '198.51.100.7/32']);
     expect(set.lists.denyRanges.map((r) => r.text)).toEqual(['203.0.113.0/24']);
     expect(set.dns).toEqual([{ address: '127.0.0.1', port: 5353 }, { address: '::1', port: 53 }, { address: '9.9.9.9', port: 53 }]);
-    expect(AppConfig.fromEnv({ COMPUTER_NETWORK_ALLOW: '*, 10.0.0.0/8' }).computer.network.lists).toMatchObject({ anyDestination: true });
-    expect(AppConfig.fromEnv({ COMPUTER_NETWORK: 'off' }).computer.network).toMatchObject({ mode: 'off', explicit: true });
+    expect(load({ COMPUTER_NETWORK_ALLOW: '*, 10.0.0.0/8' }).xvfb.network.lists).toMatchObject({ anyDestination: true });
+    expect(load({ COMPUTER_NETWORK: 'off' }).xvfb.network).toMatchObject({ mode: 'off', explicit: true });
 
     let err: unknown;
     try {
-      AppConfig.fromEnv({
+      load({
         COMPUTER_NETWORK_ALLOW: 'ok.example.com, 169.254.169.254, 10.1.2.3/16, *.example.org, not a name, 127.0.0.1',
         COMPUTER_NETWORK_DENY: '*',
         COMPUTER_NETWORK_DNS: 'dns.example.com, 10.0.0.1:99999',
@@ -164,31 +202,31 @@ describe(AppConfig.name, () => {
     expect(message).toMatch(/"dns.example.com" is not an IP address/);
     expect(message).toMatch(/"10.0.0.1:99999": the port must be 1-65535/);
     // Lists mean egress: with another mode they are a mistake, not silently ignored.
-    expect(() => AppConfig.fromEnv({ COMPUTER_NETWORK: 'on', COMPUTER_NETWORK_DENY: '203.0.113.0/24' })).toThrow(/COMPUTER_NETWORK_DENY="203.0.113.0\/24": applies only to COMPUTER_NETWORK=egress \(it is on\)/);
-    expect(() => AppConfig.fromEnv({ COMPUTER_NETWORK: 'shared' })).toThrow(/COMPUTER_NETWORK="shared": must be egress, off or on/);
+    expect(() => load({ COMPUTER_NETWORK: 'on', COMPUTER_NETWORK_DENY: '203.0.113.0/24' })).toThrow(/COMPUTER_NETWORK_DENY="203.0.113.0\/24": applies only to COMPUTER_NETWORK=egress \(it is on\)/);
+    expect(() => load({ COMPUTER_NETWORK: 'shared' })).toThrow(/COMPUTER_NETWORK="shared": must be egress, off or on/);
   });
 
   it('screen settling: measured defaults, 0 turns the wait off, and no window may be longer than the cap', () => {
-    expect(AppConfig.fromEnv({}).computer.settle).toEqual({ quietMs: 50, firstChangeMs: 300, maxMs: 2000 });
-    expect(AppConfig.fromEnv({}).computer.cua.settleDelayMs).toBe(500);
-    expect(AppConfig.fromEnv({ SCREENSHOT_SETTLE_MAX_MS: '0', SCREENSHOT_SETTLE_QUIET_MS: '100' }).computer.settle).toEqual({ quietMs: 100, firstChangeMs: 300, maxMs: 0 });
+    expect(load({}).computer.settle).toEqual({ quietMs: 50, firstChangeMs: 300, maxMs: 2000 });
+    expect(load({}).cua.settleDelayMs).toBe(500);
+    expect(load({ SCREENSHOT_SETTLE_MAX_MS: '0', SCREENSHOT_SETTLE_QUIET_MS: '100' }).computer.settle).toEqual({ quietMs: 100, firstChangeMs: 300, maxMs: 0 });
     let err: unknown;
     try {
-      AppConfig.fromEnv({ SCREENSHOT_SETTLE_MAX_MS: '200', SCREENSHOT_SETTLE_QUIET_MS: '500', SCREENSHOT_SETTLE_FIRST_CHANGE_MS: '300', CUA_SETTLE_DELAY_MS: '-1' });
+      load({ SCREENSHOT_SETTLE_MAX_MS: '200', SCREENSHOT_SETTLE_QUIET_MS: '500', SCREENSHOT_SETTLE_FIRST_CHANGE_MS: '300', CUA_SETTLE_DELAY_MS: '-1' });
     } catch (e) {
       err = e;
     }
     expect((err as ConfigValidationError).problems.map((p) => p.key).sort()).toEqual(['CUA_SETTLE_DELAY_MS', 'SCREENSHOT_SETTLE_FIRST_CHANGE_MS', 'SCREENSHOT_SETTLE_QUIET_MS']);
     expect((err as Error).message).toMatch(/SCREENSHOT_SETTLE_QUIET_MS="500": must not be above SCREENSHOT_SETTLE_MAX_MS \(200\)/);
-    expect(() => AppConfig.fromEnv({ SCREENSHOT_SETTLE_QUIET_MS: '0' })).toThrow(/SCREENSHOT_SETTLE_QUIET_MS/);
+    expect(() => load({ SCREENSHOT_SETTLE_QUIET_MS: '0' })).toThrow(/SCREENSHOT_SETTLE_QUIET_MS/);
   });
 
   it('rejects a max idle timeout below the default idle timeout', () => {
-    expect(() => AppConfig.fromEnv({ SESSION_IDLE_TIMEOUT_MS: '60000', SESSION_MAX_IDLE_TIMEOUT_MS: '5000' })).toThrow(/SESSION_MAX_IDLE_TIMEOUT_MS/);
+    expect(() => load({ SESSION_IDLE_TIMEOUT_MS: '60000', SESSION_MAX_IDLE_TIMEOUT_MS: '5000' })).toThrow(/SESSION_MAX_IDLE_TIMEOUT_MS/);
   });
 
   it('one message per bad key: PORT=notanumber says what a port must be, once', () => {
-    expect(() => AppConfig.fromEnv({ PORT: 'notanumber' })).toThrow(/^Invalid configuration:\n {2}- PORT="notanumber": must be a whole number from 0 to 65535$/);
+    expect(() => load({ PORT: 'notanumber' })).toThrow(/^Invalid configuration:\n {2}- PORT="notanumber": must be a whole number from 0 to 65535$/);
   });
 
   it('docs/settings.md is generated from the declarations and names every setting (npm run docs:settings rewrites it)', () => {

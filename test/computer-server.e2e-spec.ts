@@ -323,10 +323,12 @@ describe('computer-server mode without an API key', () => {
         const v = await primary();
         return v.includes('SELECTME') && v;
       }, 10_000);
-    // xclip takes the selection in a child it forks, after run_command has returned: wait until it
-    // owns it, or it could take the selection from the terminal after the drag.
+    // Before each way of selecting, the primary selection holds CLEARED, served by an xclip that
+    // keeps running in the foreground (launched, so it is not ended with a command) until the
+    // terminal takes the selection. A backgrounded `xclip -i` in run_command would race the drag: it
+    // forks, takes the selection late, and is ended with the command, leaving no selection at all.
     const clearSelection = async () => {
-      await c.call('run_command', { command: 'printf CLEARED | xclip -i -selection primary' });
+      await c.call('launch', { app: 'sh', args: ['-c', 'printf CLEARED | exec xclip -quiet -i -selection primary'] });
       await waitFor('xclip to own the primary selection', async () => (await primary()) === 'CLEARED', 10_000);
     };
     // Path form.

@@ -318,10 +318,12 @@ describe('computer-server mode without an API key', () => {
     const top = term.y + 3;
     const lower = term.y + 40;
     const selections: string[] = [];
+    // A failed wait shows what the selection held instead.
     const selected = () =>
       waitFor('SELECTME selected', async () => {
         const v = await primary();
-        return v.includes('SELECTME') && v;
+        expect(v).toContain('SELECTME');
+        return v;
       }, 10_000);
     // Before each way of selecting, the primary selection holds CLEARED, served by an xclip that
     // keeps running in the foreground (launched, so it is not ended with a command) until the

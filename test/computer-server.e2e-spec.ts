@@ -312,6 +312,21 @@ describe('computer-server mode without an API key', () => {
   it('drag (path and older form), drag_to and mouse_down/up select text in the terminal', async () => {
     const primary = async () => (await c.call<{ stdout: string }>('run_command', { command: 'xclip -o -selection primary 2>/dev/null || true' })).stdout;
     await shellLine('clear; echo SELECTME; echo shown > ~/.selectme', '~/.selectme', 'shown\n');
+    // The shell has run the line, but xterm may not have drawn all of it yet (under load the drag
+    // then selected blank rows). Wait until the screen is the cleared one: ink on the first row
+    // (SELECTME), the prompt on the second, and nothing on the rows below (30 rows of text).
+    const rowHeight = term.height / 30;
+    const inkIn = (data: Buffer, width: number, fromRow: number, toRow: number) => {
+      let ink = 0;
+      for (let y = Math.round(term.y + fromRow * rowHeight); y < Math.round(term.y + toRow * rowHeight); y++) {
+        for (let x = term.x + 2; x < term.x + term.width - 20; x++) if (data[(y * width + x) * 3] < 128) ink++;
+      }
+      return ink;
+    };
+    await waitFor('the cleared terminal showing only SELECTME and a prompt', async () => {
+      const { data, info } = await screenPixels(c);
+      return inkIn(data, info.width, 0, 1) > 40 && inkIn(data, info.width, 2.2, 8) === 0;
+    }, 10_000);
     await stillScreen();
     const left = term.x + 3;
     const right = term.x + term.width - 5;

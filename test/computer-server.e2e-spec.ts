@@ -298,12 +298,15 @@ describe('computer-server mode without an API key', () => {
   });
 
   it('moves and clicks the mouse; x and y are optional (at the cursor)', async () => {
-    expect(await c.call('move_cursor', { x: 300, y: 200 })).toEqual({ success: true });
-    expect(await c.call('get_cursor_position')).toEqual({ success: true, position: { x: 300, y: 200 } });
-    expect(cmdJson(await cmd(s.base, 'left_click', { x: 310, y: 210 }))).toEqual({ success: true });
-    expect(await c.call('get_cursor_position')).toEqual({ success: true, position: { x: 310, y: 210 } });
+    // On the terminal's title bar: clicks inside the terminal would leave it a selection anchor, and
+    // under load the drag test below then got a selection extended from it instead of a new one.
+    const bar = { x: term.x + 200, y: term.y - 10 };
+    expect(await c.call('move_cursor', { x: bar.x - 10, y: bar.y })).toEqual({ success: true });
+    expect(await c.call('get_cursor_position')).toEqual({ success: true, position: { x: bar.x - 10, y: bar.y } });
+    expect(cmdJson(await cmd(s.base, 'left_click', bar))).toEqual({ success: true });
+    expect(await c.call('get_cursor_position')).toEqual({ success: true, position: bar });
     expect(await c.call('click', { x: null, y: null })).toEqual({ success: true });
-    expect(await c.call('get_cursor_position')).toEqual({ success: true, position: { x: 310, y: 210 } });
+    expect(await c.call('get_cursor_position')).toEqual({ success: true, position: bar });
     expect((await c.call('left_click', { x: 5 })).error).toMatch(/both x and y/);
     expect((await c.call('left_click', { x: 5000, y: 5 })).error).toMatch(/outside the 1024x768 screen/);
     expect((await c.call('move_cursor', { x: 'a', y: 1 })).error).toMatch(/x must be a number/);
@@ -348,21 +351,38 @@ describe('computer-server mode without an API key', () => {
       await c.call('launch', { app: 'sh', args: ['-c', 'printf CLEARED | exec xclip -quiet -i -selection primary'] });
       await waitFor('xclip to own the primary selection', async () => (await primary()) === 'CLEARED', 10_000);
     };
+    // Each way of selecting starts with the terminal holding the focus (otherwise the window
+    // manager takes the press to focus it) and the pointer on SELECTME, as the X server reports them.
+    const activeWindow = async () => (await c.call<{ stdout: string }>('run_command', { command: 'xdotool getactivewindow getwindowname 2>/dev/null; true' })).stdout.trim();
+    const pointerAtStart = async () => {
+      await waitFor('the terminal to have the focus', async () => {
+        expect(await activeWindow()).toBe('Terminal');
+        return true;
+      }, 10_000);
+      await c.call('move_cursor', { x: left, y: top });
+      await waitFor('the pointer on SELECTME', async () => {
+        expect(await c.call('get_cursor_position')).toEqual({ success: true, position: { x: left, y: top } });
+        return true;
+      }, 10_000);
+    };
     // Path form.
     await clearSelection();
+    await pointerAtStart();
     expect(await c.call('drag', { path: [[left, top], [(left + right) / 2, top + 10], [right, lower]] })).toEqual({ success: true });
     selections.push(await selected());
     // The older start/end form.
     await clearSelection();
+    await pointerAtStart();
     expect(await c.call('drag', { start_x: left, start_y: top, end_x: right, end_y: lower, duration: 0 })).toEqual({ success: true });
     selections.push(await selected());
     // drag_to from the cursor.
     await clearSelection();
-    await c.call('move_cursor', { x: left, y: top });
+    await pointerAtStart();
     expect(cmdJson(await cmd(s.base, 'drag_to', { x: right, y: lower, duration: 0.1 }))).toEqual({ success: true });
     selections.push(await selected());
     // mouse_down / move / mouse_up.
     await clearSelection();
+    await pointerAtStart();
     expect(await c.call('mouse_down', { x: left, y: top, button: 'left' })).toEqual({ success: true });
     await c.call('move_cursor', { x: (left + right) / 2, y: top + 10 });
     await c.call('move_cursor', { x: right, y: lower });

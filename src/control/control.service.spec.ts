@@ -1,6 +1,6 @@
 import { Test } from '@nestjs/testing';
+import { waitFor } from '../../test/support/wait-for';
 import sharp from 'sharp';
-import { sleep } from '../common/async';
 import { ConfigModule, Settings } from '../config/config.module';
 import { ComputerActionRunner, ComputerProviderRegistry, Screenshot, ScreenshotService } from '../computer/computer.module';
 import { DrainState } from '../lifecycle/lifecycle.module';
@@ -70,7 +70,7 @@ describe(ControlService.name, () => {
     it('runs as a task of the session: ending the session stops it', async () => {
       t = await setup();
       const holding = t.sut.act(t.session, { action: 'wait', duration: 30 }, { signal: signal() });
-      await waitUntil(() => t!.session.tasks.size === 1);
+      await waitFor('the command to run as a session task', () => t!.session.tasks.size === 1, 3000);
       await t.sessions.end('alice', 'work', 'cleanup');
       await expect(holding).rejects.toMatchObject({ code: 'SESSION_ENDED' });
     });
@@ -104,11 +104,3 @@ describe(ControlService.name, () => {
   });
 });
 
-/** Waits (in real time) until `cond` holds, at most 3 s. */
-async function waitUntil(cond: () => boolean) {
-  const end = Date.now() + 3000;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out waiting for a condition');
-    await sleep(5);
-  }
-}

@@ -1,4 +1,5 @@
 import { Test } from '@nestjs/testing';
+import { waitFor } from '../../test/support/wait-for';
 import { AgentResult, AgentRunOptions, AgentService, AgentTaskError, StepRecord } from '../agent/agent.module';
 import { abortReason, DomainError, DomainErrorCode } from '../common/domain-error';
 import { ConfigModule, Settings } from '../config/config.module';
@@ -171,7 +172,7 @@ describe(TaskService.name, () => {
       t = await setup();
       const ac = new AbortController();
       const running = t.sut.runMany(t.session, ['hold on', 'never'], { ...options(ac.signal), concurrent: false });
-      await waitUntil(() => t!.agent.heldCount() === 1);
+      await waitFor('one task to hold its model call', () => t!.agent.heldCount() === 1, 3000);
       ac.abort(new DomainError(DomainErrorCode.CANCELLED, 'The client cancelled the call.'));
       const outcomes = await running;
       expect(outcomes.map(failure)).toMatchObject([
@@ -184,7 +185,7 @@ describe(TaskService.name, () => {
     it('concurrently, each task on a computer of its own at the same time; the extra computers are returned afterwards', async () => {
       t = await setup({ MAX_COMPUTERS_PER_PRINCIPAL: '4' });
       const running = t.sut.runMany(t.session, ['hold a', 'hold b', 'hold c'], { ...options(), concurrent: true });
-      await waitUntil(() => t!.agent.heldCount() === 3);
+      await waitFor('three tasks to hold their model calls', () => t!.agent.heldCount() === 3, 3000);
       expect(t.pool.stats().leased).toBe(3);
       expect(t.pool.roomFor('alice')).toBe(1);
       t.agent.release();
@@ -218,11 +219,3 @@ describe(TaskService.name, () => {
   });
 });
 
-/** Waits (in real time) until `cond` holds, at most 3 s. */
-async function waitUntil(cond: () => boolean) {
-  const end = Date.now() + 3000;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out waiting for a condition');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}

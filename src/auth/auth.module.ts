@@ -1,11 +1,11 @@
 import { Module } from '@nestjs/common';
-import { ApiKeyMiddleware } from './api-key.middleware';
 import { ApiKeyStore } from './api-key.store';
+import { Authenticator } from './authenticator';
 
-/** API keys → principals (tenants) for /mcp. Apply ApiKeyMiddleware to the routes it guards. */
-@Module({ providers: [ApiKeyStore, ApiKeyMiddleware], exports: [ApiKeyStore, ApiKeyMiddleware] })
+/** Who sends a request: API keys → principals (tenants). Transports ask the Authenticator and write its refusals. */
+@Module({ providers: [ApiKeyStore, Authenticator], exports: [ApiKeyStore, Authenticator] })
 export class AuthModule {}
 
 export { ApiKeyStore, parseApiKeys } from './api-key.store';
-export { ApiKeyMiddleware } from './api-key.middleware';
+export { Authenticator, type Authentication } from './authenticator';
 export { ANONYMOUS, principalOf, setPrincipal } from './principal';

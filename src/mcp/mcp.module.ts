@@ -1,13 +1,13 @@
 import { MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
 import { AgentModule } from '../agent/agent.module';
-import { ApiKeyMiddleware, AuthModule } from '../auth/auth.module';
+import { AuthModule } from '../auth/auth.module';
 import { ControlModule } from '../control/control.module';
 import { PoolModule } from '../pool/pool.module';
 import { SessionModule } from '../session/session.module';
 import { TaskModule } from '../task/task.module';
-import { McpBodyMiddleware } from './mcp-body.middleware';
 import { McpForwarder } from './mcp-forwarder';
-import { OriginGuardMiddleware } from './origin-guard.middleware';
+import { HostOriginPolicy } from './host-origin.policy';
+import { McpGateMiddleware } from './mcp-gate.middleware';
 import { ConnectionSweeper } from './connection-sweeper';
 import { McpConnections } from './mcp-connections';
 import { McpController } from './mcp.controller';
@@ -30,7 +30,7 @@ import { ToolRunner } from './tools/tool-runner';
     McpMetrics,
     McpServerFactory,
     McpForwarder,
-    OriginGuardMiddleware,
+    HostOriginPolicy,
     ToolRunner,
     ScreenTools,
     TaskTools,
@@ -42,8 +42,7 @@ import { ToolRunner } from './tools/tool-runner';
 })
 export class McpModule implements NestModule {
   configure(consumer: MiddlewareConsumer) {
-    consumer.apply(OriginGuardMiddleware, ApiKeyMiddleware).forRoutes({ path: 'mcp', method: RequestMethod.ALL });
-    consumer.apply(McpBodyMiddleware).forRoutes({ path: 'mcp', method: RequestMethod.POST });
+    consumer.apply(McpGateMiddleware).forRoutes({ path: 'mcp', method: RequestMethod.ALL });
   }
 }
 

@@ -1,11 +1,10 @@
-import { Global, MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
-import { HttpInFlightMiddleware } from './http-in-flight.middleware';
+import { Global, Module } from '@nestjs/common';
 import { MetricsController } from './metrics.controller';
 import { MetricsRegistry } from './metrics-registry';
 
 /**
  * GET /metrics (Prometheus) and the registry behind it, global so that every feature can add its
- * own metrics (see MetricsRegistry); this module itself counts only HTTP requests in flight.
+ * own metrics (see MetricsRegistry); this module registers none of its own.
  */
 @Global()
 @Module({
@@ -13,10 +12,6 @@ import { MetricsRegistry } from './metrics-registry';
   providers: [MetricsRegistry],
   exports: [MetricsRegistry],
 })
-export class MetricsModule implements NestModule {
-  configure(consumer: MiddlewareConsumer) {
-    consumer.apply(HttpInFlightMiddleware).forRoutes({ path: '{*path}', method: RequestMethod.ALL });
-  }
-}
+export class MetricsModule {}
 
 export { DURATION_BUCKETS, MetricsRegistry } from './metrics-registry';

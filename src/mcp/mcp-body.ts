@@ -1,4 +1,3 @@
-import { Injectable, NestMiddleware } from '@nestjs/common';
 import { json, type NextFunction, type Request, type Response } from 'express';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { rpcError } from './mcp-errors';
@@ -11,7 +10,7 @@ const tooLarge = (res: ServerResponse) => rpcError(res, 413, -32600, `Request bo
 const notJson = (res: ServerResponse, status: number, why: string) => rpcError(res, status, -32700, `Parse error: the body is not valid JSON (${why}).`);
 
 /**
- * Parses JSON bodies on /mcp; bad JSON or an oversized body gets a JSON-RPC error, not an HTML page.
+ * Parses the JSON body of a POST to /mcp into `req.body`, then calls next; bad JSON or an oversized body gets a JSON-RPC error, not an HTML page.
  *
  * A plain body (`application/json` in UTF-8, not compressed: what MCP clients send) is read and
  * `JSON.parse`d here, with express.json()'s rules; anything else (compressed bodies, other
@@ -19,24 +18,21 @@ const notJson = (res: ServerResponse, status: number, why: string) => rpcError(r
  * tool call, and express.json()'s layers (type-is, content-type, raw-body, iconv-lite) cost about
  * a tenth of a trivial call's server CPU (BENCHMARKS.md, MCP overhead).
  */
-@Injectable()
-export class McpBodyMiddleware implements NestMiddleware {
-  use(req: Request, res: Response, next: NextFunction) {
-    if (plainJsonBody(req)) {
-      void readJsonBody(req, res).then((read) => {
-        if (!read) return;
-        req.body = read.body;
-        next();
-      });
-      return;
-    }
-    parse(req, res, (err?: unknown) => {
-      if (!err) return next();
-      const e = err as { status?: number; type?: string; message?: string };
-      if (e.type === 'entity.too.large') return tooLarge(res);
-      return notJson(res, e.status ?? 400, e.message ?? 'unreadable');
+export function readMcpBody(req: Request, res: Response, next: NextFunction): void {
+  if (plainJsonBody(req)) {
+    void readJsonBody(req, res).then((read) => {
+      if (!read) return;
+      req.body = read.body;
+      next();
     });
+    return;
   }
+  parse(req, res, (err?: unknown) => {
+    if (!err) return next();
+    const e = err as { status?: number; type?: string; message?: string };
+    if (e.type === 'entity.too.large') return tooLarge(res);
+    return notJson(res, e.status ?? 400, e.message ?? 'unreadable');
+  });
 }
 
 /**

@@ -1,9 +1,7 @@
-import { Injectable, NestMiddleware } from '@nestjs/common';
-import type { NextFunction, Request, Response } from 'express';
+import { Injectable } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
 import { InjectSettings } from '../config/config.module';
 import { HTTP_SETTINGS, type HttpSettings } from '../http/http.settings';
-import { rpcError } from './mcp-errors';
 
 const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
@@ -38,10 +36,10 @@ function parseOrigin(origin: string): URL | undefined {
  *   otherwise, when HOST is a loopback address, its host must be a loopback name.
  *
  * A list replaces the loopback rule for its header (add `localhost` / `http://localhost:3000` to
- * keep local clients). Anything else gets 403 with a JSON-RPC error body.
+ * keep local clients). The MCP gate answers anything else with 403.
  */
 @Injectable()
-export class OriginGuardMiddleware implements NestMiddleware {
+export class HostOriginPolicy {
   private readonly loopback: boolean;
   private readonly hosts: ReadonlySet<string>;
   private readonly origins: ReadonlySet<string>;
@@ -52,14 +50,8 @@ export class OriginGuardMiddleware implements NestMiddleware {
     this.origins = new Set(http.allowedOrigins);
   }
 
-  use(req: Request, res: Response, next: NextFunction) {
-    const refused = this.refusal(req);
-    if (refused) return rpcError(res, 403, -32000, refused);
-    next();
-  }
-
   /** Why this request is refused (the 403 message), or undefined when its Host and Origin pass. */
-  private refusal(req: IncomingMessage): string | undefined {
+  refusal(req: IncomingMessage): string | undefined {
     const host = req.headers.host;
     if (!this.hostAllowed(host)) {
       const why = this.hosts.size ? 'is not in ALLOWED_HOSTS' : 'is not allowed for a server bound to loopback';

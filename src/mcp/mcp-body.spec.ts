@@ -3,23 +3,22 @@ import { once } from 'node:events';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
-import { McpBodyMiddleware } from './mcp-body.middleware';
+import { readMcpBody } from './mcp-body';
 
 interface Answer {
   status: number;
   json: { body?: unknown; error?: { code: number; message: string } };
 }
 
-describe(McpBodyMiddleware.name, () => {
+describe(readMcpBody.name, () => {
   let server: Server;
   let url: string;
 
   beforeAll(async () => {
-    const sut = new McpBodyMiddleware();
-    // The middleware on a real Node server: answers what it parsed, or its own error.
+    // The reader on a real Node server: answers what it parsed, or its own error.
     server = createServer((req, res) => {
       const next: NextFunction = () => res.setHeader('Content-Type', 'application/json').end(JSON.stringify({ body: (req as Request).body as unknown }));
-      sut.use(req as Request, res as Response, next);
+      readMcpBody(req as Request, res as Response, next);
     });
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');

@@ -95,6 +95,7 @@ export class CuaCommandService {
       left_click: click('left', 1),
       right_click: click('right', 1),
       double_click: click('left', 2),
+      triple_click: click('left', 3),
       move_cursor: async (c, v) => {
         await c.moveMouse({ x: v.x, y: v.y });
         return {};

@@ -36,6 +36,9 @@ describe('cua command table', () => {
       { name: 'quality', type: 'integer', description: 'JPEG quality 1-100', default: 95 },
     ]);
     expect(params('launch')?.[1]).toEqual({ name: 'args', type: 'string_list', description: 'its arguments', default: [] });
+    // Our own triple_click (upstream has none) is listed like double_click, so clients can find it.
+    expect(params('triple_click')).toEqual(params('double_click'));
+    expect(params('triple_click')?.map((p) => p.name)).toEqual(['x', 'y']);
   });
 
   it('names the feature groups in order', () => {
@@ -46,6 +49,7 @@ describe('cua command table', () => {
 describe(validateCuaParams.name, () => {
   it('fills defaults, treats null as absent and drops unknown keys', () => {
     expect(validate('mouse_down', { x: null, y: null, extra: 1 })).toEqual({ button: 'left' });
+    expect(validate('triple_click', { x: 3, y: 4 })).toEqual({ x: 3, y: 4 });
     expect(validate('screenshot', {})).toEqual({ format: 'png', quality: 95 });
     expect(validate('screenshot', { format: 'JPG' })).toEqual({ format: 'jpeg', quality: 95 });
     expect(validate('run_command', { command: 'ls', timeout: null })).toEqual({ command: 'ls', timeout: null });
@@ -62,6 +66,7 @@ describe(validateCuaParams.name, () => {
     expect(() => validate('scroll_down', { clicks: 1.5 })).toThrow('scroll_down: clicks must be a whole number from 1 to 100 (wheel clicks), not 1.5.');
     expect(() => validate('scroll_up', { clicks: 101 })).toThrow(/clicks must be a whole number from 1 to 100/);
     expect(() => validate('left_click', { x: '1', y: 2 })).toThrow('left_click: x must be a number (screen x in pixels; omitted: at the cursor), not "1".');
+    expect(() => validate('triple_click', { x: 1, y: true })).toThrow('triple_click: y must be a number (screen y in pixels; omitted: at the cursor), not true.');
     expect(() => validate('hotkey', { keys: [] })).toThrow(/keys must be a non-empty list of strings/);
     expect(() => validate('hotkey', { keys: ['ctrl', 5] })).toThrow(/keys must be a non-empty list of strings .*, not \["ctrl",5\]/);
     expect(() => validate('drag', { path: [[1, 2], [3]] })).toThrow(/path must be a list of \[x, y\] points/);
@@ -80,6 +85,7 @@ describe(validateCuaParams.name, () => {
 
   it('says what goes together when parameters depend on each other', () => {
     expect(() => validate('left_click', { x: 5 })).toThrow('Give both x and y, or neither (to act at the cursor).');
+    expect(() => validate('triple_click', { y: 5 })).toThrow('Give both x and y, or neither (to act at the cursor).');
     expect(() => validate('drag', { start_x: 1 })).toThrow(/drag needs path: \[\[x, y\], \.\.\.\] with at least two points \(or start_x, start_y, end_x and end_y\)/);
     expect(() => validate('launch', { app: ' ' })).toThrow('launch needs app, e.g. "xterm".');
     expect(() => validate('run_command', { command: '' })).toThrow('run_command needs a command, e.g. "ls -la".');

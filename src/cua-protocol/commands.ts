@@ -82,6 +82,8 @@ const COMMANDS = {
   left_click: { group: 'mouse', description: 'Left click at (x, y) or at the cursor.', params: AT, aliases: ['click', 'tap'] },
   right_click: { group: 'mouse', description: 'Right click at (x, y) or at the cursor.', params: AT },
   double_click: { group: 'mouse', description: 'Double click at (x, y) or at the cursor.', params: AT },
+  // Ours: upstream servers have no triple click (their clients make one from double_click and a press).
+  triple_click: { group: 'mouse', description: 'Triple click at (x, y) or at the cursor, as one action (selects a line in most programs).', params: AT },
   move_cursor: { group: 'mouse', description: 'Move the pointer.', params: z.object({ x: XR, y: YR }) },
   mouse_down: { group: 'mouse', description: 'Press a button (after moving to (x, y) if given).', params: AT_WITH_BUTTON },
   mouse_up: { group: 'mouse', description: 'Release a button (after moving to (x, y) if given).', params: AT_WITH_BUTTON },
@@ -216,6 +218,7 @@ export interface CuaResults {
   left_click: object;
   right_click: object;
   double_click: object;
+  triple_click: object;
   move_cursor: object;
   mouse_down: object;
   mouse_up: object;

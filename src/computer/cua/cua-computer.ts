@@ -175,9 +175,12 @@ export class CuaComputer extends Computer {
     return this.client.host;
   }
 
-  /** True when the server lists `command` (older servers without /commands: the classic set). */
+  /**
+   * True when the server lists `command` (older servers without /commands: the classic set, which
+   * has neither the newer scroll_direction and version nor this project's own triple_click).
+   */
   offers(command: string, param?: string): boolean {
-    if (!this.commands) return param === undefined && !['scroll_direction', 'version'].includes(command);
+    if (!this.commands) return param === undefined && !['scroll_direction', 'version', 'triple_click'].includes(command);
     const params = this.commands.get(command);
     return params !== undefined && (param === undefined || params.has(param));
   }
@@ -264,11 +267,21 @@ export class CuaComputer extends Computer {
       for (let i = 0; i < count; i++) await this.request('right_click', { x: p.x, y: p.y });
       return;
     }
-    if (count === 1) await this.request('left_click', { x: p.x, y: p.y });
-    else await this.request('double_click', { x: p.x, y: p.y });
+    if (count === 1) {
+      await this.request('left_click', { x: p.x, y: p.y });
+      return;
+    }
+    if (count === 3 && this.offers('triple_click')) {
+      // A server that lists triple_click (this project's computer-server) gets it as one action.
+      await this.request('triple_click', { x: p.x, y: p.y });
+      return;
+    }
+    await this.request('double_click', { x: p.x, y: p.y });
     if (count === 3) {
-      // The protocol has no triple click. A third press and release right after the double click
-      // makes one; a third left_click would not do (servers may keep separate clicks apart in time).
+      // Upstream servers have no triple click: a third press and release right after the double
+      // click makes one (a third left_click would not: servers may keep separate clicks apart in
+      // time). These are requests of their own, so on a slow link or a loaded server the third
+      // press can come past the desktop's multi-click time and read as a click of its own.
       await this.request('mouse_down', { x: p.x, y: p.y, button: 'left' });
       await this.request('mouse_up', { x: p.x, y: p.y, button: 'left' });
     }

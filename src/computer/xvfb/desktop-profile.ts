@@ -31,7 +31,17 @@ export abstract class DesktopProfile {
 /** Marks a DesktopProfile subclass (listed in some module's providers) as a profile DESKTOP_PROFILE may name. */
 export const RegisterDesktopProfile = DiscoveryService.createDecorator<void>();
 
-const TERMINAL = 'xterm -u8 -fa Monospace -fs 11';
+/**
+ * xterm's multi-click time on our desktops, in ms (xterm's own default is 250). xterm counts a
+ * press that comes within this time of the last release (by the X server's timestamps) as the
+ * next click of a double or triple click. The input code sends the presses of one multi-click
+ * together, so only a stall of the X server between two of them (seen under load) can part them:
+ * 600 ms absorbs such a stall. XtestInput keeps separate click actions further apart than this.
+ */
+export const XTERM_MULTI_CLICK_MS = 600;
+// The backslash keeps the shells the command passes through (openbox's --startup sh, tint2's
+// launcher) from reading `*` as a file pattern: xterm gets `XTerm*multiClickTime:600`.
+const TERMINAL = `xterm -u8 -fa Monospace -fs 11 -xrm XTerm\\*multiClickTime:${XTERM_MULTI_CLICK_MS}`;
 
 /** Today's lightest desktop: openbox and one terminal that comes back when closed. */
 export class MinimalDesktop extends DesktopProfile {

@@ -2,6 +2,7 @@ import { sleep } from '../../common/async';
 import { DomainError, DomainErrorCode } from '../../common/domain-error';
 import { MouseButton, Point } from '../computer.port';
 import { canonicalKey, keysymOf } from '../keys';
+import { XTERM_MULTI_CLICK_MS } from './desktop-profile';
 import { KeyboardMap, keysymForCodePoint, KeyRequest } from './keyboard-map';
 import { X11Connection } from './x11-connection';
 
@@ -10,8 +11,17 @@ const WHEEL = { up: 4, down: 5, left: 6, right: 7 } as const;
 /** How long to wait for the pointer to reach a point (a window manager's grab can hold it briefly). */
 const POINTER_SETTLE_MS = 1000;
 const MAX_TEXT = 100_000;
-/** Longer than the usual double-click time of X toolkits (xterm 250 ms, GTK 400 ms). */
-const MULTI_CLICK_MS = 500;
+/**
+ * How far apart separate click actions are kept, in ms. X programs tell a double click from two
+ * clicks by the X server's timestamps: a press within the multi-click time of the last release
+ * is the next click of the same multi-click (xterm on our desktops: XTERM_MULTI_CLICK_MS, 600;
+ * GTK: 400). The gap runs from the server's answer that it has the previous action's last release
+ * (so that release is stamped already) to the sending of the next press (stamped later still), so
+ * a stall of the server can only widen it: the 400 ms beyond xterm's time is margin, not a guess
+ * at the load. Inside one multi-click the presses go out together and are stamped a millisecond
+ * or so apart, unless the server stalls between two of them; xterm's 600 ms absorbs such a stall.
+ */
+const SEPARATE_CLICKS_MS = XTERM_MULTI_CLICK_MS + 400;
 
 /** Keysyms for the control characters typeText accepts. */
 const CONTROL_KEYS: Record<string, string> = { '\n': 'Return', '\r': 'Return', '\t': 'Tab', '\b': 'BackSpace', '\x1b': 'Escape' };
@@ -23,7 +33,7 @@ const CONTROL_KEYS: Record<string, string> = { '\n': 'Return', '\r': 'Return', '
 export class XtestInput {
   /** Keycodes pressed by setKeys(…, true), by key name, until released. */
   private readonly held = new Map<string, number[]>();
-  /** When each button's last click action ended. */
+  /** When each button's last click action ended (performance.now(): monotonic, as the X server's clock). */
   private readonly lastClick = new Map<MouseButton, number>();
 
   constructor(
@@ -57,8 +67,8 @@ export class XtestInput {
   async click(p: Point, button: MouseButton, count: number): Promise<void> {
     // Clicks that follow each other quickly would merge into one multi-click (a double click
     // followed by a click reads as a triple click): keep separate click actions separate.
-    const since = Date.now() - (this.lastClick.get(button) ?? 0);
-    if (since < MULTI_CLICK_MS) await sleep(MULTI_CLICK_MS - since);
+    const since = performance.now() - (this.lastClick.get(button) ?? -Infinity);
+    if (since < SEPARATE_CLICKS_MS) await sleep(SEPARATE_CLICKS_MS - since);
     await this.move(p);
     const b = BUTTONS[button];
     for (let i = 0; i < count; i++) {
@@ -66,14 +76,14 @@ export class XtestInput {
       this.conn.fakeButton(b, false);
     }
     await this.conn.sync();
-    this.lastClick.set(button, Date.now());
+    this.lastClick.set(button, performance.now());
     await this.settle(p);
   }
 
   async button(button: MouseButton, press: boolean): Promise<void> {
     this.conn.fakeButton(BUTTONS[button], press);
     await this.conn.sync();
-    if (!press) this.lastClick.set(button, Date.now());
+    if (!press) this.lastClick.set(button, performance.now());
   }
 
   async drag(path: Point[], button: MouseButton): Promise<void> {

@@ -362,7 +362,9 @@ describe('xvfb computers: screen, mouse and keyboard', () => {
         return true;
       }, 5000);
     // Each multi-click is one action, done once: its presses reach the X server together, so xterm
-    // reads them as one double (triple) click, never as separate clicks.
+    // reads them as one double (triple) click, never as separate clicks; and the two actions are
+    // kept further apart than xterm's multi-click time, so they never merge. A double click that
+    // came as two single clicks would leave the line selected, and the wait for the word fails.
     await c.click({ x: 60, y: row }, 'left', 3);
     await selected('the line selection', 'wordone wordtwo');
     await c.click({ x: 48, y: row }, 'left', 2);

@@ -17,11 +17,11 @@ const MAX_TEXT = 100_000;
  * is the next click of the same multi-click (xterm on our desktops: XTERM_MULTI_CLICK_MS, 600;
  * GTK: 400). The gap runs from the server's answer that it has the previous action's last release
  * (so that release is stamped already) to the sending of the next press (stamped later still), so
- * a stall of the server can only widen it: the 400 ms beyond xterm's time is margin, not a guess
- * at the load. Inside one multi-click the presses go out together and are stamped a millisecond
+ * a stall of the server can only widen it: the 150 ms beyond xterm's time covers timer
+ * granularity, not load (and the whole stays above GTK's 400 ms and Chromium's 500 ms). Inside one multi-click the presses go out together and are stamped a millisecond
  * or so apart, unless the server stalls between two of them; xterm's 600 ms absorbs such a stall.
  */
-const SEPARATE_CLICKS_MS = XTERM_MULTI_CLICK_MS + 400;
+const SEPARATE_CLICKS_MS = XTERM_MULTI_CLICK_MS + 150;
 
 /** Keysyms for the control characters typeText accepts. */
 const CONTROL_KEYS: Record<string, string> = { '\n': 'Return', '\r': 'Return', '\t': 'Tab', '\b': 'BackSpace', '\x1b': 'Escape' };

@@ -12,8 +12,9 @@ cd "$(dirname "$0")/.."
 # filtered network (COMPUTER_NETWORK=egress). The Dockerfile installs the same list.
 PACKAGES=(xvfb openbox xterm xauth bubblewrap x11-utils xdotool xclip fonts-dejavu-core passt nftables
   tint2 firefox-esr mousepad pcmanfm mupdf xdg-utils x11-xserver-utils)
-# Only for the tests: tesseract reads the desktops' screenshots as a person would.
-TEST_PACKAGES=(tesseract-ocr)
+# Only for the tests: tesseract reads the desktops' screenshots as a person would; Xtigervnc is the
+# real VNC server the live view's RFB filter and bridge are tested against.
+TEST_PACKAGES=(tesseract-ocr tigervnc-standalone-server)
 missing=()
 for p in "${PACKAGES[@]}" "${TEST_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -23,7 +23,8 @@
  *   are kept; KeyEvent (4), PointerEvent (5), ClientCutText (6, also the extended-clipboard form with
  *   a negative length), xvp (250), SetDesktopSize (251), gii (253) and QEMU messages (255: extended
  *   key events, audio) are input. Any other type, or a length past a cap, is an RfbProtocolError;
- *   after one (or after `inputAllowed` threw), every later `push` throws the same error.
+ *   the `push` that meets one throws it and forwards nothing of its chunk (the connection is to be
+ *   closed), and after it (or after `inputAllowed` threw) every later `push` throws the same error.
  * - SetEncodings loses the ExtendedMouseButtons pseudo-encoding (-316): a server that accepted it
  *   would read PointerEvents as 7 bytes instead of 6, and only the server's reply (which this filter
  *   does not read) would say so. Without it, the filter and the server always agree where every

@@ -10,9 +10,11 @@ import { AgentModule } from './agent.module';
 import { AgentTaskError } from './agent.errors';
 import { AgentService } from './agent.service';
 import { RegisterModelProvider } from './model-provider.registry';
-import { CuaModel, ModelCallError, ModelInput, ModelProvider, ModelTurn, NOT_EXECUTED, ScreenshotSize, StepRecord } from './model.port';
+import { CuaModel, ModelCallError, ModelInput, ModelProvider, ModelTurn, NOT_EXECUTED, ScreenshotSize, StepRecord, TAKEN_OVER } from './model.port';
+import { HumanControl } from '../session/session.module';
 import { ScriptedModelModule } from './scripted/scripted-model.module';
 import { waitFor } from '../../test/support/wait-for';
+import { sleep } from '../common/async';
 
 type Next = (input: ModelInput, signal: AbortSignal) => Promise<ModelTurn>;
 
@@ -310,5 +312,127 @@ describe(AgentService.name, () => {
     await run(sut, c);
     expect(shot).toEqual({ width: 800, height: 500 });
     expect(actionsOf(c)).toEqual(['click left x1 800,500']);
+  });
+
+  describe('while a person controls the desktop (a session\'s HumanControl as the turn gate)', () => {
+    const control = (idleMs = 120_000) => new HumanControl({ id: 'agent-spec', kind: 'named', endReason: undefined, touch: () => undefined }, idleMs);
+    /** The pause and resume reports, in order. */
+    const reports = () => {
+      const seen: string[] = [];
+      return { seen, onPause: (by: string, step: number) => seen.push(`paused at step ${step} (${by})`), onResume: (_ms: number, step: number) => seen.push(`resumed at step ${step}`) };
+    };
+
+    it('a task started while a person holds control neither looks nor acts until control is handed back, then finishes', async () => {
+      const { sut } = await setup();
+      const c = computer();
+      const gate = control();
+      gate.take('alice');
+      const r = reports();
+      const done = sut.run('open the files', c, { signal: new AbortController().signal, gate, onPause: r.onPause, onResume: r.onResume });
+      await waitFor('the task to report its pause', () => r.seen.length === 1);
+      expect(c.log).toEqual([]);
+      gate.release();
+      await expect(done).resolves.toMatchObject({ answer: 'Done: open the files' });
+      expect(r.seen).toEqual(['paused at step 1 (alice)', 'resumed at step 1']);
+      expect(actionsOf(c)).toEqual(['click left x1 160,100', 'type open the files', 'key Return']);
+    });
+
+    it('a turn planned before a take-over is not carried out: the model is told and looks again, and the turn uses no step', async () => {
+      const { sut, model } = await setup();
+      const c = computer();
+      const gate = control();
+      const inputs: ModelInput[] = [];
+      let release: () => void = () => undefined;
+      model.next = async (input) => {
+        inputs.push({ ...input, history: [...input.history] });
+        if (input.step === 1) {
+          // The person takes over while the model thinks, and hands back once the task has paused.
+          gate.take('alice');
+          release = () => gate.release('alice');
+          return click(10, 10);
+        }
+        return input.step === 2 ? click(20, 20) : answer('ok');
+      };
+      const r = reports();
+      const done = run(sut, c, { gate, maxSteps: 2, onPause: r.onPause, onResume: r.onResume });
+      await waitFor('the task to report its pause', () => r.seen.length === 1);
+      expect(actionsOf(c)).toEqual([]);
+      release();
+      const result = await done;
+      expect(actionsOf(c)).toEqual(['click left x1 20,20']);
+      expect(inputs[1].history[0].outcomes).toEqual([{ status: 'skipped', text: TAKEN_OVER }]);
+      expect(result.steps).toHaveLength(3);
+      expect(r.seen).toEqual(['paused at step 1 (alice)', 'resumed at step 1']);
+    });
+
+    it('a take-over between two actions of a turn stops the turn there; the rest is not carried out', async () => {
+      const { sut, model } = await setup();
+      const c = computer();
+      const gate = control();
+      const typeText = c.typeText.bind(c);
+      jest.spyOn(c, 'typeText').mockImplementation(async (text) => {
+        await typeText(text);
+        if (text === 'a') gate.take('alice');
+      });
+      model.next = async (input) => (input.step === 1 ? { actions: [{ action: 'type', text: 'a' }, { action: 'type', text: 'b' }] } : answer('ok'));
+      const r = reports();
+      const steps: StepRecord[] = [];
+      const done = run(sut, c, { gate, onStep: (s) => steps.push(s), onPause: r.onPause, onResume: r.onResume });
+      await waitFor('the task to report its pause', () => r.seen.length === 1);
+      gate.release();
+      await done;
+      expect(actionsOf(c)).toEqual(['type a']);
+      expect(steps[0].outcomes).toEqual([{ status: 'ok', text: 'typed "a"' }, { status: 'skipped', text: TAKEN_OVER }]);
+    });
+
+    it('time paused does not count against AGENT_TASK_TIMEOUT_MS', async () => {
+      const { sut, model } = await setup({ AGENT_TASK_TIMEOUT_MS: '60000' });
+      jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+      const gate = control(3_600_000);
+      let thinking = false;
+      let second = false;
+      let aborted = false;
+      model.next = async (input, signal) => {
+        if (input.step === 1) {
+          thinking = true;
+          await sleep(30_000, signal);
+          return click(1, 1);
+        }
+        // Step 2 thinks until the task's time is up.
+        second = true;
+        return new Promise((_resolve, reject) => signal.addEventListener('abort', () => ((aborted = true), reject(new Error('request aborted')))));
+      };
+      const r = reports();
+      const done = run(sut, computer(), { gate, onPause: r.onPause, onResume: r.onResume }).catch((e: unknown) => e);
+      await waitFor('the first model call', () => thinking);
+      gate.take('alice');
+      await jest.advanceTimersByTimeAsync(30_000); // 30 s of the task's time: the model answers, and the task pauses
+      await waitFor('the task to report its pause', () => r.seen.length === 1);
+      await jest.advanceTimersByTimeAsync(600_000); // ten minutes paused
+      expect(aborted).toBe(false);
+      gate.release();
+      await waitFor('the second model call', () => second);
+      await jest.advanceTimersByTimeAsync(29_990);
+      expect(aborted).toBe(false);
+      await jest.advanceTimersByTimeAsync(20);
+      expect(await done).toMatchObject({ code: 'TIMEOUT' });
+      expect(aborted).toBe(true);
+    });
+
+    it('cancelling a paused task ends it with CANCELLED, and nothing reaches the computer', async () => {
+      const { sut } = await setup();
+      const c = computer();
+      const gate = control();
+      gate.take('alice');
+      const r = reports();
+      const ac = new AbortController();
+      const done = sut.run('x', c, { signal: ac.signal, gate, onPause: r.onPause, onResume: r.onResume }).catch((e: unknown) => e);
+      await waitFor('the task to report its pause', () => r.seen.length === 1);
+      ac.abort();
+      expect(await done).toMatchObject({ code: 'CANCELLED' });
+      expect(c.log).toEqual([]);
+      expect(r.seen).toEqual(['paused at step 1 (alice)']);
+      expect(gate.heldBy).toBe('alice');
+    });
   });
 });

@@ -8,12 +8,32 @@ import { AGENT_SETTINGS, type AgentSettings } from './agent.settings';
 import { Computer, ComputerAction, ComputerActionRunner, describeSettle, ImageSize, Screenshot, ScreenshotService, SETTLES_AFTER } from '../computer/computer.module';
 import { AgentTaskError } from './agent.errors';
 import { ModelProviderRegistry } from './model-provider.registry';
-import { CuaModel, ModelCallError, ModelInput, ModelTurn, NOT_EXECUTED, StepRecord, TokenUsage } from './model.port';
+import { CuaModel, ModelCallError, ModelInput, ModelTurn, NOT_EXECUTED, StepRecord, TAKEN_OVER, TokenUsage } from './model.port';
 import { SecretRedactor } from './secret-redactor';
 import { TrajectoryOwner, TrajectoryStore, TrajectoryWriter, usageJson } from './trajectory/trajectory.store';
 
+/**
+ * Someone other than the agent who may hold the computer for a while: a person controlling the desktop in the
+ * live view (a session's HumanControl fits this). The loop waits for its turn before it looks at the screen for
+ * the model and before it acts; the time it waits does not count against the task's time limit nor its steps.
+ */
+export interface TurnGate {
+  /** Who holds the computer now (for progress), or undefined when the agent may act. */
+  readonly heldBy: string | undefined;
+  /** Changes each time someone takes the computer: a turn planned on a screenshot from before is not carried out. */
+  readonly takeovers: number;
+  /** Resolves when the agent may act (at once when nobody holds the computer); rejects when the signal aborts. */
+  agentTurn(signal: AbortSignal): Promise<void>;
+}
+
 export interface AgentRunOptions {
   signal: AbortSignal;
+  /** Whose turn it is on the computer: without it the agent never waits. */
+  gate?: TurnGate;
+  /** The loop waits at `step` (before it looks, or before it acts) because someone else holds the computer, e.g. to send progress. */
+  onPause?: (heldBy: string, step: number) => void;
+  /** The loop goes on with `step` after waiting `pausedMs` for the computer. */
+  onResume?: (pausedMs: number, step: number) => void;
   /** Called after every step, e.g. to send progress. */
   onStep?: (step: StepRecord, maxSteps: number) => void;
   /** Called when the loop waits before retrying the model, e.g. to send progress. */
@@ -90,9 +110,9 @@ export class AgentService {
     const provider = modelName.slice(0, modelName.indexOf('/'));
     const maxSteps = options.maxSteps ?? cfg.maxSteps;
     const timeout = new AbortController();
-    const timer = setTimeout(
-      () => timeout.abort(new DomainError(DomainErrorCode.TIMEOUT, `The task did not finish within ${cfg.taskTimeoutMs} ms (AGENT_TASK_TIMEOUT_MS).`)),
-      cfg.taskTimeoutMs,
+    // Stopped while the task waits for its turn on the computer: that time is not the task's.
+    const deadline = new PausableDeadline(cfg.taskTimeoutMs, () =>
+      timeout.abort(new DomainError(DomainErrorCode.TIMEOUT, `The task did not finish within ${cfg.taskTimeoutMs} ms (AGENT_TASK_TIMEOUT_MS).`)),
     );
     const link = linkSignals(options.signal, timeout.signal);
     const signal = link.signal;
@@ -100,10 +120,21 @@ export class AgentService {
     const screens: (Screenshot | undefined)[] = [];
     const usage: TokenUsage = { inputTokens: 0, outputTokens: 0 };
     let trajectory: TrajectoryWriter | undefined;
+    const { gate } = options;
+    /** Turns planned before a take-over and not carried out: they do not count against the step limit. */
+    let voided = 0;
     try {
       trajectory = options.owner ? await this.trajectories.start(options.owner, task, model.name) : undefined;
-      for (let step = 1; step <= maxSteps; step++) {
+      for (let step = 1; step <= maxSteps + voided; step++) {
         if (signal.aborted) throw abortReason(signal, 'The task');
+        await this.awaitTurn(gate, step, signal, deadline, options);
+        const seen = gate?.takeovers;
+        /** Whether someone took the computer since the screenshot below (waiting until they hand it back). */
+        const takenOver = async () => {
+          if (!gate || gate.takeovers === seen) return false;
+          await this.awaitTurn(gate, step, signal, deadline, options);
+          return true;
+        };
         const screenshot = await this.screenshots.take(computer, 'png', signal, model.screenshotSize);
         screens.push(screenshot);
         // Only the CUA_MAX_IMAGES most recent screens go to the model; older ones become placeholders.
@@ -124,7 +155,14 @@ export class AgentService {
             `The task used ${spent} tokens, over its budget of ${cfg.maxTokensPerTask} (AGENT_MAX_TOKENS_PER_TASK); it was stopped after step ${step}.`,
           );
         }
-        await this.act(computer, turn.actions, record, screenshot, signal, model.screenshotSize);
+        if (turn.actions.length && (await takenOver())) {
+          // Planned on a screen a person may have changed since: not carried out; the model looks again.
+          for (const _ of turn.actions) this.note(record, 'skipped', TAKEN_OVER);
+          this.finishStep(steps, record, screenshot, trajectory, options, maxSteps);
+          voided++;
+          continue;
+        }
+        await this.act(computer, turn.actions, record, screenshot, signal, model.screenshotSize, takenOver);
         this.finishStep(steps, record, screenshot, trajectory, options, maxSteps);
         if (turn.done) {
           const final = await this.screenshots.take(computer, 'png', signal, model.screenshotSize);
@@ -149,9 +187,25 @@ export class AgentService {
       await trajectory?.finish({ status: 'failed', error: `[${base.code}] ${message}`, steps: steps.length, usage: usageJson(usage) });
       throw new AgentTaskError(base, message, steps, usage, trajectory?.taskId, base.cause ?? e);
     } finally {
-      clearTimeout(timer);
+      deadline.stop();
       link.dispose();
     }
+  }
+
+  /** Waits while someone else holds the computer, with the task's time limit stopped meanwhile. */
+  private async awaitTurn(gate: TurnGate | undefined, step: number, signal: AbortSignal, deadline: PausableDeadline, options: AgentRunOptions) {
+    const holder = gate?.heldBy;
+    if (!gate || holder === undefined) return;
+    const since = performance.now();
+    deadline.pause();
+    options.onPause?.(holder, step);
+    this.logger.debug(`Task paused at step ${step}: ${holder} holds the computer`);
+    try {
+      await gate.agentTurn(signal);
+    } finally {
+      deadline.resume();
+    }
+    options.onResume?.(performance.now() - since, step);
   }
 
   private finishStep(steps: StepRecord[], record: StepRecord, shown: Screenshot, trajectory: TrajectoryWriter | undefined, options: AgentRunOptions, maxSteps: number) {
@@ -165,7 +219,7 @@ export class AgentService {
 
   private note(record: StepRecord, status: 'ok' | 'error' | 'skipped', text: string, coordinate?: [number, number], image?: Screenshot) {
     record.outcomes.push({ status, text, ...(coordinate ? { coordinate } : {}), ...(image ? { image } : {}) });
-    record.results.push(status === 'ok' ? text : status === 'error' ? `error: ${text}` : 'not executed');
+    record.results.push(status === 'ok' ? text : status === 'error' ? `error: ${text}` : text === TAKEN_OVER ? 'not executed (a person took control meanwhile)' : 'not executed');
   }
 
   /**
@@ -174,10 +228,21 @@ export class AgentService {
    * or a cancellation ends the task, and no action starts after the abort. A screenshot asked for in the middle of
    * a turn shows the screen at that moment (the one after the turn is taken anyway). Whatever looks at the screen
    * after actions that change it (a mid-turn screenshot or zoom, the next step's screenshot) first waits for the
-   * screen to settle, so the model sees what its actions did; the last wait is kept in `record.settle`.
+   * screen to settle, so the model sees what its actions did; the last wait is kept in `record.settle`. When a
+   * person takes the computer between two actions, the loop waits for them to hand it back and the rest of the
+   * turn is not carried out (the screen may have changed).
    */
-  private async act(computer: Computer, actions: ComputerAction[], record: StepRecord, shown: Screenshot, signal: AbortSignal, size?: ImageSize) {
+  private async act(
+    computer: Computer,
+    actions: ComputerAction[],
+    record: StepRecord,
+    shown: Screenshot,
+    signal: AbortSignal,
+    size?: ImageSize,
+    takenOver: () => Promise<boolean> = async () => false,
+  ) {
     let failed = false;
+    let interrupted = false;
     /** When the earliest action whose effect no screenshot has waited for yet began (performance.now()). */
     let unsettledSince: number | undefined;
     const settle = async () => {
@@ -191,6 +256,11 @@ export class AgentService {
         continue;
       }
       if (signal.aborted) throw abortReason(signal, 'The task');
+      if (interrupted || (await takenOver())) {
+        interrupted = true;
+        this.note(record, 'skipped', TAKEN_OVER);
+        continue;
+      }
       let began: number | undefined;
       try {
         const looks = action.action === 'screenshot' || action.action === 'zoom';
@@ -236,5 +306,43 @@ export class AgentService {
         await sleep(wait, signal);
       }
     }
+  }
+}
+
+/**
+ * The task's time limit (AGENT_TASK_TIMEOUT_MS), stopped while the task waits for its turn on the computer:
+ * `onExpire` runs once the running time, pauses left out, reaches `ms`.
+ */
+class PausableDeadline {
+  private timer?: NodeJS.Timeout;
+  private leftMs: number;
+  private runningSince = 0;
+  private stopped = false;
+
+  constructor(
+    ms: number,
+    private readonly onExpire: () => void,
+  ) {
+    this.leftMs = ms;
+    this.resume();
+  }
+
+  pause() {
+    if (!this.timer) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.leftMs -= performance.now() - this.runningSince;
+  }
+
+  resume() {
+    if (this.timer || this.stopped) return;
+    this.runningSince = performance.now();
+    this.timer = setTimeout(this.onExpire, Math.max(0, this.leftMs));
+  }
+
+  stop() {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
   }
 }

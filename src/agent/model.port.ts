@@ -7,7 +7,7 @@ export interface TokenUsage {
 
 /** What became of one action the model asked for. */
 export interface ActionResult {
-  /** `skipped`: not run, because an earlier action of the same turn failed. */
+  /** `skipped`: not run, because an earlier action of the same turn failed, or a person took control meanwhile. */
   status: 'ok' | 'error' | 'skipped';
   /** What was done (screen pixels), or what went wrong. */
   text: string;
@@ -22,6 +22,10 @@ export interface ActionResult {
 
 /** The text the model reads for an action that was not run because an earlier one of its turn failed. */
 export const NOT_EXECUTED = 'Not executed: an earlier computer action in this turn failed.';
+
+/** The text the model reads for an action that was not run because a person took control of the desktop meanwhile. */
+export const TAKEN_OVER =
+  'Not executed: a person took control of the desktop after the screenshot this turn was planned on, and may have changed the screen. Look at the screen again.';
 
 export interface StepRecord {
   step: number;

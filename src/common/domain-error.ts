@@ -8,6 +8,8 @@ export const DomainErrorCode = {
   SESSION_LIMIT: 'SESSION_LIMIT',
   SESSION_NOT_FOUND: 'SESSION_NOT_FOUND',
   SESSION_ENDED: 'SESSION_ENDED',
+  /** A person controls the session's desktop in the live view: input from anyone else is refused, not queued. */
+  SESSION_UNDER_HUMAN_CONTROL: 'SESSION_UNDER_HUMAN_CONTROL',
   POOL_EXHAUSTED: 'POOL_EXHAUSTED',
   POOL_QUEUE_FULL: 'POOL_QUEUE_FULL',
   SHUTTING_DOWN: 'SHUTTING_DOWN',

@@ -44,6 +44,15 @@ export const CHANGES_SCREEN: ReadonlySet<ComputerActionName> = new Set([
 ]);
 
 /**
+ * Actions that send input to the desktop (pointer or keyboard). The others only look (`screenshot`,
+ * `cursor_position`, `zoom`) or pass time (`wait`): they stay allowed while a person controls the desktop.
+ */
+export const SENDS_INPUT: ReadonlySet<ComputerActionName> = new Set([
+  'left_click', 'right_click', 'middle_click', 'double_click', 'triple_click', 'mouse_move', 'left_click_drag',
+  'left_mouse_down', 'left_mouse_up', 'scroll', 'type', 'key', 'hold_key',
+]);
+
+/**
  * Actions whose effect may still be drawing when they return: a screenshot after them first waits
  * for the screen to settle. Not `wait`: the model already chose how long to wait.
  */

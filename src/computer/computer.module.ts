@@ -28,5 +28,5 @@ export { FakeComputer } from './fake/fake-computer';
 export { decodeFakeText, backgroundFor } from './fake/fake-screen';
 export { DesktopProfile, RegisterDesktopProfile, STANDARD_LAUNCHERS } from './xvfb/xvfb-computer.module';
 export type { DesktopReady } from './xvfb/xvfb-computer.module';
-export { ComputerActionRunner, COMPUTER_ACTIONS, CHANGES_SCREEN, SETTLES_AFTER, MAX_TYPE_CHARS, MAX_DURATION_S, describeSettle, settleJson } from './computer-action';
+export { ComputerActionRunner, COMPUTER_ACTIONS, CHANGES_SCREEN, SENDS_INPUT, SETTLES_AFTER, MAX_TYPE_CHARS, MAX_DURATION_S, describeSettle, settleJson } from './computer-action';
 export type { ActionOutcome, ComputerAction, ComputerActionName, Coordinate, ShotGeometry } from './computer-action';

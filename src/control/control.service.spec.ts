@@ -2,7 +2,7 @@ import { Test } from '@nestjs/testing';
 import { waitFor } from '../../test/support/wait-for';
 import sharp from 'sharp';
 import { ConfigModule, Settings } from '../config/config.module';
-import { ComputerActionRunner, ComputerProviderRegistry, Screenshot, ScreenshotService } from '../computer/computer.module';
+import { ComputerAction, ComputerActionRunner, ComputerProviderRegistry, COMPUTER_ACTIONS, Screenshot, ScreenshotService } from '../computer/computer.module';
 import { DrainState } from '../lifecycle/lifecycle.module';
 import { ComputerPool } from '../pool/pool.module';
 import { SessionService } from '../session/session.module';
@@ -102,5 +102,54 @@ describe(ControlService.name, () => {
       expect(launched).toEqual(['xterm']);
     });
   });
-});
 
+  describe('while a person controls the desktop in the live view', () => {
+    const INPUT: ComputerAction[] = [
+      { action: 'left_click', coordinate: [5, 5] },
+      { action: 'right_click', coordinate: [5, 5] },
+      { action: 'middle_click', coordinate: [5, 5] },
+      { action: 'double_click', coordinate: [5, 5] },
+      { action: 'triple_click', coordinate: [5, 5] },
+      { action: 'mouse_move', coordinate: [5, 5] },
+      { action: 'left_click_drag', start_coordinate: [1, 1], coordinate: [5, 5] },
+      { action: 'left_mouse_down' },
+      { action: 'left_mouse_up' },
+      { action: 'scroll', coordinate: [5, 5], scroll_direction: 'down' },
+      { action: 'type', text: 'hi' },
+      { action: 'key', text: 'Return' },
+      { action: 'hold_key', text: 'shift', duration: 0 },
+    ];
+    const LOOKS: ComputerAction[] = [{ action: 'screenshot' }, { action: 'cursor_position' }, { action: 'zoom', region: [0, 0, 32, 24] }, { action: 'wait', duration: 0 }];
+
+    it('lists every action of the computer tool here once: input or not', () => {
+      expect([...INPUT, ...LOOKS].map((a) => a.action).sort()).toEqual([...COMPUTER_ACTIONS].sort());
+    });
+
+    it('every input action, run_command and background programs are refused at once, and nothing reaches the computer', async () => {
+      t = await setup();
+      const computer = t.provider.created[0];
+      t.session.control.take('alice (live view)');
+      const before = computer.log.length;
+      for (const action of INPUT) {
+        await expect(t.sut.act(t.session, action, { signal: signal() })).rejects.toMatchObject({
+          code: 'SESSION_UNDER_HUMAN_CONTROL',
+          message: expect.stringContaining(`(alice (live view)) is controlling the desktop of session "work" in the live view, so the computer action "${action.action}" was refused`),
+        });
+      }
+      await expect(t.sut.runCommand(t.session, 'echo hi', { signal: signal() })).rejects.toMatchObject({ code: 'SESSION_UNDER_HUMAN_CONTROL', message: expect.stringMatching(/so run_command was refused/) });
+      await expect(t.sut.launch(t.session, 'xterm', signal())).rejects.toMatchObject({ code: 'SESSION_UNDER_HUMAN_CONTROL' });
+      expect(computer.log.slice(before)).toEqual([]);
+      expect(t.session.tasks.size).toBe(0);
+    });
+
+    it('screenshots, zoom, cursor_position and wait still work; once control is handed back, input works again', async () => {
+      t = await setup();
+      t.session.control.take('alice');
+      await expect(t.sut.screenshot(t.session, 'png', signal())).resolves.toMatchObject({ width: 64, height: 48 });
+      for (const action of LOOKS) await expect(t.sut.act(t.session, action, { signal: signal() })).resolves.toMatchObject({ outcome: expect.anything() });
+      t.session.control.release();
+      await expect(t.sut.act(t.session, { action: 'type', text: 'back' }, { signal: signal() })).resolves.toMatchObject({ outcome: { summary: 'typed "back"' } });
+      await expect(t.sut.runCommand(t.session, 'echo hi', { signal: signal() })).resolves.toMatchObject({ stdout: 'hi\n' });
+    });
+  });
+});

@@ -11,6 +11,7 @@ import {
   ImageFormat,
   Screenshot,
   ScreenshotService,
+  SENDS_INPUT,
   SETTLES_AFTER,
   SettleResult,
 } from '../computer/computer.module';
@@ -46,6 +47,10 @@ export interface Launched {
  * Direct use of a session's computer, without a model: a screenshot, one action, a shell command, a program
  * left running in the background. Each runs on the session's computer (replaced by the session service when
  * it died) and, apart from the screenshot, as a task of the session, so ending the session stops it.
+ *
+ * While a person controls the session's desktop in the live view, everything that would send it input (the
+ * input actions, commands, programs) is refused at once with SESSION_UNDER_HUMAN_CONTROL, never queued;
+ * screenshots, `zoom`, `cursor_position` and `wait` still work.
  */
 @Injectable()
 export class ControlService {
@@ -68,6 +73,7 @@ export class ControlService {
     return this.sessions.withComputer(
       session,
       async (computer) => {
+        if (SENDS_INPUT.has(action.action)) session.control.refuseWhileHeld(`the computer action "${action.action}"`);
         const since = performance.now();
         const outcome = await this.sessions.runTask(session, `computer:${action.action}`, signal, (s) => this.actions.run(computer, action, s));
         const wantShot = action.action === 'screenshot' || (options.screenshot ?? CHANGES_SCREEN.has(action.action));
@@ -87,6 +93,7 @@ export class ControlService {
     return this.sessions.withComputer(
       session,
       async (computer) => {
+        session.control.refuseWhileHeld('run_command');
         const r = await this.sessions.runTask(session, 'run_command', options.signal, (s) => computer.runCommand(command, { timeoutMs, signal: s }));
         return { ...r, timeoutMs };
       },
@@ -99,6 +106,7 @@ export class ControlService {
     return this.sessions.withComputer(
       session,
       async (computer) => {
+        session.control.refuseWhileHeld('run_command (background)');
         if (!computer.supports('launch')) {
           throw new DomainError(DomainErrorCode.COMPUTER_UNSUPPORTED, `Computers of the ${computer.provider} provider cannot run programs in the background; run the command without background.`);
         }

@@ -2,7 +2,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { AgentTaskError } from '../agent/agent.module';
 import { DomainError, DomainErrorCode } from '../common/domain-error';
 import { ComputerLimitError, PoolExhaustedError, PoolQueueFullError } from '../pool/pool.module';
-import { SessionLimitError } from '../session/session.module';
+import { SessionLimitError, SessionUnderHumanControlError } from '../session/session.module';
 import { ConcurrentTasksLimitError, TaskFailedError } from '../task/task.module';
 import { codeOf, taskFailureContent, taskFailureSummary, toToolError } from './mcp-errors';
 
@@ -33,6 +33,15 @@ describe('MCP error mapping', () => {
   it('adds the advice of the code to an error whose message does not say what to do', () => {
     const text = textOf(toToolError(new DomainError(DomainErrorCode.COMPUTER_FAILED, 'The desktop went away.')).content);
     expect(text).toBe('[COMPUTER_FAILED] The desktop went away. The next call gets a fresh computer; retry.');
+  });
+
+  it('SESSION_UNDER_HUMAN_CONTROL says who holds control, that the call was refused and not queued, how control comes back, and that screenshots work', () => {
+    const text = textOf(toToolError(new SessionUnderHumanControlError('work', 'alice (live view)', 'the computer action "type"', 120_000)).content);
+    expect(text).toBe(
+      '[SESSION_UNDER_HUMAN_CONTROL] A person (alice (live view)) is controlling the desktop of session "work" in the live view, so the computer action "type" was refused. ' +
+        'Control returns on its own after 120 s without their input. The call was refused, not queued. Wait until control is handed back ' +
+        "(the live view's button, or the release_control tool), then call again; screenshots (screenshot_cua, or computer with action screenshot) still work meanwhile.",
+    );
   });
 
   it('an unexpected error is INTERNAL, with its message and no advice', () => {

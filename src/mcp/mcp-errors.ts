@@ -31,6 +31,11 @@ function advice(code: DomainErrorCode): string {
       return 'Use create_session or omit session_id.';
     case DomainErrorCode.SESSION_ENDED:
       return 'Call again to start a new session (a named one once its cleanup has returned), or use create_session.';
+    case DomainErrorCode.SESSION_UNDER_HUMAN_CONTROL:
+      return (
+        'The call was refused, not queued. Wait until control is handed back (the live view\'s button, or the release_control tool), ' +
+        'then call again; screenshots (screenshot_cua, or computer with action screenshot) still work meanwhile.'
+      );
     case DomainErrorCode.SHUTTING_DOWN:
       return 'Reconnect and retry.';
     case DomainErrorCode.COMPUTER_FAILED:

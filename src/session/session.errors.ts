@@ -61,5 +61,27 @@ export class SessionEndedError extends DomainError {
   }
 }
 
+/**
+ * A person holds control of the session's desktop (taken in the live view): input from the `computer` tool,
+ * `run_command`, or another person who wants control, is refused at once, never queued. Screenshots still work.
+ */
+export class SessionUnderHumanControlError extends DomainError {
+  constructor(
+    readonly sessionId: string,
+    /** Who holds control: the label the live view gave when it took it. */
+    readonly heldBy: string,
+    /** What was refused, e.g. 'the computer action "left_click"'. */
+    refused: string,
+    /** LIVE_VIEW_CONTROL_IDLE_MS: after this long without their input, control returns on its own. */
+    idleMs: number,
+  ) {
+    super(
+      DomainErrorCode.SESSION_UNDER_HUMAN_CONTROL,
+      `A person (${heldBy}) is controlling the desktop of session "${sessionId}" in the live view, so ${refused} was refused. ` +
+        `Control returns on its own after ${Math.round(idleMs / 1000)} s without their input.`,
+    );
+  }
+}
+
 export const shuttingDown = () =>
   new DomainError(DomainErrorCode.SHUTTING_DOWN, 'The server is shutting down and accepts no new sessions or tasks. Reconnect and retry shortly.');

@@ -9,7 +9,9 @@ import { SessionService } from './session.service';
 export class SessionModule {}
 
 export { SessionService } from './session.service';
-export type { EndReason, EndResult, SessionRef, SessionView } from './session.service';
+export type { ControlRelease, EndReason, EndResult, SessionRef, SessionView } from './session.service';
+export { HumanControl } from './human-control';
+export type { ControlReleaseReason, HumanControlEvents } from './human-control';
 export { Session } from './session';
 export { SessionSweeper } from './session-sweeper';
-export { SessionEndedError, SessionLimitError, SessionNotFoundError } from './session.errors';
+export { SessionEndedError, SessionLimitError, SessionNotFoundError, SessionUnderHumanControlError } from './session.errors';

@@ -310,4 +310,55 @@ describe(SessionService.name, () => {
       await expect(defTask).rejects.toMatchObject({ code: 'SESSION_ENDED', message: expect.stringMatching(/MCP connection it belonged to closed.*without session_id/) });
     });
   });
+
+  describe('a person controlling a session\'s desktop', () => {
+    it('the session view says who holds control; the service announces take-overs and hand-backs', async () => {
+      const { sut } = setup({ LIVE_VIEW_CONTROL_IDLE_MS: '5000' });
+      const s = await sut.resolve(ref('x'));
+      const seen: string[] = [];
+      sut.events.on('control-taken', (session, holder) => seen.push(`${session.id} taken by ${holder}`));
+      sut.events.on('control-released', (session, holder, reason) => seen.push(`${session.id} released from ${holder} (${reason})`));
+      expect(s.control.idleMs).toBe(5000);
+      expect(sut.view(s).controlled_by).toBeNull();
+      s.control.take('alice (live view)');
+      expect(sut.view(s).controlled_by).toBe('alice (live view)');
+      expect(sut.underHumanControl()).toBe(1);
+      s.control.release('alice (live view)');
+      expect(seen).toEqual(['x taken by alice (live view)', 'x released from alice (live view) (holder)']);
+      expect(sut.underHumanControl()).toBe(0);
+    });
+
+    it('releaseControl takes control back from whoever holds it, and creates no session (nor computer) to do so', async () => {
+      const { sut, provider } = setup();
+      expect(sut.releaseControl(ref('never-used'))).toEqual({ sessionId: 'never-used', found: false });
+      expect(sut.releaseControl(ref(undefined, 'c9'))).toEqual({ sessionId: undefined, found: false });
+      expect(sut.count()).toBe(0);
+      expect(provider.created).toHaveLength(0);
+      const def = await sut.resolve(ref(undefined, 'c9'));
+      expect(sut.releaseControl(ref(undefined, 'c9'))).toEqual({ sessionId: def.id, found: true, releasedFrom: undefined });
+      def.control.take('alice');
+      expect(sut.releaseControl(ref(undefined, 'c9'))).toEqual({ sessionId: def.id, found: true, releasedFrom: 'alice' });
+      expect(def.control.heldBy).toBeUndefined();
+      // Another principal's session of the same id is not theirs to release.
+      const x = await sut.resolve(ref('x', 'c1', 'alice'));
+      x.control.take('alice');
+      expect(sut.releaseControl(ref('x', 'c2', 'bob'))).toEqual({ sessionId: 'x', found: false });
+      expect(x.control.heldBy).toBe('alice');
+    });
+
+    it('ending the session releases control and stops a task waiting for its turn with SESSION_ENDED', async () => {
+      const { sut } = setup();
+      const s = await sut.resolve(ref('x'));
+      const released: string[] = [];
+      sut.events.on('control-released', (_s, holder, reason) => released.push(`${holder} (${reason})`));
+      s.control.take('alice');
+      const task = track(sut.runTask(s, 'agent', undefined, (signal) => s.control.agentTurn(signal)));
+      await oneTurn();
+      expect(task.settled).toBe(false);
+      await sut.end('anonymous', 'x', 'cleanup');
+      expect(task.error).toMatchObject({ code: 'SESSION_ENDED' });
+      expect(released).toEqual(['alice (session-ended)']);
+      expect(() => s.control.take('alice')).toThrow(expect.objectContaining({ code: 'SESSION_ENDED' }));
+    });
+  });
 });

@@ -12,6 +12,7 @@ import { DrainState } from '../lifecycle/lifecycle.module';
 import { ComputerPool, Lease } from '../pool/pool.module';
 import { SessionEndedError, SessionLimitError, SessionNotFoundError, shuttingDown } from './session.errors';
 import { EndReason, RunningTask, Session, SessionKind } from './session';
+import type { ControlReleaseReason } from './human-control';
 
 /** Server-minted ids: "ses_" + 128 random bits. Never auto-created on use, so a guess finds nothing. */
 const MINTED = /^ses_[A-Za-z0-9_-]{22}$/;
@@ -35,6 +36,18 @@ export interface SessionView {
   idle_timeout_ms: number;
   active_tasks: number;
   computer: string | null;
+  /** Who holds control of the desktop in the live view; null when the agent and the tools may act. */
+  controlled_by: string | null;
+}
+
+/** What release_control did: on which session (if it exists), and whom it took control from (if anyone). */
+export interface ControlRelease {
+  /** The session addressed; undefined when the call named none and this connection has no default session yet. */
+  sessionId?: string;
+  /** Whether that session exists. */
+  found: boolean;
+  /** Who held control and lost it; undefined when nobody held it. */
+  releasedFrom?: string;
 }
 
 export type { EndReason } from './session';
@@ -52,6 +65,10 @@ export interface SessionEvents {
   opened: [session: Session];
   /** A session went away, and why ('start-failed': its computer never started). */
   ended: [session: Session, reason: EndReason | 'start-failed'];
+  /** A person took control of the session's desktop (the live view). */
+  'control-taken': [session: Session, holder: string];
+  /** Control of the session's desktop went back to the agent, and why. */
+  'control-released': [session: Session, holder: string, reason: ControlReleaseReason];
 }
 
 @Injectable()
@@ -134,7 +151,27 @@ export class SessionService {
       idle_timeout_ms: s.idleTimeoutMs,
       active_tasks: s.tasks.size,
       computer: s.lease?.computer.id ?? null,
+      controlled_by: s.control.heldBy ?? null,
     };
+  }
+
+  /** The session a call addresses, if it exists: never creates one, nor leases a computer. */
+  find(ref: SessionRef): Session | undefined {
+    const key = ref.sessionId !== undefined ? SessionService.key(ref.principal, ref.sessionId) : this.defaults.get(ref.connectionId);
+    const session = key ? this.sessions.get(key) : undefined;
+    return session && !session.ended ? session : undefined;
+  }
+
+  /**
+   * release_control: hands control of the session's desktop back to the agent, from whoever holds it (a person
+   * in the live view). Creates nothing: a session that does not exist has nobody to release.
+   */
+  releaseControl(ref: SessionRef): ControlRelease {
+    const session = this.find(ref);
+    if (!session) return { sessionId: ref.sessionId, found: false };
+    const releasedFrom = session.control.release();
+    if (releasedFrom !== undefined) this.logger.log(`Session ${session.id}: control taken back from ${releasedFrom} by release_control`);
+    return { sessionId: session.id, found: true, releasedFrom };
   }
 
   private open(principal: string, id: string, kind: SessionKind, idleTimeoutMs: number, signal?: AbortSignal) {
@@ -150,8 +187,10 @@ export class SessionService {
     if (perPrincipal < this.settings.maxSessions && this.list(principal).length >= perPrincipal) {
       throw new SessionLimitError('principal', perPrincipal, this.settings.idleTimeoutMs);
     }
-    const session = new Session(id, principal, kind, idleTimeoutMs);
+    const session = new Session(id, principal, kind, idleTimeoutMs, this.settings.controlIdleMs);
     this.sessions.set(SessionService.key(principal, id), session);
+    session.control.events.on('taken', (holder) => this.events.emit('control-taken', session, holder));
+    session.control.events.on('released', (holder, reason) => this.events.emit('control-released', session, holder, reason));
     this.events.emit('opened', session);
     addLogField('session', id);
     this.logger.log(`Session ${id} (${kind}) opened for ${principal}`);
@@ -181,7 +220,10 @@ export class SessionService {
       await session.ready;
       return session;
     } catch (e) {
-      if (!session.lease && this.forget(session)) this.events.emit('ended', session, 'start-failed');
+      if (!session.lease && this.forget(session)) {
+        session.control.close();
+        this.events.emit('ended', session, 'start-failed');
+      }
       throw e;
     }
   }
@@ -321,6 +363,8 @@ export class SessionService {
     // Stops a wait for its computer (its first call's, or a concurrent task's extra one) without waiting it out.
     session.lifetime.abort(err);
     for (const t of tasks) t.controller.abort(err);
+    // After the aborts, so a task waiting for its turn sees its abort, not a hand-back it could act on.
+    session.control.close();
     // Aborted tasks stop at their next await; give them a bounded moment to let go of the computer.
     await withTimeout(Promise.allSettled(tasks.map((t) => t.done)), TASK_SETTLE_MS, () => new Error('tasks did not stop')).catch(() =>
       this.logger.warn(`Session ${session.id}: tasks did not stop within ${TASK_SETTLE_MS} ms; releasing the computer anyway`),
@@ -362,6 +406,13 @@ export class SessionService {
     const idle = [...this.sessions.values()].filter((s) => !s.ended && !s.ready && s.tasks.size === 0 && s.idleFor(now) > s.idleTimeoutMs);
     await Promise.all(idle.map((s) => this.endSession(s, 'idle')));
     return idle.map((s) => s.id);
+  }
+
+  /** Sessions whose desktop a person controls now. */
+  underHumanControl(): number {
+    let n = 0;
+    for (const s of this.sessions.values()) if (s.control.heldBy !== undefined) n++;
+    return n;
   }
 
   runningTasks(): number {

@@ -20,6 +20,10 @@ class SessionEnv {
   @Setting('Cap on the `idle_timeout_ms` a client may ask for (at least `SESSION_IDLE_TIMEOUT_MS`).')
   @Int(1000, 604_800_000)
   SESSION_MAX_IDLE_TIMEOUT_MS = 86_400_000;
+
+  @Setting('A person who took control of a session\'s desktop in the live view and sent no input for this long loses it: control returns to the agent and the `computer` tool.')
+  @Int(1000, 86_400_000)
+  LIVE_VIEW_CONTROL_IDLE_MS = 120_000;
 }
 
 export const SESSION_SETTINGS = defineSettings({
@@ -36,6 +40,8 @@ export const SESSION_SETTINGS = defineSettings({
     sweepIntervalMs: env.SESSION_SWEEP_INTERVAL_MS,
     idleTimeoutMs: env.SESSION_IDLE_TIMEOUT_MS,
     maxIdleTimeoutMs: env.SESSION_MAX_IDLE_TIMEOUT_MS,
+    /** How long a person may hold control of a desktop without input (human-control.ts). */
+    controlIdleMs: env.LIVE_VIEW_CONTROL_IDLE_MS,
   }),
 });
 export type SessionSettings = SettingsOf<typeof SESSION_SETTINGS>;

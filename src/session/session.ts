@@ -1,4 +1,5 @@
 import type { Lease } from '../pool/pool.module';
+import { HumanControl } from './human-control';
 
 export type SessionKind = 'named' | 'minted' | 'default';
 
@@ -25,15 +26,20 @@ export class Session {
   /** Aborted when the session ends, so every wait for one of its computers stops at once. */
   readonly lifetime = new AbortController();
   readonly tasks = new Map<string, RunningTask>();
+  /** Whether a person holds control of this session's desktop (the live view); released when the session ends. */
+  readonly control: HumanControl;
 
   constructor(
     readonly id: string,
     readonly principal: string,
     readonly kind: SessionKind,
     readonly idleTimeoutMs: number,
+    /** LIVE_VIEW_CONTROL_IDLE_MS: control returns after this long without the person's input. */
+    controlIdleMs: number,
     readonly createdAt = Date.now(),
   ) {
     this.lastActivity = createdAt;
+    this.control = new HumanControl(this, controlIdleMs);
   }
 
   touch(now = Date.now()) {

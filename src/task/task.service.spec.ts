@@ -10,7 +10,7 @@ import { ComputerPool } from '../pool/pool.module';
 import { SessionService } from '../session/session.module';
 import { ProgrammableFakeProvider } from '../../test/support/fake-provider';
 import { TaskFailedError } from './task.errors';
-import { TaskOutcome, TaskService, TaskStepEvent } from './task.service';
+import { TaskOutcome, TaskPauseEvent, TaskResumeEvent, TaskService, TaskStepEvent } from './task.service';
 
 const step = (n: number, result: string): StepRecord => ({ step: n, actions: [{ action: 'type', text: result }], results: [result], outcomes: [] });
 
@@ -22,6 +22,8 @@ const step = (n: number, result: string): StepRecord => ({ step: n, actions: [{ 
  */
 class FakeAgent {
   readonly runs: { task: string; computer: string }[] = [];
+  /** The turn gate each run was given, in order of start. */
+  readonly gates: AgentRunOptions['gate'][] = [];
   /** Tasks between their start and their end, and the most there ever were at once. */
   active = 0;
   mostAtOnce = 0;
@@ -43,10 +45,17 @@ class FakeAgent {
 
   async run(task: string, computer: Computer, options: AgentRunOptions): Promise<AgentResult> {
     this.runs.push({ task, computer: computer.id });
+    this.gates.push(options.gate);
     this.active++;
     this.mostAtOnce = Math.max(this.mostAtOnce, this.active);
     try {
       const first = step(1, `typed ${task}`);
+      if (options.gate?.heldBy !== undefined) {
+        // As the real agent: wait for the turn before touching the computer, saying so.
+        options.onPause?.(options.gate.heldBy, 1);
+        await options.gate.agentTurn(options.signal);
+        options.onResume?.(1234, 1);
+      }
       await computer.typeText(task);
       options.onStep?.(first, 5);
       if (task.includes('hold')) {
@@ -217,5 +226,22 @@ describe(TaskService.name, () => {
       expect(t.pool.stats().leased).toBe(1);
     });
   });
-});
 
+  describe('while a person controls the session\'s desktop', () => {
+    it("a task on the session's computer waits its turn (the session's control is its gate) and reports pause and resume; tasks on extra computers do not wait", async () => {
+      t = await setup({ MAX_COMPUTERS_PER_PRINCIPAL: '4' });
+      t.session.control.take('alice (live view)');
+      const paused: TaskPauseEvent[] = [];
+      const resumed: TaskResumeEvent[] = [];
+      const running = t.sut.runMany(t.session, ['a', 'b'], { ...options(), concurrent: true, onPause: (e) => paused.push(e), onResume: (e) => resumed.push(e) });
+      await waitFor('the task on the session computer to pause', () => paused.length === 1 && t!.agent.runs.length === 2, 3000);
+      const computer = t.provider.created[0];
+      expect(paused).toEqual([{ task: 0, computerId: computer.id, step: 1, heldBy: 'alice (live view)' }]);
+      expect(t.agent.gates).toEqual([t.session.control, undefined]);
+      t.session.control.release();
+      const outcomes = await running;
+      expect(outcomes.every((o) => o.ok)).toBe(true);
+      expect(resumed).toEqual([{ task: 0, computerId: computer.id, step: 1, pausedMs: 1234 }]);
+    });
+  });
+});

@@ -24,6 +24,22 @@ export interface TaskRetryEvent {
   message: string;
 }
 
+/** A task waits at `step`: a person controls the session's desktop in the live view. */
+export interface TaskPauseEvent {
+  task: number;
+  computerId: string;
+  step: number;
+  heldBy: string;
+}
+
+/** A paused task goes on with `step`, control handed back after `pausedMs`. */
+export interface TaskResumeEvent {
+  task: number;
+  computerId: string;
+  step: number;
+  pausedMs: number;
+}
+
 export interface TaskRunOptions {
   /** Stops the task(s): the call was cancelled, or its client went away. */
   signal: AbortSignal;
@@ -31,6 +47,8 @@ export interface TaskRunOptions {
   model: string;
   onStep?: (event: TaskStepEvent) => void;
   onRetry?: (event: TaskRetryEvent) => void;
+  onPause?: (event: TaskPauseEvent) => void;
+  onResume?: (event: TaskResumeEvent) => void;
 }
 
 export interface MultiTaskOptions extends TaskRunOptions {
@@ -55,7 +73,9 @@ export type TaskOutcome = { ok: true; report: TaskReport } | { ok: false; error:
  * Runs tasks in plain words on a session's computers: one task, or several one after another on the
  * session's computer or at once on computers of their own (extra ones leased for the session and returned
  * afterwards). Each task is a task of the session (ended with it, never swept while it runs); a dead
- * computer is replaced by the session service.
+ * computer is replaced by the session service. A task on the session's own computer pauses while a person
+ * controls that desktop in the live view (the session's HumanControl is its turn gate); extra computers are
+ * nobody's to take over.
  */
 @Injectable()
 export class TaskService {
@@ -113,7 +133,7 @@ export class TaskService {
         if (i === 0) return finished(i, await this.onSessionComputer(session, task, options, i));
         // attempt() never throws: what does is getting the extra computer.
         const outcome = await this.sessions
-          .withExtraComputer(session, options.signal, (computer) => this.attempt(session, computer, task, options, i))
+          .withExtraComputer(session, options.signal, (computer) => this.attempt(session, computer, task, options, i, false))
           .catch((e: unknown): TaskOutcome => ({ ok: false, error: TaskFailedError.of(e, 'no-computer', session.id) }));
         finished(i, outcome);
       }),
@@ -126,7 +146,7 @@ export class TaskService {
       return await this.sessions.withComputer(
         session,
         async (computer) => {
-          const outcome = await this.attempt(session, computer, task, options, index);
+          const outcome = await this.attempt(session, computer, task, options, index, true);
           // A failed task is an outcome, not an error; a dead computer is thrown so that the session replaces it.
           if (!outcome.ok && isDomainError(outcome.error, 'COMPUTER_FAILED')) throw outcome.error;
           return outcome;
@@ -139,12 +159,15 @@ export class TaskService {
   }
 
   /** Runs the task on `computer` as a task of the session. Never throws: a failure is an outcome. */
-  private async attempt(session: Session, computer: Computer, task: string, options: TaskRunOptions, index: number): Promise<TaskOutcome> {
+  private async attempt(session: Session, computer: Computer, task: string, options: TaskRunOptions, index: number, sessionDesktop: boolean): Promise<TaskOutcome> {
     let steps = 0;
     try {
       const result = await this.sessions.runTask(session, task.slice(0, 80), options.signal, (signal) =>
         this.agent.run(task, computer, {
           signal,
+          gate: sessionDesktop ? session.control : undefined,
+          onPause: (heldBy, step) => options.onPause?.({ task: index, computerId: computer.id, step, heldBy }),
+          onResume: (pausedMs, step) => options.onResume?.({ task: index, computerId: computer.id, step, pausedMs }),
           modelName: options.model,
           owner: { principal: session.principal, sessionId: session.id },
           onStep: (step, maxSteps) => {

@@ -17,6 +17,13 @@ const sessionView = z.object({
   idle_timeout_ms: z.number(),
   active_tasks: z.number(),
   computer: z.string().nullable(),
+  controlled_by: z.string().nullable().describe('Who controls the desktop in the live view (the agent and the input tools wait); null when nobody does.'),
+});
+
+const releaseSchema = z.object({
+  session_id: z.string().nullable().describe('The session addressed; null when none was named and this connection has no default session yet.'),
+  released: z.boolean().describe('Whether someone held control and lost it.'),
+  released_from: z.string().nullable().describe('Who held control; null when nobody did.'),
 });
 
 const statsSchema = z.object({
@@ -29,7 +36,7 @@ const statsSchema = z.object({
     .describe('Since start: acquire waits split warm (from stock) and cold, create and lease durations, failures, retirements.'),
 });
 
-/** get_session_stats, cleanup_session, create_session, list_sessions. */
+/** get_session_stats, cleanup_session, create_session, list_sessions, release_control. */
 @Injectable()
 export class SessionTools {
   constructor(
@@ -109,6 +116,33 @@ export class SessionTools {
           const s = await this.sessions.create(principal, args.idle_timeout_ms, signal);
           const view = this.sessions.view(s);
           return { content: [text(`Created session ${s.id} with computer ${view.computer} (idle timeout ${s.idleTimeoutMs} ms).`)], structuredContent: { ...view } };
+        }),
+    );
+
+    server.registerTool(
+      'release_control',
+      {
+        title: 'Take back control of the desktop',
+        description:
+          "Hand control of your session's desktop back to the agent when a person has taken it in the live view: their mouse and keyboard " +
+          'stop reaching the desktop, a paused run_cua_task goes on, and the computer tool and run_command work again. Says whom control was ' +
+          'taken from, or that nobody held it. Starts no session and no computer.',
+        inputSchema: z.object({ session_id: sessionIdField }).strict(),
+        outputSchema: releaseSchema,
+        annotations: { destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      },
+      (args, extra) =>
+        this.runner.run('release_control', ctx, extra, async () => {
+          const r = this.sessions.releaseControl({ principal, sessionId: args.session_id, connectionId: ctx.connectionId });
+          const msg = !r.found
+            ? r.sessionId === undefined
+              ? 'This connection has no default session yet, so nobody controls its desktop; nothing to release.'
+              : `You have no session "${r.sessionId}", so nobody controls its desktop; nothing to release.`
+            : r.releasedFrom !== undefined
+              ? `Took control of session ${r.sessionId}'s desktop back from ${r.releasedFrom}: the agent and the tools may act again, and a paused task goes on.`
+              : `Nobody controlled session ${r.sessionId}'s desktop; nothing to release.`;
+          const structuredContent: z.infer<typeof releaseSchema> = { session_id: r.sessionId ?? null, released: r.releasedFrom !== undefined, released_from: r.releasedFrom ?? null };
+          return { content: [text(msg)], structuredContent };
         }),
     );
 

@@ -4,7 +4,7 @@ import * as z from 'zod';
 import { InjectSettings } from '../../config/config.module';
 import { AGENT_SETTINGS, type AgentSettings } from '../../agent/agent.settings';
 import { settleJson } from '../../computer/computer.module';
-import { TaskOutcome, TaskRetryEvent, TaskService, TaskStepEvent } from '../../task/task.module';
+import { TaskOutcome, TaskPauseEvent, TaskResumeEvent, TaskRetryEvent, TaskService, TaskStepEvent } from '../../task/task.module';
 import { taskFailureContent, taskFailureSummary } from '../mcp-errors';
 import type { ToolContext } from '../tool-context';
 import { text } from './content';
@@ -30,7 +30,8 @@ export class TaskTools {
         description:
           "Give a task in plain words (e.g. \"open the terminal and list the files in the home folder\"); a computer-use model works on your session's " +
           'computer, looking at the screen and acting, until it is done. Returns the final answer with a summary of the steps, the tokens used, and a ' +
-          'final screenshot. Long tasks report progress when you send a progressToken; cancelling the request stops the task.',
+          'final screenshot. Long tasks report progress when you send a progressToken; cancelling the request stops the task. While a person ' +
+          'controls the desktop in the live view the task pauses (its progress says so) and goes on when control is handed back.',
         inputSchema: z.object({ task: taskField, session_id: sessionIdField, model: modelField }).strict(),
         outputSchema: taskResultSchema,
         annotations: { destructiveHint: true, openWorldHint: true },
@@ -42,7 +43,12 @@ export class TaskTools {
           const progress = new Progress(extra, this.agent.maxSteps);
           const started = Date.now();
           let steps = 0;
-          progress.heartbeat(this.agent.heartbeatMs, () => `working: step ${steps} done, ${Math.round((Date.now() - started) / 1000)} s`);
+          let paused: { heldBy: string; since: number } | undefined;
+          progress.heartbeat(this.agent.heartbeatMs, () =>
+            paused
+              ? `paused for ${Math.round((Date.now() - paused.since) / 1000)} s: a person (${paused.heldBy}) controls the desktop in the live view`
+              : `working: step ${steps} done, ${Math.round((Date.now() - started) / 1000)} s`,
+          );
           progress.report('started', 0);
           try {
             const report = await this.tasks.runOne(session, args.task, {
@@ -56,6 +62,16 @@ export class TaskTools {
               onRetry: (e) => {
                 progress.report(`step ${e.step}: ${e.message}`);
                 logRetry(scope, session.id, e);
+              },
+              onPause: (e) => {
+                paused = { heldBy: e.heldBy, since: Date.now() };
+                progress.report(pausedText(e, session.control.idleMs));
+                logControl(scope, session.id, e);
+              },
+              onResume: (e) => {
+                paused = undefined;
+                progress.report(resumedText(e));
+                logControl(scope, session.id, e);
               },
             });
             const { content, structured } = formatTaskReport(report, 'Task');
@@ -110,6 +126,14 @@ export class TaskTools {
               },
               onStep: (e) => logStep(scope, session.id, e),
               onRetry: (e) => logRetry(scope, session.id, e),
+              onPause: (e) => {
+                progress.report(`task ${e.task + 1} ${pausedText(e, session.control.idleMs)}`);
+                logControl(scope, session.id, e);
+              },
+              onResume: (e) => {
+                progress.report(`task ${e.task + 1} ${resumedText(e)}`);
+                logControl(scope, session.id, e);
+              },
             });
             return formatMulti(outcomes, args.concurrent);
           } finally {
@@ -137,6 +161,23 @@ function logStep(scope: CallScope, sessionId: string, e: TaskStepEvent) {
 
 function logRetry(scope: CallScope, sessionId: string, e: TaskRetryEvent) {
   scope.log('warning', { session: sessionId, computer: e.computerId, step: e.step, retry: e.message });
+}
+
+/** A task paused: why, and what brings it back. */
+function pausedText(e: TaskPauseEvent, idleMs: number): string {
+  return (
+    `paused at step ${e.step}: a person (${e.heldBy}) has taken control of the desktop in the live view; the task goes on when control ` +
+    `is handed back (the live view's button, the release_control tool, or ${Math.round(idleMs / 1000)} s without their input)`
+  );
+}
+
+function resumedText(e: TaskResumeEvent): string {
+  return `resumed at step ${e.step}: control of the desktop was handed back after ${(e.pausedMs / 1000).toFixed(1)} s`;
+}
+
+function logControl(scope: CallScope, sessionId: string, e: TaskPauseEvent | TaskResumeEvent) {
+  const what = 'heldBy' in e ? { paused: true, held_by: e.heldBy } : { resumed: true, paused_ms: Math.round(e.pausedMs) };
+  scope.log('info', { session: sessionId, computer: e.computerId, step: e.step, ...what });
 }
 
 /** One text + screenshot pair (or error entry) per task, in input order; isError only when every task failed. */

@@ -41,7 +41,7 @@ FROM ${NODE_IMAGE} AS runtime
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       tini xvfb openbox xterm xauth bubblewrap x11-utils xdotool xclip fonts-dejavu-core passt nftables \
-      tint2 firefox-esr mousepad pcmanfm mupdf xdg-utils x11-xserver-utils \
+      tint2 firefox-esr mousepad pcmanfm mupdf xdg-utils x11-xserver-utils tigervnc-scraping-server \
  && rm -rf /var/lib/apt/lists/*
 
 # A numeric non-root user of its own (the image's `node` user keeps uid 1000). bubblewrap is not

@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import { DomainError, DomainErrorCode } from '../common/domain-error';
 import {
   CommandOptions,
@@ -144,6 +145,10 @@ export class CheckedComputer extends Computer {
   override async launch(command: string): Promise<LaunchResult> {
     if (typeof command !== 'string' || !command.trim()) throw invalid('A command is required, e.g. "xterm" or "firefox https://example.com".');
     return this.inner.launch(command);
+  }
+
+  override openVnc(signal?: AbortSignal): Promise<Duplex> {
+    return this.inner.openVnc(signal);
   }
 
   private async point(p: Point): Promise<Point> {

@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import { DomainError, DomainErrorCode } from '../common/domain-error';
 
 /**
@@ -76,7 +77,7 @@ export interface LaunchResult {
 }
 
 /** The operations of the port a provider may leave out (the base class answers them COMPUTER_UNSUPPORTED). */
-export type OptionalOperation = 'runProgram' | 'setClipboard' | 'launch' | 'settle';
+export type OptionalOperation = 'runProgram' | 'setClipboard' | 'launch' | 'settle' | 'openVnc';
 
 export abstract class Computer {
   /** Stable, unique id for logs and stats (never a secret). */
@@ -136,6 +137,16 @@ export abstract class Computer {
    */
   async settle(_options: SettleOptions): Promise<SettleResult> {
     throw this.unsupported('cannot tell when the screen has settled');
+  }
+
+  /**
+   * Optional: a new connection to this desktop's VNC server (RFB 3.8, security type None), for
+   * the live view: the stream starts with the server's ProtocolVersion. Only this process can
+   * open it (a unix socket, or a channel of the provider's own); callers filter what a viewer
+   * sends. The caller owns the stream and destroys it. The default says COMPUTER_UNSUPPORTED.
+   */
+  async openVnc(_signal?: AbortSignal): Promise<Duplex> {
+    throw this.unsupported('offer no live view (no VNC server)');
   }
 
   /**

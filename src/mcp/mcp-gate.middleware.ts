@@ -1,7 +1,7 @@
 import { Injectable, NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import { Authenticator, setPrincipal } from '../auth/auth.module';
-import { HostOriginPolicy } from './host-origin.policy';
+import { HostOriginPolicy } from '../http/http.module';
 import { readMcpBody } from './mcp-body';
 import { rpcError } from './mcp-errors';
 

@@ -4,6 +4,7 @@ import { SetLevelRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { packageVersion } from '../common/version';
 import { TrajectoryResources } from './trajectory.resources';
 import type { ToolContext } from './tool-context';
+import { LiveViewTools } from './tools/liveview.tools';
 import { ScreenTools } from './tools/screen.tools';
 import { SessionTools } from './tools/session.tools';
 import { TaskTools } from './tools/task.tools';
@@ -24,6 +25,7 @@ export class McpServerFactory {
     private readonly screen: ScreenTools,
     private readonly tasks: TaskTools,
     private readonly sessionTools: SessionTools,
+    private readonly liveViewTools: LiveViewTools,
     private readonly trajectories: TrajectoryResources,
   ) {}
 
@@ -40,6 +42,7 @@ export class McpServerFactory {
       this.screen.register(ctx);
       this.tasks.register(ctx);
       this.sessionTools.register(ctx);
+      this.liveViewTools.register(ctx);
     });
     this.trajectories.register(ctx);
     return ctx;

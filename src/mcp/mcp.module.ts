@@ -2,11 +2,12 @@ import { MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/c
 import { AgentModule } from '../agent/agent.module';
 import { AuthModule } from '../auth/auth.module';
 import { ControlModule } from '../control/control.module';
+import { HttpModule } from '../http/http.module';
+import { LiveViewModule } from '../liveview/liveview.module';
 import { PoolModule } from '../pool/pool.module';
 import { SessionModule } from '../session/session.module';
 import { TaskModule } from '../task/task.module';
 import { McpForwarder } from './mcp-forwarder';
-import { HostOriginPolicy } from './host-origin.policy';
 import { McpGateMiddleware } from './mcp-gate.middleware';
 import { ConnectionSweeper } from './connection-sweeper';
 import { McpConnections } from './mcp-connections';
@@ -15,6 +16,7 @@ import { McpMetrics } from './mcp.metrics';
 import { McpServerFactory } from './mcp-server.factory';
 import { TrajectoryResources } from './trajectory.resources';
 import { ShutdownCoordinator } from './shutdown.coordinator';
+import { LiveViewTools } from './tools/liveview.tools';
 import { ScreenTools } from './tools/screen.tools';
 import { SessionTools } from './tools/session.tools';
 import { TaskTools } from './tools/task.tools';
@@ -22,7 +24,7 @@ import { ToolRunner } from './tools/tool-runner';
 
 /** The MCP face of the server: tools, Streamable HTTP at /mcp, stdio, and graceful shutdown. */
 @Module({
-  imports: [SessionModule, PoolModule, AgentModule, TaskModule, ControlModule, AuthModule],
+  imports: [SessionModule, PoolModule, AgentModule, TaskModule, ControlModule, AuthModule, HttpModule, LiveViewModule],
   controllers: [McpController],
   providers: [
     ConnectionSweeper,
@@ -30,9 +32,9 @@ import { ToolRunner } from './tools/tool-runner';
     McpMetrics,
     McpServerFactory,
     McpForwarder,
-    HostOriginPolicy,
     ToolRunner,
     ScreenTools,
+    LiveViewTools,
     TaskTools,
     SessionTools,
     TrajectoryResources,

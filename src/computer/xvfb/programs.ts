@@ -27,7 +27,11 @@ export function findProgram(name: string, pathEnv = process.env.PATH ?? ''): str
   return undefined;
 }
 
-export type ProgramPaths = Record<RequiredProgram, string> & { setpriv?: string };
+export type ProgramPaths = Record<RequiredProgram, string> & {
+  setpriv?: string;
+  /** TigerVNC's x0vncserver (tigervnc-scraping-server): the live view's VNC server; without it computers offer no live view. */
+  x0vncserver?: string;
+};
 
 /** Resolves every required program; `missing` lists those not found (and which of `more` are not found). */
 export function locatePrograms(more: Readonly<Record<string, string>> = {}): { paths: Partial<ProgramPaths>; missing: string[] } {
@@ -41,5 +45,7 @@ export function locatePrograms(more: Readonly<Record<string, string>> = {}): { p
   for (const name of Object.keys(more)) if (!(name in REQUIRED_PROGRAMS) && !findProgram(name)) missing.push(name);
   // util-linux's setpriv: needed by a root server, to run computers as their own unprivileged users.
   paths.setpriv = findProgram('setpriv');
+  // Debian's x0vncserver is a Perl wrapper that starts X0tigervnc in the background and exits: take the server itself.
+  paths.x0vncserver = findProgram('X0tigervnc') ?? findProgram('x0vncserver');
   return { paths, missing };
 }

@@ -1,7 +1,8 @@
 import { basename } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { abortReason, DomainError, DomainErrorCode, errorMessage } from '../../common/domain-error';
 import { linkSignals, sleep, withTimeout } from '../../common/async';
-import { CommandOptions, CommandResult, Computer, Frame, LaunchResult, MouseButton, Point, ProgramOptions, ProgramResult, SettleOptions, SettleResult, Size } from '../computer.port';
+import { CommandOptions, CommandResult, Computer, Frame, LaunchResult, MouseButton, OptionalOperation, Point, ProgramOptions, ProgramResult, SettleOptions, SettleResult, Size } from '../computer.port';
 import { describeExit } from './child-process';
 import { runSandboxedCommand, runSandboxedProgram } from './command-runner';
 import { KeyboardMap } from './keyboard-map';
@@ -10,6 +11,7 @@ import { ProgramPaths } from './programs';
 import { ComputerCgroup, ComputerCgroups } from './computer-cgroups';
 import { DesktopProfile } from './desktop-profile';
 import { Confinement, Sandbox, SandboxedProcess, SandboxNetwork } from './sandbox';
+import { OnDemandVnc } from './vnc-server';
 import { ScreenChanges } from './screen-changes';
 import { Workspace } from './workspace';
 import { X11ClosedError, X11Connection, X11TimeoutError } from './x11-connection';
@@ -100,6 +102,8 @@ export class XvfbComputer extends Computer {
   /** Programs started with launch(), each in a sandbox of its own; stopped when the computer closes. */
   private readonly launched = new Set<SandboxedProcess>();
   private input: XtestInput | undefined;
+  /** The live view's VNC server, started when someone first watches (when x0vncserver is installed). */
+  private vnc: OnDemandVnc | undefined;
   /** When the screen last changed (X DAMAGE on this computer's connection), for settle(). */
   private changes: ScreenChanges | undefined;
   /** Why the desktop stopped by itself, once it did. */
@@ -209,6 +213,7 @@ export class XvfbComputer extends Computer {
       display: this.server.display,
       network,
     });
+    if (o.programs.x0vncserver) this.vnc = new OnDemandVnc(o.programs.x0vncserver, this.workspace.root, this.sandbox.spec, o.hostUid);
     this.session = this.sandbox.spawn('desktop session', ['/bin/sh', '-c', o.profile.session], { env: { SHELL: '/bin/bash' } });
     await withTimeout(this.session.started, left(), () => new X11TimeoutError('the sandbox did not start'), signal);
     await this.waitForDesktop(deadline, signal);
@@ -466,6 +471,16 @@ export class XvfbComputer extends Computer {
     });
   }
 
+  override supports(operation: OptionalOperation): boolean {
+    if (operation === 'openVnc') return this.options.programs.x0vncserver !== undefined;
+    return super.supports(operation);
+  }
+
+  override async openVnc(signal?: AbortSignal): Promise<Duplex> {
+    if (!this.options.programs.x0vncserver) return super.openVnc(signal);
+    return this.guarded('open the live view', () => this.vnc!.connect(signal));
+  }
+
   override async launch(command: string): Promise<LaunchResult> {
     return this.guarded('launch the program', async ({ sandbox }) => {
       if (this.launched.size >= MAX_LAUNCHED) {
@@ -512,6 +527,7 @@ export class XvfbComputer extends Computer {
         this.lifetime.abort(failed(`Computer ${this.id} was closed.`));
         return Promise.allSettled(this.running);
       },
+      () => this.vnc?.close(),
       () => this.clipboardOwner?.kill(),
       () => Promise.allSettled([...this.launched].map((p) => p.kill())),
       () => this.session?.kill(),

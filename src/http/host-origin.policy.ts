@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
 import { InjectSettings } from '../config/config.module';
-import { HTTP_SETTINGS, type HttpSettings } from '../http/http.settings';
+import { HTTP_SETTINGS, type HttpSettings } from './http.settings';
 
 const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
@@ -36,7 +36,7 @@ function parseOrigin(origin: string): URL | undefined {
  *   otherwise, when HOST is a loopback address, its host must be a loopback name.
  *
  * A list replaces the loopback rule for its header (add `localhost` / `http://localhost:3000` to
- * keep local clients). The MCP gate answers anything else with 403.
+ * keep local clients). The MCP gate answers anything else with 403; the live view uses the Host rule.
  */
 @Injectable()
 export class HostOriginPolicy {
@@ -52,17 +52,22 @@ export class HostOriginPolicy {
 
   /** Why this request is refused (the 403 message), or undefined when its Host and Origin pass. */
   refusal(req: IncomingMessage): string | undefined {
-    const host = req.headers.host;
-    if (!this.hostAllowed(host)) {
-      const why = this.hosts.size ? 'is not in ALLOWED_HOSTS' : 'is not allowed for a server bound to loopback';
-      return `Forbidden: Host "${(host ?? '').slice(0, 256)}" ${why}.`;
-    }
+    const refused = this.hostRefusal(req);
+    if (refused) return refused;
     const origin = req.headers.origin;
     if (origin !== undefined && !this.originAllowed(origin)) {
       const why = this.origins.size ? 'is not in ALLOWED_ORIGINS' : 'is not allowed for a server bound to loopback';
       return `Forbidden: Origin "${origin.slice(0, 256)}" ${why}.`;
     }
     return undefined;
+  }
+
+  /** Why this request's Host is refused, or undefined when it passes (the Origin is not looked at). */
+  hostRefusal(req: IncomingMessage): string | undefined {
+    const host = req.headers.host;
+    if (this.hostAllowed(host)) return undefined;
+    const why = this.hosts.size ? 'is not in ALLOWED_HOSTS' : 'is not allowed for a server bound to loopback';
+    return `Forbidden: Host "${(host ?? '').slice(0, 256)}" ${why}.`;
   }
 
   private hostAllowed(host: string | undefined): boolean {

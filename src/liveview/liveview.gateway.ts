@@ -1,0 +1,56 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { type IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import { errorMessage } from '../common/domain-error';
+import { LiveViewService, VIEW_COOKIE } from './liveview.service';
+import { cookieValue } from './view-cookie';
+
+/** `/live/<viewId>/ws`: the page's RFB stream. */
+const WS_PATH = /^\/live\/([A-Za-z0-9_-]{16})\/ws$/;
+/** A viewer sends input and framebuffer requests: small messages. */
+const MAX_MESSAGE_BYTES = 1024 * 1024;
+
+/**
+ * The live view's WebSocket: an upgrade to `/live/<viewId>/ws` is accepted when the live view is
+ * on, the request comes from this server's own page (Host and Origin) and carries a grant cookie
+ * for that page; it is then bridged to the session's desktop. Anything else is refused with a
+ * plain HTTP status before any WebSocket exists.
+ */
+@Injectable()
+export class LiveViewGateway implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('LiveView');
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES, perMessageDeflate: false });
+
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly liveView: LiveViewService,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const server: unknown = this.adapterHost.httpAdapter?.getHttpServer();
+    if (!(server instanceof Server)) return; // stdio: no HTTP server, no live view
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
+    this.wss.on('error', (e) => this.logger.warn(`WebSocket server: ${errorMessage(e)}`));
+  }
+
+  onModuleDestroy() {
+    this.wss.close();
+  }
+
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer) {
+    socket.on('error', () => undefined);
+    const refuse = (status: string, why: string) => {
+      this.logger.debug(`Refused a live-view WebSocket: ${why}`);
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(why)}\r\n\r\n${why}`);
+    };
+    const m = WS_PATH.exec((req.url ?? '').split('?')[0]);
+    if (!m || !this.liveView.enabled) return refuse('404 Not Found', 'Not found.');
+    const refused = this.liveView.pageRequestRefusal(req, true);
+    if (refused) return refuse('403 Forbidden', refused);
+    const grant = this.liveView.grants.find(m[1], cookieValue(req, VIEW_COOKIE));
+    if (!grant) return refuse('403 Forbidden', 'Forbidden: this browser has no live view of that session (the link expired, was used already, or the session ended). Ask for a new link with live_view.');
+    this.wss.handleUpgrade(req, socket, head, (ws) => void this.liveView.attach(grant, ws));
+  }
+}

@@ -1,0 +1,203 @@
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { WebSocket } from 'ws';
+import { call, startApp, type TestApp, textOf } from './support/app';
+import { findWord, readWords } from './support/ocr';
+import { waitFor } from './support/wait-for';
+
+/**
+ * The live view in a real browser (Debian's chromium, driven by playwright-core) against real
+ * Xvfb desktops: the page shows the desktop and follows what the agent does; a viewer's input
+ * reaches the desktop only while it holds control; links work once; the grant cookie, the
+ * WebSocket's Origin and the session's end are enforced by the server.
+ */
+describe('Live view in a browser', () => {
+  let t: TestApp;
+  let browser: Browser;
+  let client: Client;
+
+  beforeAll(async () => {
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+  });
+  afterAll(async () => browser?.close());
+  afterEach(async () => t?.close());
+
+  async function boot(env: Record<string, string> = {}) {
+    t = await startApp({ COMPUTER_PROVIDER: 'xvfb', DESKTOP_PROFILE: 'minimal', SCREEN_WIDTH: '800', SCREEN_HEIGHT: '600', ...env });
+    client = await t.connect();
+  }
+
+  async function link(args: Record<string, unknown> = {}) {
+    const r = await call(client, 'live_view', { session_id: 'desk', ...args });
+    expect(r.isError).toBeFalsy();
+    return r.structuredContent as { url: string; expires_at: string; session_id: string; control: boolean };
+  }
+
+  const status = (page: Page) => page.locator('#status').innerText();
+  const canvasWords = async (page: Page) => readWords(await page.locator('#screen canvas').screenshot(), { scale: 2 });
+
+  /** Whether a file exists in the session's /tmp, through run_command. */
+  const fileExists = async (name: string) =>
+    ((await call(client, 'run_command', { session_id: 'desk', command: `test -e /tmp/${name} && echo yes || echo no` })).structuredContent as { stdout: string }).stdout.trim() === 'yes';
+
+  it('shows the desktop live, drops a watcher\'s input, lets a person take control (the computer tool is refused meanwhile) and hand back', async () => {
+    await boot();
+    const { url, expires_at } = await link();
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/live\/[A-Za-z0-9_-]{16}\/\?token=[A-Za-z0-9_-]{43}$/);
+    expect(Date.parse(expires_at) - Date.now()).toBeLessThanOrEqual(60_000);
+
+    const page = await browser.newPage({ viewport: { width: 1000, height: 750 } });
+    await page.goto(url);
+    await waitFor('the page to watch', async () => (await status(page)).startsWith('Watching'), 15_000);
+    // The token has left the address bar.
+    expect(page.url()).not.toContain('token');
+
+    // What the agent types appears on the page.
+    await call(client, 'computer', { session_id: 'desk', action: 'type', text: 'echo livemarker\n' });
+    await waitFor('the typed word on the page', async () => findWord(await canvasWords(page), 'livemarker'), 15_000);
+
+    // A watcher types: nothing reaches the desktop (the page sends nothing, the server would drop it).
+    await page.locator('#screen canvas').click();
+    await page.keyboard.type(' ; touch /tmp/watcher\n');
+    // And a page that sends raw RFB input on its own WebSocket (same cookie, same origin): dropped by the server.
+    await page.evaluate(rawKeys, 'touch /tmp/rawinput\n');
+
+    // Take control with the button: now the person's keys reach the desktop.
+    await page.locator('#take').click();
+    await waitFor('the page to say the person has control', async () => (await status(page)).startsWith('You have control'));
+    const refused = await call(client, 'computer', { session_id: 'desk', action: 'type', text: 'x' });
+    expect(textOf(refused)).toMatch(/^\[SESSION_UNDER_HUMAN_CONTROL\]/);
+    await page.locator('#screen canvas').click();
+    await page.keyboard.press('Control+C');
+    await page.keyboard.type('touch /tmp/person\n');
+
+    await page.locator('#release').click();
+    await waitFor('the page to watch again', async () => (await status(page)).startsWith('Watching'));
+    await waitFor('the person\'s file', () => fileExists('person'), 10_000);
+    expect(await fileExists('watcher')).toBe(false);
+    expect(await fileExists('rawinput')).toBe(false);
+    // The agent has its desktop back.
+    expect((await call(client, 'computer', { session_id: 'desk', action: 'key', text: 'ctrl+l' })).isError).toBeFalsy();
+    await page.close();
+  });
+
+  it('a link works once; another principal\'s cookie and a foreign Origin are refused; ending the session closes the view', async () => {
+    await boot();
+    const first = await link();
+    const page = await browser.newPage();
+    await page.goto(first.url);
+    await waitFor('the page to watch', async () => (await status(page)).startsWith('Watching'), 15_000);
+
+    // The same link again, in another browser context (no cookie): refused.
+    const other = await browser.newContext();
+    const reused = await other.newPage();
+    const again = await reused.goto(first.url);
+    expect(again?.status()).toBe(403);
+    expect(await reused.locator('h1').innerText()).toBe('This link no longer works');
+
+    // The page's own cookie, sent to the WebSocket from a foreign origin: refused before any WebSocket exists.
+    const [cookie] = await page.context().cookies();
+    expect(cookie).toMatchObject({ name: 'cua_view', httpOnly: true, secure: true, sameSite: 'Strict' });
+    const wsUrl = new URL('ws', page.url()).toString().replace(/^http/, 'ws');
+    expect(await upgradeStatus(wsUrl, { Cookie: `cua_view=${cookie.value}`, Origin: 'http://evil.example' })).toBe(403);
+    expect(await upgradeStatus(wsUrl, { Cookie: `cua_view=${cookie.value}` })).toBe(403);
+    expect(await upgradeStatus(wsUrl, { Cookie: 'cua_view=made-up', Origin: new URL(page.url()).origin })).toBe(403);
+    expect(await upgradeStatus(wsUrl, { Cookie: `cua_view=${cookie.value}`, Origin: new URL(page.url()).origin })).toBe(101);
+
+    // Another session's grant (here: the same principal's other session) does not open this one.
+    const second = await link({ session_id: 'other' });
+    const otherPage = await other.newPage();
+    await otherPage.goto(second.url);
+    const [otherCookie] = await other.cookies();
+    expect(await upgradeStatus(wsUrl, { Cookie: `cua_view=${otherCookie.value}`, Origin: new URL(page.url()).origin })).toBe(403);
+    const stolen = await fetch(page.url(), { headers: { Cookie: `cua_view=${otherCookie.value}` } });
+    expect(stolen.status).toBe(403);
+
+    // Ending the session closes the view.
+    await call(client, 'cleanup_session', { session_id: 'desk' });
+    await waitFor('the page to say the session ended', async () => (await status(page)) === 'The session has ended.' || (await status(page)).startsWith('This live view has ended'), 10_000);
+    expect(await upgradeStatus(wsUrl, { Cookie: `cua_view=${cookie.value}`, Origin: new URL(page.url()).origin })).toBe(403);
+    await other.close();
+    await page.close();
+  });
+
+  it('a link expires unused', async () => {
+    await boot({ LIVE_VIEW_TOKEN_TTL_MS: '1000' });
+    const { url, expires_at } = await link();
+    await waitFor('the link to expire', () => Date.now() > Date.parse(expires_at) + 50, 5000);
+    const page = await browser.newPage();
+    expect((await page.goto(url))?.status()).toBe(403);
+    await page.close();
+  });
+});
+
+/** The HTTP status a WebSocket upgrade to `url` gets with these headers (101: accepted). */
+function upgradeStatus(url: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers });
+    ws.once('open', () => {
+      ws.close();
+      resolve(101);
+    });
+    ws.once('unexpected-response', (_req, res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+      ws.terminate();
+    });
+    ws.once('error', (e) => reject(e));
+  });
+}
+
+/** The little of a browser's WebSocket that rawKeys uses. */
+interface BrowserSocket {
+  binaryType: string;
+  onmessage: (e: { data: unknown }) => void;
+  onopen: (e: unknown) => void;
+  send(data: ArrayBuffer | Uint8Array): void;
+  close(): void;
+}
+
+/**
+ * Runs in the page: opens its own WebSocket to the live view (the browser sends the page's cookie)
+ * and sends an RFB handshake and KeyEvents for `text`, as a tampered page would.
+ */
+async function rawKeys(text: string): Promise<void> {
+  // In the page: the browser's own location and WebSocket (this function is sent there as source text).
+  const page = globalThis as unknown as { location: { protocol: string; host: string; pathname: string }; WebSocket: new (url: string, protocols: string[]) => BrowserSocket };
+  const loc = page.location;
+  const ws = new page.WebSocket(`${loc.protocol === 'https:' ? 'wss' : 'ws'}://${loc.host}${loc.pathname}ws`, ['binary']);
+  ws.binaryType = 'arraybuffer';
+  const got: number[] = [];
+  let waiter: (() => void) | undefined;
+  ws.onmessage = (e: { data: unknown }) => {
+    got.push(...new Uint8Array(e.data as ArrayBuffer));
+    waiter?.();
+  };
+  const need = (n: number) => new Promise<void>((resolve) => {
+    const check = () => (got.length >= n ? resolve() : (waiter = check));
+    check();
+  });
+  await new Promise((resolve) => (ws.onopen = resolve));
+  await need(12);
+  ws.send(new TextEncoder().encode('RFB 003.008\n'));
+  await need(12 + 2); // security types
+  ws.send(new Uint8Array([1]));
+  await need(12 + 2 + 4); // SecurityResult
+  ws.send(new Uint8Array([1])); // ClientInit, shared
+  await need(12 + 2 + 4 + 24);
+  const keysym = (ch: string) => (ch === '\n' ? 0xff0d : ch.charCodeAt(0));
+  for (const ch of text) {
+    for (const down of [1, 0]) {
+      const msg = new DataView(new ArrayBuffer(8));
+      msg.setUint8(0, 4);
+      msg.setUint8(1, down);
+      msg.setUint32(4, keysym(ch));
+      ws.send(msg.buffer);
+    }
+  }
+  // A FramebufferUpdateRequest after the keys: once its answer arrives, the server has read them.
+  const before = got.length;
+  ws.send(new Uint8Array([3, 0, 0, 0, 0, 0, 0, 16, 0, 16]));
+  await need(before + 4);
+  ws.close();
+}

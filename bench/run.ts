@@ -23,6 +23,10 @@ const BENCHES: Record<string, { what: string; load: () => Promise<{ main: () => 
     what: 'sessions churning for SOAK_MS (10 min) with screenshots, actions and tasks; RSS, heap, fds, children, displays over time; verdict on growth',
     load: () => import('./soak'),
   },
+  liveview: {
+    what: 'live view of an xvfb desktop in chromium: first frame, key → screen in control mode, CPU and bandwidth per viewer on a busy terminal, against polling screenshot_cua',
+    load: () => import('./liveview.bench'),
+  },
   pool: {
     what: 'warm vs cold session starts: N sessions at once, time to first screenshot, on fake (with a start delay) and xvfb',
     load: () => import('./pool.bench'),

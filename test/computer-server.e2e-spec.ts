@@ -234,7 +234,8 @@ describe('computer-server mode without an API key', () => {
   it('GET /status and GET /commands describe what it serves', async () => {
     const st = await http(s.base, 'GET', '/status');
     expect(st.status).toBe(200);
-    expect(st.body).toBe('{"status":"ok","os_type":"linux","features":["meta","screen","mouse","scroll","keyboard","shell","apps","clipboard","files"]}');
+    // `vnc`: this project's WS /vnc, for the live view (X0tigervnc is installed here).
+    expect(st.body).toBe('{"status":"ok","os_type":"linux","features":["meta","screen","mouse","scroll","keyboard","shell","apps","clipboard","files","vnc"]}');
     const list = JSON.parse((await http(s.base, 'GET', '/commands')).body);
     const names = list.commands.map((x: { name: string }) => x.name);
     expect(names).toEqual(expect.arrayContaining(['screenshot', 'left_click', 'drag', 'run_command', 'set_clipboard', 'read_bytes', 'delete_dir']));

@@ -1,6 +1,8 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { chromium } from 'playwright-core';
 import sharp from 'sharp';
+import { WebSocket } from 'ws';
 import { parseKeyCombo } from '../src/computer/computer.module';
 import { CuaComputer } from '../src/computer/cua/cua-computer.module';
 import { call, imagesOf, textOf } from './support/app';
@@ -222,6 +224,51 @@ describe('COMPUTER_PROVIDER=cua through MCP', () => {
     await client?.close().catch(() => undefined);
     await main?.stop();
     await Promise.all(servers.map((s) => s.stop()));
+  });
+
+  it("a remote desktop's live view: the server offers WS /vnc to its key only, and live_view's page shows the desktop", async () => {
+    const c = await CuaComputer.connect({ url: servers[0].url, apiKey: KEY }, { requestTimeoutMs: 10_000 });
+    try {
+      expect(c.supports('openVnc')).toBe(true);
+      const rfb = await c.openVnc();
+      const banner = await new Promise<string>((resolve, reject) => {
+        rfb.once('data', (d: Buffer) => resolve(d.subarray(0, 12).toString('latin1')));
+        rfb.once('error', reject);
+      });
+      rfb.destroy();
+      expect(banner).toBe('RFB 003.008\n');
+    } finally {
+      await c.close();
+    }
+    const wrongKey = await new Promise<number>((resolve, reject) => {
+      const ws = new WebSocket(servers[0].url.replace(/^http/, 'ws') + '/vnc', { headers: { 'x-api-key': 'not-the-key' } });
+      ws.once('unexpected-response', (_req, res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+        ws.terminate();
+      });
+      ws.once('open', () => resolve(101));
+      ws.once('error', reject);
+    });
+    expect(wrongKey).toBe(401);
+
+    const session = await newSession();
+    const r = await call(client, 'live_view', { session_id: session });
+    expect(r.isError).toBeFalsy();
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+    try {
+      const page = await browser.newPage();
+      await page.goto((r.structuredContent as { url: string }).url);
+      await waitFor('the live view of the remote desktop to watch', async () => (await page.locator('#status').innerText()).startsWith('Watching'), 15_000);
+      // The desktop's picture arrived: its white terminal, not the black of an empty canvas.
+      await waitFor('the terminal on the page', async () => {
+        const { channels } = await sharp(await page.locator('#screen canvas').screenshot()).stats();
+        return channels[0].mean > 60;
+      }, 10_000);
+    } finally {
+      await browser.close();
+      await call(client, 'cleanup_session', { session_id: session });
+    }
   });
 
   it('refuses a wrong key with a clear error', async () => {

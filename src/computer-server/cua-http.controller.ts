@@ -7,6 +7,7 @@ import {
   cuaCommandsListing,
   cuaFeatures,
   CuaStatus,
+  CUA_VNC_FEATURE,
   encodeCmdReply,
   parseCuaRequest,
 } from '../cua-protocol';
@@ -63,7 +64,9 @@ export class CuaHttpController {
       res.status(503).json({ detail: 'The desktop is not running; restart this server.' });
       return;
     }
-    const body: CuaStatus = { status: 'ok', os_type: 'linux', features: cuaFeatures(this.commands.offered()) };
+    const features = cuaFeatures(this.commands.offered());
+    if (computer.supports('openVnc')) features.push(CUA_VNC_FEATURE);
+    const body: CuaStatus = { status: 'ok', os_type: 'linux', features };
     res.status(200).json(body);
   }
 

@@ -2,14 +2,16 @@ import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap }
 import { HttpAdapterHost } from '@nestjs/core';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocket, WebSocketServer } from 'ws';
-import { CUA_AUTH_COMMAND, CUA_AUTH_MESSAGES, CUA_MAX_MESSAGE_BYTES, CUA_PATHS, CuaAuthParams, CuaReply, parseCuaRequest } from '../cua-protocol';
+import { createWebSocketStream, WebSocket, WebSocketServer } from 'ws';
+import { CUA_AUTH_COMMAND, CUA_AUTH_MESSAGES, CUA_HEADERS, CUA_MAX_MESSAGE_BYTES, CUA_PATHS, CuaAuthParams, CuaReply, parseCuaRequest } from '../cua-protocol';
 import { errorMessage } from '../common/domain-error';
 import { InjectSettings } from '../config/config.module';
 import { LIFECYCLE_SETTINGS, type LifecycleSettings } from '../lifecycle/lifecycle.settings';
 import { CuaAuthenticator } from './cua-auth';
 import { CuaDispatcher } from './cua-dispatcher.service';
 import { CuaOriginGuard } from './cua-origin.guard';
+import { DesktopService } from './desktop.service';
+import type { Computer } from '../computer/computer.module';
 
 /** How long a new connection has to send its authentication frame. */
 const AUTH_TIMEOUT_MS = 10_000;
@@ -18,6 +20,8 @@ const MAX_PENDING = 64;
 const CLOSE_TIMEOUT_MS = 2_000;
 /** A client that does not take a reply off the wire within this long is dropped. */
 const SEND_TIMEOUT_MS = 60_000;
+/** How long the desktop's VNC server may take to answer a new viewer. */
+const VNC_OPEN_TIMEOUT_MS = 10_000;
 /** Refusals are logged at most once per this window (see warnRefused). */
 const REFUSAL_LOG_WINDOW_MS = 60_000;
 
@@ -39,6 +43,9 @@ export class CuaWebSocketGateway implements OnApplicationBootstrap, BeforeApplic
   private readonly log = new Logger('CuaServer');
   private refusals = { since: -Infinity, quiet: 0 };
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: CUA_MAX_MESSAGE_BYTES });
+  /** `/vnc`: binary RFB, small messages from a viewer. */
+  private readonly vncWss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024, perMessageDeflate: false });
+  private readonly vncStreams = new Set<WebSocket>();
   private readonly connections = new Set<Connection>();
   private closing = false;
 
@@ -48,6 +55,7 @@ export class CuaWebSocketGateway implements OnApplicationBootstrap, BeforeApplic
     private readonly auth: CuaAuthenticator,
     @InjectSettings(LIFECYCLE_SETTINGS) private readonly shutdown: LifecycleSettings,
     private readonly origins: CuaOriginGuard,
+    private readonly desktop: DesktopService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -63,14 +71,56 @@ export class CuaWebSocketGateway implements OnApplicationBootstrap, BeforeApplic
     const refuse = (status: string) => {
       socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
-    if (path !== CUA_PATHS.ws) return refuse('404 Not Found');
+    if (path !== CUA_PATHS.ws && path !== CUA_PATHS.vnc) return refuse('404 Not Found');
     if (this.closing) return refuse('503 Service Unavailable');
     const refused = this.origins.check(req.headers);
     if (refused) {
       this.warnRefused(`Refused a WebSocket: ${refused}`);
       return refuse('403 Forbidden');
     }
+    if (path === CUA_PATHS.vnc) return this.upgradeVnc(req, socket, head, refuse);
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
+  }
+
+  /**
+   * `WS /vnc` (this project's addition): the desktop's RFB stream, raw, for the MCP server's live
+   * view. The key travels in the upgrade's headers (there is no first frame to carry it); what a
+   * viewer may send is the MCP server's to filter, as anyone with the key may drive the desktop.
+   */
+  private upgradeVnc(req: IncomingMessage, socket: Duplex, head: Buffer, refuse: (status: string) => void) {
+    const header = (name: string) => {
+      const v = req.headers[name];
+      return Array.isArray(v) ? v[0] : v;
+    };
+    const problem = this.auth.check(header(CUA_HEADERS.apiKey), header(CUA_HEADERS.containerName));
+    if (problem) {
+      this.warnRefused(`Refused a VNC connection: ${problem}`);
+      return refuse('401 Unauthorized');
+    }
+    const computer = this.desktop.peek();
+    if (!computer?.supports('openVnc')) return refuse('404 Not Found');
+    this.vncWss.handleUpgrade(req, socket, head, (ws) => void this.acceptVnc(ws, computer));
+  }
+
+  private async acceptVnc(ws: WebSocket, computer: Computer) {
+    let vnc: Duplex;
+    try {
+      vnc = await computer.openVnc(AbortSignal.timeout(VNC_OPEN_TIMEOUT_MS));
+    } catch (e) {
+      this.log.warn(`VNC connection failed: ${errorMessage(e)}`);
+      ws.close(1011, 'The desktop has no VNC server running.');
+      return;
+    }
+    this.vncStreams.add(ws);
+    const stream = createWebSocketStream(ws);
+    const end = () => {
+      this.vncStreams.delete(ws);
+      stream.destroy();
+      vnc.destroy();
+    };
+    stream.on('error', end).on('close', end);
+    vnc.on('error', end).on('close', end);
+    stream.pipe(vnc).pipe(stream);
   }
 
   private accept(ws: WebSocket) {
@@ -186,6 +236,8 @@ export class CuaWebSocketGateway implements OnApplicationBootstrap, BeforeApplic
           }),
       ),
     );
+    for (const ws of this.vncStreams) ws.terminate();
+    await new Promise<void>((resolve) => this.vncWss.close(() => resolve()));
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
 }

@@ -8,7 +8,14 @@ export const CUA_PROTOCOL_VERSION = 1;
 export const CUA_MAX_MESSAGE_BYTES = 10 * 1024 * 1024;
 export const CUA_DEFAULT_PORT = 8000;
 
-export const CUA_PATHS = { status: '/status', ws: '/ws', cmd: '/cmd', commands: '/commands' } as const;
+export const CUA_PATHS = { status: '/status', ws: '/ws', cmd: '/cmd', commands: '/commands', vnc: '/vnc' } as const;
+/**
+ * This project's addition, listed in `/status` features when the server offers it: `WS /vnc` is a
+ * raw RFB (VNC) stream to the desktop, binary frames both ways, for the MCP server's live view
+ * (which filters what its viewers send). Authenticated by the x-api-key / x-container-name headers
+ * of the upgrade request.
+ */
+export const CUA_VNC_FEATURE = 'vnc';
 export const CUA_HEADERS = { apiKey: 'x-api-key', containerName: 'x-container-name' } as const;
 
 export type CuaOsType = 'linux' | 'macos' | 'windows';

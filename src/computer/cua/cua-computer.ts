@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
+import type { Duplex } from 'node:stream';
 import sharp from 'sharp';
+import { createWebSocketStream, WebSocket } from 'ws';
 import { sleep } from '../../common/async';
 import { abortReason, DomainError, DomainErrorCode } from '../../common/domain-error';
-import { CUA_PATHS, cuaKeyOfKeysym, CuaParams } from '../../cua-protocol';
-import { CommandOptions, CommandResult, Computer, Frame, LaunchResult, MouseButton, Point, SettleOptions, SettleResult, Size } from '../computer.port';
+import { CUA_HEADERS, CUA_MAX_MESSAGE_BYTES, CUA_PATHS, CUA_VNC_FEATURE, cuaKeyOfKeysym, CuaParams } from '../../cua-protocol';
+import { CommandOptions, CommandResult, Computer, Frame, LaunchResult, MouseButton, OptionalOperation, Point, SettleOptions, SettleResult, Size } from '../computer.port';
 import { CuaClient } from './cua-client';
-import { CuaEndpoint } from './cua-urls';
+import { CuaEndpoint, wsUrlOf } from './cua-urls';
 import { CuaError, cuaError, CuaFields, cuaKindOf } from './cua-errors';
 
 export type { CuaEndpoint } from './cua-urls';
@@ -116,6 +118,8 @@ export class CuaComputer extends Computer {
   private commands?: Map<string, Set<string>>;
   private protocol?: number;
   private packageVersion?: string;
+  /** Whether the server offers `WS /vnc` (its /status lists the feature; this project's own servers do, on desktops with a VNC server). */
+  private vnc = false;
   /** Whether drag takes `path`: known from /commands, or learnt from the first try on older servers. */
   private dragPath?: boolean;
   private readonly commandTimeoutMs: number;
@@ -162,8 +166,48 @@ export class CuaComputer extends Computer {
       if (cuaKindOf(e) !== 'remote') throw e;
     }
     this.commands = parseListing(await this.client.http.getJson(CUA_PATHS.commands, { timeoutMs: this.requestTimeoutMs, signal }));
+    const status = (await this.client.http.getJson(CUA_PATHS.status, { timeoutMs: this.requestTimeoutMs, signal }).catch(() => undefined)) as { features?: unknown } | undefined;
+    this.vnc = Array.isArray(status?.features) && status.features.includes(CUA_VNC_FEATURE);
     if (this.commands) this.dragPath = this.commands.get('drag')?.has('path') ?? false;
     await this.readScreenSize(signal);
+  }
+
+  override supports(operation: OptionalOperation): boolean {
+    if (operation === 'openVnc') return this.vnc;
+    return super.supports(operation);
+  }
+
+  /** The desktop's RFB stream over the server's `WS /vnc`, authenticated like every request. */
+  override async openVnc(signal?: AbortSignal): Promise<Duplex> {
+    if (!this.vnc) return super.openVnc(signal);
+    if (this.closed) throw new DomainError(DomainErrorCode.COMPUTER_FAILED, `Computer ${this.id} was closed.`);
+    const headers: Record<string, string> = {};
+    if (this.endpoint.apiKey !== undefined) headers[CUA_HEADERS.apiKey] = this.endpoint.apiKey;
+    if (this.endpoint.containerName !== undefined) headers[CUA_HEADERS.containerName] = this.endpoint.containerName;
+    const ws = new WebSocket(wsUrlOf(this.endpoint.url, CUA_PATHS.vnc), { headers, handshakeTimeout: this.requestTimeoutMs, perMessageDeflate: false, maxPayload: CUA_MAX_MESSAGE_BYTES });
+    await new Promise<void>((resolve, reject) => {
+      const fail = (e: Error) => {
+        signal?.removeEventListener('abort', onAbort);
+        ws.on('error', () => undefined);
+        ws.terminate();
+        reject(new DomainError(DomainErrorCode.COMPUTER_FAILED, `${this.host} refused its VNC stream: ${e.message}`, { cause: e }));
+      };
+      const onAbort = () => fail(abortReason(signal!, 'Opening the VNC stream'));
+      ws.once('open', () => {
+        signal?.removeEventListener('abort', onAbort);
+        ws.removeAllListeners('error');
+        ws.removeAllListeners('unexpected-response');
+        resolve();
+      });
+      ws.once('unexpected-response', (_req, res) => {
+        res.resume();
+        fail(new Error(`HTTP ${res.statusCode ?? 0}`));
+      });
+      ws.once('error', fail);
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    return createWebSocketStream(ws);
   }
 
   /** What the server is and offers. */

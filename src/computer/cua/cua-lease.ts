@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import { DomainError, DomainErrorCode } from '../../common/domain-error';
 import { CommandOptions, CommandResult, Computer, Frame, LaunchResult, MouseButton, OptionalOperation, Point, SettleOptions, SettleResult, Size } from '../computer.port';
 import { CuaComputer } from './cua-computer';
@@ -36,6 +37,11 @@ export class LeasedCuaComputer extends Computer {
 
   override supports(operation: OptionalOperation): boolean {
     return this.inner.supports(operation);
+  }
+
+  override openVnc(signal?: AbortSignal): Promise<Duplex> {
+    this.guard();
+    return this.inner.openVnc(signal);
   }
 
   /** The endpoint's base URL as logs show it. */

@@ -24,11 +24,11 @@ export function displayUrl(url: string): string {
   }
 }
 
-/** The server's `/ws` address (ws:// or wss://). */
-export function wsUrlOf(base: string): string {
+/** A WebSocket address of the server (ws:// or wss://): `/ws` unless another path is given. */
+export function wsUrlOf(base: string, path: string = CUA_PATHS.ws): string {
   const u = new URL(base);
   u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
-  u.pathname = u.pathname.replace(/\/+$/, '') + CUA_PATHS.ws;
+  u.pathname = u.pathname.replace(/\/+$/, '') + path;
   u.search = '';
   u.hash = '';
   return u.toString();

@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import { DomainError, DomainErrorCode, errorMessage } from '../../common/domain-error';
 import {
   CommandOptions,
@@ -64,6 +65,9 @@ export class KubernetesComputer extends Computer {
 
   screenSize(): Promise<Size> {
     return this.call(() => this.inner.screenSize());
+  }
+  override openVnc(signal?: AbortSignal): Promise<Duplex> {
+    return this.call(() => this.inner.openVnc(signal));
   }
   capture(signal?: AbortSignal): Promise<Frame> {
     return this.call(() => this.inner.capture(signal));

@@ -18,9 +18,9 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { spawn, type ChildProcess, execFileSync } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -49,12 +49,34 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / TICKS;
 }
 
-function x0vncPids(): number[] {
-  try {
-    return execFileSync('pgrep', ['-x', 'X0tigervnc'], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
-  } catch {
-    return [];
+/** CPU seconds of the X0tigervnc processes started by the server `root` (its descendants; none when gone). */
+function x0vncCpu(root: number): number {
+  const parent = new Map<number, number>();
+  const name = new Map<number, string>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      name.set(Number(entry), stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')));
+      parent.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // gone meanwhile
+    }
   }
+  const under = (pid: number): boolean => {
+    for (let p = parent.get(pid); p !== undefined && p > 1; p = parent.get(p)) if (p === root) return true;
+    return false;
+  };
+  let total = 0;
+  for (const [pid, comm] of name) {
+    if (comm !== 'X0tigervnc' || !under(pid)) continue;
+    try {
+      total += cpuSeconds(pid);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
 }
 
 async function startServer(): Promise<{ proc: ChildProcess; url: string }> {
@@ -100,8 +122,14 @@ async function firstFrameAt(page: Page): Promise<number> {
       const c = (globalThis as unknown as PageDocument).document.querySelector('#screen canvas');
       if (!c || c.width < 100) return false;
       const ctx = c.getContext('2d');
-      const px = ctx?.getImageData(Math.floor(c.width / 2), Math.floor(c.height / 2), 1, 1).data;
-      return px && px[0] > 200 ? Date.now() : false;
+      if (!ctx) return false;
+      // Any light pixel on a 6x6 grid: the terminal's white, on the desktop's black.
+      for (let i = 1; i < 6; i++) {
+        for (let j = 1; j < 6; j++) {
+          if (ctx.getImageData(Math.floor((c.width * i) / 6), Math.floor((c.height * j) / 6), 1, 1).data[0] > 200) return Date.now();
+        }
+      }
+      return false;
     },
     undefined,
     { polling: 'raf', timeout: 30_000 },
@@ -138,12 +166,14 @@ export async function main() {
     await page.goto(await linkOf(client, true));
     await firstFrameAt(page);
     await page.waitForFunction(() => (globalThis as unknown as PageDocument).document.querySelector('#status')?.textContent?.startsWith('You have control'));
-    await page.locator('#screen canvas').click();
+    // Into the terminal (top left of the screen), so it keeps the focus.
+    const box = (await page.locator('#screen canvas').boundingBox())!;
+    await page.mouse.click(box.x + box.width * 0.15, box.y + box.height * 0.2);
     const latency: number[] = [];
     for (let i = 0; i < KEYS; i++) {
       const before = await page.evaluate(() => (globalThis as unknown as PageDocument).document.querySelector('#screen canvas')?.toDataURL().length ?? 0);
       const t0 = Date.now();
-      await page.keyboard.press(i % 2 ? 'BackSpace' : 'x');
+      await page.keyboard.press(i % 2 ? 'Backspace' : 'x');
       const at = await page.waitForFunction(
         (b) => ((globalThis as unknown as PageDocument).document.querySelector('#screen canvas')?.toDataURL().length !== b ? Date.now() : false),
         before,
@@ -186,14 +216,13 @@ export async function main() {
         }
       });
       bytes.fill(0);
-      const vnc = x0vncPids();
       const s0 = cpuSeconds(proc.pid!);
-      const v0 = vnc.reduce((n, pid) => n + cpuSeconds(pid), 0);
+      const v0 = x0vncCpu(proc.pid!);
       const t0 = Date.now();
       await new Promise((r) => setTimeout(r, WINDOW_MS));
       const seconds = (Date.now() - t0) / 1000;
       const server = (cpuSeconds(proc.pid!) - s0) / seconds;
-      const x0 = (vnc.reduce((n, pid) => n + cpuSeconds(pid), 0) - v0) / seconds;
+      const x0 = (x0vncCpu(proc.pid!) - v0) / seconds;
       polling = false;
       await Promise.all(loops);
       await Promise.all(pollers.map((c) => c.close()));

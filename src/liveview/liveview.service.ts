@@ -83,6 +83,12 @@ export class LiveViewService implements OnModuleInit, OnModuleDestroy {
     if (!computer.supports('openVnc')) {
       throw new DomainError(DomainErrorCode.COMPUTER_UNSUPPORTED, `Computers of the ${computer.provider} provider offer no live view.`);
     }
+    // Start the desktop's VNC server now (it lingers a minute): the person opens the link within
+    // seconds, and the first frame then need not wait for it.
+    computer.openVnc(AbortSignal.timeout(VNC_CONNECT_TIMEOUT_MS)).then(
+      (s) => s.destroy(),
+      (e: unknown) => this.logger.debug(`Could not start the VNC server of session ${session.id} ahead: ${errorMessage(e)}`),
+    );
     const { token, viewId, expiresAt } = this.grants.issue(session.principal, session, control);
     return { url: `${this.baseUrl()}/live/${viewId}/?token=${token}`, expiresAt };
   }

@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { EventEmitter } from 'node:events';
 import { AgentResult, AgentService, StepRecord } from '../agent/agent.module';
 import { abortReason, errorMessage, isDomainError } from '../common/domain-error';
 import { InjectSettings } from '../config/config.module';
@@ -38,6 +39,11 @@ export interface TaskResumeEvent {
   computerId: string;
   step: number;
   pausedMs: number;
+}
+
+export interface TaskEvents {
+  /** A task of this session finished a step (on the session's computer or an extra one). */
+  step: [session: Session, event: TaskStepEvent];
 }
 
 export interface TaskRunOptions {
@@ -80,6 +86,7 @@ export type TaskOutcome = { ok: true; report: TaskReport } | { ok: false; error:
 @Injectable()
 export class TaskService {
   private readonly logger = new Logger(TaskService.name);
+  readonly events = new EventEmitter<TaskEvents>();
 
   constructor(
     private readonly sessions: SessionService,
@@ -172,7 +179,9 @@ export class TaskService {
           owner: { principal: session.principal, sessionId: session.id },
           onStep: (step, maxSteps) => {
             steps = step.step;
-            options.onStep?.({ task: index, computerId: computer.id, step, maxSteps });
+            const event = { task: index, computerId: computer.id, step, maxSteps };
+            options.onStep?.(event);
+            this.events.emit('step', session, event);
           },
           onRetry: (message) => options.onRetry?.({ task: index, computerId: computer.id, step: steps + 1, message }),
         }),

@@ -51,10 +51,10 @@ describe(DashboardService.name, () => {
   it('keeps the last actions of each session, newest first: tool calls, and the agent\'s steps by the names of their actions only', () => {
     const [mine, his] = sessions;
     sut.noteToolCall(mine, { tool: 'computer', outcome: 'ok', durationMs: 12 }, T0);
-    tasks.emit('step', mine, { task: 0, computerId: 'c1', step: step(1, ['left_click']), maxSteps: 10 });
-    tasks.emit('step', mine, { task: 1, computerId: 'c2', step: step(2, ['type', 'key'], ['error', 'skipped']), maxSteps: 10 });
-    tasks.emit('step', mine, { task: 0, computerId: 'c1', step: step(3, ['zoom'], ['skipped']), maxSteps: 10 });
-    tasks.emit('step', mine, { task: 0, computerId: 'c1', step: step(4, []), maxSteps: 10 });
+    tasks.emit('step', { session: mine, task: 0, computerId: 'c1', step: step(1, ['left_click']), maxSteps: 10, startedAt: T0, durationMs: 50 });
+    tasks.emit('step', { session: mine, task: 1, computerId: 'c2', step: step(2, ['type', 'key'], ['error', 'skipped']), maxSteps: 10, startedAt: T0, durationMs: 50 });
+    tasks.emit('step', { session: mine, task: 0, computerId: 'c1', step: step(3, ['zoom'], ['skipped']), maxSteps: 10, startedAt: T0, durationMs: 50 });
+    tasks.emit('step', { session: mine, task: 0, computerId: 'c1', step: step(4, []), maxSteps: 10, startedAt: T0, durationMs: 50 });
     sut.noteToolCall(his, { tool: 'run_command', outcome: 'SESSION_UNDER_HUMAN_CONTROL', durationMs: 1 }, T0);
 
     const [shown] = sut.state(dashboardOf('alice')).sessions;
@@ -73,7 +73,7 @@ describe(DashboardService.name, () => {
   it(`keeps ${ACTIONS_KEPT} actions per session, and cuts long ones`, () => {
     const [mine] = sessions;
     for (let i = 1; i <= ACTIONS_KEPT + 5; i++) sut.noteToolCall(mine, { tool: `tool_${i}`, outcome: 'ok', durationMs: 1 });
-    tasks.emit('step', mine, { task: 0, computerId: 'c1', step: step(1, Array.from({ length: 40 }, () => 'left_click')), maxSteps: 10 });
+    tasks.emit('step', { session: mine, task: 0, computerId: 'c1', step: step(1, Array.from({ length: 40 }, () => 'left_click')), maxSteps: 10, startedAt: T0, durationMs: 50 });
     const { actions } = sut.state(dashboardOf('alice')).sessions[0];
     expect(actions).toHaveLength(ACTIONS_KEPT);
     expect(actions[0].action).toHaveLength(120);

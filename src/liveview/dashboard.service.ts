@@ -2,7 +2,7 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import { DomainError, DomainErrorCode } from '../common/domain-error';
 import { InjectSettings } from '../config/config.module';
 import { Session, SessionService } from '../session/session.module';
-import { TaskService, type TaskStepEvent } from '../task/task.module';
+import { TaskService, type TaskStepDoneEvent } from '../task/task.module';
 import { type ActionEntry, Ring } from './action-ring';
 import { LiveViewService, type LiveViewLink } from './liveview.service';
 import { LIVE_VIEW_SETTINGS, type LiveViewSettings } from './liveview.settings';
@@ -68,7 +68,7 @@ export class DashboardService implements OnModuleInit {
   ) {}
 
   onModuleInit() {
-    this.tasks.events.on('step', (session, event) => this.noteStep(session, event));
+    this.tasks.events.on('step', (event) => this.noteStep(event));
   }
 
   /** A one-time link to the principal's dashboard. */
@@ -84,13 +84,13 @@ export class DashboardService implements OnModuleInit {
   }
 
   /** A step of one of the session's tasks finished: which actions it took, and how they went (their text may hold what was typed: not kept). */
-  noteStep(session: Session, { task, step }: TaskStepEvent, now = Date.now()): void {
+  noteStep({ session, task, step, durationMs }: TaskStepDoneEvent, now = Date.now()): void {
     const names = step.actions.map((a) => a.action).join(', ') || 'no action';
     const failed = step.outcomes.filter((o) => o.status === 'error').length;
     const skipped = step.outcomes.filter((o) => o.status === 'skipped').length;
     const outcome = failed ? `${failed} failed` : skipped ? `${skipped} not run` : 'ok';
     const which = task ? `task ${task + 1}, step ${step.step}` : `step ${step.step}`;
-    this.ring(session).push({ at: now, by: 'agent', action: clip(`${which}: ${names}`), outcome, durationMs: step.modelMs });
+    this.ring(session).push({ at: now, by: 'agent', action: clip(`${which}: ${names}`), outcome, durationMs });
   }
 
   /** What the dashboard shows: the grant's principal's sessions, oldest first. */

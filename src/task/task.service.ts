@@ -41,9 +41,17 @@ export interface TaskResumeEvent {
   pausedMs: number;
 }
 
+/** A step of a task finished on one of a session's computers: for records kept per session (the recordings). */
+export interface TaskStepDoneEvent extends TaskStepEvent {
+  session: Session;
+  /** When the step began (ms since the epoch: its screenshot, the model, the actions, the settling) and how long it took. */
+  startedAt: number;
+  durationMs: number;
+}
+
 export interface TaskEvents {
-  /** A task of this session finished a step (on the session's computer or an extra one). */
-  step: [session: Session, event: TaskStepEvent];
+  /** After every step of every task. */
+  step: [TaskStepDoneEvent];
 }
 
 export interface TaskRunOptions {
@@ -168,6 +176,7 @@ export class TaskService {
   /** Runs the task on `computer` as a task of the session. Never throws: a failure is an outcome. */
   private async attempt(session: Session, computer: Computer, task: string, options: TaskRunOptions, index: number, sessionDesktop: boolean): Promise<TaskOutcome> {
     let steps = 0;
+    let stepStarted = Date.now();
     try {
       const result = await this.sessions.runTask(session, task.slice(0, 80), options.signal, (signal) =>
         this.agent.run(task, computer, {
@@ -179,9 +188,11 @@ export class TaskService {
           owner: { principal: session.principal, sessionId: session.id },
           onStep: (step, maxSteps) => {
             steps = step.step;
-            const event = { task: index, computerId: computer.id, step, maxSteps };
+            const now = Date.now();
+            const event: TaskStepEvent = { task: index, computerId: computer.id, step, maxSteps };
+            this.events.emit('step', { ...event, session, startedAt: stepStarted, durationMs: now - stepStarted });
+            stepStarted = now;
             options.onStep?.(event);
-            this.events.emit('step', session, event);
           },
           onRetry: (message) => options.onRetry?.({ task: index, computerId: computer.id, step: steps + 1, message }),
         }),

@@ -40,7 +40,7 @@ export interface ToolCallEvent {
   tool: string;
   outcome: string;
   durationMs: number;
-  /** The session the call addressed (through its scope), if it got that far. */
+  /** The session the call addressed, when it resolved one. */
   session?: Session;
 }
 
@@ -92,7 +92,7 @@ export class ToolRunner {
       session: async (sessionId) => {
         const session = await this.sessions.resolve({ principal: ctx.principal, sessionId, connectionId: ctx.connectionId }, link.signal);
         addLogField('session', session.id);
-        addressed = session;
+        addressed ??= session;
         return session;
       },
     };

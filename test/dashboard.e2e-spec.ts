@@ -96,7 +96,8 @@ describe('Sessions dashboard in a browser', () => {
   }
 
   it("lists only the caller's sessions, with thumbnails of their own desktops that follow them, running tasks and last actions", async () => {
-    t = await startApp({ API_KEYS, SCRIPTED_MODEL_STEPS: '40', SCRIPTED_MODEL_STEP_MS: '150' });
+    // Steps slow enough that the first ones are still among a card's last 10 actions when the page next refreshes (every 1.5 s).
+    t = await startApp({ API_KEYS, SCRIPTED_MODEL_STEPS: '40', SCRIPTED_MODEL_STEP_MS: '400' });
     const alice = await clientWith(KEY_A);
     const bob = await clientWith(KEY_B);
     // Both principals have a session called a1: ids are per principal.

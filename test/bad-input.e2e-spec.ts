@@ -28,6 +28,7 @@ const FIELDS: Record<string, Record<string, unknown>> = {
   run_cua_task: { task: 'hello', session_id: 'fuzz' },
   run_multi_cua_tasks: { tasks: ['a'], concurrent: false, session_id: 'fuzz' },
   cleanup_session: { session_id: 'fuzz' },
+  dashboard: {},
   create_session: { idle_timeout_ms: 5000 },
   computer: { action: 'left_click', coordinate: [10, 10], text: 'shift', scroll_direction: 'up', scroll_amount: 1, duration: 0, screenshot: false, format: 'png', session_id: 'fuzz' },
   run_command: { command: 'echo hi', timeout_ms: 1000, session_id: 'fuzz' },

@@ -1,22 +1,30 @@
 import { Module } from '@nestjs/common';
+import { ComputerModule } from '../computer/computer.module';
 import { HttpModule } from '../http/http.module';
 import { SessionModule } from '../session/session.module';
+import { TaskModule } from '../task/task.module';
+import { DashboardController } from './dashboard.controller';
+import { DashboardService } from './dashboard.service';
 import { LiveViewController } from './liveview.controller';
 import { LiveViewGateway } from './liveview.gateway';
 import { LiveViewService } from './liveview.service';
+import { Thumbnails } from './thumbnails';
 
 /**
  * Live views of sessions' desktops in a browser: links with one-time tokens, grant cookies, the
  * viewer page (noVNC), the WebSocket bridge to each desktop's VNC server that drops a viewer's
- * input unless it holds control, and take-over.
+ * input unless it holds control, and take-over; and the sessions dashboard of each principal
+ * (thumbnails, running tasks, last actions, a click to a session's live view).
  */
 @Module({
-  imports: [SessionModule, HttpModule],
-  controllers: [LiveViewController],
-  providers: [LiveViewService, LiveViewGateway],
-  exports: [LiveViewService],
+  imports: [SessionModule, HttpModule, ComputerModule, TaskModule],
+  controllers: [DashboardController, LiveViewController],
+  providers: [LiveViewService, LiveViewGateway, DashboardService, Thumbnails],
+  exports: [LiveViewService, DashboardService],
 })
 export class LiveViewModule {}
 
 export { LiveViewService } from './liveview.service';
 export type { LiveViewLink, LiveViewState } from './liveview.service';
+export { DashboardService } from './dashboard.service';
+export type { DashboardSession, DashboardState, ToolCallNote } from './dashboard.service';

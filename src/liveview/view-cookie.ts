@@ -17,5 +17,10 @@ export function cookieValue(req: IncomingMessage, name: string): string | undefi
  * request another site starts (SameSite=Strict), and only to this session's page (Path).
  */
 export function grantCookie(name: string, value: string, viewId: string, maxAgeMs: number): string {
-  return `${name}=${value}; Path=/live/${viewId}/; Max-Age=${Math.floor(maxAgeMs / 1000)}; HttpOnly; Secure; SameSite=Strict`;
+  return pageCookie(name, value, `/live/${viewId}/`, maxAgeMs);
+}
+
+/** The same, for the page at `path` (a dashboard's grant: `/live/dashboard/<id>/`). */
+export function pageCookie(name: string, value: string, path: string, maxAgeMs: number): string {
+  return `${name}=${value}; Path=${path}; Max-Age=${Math.floor(maxAgeMs / 1000)}; HttpOnly; Secure; SameSite=Strict`;
 }

@@ -19,11 +19,11 @@ describe(ViewGrants.name, () => {
   });
 
   it('keeps one view id per session, different between sessions of the same name', () => {
-    const a = session('x', 'alice');
-    const b = session('x', 'bob');
+    const a = session('shared-name', 'alice');
+    const b = session('shared-name', 'bob');
     expect(grants.viewIdOf(a)).toBe(grants.viewIdOf(a));
     expect(grants.viewIdOf(a)).not.toBe(grants.viewIdOf(b));
-    expect(grants.viewIdOf(a)).not.toContain('x');
+    expect(grants.viewIdOf(a)).not.toContain('shared-name');
   });
 
   it('refuses an expired token, and a token used on another page (which spends it)', () => {
@@ -72,5 +72,67 @@ describe(ViewGrants.name, () => {
     expect(grants.size()).toEqual({ tokens: 0, grants: 1 });
     grants.sweep(T0 + 3_600_000);
     expect(grants.size()).toEqual({ tokens: 0, grants: 0 });
+  });
+
+  describe('dashboard grants', () => {
+    it('turn a dashboard token into a grant for that principal\'s dashboard, once', () => {
+      const { token, dashboardId, expiresAt } = grants.issueDashboard('alice', T0);
+      expect(expiresAt).toBe(T0 + 60_000);
+      expect(dashboardId).toBe(grants.dashboardIdOf('alice'));
+      expect(dashboardId).not.toContain('alice');
+      expect(dashboardId).not.toBe(grants.dashboardIdOf('bob'));
+      const g = grants.redeemDashboard(dashboardId, token, T0 + 1000);
+      expect(g).toMatchObject({ kind: 'dashboard', principal: 'alice', dashboardId, expiresAt: T0 + 1000 + 3_600_000 });
+      expect(g!.id).not.toBe(token);
+      expect(grants.redeemDashboard(dashboardId, token, T0 + 1001)).toBeUndefined();
+      expect(grants.findDashboard(dashboardId, g!.id, T0 + 2000)).toBe(g);
+    });
+
+    it('refuse an expired token, another principal\'s dashboard (which spends the token) and an expired grant', () => {
+      const late = grants.issueDashboard('alice', T0);
+      expect(grants.redeemDashboard(late.dashboardId, late.token, T0 + 60_000)).toBeUndefined();
+      const misplaced = grants.issueDashboard('alice', T0);
+      expect(grants.redeemDashboard(grants.dashboardIdOf('bob'), misplaced.token, T0)).toBeUndefined();
+      expect(grants.redeemDashboard(misplaced.dashboardId, misplaced.token, T0)).toBeUndefined();
+
+      const ok = grants.issueDashboard('alice', T0);
+      const g = grants.redeemDashboard(ok.dashboardId, ok.token, T0)!;
+      expect(grants.findDashboard(grants.dashboardIdOf('bob'), g.id, T0)).toBeUndefined();
+      expect(grants.findDashboard(ok.dashboardId, undefined, T0)).toBeUndefined();
+      expect(grants.findDashboard(ok.dashboardId, g.id, T0 + 3_600_000)).toBeUndefined();
+      expect(grants.size()).toEqual({ tokens: 0, grants: 0 });
+    });
+
+    it('never open a page of the other kind: tokens and grants are not interchangeable', () => {
+      const s = session();
+      const viewId = grants.viewIdOf(s);
+      const dash = grants.issueDashboard('alice', T0);
+      // A dashboard token used on a session's page (even one whose view id were guessed to match) is spent and refused.
+      expect(grants.redeem(viewId, dash.token, T0)).toBeUndefined();
+      expect(grants.redeemDashboard(dash.dashboardId, dash.token, T0)).toBeUndefined();
+
+      const view = grants.issue('alice', s, false, T0);
+      expect(grants.redeemDashboard(grants.dashboardIdOf('alice'), view.token, T0)).toBeUndefined();
+
+      const d = grants.issueDashboard('alice', T0);
+      const dg = grants.redeemDashboard(d.dashboardId, d.token, T0)!;
+      const v = grants.issue('alice', s, false, T0);
+      const vg = grants.redeem(v.viewId, v.token, T0)!;
+      expect(grants.find(viewId, dg.id, T0)).toBeUndefined();
+      expect(grants.findDashboard(d.dashboardId, vg.id, T0)).toBeUndefined();
+    });
+
+    it('outlive the end of a session, and are swept when they expire', () => {
+      const s = session();
+      const d = grants.issueDashboard('alice', T0);
+      const dg = grants.redeemDashboard(d.dashboardId, d.token, T0)!;
+      grants.issueDashboard('alice', T0);
+      grants.forget(s);
+      expect(grants.findDashboard(d.dashboardId, dg.id, T0)).toBe(dg);
+      grants.sweep(T0 + 60_000);
+      expect(grants.size()).toEqual({ tokens: 0, grants: 1 });
+      grants.sweep(T0 + 3_600_000);
+      expect(grants.size()).toEqual({ tokens: 0, grants: 0 });
+    });
   });
 });

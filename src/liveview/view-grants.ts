@@ -3,6 +3,7 @@ import type { Session } from '../session/session.module';
 
 /** What a browser may do once it has opened a live-view link: watch one session of one principal. */
 export interface ViewGrant {
+  readonly kind: 'view';
   /** The cookie's value: random, unguessable, never logged. */
   readonly id: string;
   readonly principal: string;
@@ -16,13 +17,20 @@ export interface ViewGrant {
   readonly expiresAt: number;
 }
 
-interface PendingToken {
-  principal: string;
-  session: Session;
-  viewId: string;
-  control: boolean;
-  expiresAt: number;
+/** What a browser may do once it has opened a dashboard link: see the sessions of one principal, and open their live views. */
+export interface DashboardGrant {
+  readonly kind: 'dashboard';
+  /** The cookie's value: random, unguessable, never logged. */
+  readonly id: string;
+  readonly principal: string;
+  /** The opaque id in the dashboard's path (`/live/dashboard/<dashboardId>/`), one per principal. */
+  readonly dashboardId: string;
+  readonly expiresAt: number;
 }
+
+type PendingToken =
+  | { kind: 'view'; principal: string; session: Session; viewId: string; control: boolean; expiresAt: number }
+  | { kind: 'dashboard'; principal: string; dashboardId: string; expiresAt: number };
 
 const random = () => randomBytes(32).toString('base64url');
 
@@ -32,12 +40,17 @@ const random = () => randomBytes(32).toString('base64url');
  * valid for that session's page alone until it expires or the session ends. Each session gets an
  * opaque view id on first use, so its page's path names neither the session nor the principal
  * (session ids are only unique per principal).
+ *
+ * The dashboard's links work the same way, for a principal rather than one session: its grant is
+ * valid for that principal's dashboard page alone (its own opaque id, one per principal) until it
+ * expires. A token or grant of one kind never opens a page of the other.
  */
 export class ViewGrants {
   private readonly tokens = new Map<string, PendingToken>();
-  private readonly grants = new Map<string, ViewGrant>();
+  private readonly grants = new Map<string, ViewGrant | DashboardGrant>();
   private readonly viewIds = new WeakMap<Session, string>();
   private readonly sessions = new Map<string, Session>();
+  private readonly dashboardIds = new Map<string, string>();
 
   constructor(
     private readonly tokenTtlMs: number,
@@ -60,8 +73,49 @@ export class ViewGrants {
     const viewId = this.viewIdOf(session);
     const token = random();
     const expiresAt = now + this.tokenTtlMs;
-    this.tokens.set(token, { principal, session, viewId, control, expiresAt });
+    this.tokens.set(token, { kind: 'view', principal, session, viewId, control, expiresAt });
     return { token, viewId, expiresAt };
+  }
+
+  /** The principal's dashboard id (made on first use). */
+  dashboardIdOf(principal: string): string {
+    let id = this.dashboardIds.get(principal);
+    if (!id) {
+      id = randomBytes(16).toString('base64url');
+      this.dashboardIds.set(principal, id);
+    }
+    return id;
+  }
+
+  /** A new link token for this principal's dashboard. */
+  issueDashboard(principal: string, now = Date.now()): { token: string; dashboardId: string; expiresAt: number } {
+    const dashboardId = this.dashboardIdOf(principal);
+    const token = random();
+    const expiresAt = now + this.tokenTtlMs;
+    this.tokens.set(token, { kind: 'dashboard', principal, dashboardId, expiresAt });
+    return { token, dashboardId, expiresAt };
+  }
+
+  /** Swaps a dashboard link token for a grant, like redeem(). */
+  redeemDashboard(dashboardId: string, token: string, now = Date.now()): DashboardGrant | undefined {
+    const t = this.tokens.get(token);
+    if (!t) return undefined;
+    this.tokens.delete(token);
+    if (t.kind !== 'dashboard' || t.dashboardId !== dashboardId || t.expiresAt <= now) return undefined;
+    const grant: DashboardGrant = { kind: 'dashboard', id: random(), principal: t.principal, dashboardId, expiresAt: now + this.grantTtlMs };
+    this.grants.set(grant.id, grant);
+    return grant;
+  }
+
+  /** The dashboard grant a cookie holds for this dashboard, when it is still good. */
+  findDashboard(dashboardId: string, grantId: string | undefined, now = Date.now()): DashboardGrant | undefined {
+    const g = grantId === undefined ? undefined : this.grants.get(grantId);
+    if (g?.kind !== 'dashboard' || g.dashboardId !== dashboardId) return undefined;
+    if (g.expiresAt <= now) {
+      this.grants.delete(g.id);
+      return undefined;
+    }
+    return g;
   }
 
   /**
@@ -72,8 +126,9 @@ export class ViewGrants {
     const t = this.tokens.get(token);
     if (!t) return undefined;
     this.tokens.delete(token);
-    if (t.viewId !== viewId || t.expiresAt <= now || t.session.ended) return undefined;
+    if (t.kind !== 'view' || t.viewId !== viewId || t.expiresAt <= now || t.session.ended) return undefined;
     const grant: ViewGrant = {
+      kind: 'view',
       id: random(),
       principal: t.principal,
       session: t.session,
@@ -89,7 +144,7 @@ export class ViewGrants {
   /** The grant a cookie holds for this page, when it is still good. */
   find(viewId: string, grantId: string | undefined, now = Date.now()): ViewGrant | undefined {
     const g = grantId === undefined ? undefined : this.grants.get(grantId);
-    if (!g || g.viewId !== viewId) return undefined;
+    if (g?.kind !== 'view' || g.viewId !== viewId) return undefined;
     if (g.expiresAt <= now || g.session.ended) {
       this.grants.delete(g.id);
       return undefined;
@@ -99,8 +154,8 @@ export class ViewGrants {
 
   /** Forgets everything about a session that ended: its tokens, grants and view id. */
   forget(session: Session): void {
-    for (const [token, t] of this.tokens) if (t.session === session) this.tokens.delete(token);
-    for (const [id, g] of this.grants) if (g.session === session) this.grants.delete(id);
+    for (const [token, t] of this.tokens) if (t.kind === 'view' && t.session === session) this.tokens.delete(token);
+    for (const [id, g] of this.grants) if (g.kind === 'view' && g.session === session) this.grants.delete(id);
     const viewId = this.viewIds.get(session);
     if (viewId) this.sessions.delete(viewId);
   }

@@ -4,6 +4,7 @@ import { SetLevelRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { packageVersion } from '../common/version';
 import { TrajectoryResources } from './trajectory.resources';
 import type { ToolContext } from './tool-context';
+import { DashboardTools } from './tools/dashboard.tools';
 import { LiveViewTools } from './tools/liveview.tools';
 import { ScreenTools } from './tools/screen.tools';
 import { SessionTools } from './tools/session.tools';
@@ -26,6 +27,7 @@ export class McpServerFactory {
     private readonly tasks: TaskTools,
     private readonly sessionTools: SessionTools,
     private readonly liveViewTools: LiveViewTools,
+    private readonly dashboardTools: DashboardTools,
     private readonly trajectories: TrajectoryResources,
   ) {}
 
@@ -43,6 +45,7 @@ export class McpServerFactory {
       this.tasks.register(ctx);
       this.sessionTools.register(ctx);
       this.liveViewTools.register(ctx);
+      this.dashboardTools.register(ctx);
     });
     this.trajectories.register(ctx);
     return ctx;

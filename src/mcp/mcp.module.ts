@@ -16,6 +16,7 @@ import { McpMetrics } from './mcp.metrics';
 import { McpServerFactory } from './mcp-server.factory';
 import { TrajectoryResources } from './trajectory.resources';
 import { ShutdownCoordinator } from './shutdown.coordinator';
+import { DashboardTools } from './tools/dashboard.tools';
 import { LiveViewTools } from './tools/liveview.tools';
 import { ScreenTools } from './tools/screen.tools';
 import { SessionTools } from './tools/session.tools';
@@ -35,6 +36,7 @@ import { ToolRunner } from './tools/tool-runner';
     ToolRunner,
     ScreenTools,
     LiveViewTools,
+    DashboardTools,
     TaskTools,
     SessionTools,
     TrajectoryResources,

@@ -40,6 +40,8 @@ export interface ToolCallEvent {
   tool: string;
   outcome: string;
   durationMs: number;
+  /** The session the call addressed, when it resolved one. */
+  session?: Session;
 }
 
 export interface ToolRunnerEvents {
@@ -78,6 +80,7 @@ export class ToolRunner {
       return toToolError(new DomainError(DomainErrorCode.SHUTTING_DOWN, 'The server is shutting down and takes no new calls.'));
     }
     const link = linkSignals(extra.signal);
+    let addressed: Session | undefined;
     const scope: CallScope = {
       signal: link.signal,
       ctx,
@@ -89,6 +92,7 @@ export class ToolRunner {
       session: async (sessionId) => {
         const session = await this.sessions.resolve({ principal: ctx.principal, sessionId, connectionId: ctx.connectionId }, link.signal);
         addLogField('session', session.id);
+        addressed ??= session;
         return session;
       },
     };
@@ -111,7 +115,7 @@ export class ToolRunner {
     this.inFlight.add(entry);
     try {
       const result = await done;
-      this.events.emit('call', { tool: name, outcome, durationMs: Date.now() - started });
+      this.events.emit('call', { tool: name, outcome, durationMs: Date.now() - started, session: addressed });
       return result;
     } finally {
       this.inFlight.delete(entry);

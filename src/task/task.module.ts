@@ -14,6 +14,6 @@ import { TaskService } from './task.service';
 export class TaskModule {}
 
 export { TaskService } from './task.service';
-export type { MultiTaskOptions, TaskOutcome, TaskPauseEvent, TaskReport, TaskResumeEvent, TaskRetryEvent, TaskRunOptions, TaskStepEvent } from './task.service';
+export type { MultiTaskOptions, TaskOutcome, TaskPauseEvent, TaskReport, TaskResumeEvent, TaskRetryEvent, TaskRunOptions, TaskStepDoneEvent, TaskStepEvent, TaskEvents } from './task.service';
 export { ConcurrentTasksLimitError, TaskFailedError } from './task.errors';
 export type { TaskFailureStage } from './task.errors';

@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { EventEmitter } from 'node:events';
 import { AgentResult, AgentService, StepRecord } from '../agent/agent.module';
 import { abortReason, errorMessage, isDomainError } from '../common/domain-error';
 import { InjectSettings } from '../config/config.module';
@@ -38,6 +39,19 @@ export interface TaskResumeEvent {
   computerId: string;
   step: number;
   pausedMs: number;
+}
+
+/** A step of a task finished on one of a session's computers: for records kept per session (the recordings). */
+export interface TaskStepDoneEvent extends TaskStepEvent {
+  session: Session;
+  /** When the step began (ms since the epoch: its screenshot, the model, the actions, the settling) and how long it took. */
+  startedAt: number;
+  durationMs: number;
+}
+
+export interface TaskEvents {
+  /** After every step of every task. */
+  step: [TaskStepDoneEvent];
 }
 
 export interface TaskRunOptions {
@@ -80,6 +94,7 @@ export type TaskOutcome = { ok: true; report: TaskReport } | { ok: false; error:
 @Injectable()
 export class TaskService {
   private readonly logger = new Logger(TaskService.name);
+  readonly events = new EventEmitter<TaskEvents>();
 
   constructor(
     private readonly sessions: SessionService,
@@ -161,6 +176,7 @@ export class TaskService {
   /** Runs the task on `computer` as a task of the session. Never throws: a failure is an outcome. */
   private async attempt(session: Session, computer: Computer, task: string, options: TaskRunOptions, index: number, sessionDesktop: boolean): Promise<TaskOutcome> {
     let steps = 0;
+    let stepStarted = Date.now();
     try {
       const result = await this.sessions.runTask(session, task.slice(0, 80), options.signal, (signal) =>
         this.agent.run(task, computer, {
@@ -172,7 +188,11 @@ export class TaskService {
           owner: { principal: session.principal, sessionId: session.id },
           onStep: (step, maxSteps) => {
             steps = step.step;
-            options.onStep?.({ task: index, computerId: computer.id, step, maxSteps });
+            const now = Date.now();
+            const event: TaskStepEvent = { task: index, computerId: computer.id, step, maxSteps };
+            this.events.emit('step', { ...event, session, startedAt: stepStarted, durationMs: now - stepStarted });
+            stepStarted = now;
+            options.onStep?.(event);
           },
           onRetry: (message) => options.onRetry?.({ task: index, computerId: computer.id, step: steps + 1, message }),
         }),

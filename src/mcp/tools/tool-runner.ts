@@ -40,6 +40,13 @@ export interface ToolCallEvent {
   tool: string;
   outcome: string;
   durationMs: number;
+  /** Who called, and when the call began (ms since the epoch). */
+  principal: string;
+  startedAt: number;
+  /** The session the call addressed, when it resolved one. */
+  session?: Session;
+  /** The call's arguments as the client sent them, when the handler passed them (for records: redact before keeping). */
+  args?: Record<string, unknown>;
 }
 
 export interface ToolRunnerEvents {
@@ -73,11 +80,19 @@ export class ToolRunner {
     private readonly drain: DrainState,
   ) {}
 
-  async run(name: string, ctx: ToolContext, extra: Extra, work: (scope: CallScope) => Promise<CallToolResult | ToolFailure>): Promise<CallToolResult> {
+  /** `args`: the call's arguments, reported with the finished call (the session's recording logs them). */
+  async run(
+    name: string,
+    ctx: ToolContext,
+    extra: Extra,
+    work: (scope: CallScope) => Promise<CallToolResult | ToolFailure>,
+    args?: Record<string, unknown>,
+  ): Promise<CallToolResult> {
     if (this.drain.draining) {
       return toToolError(new DomainError(DomainErrorCode.SHUTTING_DOWN, 'The server is shutting down and takes no new calls.'));
     }
     const link = linkSignals(extra.signal);
+    let addressed: Session | undefined;
     const scope: CallScope = {
       signal: link.signal,
       ctx,
@@ -89,6 +104,7 @@ export class ToolRunner {
       session: async (sessionId) => {
         const session = await this.sessions.resolve({ principal: ctx.principal, sessionId, connectionId: ctx.connectionId }, link.signal);
         addLogField('session', session.id);
+        addressed ??= session;
         return session;
       },
     };
@@ -111,7 +127,7 @@ export class ToolRunner {
     this.inFlight.add(entry);
     try {
       const result = await done;
-      this.events.emit('call', { tool: name, outcome, durationMs: Date.now() - started });
+      this.events.emit('call', { tool: name, outcome, durationMs: Date.now() - started, principal: ctx.principal, startedAt: started, session: addressed, args });
       return result;
     } finally {
       this.inFlight.delete(entry);

@@ -286,6 +286,8 @@ export class RecordingStore {
     const kept: Found[] = [];
     for (const f of all) {
       const active = this.active.has(f.dir);
+      // Once its recording.json says it is closed, nothing can take it for one left behind: forget it.
+      if (!active && f.meta && f.meta.status !== 'recording') this.mine.delete(f.dir);
       if (!active && !this.mine.has(f.dir) && f.meta?.status === 'recording') {
         f.meta = { ...f.meta, status: 'interrupted', ended_at: new Date(f.lastWrite).toISOString() };
         await this.writeMeta(f.dir, f.meta).catch((e: unknown) => this.logger.warn(`Could not mark ${f.dir} interrupted: ${errorMessage(e)}`));

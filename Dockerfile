@@ -36,12 +36,13 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 # --- 4. runtime --------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime
 
-# The desktop stack of the xvfb provider (the same list as scripts/setup.sh) and tini, which runs
-# as PID 1: it forwards SIGTERM to node and reaps every orphaned desktop process.
+# The desktop stack of the xvfb provider and ffmpeg for recordings (the same list as
+# scripts/setup.sh), and tini, which runs as PID 1: it forwards SIGTERM to node and reaps every
+# orphaned desktop process.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       tini xvfb openbox xterm xauth bubblewrap x11-utils xdotool xclip fonts-dejavu-core passt nftables \
-      tint2 firefox-esr mousepad pcmanfm mupdf xdg-utils x11-xserver-utils tigervnc-scraping-server \
+      tint2 firefox-esr mousepad pcmanfm mupdf xdg-utils x11-xserver-utils tigervnc-scraping-server ffmpeg \
  && rm -rf /var/lib/apt/lists/*
 
 # A numeric non-root user of its own (the image's `node` user keeps uid 1000). bubblewrap is not

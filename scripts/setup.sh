@@ -9,10 +9,10 @@ cd "$(dirname "$0")/.."
 
 # The xvfb provider and its desktops: the minimal one (openbox, xterm) and the standard one (a tint2
 # panel, Firefox ESR, Mousepad, PCManFM, MuPDF, xdg-open); pasta and nftables give a desktop its own
-# filtered network (COMPUTER_NETWORK=egress); TigerVNC's X0tigervnc serves the live view. The
-# Dockerfile installs the same list.
+# filtered network (COMPUTER_NETWORK=egress); TigerVNC's X0tigervnc serves the live view; ffmpeg
+# encodes the sessions' videos (RECORDING=true). The Dockerfile installs the same list.
 PACKAGES=(xvfb openbox xterm xauth bubblewrap x11-utils xdotool xclip fonts-dejavu-core passt nftables
-  tint2 firefox-esr mousepad pcmanfm mupdf xdg-utils x11-xserver-utils tigervnc-scraping-server)
+  tint2 firefox-esr mousepad pcmanfm mupdf xdg-utils x11-xserver-utils tigervnc-scraping-server ffmpeg)
 # Only for the tests: tesseract reads the desktops' screenshots as a person would; Xtigervnc is a
 # second real VNC server the live view's RFB filter and bridge are tested against; chromium is the
 # real browser the live view's page is tested in (driven by playwright-core).

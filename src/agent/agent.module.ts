@@ -12,7 +12,7 @@ import { TrajectoryStore } from './trajectory/trajectory.store';
 @Module({
   imports: [DiscoveryModule, ComputerModule],
   providers: [AgentService, AgentMetrics, ModelProviderRegistry, TrajectoryStore, TrajectoryPruner, SecretRedactor],
-  exports: [AgentService, ModelProviderRegistry, TrajectoryStore],
+  exports: [AgentService, ModelProviderRegistry, TrajectoryStore, SecretRedactor],
 })
 export class AgentModule {}
 
@@ -23,7 +23,7 @@ export { CuaModel, ModelCallError, ModelProvider, NOT_EXECUTED } from './model.p
 export type { ActionResult, ModelInput, ModelTurn, ScreenshotSize, StepRecord, TokenUsage } from './model.port';
 export { ModelProviderRegistry, RegisterModelProvider } from './model-provider.registry';
 export { retryAfterMs, toModelCallError } from './model-errors';
-export { redact } from './secret-redactor';
+export { redact, SecretRedactor } from './secret-redactor';
 export type { VendorSdkErrors } from './model-errors';
 export { TrajectoryStore } from './trajectory/trajectory.store';
 export type { TrajectoryMeta, TrajectoryOwner } from './trajectory/trajectory.store';

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { SetLevelRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { packageVersion } from '../common/version';
+import { RecordingResources } from './recording.resources';
 import { TrajectoryResources } from './trajectory.resources';
 import type { ToolContext } from './tool-context';
 import { DashboardTools } from './tools/dashboard.tools';
@@ -17,7 +18,8 @@ const INSTRUCTIONS =
   'This server gives you your own computer (a virtual desktop) per session. See it with screenshot_cua, drive it with the computer tool, ' +
   'or hand a whole task in plain words to run_cua_task. Calls without session_id use this connection\'s default session; create_session gives ' +
   'you more computers by id. End sessions you no longer need with cleanup_session. When the server keeps trajectories, each run_cua_task ' +
-  'can be replayed from the resources trajectory://{session_id}/{task_id}.';
+  'can be replayed from the resources trajectory://{session_id}/{task_id}; when it records sessions, each session\'s action log and video are ' +
+  'the resources recording://{session_id}/{recording_id}.';
 
 /** Builds one McpServer per MCP connection (sharing one across clients leaks data between them). */
 @Injectable()
@@ -29,6 +31,7 @@ export class McpServerFactory {
     private readonly liveViewTools: LiveViewTools,
     private readonly dashboardTools: DashboardTools,
     private readonly trajectories: TrajectoryResources,
+    private readonly recordings: RecordingResources,
   ) {}
 
   create(principal: string, connectionId: string): ToolContext {
@@ -48,6 +51,7 @@ export class McpServerFactory {
       this.dashboardTools.register(ctx);
     });
     this.trajectories.register(ctx);
+    this.recordings.register(ctx);
     return ctx;
   }
 }

@@ -5,6 +5,7 @@ import { ControlModule } from '../control/control.module';
 import { HttpModule } from '../http/http.module';
 import { LiveViewModule } from '../liveview/liveview.module';
 import { PoolModule } from '../pool/pool.module';
+import { RecordingModule } from '../recording/recording.module';
 import { SessionModule } from '../session/session.module';
 import { TaskModule } from '../task/task.module';
 import { McpForwarder } from './mcp-forwarder';
@@ -14,6 +15,7 @@ import { McpConnections } from './mcp-connections';
 import { McpController } from './mcp.controller';
 import { McpMetrics } from './mcp.metrics';
 import { McpServerFactory } from './mcp-server.factory';
+import { RecordingResources } from './recording.resources';
 import { TrajectoryResources } from './trajectory.resources';
 import { ShutdownCoordinator } from './shutdown.coordinator';
 import { DashboardTools } from './tools/dashboard.tools';
@@ -25,7 +27,7 @@ import { ToolRunner } from './tools/tool-runner';
 
 /** The MCP face of the server: tools, Streamable HTTP at /mcp, stdio, and graceful shutdown. */
 @Module({
-  imports: [SessionModule, PoolModule, AgentModule, TaskModule, ControlModule, AuthModule, HttpModule, LiveViewModule],
+  imports: [SessionModule, PoolModule, AgentModule, TaskModule, ControlModule, AuthModule, HttpModule, LiveViewModule, RecordingModule],
   controllers: [McpController],
   providers: [
     ConnectionSweeper,
@@ -40,6 +42,7 @@ import { ToolRunner } from './tools/tool-runner';
     TaskTools,
     SessionTools,
     TrajectoryResources,
+    RecordingResources,
     ShutdownCoordinator,
   ],
   exports: [McpConnections, McpServerFactory, ToolRunner],

@@ -10,7 +10,7 @@ import { ComputerPool } from '../pool/pool.module';
 import { SessionService } from '../session/session.module';
 import { ProgrammableFakeProvider } from '../../test/support/fake-provider';
 import { TaskFailedError } from './task.errors';
-import { TaskOutcome, TaskPauseEvent, TaskResumeEvent, TaskService, TaskStepEvent } from './task.service';
+import { TaskOutcome, TaskPauseEvent, TaskResumeEvent, TaskService, TaskStepDoneEvent, TaskStepEvent } from './task.service';
 
 const step = (n: number, result: string): StepRecord => ({ step: n, actions: [{ action: 'type', text: result }], results: [result], outcomes: [] });
 
@@ -121,13 +121,19 @@ describe(TaskService.name, () => {
   });
 
   describe('runOne', () => {
-    it("runs the task on the session's computer and reports each step with that computer", async () => {
+    it("runs the task on the session's computer and reports each step with that computer (to the caller, and as an event with the session)", async () => {
       t = await setup();
       const steps: TaskStepEvent[] = [];
+      const events: TaskStepDoneEvent[] = [];
+      t.sut.events.on('step', (e) => events.push(e));
+      const before = Date.now();
       const report = await t.sut.runOne(t.session, 'hello', { ...options(), onStep: (e) => steps.push(e) });
       const computer = t.provider.created[0];
       expect(report).toMatchObject({ sessionId: 'work', computerId: computer.id, result: { answer: 'did hello' } });
       expect(steps).toEqual([{ task: 0, computerId: computer.id, step: expect.objectContaining({ step: 1 }), maxSteps: 5 }]);
+      expect(events).toEqual([{ ...steps[0], session: t.session, startedAt: expect.any(Number), durationMs: expect.any(Number) }]);
+      expect(events[0].startedAt).toBeGreaterThanOrEqual(before);
+      expect(events[0].startedAt + events[0].durationMs).toBeLessThanOrEqual(Date.now());
       expect(t.session.tasks.size).toBe(0);
     });
 

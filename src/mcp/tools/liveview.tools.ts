@@ -53,7 +53,7 @@ export class LiveViewTools {
             content: [text(`Live view of session ${s.id}: ${link.url}\nIt works once, until ${expiresAt}. ${how}`)],
             structuredContent: { url: link.url, expires_at: expiresAt, session_id: s.id, control },
           };
-        }),
+        }, args),
     );
   }
 }

@@ -40,7 +40,7 @@ export class ScreenTools {
           const session = await scope.session(args.session_id);
           const shot = await this.control.screenshot(session, args.format ?? 'png', signal);
           return { content: [imageBlock(shot), text(`session ${session.id}: ${describeShot(shot)}`)] };
-        }),
+        }, args),
     );
 
     ctx.server.registerTool(
@@ -88,7 +88,7 @@ export class ScreenTools {
           if (shot) content.push(imageBlock(shot), text(describeShot(shot) + (settled ? `\n${describeSettle(settled)}` : '')));
           const structured = { ...(outcome.coordinate ? { coordinate: outcome.coordinate } : {}), ...(settled ? { settle: settleJson(settled) } : {}) };
           return { content, ...(Object.keys(structured).length ? { structuredContent: structured } : {}) };
-        }),
+        }, args),
     );
 
     ctx.server.registerTool(
@@ -141,7 +141,7 @@ export class ScreenTools {
             content: [text(body)],
             structuredContent: { exit_code: r.exitCode, stdout: r.stdout, stderr: r.stderr, timed_out: r.timedOut, truncated: r.truncated },
           };
-        }),
+        }, args),
     );
   }
 }

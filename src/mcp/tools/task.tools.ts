@@ -79,7 +79,7 @@ export class TaskTools {
           } finally {
             progress.stop();
           }
-        }),
+        }, args),
     );
 
     ctx.server.registerTool(
@@ -139,7 +139,7 @@ export class TaskTools {
           } finally {
             progress.stop();
           }
-        }),
+        }, args),
     );
   }
 }

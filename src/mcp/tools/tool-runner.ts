@@ -40,8 +40,13 @@ export interface ToolCallEvent {
   tool: string;
   outcome: string;
   durationMs: number;
+  /** Who called, and when the call began (ms since the epoch). */
+  principal: string;
+  startedAt: number;
   /** The session the call addressed, when it resolved one. */
   session?: Session;
+  /** The call's arguments as the client sent them, when the handler passed them (for records: redact before keeping). */
+  args?: Record<string, unknown>;
 }
 
 export interface ToolRunnerEvents {
@@ -75,7 +80,14 @@ export class ToolRunner {
     private readonly drain: DrainState,
   ) {}
 
-  async run(name: string, ctx: ToolContext, extra: Extra, work: (scope: CallScope) => Promise<CallToolResult | ToolFailure>): Promise<CallToolResult> {
+  /** `args`: the call's arguments, reported with the finished call (the session's recording logs them). */
+  async run(
+    name: string,
+    ctx: ToolContext,
+    extra: Extra,
+    work: (scope: CallScope) => Promise<CallToolResult | ToolFailure>,
+    args?: Record<string, unknown>,
+  ): Promise<CallToolResult> {
     if (this.drain.draining) {
       return toToolError(new DomainError(DomainErrorCode.SHUTTING_DOWN, 'The server is shutting down and takes no new calls.'));
     }
@@ -115,7 +127,7 @@ export class ToolRunner {
     this.inFlight.add(entry);
     try {
       const result = await done;
-      this.events.emit('call', { tool: name, outcome, durationMs: Date.now() - started, session: addressed });
+      this.events.emit('call', { tool: name, outcome, durationMs: Date.now() - started, principal: ctx.principal, startedAt: started, session: addressed, args });
       return result;
     } finally {
       this.inFlight.delete(entry);

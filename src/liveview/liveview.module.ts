@@ -20,3 +20,5 @@ export class LiveViewModule {}
 
 export { LiveViewService } from './liveview.service';
 export type { LiveViewLink, LiveViewState } from './liveview.service';
+export { LIVE_VIEW_APP_META } from './liveview-app';
+export type { LiveViewAppTicket } from './liveview-app';

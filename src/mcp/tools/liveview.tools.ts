@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import * as z from 'zod';
-import { LiveViewService } from '../../liveview/liveview.module';
+import { LIVE_VIEW_APP_META, LiveViewService } from '../../liveview/liveview.module';
 import type { ToolContext } from '../tool-context';
 import { text } from './content';
 import { sessionIdField } from './schemas';
@@ -13,7 +13,17 @@ const liveViewOutput = z.object({
   control: z.boolean().describe('Whether the page takes control as it opens.'),
 });
 
-/** live_view: a link to watch a session's desktop live in a browser, and take it over. */
+const liveViewState = z.object({
+  session_id: z.string(),
+  control: z.enum(['agent', 'you', 'someone-else']).describe('Who drives the desktop: the agent, this view, or another person.'),
+  running_tasks: z.number().int(),
+  ended: z.boolean(),
+});
+
+/**
+ * live_view: a link to watch a session's desktop live in a browser, and take it over; and a token of
+ * its own for a view in a chat host, whose buttons call live_view_control.
+ */
 @Injectable()
 export class LiveViewTools {
   constructor(
@@ -52,7 +62,36 @@ export class LiveViewTools {
           return {
             content: [text(`Live view of session ${s.id}: ${link.url}\nIt works once, until ${expiresAt}. ${how}`)],
             structuredContent: { url: link.url, expires_at: expiresAt, session_id: s.id, control },
+            // For a view in a chat host alone: a token of its own, so the link above stays the person's.
+            _meta: { [LIVE_VIEW_APP_META]: this.liveView.appTicket(s) },
           };
+        }),
+    );
+
+    ctx.server.registerTool(
+      'live_view_control',
+      {
+        title: 'Live view in the chat: take control, hand back, state',
+        description:
+          "The buttons of live_view's view inside a chat host, called by that view, not by agents: take control of the session's " +
+          'desktop for this view, hand it back to the agent, see who holds it, or get a new token to reconnect with. token: the one the view ' +
+          'opened its WebSocket with.',
+        inputSchema: z
+          .object({
+            token: z.string().max(64).describe('The token the view opened its WebSocket with (from the live_view result).'),
+            action: z.enum(['state', 'take', 'release', 'reconnect']).describe('take / release: control for this view; reconnect: a new token for the WebSocket.'),
+          })
+          .strict(),
+        outputSchema: liveViewState,
+        annotations: { destructiveHint: false, openWorldHint: false },
+      },
+      (args, extra) =>
+        this.runner.run('live_view_control', ctx, extra, async () => {
+          const grant = this.liveView.appView(ctx.principal, args.token);
+          const state =
+            args.action === 'take' ? this.liveView.takeControl(grant) : args.action === 'release' ? this.liveView.releaseControl(grant) : this.liveView.state(grant);
+          const ticket = args.action === 'reconnect' ? { _meta: { [LIVE_VIEW_APP_META]: this.liveView.appTicket(grant.session) } } : {};
+          return { content: [text(`Session ${state.session_id}: control is with ${state.control === 'you' ? 'this view' : state.control}.`)], structuredContent: { ...state }, ...ticket };
         }),
     );
   }

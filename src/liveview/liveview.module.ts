@@ -20,5 +20,5 @@ export class LiveViewModule {}
 
 export { LiveViewService } from './liveview.service';
 export type { LiveViewLink, LiveViewState } from './liveview.service';
-export { LIVE_VIEW_APP_META } from './liveview-app';
-export type { LiveViewAppTicket } from './liveview-app';
+export { LIVE_VIEW_APP_META, LIVE_VIEW_APP_URI, MCP_APP_MIME_TYPE } from './liveview-app';
+export type { LiveViewAppCsp, LiveViewAppTicket } from './liveview-app';

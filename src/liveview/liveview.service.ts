@@ -9,7 +9,7 @@ import { HostOriginPolicy, isLoopbackHost } from '../http/http.module';
 import { HTTP_SETTINGS, type HttpSettings } from '../http/http.settings';
 import { Session, SessionService } from '../session/session.module';
 import { AppViews } from './app-views';
-import { type LiveViewAppTicket, liveViewWebSocket } from './liveview-app';
+import { type LiveViewAppCsp, type LiveViewAppTicket, liveViewAppCsp, liveViewAppHtml, liveViewWebSocket } from './liveview-app';
 import { LIVE_VIEW_SETTINGS, type LiveViewSettings } from './liveview.settings';
 import { bridgeRfb, type RfbBridge } from './rfb/rfb-bridge';
 import { RfbClientFilter } from './rfb/rfb-client-filter';
@@ -117,6 +117,16 @@ export class LiveViewService implements OnModuleInit, OnModuleDestroy {
       );
     }
     return grant;
+  }
+
+  /** The MCP App's HTML, which loads its script from this server. */
+  appHtml(): string {
+    return liveViewAppHtml(this.baseUrl());
+  }
+
+  /** The origins the MCP App's page reaches, as its resource declares them. */
+  appCsp(): LiveViewAppCsp {
+    return liveViewAppCsp(this.baseUrl());
   }
 
   /** The address browsers reach this server at: PUBLIC_URL, or http:// and where the server listens. */

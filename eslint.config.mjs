@@ -71,7 +71,7 @@ export default tseslint.config(
     ...tseslint.configs.disableTypeChecked,
     languageOptions: {
       sourceType: 'module',
-      globals: { document: 'readonly', location: 'readonly', history: 'readonly', fetch: 'readonly', setTimeout: 'readonly', setInterval: 'readonly', window: 'readonly' },
+      globals: { document: 'readonly', location: 'readonly', history: 'readonly', fetch: 'readonly', setTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', window: 'readonly' },
     },
   },
 );

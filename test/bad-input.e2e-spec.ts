@@ -33,6 +33,7 @@ const FIELDS: Record<string, Record<string, unknown>> = {
   computer: { action: 'left_click', coordinate: [10, 10], text: 'shift', scroll_direction: 'up', scroll_amount: 1, duration: 0, screenshot: false, format: 'png', session_id: 'fuzz' },
   run_command: { command: 'echo hi', timeout_ms: 1000, session_id: 'fuzz' },
   release_control: { session_id: 'fuzz' },
+  live_view_control: { token: 'x'.repeat(43), action: 'state' },
 };
 const REQUIRED: Record<string, string[]> = {
   run_cua_task: ['task'],
@@ -40,6 +41,7 @@ const REQUIRED: Record<string, string[]> = {
   cleanup_session: ['session_id'],
   computer: ['action'],
   run_command: ['command'],
+  live_view_control: ['token', 'action'],
 };
 
 function toolCases(): ToolCase[] {

@@ -9,6 +9,8 @@ import { cookieValue, grantCookie } from './view-cookie';
 const ASSETS = join(__dirname, 'assets');
 /** noVNC's browser modules (`core/`, `vendor/`), served as they are published. */
 const NOVNC = dirname(dirname(require.resolve('@novnc/novnc'))); // its entry is core/rfb.js
+/** The MCP Apps client (`App`) as one browser module with its dependencies, for the live view's MCP App. */
+const EXT_APPS_CLIENT = require.resolve('@modelcontextprotocol/ext-apps/app-with-deps');
 const VIEW_ID = /^[A-Za-z0-9_-]{16}$/;
 const TOKEN = /^[A-Za-z0-9_-]{43}$/;
 
@@ -33,7 +35,8 @@ const page = (title: string, body: string) =>
  * The live view's pages: `/live/<viewId>/?token=…` (a link from `live_view`) swaps its token for
  * a grant cookie and moves on to `/live/<viewId>/`, the viewer (noVNC on the RFB bridge);
  * `state` and `control/take|release` serve its buttons. Every page and call of a session's path
- * needs that path's grant cookie; the assets are public (they hold nothing of a session).
+ * needs that path's grant cookie; the assets are public (they hold nothing of a session), and
+ * readable from any origin: the MCP App in a chat host loads its modules from here.
  */
 @Controller('live')
 export class LiveViewController {
@@ -44,13 +47,22 @@ export class LiveViewController {
     const path = file.join('/');
     if (!/^(core|vendor)\/[\w./-]+\.js$/.test(path) || path.includes('..')) return res.status(404).end();
     res.setHeader('Cache-Control', 'public, max-age=86400');
+    res.setHeader('Access-Control-Allow-Origin', '*');
     res.sendFile(path, { root: NOVNC, dotfiles: 'deny' }, (e) => e && !res.headersSent && res.status(404).end());
+  }
+
+  @Get('assets/ext-apps/app-with-deps.js')
+  extApps(@Res() res: Response) {
+    res.setHeader('Cache-Control', 'no-cache');
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    res.sendFile(EXT_APPS_CLIENT, (e) => e && !res.headersSent && res.status(404).end());
   }
 
   @Get('assets/:file')
   asset(@Param('file') file: string, @Res() res: Response) {
-    if (!/^viewer\.(js|css)$/.test(file)) return res.status(404).end();
+    if (!/^(viewer\.(js|css)|app\.js)$/.test(file)) return res.status(404).end();
     res.setHeader('Cache-Control', 'no-cache');
+    res.setHeader('Access-Control-Allow-Origin', '*');
     res.sendFile(file, { root: ASSETS }, (e) => e && !res.headersSent && res.status(404).end());
   }
 

@@ -28,3 +28,5 @@ export { LiveViewService } from './liveview.service';
 export type { LiveViewLink, LiveViewState } from './liveview.service';
 export { DashboardService } from './dashboard.service';
 export type { DashboardSession, DashboardState, ToolCallNote } from './dashboard.service';
+export { LIVE_VIEW_APP_META, LIVE_VIEW_APP_URI, MCP_APP_MIME_TYPE } from './liveview-app';
+export type { LiveViewAppCsp, LiveViewAppTicket } from './liveview-app';

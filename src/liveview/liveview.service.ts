@@ -8,6 +8,8 @@ import { InjectSettings } from '../config/config.module';
 import { HostOriginPolicy, isLoopbackHost } from '../http/http.module';
 import { HTTP_SETTINGS, type HttpSettings } from '../http/http.settings';
 import { Session, SessionService } from '../session/session.module';
+import { AppViews } from './app-views';
+import { type LiveViewAppCsp, type LiveViewAppTicket, liveViewAppCsp, liveViewAppHtml, liveViewWebSocket } from './liveview-app';
 import { LIVE_VIEW_SETTINGS, type LiveViewSettings } from './liveview.settings';
 import { bridgeRfb, type RfbBridge } from './rfb/rfb-bridge';
 import { RfbClientFilter } from './rfb/rfb-client-filter';
@@ -48,6 +50,8 @@ interface Viewer {
 export class LiveViewService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('LiveView');
   readonly grants: ViewGrants;
+  /** Views inside an MCP Apps host, which open with a token rather than a cookie. */
+  readonly appViews: AppViews;
   private readonly viewers = new Map<Session, Set<Viewer>>();
   private sweeper?: NodeJS.Timeout;
 
@@ -59,11 +63,15 @@ export class LiveViewService implements OnModuleInit, OnModuleDestroy {
     private readonly adapterHost: HttpAdapterHost,
   ) {
     this.grants = new ViewGrants(settings.tokenTtlMs, settings.grantTtlMs);
+    this.appViews = new AppViews(this.grants);
   }
 
   onModuleInit() {
     this.sessions.events.on('ended', (session) => this.sessionEnded(session));
-    this.sweeper = setInterval(() => this.grants.sweep(), SWEEP_EVERY_MS).unref();
+    this.sweeper = setInterval(() => {
+      this.grants.sweep();
+      this.appViews.sweep();
+    }, SWEEP_EVERY_MS).unref();
   }
 
   onModuleDestroy() {
@@ -91,6 +99,40 @@ export class LiveViewService implements OnModuleInit, OnModuleDestroy {
     );
     const { token, viewId, expiresAt } = this.grants.issue(session.principal, session, control);
     return { url: `${this.baseUrl()}/live/${viewId}/?token=${token}`, expiresAt };
+  }
+
+  /**
+   * What the MCP App of a `live_view` result needs: a token of its own (the link's token stays the person's),
+   * spent by the app's WebSocket. Call after link(), which checks that the session can be watched.
+   */
+  appTicket(session: Session): LiveViewAppTicket {
+    const { token, viewId, expiresAt } = this.grants.issue(session.principal, session, false);
+    return { token, websocket: liveViewWebSocket(this.baseUrl(), viewId), expires_at: new Date(expiresAt).toISOString() };
+  }
+
+  /**
+   * The grant of the MCP App view that opened its WebSocket with `token`, for a call of `principal`
+   * (live_view_control, over that principal's MCP connection).
+   */
+  appView(principal: string, token: string): ViewGrant {
+    const grant = this.appViews.find(principal, token);
+    if (!grant) {
+      throw new DomainError(
+        DomainErrorCode.INVALID_ARGUMENT,
+        'No live view goes by that token: it has not connected yet, its session ended, or it expired. Call live_view for a new one.',
+      );
+    }
+    return grant;
+  }
+
+  /** The MCP App's HTML, which loads its script from this server. */
+  appHtml(): string {
+    return liveViewAppHtml(this.baseUrl());
+  }
+
+  /** The origins the MCP App's page reaches, as its resource declares them. */
+  appCsp(): LiveViewAppCsp {
+    return liveViewAppCsp(this.baseUrl());
   }
 
   /** The address browsers reach this server at: PUBLIC_URL, or http:// and where the server listens. */
@@ -195,6 +237,7 @@ export class LiveViewService implements OnModuleInit, OnModuleDestroy {
 
   private sessionEnded(session: Session) {
     this.grants.forget(session);
+    this.appViews.forget(session);
     const set = this.viewers.get(session);
     if (!set) return;
     this.viewers.delete(session);

@@ -455,7 +455,8 @@ describe('The agent with real model providers (vendor SDKs against local servers
 
       // As MCP resources.
       const listed = await client.listResources();
-      expect(listed.resources).toEqual([expect.objectContaining({ uri, mimeType: 'application/json' })]);
+      // (Beside the live view's MCP Apps page, which every principal is offered.)
+      expect(listed.resources.filter((r) => r.uri.startsWith('trajectory://'))).toEqual([expect.objectContaining({ uri, mimeType: 'application/json' })]);
       const read = await client.readResource({ uri });
       const doc = JSON.parse((read.contents[0] as { text: string }).text);
       expect(doc).toMatchObject({ task: 'record me', status: 'done', steps: [{ step: 1 }, { step: 2 }, { step: 3 }] });

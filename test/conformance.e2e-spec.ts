@@ -29,7 +29,8 @@ describe('Official MCP conformance suite', () => {
     t = await startApp({ TRAJECTORY_DIR: dir });
     const client = await t.connect();
     expect((await call(client, 'run_cua_task', { task: 'leave a trajectory' })).isError).toBeFalsy();
-    expect((await client.listResources()).resources).toHaveLength(1);
+    // The trajectory, and the live view's MCP Apps page (ui://, always listed while LIVE_VIEW is on).
+    expect((await client.listResources()).resources.map((r) => r.uri.split(':')[0]).sort()).toEqual(['trajectory', 'ui']);
   });
   afterAll(async () => {
     await t?.close();

@@ -81,6 +81,29 @@ describe('Live view in a browser', () => {
     await page.close();
   });
 
+  it("a running run_cua_task pauses while the person holds control from the page's button, and goes on when they hand it back", async () => {
+    // Six scripted steps (click, type, Return, click, type, answer), slow enough to take over in between.
+    await boot({ SCRIPTED_MODEL_STEPS: '6', SCRIPTED_MODEL_STEP_MS: '400', PROGRESS_HEARTBEAT_MS: '200' });
+    const page = await browser.newPage();
+    await page.goto((await link()).url);
+    await waitFor('the page to watch', async () => (await status(page)).startsWith('Watching'), 15_000);
+
+    const progress: string[] = [];
+    const task = call(client, 'run_cua_task', { task: 'hello', session_id: 'desk' }, { onprogress: (p) => void progress.push(p.message ?? '') });
+    await waitFor('the agent to take its first step', () => progress.some((m) => /^step 1: /.test(m)), 15_000);
+    await page.locator('#take').click();
+    await waitFor('the task to say it paused', () => progress.some((m) => /^paused at step \d+: a person \(anonymous \(live view [0-9a-f]+\)\) has taken control/.test(m)), 10_000);
+    const pausedAt = progress.length;
+    await waitFor('two heartbeats while paused', () => progress.slice(pausedAt).filter((m) => /^paused for \d+ s/.test(m)).length >= 2, 10_000);
+    expect(progress.slice(pausedAt).some((m) => /^step \d+: /.test(m))).toBe(false);
+
+    await page.locator('#release').click();
+    const result = await task;
+    expect(result.isError).toBeFalsy();
+    expect(progress.filter((m) => /^resumed at step \d+: control of the desktop was handed back/.test(m))).toHaveLength(1);
+    await page.close();
+  });
+
   it('a link works once; another principal\'s cookie and a foreign Origin are refused; ending the session closes the view', async () => {
     await boot();
     const first = await link();

@@ -146,6 +146,31 @@ describe('Recordings of sessions', () => {
     await run('ffmpeg', ['-v', 'error', '-sseof', '-0.5', '-i', file, '-frames:v', '1', '-y', last]);
     expect(findWord(await readWords(await readFile(last)), 'recorded')).toBeDefined();
 
+    // The owner's dashboard lists it and downloads its files, the same bytes; another principal's dashboard finds none of it.
+    const dashboardCookie = async (client: Client) => {
+      const link = (await call(client, 'dashboard')).structuredContent as { url: string };
+      const opened = await fetch(link.url);
+      const cookie = /^(cua_dashboard=[^;]+)/.exec(opened.headers.get('set-cookie') ?? '')?.[1];
+      if (!cookie) throw new Error(`no dashboard cookie (HTTP ${opened.status})`);
+      return { base: new URL('./', link.url).toString(), cookie };
+    };
+    const mine = await dashboardCookie(alice);
+    const catalog = (await (await fetch(`${mine.base}recordings`, { headers: { Cookie: mine.cookie } })).json()) as { enabled: boolean; recordings: { session_id: string; files: { name: string; url: string }[] }[] };
+    expect(catalog.enabled).toBe(true);
+    expect(catalog.recordings.map((r) => r.session_id)).toEqual(['desk']);
+    const urlOf = (name: string) => `${mine.base}${catalog.recordings[0].files.find((f) => f.name === name)!.url}`;
+    const downloadedVideo = await fetch(urlOf('video.webm'), { headers: { Cookie: mine.cookie } });
+    expect(downloadedVideo.headers.get('content-type')).toBe('video/webm');
+    expect(downloadedVideo.headers.get('content-disposition')).toMatch(/^attachment; filename="desk-\d{8}-\d{6}-[0-9a-f]{6}-video\.webm"$/);
+    expect(Buffer.from(await downloadedVideo.arrayBuffer()).equals(video.blob!)).toBe(true);
+    expect(await (await fetch(urlOf('actions.jsonl'), { headers: { Cookie: mine.cookie } })).text()).toBe(log);
+    const theirs = await dashboardCookie(bob);
+    expect(((await (await fetch(`${theirs.base}recordings`, { headers: { Cookie: theirs.cookie } })).json()) as { recordings: unknown[] }).recordings).toEqual([]);
+    const path = new URL(urlOf('video.webm')).pathname.split('/').slice(-4).join('/');
+    expect((await fetch(`${theirs.base}${path}`, { headers: { Cookie: theirs.cookie } })).status).toBe(404);
+    expect((await fetch(urlOf('video.webm'), { headers: { Cookie: theirs.cookie } })).status).toBe(403);
+    expect((await fetch(urlOf('video.webm'))).status).toBe(403);
+
     // Another principal sees none of it, not even by its address; the folders do not name the principals.
     expect((await bob.listResources()).resources.filter((r) => r.uri.startsWith('recording://'))).toEqual([]);
     await expect(bob.readResource({ uri })).rejects.toThrow(/not found \(or not yours\)/);

@@ -2,6 +2,7 @@ import { Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs
 import type { Request, Response } from 'express';
 import { join } from 'node:path';
 import { errorMessage, isDomainError } from '../common/domain-error';
+import { RecordingService } from '../recording/recording.module';
 import type { Session } from '../session/session.module';
 import { DashboardService } from './dashboard.service';
 import { LiveViewService } from './liveview.service';
@@ -39,6 +40,7 @@ export class DashboardController {
   constructor(
     private readonly liveView: LiveViewService,
     private readonly dashboard: DashboardService,
+    private readonly recordings: RecordingService,
   ) {}
 
   @Get('assets/:file')
@@ -84,6 +86,44 @@ export class DashboardController {
     if (jpeg) return res.type('image/jpeg').send(jpeg);
     res.setHeader('X-Thumbnail', 'placeholder');
     res.type('image/svg+xml').send(PLACEHOLDER);
+  }
+
+  /** The principal's recordings (RECORDING=true), newest first, with a download address per file. */
+  @Get(':id/recordings')
+  async recordingList(@Param('id') id: string, @Req() req: Request, @Res() res: Response) {
+    const grant = this.call(id, req, res, false);
+    if (!grant) return;
+    if (!this.recordings.enabled) return res.json({ enabled: false, recordings: [] });
+    const list = (await this.recordings.list(grant.principal)).sort((a, b) => b.meta.started_at.localeCompare(a.meta.started_at));
+    res.json({
+      enabled: true,
+      recordings: list.map(({ meta, files }) => ({
+        session_id: meta.session_id,
+        recording_id: meta.recording_id,
+        status: meta.status,
+        started_at: meta.started_at,
+        ended_at: meta.ended_at ?? null,
+        duration_s: meta.video.duration_s,
+        files: files.map((f) => ({ name: f.name, bytes: f.bytes, url: `recordings/${encodeURIComponent(meta.session_id)}/${meta.recording_id}/${f.name}` })),
+      })),
+    });
+  }
+
+  /** One file of one of the principal's recordings, as a download; another principal's is not found, whatever its ids. */
+  @Get(':id/recordings/:sessionId/:recordingId/:file')
+  async recordingFile(@Param('id') id: string, @Param('sessionId') sessionId: string, @Param('recordingId') recordingId: string, @Param('file') file: string, @Req() req: Request, @Res() res: Response) {
+    const grant = this.call(id, req, res, false);
+    if (!grant) return;
+    const download = this.recordings.enabled ? await this.recordings.open({ principal: grant.principal, sessionId, recordingId }, file) : undefined;
+    if (!download) return res.status(404).json({ error: 'You have no such recording file (it may have been deleted after its retention).' });
+    res.setHeader('Content-Type', download.mimeType);
+    res.setHeader('Content-Length', String(download.bytes));
+    res.setHeader('Content-Disposition', `attachment; filename="${`${sessionId}-${recordingId}-${file}`.replace(/[^A-Za-z0-9._-]/g, '_')}"`);
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Content-Security-Policy', "default-src 'none'");
+    download.stream.on('error', () => res.destroy());
+    res.on('close', () => download.stream.destroy());
+    download.stream.pipe(res);
   }
 
   @Post(':id/open/:viewId')

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ComputerModule } from '../computer/computer.module';
 import { HttpModule } from '../http/http.module';
+import { RecordingModule } from '../recording/recording.module';
 import { SessionModule } from '../session/session.module';
 import { TaskModule } from '../task/task.module';
 import { DashboardController } from './dashboard.controller';
@@ -14,10 +15,10 @@ import { Thumbnails } from './thumbnails';
  * Live views of sessions' desktops in a browser: links with one-time tokens, grant cookies, the
  * viewer page (noVNC), the WebSocket bridge to each desktop's VNC server that drops a viewer's
  * input unless it holds control, and take-over; and the sessions dashboard of each principal
- * (thumbnails, running tasks, last actions, a click to a session's live view).
+ * (thumbnails, running tasks, last actions, a click to a session's live view, its recordings to download).
  */
 @Module({
-  imports: [SessionModule, HttpModule, ComputerModule, TaskModule],
+  imports: [SessionModule, HttpModule, ComputerModule, TaskModule, RecordingModule],
   controllers: [DashboardController, LiveViewController],
   providers: [LiveViewService, LiveViewGateway, DashboardService, Thumbnails],
   exports: [LiveViewService, DashboardService],

@@ -84,7 +84,7 @@ export class RecordingResources implements OnModuleInit, OnModuleDestroy {
         title: 'Recording file',
         description:
           'One file of a recording: actions.jsonl (one JSON line per tool call or agent step), recording.json, or the video (video.webm, VP9; ' +
-          'video-NNN.webm segments while the session runs). Files larger than RECORDING_RESOURCE_MAX_BYTES are refused here.',
+          'video-NNN.webm segments while the session runs). Files larger than RECORDING_RESOURCE_MAX_BYTES are refused here: download them from the dashboard.',
       },
       async (uri, vars): Promise<ReadResourceResult> => {
         const file = one(vars.file);
@@ -93,7 +93,7 @@ export class RecordingResources implements OnModuleInit, OnModuleDestroy {
         if (!f.data) {
           throw new McpError(
             ErrorCode.InvalidRequest,
-            `Resource ${uri.href} is ${f.bytes} bytes, more than this server sends through MCP (RECORDING_RESOURCE_MAX_BYTES = ${f.overCap}). Read recording.json and actions.jsonl here; ask the operator for the video (it is in RECORDING_DIR).`,
+            `Resource ${uri.href} is ${f.bytes} bytes, more than this server sends through MCP (RECORDING_RESOURCE_MAX_BYTES = ${f.overCap}). Download it from the dashboard instead (the dashboard tool gives a link).`,
           );
         }
         const content = f.mimeType.startsWith('video/')

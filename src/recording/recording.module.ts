@@ -12,7 +12,7 @@ import { VideoEncoder } from './video-encoder';
 /**
  * Recordings of sessions (RECORDING=true): an action log and a video of the desktop per session, kept for a
  * retention within a disk cap, read by their principal only. The MCP layer serves them as resources and feeds
- * the tool calls in; RecordingService.open() gives a principal's file as a stream, for a dashboard download (not built yet).
+ * the tool calls in; the dashboard offers their files for download through RecordingService.open().
  */
 @Module({
   imports: [SessionModule, TaskModule, AgentModule],

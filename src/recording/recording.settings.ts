@@ -29,7 +29,7 @@ class RecordingEnv {
   @Int(1_048_576, 1_099_511_627_776)
   RECORDING_MAX_BYTES = 5_368_709_120;
 
-  @Setting('Largest recording file served as an MCP resource (16 MiB; it travels base64-encoded in one message); larger ones are refused there, saying so.')
+  @Setting('Largest recording file served as an MCP resource (16 MiB; it travels base64-encoded in one message); larger videos are downloaded from the dashboard.')
   @Int(65_536, 268_435_456)
   RECORDING_RESOURCE_MAX_BYTES = 16_777_216;
 }

@@ -5,6 +5,7 @@
 // asks the server for a one-time link to that session's live view and opens it in a new tab.
 
 const REFRESH_MS = 1500;
+const RECORDINGS_MS = 10_000;
 const THUMB_MS = 1000;
 const base = location.pathname.replace(/\/?$/, '/');
 const $ = (id) => document.getElementById(id);
@@ -164,6 +165,33 @@ async function tick() {
   await refresh().finally(() => (busy = false));
 }
 
+/** The recordings list (RECORDING=true): each recording's files as download links, newest first. */
+async function recordings() {
+  if (gone) return;
+  const r = await fetch(`${base}recordings`, { credentials: 'same-origin', cache: 'no-store' }).catch(() => undefined);
+  if (!r?.ok) return;
+  const list = await r.json();
+  $('recordings').hidden = !list.enabled;
+  $('recording-list').replaceChildren(
+    ...list.recordings.map((rec) => {
+      const li = document.createElement('li');
+      const what = document.createElement('span');
+      what.textContent = `${rec.session_id} · ${new Date(rec.started_at).toLocaleString()} · ${rec.status} · ${Math.round(rec.duration_s)} s `;
+      li.append(what);
+      for (const f of rec.files) {
+        const a = document.createElement('a');
+        a.href = `${base}${f.url}`;
+        a.download = '';
+        a.textContent = `${f.name} (${Math.ceil(f.bytes / 1024)} KiB)`;
+        li.append(a, ' ');
+      }
+      return li;
+    }),
+  );
+}
+
 await tick();
+await recordings();
 setInterval(tick, REFRESH_MS);
+setInterval(recordings, RECORDINGS_MS);
 setInterval(thumbs, THUMB_MS);

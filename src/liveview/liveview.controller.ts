@@ -1,8 +1,8 @@
 import { Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, sep } from 'node:path';
+import { dirname, join } from 'node:path';
 import { LiveViewService, VIEW_COOKIE } from './liveview.service';
+import { NoVncBundle } from './novnc-bundle';
 import type { ViewGrant } from './view-grants';
 import { cookieValue, grantCookie } from './view-cookie';
 
@@ -13,20 +13,6 @@ const NOVNC = dirname(dirname(require.resolve('@novnc/novnc'))); // its entry is
 const EXT_APPS_CLIENT = require.resolve('@modelcontextprotocol/ext-apps/app-with-deps');
 const VIEW_ID = /^[A-Za-z0-9_-]{16}$/;
 const TOKEN = /^[A-Za-z0-9_-]{43}$/;
-
-/**
- * The viewer page, with a `modulepreload` link for each of noVNC's modules: the browser then
- * fetches all of them at once instead of discovering them import by import (about 50 files, the
- * largest part of the time to the first frame on a cold page).
- */
-const viewerHtml = (() => {
-  const modules = readdirSync(NOVNC, { recursive: true, encoding: 'utf8' })
-    .filter((f) => /^(core|vendor)\/.*\.js$/.test(f.split(sep).join('/')))
-    .map((f) => f.split(sep).join('/'))
-    .sort();
-  const links = modules.map((f) => `<link rel="modulepreload" href="/live/assets/novnc/${f}">`).join('\n    ');
-  return readFileSync(join(ASSETS, 'viewer.html'), 'utf8').replace('<!-- modulepreload -->', links);
-})();
 
 const page = (title: string, body: string) =>
   `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title><link rel="stylesheet" href="/live/assets/viewer.css"></head><body class="notice"><main><h1>${title}</h1><p>${body}</p></main></body></html>`;
@@ -40,7 +26,18 @@ const page = (title: string, body: string) =>
  */
 @Controller('live')
 export class LiveViewController {
-  constructor(private readonly liveView: LiveViewService) {}
+  constructor(
+    private readonly liveView: LiveViewService,
+    private readonly novncBundle: NoVncBundle,
+  ) {}
+
+  /** noVNC in one file (see NoVncBundle), what the pages import. */
+  @Get('assets/novnc.js')
+  novncModule(@Res() res: Response) {
+    res.setHeader('Cache-Control', 'public, max-age=3600');
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    res.type('text/javascript').send(this.novncBundle.module);
+  }
 
   @Get('assets/novnc/{*file}')
   novnc(@Param('file') file: string[], @Res() res: Response) {
@@ -88,7 +85,7 @@ export class LiveViewController {
     if (!grant) {
       return res.status(403).send(page('No live view', 'This browser has no live view of that session: its link expired, was used already, or the session ended. Ask for a new one with the <code>live_view</code> tool.'));
     }
-    res.type('html').send(viewerHtml);
+    res.sendFile('viewer.html', { root: ASSETS });
   }
 
   @Get(':viewId/state')

@@ -9,6 +9,7 @@ import { DashboardService } from './dashboard.service';
 import { LiveViewController } from './liveview.controller';
 import { LiveViewGateway } from './liveview.gateway';
 import { LiveViewService } from './liveview.service';
+import { NoVncBundle } from './novnc-bundle';
 import { Thumbnails } from './thumbnails';
 
 /**
@@ -20,7 +21,7 @@ import { Thumbnails } from './thumbnails';
 @Module({
   imports: [SessionModule, HttpModule, ComputerModule, TaskModule, RecordingModule],
   controllers: [DashboardController, LiveViewController],
-  providers: [LiveViewService, LiveViewGateway, DashboardService, Thumbnails],
+  providers: [NoVncBundle, LiveViewService, LiveViewGateway, DashboardService, Thumbnails],
   exports: [LiveViewService, DashboardService],
 })
 export class LiveViewModule {}

@@ -4,7 +4,7 @@
 // and calls live_view_control through the host, over the person's own MCP connection, for its
 // buttons and to learn who holds control. As on the page, what a viewer may do is decided by the
 // server; viewOnly here only keeps noVNC from sending what would be dropped anyway.
-import RFB from './novnc/core/rfb.js';
+import RFB from './novnc.js';
 import { App, applyHostStyleVariables } from './ext-apps/app-with-deps.js';
 
 const META = 'cua-mcp-server/live-view';

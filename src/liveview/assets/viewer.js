@@ -1,7 +1,7 @@
 // The live view page: noVNC on this server's RFB bridge, and the take-over buttons. What a viewer
 // may do is decided by the server (its bridge drops input unless this browser holds control);
 // viewOnly here only keeps the page from sending what would be dropped anyway.
-import RFB from '/live/assets/novnc/core/rfb.js';
+import RFB from '/live/assets/novnc.js';
 
 const base = location.pathname.replace(/\/?$/, '/');
 const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${base}ws`;
@@ -75,10 +75,11 @@ $('release').addEventListener('click', async () => {
 });
 $('fullscreen').addEventListener('click', () => document.documentElement.requestFullscreen?.());
 
+// Connect at once (watching), while the state arrives: the first frame need not wait for it.
+connect();
 await refresh();
 if (!gone) {
   if (wantsControl && state?.control === 'agent') state = (await call('control/take', 'POST')) ?? state;
-  connect();
   show();
   setInterval(refresh, 1000);
 }

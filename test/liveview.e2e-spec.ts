@@ -1,7 +1,9 @@
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { WebSocket } from 'ws';
-import { call, startApp, type TestApp, textOf } from './support/app';
+import sharp from 'sharp';
+import { call, imagesOf, startApp, type TestApp, textOf } from './support/app';
 import { findWord, readWords } from './support/ocr';
 import { waitFor } from './support/wait-for';
 
@@ -22,9 +24,17 @@ describe('Live view in a browser', () => {
   afterAll(async () => browser?.close());
   afterEach(async () => t?.close());
 
-  async function boot(env: Record<string, string> = {}) {
+  async function boot(env: Record<string, string> = {}, key?: string) {
     t = await startApp({ COMPUTER_PROVIDER: 'xvfb', DESKTOP_PROFILE: 'minimal', SCREEN_WIDTH: '800', SCREEN_HEIGHT: '600', ...env });
-    client = await t.connect();
+    client = key ? await connectAs(key) : await t.connect();
+  }
+
+  /** An MCP client of the principal whose API key this is. */
+  async function connectAs(key: string): Promise<Client> {
+    const c = new Client({ name: 'e2e', version: '1.0.0' });
+    await c.connect(new StreamableHTTPClientTransport(new URL(t.url), { requestInit: { headers: { Authorization: `Bearer ${key}` } } }));
+    t.clients.push(c);
+    return c;
   }
 
   async function link(args: Record<string, unknown> = {}) {
@@ -55,6 +65,15 @@ describe('Live view in a browser', () => {
     // What the agent types appears on the page.
     await call(client, 'computer', { session_id: 'desk', action: 'type', text: 'echo livemarker\n' });
     await waitFor('the typed word on the page', async () => findWord(await canvasWords(page), 'livemarker'), 15_000);
+    // The page shows what a screenshot through MCP shows: the canvas, scaled back to the screen's
+    // size, differs from the MCP screenshot by a grey level or so on average (scaling; measured
+    // 1.2), while a black screen differs from it by over 200.
+    const shot = imagesOf(await call(client, 'screenshot_cua', { session_id: 'desk' }))[0];
+    const mcp = await pixels(Buffer.from(shot.data, 'base64'));
+    const canvas = await pixels(await page.locator('#screen canvas').screenshot());
+    const blank = await pixels(await sharp({ create: { width: 800, height: 600, channels: 3, background: '#000000' } }).png().toBuffer());
+    expect(meanDifference(canvas, mcp)).toBeLessThan(8);
+    expect(meanDifference(blank, mcp)).toBeGreaterThan(100);
 
     // A watcher types: nothing reaches the desktop (the page sends nothing, the server would drop it).
     await page.locator('#screen canvas').click();
@@ -105,7 +124,8 @@ describe('Live view in a browser', () => {
   });
 
   it('a link works once; another principal\'s cookie and a foreign Origin are refused; ending the session closes the view', async () => {
-    await boot();
+    await boot({ API_KEYS: 'key-alice-0123456789abcdef:alice,key-bob-fedcba9876543210:bob' }, 'key-alice-0123456789abcdef');
+    const bob = await connectAs('key-bob-fedcba9876543210');
     const first = await link();
     const page = await browser.newPage();
     await page.goto(first.url);
@@ -127,8 +147,8 @@ describe('Live view in a browser', () => {
     expect(await upgradeStatus(wsUrl, { Cookie: 'cua_view=made-up', Origin: new URL(page.url()).origin })).toBe(403);
     expect(await upgradeStatus(wsUrl, { Cookie: `cua_view=${cookie.value}`, Origin: new URL(page.url()).origin })).toBe(101);
 
-    // Another session's grant (here: the same principal's other session) does not open this one.
-    const second = await link({ session_id: 'other' });
+    // Another principal's grant, for a session of the same name, does not open this one.
+    const second = (await call(bob, 'live_view', { session_id: 'desk' })).structuredContent as { url: string };
     const otherPage = await other.newPage();
     await otherPage.goto(second.url);
     const [otherCookie] = await other.cookies();
@@ -153,6 +173,18 @@ describe('Live view in a browser', () => {
     await page.close();
   });
 });
+
+/** An image's pixels at the test desktop's 800x600, greyscale. */
+async function pixels(png: Buffer): Promise<Buffer> {
+  return sharp(png).resize(800, 600, { fit: 'fill' }).greyscale().raw().toBuffer();
+}
+
+/** The mean absolute difference of two greyscale images of the same size (0–255). */
+function meanDifference(a: Buffer, b: Buffer): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += Math.abs(a[i] - b[i]);
+  return sum / a.length;
+}
 
 /** The HTTP status a WebSocket upgrade to `url` gets with these headers (101: accepted). */
 function upgradeStatus(url: string, headers: Record<string, string>): Promise<number> {

@@ -5,6 +5,7 @@ import { WebSocket } from 'ws';
 import sharp from 'sharp';
 import { call, imagesOf, startApp, type TestApp, textOf } from './support/app';
 import { findWord, readWords } from './support/ocr';
+import { pidsNamed } from './support/processes';
 import { waitFor } from './support/wait-for';
 
 /**
@@ -156,8 +157,10 @@ describe('Live view in a browser', () => {
     const stolen = await fetch(page.url(), { headers: { Cookie: `cua_view=${otherCookie.value}` } });
     expect(stolen.status).toBe(403);
 
-    // Ending the session closes the view.
+    // Ending the session closes the view, and stops its desktop's VNC server (bob's stays).
+    expect(pidsNamed('X0tigervnc', process.pid)).toHaveLength(2);
     await call(client, 'cleanup_session', { session_id: 'desk' });
+    await waitFor("alice's VNC server to be gone", () => pidsNamed('X0tigervnc', process.pid).length === 1, 10_000);
     await waitFor('the page to say the session ended', async () => (await status(page)) === 'The session has ended.' || (await status(page)).startsWith('This live view has ended'), 10_000);
     expect(await upgradeStatus(wsUrl, { Cookie: `cua_view=${cookie.value}`, Origin: new URL(page.url()).origin })).toBe(403);
     await other.close();

@@ -1,11 +1,13 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import { build } from 'esbuild';
+import { build, stop } from 'esbuild';
 import { errorMessage } from '../common/domain-error';
 import { InjectSettings } from '../config/config.module';
 import { LIVE_VIEW_SETTINGS, type LiveViewSettings } from './liveview.settings';
 
+/** noVNC's entry module as the controller serves it (assets/novnc/...). */
+const NOVNC_ENTRY_URL = '/live/assets/novnc/core/rfb.js';
 /** What the pages import when the bundle could not be built: noVNC's own modules, one request each. */
-const FALLBACK = Buffer.from("export { default } from '/live/assets/novnc/core/rfb.js';\n");
+const FALLBACK = Buffer.from(`export { default } from ${JSON.stringify(NOVNC_ENTRY_URL)};\n`);
 
 /**
  * noVNC (the pages' VNC client) as one minified ES module, built once at boot with esbuild (about
@@ -36,6 +38,9 @@ export class NoVncBundle implements OnModuleInit {
       this.code = Buffer.from(out.outputFiles[0].contents);
     } catch (e) {
       this.logger.warn(`Could not bundle noVNC (${errorMessage(e)}); the live view loads its modules one by one instead.`);
+    } finally {
+      // esbuild's API keeps a helper process for later builds: there are none, so end it now.
+      await stop();
     }
   }
 

@@ -356,11 +356,14 @@ describe('xvfb computers: screen, mouse and keyboard', () => {
       }
       return starts.length === 2 ? starts[0] + 4 : undefined;
     });
+    // Up to 15 s: under a full suite's load each probe (a sandboxed xclip) can take a second or
+    // more, and xterm may draw late; a double click split into two single clicks still fails it,
+    // as the line stays selected however long one waits.
     const selected = (what: string, expected: string) =>
       waitFor(what, async () => {
         expect(await selection()).toBe(expected);
         return true;
-      }, 5000);
+      }, 15_000);
     // Each multi-click is one action, done once: its presses reach the X server together, so xterm
     // reads them as one double (triple) click, never as separate clicks; and the two actions are
     // kept further apart than xterm's multi-click time, so they never merge. A double click that

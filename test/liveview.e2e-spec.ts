@@ -158,7 +158,7 @@ describe('Live view in a browser', () => {
     expect(stolen.status).toBe(403);
 
     // Ending the session closes the view, and stops its desktop's VNC server (bob's stays).
-    expect(pidsNamed('X0tigervnc', process.pid)).toHaveLength(2);
+    await waitFor("alice's and bob's VNC servers (bob's starts with his link)", () => pidsNamed('X0tigervnc', process.pid).length === 2, 10_000);
     await call(client, 'cleanup_session', { session_id: 'desk' });
     await waitFor("alice's VNC server to be gone", () => pidsNamed('X0tigervnc', process.pid).length === 1, 10_000);
     await waitFor('the page to say the session ended', async () => (await status(page)) === 'The session has ended.' || (await status(page)).startsWith('This live view has ended'), 10_000);

@@ -2,10 +2,9 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { chromium } from 'playwright-core';
 import sharp from 'sharp';
-import { WebSocket } from 'ws';
 import { parseKeyCombo } from '../src/computer/computer.module';
 import { CuaComputer } from '../src/computer/cua/cua-computer.module';
-import { call, imagesOf, textOf } from './support/app';
+import { call, imagesOf, textOf, upgradeStatus } from './support/app';
 import { ComputerServerProcess, MainProcess, spawnComputerServer, spawnMain } from './support/computer-server-process';
 import { waitFor } from './support/wait-for';
 
@@ -240,16 +239,7 @@ describe('COMPUTER_PROVIDER=cua through MCP', () => {
     } finally {
       await c.close();
     }
-    const wrongKey = await new Promise<number>((resolve, reject) => {
-      const ws = new WebSocket(servers[0].url.replace(/^http/, 'ws') + '/vnc', { headers: { 'x-api-key': 'not-the-key' } });
-      ws.once('unexpected-response', (_req, res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-        ws.terminate();
-      });
-      ws.once('open', () => resolve(101));
-      ws.once('error', reject);
-    });
+    const wrongKey = await upgradeStatus(servers[0].url.replace(/^http/, 'ws') + '/vnc', { 'x-api-key': 'not-the-key' });
     expect(wrongKey).toBe(401);
 
     const session = await newSession();

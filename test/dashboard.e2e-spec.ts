@@ -1,5 +1,4 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import sharp from 'sharp';
 import { backgroundFor } from '../src/computer/computer.module';
@@ -36,12 +35,7 @@ describe('Sessions dashboard in a browser', () => {
   });
 
   /** An MCP client that sends this API key. */
-  async function clientWith(key: string): Promise<Client> {
-    const client = new Client({ name: 'e2e', version: '1.0.0' });
-    await client.connect(new StreamableHTTPClientTransport(new URL(t.url), { requestInit: { headers: { Authorization: `Bearer ${key}` } } }));
-    t.clients.push(client);
-    return client;
-  }
+  const clientWith = (key: string): Promise<Client> => t.connect('e2e', key);
 
   async function dashboardLink(client: Client) {
     const r = await call(client, 'dashboard');

@@ -2,8 +2,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { chromium, type Browser, type FrameLocator, type Page } from 'playwright-core';
-import { WebSocket } from 'ws';
-import { call, startApp, type TestApp, textOf } from './support/app';
+import { call, startApp, type TestApp, textOf, upgradeStatus } from './support/app';
 import { startMcpAppHost, type McpAppHost } from './support/mcp-app-host';
 import { findWord, readWords } from './support/ocr';
 import { waitFor } from './support/wait-for';
@@ -210,19 +209,3 @@ async function fileExists(client: Client, name: string): Promise<boolean> {
   return (r.structuredContent as { stdout: string }).stdout.trim() === 'yes';
 }
 
-/** The HTTP status a WebSocket upgrade to `url` gets with these headers (101: accepted). */
-function upgradeStatus(url: string, headers: Record<string, string>): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { headers });
-    ws.once('open', () => {
-      ws.close();
-      resolve(101);
-    });
-    ws.once('unexpected-response', (_req, res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-      ws.terminate();
-    });
-    ws.once('error', (e) => reject(e));
-  });
-}

@@ -1,9 +1,7 @@
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { WebSocket } from 'ws';
 import sharp from 'sharp';
-import { call, imagesOf, startApp, type TestApp, textOf } from './support/app';
+import { call, imagesOf, startApp, type TestApp, textOf, upgradeStatus } from './support/app';
 import { findWord, readWords } from './support/ocr';
 import { pidsNamed } from './support/processes';
 import { waitFor } from './support/wait-for';
@@ -27,15 +25,7 @@ describe('Live view in a browser', () => {
 
   async function boot(env: Record<string, string> = {}, key?: string) {
     t = await startApp({ COMPUTER_PROVIDER: 'xvfb', DESKTOP_PROFILE: 'minimal', SCREEN_WIDTH: '800', SCREEN_HEIGHT: '600', ...env });
-    client = key ? await connectAs(key) : await t.connect();
-  }
-
-  /** An MCP client of the principal whose API key this is. */
-  async function connectAs(key: string): Promise<Client> {
-    const c = new Client({ name: 'e2e', version: '1.0.0' });
-    await c.connect(new StreamableHTTPClientTransport(new URL(t.url), { requestInit: { headers: { Authorization: `Bearer ${key}` } } }));
-    t.clients.push(c);
-    return c;
+    client = await t.connect('e2e', key);
   }
 
   async function link(args: Record<string, unknown> = {}) {
@@ -126,7 +116,7 @@ describe('Live view in a browser', () => {
 
   it('a link works once; another principal\'s cookie and a foreign Origin are refused; ending the session closes the view', async () => {
     await boot({ API_KEYS: 'key-alice-0123456789abcdef:alice,key-bob-fedcba9876543210:bob' }, 'key-alice-0123456789abcdef');
-    const bob = await connectAs('key-bob-fedcba9876543210');
+    const bob = await t.connect('e2e', 'key-bob-fedcba9876543210');
     const first = await link();
     const page = await browser.newPage();
     await page.goto(first.url);
@@ -187,23 +177,6 @@ function meanDifference(a: Buffer, b: Buffer): number {
   let sum = 0;
   for (let i = 0; i < a.length; i++) sum += Math.abs(a[i] - b[i]);
   return sum / a.length;
-}
-
-/** The HTTP status a WebSocket upgrade to `url` gets with these headers (101: accepted). */
-function upgradeStatus(url: string, headers: Record<string, string>): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { headers });
-    ws.once('open', () => {
-      ws.close();
-      resolve(101);
-    });
-    ws.once('unexpected-response', (_req, res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-      ws.terminate();
-    });
-    ws.once('error', (e) => reject(e));
-  });
 }
 
 /** The little of a browser's WebSocket that rawKeys uses. */

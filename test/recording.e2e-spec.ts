@@ -1,5 +1,4 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,13 +13,6 @@ const run = promisify(execFile);
 const KEY_A = 'key-alice-0123456789abcdef';
 const KEY_B = 'key-bob-fedcba9876543210';
 const FPS = 5;
-
-async function connectAs(t: TestApp, key: string) {
-  const client = new Client({ name: 'e2e', version: '1.0.0' });
-  await client.connect(new StreamableHTTPClientTransport(new URL(t.url), { requestInit: { headers: { Authorization: `Bearer ${key}` } } }));
-  t.clients.push(client);
-  return client;
-}
 
 /** The text of a resource, or its blob decoded. */
 async function readResource(client: Client, uri: string) {
@@ -64,8 +56,8 @@ describe('Recordings of sessions', () => {
       RECORDING_SEGMENT_S: '2',
       SCRIPTED_MODEL_STEPS: '4',
     });
-    const alice = await connectAs(t, KEY_A);
-    const bob = await connectAs(t, KEY_B);
+    const alice = await t.connect('e2e', KEY_A);
+    const bob = await t.connect('e2e', KEY_B);
 
     const typed = await call(alice, 'computer', { session_id: 'desk', action: 'type', text: 'echo recorded' });
     expect(typed.isError).toBeFalsy();

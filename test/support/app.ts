@@ -4,6 +4,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import sharp from 'sharp';
+import { WebSocket } from 'ws';
 import { AppModule } from '../../src/app.module';
 import { Settings } from '../../src/config/config.module';
 import { LOG_SETTINGS } from '../../src/common/log.settings';
@@ -15,7 +16,8 @@ export interface TestApp {
   url: string;
   fake: FakeComputerProvider;
   clients: Client[];
-  connect(name?: string): Promise<Client>;
+  /** A new MCP client over Streamable HTTP; with `key`, it sends that API key as its principal's. */
+  connect(name?: string, key?: string): Promise<Client>;
   close(): Promise<void>;
 }
 
@@ -35,9 +37,10 @@ export async function startApp(env: Record<string, string> = {}, imports: Module
     url,
     fake: app.get(FakeComputerProvider),
     clients,
-    async connect(name = 'e2e') {
+    async connect(name = 'e2e', key?: string) {
       const client = new Client({ name, version: '1.0.0' });
-      await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+      const headers = key ? { Authorization: `Bearer ${key}` } : undefined;
+      await client.connect(new StreamableHTTPClientTransport(new URL(url), headers ? { requestInit: { headers } } : undefined));
       clients.push(client);
       return client;
     },
@@ -78,4 +81,21 @@ export function sessionIdOf(r: CallToolResult | { content?: unknown }): string {
 
 export async function call(client: Client, name: string, args: Record<string, unknown> = {}, options?: Parameters<Client['callTool']>[2]) {
   return (await client.callTool({ name, arguments: args }, undefined, options)) as CallToolResult;
+}
+
+/** The HTTP status a WebSocket upgrade to `url` gets with these headers (101: accepted). */
+export function upgradeStatus(url: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers });
+    ws.once('open', () => {
+      ws.close();
+      resolve(101);
+    });
+    ws.once('unexpected-response', (_req, res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+      ws.terminate();
+    });
+    ws.once('error', (e) => reject(e));
+  });
 }

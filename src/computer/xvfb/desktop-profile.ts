@@ -34,9 +34,9 @@ export const RegisterDesktopProfile = DiscoveryService.createDecorator<void>();
 /**
  * xterm's multi-click time on our desktops, in ms (xterm's own default is 250). xterm counts a
  * press that comes within this time of the last release (by the X server's timestamps) as the
- * next click of a double or triple click. The input code sends the presses of one multi-click
- * together, so only a stall of the X server between two of them (seen under load) can part them:
- * 600 ms absorbs such a stall. XtestInput keeps separate click actions further apart than this.
+ * next click of a double or triple click. The input code sends each press of one multi-click
+ * once the window manager has passed the previous one on, which under load can take a while:
+ * 600 ms absorbs that. XtestInput keeps separate click actions further apart than this.
  */
 export const XTERM_MULTI_CLICK_MS = 600;
 // The backslash keeps the shells the command passes through (openbox's --startup sh, tint2's

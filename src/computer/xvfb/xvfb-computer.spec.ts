@@ -380,15 +380,18 @@ describe('xvfb computers: screen, mouse and keyboard', () => {
   });
 
   it('scrolls the terminal back with the wheel, and forward again', async () => {
-    await c.typeText('seq 1 200\n');
-    // The output has finished once two screenshots in a row, 150 ms apart, are the same.
+    await c.typeText('seq 1 200; echo done > ~/seq-done.txt\n');
+    // The shell has written all the numbers once the file is there (a still screen alone could be
+    // the moment before the terminal even showed the command, as it once was under load); the
+    // terminal has drawn them once two screenshots in a row, 300 ms apart, are the same.
+    await homeFile(c, 'seq-done.txt');
     let last = await c.capture();
     const bottom = await waitFor('the numbers', async () => {
       const now = await c.capture();
       const same = changedPixels(last, now, TERMINAL) === 0;
       last = now;
       return same && now;
-    }, 10_000, 150);
+    }, 10_000, 300);
     await c.scroll({ x: 400, y: 300 }, 0, -10);
     const scrolled = await screenChange(c, bottom, TERMINAL, 200);
     await c.scroll({ x: 400, y: 300 }, 2, 10); // dx: xterm ignores it, but it must not fail

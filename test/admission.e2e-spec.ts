@@ -97,7 +97,8 @@ describe('Admission: computers per principal', () => {
   });
 
   it('a concurrent call within MAX_COMPUTERS_PER_PRINCIPAL runs; waits count against it; the pool serves principals in turns', async () => {
-    t = await startApp({ API_KEYS, MAX_COMPUTERS_PER_PRINCIPAL: '3', POOL_MAX_SIZE: '3', POOL_ACQUIRE_TIMEOUT_MS: '20000' });
+    // MAX_SESSIONS above the pool (left unset it would be 3), so sessions queue for computers: the waits this is about.
+    t = await startApp({ API_KEYS, MAX_COMPUTERS_PER_PRINCIPAL: '3', POOL_MAX_SIZE: '3', MAX_SESSIONS: '10', POOL_ACQUIRE_TIMEOUT_MS: '20000' });
     const pool = t.app.get(ComputerPool);
     const alice = await connectAs(t, KEY_A, 'alice');
     const bob = await connectAs(t, KEY_B, 'bob');

@@ -302,7 +302,7 @@ describe('MCP over Streamable HTTP (fake computers)', () => {
       expect.objectContaining({ session_id: id, idle_timeout_ms: 5000 }),
     ]);
     const stats = await call(client, 'get_session_stats');
-    expect(stats.structuredContent).toMatchObject({ total_sessions: 1, max_concurrent: 10, pool: { max: 5, leased: 1 } });
+    expect(stats.structuredContent).toMatchObject({ total_sessions: 1, max_concurrent: 5, pool: { max: 5, leased: 1 } });
     expect(Object.keys((stats.structuredContent as { sessions: object }).sessions)).toEqual([id]);
     const guess = await call(client, 'screenshot_cua', { session_id: 'ses_AAAAAAAAAAAAAAAAAAAAAA' });
     expect(textOf(guess)).toMatch(/SESSION_NOT_FOUND/);

@@ -57,11 +57,13 @@ describe(Settings.name, () => {
       probe: undefined,
     });
     expect(sut.auth).toEqual({ apiKeys: undefined, apiKeysFile: undefined, stdioPrincipal: 'anonymous' });
-    expect(sut.session.maxSessionsPerPrincipal).toBe(10);
-    expect(sut.pool.maxPerPrincipal).toBe(10);
+    // Unset caps follow the pool's capacity, which the pool knows at run time (SessionService.maxSessions()).
+    expect(sut.session.maxSessions).toBeUndefined();
+    expect(sut.session.maxSessionsPerPrincipal).toBeUndefined();
+    expect(sut.pool.maxPerPrincipal).toBeUndefined();
     expect(sut.mcp).toEqual({ maxConnections: 1000, maxConnectionsPerPrincipal: 100, connectionIdleTimeoutMs: 120000 });
     expect(sut.pool).toMatchObject({ maxSize: 5, acquireTimeoutMs: 30000 });
-    expect(sut.session).toMatchObject({ maxSessions: 10, sweepIntervalMs: 60000, idleTimeoutMs: 600000 });
+    expect(sut.session).toMatchObject({ sweepIntervalMs: 30000, idleTimeoutMs: 600000, defaultIdleTimeoutMs: 120000 });
     expect(sut.scripted).toEqual({ steps: 4, stepMs: 0 });
     expect(sut.shutdown.graceMs).toBe(30000);
     expect(sut.computer.provider).toBe('xvfb');
@@ -223,6 +225,29 @@ describe(Settings.name, () => {
 
   it('rejects a max idle timeout below the default idle timeout', () => {
     expect(() => load({ SESSION_IDLE_TIMEOUT_MS: '60000', SESSION_MAX_IDLE_TIMEOUT_MS: '5000' })).toThrow(/SESSION_MAX_IDLE_TIMEOUT_MS/);
+  });
+
+  it('DEFAULT_SESSION_IDLE_TIMEOUT_MS: at most SESSION_IDLE_TIMEOUT_MS when given; left unset, 2 min or the shorter SESSION_IDLE_TIMEOUT_MS', () => {
+    expect(() => load({ SESSION_IDLE_TIMEOUT_MS: '60000', DEFAULT_SESSION_IDLE_TIMEOUT_MS: '90000' })).toThrow(
+      /DEFAULT_SESSION_IDLE_TIMEOUT_MS="90000": must not be above SESSION_IDLE_TIMEOUT_MS \(60000\)/,
+    );
+    expect(() => load({ DEFAULT_SESSION_IDLE_TIMEOUT_MS: '999' })).toThrow(/DEFAULT_SESSION_IDLE_TIMEOUT_MS="999": must be a whole number from 1000/);
+    expect(load({ SESSION_IDLE_TIMEOUT_MS: '60000' }).session.defaultIdleTimeoutMs).toBe(60000);
+    expect(load({ DEFAULT_SESSION_IDLE_TIMEOUT_MS: '600000' }).session.defaultIdleTimeoutMs).toBe(600000);
+  });
+
+  it('the sweep runs at a quarter of the default sessions\' timeout, at most every 60 s, unless SESSION_SWEEP_INTERVAL_MS says otherwise', () => {
+    expect(load({ DEFAULT_SESSION_IDLE_TIMEOUT_MS: '2000' }).session.sweepIntervalMs).toBe(500);
+    expect(load({ SESSION_IDLE_TIMEOUT_MS: '1000' }).session.sweepIntervalMs).toBe(250);
+    expect(load({ DEFAULT_SESSION_IDLE_TIMEOUT_MS: '600000' }).session.sweepIntervalMs).toBe(60000);
+    expect(load({ SESSION_SWEEP_INTERVAL_MS: '45000' }).session.sweepIntervalMs).toBe(45000);
+  });
+
+  it('MAX_SESSIONS, when given, bounds the per-principal caps; unset, they stay unset or as given', () => {
+    expect(load({ MAX_SESSIONS: '8' }).session).toMatchObject({ maxSessions: 8, maxSessionsPerPrincipal: 8 });
+    expect(load({ MAX_SESSIONS: '8' }).pool.maxPerPrincipal).toBe(8);
+    expect(load({ MAX_SESSIONS_PER_PRINCIPAL: '3' }).session).toMatchObject({ maxSessions: undefined, maxSessionsPerPrincipal: 3 });
+    expect(load({ MAX_SESSIONS_PER_PRINCIPAL: '3' }).pool.maxPerPrincipal).toBe(3);
   });
 
   it('one message per bad key: PORT=notanumber says what a port must be, once', () => {

@@ -7,10 +7,10 @@ import { McpConnections } from './mcp-connections';
 
 /**
  * Every SESSION_SWEEP_INTERVAL_MS, closes MCP connections idle past their limit
- * (McpConnections.sweepIdle: SESSION_IDLE_TIMEOUT_MS while they hold a default session or a GET
- * stream, MCP_CONNECTION_IDLE_TIMEOUT_MS when they hold nothing), so clients that vanish without
- * DELETE, or open sessions they never use, do not keep a server, a transport and a default session
- * (with its computer) forever. Owns its interval.
+ * (McpConnections.sweepIdle: SESSION_IDLE_TIMEOUT_MS while they use a default session or hold a
+ * GET stream, MCP_CONNECTION_IDLE_TIMEOUT_MS when they hold nothing), so clients that vanish
+ * without DELETE, or open sessions they never use, do not keep a server and a transport forever
+ * (their default session's computer is freed sooner, by the session sweep). Owns its interval.
  */
 @Injectable()
 export class ConnectionSweeper implements OnApplicationBootstrap, OnModuleDestroy {

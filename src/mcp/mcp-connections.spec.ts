@@ -26,7 +26,7 @@ async function setup(env: Record<string, string> = {}) {
   // Strict doubles: only what McpConnections may call.
   const withDefault = new Set<string>();
   const busy = new Set<string>();
-  const sessions = { endConnection: jest.fn(async (id: string) => void withDefault.delete(id)), holdsDefault: jest.fn((id: string) => withDefault.has(id)) };
+  const sessions = { endConnection: jest.fn(async (id: string) => void withDefault.delete(id)), usesDefault: jest.fn((id: string) => withDefault.has(id)) };
   const tools = { busy: jest.fn((id: string) => busy.has(id)) };
   const moduleRef = await Test.createTestingModule({
     imports: [ConfigModule.forRoot(config)],
@@ -141,7 +141,7 @@ describe(McpConnections.name, () => {
       expect(await sut.sweepIdle()).toEqual([id]);
     });
 
-    it('one that holds its default session (a computer) or an open GET stream keeps SESSION_IDLE_TIMEOUT_MS; one with a call running is never closed', async () => {
+    it('one that uses its default session (holds it, or held it until the session sweep ended it) or holds an open GET stream keeps SESSION_IDLE_TIMEOUT_MS; one with a call running is never closed', async () => {
       const { sut, open, withDefault, busy } = await setup();
       const holder = open('alice').id;
       const streaming = open('alice').id;

@@ -50,8 +50,10 @@ export interface McpConnectionsEvents {
  * Admission: at most MCP_MAX_CONNECTIONS HTTP connections in all and
  * MCP_MAX_CONNECTIONS_PER_PRINCIPAL per principal, counting those still being initialized.
  * Expiry: a connection with no call running is closed once idle for SESSION_IDLE_TIMEOUT_MS while
- * it holds its default session or an open GET stream, and for MCP_CONNECTION_IDLE_TIMEOUT_MS when
- * it holds neither (an unused connection). stdio is neither counted nor swept.
+ * it holds an open GET stream or uses its default session (holds it, or held it until the session's
+ * own, shorter DEFAULT_SESSION_IDLE_TIMEOUT_MS ended it and freed its computer: the client may come
+ * back for a new one), and for MCP_CONNECTION_IDLE_TIMEOUT_MS when it does neither (an unused
+ * connection). stdio is neither counted nor swept.
  */
 @Injectable()
 export class McpConnections {
@@ -190,7 +192,7 @@ export class McpConnections {
   /** How long this connection may stay idle; undefined while it must not be swept. */
   private idleLimit(id: string, c: Connection): number | undefined {
     if (id === STDIO || this.tools.busy(id)) return undefined;
-    if (c.streams > 0 || this.sessions.holdsDefault(id)) return this.sessionSettings.idleTimeoutMs;
+    if (c.streams > 0 || this.sessions.usesDefault(id)) return this.sessionSettings.idleTimeoutMs;
     return this.idleLimitUnused();
   }
 

@@ -16,10 +16,11 @@ const version = packageVersion();
 
 const INSTRUCTIONS =
   'This server gives you your own computer (a virtual desktop) per session. See it with screenshot_cua, drive it with the computer tool, ' +
-  'or hand a whole task in plain words to run_cua_task. Calls without session_id use this connection\'s default session; create_session gives ' +
-  'you more computers by id. End sessions you no longer need with cleanup_session. When the server keeps trajectories, each run_cua_task ' +
-  'can be replayed from the resources trajectory://{session_id}/{task_id}; when it records sessions, each session\'s action log and video are ' +
-  'the resources recording://{session_id}/{recording_id}.';
+  'or hand a whole task in plain words to run_cua_task. Calls without session_id use this connection\'s default session, which ends when ' +
+  'left without calls for a few minutes (the next call gets a fresh computer); pass a session_id of your choice, or use create_session, to keep ' +
+  'a computer through longer pauses or to have several. End sessions you no longer need with cleanup_session. When the server keeps ' +
+  'trajectories, each run_cua_task can be replayed from the resources trajectory://{session_id}/{task_id}; when it records sessions, ' +
+  'each session\'s action log and video are the resources recording://{session_id}/{recording_id}.';
 
 /** Builds one McpServer per MCP connection (sharing one across clients leaks data between them). */
 @Injectable()

@@ -14,6 +14,9 @@ function setup(env: Record<string, string> = {}, capacity?: number) {
     POOL_ACQUIRE_TIMEOUT_MS: '1000',
     POOL_RETRY_BASE_MS: '100',
     POOL_RETRY_MAX_MS: '1000',
+    // A share larger than the pool, so the tests of stock, waits and turns meet the pool's own limits; left unset it
+    // would be the pool's capacity (see "shares between principals").
+    MAX_COMPUTERS_PER_PRINCIPAL: '10',
     ...env,
   });
   const provider = new ProgrammableFakeProvider();
@@ -109,6 +112,17 @@ describe(ComputerPool.name, () => {
       await Promise.all(refusals);
       expect(sut.roomFor('alice')).toBe(3);
       expect(sut.stats().waiting).toBe(0);
+    });
+
+    it('with every cap unset, a principal holds or waits for at most the pool\'s capacity: one more fails at once with SESSION_LIMIT', async () => {
+      const { sut } = setup({ POOL_MAX_SIZE: '5', MAX_COMPUTERS_PER_PRINCIPAL: '' }, 2);
+      expect(sut.maxPerPrincipal()).toBe(2);
+      const held = await sut.acquire({ owner: 's1', principal: 'alice' });
+      const waiting = sut.acquire({ owner: 's2', principal: 'alice' });
+      await flush();
+      await expect(sut.acquire({ owner: 's3', principal: 'alice' })).rejects.toMatchObject({ code: 'SESSION_LIMIT', message: expect.stringMatching(/maximum of 2 computers/) });
+      await sut.release(held);
+      await sut.release(await waiting);
     });
 
     it('serves waiting principals in turns, each one in arrival order, rather than in request order', async () => {

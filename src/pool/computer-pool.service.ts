@@ -136,6 +136,19 @@ export class ComputerPool implements OnApplicationBootstrap, OnApplicationShutdo
     return Math.min(this.settings.maxSize, this.computers.capacity() ?? Infinity);
   }
 
+  /**
+   * The most computers the pool can have at once: POOL_MAX_SIZE, or the provider's capacity when lower (a `cua`
+   * provider has one computer per URL). Sessions beyond it would only wait; MAX_SESSIONS follows it when unset.
+   */
+  capacity(): number {
+    return this.max;
+  }
+
+  /** MAX_COMPUTERS_PER_PRINCIPAL (or its default from the session caps); when every cap is unset, the pool's capacity. */
+  maxPerPrincipal(): number {
+    return this.settings.maxPerPrincipal ?? this.max;
+  }
+
   private total() {
     return this.leases.size + this.idle.length + this.creating + this.handing + this.destroying;
   }
@@ -159,13 +172,14 @@ export class ComputerPool implements OnApplicationBootstrap, OnApplicationShutdo
 
   /** How many more computers this principal may hold or wait for now. */
   roomFor(principal: string): number {
-    return Math.max(0, this.settings.maxPerPrincipal - (this.holdings.get(principal) ?? 0));
+    return Math.max(0, this.maxPerPrincipal() - (this.holdings.get(principal) ?? 0));
   }
 
   /** Counts one more computer against the principal's share; refuses at once beyond MAX_COMPUTERS_PER_PRINCIPAL. */
   private claim(principal: string) {
     const n = this.holdings.get(principal) ?? 0;
-    if (n >= this.settings.maxPerPrincipal) throw new ComputerLimitError(this.settings.maxPerPrincipal);
+    const max = this.maxPerPrincipal();
+    if (n >= max) throw new ComputerLimitError(max);
     this.holdings.set(principal, n + 1);
   }
 

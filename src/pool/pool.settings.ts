@@ -50,7 +50,7 @@ class PoolEnv {
   @Int(10, 3_600_000)
   POOL_RETRY_MAX_MS = 30_000;
 
-  @Setting('Most computers one principal may hold or wait for at once: its sessions\' computers, the extra ones of concurrent `run_multi_cua_tasks` and its calls waiting for one (`SESSION_LIMIT` beyond it); unset: `MAX_SESSIONS_PER_PRINCIPAL`.')
+  @Setting('Most computers one principal may hold or wait for at once: its sessions\' computers, the extra ones of concurrent `run_multi_cua_tasks` and its calls waiting for one (`SESSION_LIMIT` beyond it); unset: as many as the sessions one principal may hold (`MAX_SESSIONS_PER_PRINCIPAL`, and its own default).')
   @Optional() @Int(1, 100_000)
   MAX_COMPUTERS_PER_PRINCIPAL?: number;
 }
@@ -66,7 +66,7 @@ export const POOL_SETTINGS = defineSettings({
   build: (env, ctx) => ({
     /** POOL_MAX_SIZE; the pool lowers it to the provider's capacity, if it has one. */
     maxSize: env.POOL_MAX_SIZE,
-    /** Computers one principal may hold or wait for at once. */
+    /** Computers one principal may hold or wait for at once; undefined: the pool's capacity (ComputerPool.maxPerPrincipal()). */
     maxPerPrincipal: env.MAX_COMPUTERS_PER_PRINCIPAL ?? ctx.of(SESSION_SETTINGS).maxSessionsPerPrincipal,
     minWarm: env.POOL_MIN_WARM,
     maxWaiters: env.POOL_MAX_WAITERS,

@@ -22,6 +22,15 @@ describe(SessionSweeper.name, () => {
     expect(sweep).toHaveBeenCalledTimes(3);
   });
 
+  it('left unset, the interval follows the default sessions\' timeout: four sweeps within DEFAULT_SESSION_IDLE_TIMEOUT_MS', async () => {
+    const sweep = jest.fn().mockResolvedValue([]);
+    const sut = new SessionSweeper({ sweep } as unknown as SessionService, new SchedulerRegistry(), Settings.load({ DEFAULT_SESSION_IDLE_TIMEOUT_MS: '2000' }).get(SESSION_SETTINGS));
+    sut.onApplicationBootstrap();
+    await jest.advanceTimersByTimeAsync(2000);
+    expect(sweep).toHaveBeenCalledTimes(4);
+    sut.onModuleDestroy();
+  });
+
   it('skips a tick while the previous sweep still runs, and survives a failing sweep', async () => {
     let finish!: () => void;
     const sweep = jest

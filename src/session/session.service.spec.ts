@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { sleep } from '../common/async';
 import { DomainError, DomainErrorCode } from '../common/domain-error';
 import { Settings } from '../config/config.module';
@@ -10,11 +11,12 @@ import { ProgrammableFakeProvider } from '../../test/support/fake-provider';
 import { waitFor } from '../../test/support/wait-for';
 import { SessionService } from './session.service';
 
-function setup(env: Record<string, string> = {}) {
+/** `capacity`: the provider's own limit (a `cua` provider's number of URLs); none by default. */
+function setup(env: Record<string, string> = {}, capacity?: number) {
   const settings = Settings.load({ COMPUTER_PROVIDER: 'fake', POOL_MAX_SIZE: '3', POOL_MIN_WARM: '0', MAX_SESSIONS: '3', POOL_ACQUIRE_TIMEOUT_MS: '300', ...env });
   const config = { pool: settings.get(POOL_SETTINGS), session: settings.get(SESSION_SETTINGS) };
   const provider = new ProgrammableFakeProvider();
-  const registry = { create: (o: { signal?: AbortSignal }) => provider.create(o), capacity: () => undefined } as unknown as ComputerProviderRegistry;
+  const registry = { create: (o: { signal?: AbortSignal }) => provider.create(o), capacity: () => capacity } as unknown as ComputerProviderRegistry;
   const pool = new ComputerPool(config.pool, registry);
   const drain = new DrainState();
   return { sut: new SessionService(config.session, config.pool, pool, drain), pool, provider, drain };
@@ -139,6 +141,99 @@ describe(SessionService.name, () => {
     ac.abort();
     await expect(task).rejects.toBeDefined();
     expect(idle.ended).toBe(true);
+  });
+
+  describe('default sessions (calls without session_id)', () => {
+    const timeouts = { DEFAULT_SESSION_IDLE_TIMEOUT_MS: '2000', SESSION_IDLE_TIMEOUT_MS: '60000' };
+    afterEach(() => jest.restoreAllMocks());
+
+    it('one unaddressed for DEFAULT_SESSION_IDLE_TIMEOUT_MS ends and frees its computer; a named session of the same age stays', async () => {
+      const { sut, provider } = setup(timeouts);
+      const t0 = Date.now();
+      const def = await sut.resolve(ref(undefined, 'c1'));
+      const named = await sut.resolve(ref('kept', 'c2'));
+      expect(sut.view(def).idle_timeout_ms).toBe(2000);
+      expect(sut.view(named).idle_timeout_ms).toBe(60000);
+      expect(await sut.sweep(t0 + 1000)).toEqual([]);
+      expect(await sut.sweep(t0 + 10_000)).toEqual([def.id]);
+      expect(def).toMatchObject({ ended: true, endReason: 'idle' });
+      expect(provider.open()).toEqual([sut.computerOf(named)]);
+      expect(sut.count()).toBe(1);
+    });
+
+    it('a call that addresses it counts as use; one with a running task is never swept', async () => {
+      const { sut } = setup(timeouts);
+      const t0 = Date.now();
+      const def = await sut.resolve(ref(undefined, 'c1'));
+      jest.spyOn(Date, 'now').mockReturnValue(t0 + 1500);
+      expect(await sut.resolve(ref(undefined, 'c1'))).toBe(def);
+      expect(await sut.sweep(t0 + 3000)).toEqual([]);
+      const task = sut.runTask(def, 'long', undefined, (signal) => sleep(60_000, signal));
+      expect(await sut.sweep(t0 + 60_000)).toEqual([]);
+      expect(def.ended).toBe(false);
+      await sut.end('anonymous', def.id, 'cleanup');
+      await expect(task).rejects.toMatchObject({ code: 'SESSION_ENDED' });
+    });
+
+    it('its idle time counts from when it got its computer, so a slow start does not get it swept at once', async () => {
+      const { sut, provider } = setup({ DEFAULT_SESSION_IDLE_TIMEOUT_MS: '1000', POOL_ACQUIRE_TIMEOUT_MS: '5000' });
+      provider.createDelayMs = 600;
+      const def = await sut.resolve(ref(undefined, 'c1'));
+      expect(await sut.sweep(Date.now() + 600)).toEqual([]);
+      expect(await sut.sweep(Date.now() + 1100)).toEqual([def.id]);
+    });
+
+    it('after the sweep the same connection\'s next id-less call gets a new default session with a fresh computer; the connection counts as in use until it closes', async () => {
+      const { sut, provider } = setup(timeouts);
+      const def = await sut.resolve(ref(undefined, 'c1'));
+      const first = sut.computerOf(def);
+      expect(sut.usesDefault('c1')).toBe(true);
+      await sut.sweep(Date.now() + 10_000);
+      expect(sut.usesDefault('c1')).toBe(true);
+      expect(sut.find(ref(undefined, 'c1'))).toBeUndefined();
+      const again = await sut.resolve(ref(undefined, 'c1'));
+      expect(again.id).not.toBe(def.id);
+      expect(sut.computerOf(again)).not.toBe(first);
+      expect(provider.open()).toEqual([sut.computerOf(again)]);
+      await sut.sweep(Date.now() + 10_000);
+      await sut.endConnection('c1');
+      expect(sut.usesDefault('c1')).toBe(false);
+      expect(sut.usesDefault('never-used')).toBe(false);
+    });
+  });
+
+  describe('MAX_SESSIONS and the pool', () => {
+    afterEach(() => jest.restoreAllMocks());
+
+    it('unset, it is the pool\'s capacity (the provider\'s own limit when lower): the session beyond it gets SESSION_LIMIT at once, not a wait', async () => {
+      const { sut, pool } = setup({ MAX_SESSIONS: '', POOL_MAX_SIZE: '5' }, 2);
+      expect(sut.maxSessions()).toBe(2);
+      await sut.resolve(ref('a'));
+      await sut.resolve(ref('b'));
+      const third = track(sut.resolve(ref('c')));
+      await oneTurn();
+      expect(third).toMatchObject({ settled: true, error: { code: 'SESSION_LIMIT', message: expect.stringMatching(/maximum of 2 sessions \(MAX_SESSIONS\)/) } });
+      expect(pool.stats()).toMatchObject({ leased: 2, waiting: 0 });
+    });
+
+    it('given, it stays as given; above the pool\'s capacity it is warned about once at start', () => {
+      const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+      const over = setup({ MAX_SESSIONS: '10', POOL_MAX_SIZE: '5' }).sut;
+      expect(over.maxSessions()).toBe(10);
+      over.onApplicationBootstrap();
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(warn.mock.calls[0][0]).toMatch(/MAX_SESSIONS=10 is above the pool's capacity of 5 computers.*beyond 5 wait.*POOL_EXHAUSTED/);
+      setup({ MAX_SESSIONS: '5', POOL_MAX_SIZE: '5' }).sut.onApplicationBootstrap();
+      setup({ MAX_SESSIONS: '', POOL_MAX_SIZE: '5' }).sut.onApplicationBootstrap();
+      expect(warn).toHaveBeenCalledTimes(1);
+    });
+
+    it('MAX_SESSIONS_PER_PRINCIPAL still limits one principal when MAX_SESSIONS follows the pool', async () => {
+      const { sut } = setup({ MAX_SESSIONS: '', MAX_SESSIONS_PER_PRINCIPAL: '1', POOL_MAX_SIZE: '3' });
+      await sut.resolve(ref('a1', 'c', 'alice'));
+      await expect(sut.resolve(ref('a2', 'c', 'alice'))).rejects.toMatchObject({ code: 'SESSION_LIMIT', message: expect.stringMatching(/MAX_SESSIONS_PER_PRINCIPAL/) });
+      await expect(sut.resolve(ref('b1', 'c', 'bob'))).resolves.toBeDefined();
+    });
   });
 
   it('a closed connection ends its default session but not named ones', async () => {

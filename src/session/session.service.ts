@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { linkSignals, sleep, withTimeout } from '../common/async';
@@ -71,13 +71,28 @@ export interface SessionEvents {
   'control-released': [session: Session, holder: string, reason: ControlReleaseReason];
 }
 
+/**
+ * The sessions of every principal, each with its leased computer.
+ *
+ * Caps: MAX_SESSIONS in all (unset: the pool's capacity, so an admitted session never waits for a computer) and
+ * MAX_SESSIONS_PER_PRINCIPAL; beyond them a new session fails at once with SESSION_LIMIT.
+ * Idle timeouts: a named or minted session ends after its idle timeout (SESSION_IDLE_TIMEOUT_MS, or what
+ * create_session asked for); a default session, which a client cannot address by id and may leave behind without
+ * knowing, after DEFAULT_SESSION_IDLE_TIMEOUT_MS. Any call that addresses a session counts as use; a session with a
+ * running task or still getting its computer is never swept.
+ */
 @Injectable()
-export class SessionService {
+export class SessionService implements OnApplicationBootstrap {
   private readonly logger = new Logger(SessionService.name);
   readonly events = new EventEmitter<SessionEvents>();
   private readonly sessions = new Map<string, Session>();
   /** connectionId → key of that connection's default session. */
   private readonly defaults = new Map<string, string>();
+  /**
+   * Connections whose default session the idle sweep ended: their client may still be there and come back for a
+   * new one, so the connection counts as in use (see usesDefault), until it closes or gets a new default session.
+   */
+  private readonly lapsed = new Set<string>();
   /** Extra computers leased for concurrent tasks, by session key. */
   private readonly extraLeases = new Map<string, Set<Lease>>();
   /**
@@ -97,6 +112,28 @@ export class SessionService {
     return `${principal}\u0000${id}`;
   }
 
+  /** Says once at start when MAX_SESSIONS admits more sessions than the pool has computers for. */
+  onApplicationBootstrap() {
+    const { maxSessions } = this.settings;
+    const capacity = this.pool.capacity();
+    if (maxSessions === undefined || maxSessions <= capacity) return;
+    this.logger.warn(
+      `MAX_SESSIONS=${maxSessions} is above the pool's capacity of ${capacity} computers (POOL_MAX_SIZE, or the provider's own limit): ` +
+        `sessions beyond ${capacity} wait up to POOL_ACQUIRE_TIMEOUT_MS (${this.poolSettings.acquireTimeoutMs} ms) for a computer and may get POOL_EXHAUSTED ` +
+        `instead of SESSION_LIMIT at once. Leave MAX_SESSIONS unset to follow the pool, or raise POOL_MAX_SIZE.`,
+    );
+  }
+
+  /** Most sessions at once: MAX_SESSIONS, or the pool's capacity when it is unset. */
+  maxSessions(): number {
+    return this.settings.maxSessions ?? this.pool.capacity();
+  }
+
+  /** Most sessions one principal may hold: MAX_SESSIONS_PER_PRINCIPAL, at most maxSessions(). */
+  private maxSessionsPerPrincipal(): number {
+    return Math.min(this.settings.maxSessionsPerPrincipal ?? Infinity, this.maxSessions());
+  }
+
   /** The session a tool call addresses (created on first use), with its computer leased. */
   async resolve(ref: SessionRef, signal?: AbortSignal): Promise<Session> {
     if (ref.sessionId !== undefined) {
@@ -108,15 +145,23 @@ export class SessionService {
       const closing = this.closing.get(key);
       if (closing) throw new SessionEndedError(closing.session);
       const existing = this.sessions.get(key);
-      if (existing) return this.whenReady(existing, signal);
+      if (existing) {
+        existing.touch();
+        return this.whenReady(existing, signal);
+      }
       if (MINTED.test(id)) throw new SessionNotFoundError(id);
       return this.open(ref.principal, id, 'named', this.settings.idleTimeoutMs, signal);
     }
     const key = this.defaults.get(ref.connectionId);
     const existing = key ? this.sessions.get(key) : undefined;
-    if (existing) return this.whenReady(existing, signal);
-    const session = this.openRecord(ref.principal, mintId(), 'default', this.settings.idleTimeoutMs);
+    if (existing) {
+      existing.touch();
+      return this.whenReady(existing, signal);
+    }
+    // The first id-less call of this connection, or the first since its default session was swept: a fresh one.
+    const session = this.openRecord(ref.principal, mintId(), 'default', this.settings.defaultIdleTimeoutMs);
     this.defaults.set(ref.connectionId, SessionService.key(session.principal, session.id));
+    this.lapsed.delete(ref.connectionId);
     return this.startComputer(session, signal);
   }
 
@@ -180,11 +225,12 @@ export class SessionService {
 
   private openRecord(principal: string, id: string, kind: SessionKind, idleTimeoutMs: number): Session {
     if (this.drain.draining) throw shuttingDown();
-    if (this.sessions.size >= this.settings.maxSessions) {
-      throw new SessionLimitError('server', this.settings.maxSessions, this.settings.idleTimeoutMs);
+    const max = this.maxSessions();
+    if (this.sessions.size >= max) {
+      throw new SessionLimitError('server', max, this.settings.idleTimeoutMs);
     }
-    const perPrincipal = this.settings.maxSessionsPerPrincipal;
-    if (perPrincipal < this.settings.maxSessions && this.list(principal).length >= perPrincipal) {
+    const perPrincipal = this.maxSessionsPerPrincipal();
+    if (perPrincipal < max && this.list(principal).length >= perPrincipal) {
       throw new SessionLimitError('principal', perPrincipal, this.settings.idleTimeoutMs);
     }
     const session = new Session(id, principal, kind, idleTimeoutMs, this.settings.controlIdleMs);
@@ -211,6 +257,8 @@ export class SessionService {
           throw new SessionEndedError(session);
         }
         session.lease = lease;
+        // Its idle time counts from here: a slow start must not make the session look idle to the sweep.
+        session.touch();
       })
       .finally(() => {
         session.ready = undefined;
@@ -357,6 +405,10 @@ export class SessionService {
   private async endSession(session: Session, reason: EndReason): Promise<EndResult> {
     session.ended = true;
     session.endReason = reason;
+    if (reason === 'idle' && session.kind === 'default') {
+      const key = SessionService.key(session.principal, session.id);
+      for (const [conn, k] of this.defaults) if (k === key) this.lapsed.add(conn);
+    }
     if (this.forget(session)) this.events.emit('ended', session, reason);
     const tasks = [...session.tasks.values()];
     const err = reason === 'shutdown' ? shuttingDown() : new SessionEndedError(session);
@@ -388,20 +440,27 @@ export class SessionService {
     return present;
   }
 
-  /** Whether this MCP connection has its default session (and with it, a computer). */
-  holdsDefault(connectionId: string): boolean {
-    return this.defaults.has(connectionId);
+  /**
+   * Whether this MCP connection works with a default session: it holds one (and with it, a computer), or held one
+   * that the idle sweep ended (its client may come back for a new one).
+   */
+  usesDefault(connectionId: string): boolean {
+    return this.defaults.has(connectionId) || this.lapsed.has(connectionId);
   }
 
   /** Ends the default session of a closed MCP connection. Named and minted sessions outlive connections. */
   async endConnection(connectionId: string): Promise<void> {
     const key = this.defaults.get(connectionId);
     this.defaults.delete(connectionId);
+    this.lapsed.delete(connectionId);
     const session = key ? this.sessions.get(key) : undefined;
     if (session) await this.endSession(session, 'connection-closed');
   }
 
-  /** Ends sessions idle past their timeout. A session with a running task is never swept. */
+  /**
+   * Ends sessions idle past their own timeout (a default session's is DEFAULT_SESSION_IDLE_TIMEOUT_MS). A session
+   * with a running task, or still getting its computer, is never swept.
+   */
   async sweep(now = Date.now()): Promise<string[]> {
     const idle = [...this.sessions.values()].filter((s) => !s.ended && !s.ready && s.tasks.size === 0 && s.idleFor(now) > s.idleTimeoutMs);
     await Promise.all(idle.map((s) => this.endSession(s, 'idle')));

@@ -2,8 +2,6 @@ import { Injectable, Logger } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
 import { AgentResult, AgentService, StepRecord } from '../agent/agent.module';
 import { abortReason, errorMessage, isDomainError } from '../common/domain-error';
-import { InjectSettings } from '../config/config.module';
-import { POOL_SETTINGS, type PoolSettings } from '../pool/pool.settings';
 import { Computer, Screenshot, ScreenshotService } from '../computer/computer.module';
 import { ComputerPool } from '../pool/pool.module';
 import { Session, SessionService } from '../session/session.module';
@@ -101,7 +99,6 @@ export class TaskService {
     private readonly agent: AgentService,
     private readonly screenshots: ScreenshotService,
     private readonly pool: ComputerPool,
-    @InjectSettings(POOL_SETTINGS) private readonly poolSettings: PoolSettings,
   ) {}
 
   /** The model a call asked for, or CUA_MODEL_NAME; INVALID_ARGUMENT when it is not allowed. Check it before leasing anything. */
@@ -125,7 +122,7 @@ export class TaskService {
     if (options.concurrent) {
       // All or nothing: a race with the principal's other calls can still fail single tasks below, with the same code.
       const room = this.pool.roomFor(session.principal);
-      if (n - 1 > room) throw new ConcurrentTasksLimitError(n, room, this.poolSettings.maxPerPrincipal);
+      if (n - 1 > room) throw new ConcurrentTasksLimitError(n, room, this.pool.maxPerPrincipal());
     }
     options.onStart?.();
     const outcomes: TaskOutcome[] = [];

@@ -7,7 +7,7 @@ export const sessionIdField = z
   .regex(/^[A-Za-z0-9._:@-]+$/, 'session_id may hold only letters, digits and . _ : @ -')
   .optional()
   .describe(
-    "Which of your sessions (computers) to use. Omit it to use this connection's default session. " +
+    "Which of your sessions (computers) to use. Omit it to use this connection's default session (ended when left without calls for a few minutes). " +
       'Any new id you choose is created on first use; ids from create_session start with "ses_".',
   );
 

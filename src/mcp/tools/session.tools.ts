@@ -1,7 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import * as z from 'zod';
-import { InjectSettings } from '../../config/config.module';
-import { SESSION_SETTINGS, type SessionSettings } from '../../session/session.settings';
 import { ComputerPool } from '../../pool/pool.module';
 import { SessionService } from '../../session/session.module';
 import type { ToolContext } from '../tool-context';
@@ -28,7 +26,7 @@ const releaseSchema = z.object({
 
 const statsSchema = z.object({
   total_sessions: z.number().describe('Sessions on the whole server (all callers).'),
-  max_concurrent: z.number().describe('The most sessions the server holds at once (MAX_SESSIONS).'),
+  max_concurrent: z.number().describe('The most sessions the server holds at once (MAX_SESSIONS, or the pool\'s capacity when unset).'),
   sessions: z.record(z.string(), sessionView.omit({ session_id: true })).describe('Your own sessions, by id.'),
   pool: z.object({ size: z.number(), leased: z.number(), idle: z.number(), creating: z.number(), waiting: z.number(), max: z.number(), min_warm: z.number() }),
   pool_activity: z
@@ -43,7 +41,6 @@ export class SessionTools {
     private readonly runner: ToolRunner,
     private readonly sessions: SessionService,
     private readonly pool: ComputerPool,
-    @InjectSettings(SESSION_SETTINGS) private readonly sessionSettings: SessionSettings,
   ) {}
 
   register(ctx: ToolContext) {
@@ -70,7 +67,7 @@ export class SessionTools {
           );
           const stats = {
             total_sessions: this.sessions.count(),
-            max_concurrent: this.sessionSettings.maxSessions,
+            max_concurrent: this.sessions.maxSessions(),
             sessions: own,
             pool: this.pool.stats(),
             pool_activity: this.pool.metrics(),

@@ -1,9 +1,10 @@
+import { readlinkSync } from 'node:fs';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import sharp from 'sharp';
 import { call, imagesOf, startApp, type TestApp, textOf, upgradeStatus } from './support/app';
 import { findWord, readWords } from './support/ocr';
-import { pidsNamed } from './support/processes';
+import { pidsNamed, xvfbPids } from './support/processes';
 import { waitFor } from './support/wait-for';
 
 /**
@@ -149,6 +150,17 @@ describe('Live view in a browser', () => {
 
     // Ending the session closes the view, and stops its desktop's VNC server (bob's stays).
     await waitFor("alice's and bob's VNC servers (bob's starts with his link)", () => pidsNamed('X0tigervnc', process.pid).length === 2, 10_000);
+    // Each VNC server shares memory with its X server (MIT-SHM): it is in an X server's IPC
+    // namespace, its own one (the two differ), which no program of either desktop is in.
+    const ipcOf = (pid: number) => readlinkSync(`/proc/${pid}/ns/ipc`);
+    const vncNamespaces = pidsNamed('X0tigervnc', process.pid).map(ipcOf);
+    const desktopPrograms = ['xterm', 'openbox', 'bash'].flatMap((name) => pidsNamed(name, process.pid)).map(ipcOf);
+    expect(new Set(vncNamespaces).size).toBe(2);
+    expect(desktopPrograms.length).toBeGreaterThan(0);
+    for (const ns of vncNamespaces) {
+      expect(xvfbPids().map(ipcOf)).toContain(ns);
+      expect(desktopPrograms).not.toContain(ns);
+    }
     await call(client, 'cleanup_session', { session_id: 'desk' });
     await waitFor("alice's VNC server to be gone", () => pidsNamed('X0tigervnc', process.pid).length === 1, 10_000);
     await waitFor('the page to say the session ended', async () => (await status(page)) === 'The session has ended.' || (await status(page)).startsWith('This live view has ended'), 10_000);

@@ -31,6 +31,8 @@ export type ProgramPaths = Record<RequiredProgram, string> & {
   setpriv?: string;
   /** TigerVNC's x0vncserver (tigervnc-scraping-server): the live view's VNC server; without it computers offer no live view. */
   x0vncserver?: string;
+  /** util-linux nsenter: lets x0vncserver share memory with its X server (without it, it reads the screen over the socket). */
+  nsenter?: string;
 };
 
 /** Resolves every required program; `missing` lists those not found (and which of `more` are not found). */
@@ -47,5 +49,6 @@ export function locatePrograms(more: Readonly<Record<string, string>> = {}): { p
   paths.setpriv = findProgram('setpriv');
   // Debian's x0vncserver is a Perl wrapper that starts X0tigervnc in the background and exits: take the server itself.
   paths.x0vncserver = findProgram('X0tigervnc') ?? findProgram('x0vncserver');
+  paths.nsenter = findProgram('nsenter');
   return { paths, missing };
 }

@@ -27,6 +27,22 @@ export interface SandboxPrograms {
   setpriv?: string;
 }
 
+/**
+ * The IPC namespace a sandbox has: a fresh one of its own (unset), or `joined`: its computer's X
+ * server's, entered through descriptors the server holds, for the one program that shares memory
+ * with the X server over MIT-SHM (the live view's VNC server). Only that X server and such programs
+ * are in it; the desktop's programs each have their own.
+ */
+export interface SandboxIpc {
+  kind: 'joined';
+  /** util-linux nsenter. */
+  nsenter: string;
+  /** The server's descriptor of the X server's IPC namespace. */
+  ipcFd: number;
+  /** Non-root servers: the descriptor of the user namespace that owns it (root needs none). */
+  userFd?: number;
+}
+
 export interface SandboxSpec extends Confinement {
   /** Host folders bound read-write at SANDBOX_HOME and /tmp. */
   homeDir: string;
@@ -39,6 +55,8 @@ export interface SandboxSpec extends Confinement {
   xauthorityFile: string;
   display: number;
   network: SandboxNetwork;
+  /** Unset: an IPC namespace of its own. A sandbox joins either its network or its X server's IPC namespace, not both. */
+  ipc?: SandboxIpc;
 }
 
 /**
@@ -108,15 +126,16 @@ export class Sandbox {
     const s = this.spec;
     const socket = socketOf(s.display);
     return [
-      // Fresh user, IPC, PID, network, UTS and cgroup namespaces. Inside, programs run as an
-      // ordinary user (uid 1000) without capabilities, even when the server runs as root.
-      '--unshare-all',
+      // Fresh user, IPC, PID, network, UTS and cgroup namespaces (the IPC one kept when the
+      // sandbox joined its X server's). Inside, programs run as an ordinary user (uid 1000)
+      // without capabilities, even when the server runs as root.
+      ...(s.ipc ? ['--unshare-pid', '--unshare-uts', '--unshare-cgroup-try', ...(s.network.kind === 'none' ? ['--unshare-net'] : [])] : ['--unshare-all']),
       '--unshare-user',
       '--uid', String(DESKTOP_UID),
       '--gid', String(DESKTOP_UID),
       '--hostname', DESKTOP_HOSTNAME,
       // Keep the network namespace the sandbox starts in: the host's, or its computer's own.
-      ...(s.network.kind === 'none' ? [] : ['--share-net']),
+      ...(s.network.kind === 'none' || s.ipc ? [] : ['--share-net']),
       // The program itself is the namespace's PID 1: bwrap waits for it directly, so killing
       // it ends the namespace and nothing is left for the system's init to reap.
       '--as-pid-1',
@@ -140,25 +159,33 @@ export class Sandbox {
     ];
   }
 
+  /** The namespace a sandbox joins (see SandboxNetwork, SandboxIpc), as the descriptors it inherits and nsenter's options for them. */
+  private joined(): { fds: number[]; enter?: string[] } {
+    const { network: n, ipc } = this.spec;
+    if (n.kind === 'joined' && ipc) throw new Error('a sandbox joins either its network or its X server\'s IPC namespace, not both');
+    if (n.kind === 'joined') return { fds: [n.netFd, ...(n.userFd === undefined ? [] : [n.userFd])], enter: enterNamespace(n.nsenter, '--net', n.userFd !== undefined, NETNS_FD) };
+    if (ipc) return { fds: [ipc.ipcFd, ...(ipc.userFd === undefined ? [] : [ipc.userFd])], enter: enterNamespace(ipc.nsenter, '--ipc', ipc.userFd !== undefined, NETNS_FD) };
+    return { fds: [] };
+  }
+
   /**
    * The whole command line, confined as the computer's other processes are (see confine()); with
-   * a joined network, the namespace descriptors are expected at NETNS_FD (and NETNS_FD + 1).
+   * a joined namespace, its descriptors are expected at NETNS_FD (and NETNS_FD + 1).
    */
   commandLine(argv: readonly string[], infoFd: number): [string, string[]] {
-    const n = this.spec.network;
-    return confine(this.spec, [this.spec.programs.bwrap, ...this.args(argv, infoFd)], n.kind === 'joined' ? enterNetwork(n, NETNS_FD) : undefined);
+    return confine(this.spec, [this.spec.programs.bwrap, ...this.args(argv, infoFd)], this.joined().enter);
   }
 
   /** Starts `argv` in the sandbox as a tracked process (see SandboxedProcess). */
   spawn(label: string, argv: readonly string[], options: SandboxSpawnOptions = {}): SandboxedProcess {
-    const n = this.spec.network;
+    const { fds } = this.joined();
     return new SandboxedProcess(label, this.commandLine(argv, INFO_FD), {
       env: this.env(options.env),
       pipeStdin: options.pipeStdin,
       pipeStdout: options.pipeOutput,
       pipeStderr: options.pipeOutput,
       // Right after the info pipe: NETNS_FD (and the next), as commandLine() expects.
-      inheritFds: n.kind === 'joined' ? [n.netFd, ...(n.userFd === undefined ? [] : [n.userFd])] : undefined,
+      inheritFds: fds.length ? fds : undefined,
     });
   }
 }
@@ -172,17 +199,18 @@ export interface Confinement {
 }
 
 /**
- * nsenter into a computer's network namespace (a non-root server enters the user namespace that
- * owns it too), then close those descriptors so the sandbox does not inherit them.
+ * nsenter into a computer's network namespace, or its X server's IPC namespace (`kind`), through
+ * the descriptor at `first` (a non-root server enters the user namespace that owns it too, at
+ * `first + 1`), then close those descriptors so the sandbox does not inherit them.
  */
-function enterNetwork(n: Extract<SandboxNetwork, { kind: 'joined' }>, first: number): string[] {
-  const fds = n.userFd === undefined ? [first] : [first, first + 1];
+function enterNamespace(nsenter: string, kind: '--net' | '--ipc', withUser: boolean, first: number): string[] {
+  const fds = withUser ? [first, first + 1] : [first];
   return [
-    n.nsenter,
-    `--net=/proc/self/fd/${first}`,
-    ...(n.userFd === undefined ? [] : [`--user=/proc/self/fd/${first + 1}`, '--preserve-credentials']),
+    nsenter,
+    `${kind}=/proc/self/fd/${first}`,
+    ...(withUser ? [`--user=/proc/self/fd/${first + 1}`, '--preserve-credentials'] : []),
     '--',
-    '/bin/sh', '-c', `exec ${fds.map((f) => `${f}<&-`).join(' ')}; exec "$@"`, 'cua-netns-enter',
+    '/bin/sh', '-c', `exec ${fds.map((f) => `${f}<&-`).join(' ')}; exec "$@"`, kind === '--net' ? 'cua-netns-enter' : 'cua-ipcns-enter',
   ];
 }
 

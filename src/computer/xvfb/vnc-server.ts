@@ -3,7 +3,7 @@ import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { sleep } from '../../common/async';
 import { DomainError, DomainErrorCode, abortReason } from '../../common/domain-error';
-import { Sandbox, SandboxedProcess, type SandboxSpec } from './sandbox';
+import { Sandbox, SandboxedProcess, type SandboxIpc, type SandboxSpec } from './sandbox';
 
 /** How long x0vncserver may take to listen (measured: ~25 ms in its sandbox). */
 const START_TIMEOUT_MS = 5_000;
@@ -20,6 +20,8 @@ const SOCKET_INSIDE = '/tmp/vnc.sock';
  * network and only the display's socket and a folder of its own, where it listens on a unix
  * socket: no TCP port (`-rfbport -1`), and neither the desktop's programs nor other computers
  * can see the folder. Viewers' input is filtered by the live view's bridge, not by its flags.
+ * Given the X server's IPC namespace (`ipc`), it reads the screen through shared memory (MIT-SHM),
+ * which answers a new viewer sooner (BENCHMARKS.md, Live view); without it, over the X socket.
  * It serves every viewer at once (connections are always shared) and stops itself LINGER_S
  * after the last one leaves; close() stops it with the computer.
  */
@@ -35,6 +37,8 @@ export class OnDemandVnc {
     /** The desktop sandbox's spec: the same confinement, display and cookie. */
     private readonly spec: SandboxSpec,
     private readonly hostUid: number | undefined,
+    /** The X server's IPC namespace to join, for shared memory with it; unset: a namespace of its own, no shared memory. */
+    private readonly ipc?: SandboxIpc,
   ) {}
 
   private get dir(): string {
@@ -56,7 +60,7 @@ export class OnDemandVnc {
       if (e.code !== 'EEXIST') throw e;
     });
     if (this.hostUid !== undefined) await chown(this.dir, this.hostUid, this.hostUid);
-    const sandbox = new Sandbox({ ...this.spec, homeDir: this.dir, tmpDir: this.dir, network: { kind: 'none' } });
+    const sandbox = new Sandbox({ ...this.spec, homeDir: this.dir, tmpDir: this.dir, network: { kind: 'none' }, ipc: this.ipc });
     this.server = sandbox.spawn('vnc server', [
       this.program,
       '-display', `:${this.spec.display}`,
@@ -65,8 +69,8 @@ export class OnDemandVnc {
       '-rfbunixmode', '0600',
       '-SecurityTypes', 'None',
       '-AlwaysShared=1',
-      // Its sandbox has an IPC namespace of its own: shared memory with the X server cannot work.
-      '-UseSHM=0',
+      // In an IPC namespace of its own, shared memory with the X server cannot work.
+      `-UseSHM=${this.ipc ? 1 : 0}`,
       '-AcceptSetDesktopSize=0',
       `-MaxDisconnectionTime=${LINGER_S}`,
     ]);

@@ -1,3 +1,4 @@
+import { closeSync, openSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { abortReason, DomainError, DomainErrorCode, errorMessage } from '../../common/domain-error';
@@ -10,7 +11,7 @@ import { EgressNetwork, NetworkChoice } from './network/egress-network';
 import { ProgramPaths } from './programs';
 import { ComputerCgroup, ComputerCgroups } from './computer-cgroups';
 import { DesktopProfile } from './desktop-profile';
-import { Confinement, Sandbox, SandboxedProcess, SandboxNetwork } from './sandbox';
+import { Confinement, Sandbox, SandboxedProcess, SandboxIpc, SandboxNetwork } from './sandbox';
 import { OnDemandVnc } from './vnc-server';
 import { ScreenChanges } from './screen-changes';
 import { Workspace } from './workspace';
@@ -104,6 +105,8 @@ export class XvfbComputer extends Computer {
   private input: XtestInput | undefined;
   /** The live view's VNC server, started when someone first watches (when x0vncserver is installed). */
   private vnc: OnDemandVnc | undefined;
+  /** The X server's IPC namespace, held for the VNC server to join (see openXServerIpc). */
+  private xServerIpc: SandboxIpc | undefined;
   /** When the screen last changed (X DAMAGE on this computer's connection), for settle(). */
   private changes: ScreenChanges | undefined;
   /** Why the desktop stopped by itself, once it did. */
@@ -192,6 +195,7 @@ export class XvfbComputer extends Computer {
     if (this.conn.width !== o.width || this.conn.height !== o.height) {
       throw new Error(`the display is ${this.conn.width}x${this.conn.height}, not ${o.width}x${o.height}`);
     }
+    if (o.programs.x0vncserver) await this.openXServerIpc();
     this.input = new XtestInput(this.conn, await KeyboardMap.load(this.conn));
     this.changes = await ScreenChanges.watch(this.conn);
     check();
@@ -213,13 +217,35 @@ export class XvfbComputer extends Computer {
       display: this.server.display,
       network,
     });
-    if (o.programs.x0vncserver) this.vnc = new OnDemandVnc(o.programs.x0vncserver, this.workspace.root, this.sandbox.spec, o.hostUid);
+    if (o.programs.x0vncserver) this.vnc = new OnDemandVnc(o.programs.x0vncserver, this.workspace.root, this.sandbox.spec, o.hostUid, this.xServerIpc);
     this.session = this.sandbox.spawn('desktop session', ['/bin/sh', '-c', o.profile.session], { env: { SHELL: '/bin/bash' } });
     await withTimeout(this.session.started, left(), () => new X11TimeoutError('the sandbox did not start'), signal);
     await this.waitForDesktop(deadline, signal);
     // One capture now sets up the shared-memory segment, so the first screenshot a session
     // takes is as fast as the rest (this matters most for computers waiting in warm stock).
     await this.conn.captureRgb(Math.max(1, left()));
+  }
+
+  /**
+   * Opens descriptors of the X server's IPC namespace (and, for a non-root server, of the user
+   * namespace that owns it), so the live view's VNC server can join it and share memory with the X
+   * server. The X server answered before they were opened and answers after, so its pid was not
+   * reused in between: they are its own. Without nsenter, or should opening fail, the VNC server
+   * does without shared memory.
+   */
+  private async openXServerIpc(): Promise<void> {
+    const pid = this.server?.pid;
+    const nsenter = this.options.programs.nsenter;
+    if (pid === undefined || !nsenter || !this.conn) return;
+    const fds: number[] = [];
+    try {
+      fds.push(openSync(`/proc/${pid}/ns/ipc`, 'r'));
+      if (process.getuid?.() !== 0) fds.push(openSync(`/proc/${pid}/ns/user`, 'r'));
+      await this.conn.sync();
+      this.xServerIpc = { kind: 'joined', nsenter, ipcFd: fds[0], userFd: fds[1] };
+    } catch {
+      for (const fd of fds) closeSync(fd);
+    }
   }
 
   /** Ready once the profile says so: a window made active (the terminal), or its panel on the screen. */
@@ -528,6 +554,11 @@ export class XvfbComputer extends Computer {
         return Promise.allSettled(this.running);
       },
       () => this.vnc?.close(),
+      () => {
+        const ipc = this.xServerIpc;
+        this.xServerIpc = undefined;
+        for (const fd of ipc ? [ipc.ipcFd, ipc.userFd] : []) if (fd !== undefined) closeSync(fd);
+      },
       () => this.clipboardOwner?.kill(),
       () => Promise.allSettled([...this.launched].map((p) => p.kill())),
       () => this.session?.kill(),

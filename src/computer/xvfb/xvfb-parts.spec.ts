@@ -123,6 +123,28 @@ describe('xvfb provider parts', () => {
     }
   });
 
+  it("the VNC server's sandbox joins its X server's IPC namespace (and nothing else of it), keeping every other namespace its own", () => {
+    const programs = { bwrap: '/usr/bin/bwrap', prlimit: '/usr/bin/prlimit', choom: '/usr/bin/choom', setpriv: '/usr/bin/setpriv' };
+    const spec = { programs, homeDir: '/h', tmpDir: '/t', etcDir: '/e', xauthorityFile: '/x/Xauthority', display: 42, limits: { maxProcesses: 100 }, hostUser: { uid: 50007 }, network: { kind: 'none' as const } };
+    const ipc = { kind: 'joined' as const, nsenter: '/usr/bin/nsenter', ipcFd: 31 };
+    const sut = new Sandbox({ ...spec, ipc });
+    const args = sut.args(['/bin/true'], 3);
+    // Every namespace --unshare-all would make, but the IPC one; no network at all.
+    expect(args).toEqual(expect.arrayContaining(['--unshare-pid', '--unshare-uts', '--unshare-cgroup-try', '--unshare-net', '--unshare-user']));
+    expect(args).not.toContain('--unshare-all');
+    expect(args).not.toContain('--unshare-ipc');
+    expect(args).not.toContain('--share-net');
+    const [, line] = sut.commandLine(['/bin/true'], 3);
+    const enter = line.indexOf('/usr/bin/nsenter');
+    expect(line.slice(enter, enter + 8)).toEqual(['/usr/bin/nsenter', '--ipc=/proc/self/fd/4', '--', '/bin/sh', '-c', 'exec 4<&-; exec "$@"', 'cua-ipcns-enter', '/usr/bin/prlimit']);
+    expect(line.indexOf('/usr/bin/setpriv')).toBeGreaterThan(enter);
+    // A non-root server enters the user namespace that owns it too.
+    const [, nonRoot] = new Sandbox({ ...spec, hostUser: undefined, ipc: { ...ipc, userFd: 32 } }).commandLine(['/bin/true'], 3);
+    expect(nonRoot).toEqual(expect.arrayContaining(['--ipc=/proc/self/fd/4', '--user=/proc/self/fd/5', '--preserve-credentials', 'exec 4<&- 5<&-; exec "$@"']));
+    // Both a joined network and a joined IPC namespace cannot be entered (they belong to different user namespaces).
+    expect(() => new Sandbox({ ...spec, ipc, network: { kind: 'joined', nsenter: '/usr/bin/nsenter', netFd: 33, resolvConf: '/r' } }).commandLine(['/bin/true'], 3)).toThrow(/either its network or its X server's IPC namespace/);
+  });
+
   it('starts sandboxes in the computer\'s control groups, OOM-first, and as its host user when the server is root', () => {
     const programs = { bwrap: '/usr/bin/bwrap', prlimit: '/usr/bin/prlimit', choom: '/usr/bin/choom', setpriv: '/usr/bin/setpriv' };
     const limits = { maxProcesses: 100 };

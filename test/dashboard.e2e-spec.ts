@@ -227,5 +227,18 @@ describe('Sessions dashboard in a browser', () => {
     expect(await viewer.locator('#session').innerText()).toBe('Session desk');
     expect(viewer.url()).not.toContain('token');
     await waitFor('the dashboard to count the viewer', async () => / · 1 watching$/.test(await card(page, 'desk').locator('.meta').innerText()), 10_000);
+
+    // A browser that blocks the new tab: the card offers the link to follow instead.
+    await page.evaluate(() => {
+      (globalThis as unknown as { open: () => null }).open = () => null;
+    });
+    // The card itself (its thumbnail is replaced at each new frame while someone watches).
+    await card(page, 'desk').click();
+    const offered = card(page, 'desk').locator('.error a');
+    await waitFor('the link offered instead of the blocked tab', async () => ((await offered.count()) === 1 ? true : undefined), 10_000);
+    expect(await card(page, 'desk').locator('.error').innerText()).toBe('This browser blocked the new tab. Open the live view');
+    const [second] = await Promise.all([page.context().waitForEvent('page'), offered.click()]);
+    await waitFor('the second live view to watch', async () => (await second.locator('#status').innerText()).startsWith('Watching'), 15_000);
+    expect(second.url()).not.toContain('token');
   });
 });

@@ -87,6 +87,9 @@ async function open(card) {
     error.hidden = false;
     return;
   }
+  // The tab is opened now, while the click still counts as the person's (one opened after the
+  // request could be blocked as a pop-up), and sent to the live view once its link is there.
+  const tab = window.open('', '_blank');
   let r;
   let body = {};
   try {
@@ -96,9 +99,23 @@ async function open(card) {
     r = undefined;
   }
   if (r?.ok && body.url) {
-    window.open(body.url, '_blank', 'noopener');
+    if (tab) {
+      tab.opener = null;
+      tab.location.replace(body.url);
+      return;
+    }
+    // The browser blocked the new tab: a link the person can follow instead (it works once).
+    const link = document.createElement('a');
+    link.href = body.url;
+    link.target = '_blank';
+    link.rel = 'noopener noreferrer';
+    link.textContent = 'Open the live view';
+    link.addEventListener('click', () => (error.hidden = true));
+    error.replaceChildren('This browser blocked the new tab. ', link);
+    error.hidden = false;
     return;
   }
+  tab?.close();
   error.textContent = body.error ?? 'Could not open the live view; try again.';
   error.hidden = false;
 }

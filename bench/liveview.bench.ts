@@ -171,21 +171,29 @@ export async function main() {
     const box = (await page.locator('#screen canvas').boundingBox())!;
     await page.mouse.click(box.x + box.width * 0.15, box.y + box.height * 0.2);
     const latency: number[] = [];
+    // Letters that pile up on the command line, so each key that arrives changes the screen whatever
+    // came before it; a key that changes nothing within 5 s is counted as lost (and the run goes on).
+    let lost = 0;
     for (let i = 0; i < KEYS; i++) {
-      const before = await page.evaluate(() => (globalThis as unknown as PageDocument).document.querySelector('#screen canvas')?.toDataURL().length ?? 0);
+      const before = await page.evaluate(() => (globalThis as unknown as PageDocument).document.querySelector('#screen canvas')?.toDataURL() ?? '');
       const t0 = Date.now();
-      await page.keyboard.press(i % 2 ? 'Backspace' : 'x');
-      const at = await page.waitForFunction(
-        (b) => ((globalThis as unknown as PageDocument).document.querySelector('#screen canvas')?.toDataURL().length !== b ? Date.now() : false),
-        before,
-        { polling: 'raf', timeout: 10_000 },
-      );
-      latency.push(((await at.jsonValue()) as number) - t0);
+      await page.keyboard.press(String.fromCharCode(97 + (i % 26)));
+      const at = await page
+        .waitForFunction(
+          (b) => ((globalThis as unknown as PageDocument).document.querySelector('#screen canvas')?.toDataURL() !== b ? Date.now() : false),
+          before,
+          { polling: 'raf', timeout: 5_000 },
+        )
+        .catch(() => undefined);
+      if (at) latency.push(((await at.jsonValue()) as number) - t0);
+      else lost++;
     }
     await page.locator('#release').click();
     await page.close();
 
     // 3. CPU and bandwidth on a busy terminal.
+    // The letters typed above leave the command line (ctrl+u, through MCP once control is back).
+    await call(client, 'computer', { session_id: 'bench', action: 'key', text: 'ctrl+u' });
     await call(client, 'computer', { session_id: 'bench', action: 'type', text: 'while :; do date +%s.%N; sleep 0.02; done\n' });
     const load: (string | number)[][] = [];
     /** The server's CPU with nobody watching (its timers, the terminal's screen changes): what each viewer adds is above it. */
@@ -265,7 +273,7 @@ export async function main() {
       [
         ['first frame: live_view link opened → desktop on the canvas', median(first), percentile(first, 0.95), first.length, '≤ 300 ms'],
         ['alternative: one screenshot_cua JPEG through MCP', median(shot), percentile(shot, 0.95), shot.length, ''],
-        ['key pressed on the page → canvas changed (control mode)', median(latency), percentile(latency, 0.95), latency.length, '≤ 50 ms'],
+        [`key pressed on the page → canvas changed (control mode; ${lost} of ${KEYS} keys lost)`, median(latency), percentile(latency, 0.95), latency.length, '≤ 50 ms'],
         ['dashboard thumbnail (320 px JPEG), as the page fetches it', median(thumbMs), percentile(thumbMs, 0.95), thumbMs.length, ''],
       ],
     );

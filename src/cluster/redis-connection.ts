@@ -1,10 +1,11 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { createClient, ErrorReply, ReconnectStrategyError } from 'redis';
+import { createClient, ErrorReply, ReconnectStrategyError, type RedisClientType } from 'redis';
 import { withTimeout } from '../common/async';
 import { DomainError, errorMessage } from '../common/domain-error';
 import { InjectSettings } from '../config/config.module';
 import { CLUSTER_SETTINGS, type ClusterSettings } from './cluster.settings';
 import { RegistryUnavailableError } from './cluster.errors';
+import { SESSION_REGISTRY_SCRIPTS, type SessionRegistryScripts } from './session-registry.scripts';
 
 /** Reconnection after a lost connection: 50 ms doubling up to this, plus jitter, for as long as it takes. */
 const MAX_BACKOFF_MS = 2_000;
@@ -15,17 +16,20 @@ const CLOSE_TIMEOUT_MS = 2_000;
 /** Replies that mean "Redis cannot serve now" rather than "this command is wrong". */
 const UNAVAILABLE_REPLY = /^(READONLY|LOADING|MASTERDOWN|BUSY|OOM|NOAUTH|WRONGPASS|CLUSTERDOWN|TRYAGAIN|NOREPLICAS)\b/;
 
-function createRegistryClient(url: string, connectTimeoutMs: number, reconnect: (retries: number, cause: Error) => number | Error) {
+/** A client with the registry's scripts (no modules, no functions, RESP3). */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export type RegistryClient = RedisClientType<{}, {}, SessionRegistryScripts>;
+
+function createRegistryClient(url: string, connectTimeoutMs: number, reconnect: (retries: number, cause: Error) => number | Error): RegistryClient {
   return createClient({
     url,
     name: 'cua-mcp-server',
     // A command while the connection is down fails at once, never waits to run late against a Redis that came back empty.
     disableOfflineQueue: true,
+    scripts: SESSION_REGISTRY_SCRIPTS,
     socket: { connectTimeout: connectTimeoutMs, reconnectStrategy: reconnect },
   });
 }
-
-export type RegistryClient = ReturnType<typeof createRegistryClient>;
 
 /**
  * The connection to Redis (REDIS_URL), when there is one: connected at boot within REDIS_CONNECT_TIMEOUT_MS or the

@@ -37,16 +37,16 @@ export class Session {
     /** LIVE_VIEW_CONTROL_IDLE_MS: control returns after this long without the person's input. */
     controlIdleMs: number,
     readonly createdAt = Date.now(),
+    /** Told of each use (SessionService passes it on to the session registry, whose record the idle sweep reads). */
+    private readonly used?: (now: number) => void,
   ) {
     this.lastActivity = createdAt;
     this.control = new HumanControl(this, controlIdleMs);
   }
 
+  /** The session was used now: a person's input in the live view, a screenshot. */
   touch(now = Date.now()) {
     this.lastActivity = now;
-  }
-
-  idleFor(now = Date.now()) {
-    return now - this.lastActivity;
+    this.used?.(now);
   }
 }

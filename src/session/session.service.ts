@@ -197,9 +197,10 @@ export class SessionService implements OnApplicationBootstrap {
   /** A call addresses an existing session: it counts as use, and the session's computer is waited for. */
   private async use(session: Session, signal?: AbortSignal): Promise<Session> {
     if (!(await this.markUsed(session))) {
-      // Its record is gone: the idle sweep claimed it a moment ago and is ending it (here it ends at once either way).
-      void this.endSession(session, 'idle'); // ends (or finds ended) the session; its own failures are logged there
-      throw new SessionEndedError({ id: session.id, kind: session.kind, endReason: 'idle' });
+      // Its record is gone: the idle sweep claimed it a moment ago (and is ending it), or the registry lost it (Redis
+      // restarted without its data). Either way the session cannot go on; it ends here at once.
+      void this.endSession(session, 'unregistered'); // ends (or finds ended) the session; its own failures are logged there
+      throw new SessionEndedError({ id: session.id, kind: session.kind, endReason: 'unregistered' });
     }
     return this.whenReady(session, signal);
   }
@@ -319,9 +320,12 @@ export class SessionService implements OnApplicationBootstrap {
     const result = await this.registry.admit({ id, principal, kind: kind satisfies RegistrySessionKind, idleTimeoutMs, now: Date.now(), limits: this.limits() });
     if (!result.admitted) {
       if (result.refused === 'exists') {
+        // Not in this process, yet in the registry: another server process holds it, or one that stopped without
+        // ending it (the sweep frees that after its idle timeout). Serving it from here comes with replicas.
         throw new DomainError(
           DomainErrorCode.INTERNAL,
-          `Session "${id}" is in the session registry but not held by this server (another replica's, or left by a server that stopped). Retry shortly, or use another session_id.`,
+          `Session "${id}" is registered by another server process sharing the session registry (or by one that stopped without ending it), ` +
+            'so this server cannot serve it. Use another session_id; an abandoned one is freed once its idle timeout has passed.',
         );
       }
       throw new SessionLimitError(result.refused, result.max, this.settings.idleTimeoutMs);

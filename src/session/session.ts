@@ -3,8 +3,11 @@ import { HumanControl } from './human-control';
 
 export type SessionKind = 'named' | 'minted' | 'default';
 
-/** Why a session ended: cleanup_session, the idle sweep, its MCP connection closing, or shutdown. */
-export type EndReason = 'cleanup' | 'idle' | 'connection-closed' | 'shutdown';
+/**
+ * Why a session ended: cleanup_session, the idle sweep, its MCP connection closing, shutdown, or its record gone from
+ * the session registry (the sweep had just claimed it, or Redis restarted without its data).
+ */
+export type EndReason = 'cleanup' | 'idle' | 'connection-closed' | 'shutdown' | 'unregistered';
 
 export interface RunningTask {
   readonly id: string;

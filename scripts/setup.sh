@@ -15,8 +15,10 @@ PACKAGES=(xvfb openbox xterm xauth bubblewrap x11-utils xdotool xclip fonts-deja
   tint2 firefox-esr mousepad pcmanfm mupdf xdg-utils x11-xserver-utils tigervnc-scraping-server ffmpeg)
 # Only for the tests: tesseract reads the desktops' screenshots as a person would; Xtigervnc is a
 # second real VNC server the live view's RFB filter and bridge are tested against; chromium is the
-# real browser the live view's page is tested in (driven by playwright-core).
-TEST_PACKAGES=(tesseract-ocr tigervnc-standalone-server chromium)
+# real browser the live view's page is tested in (driven by playwright-core); redis-server is the
+# real Redis the shared session registry is tested against (tests start their own, on loopback; in
+# production REDIS_URL points at a managed or replicated Redis instead).
+TEST_PACKAGES=(tesseract-ocr tigervnc-standalone-server chromium redis-server)
 missing=()
 for p in "${PACKAGES[@]}" "${TEST_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -5,6 +5,7 @@ import { ScriptedModelModule } from './agent/scripted/scripted-model.module';
 import { AnthropicModelModule } from './agent/anthropic/anthropic-model.module';
 import { OpenAICompatibleModelModule } from './agent/openai-compatible/openai-compatible-model.module';
 import { OpenAIModelModule } from './agent/openai/openai-model.module';
+import { ClusterModule } from './cluster/cluster.module';
 import { ComputerModule, FakeComputerModule } from './computer/computer.module';
 import { CuaComputerModule } from './computer/cua/cua-computer.module';
 import { XvfbComputerModule } from './computer/xvfb/xvfb-computer.module';
@@ -55,6 +56,7 @@ export class AppModule {
         ConfigModule.forRoot(settings),
         LifecycleModule,
         ScheduleModule.forRoot(),
+        ClusterModule,
         ComputerModule,
         PoolModule,
         SessionModule,

@@ -1,4 +1,5 @@
 import { Test } from '@nestjs/testing';
+import { InMemorySessionRegistry, SessionRegistry } from '../cluster/cluster.module';
 import { waitFor } from '../../test/support/wait-for';
 import sharp from 'sharp';
 import { ConfigModule, Settings } from '../config/config.module';
@@ -17,6 +18,7 @@ async function setup(env: Record<string, string> = {}) {
     providers: [
       ControlService,
       SessionService,
+      { provide: SessionRegistry, useClass: InMemorySessionRegistry },
       ComputerPool,
       DrainState,
       ScreenshotService,

@@ -1,13 +1,15 @@
 import { Controller, Get } from '@nestjs/common';
 import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
 import { ReadinessIndicator } from './pool.health';
+import { RegistryIndicator } from './registry.health';
 
-/** Kubernetes probes. Liveness depends on nothing; readiness on drain state and the pool. */
+/** Kubernetes probes. Liveness depends on nothing; readiness on drain state, the pool and (with REDIS_URL) Redis. */
 @Controller('health')
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly readiness: ReadinessIndicator,
+    private readonly registry: RegistryIndicator,
   ) {}
 
   @Get('live')
@@ -19,6 +21,6 @@ export class HealthController {
   @Get('ready')
   @HealthCheck()
   ready() {
-    return this.health.check([() => this.readiness.check()]);
+    return this.health.check([() => this.readiness.check(), () => this.registry.check()]);
   }
 }

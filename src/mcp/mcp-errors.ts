@@ -55,6 +55,9 @@ function advice(code: DomainErrorCode): string {
       return 'The call was cancelled; nothing more will happen.';
     case DomainErrorCode.TIMEOUT:
       return 'Retry with a longer timeout or a smaller request.';
+    case DomainErrorCode.REGISTRY_UNAVAILABLE:
+      // The message says to retry shortly; nothing else helps.
+      return '';
     case DomainErrorCode.INTERNAL:
       return '';
   }

@@ -39,6 +39,7 @@ const ENDED_BY: Record<EndReason, string> = {
   idle: 'by the idle sweep (it had been unused for its idle timeout)',
   'connection-closed': 'because the MCP connection it belonged to closed',
   shutdown: 'because the server is shutting down',
+  unregistered: 'because the session registry no longer had it (the idle sweep had just ended it, or the registry lost its records)',
 };
 
 /** A call met a session that ended (or was being ended) while the call was running. */

@@ -1,11 +1,12 @@
 import { Module } from '@nestjs/common';
+import { ClusterModule } from '../cluster/cluster.module';
 import { PoolModule } from '../pool/pool.module';
 import { SessionSweeper } from './session-sweeper';
 import { SessionMetrics } from './session.metrics';
 import { SessionService } from './session.service';
 
-/** The session registry: who holds which computer, their running tasks, idle sweeps. */
-@Module({ imports: [PoolModule], providers: [SessionService, SessionSweeper, SessionMetrics], exports: [SessionService] })
+/** The sessions: who holds which computer, their running tasks, idle sweeps; their records in ClusterModule's SessionRegistry. */
+@Module({ imports: [PoolModule, ClusterModule], providers: [SessionService, SessionSweeper, SessionMetrics], exports: [SessionService] })
 export class SessionModule {}
 
 export { SessionService } from './session.service';

@@ -9,7 +9,28 @@ import { DrainState } from '../lifecycle/lifecycle.module';
 import { ComputerPool } from '../pool/pool.module';
 import { ProgrammableFakeProvider } from '../../test/support/fake-provider';
 import { waitFor } from '../../test/support/wait-for';
+import { InMemorySessionRegistry, RegistryUnavailableError, type Admission, type AdmissionResult, type SessionRecord } from '../cluster/cluster.module';
 import { SessionService } from './session.service';
+
+/** A fake registry for unit tests: the in-memory one, which can be made to answer as an unreachable Redis does. */
+class UnreachableRegistryFake extends InMemorySessionRegistry {
+  down = false;
+  private check() {
+    if (this.down) throw new RegistryUnavailableError('127.0.0.1:6379', 'the connection is down and the server is reconnecting');
+  }
+  override async admit(a: Admission): Promise<AdmissionResult> {
+    this.check();
+    return super.admit(a);
+  }
+  override async touch(principal: string, id: string, now: number): Promise<SessionRecord | undefined> {
+    this.check();
+    return super.touch(principal, id, now);
+  }
+  override async end(principal: string, id: string): Promise<SessionRecord | undefined> {
+    this.check();
+    return super.end(principal, id);
+  }
+}
 
 /** `capacity`: the provider's own limit (a `cua` provider's number of URLs); none by default. */
 function setup(env: Record<string, string> = {}, capacity?: number) {
@@ -19,7 +40,8 @@ function setup(env: Record<string, string> = {}, capacity?: number) {
   const registry = { create: (o: { signal?: AbortSignal }) => provider.create(o), capacity: () => capacity } as unknown as ComputerProviderRegistry;
   const pool = new ComputerPool(config.pool, registry);
   const drain = new DrainState();
-  return { sut: new SessionService(config.session, config.pool, pool, drain), pool, provider, drain };
+  const sessions = new UnreachableRegistryFake();
+  return { sut: new SessionService(config.session, config.pool, pool, drain, sessions), pool, provider, drain, sessions };
 }
 const ref = (sessionId?: string, connectionId = 'conn-1', principal = 'anonymous') => ({ principal, sessionId, connectionId });
 
@@ -261,6 +283,104 @@ describe(SessionService.name, () => {
     expect(r).toEqual({ finished: 1, aborted: 1 });
     expect(provider.open()).toHaveLength(0);
     await expect(sut.resolve(ref('new'))).rejects.toMatchObject({ code: 'SHUTTING_DOWN' });
+  });
+
+  describe('the session registry (records, caps, use, the idle sweep)', () => {
+    const T = 1_800_000_000_000;
+    afterEach(() => jest.restoreAllMocks());
+
+    it('admits through the registry: a session recorded there by someone else counts against MAX_SESSIONS', async () => {
+      const { sut, sessions, pool } = setup();
+      await sessions.admit({ id: 'elsewhere', principal: 'bob', kind: 'named', idleTimeoutMs: 60_000, now: Date.now(), limits: { maxSessions: 3, maxSessionsPerPrincipal: 3 } });
+      await sut.resolve(ref('s1'));
+      await sut.resolve(ref('s2'));
+      await expect(sut.resolve(ref('s3'))).rejects.toMatchObject({ code: 'SESSION_LIMIT', message: expect.stringMatching(/maximum of 3 sessions \(MAX_SESSIONS\)/) });
+      expect(pool.stats()).toMatchObject({ leased: 2, waiting: 0 });
+      expect(await sut.total()).toBe(3);
+    });
+
+    it('records each session with its kind and idle timeout, and removes the record when the session ends', async () => {
+      const { sut, sessions } = setup({ SESSION_IDLE_TIMEOUT_MS: '60000', DEFAULT_SESSION_IDLE_TIMEOUT_MS: '2000' });
+      const named = await sut.resolve(ref('work', 'c1', 'alice'));
+      const def = await sut.resolve(ref(undefined, 'c1', 'alice'));
+      const minted = await sut.create('alice', 5_000);
+      expect((await sessions.list('alice')).map((r) => [r.id, r.kind, r.idleTimeoutMs])).toEqual(
+        expect.arrayContaining([
+          ['work', 'named', 60_000],
+          [def.id, 'default', 2_000],
+          [minted.id, 'minted', 5_000],
+        ]),
+      );
+      await sut.end('alice', 'work', 'cleanup');
+      await sut.endConnection('c1');
+      expect((await sessions.list('alice')).map((r) => r.id)).toEqual([minted.id]);
+      expect(named.ended).toBe(true);
+    });
+
+    it('lists a principal\'s sessions from the registry, with the computer and tasks this process holds', async () => {
+      const { sut } = setup();
+      jest.spyOn(Date, 'now').mockReturnValue(T);
+      const s = await sut.resolve(ref('work', 'c1', 'alice'));
+      jest.spyOn(Date, 'now').mockReturnValue(T + 500);
+      await sut.resolve(ref('work', 'c2', 'alice'));
+      const task = sut.runTask(s, 'long', undefined, (signal) => sleep(60_000, signal));
+      expect(await sut.views('alice')).toEqual([
+        { session_id: 'work', kind: 'named', created_at: new Date(T).toISOString(), last_activity: new Date(T + 500).toISOString(), idle_timeout_ms: 600_000, active_tasks: 1, computer: sut.computerOf(s).id, controlled_by: null },
+      ]);
+      expect(await sut.views('bob')).toEqual([]);
+      await sut.end('alice', 'work', 'cleanup');
+      await expect(task).rejects.toMatchObject({ code: 'SESSION_ENDED' });
+    });
+
+    it('the idle sweep ends what the registry finds expired: use noted there by anyone keeps a session', async () => {
+      const { sut, sessions } = setup({ SESSION_IDLE_TIMEOUT_MS: '1000' });
+      const t0 = Date.now();
+      const a = await sut.resolve(ref('a'));
+      const b = await sut.resolve(ref('b'));
+      await sessions.touch('anonymous', 'b', t0 + 4_000);
+      expect(await sut.sweep(t0 + 4_500)).toEqual(['a']);
+      expect([a.ended, b.ended]).toEqual([true, false]);
+      expect(await sessions.get('anonymous', 'a')).toBeUndefined();
+    });
+
+    it('a person\'s input in the live view counts as use in the registry, so the sweep leaves the session alone', async () => {
+      const { sut } = setup({ SESSION_IDLE_TIMEOUT_MS: '1000' });
+      const t0 = Date.now();
+      const s = await sut.resolve(ref('watched'));
+      jest.spyOn(Date, 'now').mockReturnValue(t0 + 5_000);
+      s.control.take('alice (live view)');
+      s.control.release('alice (live view)');
+      await oneTurn();
+      expect(await sut.sweep(t0 + 5_500)).toEqual([]);
+      expect(await sut.sweep(t0 + 6_500)).toEqual(['watched']);
+    });
+
+    it('while the registry cannot be reached, calls fail at once with REGISTRY_UNAVAILABLE and lease nothing; then they work again', async () => {
+      const { sut, sessions, pool } = setup();
+      const kept = await sut.resolve(ref('kept'));
+      sessions.down = true;
+      await expect(sut.resolve(ref('new'))).rejects.toMatchObject({ code: 'REGISTRY_UNAVAILABLE', message: expect.stringMatching(/unreachable.*Retry shortly/) });
+      await expect(sut.resolve(ref('kept'))).rejects.toMatchObject({ code: 'REGISTRY_UNAVAILABLE' });
+      await expect(sut.resolve(ref(undefined, 'c5'))).rejects.toMatchObject({ code: 'REGISTRY_UNAVAILABLE' });
+      expect(sut.usesDefault('c5')).toBe(false);
+      expect(pool.stats()).toMatchObject({ leased: 1, waiting: 0, creating: 0 });
+      sessions.down = false;
+      expect(await sut.resolve(ref('kept'))).toBe(kept);
+      await expect(sut.resolve(ref('new'))).resolves.toMatchObject({ id: 'new' });
+    });
+
+    it('a session whose record cannot be removed still ends and frees its computer; the sweep removes the record later', async () => {
+      const { sut, sessions, provider } = setup({ SESSION_IDLE_TIMEOUT_MS: '1000' });
+      const s = await sut.resolve(ref('x'));
+      sessions.down = true;
+      expect(await sut.end('anonymous', 'x', 'cleanup')).toMatchObject({ ended: true });
+      expect(s.ended).toBe(true);
+      expect(provider.open()).toHaveLength(0);
+      sessions.down = false;
+      expect(await sessions.count()).toBe(1);
+      expect(await sut.sweep(Date.now() + 5_000)).toEqual([]);
+      expect(await sessions.count()).toBe(0);
+    });
   });
 
   describe('withComputer', () => {

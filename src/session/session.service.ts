@@ -2,9 +2,10 @@ import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { linkSignals, sleep, withTimeout } from '../common/async';
-import { DomainError, DomainErrorCode, isDomainError } from '../common/domain-error';
+import { DomainError, DomainErrorCode, errorMessage, isDomainError } from '../common/domain-error';
 import { addLogField } from '../common/log-context';
 import { InjectSettings } from '../config/config.module';
+import { SessionRegistry, type RegistrySessionKind, type SessionLimits, type SessionRecord } from '../cluster/cluster.module';
 import { SESSION_SETTINGS, type SessionSettings } from './session.settings';
 import { POOL_SETTINGS, type PoolSettings } from '../pool/pool.settings';
 import type { Computer } from '../computer/computer.module';
@@ -19,6 +20,10 @@ const MINTED = /^ses_[A-Za-z0-9_-]{22}$/;
 const CLIENT_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
 /** How long ending a session waits for its aborted tasks to let go before releasing anyway. */
 const TASK_SETTLE_MS = 5_000;
+/** Use outside tool calls (a person's input in the live view) reaches the registry at most this often per session. */
+const USE_NOTE_MS = 1_000;
+/** How many expired sessions one sweep asks the registry for at a time. */
+const SWEEP_BATCH = 100;
 
 export interface SessionRef {
   principal: string;
@@ -74,8 +79,14 @@ export interface SessionEvents {
 /**
  * The sessions of every principal, each with its leased computer.
  *
+ * What every replica may know of a session goes through the SessionRegistry port (ClusterModule): admission
+ * against the caps, the record, its last use and the idle sweep's choice of expired sessions. What only this
+ * process can hold stays here: the live Session (its computer's lease, running tasks, who controls its desktop),
+ * the connections' default sessions, and the ids being cleaned up.
+ *
  * Caps: MAX_SESSIONS in all (unset: the pool's capacity, so an admitted session never waits for a computer) and
- * MAX_SESSIONS_PER_PRINCIPAL; beyond them a new session fails at once with SESSION_LIMIT.
+ * MAX_SESSIONS_PER_PRINCIPAL; beyond them a new session fails at once with SESSION_LIMIT (the registry decides,
+ * atomically).
  * Idle timeouts: a named or minted session ends after its idle timeout (SESSION_IDLE_TIMEOUT_MS, or what
  * create_session asked for); a default session, which a client cannot address by id and may leave behind without
  * knowing, after DEFAULT_SESSION_IDLE_TIMEOUT_MS. Any call that addresses a session counts as use; a session with a
@@ -100,12 +111,17 @@ export class SessionService implements OnApplicationBootstrap {
    * gets SESSION_ENDED instead of starting a new session (and computer) under the name being cleaned up.
    */
   private readonly closing = new Map<string, { session: Session; done: Promise<EndResult> }>();
+  /** Sessions whose admission is being asked of the registry, by key: a caller for the same one joins it. */
+  private readonly admitting = new Map<string, Promise<Session>>();
+  /** Ended sessions whose record is still being removed from the registry, by key: a new one of that key waits. */
+  private readonly leaving = new Map<string, Promise<void>>();
 
   constructor(
     @InjectSettings(SESSION_SETTINGS) private readonly settings: SessionSettings,
     @InjectSettings(POOL_SETTINGS) private readonly poolSettings: PoolSettings,
     private readonly pool: ComputerPool,
     private readonly drain: DrainState,
+    private readonly registry: SessionRegistry,
   ) {}
 
   private static key(principal: string, id: string) {
@@ -134,6 +150,10 @@ export class SessionService implements OnApplicationBootstrap {
     return Math.min(this.settings.maxSessionsPerPrincipal ?? Infinity, this.maxSessions());
   }
 
+  private limits(): SessionLimits {
+    return { maxSessions: this.maxSessions(), maxSessionsPerPrincipal: this.maxSessionsPerPrincipal() };
+  }
+
   /** The session a tool call addresses (created on first use), with its computer leased. */
   async resolve(ref: SessionRef, signal?: AbortSignal): Promise<Session> {
     if (ref.sessionId !== undefined) {
@@ -144,25 +164,52 @@ export class SessionService implements OnApplicationBootstrap {
       const key = SessionService.key(ref.principal, id);
       const closing = this.closing.get(key);
       if (closing) throw new SessionEndedError(closing.session);
-      const existing = this.sessions.get(key);
-      if (existing) {
-        existing.touch();
-        return this.whenReady(existing, signal);
-      }
+      // No await before open(): a second caller for the same new id must find it admitting, and join it.
+      const existing = this.existing(key);
+      if (existing) return this.use(await existing, signal);
       if (MINTED.test(id)) throw new SessionNotFoundError(id);
       return this.open(ref.principal, id, 'named', this.settings.idleTimeoutMs, signal);
     }
-    const key = this.defaults.get(ref.connectionId);
-    const existing = key ? this.sessions.get(key) : undefined;
-    if (existing) {
-      existing.touch();
-      return this.whenReady(existing, signal);
-    }
+    const known = this.defaults.get(ref.connectionId);
+    const existing = known ? this.existing(known) : undefined;
+    if (existing) return this.use(await existing, signal);
     // The first id-less call of this connection, or the first since its default session was swept: a fresh one.
-    const session = this.openRecord(ref.principal, mintId(), 'default', this.settings.defaultIdleTimeoutMs);
-    this.defaults.set(ref.connectionId, SessionService.key(session.principal, session.id));
-    this.lapsed.delete(ref.connectionId);
-    return this.startComputer(session, signal);
+    // Noted as the connection's default before it is admitted, so the connection's next call joins it.
+    const id = mintId();
+    const key = SessionService.key(ref.principal, id);
+    this.defaults.set(ref.connectionId, key);
+    try {
+      return await this.open(ref.principal, id, 'default', this.settings.defaultIdleTimeoutMs, signal, () => this.lapsed.delete(ref.connectionId));
+    } catch (e) {
+      if (this.defaults.get(ref.connectionId) === key && !this.sessions.has(key)) this.defaults.delete(ref.connectionId);
+      throw e;
+    }
+  }
+
+  /**
+   * The live session of that key, or the one being admitted under it (resolving once admitted, rejecting as its
+   * admission does: a caller that joins it shares its outcome); undefined when neither.
+   */
+  private existing(key: string): Session | Promise<Session> | undefined {
+    return this.sessions.get(key) ?? this.admitting.get(key);
+  }
+
+  /** A call addresses an existing session: it counts as use, and the session's computer is waited for. */
+  private async use(session: Session, signal?: AbortSignal): Promise<Session> {
+    if (!(await this.markUsed(session))) {
+      // Its record is gone: the idle sweep claimed it a moment ago (and is ending it), or the registry lost it (Redis
+      // restarted without its data). Either way the session cannot go on; it ends here at once.
+      void this.endSession(session, 'unregistered'); // ends (or finds ended) the session; its own failures are logged there
+      throw new SessionEndedError({ id: session.id, kind: session.kind, endReason: 'unregistered' });
+    }
+    return this.whenReady(session, signal);
+  }
+
+  /** Tells the registry the session is used now (or at `now`); false when the registry no longer has it. */
+  private async markUsed(session: Session, now = Date.now()): Promise<boolean> {
+    const record = await this.registry.touch(session.principal, session.id, now);
+    if (record) session.lastActivity = record.lastActivityAt;
+    return record !== undefined;
   }
 
   /** A new session with a server-minted, unguessable id. */
@@ -174,9 +221,20 @@ export class SessionService implements OnApplicationBootstrap {
     return this.open(principal, mintId(), 'minted', Math.min(idleTimeoutMs ?? def, max), signal);
   }
 
-  /** Sessions visible to a principal, oldest first. */
+  /** The principal's live sessions in this process, oldest first. */
   list(principal: string): Session[] {
     return [...this.sessions.values()].filter((s) => s.principal === principal && !s.ended);
+  }
+
+  /** The principal's sessions as the registry lists them (oldest first), with what this process holds of each. */
+  async views(principal: string): Promise<SessionView[]> {
+    const records = await this.registry.list(principal);
+    return records.map((r) => this.recordView(r, this.sessions.get(SessionService.key(r.principal, r.id))));
+  }
+
+  /** How many sessions the registry holds in all. */
+  async total(): Promise<number> {
+    return this.registry.count();
   }
 
   get(principal: string, id: string): Session | undefined {
@@ -200,6 +258,20 @@ export class SessionService implements OnApplicationBootstrap {
     };
   }
 
+  /** A registry record as a view, with the live parts of its session when this process holds it. */
+  private recordView(r: SessionRecord, live?: Session): SessionView {
+    return {
+      session_id: r.id,
+      kind: r.kind,
+      created_at: new Date(r.createdAt).toISOString(),
+      last_activity: new Date(r.lastActivityAt).toISOString(),
+      idle_timeout_ms: r.idleTimeoutMs,
+      active_tasks: live?.tasks.size ?? 0,
+      computer: live?.lease?.computer.id ?? null,
+      controlled_by: live?.control.heldBy ?? null,
+    };
+  }
+
   /** The session a call addresses, if it exists: never creates one, nor leases a computer. */
   find(ref: SessionRef): Session | undefined {
     const key = ref.sessionId !== undefined ? SessionService.key(ref.principal, ref.sessionId) : this.defaults.get(ref.connectionId);
@@ -219,28 +291,66 @@ export class SessionService implements OnApplicationBootstrap {
     return { sessionId: session.id, found: true, releasedFrom };
   }
 
-  private open(principal: string, id: string, kind: SessionKind, idleTimeoutMs: number, signal?: AbortSignal) {
-    return this.startComputer(this.openRecord(principal, id, kind, idleTimeoutMs), signal);
+  /**
+   * A new session: admitted by the registry (or SESSION_LIMIT), then its computer leased. Callers for the same key
+   * meanwhile join it (see `existing`). `onAdmitted` runs once the session exists.
+   */
+  private async open(principal: string, id: string, kind: SessionKind, idleTimeoutMs: number, signal?: AbortSignal, onAdmitted?: () => void): Promise<Session> {
+    const key = SessionService.key(principal, id);
+    const admission = this.admit(principal, id, kind, idleTimeoutMs, signal);
+    const admitted = admission.then((a) => a.session);
+    this.admitting.set(key, admitted);
+    const settled = () => {
+      if (this.admitting.get(key) === admitted) this.admitting.delete(key);
+    };
+    admitted.then(settled, settled);
+    const { started } = await admission;
+    onAdmitted?.();
+    return started;
   }
 
-  private openRecord(principal: string, id: string, kind: SessionKind, idleTimeoutMs: number): Session {
+  /**
+   * Asks the registry to admit the session (both caps, atomically), then holds it here and starts leasing its
+   * computer in the same step, so nobody can find it without a computer on its way.
+   */
+  private async admit(principal: string, id: string, kind: SessionKind, idleTimeoutMs: number, signal?: AbortSignal): Promise<{ session: Session; started: Promise<Session> }> {
     if (this.drain.draining) throw shuttingDown();
-    const max = this.maxSessions();
-    if (this.sessions.size >= max) {
-      throw new SessionLimitError('server', max, this.settings.idleTimeoutMs);
+    const key = SessionService.key(principal, id);
+    await this.leaving.get(key);
+    const result = await this.registry.admit({ id, principal, kind: kind satisfies RegistrySessionKind, idleTimeoutMs, now: Date.now(), limits: this.limits() });
+    if (!result.admitted) {
+      if (result.refused === 'exists') {
+        // Not in this process, yet in the registry: another server process holds it, or one that stopped without
+        // ending it (the sweep frees that after its idle timeout). Serving it from here comes with replicas.
+        throw new DomainError(
+          DomainErrorCode.INTERNAL,
+          `Session "${id}" is registered by another server process sharing the session registry (or by one that stopped without ending it), ` +
+            'so this server cannot serve it. Use another session_id; an abandoned one is freed once its idle timeout has passed.',
+        );
+      }
+      throw new SessionLimitError(result.refused, result.max, this.settings.idleTimeoutMs);
     }
-    const perPrincipal = this.maxSessionsPerPrincipal();
-    if (perPrincipal < max && this.list(principal).length >= perPrincipal) {
-      throw new SessionLimitError('principal', perPrincipal, this.settings.idleTimeoutMs);
+    if (this.drain.draining) {
+      // Shutdown began while the registry answered: the drain has already listed the sessions it ends.
+      await this.registry.end(principal, id).catch(() => undefined);
+      throw shuttingDown();
     }
-    const session = new Session(id, principal, kind, idleTimeoutMs, this.settings.controlIdleMs);
-    this.sessions.set(SessionService.key(principal, id), session);
+    // Use seen outside the calls that resolve sessions (a person's input in the live view, a screenshot), passed on
+    // to the registry at most once a USE_NOTE_MS: a person moving the mouse is many inputs a second.
+    let noted = 0;
+    const session: Session = new Session(id, principal, kind, idleTimeoutMs, this.settings.controlIdleMs, result.record.createdAt, (now) => {
+      if (session.ended || now - noted < USE_NOTE_MS) return;
+      noted = now;
+      // Not awaited by the input it comes from; a registry that does not answer is reported by its own connection.
+      void this.markUsed(session, now).catch((e: unknown) => this.logger.debug(`Session ${id}: its use could not be noted in the session registry (${errorMessage(e)})`));
+    });
+    this.sessions.set(key, session);
     session.control.events.on('taken', (holder) => this.events.emit('control-taken', session, holder));
     session.control.events.on('released', (holder, reason) => this.events.emit('control-released', session, holder, reason));
     this.events.emit('opened', session);
     addLogField('session', id);
     this.logger.log(`Session ${id} (${kind}) opened for ${principal}`);
-    return session;
+    return { session, started: this.startComputer(session, signal) };
   }
 
   /**
@@ -257,8 +367,9 @@ export class SessionService implements OnApplicationBootstrap {
           throw new SessionEndedError(session);
         }
         session.lease = lease;
-        // Its idle time counts from here: a slow start must not make the session look idle to the sweep.
-        session.touch();
+        // Its idle time counts from here: a slow start must not make the session look idle to the sweep. (Should the
+        // registry not answer, it counts from the admission: the call still gets its computer.)
+        await this.markUsed(session).catch(() => undefined);
       })
       .finally(() => {
         session.ready = undefined;
@@ -271,6 +382,7 @@ export class SessionService implements OnApplicationBootstrap {
       if (!session.lease && this.forget(session)) {
         session.control.close();
         this.events.emit('ended', session, 'start-failed');
+        await this.unregister(session);
       }
       throw e;
     }
@@ -365,7 +477,9 @@ export class SessionService implements OnApplicationBootstrap {
     if (session.ended) throw new SessionEndedError(session);
     const link = linkSignals(signal);
     const id = randomUUID();
-    session.touch();
+    // Its start counts as use. The call that runs it has just resolved (and so marked) the session: the task is
+    // registered at once, without waiting for the registry, so a drain or an end that follows sees it.
+    void this.markUsed(session).catch(() => false); // a failure here changes nothing: the sweep refreshes busy sessions
     const done = work(link.signal);
     const task: RunningTask = { id, name, startedAt: Date.now(), controller: link.controller, done };
     session.tasks.set(id, task);
@@ -374,7 +488,8 @@ export class SessionService implements OnApplicationBootstrap {
     } finally {
       link.dispose();
       session.tasks.delete(id);
-      session.touch();
+      // Its end counts as use too; the task's own outcome matters more than whether the registry heard of it.
+      if (!session.ended) await this.markUsed(session).catch(() => false);
     }
   }
 
@@ -403,6 +518,8 @@ export class SessionService implements OnApplicationBootstrap {
   }
 
   private async endSession(session: Session, reason: EndReason): Promise<EndResult> {
+    // Two ends may race (the sweep and a call that found the record gone): the first one does the work.
+    if (session.ended) return notEnded();
     session.ended = true;
     session.endReason = reason;
     if (reason === 'idle' && session.kind === 'default') {
@@ -410,6 +527,8 @@ export class SessionService implements OnApplicationBootstrap {
       for (const [conn, k] of this.defaults) if (k === key) this.lapsed.add(conn);
     }
     if (this.forget(session)) this.events.emit('ended', session, reason);
+    // Frees its place under the caps now, as the session is gone for every caller from here on.
+    const unregistered = this.unregister(session);
     const tasks = [...session.tasks.values()];
     const err = reason === 'shutdown' ? shuttingDown() : new SessionEndedError(session);
     // Stops a wait for its computer (its first call's, or a concurrent task's extra one) without waiting it out.
@@ -427,11 +546,29 @@ export class SessionService implements OnApplicationBootstrap {
     this.extraLeases.delete(key);
     session.lease = undefined;
     await Promise.all(leases.map((l) => this.pool.release(l)));
+    await unregistered;
     this.logger.log(`Session ${session.id} ended (${reason}); ${tasks.length} task(s) aborted, ${leases.length} computer(s) released`);
     return { ended: true, abortedTasks: tasks.length, computers: leases.map((l) => l.computer.id) };
   }
 
-  /** Removes the session from the registry; true when it was there. */
+  /**
+   * Removes the session's record from the registry. Never throws: should the registry not answer, the record stays
+   * until the idle sweep claims it (its computer is released either way). A new session of the same key waits.
+   */
+  private unregister(session: Session): Promise<void> {
+    const key = SessionService.key(session.principal, session.id);
+    const removed = this.registry.end(session.principal, session.id).then(
+      () => undefined,
+      (e: unknown) => this.logger.warn(`Session ${session.id}: its record could not be removed from the session registry (${errorMessage(e)}); the idle sweep will remove it`),
+    );
+    this.leaving.set(key, removed);
+    void removed.then(() => {
+      if (this.leaving.get(key) === removed) this.leaving.delete(key);
+    });
+    return removed;
+  }
+
+  /** Removes the session from this process's sessions; true when it was there. */
   private forget(session: Session): boolean {
     const key = SessionService.key(session.principal, session.id);
     const present = this.sessions.get(key) === session;
@@ -458,13 +595,22 @@ export class SessionService implements OnApplicationBootstrap {
   }
 
   /**
-   * Ends sessions idle past their own timeout (a default session's is DEFAULT_SESSION_IDLE_TIMEOUT_MS). A session
-   * with a running task, or still getting its computer, is never swept.
+   * Ends sessions idle past their own timeout (a default session's is DEFAULT_SESSION_IDLE_TIMEOUT_MS), as the
+   * registry hands them out. A session with a running task, or still getting its computer, is never swept: it is
+   * marked used first, so the registry does not find it expired.
    */
   async sweep(now = Date.now()): Promise<string[]> {
-    const idle = [...this.sessions.values()].filter((s) => !s.ended && !s.ready && s.tasks.size === 0 && s.idleFor(now) > s.idleTimeoutMs);
-    await Promise.all(idle.map((s) => this.endSession(s, 'idle')));
-    return idle.map((s) => s.id);
+    const busy = [...this.sessions.values()].filter((s) => !s.ended && (s.ready !== undefined || s.tasks.size > 0));
+    await Promise.all(busy.map((s) => this.markUsed(s, now)));
+    const ended: string[] = [];
+    for (;;) {
+      const claimed = await this.registry.claimExpired(now, SWEEP_BATCH);
+      // A record without a session here is one whose session ended before its record could be removed: claimed is removed.
+      const idle = claimed.map((r) => this.sessions.get(SessionService.key(r.principal, r.id))).filter((s): s is Session => s !== undefined && !s.ended);
+      ended.push(...idle.map((s) => s.id));
+      await Promise.all(idle.map((s) => this.endSession(s, 'idle')));
+      if (claimed.length < SWEEP_BATCH) return ended;
+    }
   }
 
   /** Sessions whose desktop a person controls now. */

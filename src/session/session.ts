@@ -3,8 +3,11 @@ import { HumanControl } from './human-control';
 
 export type SessionKind = 'named' | 'minted' | 'default';
 
-/** Why a session ended: cleanup_session, the idle sweep, its MCP connection closing, or shutdown. */
-export type EndReason = 'cleanup' | 'idle' | 'connection-closed' | 'shutdown';
+/**
+ * Why a session ended: cleanup_session, the idle sweep, its MCP connection closing, shutdown, or its record gone from
+ * the session registry (the sweep had just claimed it, or Redis restarted without its data).
+ */
+export type EndReason = 'cleanup' | 'idle' | 'connection-closed' | 'shutdown' | 'unregistered';
 
 export interface RunningTask {
   readonly id: string;
@@ -37,16 +40,16 @@ export class Session {
     /** LIVE_VIEW_CONTROL_IDLE_MS: control returns after this long without the person's input. */
     controlIdleMs: number,
     readonly createdAt = Date.now(),
+    /** Told of each use (SessionService passes it on to the session registry, whose record the idle sweep reads). */
+    private readonly used?: (now: number) => void,
   ) {
     this.lastActivity = createdAt;
     this.control = new HumanControl(this, controlIdleMs);
   }
 
+  /** The session was used now: a person's input in the live view, a screenshot. */
   touch(now = Date.now()) {
     this.lastActivity = now;
-  }
-
-  idleFor(now = Date.now()) {
-    return now - this.lastActivity;
+    this.used?.(now);
   }
 }

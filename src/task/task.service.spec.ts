@@ -1,4 +1,5 @@
 import { Test } from '@nestjs/testing';
+import { InMemorySessionRegistry, SessionRegistry } from '../cluster/cluster.module';
 import { waitFor } from '../../test/support/wait-for';
 import { AgentResult, AgentRunOptions, AgentService, AgentTaskError, StepRecord } from '../agent/agent.module';
 import { abortReason, DomainError, DomainErrorCode } from '../common/domain-error';
@@ -88,6 +89,7 @@ async function setup(env: Record<string, string> = {}) {
     providers: [
       TaskService,
       SessionService,
+      { provide: SessionRegistry, useClass: InMemorySessionRegistry },
       ComputerPool,
       DrainState,
       ScreenshotService,

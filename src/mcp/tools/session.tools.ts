@@ -60,13 +60,13 @@ export class SessionTools {
       (_args, extra) =>
         this.runner.run('get_session_stats', ctx, extra, async () => {
           const own = Object.fromEntries(
-            this.sessions.list(principal).map((s) => {
-              const { session_id, ...rest } = this.sessions.view(s);
+            (await this.sessions.views(principal)).map((v) => {
+              const { session_id, ...rest } = v;
               return [session_id, rest];
             }),
           );
           const stats = {
-            total_sessions: this.sessions.count(),
+            total_sessions: await this.sessions.total(),
             max_concurrent: this.sessions.maxSessions(),
             sessions: own,
             pool: this.pool.stats(),
@@ -153,7 +153,7 @@ export class SessionTools {
       },
       (_args, extra) =>
         this.runner.run('list_sessions', ctx, extra, async () => {
-          const list = this.sessions.list(principal).map((s) => this.sessions.view(s));
+          const list = await this.sessions.views(principal);
           return { content: [text(list.length ? JSON.stringify(list, null, 2) : 'You have no sessions.')], structuredContent: { sessions: list } };
         }),
     );

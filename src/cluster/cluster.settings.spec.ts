@@ -1,0 +1,48 @@
+import '../app.module';
+import { ConfigValidationError, Settings } from '../config/config.module';
+import { CLUSTER_SETTINGS } from './cluster.settings';
+
+function refusal(env: Record<string, string>): string {
+  try {
+    Settings.load(env);
+  } catch (e) {
+    if (e instanceof ConfigValidationError) return e.message;
+    throw e;
+  }
+  throw new Error('the settings were accepted');
+}
+
+describe('CLUSTER_SETTINGS', () => {
+  it('without REDIS_URL: the in-memory registry, and the documented timeouts', () => {
+    expect(Settings.load({}).get(CLUSTER_SETTINGS)).toEqual({ redisUrl: undefined, redisTarget: undefined, connectTimeoutMs: 10_000, commandTimeoutMs: 2_000 });
+  });
+
+  it('takes redis:// and rediss:// URLs, and shows only host:port of them', () => {
+    const s = Settings.load({ REDIS_URL: 'redis://:p%40ss@127.0.0.1:6380/2' });
+    expect(s.get(CLUSTER_SETTINGS)).toMatchObject({ redisUrl: 'redis://:p%40ss@127.0.0.1:6380/2', redisTarget: '127.0.0.1:6380' });
+    expect(Settings.load({ REDIS_URL: 'rediss://redis.internal' }).get(CLUSTER_SETTINGS).redisTarget).toBe('redis.internal:6379');
+  });
+
+  it('counts REDIS_URL and its password among the secrets (redacted from what the agent records)', () => {
+    const secrets = Settings.load({ REDIS_URL: 'redis://user:p%40ss@127.0.0.1:6380' }).secretValues();
+    expect(secrets).toEqual(expect.arrayContaining(['redis://user:p%40ss@127.0.0.1:6380', 'p%40ss', 'p@ss']));
+  });
+
+  it.each([
+    ['http://:hunter2@127.0.0.1:6379', /must start with redis:\/\/ or rediss:\/\/ \(TLS\), not http:/],
+    ['redis:hunter2', /names no host/],
+    ['not a url hunter2', /is not a URL/],
+    ['redis://:hunter2@127.0.0.1:6379/sessions', /may end only in a database number/],
+    ['redis://:hunter2@127.0.0.1:6379/0?pw=hunter2', /must not carry a query/],
+  ])('refuses REDIS_URL=%s, saying why, without showing it', (url, reason) => {
+    const message = refusal({ REDIS_URL: url });
+    expect(message).toMatch(/REDIS_URL=\(secret\)/);
+    expect(message).toMatch(reason);
+    expect(message).not.toContain('hunter2');
+  });
+
+  it('refuses timeouts out of range', () => {
+    expect(refusal({ REDIS_CONNECT_TIMEOUT_MS: '10' })).toMatch(/REDIS_CONNECT_TIMEOUT_MS="10": must be a whole number from 100 to 300000/);
+    expect(refusal({ REDIS_COMMAND_TIMEOUT_MS: '0' })).toMatch(/REDIS_COMMAND_TIMEOUT_MS="0": must be a whole number from 50 to 60000/);
+  });
+});

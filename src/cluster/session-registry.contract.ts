@@ -1,0 +1,224 @@
+import type { Admission, AdmissionResult, SessionLimits, SessionRecord, SessionRegistry } from './session-registry';
+
+/**
+ * The contract every SessionRegistry backend passes: one set of tests, run by each backend's spec
+ * (in-memory-session-registry.spec.ts, redis-session-registry.spec.ts). Not built into dist (tsconfig excludes it).
+ */
+export interface RegistryHarness {
+  /** `n` registries over one fresh, empty store: what `n` replicas of the server would share. */
+  registries(n: number): Promise<SessionRegistry[]>;
+}
+
+const T0 = 1_800_000_000_000;
+const LIMITS: SessionLimits = { maxSessions: 100, maxSessionsPerPrincipal: 100 };
+
+function admission(principal: string, id: string, more: Partial<Admission> = {}): Admission {
+  return { id, principal, kind: 'named', idleTimeoutMs: 60_000, now: T0, limits: LIMITS, ...more };
+}
+
+/** A small seeded generator (mulberry32): a failing randomized run names its seed and can be replayed. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const pick = <T>(rnd: () => number, xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
+const idsOf = (rs: SessionRecord[]) => rs.map((r) => `${r.principal}/${r.id}`);
+
+export function sessionRegistryContract(harness: () => RegistryHarness): void {
+  const one = async () => (await harness().registries(1))[0];
+
+  describe('the SessionRegistry contract', () => {
+    it('admits a session and keeps its record: who, what kind, when, its idle timeout and owner', async () => {
+      const sut = await one();
+      const r = await sut.admit(admission('alice', 'work', { kind: 'minted', idleTimeoutMs: 5_000, owner: 'replica-a' }));
+      const record: SessionRecord = { id: 'work', principal: 'alice', kind: 'minted', createdAt: T0, lastActivityAt: T0, idleTimeoutMs: 5_000, owner: 'replica-a' };
+      expect(r).toEqual({ admitted: true, record });
+      expect(await sut.get('alice', 'work')).toEqual(record);
+      expect(await sut.list('alice')).toEqual([record]);
+      await sut.admit(admission('alice', 'other', { kind: 'default' }));
+      expect(await sut.get('alice', 'other')).toEqual({ id: 'other', principal: 'alice', kind: 'default', createdAt: T0, lastActivityAt: T0, idleTimeoutMs: 60_000 });
+    });
+
+    it('refuses a second session of the same id for the same principal; another principal\'s of that id is another session', async () => {
+      const sut = await one();
+      expect((await sut.admit(admission('alice', 'work'))).admitted).toBe(true);
+      expect(await sut.admit(admission('alice', 'work', { now: T0 + 5 }))).toEqual({ admitted: false, refused: 'exists' });
+      expect((await sut.admit(admission('bob', 'work', { now: T0 + 7 }))).admitted).toBe(true);
+      expect((await sut.get('alice', 'work'))?.createdAt).toBe(T0);
+      expect((await sut.get('bob', 'work'))?.createdAt).toBe(T0 + 7);
+      expect(await sut.count()).toBe(2);
+    });
+
+    it('holds the server\'s cap: beyond MAX_SESSIONS it refuses, naming the cap; ending a session frees a place', async () => {
+      const sut = await one();
+      const limits = { maxSessions: 3, maxSessionsPerPrincipal: 3 };
+      for (const [p, id] of [['alice', 'a1'], ['bob', 'b1'], ['carol', 'c1']]) expect((await sut.admit(admission(p, id, { limits }))).admitted).toBe(true);
+      expect(await sut.admit(admission('dave', 'd1', { limits }))).toEqual({ admitted: false, refused: 'server', max: 3 });
+      expect(await sut.count()).toBe(3);
+      expect(await sut.end('bob', 'b1')).toMatchObject({ principal: 'bob', id: 'b1' });
+      expect((await sut.admit(admission('dave', 'd1', { limits }))).admitted).toBe(true);
+      expect(await sut.count()).toBe(3);
+    });
+
+    it('holds each principal\'s cap, while other principals still get sessions', async () => {
+      const sut = await one();
+      const limits = { maxSessions: 10, maxSessionsPerPrincipal: 2 };
+      expect((await sut.admit(admission('alice', 'a1', { limits }))).admitted).toBe(true);
+      expect((await sut.admit(admission('alice', 'a2', { limits }))).admitted).toBe(true);
+      expect(await sut.admit(admission('alice', 'a3', { limits }))).toEqual({ admitted: false, refused: 'principal', max: 2 });
+      expect((await sut.admit(admission('bob', 'b1', { limits }))).admitted).toBe(true);
+      expect(await sut.countOf('alice')).toBe(2);
+      expect(await sut.countOf('bob')).toBe(1);
+      expect(await sut.countOf('carol')).toBe(0);
+    });
+
+    it('says a refusal of the server\'s cap before the principal\'s when both are reached', async () => {
+      const sut = await one();
+      const limits = { maxSessions: 2, maxSessionsPerPrincipal: 2 };
+      await sut.admit(admission('alice', 'a1', { limits }));
+      await sut.admit(admission('alice', 'a2', { limits }));
+      expect(await sut.admit(admission('alice', 'a3', { limits }))).toEqual({ admitted: false, refused: 'server', max: 2 });
+    });
+
+    it('touch marks use (never moving back in time); another principal, or an unknown id, finds nothing and changes nothing', async () => {
+      const sut = await one();
+      await sut.admit(admission('alice', 'work'));
+      expect(await sut.touch('alice', 'work', T0 + 1_000)).toMatchObject({ id: 'work', principal: 'alice', lastActivityAt: T0 + 1_000, createdAt: T0 });
+      expect((await sut.touch('alice', 'work', T0 + 500))?.lastActivityAt).toBe(T0 + 1_000);
+      expect(await sut.touch('bob', 'work', T0 + 9_000)).toBeUndefined();
+      expect(await sut.touch('alice', 'nope', T0 + 9_000)).toBeUndefined();
+      expect((await sut.get('alice', 'work'))?.lastActivityAt).toBe(T0 + 1_000);
+      expect(await sut.get('bob', 'work')).toBeUndefined();
+      expect(await sut.list('bob')).toEqual([]);
+    });
+
+    it('ends a session once: the first end gets its record, a second (or another principal\'s) gets nothing', async () => {
+      const sut = await one();
+      await sut.admit(admission('alice', 'work'));
+      expect(await sut.end('bob', 'work')).toBeUndefined();
+      expect(await sut.get('alice', 'work')).toBeDefined();
+      const ends = await Promise.all([sut.end('alice', 'work'), sut.end('alice', 'work'), sut.end('alice', 'work')]);
+      expect(ends.filter((e) => e !== undefined)).toEqual([expect.objectContaining({ id: 'work', principal: 'alice' })]);
+      expect(await sut.get('alice', 'work')).toBeUndefined();
+      expect(await sut.touch('alice', 'work', T0 + 1)).toBeUndefined();
+      expect(await sut.count()).toBe(0);
+      expect(await sut.countOf('alice')).toBe(0);
+    });
+
+    it('lists a principal\'s sessions oldest first, and only theirs', async () => {
+      const sut = await one();
+      await sut.admit(admission('alice', 'late', { now: T0 + 20 }));
+      await sut.admit(admission('alice', 'early', { now: T0 + 10 }));
+      await sut.admit(admission('bob', 'middle', { now: T0 + 15 }));
+      await sut.admit(admission('alice', 'b-tie', { now: T0 + 20 }));
+      expect((await sut.list('alice')).map((r) => r.id)).toEqual(['early', 'b-tie', 'late']);
+      expect((await sut.list('bob')).map((r) => r.id)).toEqual(['middle']);
+    });
+
+    it('claims only sessions unused past their own idle timeout, the longest expired first, at most `limit`, and removes them', async () => {
+      const sut = await one();
+      await sut.admit(admission('alice', 'short', { idleTimeoutMs: 1_000 }));
+      await sut.admit(admission('alice', 'shorter', { idleTimeoutMs: 500 }));
+      await sut.admit(admission('bob', 'long', { idleTimeoutMs: 10_000 }));
+      await sut.admit(admission('bob', 'used', { idleTimeoutMs: 1_000 }));
+      await sut.touch('bob', 'used', T0 + 1_500);
+      // Exactly at its timeout a session is not expired yet: it must have been unused for longer.
+      expect(await sut.claimExpired(T0 + 500, 10)).toEqual([]);
+      expect(idsOf(await sut.claimExpired(T0 + 2_000, 1))).toEqual(['alice/shorter']);
+      expect(idsOf(await sut.claimExpired(T0 + 2_000, 10))).toEqual(['alice/short']);
+      expect(await sut.claimExpired(T0 + 2_000, 10)).toEqual([]);
+      expect(await sut.get('alice', 'short')).toBeUndefined();
+      expect(await sut.count()).toBe(2);
+      expect(await sut.countOf('alice')).toBe(0);
+      expect(idsOf(await sut.claimExpired(T0 + 20_000, 10))).toEqual(['bob/used', 'bob/long']);
+      expect(await sut.count()).toBe(0);
+      expect(await sut.list('bob')).toEqual([]);
+    });
+
+    it('a claimed session is gone for everyone: touch and end find nothing, and its id can be admitted afresh', async () => {
+      const sut = await one();
+      await sut.admit(admission('alice', 'work', { idleTimeoutMs: 1_000 }));
+      expect(idsOf(await sut.claimExpired(T0 + 5_000, 10))).toEqual(['alice/work']);
+      expect(await sut.touch('alice', 'work', T0 + 5_001)).toBeUndefined();
+      expect(await sut.end('alice', 'work')).toBeUndefined();
+      expect((await sut.admit(admission('alice', 'work', { now: T0 + 6_000 }))).admitted).toBe(true);
+    });
+
+    it('hands each expired session to exactly one of many sweepers running at once', async () => {
+      const replicas = await harness().registries(4);
+      const ids = Array.from({ length: 40 }, (_, i) => `s${i}`);
+      for (const [i, id] of ids.entries()) await replicas[i % 4].admit(admission(`p${i % 3}`, id, { idleTimeoutMs: 1_000 + i }));
+      const claimed: SessionRecord[] = [];
+      await Promise.all(
+        replicas.flatMap((r) =>
+          Array.from({ length: 3 }, async () => {
+            for (let batch = await r.claimExpired(T0 + 60_000, 3); batch.length; batch = await r.claimExpired(T0 + 60_000, 3)) claimed.push(...batch);
+          }),
+        ),
+      );
+      expect(claimed.map((r) => r.id).sort()).toEqual([...ids].sort());
+      expect(await replicas[1].count()).toBe(0);
+    });
+
+    it('never admits beyond a cap, nor the same session twice, under concurrent admissions from several replicas (randomized)', async () => {
+      for (const seed of [1, 7, 42, 1_234, 98_765]) {
+        const rnd = random(seed);
+        const replicas = await harness().registries(4);
+        const principals = ['p0', 'p1', 'p2', 'p3', 'p4'];
+        const limits = { maxSessions: 5 + Math.floor(rnd() * 10), maxSessionsPerPrincipal: 1 + Math.floor(rnd() * 4) };
+        // Ids from a small set, so the same session is asked for more than once, at the same time.
+        const attempts = Array.from({ length: 80 }, (_, i) => ({ principal: pick(rnd, principals), id: `n${Math.floor(rnd() * 8)}`, replica: pick(rnd, replicas), now: T0 + i }));
+        const results: { principal: string; id: string; r: AdmissionResult }[] = await Promise.all(
+          attempts.map(async (a) => ({ ...a, r: await a.replica.admit(admission(a.principal, a.id, { limits, now: a.now })) })),
+        );
+        const why = `seed ${seed}, limits ${JSON.stringify(limits)}`;
+        const admitted = results.filter((x) => x.r.admitted).map((x) => `${x.principal}/${x.id}`);
+        expect({ why, distinct: new Set(admitted).size }).toEqual({ why, distinct: admitted.length });
+        // Atomic admissions act as some serial order, and every serial order admits exactly this many: each principal's
+        // distinct ids up to its cap, until the server's cap (had fewer been admitted, each refusal would have been a
+        // principal at its cap, so all the rest were admitted).
+        const distinctIds = (p: string) => new Set(attempts.filter((a) => a.principal === p).map((a) => a.id)).size;
+        const expected = Math.min(limits.maxSessions, principals.reduce((n, p) => n + Math.min(limits.maxSessionsPerPrincipal, distinctIds(p)), 0));
+        expect({ why, admitted: admitted.length }).toEqual({ why, admitted: expected });
+        expect({ why, count: await replicas[2].count() }).toEqual({ why, count: expected });
+        for (const p of principals) {
+          const listed = idsOf(await replicas[3].list(p));
+          expect({ why, p, size: listed.length <= limits.maxSessionsPerPrincipal }).toEqual({ why, p, size: true });
+          expect({ why, p, listed: [...listed].sort() }).toEqual({ why, p, listed: admitted.filter((x) => x.startsWith(`${p}/`)).sort() });
+        }
+        for (const x of results) if (!x.r.admitted && x.r.refused !== 'exists') expect(x.r.max).toBe(x.r.refused === 'server' ? limits.maxSessions : limits.maxSessionsPerPrincipal);
+      }
+    });
+
+    it('keeps the caps and its counts consistent while sessions end and others are admitted at once (randomized)', async () => {
+      const rnd = random(2_024);
+      const replicas = await harness().registries(3);
+      const limits = { maxSessions: 6, maxSessionsPerPrincipal: 3 };
+      const principals = ['p0', 'p1', 'p2'];
+      for (let round = 0; round < 5; round++) {
+        const ops = Array.from({ length: 40 }, (_, i) => {
+          const r = pick(rnd, replicas);
+          const p = pick(rnd, principals);
+          const id = `n${Math.floor(rnd() * 6)}`;
+          return rnd() < 0.6 ? r.admit(admission(p, id, { limits, now: T0 + round * 100 + i })) : r.end(p, id);
+        });
+        await Promise.all(ops);
+        const lists = await Promise.all(principals.map((p) => replicas[0].list(p)));
+        const total = lists.reduce((n, l) => n + l.length, 0);
+        expect({ round, total: total <= limits.maxSessions, count: await replicas[1].count() }).toEqual({ round, total: true, count: total });
+        for (const [i, l] of lists.entries()) {
+          expect(l.length).toBeLessThanOrEqual(limits.maxSessionsPerPrincipal);
+          expect(await replicas[2].countOf(principals[i])).toBe(l.length);
+          expect(new Set(l.map((r) => r.id)).size).toBe(l.length);
+        }
+      }
+    });
+  });
+}

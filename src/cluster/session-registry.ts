@@ -1,0 +1,99 @@
+/** How a session came to be: named by its client, minted by create_session, or a connection's default one. */
+export type RegistrySessionKind = 'named' | 'minted' | 'default';
+
+/**
+ * What the registry knows of one session: the part every replica may read. The session's live parts (its
+ * computer's handle, running tasks, who controls its desktop) stay with the process that serves it.
+ */
+export interface SessionRecord {
+  readonly id: string;
+  readonly principal: string;
+  readonly kind: RegistrySessionKind;
+  /** Milliseconds since the epoch, as the admitting caller's clock said. */
+  readonly createdAt: number;
+  /** The latest `now` any touch brought (never moves back). */
+  readonly lastActivityAt: number;
+  /** Ended by the idle sweep once unused for longer than this. */
+  readonly idleTimeoutMs: number;
+  /** The replica that holds the session's computer when it is local to one; unset when any replica may serve it. */
+  readonly owner?: string;
+}
+
+export interface SessionLimits {
+  /** MAX_SESSIONS: most sessions in all. */
+  readonly maxSessions: number;
+  /** MAX_SESSIONS_PER_PRINCIPAL: most sessions of one principal. */
+  readonly maxSessionsPerPrincipal: number;
+}
+
+export interface Admission {
+  readonly id: string;
+  readonly principal: string;
+  readonly kind: RegistrySessionKind;
+  readonly idleTimeoutMs: number;
+  readonly now: number;
+  readonly owner?: string;
+  readonly limits: SessionLimits;
+}
+
+export type AdmissionResult =
+  | { readonly admitted: true; readonly record: SessionRecord }
+  /** A cap is reached: the whole server's (MAX_SESSIONS) or the principal's; `max` is that cap. */
+  | { readonly admitted: false; readonly refused: 'server' | 'principal'; readonly max: number }
+  /** The principal already has a session of that id. */
+  | { readonly admitted: false; readonly refused: 'exists' };
+
+/**
+ * The session registry (port): which sessions exist, whose they are, when they were last used, and the caps on
+ * them. Every change is atomic, also between replicas sharing one registry: an admission checks both caps and
+ * records the session in one step, so concurrent admissions never exceed a cap; each expired session is handed
+ * to exactly one sweeper; each session is ended by exactly one caller.
+ *
+ * A session is known by its principal and its id together: another principal's session of the same id is
+ * another session, and one principal never sees, touches or ends another's.
+ *
+ * Backends: InMemorySessionRegistry (one process) and RedisSessionRegistry (REDIS_URL, several replicas). A
+ * backend that cannot be reached fails at once with REGISTRY_UNAVAILABLE, never queues a change for later.
+ */
+export abstract class SessionRegistry {
+  /** Records a new session when both caps allow it and the principal has none of that id. */
+  abstract admit(admission: Admission): Promise<AdmissionResult>;
+
+  /** The principal's session of that id, if it exists. Changes nothing. */
+  abstract get(principal: string, id: string): Promise<SessionRecord | undefined>;
+
+  /** Marks the session used at `now` (its idle time starts again); undefined when the principal has no such session. */
+  abstract touch(principal: string, id: string, now: number): Promise<SessionRecord | undefined>;
+
+  /** Removes the session; its record to the one caller that removed it, undefined to everyone else. */
+  abstract end(principal: string, id: string): Promise<SessionRecord | undefined>;
+
+  /**
+   * Removes and returns up to `limit` sessions unused for longer than their idle timeout at `now`, the longest
+   * expired first. Each expired session goes to exactly one caller, however many replicas sweep at once.
+   */
+  abstract claimExpired(now: number, limit: number): Promise<SessionRecord[]>;
+
+  /** The principal's sessions, oldest first. */
+  abstract list(principal: string): Promise<SessionRecord[]>;
+
+  /** How many sessions there are in all. */
+  abstract count(): Promise<number>;
+
+  /** How many sessions the principal has. */
+  abstract countOf(principal: string): Promise<number>;
+}
+
+/** Throws when an admission's numbers cannot be right: a programming error, not a user's. */
+export function checkAdmission(a: Admission): void {
+  const { maxSessions, maxSessionsPerPrincipal } = a.limits;
+  for (const [name, n] of [['maxSessions', maxSessions], ['maxSessionsPerPrincipal', maxSessionsPerPrincipal], ['idleTimeoutMs', a.idleTimeoutMs], ['now', a.now]] as const) {
+    if (!Number.isSafeInteger(n) || n < 0) throw new Error(`Admission ${name} must be a whole number of at least 0, not ${n}`);
+  }
+  if (a.id === '' || a.principal === '') throw new Error('Admission needs an id and a principal');
+}
+
+/** Oldest first; ties by id, so every backend lists in the same order. */
+export function byAge(a: SessionRecord, b: SessionRecord): number {
+  return a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}

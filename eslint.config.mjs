@@ -21,7 +21,8 @@ export default tseslint.config(
   },
   {
     files: ['src/**/*.ts'],
-    ignores: ['src/**/*.spec.ts'],
+    // Specs, and the contract tests specs share (*.contract.ts, kept out of the build), are test code.
+    ignores: ['src/**/*.spec.ts', 'src/**/*.contract.ts'],
     rules: {
       // A feature is reached through its module's public door (index.ts / *.module.ts), never a deep file.
       'no-restricted-imports': [
@@ -55,7 +56,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/*.spec.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+    files: ['**/*.spec.ts', '**/*.contract.ts', 'test/**/*.ts', 'bench/**/*.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-assignment': 'off',
       '@typescript-eslint/no-unsafe-member-access': 'off',

@@ -1,4 +1,5 @@
 import type { Admission, AdmissionResult, SessionLimits, SessionRecord, SessionRegistry } from './session-registry';
+import { seededRandom } from '../../test/support/prng';
 
 /**
  * The contract every SessionRegistry backend passes: one set of tests, run by each backend's spec
@@ -16,17 +17,6 @@ function admission(principal: string, id: string, more: Partial<Admission> = {})
   return { id, principal, kind: 'named', idleTimeoutMs: 60_000, now: T0, limits: LIMITS, ...more };
 }
 
-/** A small seeded generator (mulberry32): a failing randomized run names its seed and can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const pick = <T>(rnd: () => number, xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
 const idsOf = (rs: SessionRecord[]) => rs.map((r) => `${r.principal}/${r.id}`);
@@ -169,7 +159,7 @@ export function sessionRegistryContract(harness: () => RegistryHarness): void {
 
     it('never admits beyond a cap, nor the same session twice, under concurrent admissions from several replicas (randomized)', async () => {
       for (const seed of [1, 7, 42, 1_234, 98_765]) {
-        const rnd = random(seed);
+        const rnd = seededRandom(seed);
         const replicas = await harness().registries(4);
         const principals = ['p0', 'p1', 'p2', 'p3', 'p4'];
         const limits = { maxSessions: 5 + Math.floor(rnd() * 10), maxSessionsPerPrincipal: 1 + Math.floor(rnd() * 4) };
@@ -198,7 +188,7 @@ export function sessionRegistryContract(harness: () => RegistryHarness): void {
     });
 
     it('keeps the caps and its counts consistent while sessions end and others are admitted at once (randomized)', async () => {
-      const rnd = random(2_024);
+      const rnd = seededRandom(2_024);
       const replicas = await harness().registries(3);
       const limits = { maxSessions: 6, maxSessionsPerPrincipal: 3 };
       const principals = ['p0', 'p1', 'p2'];

@@ -3,18 +3,8 @@ import { Settings } from '../config/config.module';
 import { POOL_SETTINGS } from './pool.settings';
 import { Computer, ComputerProvider, ComputerProviderRegistry, CreateComputerOptions, FakeComputer } from '../computer/computer.module';
 import { ComputerPool } from './computer-pool.service';
+import { seededRandom } from '../../test/support/prng';
 
-/** mulberry32: a small seeded PRNG, so a failing run can be replayed exactly. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A FAKE provider whose creates are randomly slow, failing, dead on arrival, or hang on close. */
 class ChaoticProvider extends ComputerProvider {
@@ -52,7 +42,7 @@ describe(`${ComputerPool.name} invariants under random load (seeded)`, () => {
   afterEach(() => jest.useRealTimers());
 
   it.each([1, 2, 3])('seed %i: no double lease, never over max, no principal over its share, each principal served in arrival order, every computer destroyed exactly once, no timer left', async (seed) => {
-    const rnd = prng(seed);
+    const rnd = seededRandom(seed);
     const config = Settings.load({
       COMPUTER_PROVIDER: 'fake',
       POOL_MAX_SIZE: '4',

@@ -246,20 +246,11 @@ export class SessionService implements OnApplicationBootstrap {
   }
 
   view(s: Session): SessionView {
-    return {
-      session_id: s.id,
-      kind: s.kind,
-      created_at: new Date(s.createdAt).toISOString(),
-      last_activity: new Date(s.lastActivity).toISOString(),
-      idle_timeout_ms: s.idleTimeoutMs,
-      active_tasks: s.tasks.size,
-      computer: s.lease?.computer.id ?? null,
-      controlled_by: s.control.heldBy ?? null,
-    };
+    return this.recordView({ id: s.id, kind: s.kind, createdAt: s.createdAt, lastActivityAt: s.lastActivity, idleTimeoutMs: s.idleTimeoutMs }, s);
   }
 
   /** A registry record as a view, with the live parts of its session when this process holds it. */
-  private recordView(r: SessionRecord, live?: Session): SessionView {
+  private recordView(r: Pick<SessionRecord, 'id' | 'kind' | 'createdAt' | 'lastActivityAt' | 'idleTimeoutMs'>, live?: Session): SessionView {
     return {
       session_id: r.id,
       kind: r.kind,

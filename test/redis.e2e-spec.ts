@@ -1,11 +1,13 @@
 import { createClient } from 'redis';
 import { RedisConnection, RedisSessionRegistry } from '../src/cluster/cluster.module';
-import { redisTarget } from '../src/cluster/cluster.settings';
+import { hostname } from 'node:os';
+import { redisTarget, replicaIdOf } from '../src/cluster/cluster.settings';
 import { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as HttpTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { call, sessionIdOf, startApp, textOf, type TestApp } from './support/app';
 import { startRedisServer, type RedisServer } from './support/redis-server';
 import { spawnServer } from './support/server-process';
+import { alive, xvfbPids } from './support/processes';
 import { waitFor } from './support/wait-for';
 
 const record = (principal: string, id: string) => `cua:{r}:s:${principal}:${id}`;
@@ -54,7 +56,8 @@ describe('Redis (REDIS_URL)', () => {
     // DELETE of the MCP session ends its default session, and with it the record.
     await (client.transport as HttpTransport).terminateSession();
     await waitFor('the default session\'s record to go', async () => (await admin.exists(record('anonymous', defaultId))) === 0, 10_000);
-    expect(await admin.keys('cua:*')).toEqual([]);
+    // Nothing of the sessions is left; what remains is the running replica's lease and the epoch counter.
+    expect((await admin.keys('cua:*')).sort()).toEqual(['cua:{r}:epoch', 'cua:{r}:replica:' + replicaIdOf(hostname()), 'cua:{r}:replicas']);
   });
 
   it('counts sessions another replica registered in Redis against MAX_SESSIONS', async () => {
@@ -165,8 +168,9 @@ describe('the server process with REDIS_URL', () => {
       await client.close();
       server.proc.kill('SIGTERM');
       expect(await server.exited).toMatchObject({ code: 0 });
-      // A clean shutdown ends every session, and with it its record.
-      expect(await admin.keys('cua:*')).toEqual([]);
+      // A clean shutdown ends every session, and with it its record, then gives up the replica's lease; only the
+      // epoch counter stays, so that the next replica to join gets a higher epoch.
+      expect(await admin.keys('cua:*')).toEqual(['cua:{r}:epoch']);
       expect(server.output()).not.toContain(PASSWORD);
     } finally {
       await server.stop(2_000);
@@ -184,5 +188,62 @@ describe('the server process with REDIS_URL', () => {
     );
     expect(failed).toMatch(new RegExp(`Could not start: Cannot connect to Redis at 127\\.0\\.0\\.1:${redis.port} \\(REDIS_URL\\).*WRONGPASS`));
     expect(failed).not.toContain(PASSWORD);
+  });
+
+  it('when a replica dies, another answers SESSION_LOST for the sessions whose desktops it held, then starts them afresh', async () => {
+    const url = `redis://:${PASSWORD}@127.0.0.1:${redis.port}`;
+    const admin = createClient({ url });
+    admin.on('error', () => undefined);
+    await admin.connect();
+    await admin.flushAll();
+    const env = { COMPUTER_PROVIDER: 'xvfb', DESKTOP_PROFILE: 'minimal', POOL_MIN_WARM: '0', REDIS_URL: url, REPLICA_LEASE_MS: '1000' };
+    const a = await spawnServer({ ...env, REPLICA_ID: 'pod-a' });
+    const b = await spawnServer({ ...env, REPLICA_ID: 'pod-b' });
+    const clients: McpClient[] = [];
+    const connect = async (server: { url: string }) => {
+      const client = new McpClient({ name: 'e2e', version: '1.0.0' });
+      await client.connect(new HttpTransport(new URL(server.url)));
+      clients.push(client);
+      return client;
+    };
+    try {
+      const onA = await connect(a);
+      expect((await call(onA, 'screenshot_cua', { session_id: 'work' })).isError).toBeFalsy();
+      expect(await admin.hGet(record('anonymous', 'work'), 'owner')).toMatch(/^pod-a@\d+$/);
+      const desktopsOfA = xvfbPids(a.proc.pid);
+      expect(desktopsOfA).toHaveLength(1);
+
+      // While pod-a lives, pod-b does not take its session over (nor start a second desktop for it).
+      const onB = await connect(b);
+      const meanwhile = await call(onB, 'screenshot_cua', { session_id: 'work' });
+      expect(textOf(meanwhile)).toMatch(/served by another server replica \(pod-a\)/);
+
+      a.proc.kill('SIGKILL');
+      await a.exited;
+      await waitFor('pod-a\'s desktop to end with it', () => desktopsOfA.every((pid) => !alive(pid)), 10_000);
+      // Once pod-a's lease (1 s) has run out, its session is lost, said once; until then pod-b says where it is.
+      const lost = await waitFor(
+        'pod-b to answer SESSION_LOST',
+        async () => {
+          const r = await call(onB, 'screenshot_cua', { session_id: 'work' });
+          if (/served by another server replica \(pod-a\)/.test(textOf(r))) return undefined;
+          return r;
+        },
+        15_000,
+        200,
+      );
+      expect(lost.isError).toBe(true);
+      expect(textOf(lost)).toMatch(/\[SESSION_LOST\] Session "work" is lost: the server replica pod-a that held its computer has stopped.*Call again with session_id "work"/);
+      const fresh = await call(onB, 'screenshot_cua', { session_id: 'work' });
+      expect(fresh.isError).toBeFalsy();
+      expect(fresh.content.some((c) => c.type === 'image')).toBe(true);
+      expect(await admin.hGet(record('anonymous', 'work'), 'owner')).toMatch(/^pod-b@\d+$/);
+      expect(xvfbPids(b.proc.pid)).toHaveLength(1);
+      expect(b.output()).toMatch(/Session work: lost with the replica pod-a@\d+ that held its computer/);
+    } finally {
+      await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+      await Promise.all([a.stop(2_000), b.stop(5_000)]);
+      admin.destroy();
+    }
   });
 });

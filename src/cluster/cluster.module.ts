@@ -1,24 +1,35 @@
 import { Module } from '@nestjs/common';
 import { InMemorySessionRegistry } from './in-memory-session-registry';
 import { RedisConnection } from './redis-connection';
+import { RedisReplicaDirectory } from './redis-replica-directory';
 import { RedisSessionRegistry } from './redis-session-registry';
+import { InMemoryReplicaDirectory, ReplicaDirectory } from './replica-directory';
 import { SessionRegistry } from './session-registry';
+import { ThisReplica } from './this-replica';
 
 /**
- * What replicas of the server share: the session registry (SessionRegistry) and, with REDIS_URL, the connection to
- * Redis (connected at boot, closed at shutdown, its state in readiness). Without REDIS_URL the registry is in this
+ * What replicas of the server share: the session registry (SessionRegistry), the directory of live replicas
+ * (ReplicaDirectory, with ThisReplica keeping this process's lease in it) and, with REDIS_URL, the connection to
+ * Redis (connected at boot, closed at shutdown, its state in readiness). Without REDIS_URL both are in this
  * process's memory; with it, on Redis. Never both: falling back to memory while Redis is away would fork the state.
  */
 @Module({
   providers: [
     RedisConnection,
     {
+      provide: ReplicaDirectory,
+      useFactory: (redis: RedisConnection): ReplicaDirectory => (redis.enabled ? new RedisReplicaDirectory(redis) : new InMemoryReplicaDirectory()),
+      inject: [RedisConnection],
+    },
+    {
       provide: SessionRegistry,
+      // In memory there is one process, so one owner, alive for as long as the registry itself: no directory to ask.
       useFactory: (redis: RedisConnection): SessionRegistry => (redis.enabled ? new RedisSessionRegistry(redis) : new InMemorySessionRegistry()),
       inject: [RedisConnection],
     },
+    ThisReplica,
   ],
-  exports: [RedisConnection, SessionRegistry],
+  exports: [RedisConnection, SessionRegistry, ReplicaDirectory, ThisReplica],
 })
 export class ClusterModule {}
 
@@ -28,3 +39,7 @@ export { SessionRegistry } from './session-registry';
 export type { Admission, AdmissionResult, RegistrySessionKind, SessionLimits, SessionRecord } from './session-registry';
 export { InMemorySessionRegistry } from './in-memory-session-registry';
 export { RedisSessionRegistry } from './redis-session-registry';
+export { InMemoryReplicaDirectory, ReplicaDirectory, ownerToken, parseOwner } from './replica-directory';
+export type { ReplicaEntry } from './replica-directory';
+export { RedisReplicaDirectory } from './redis-replica-directory';
+export { ThisReplica } from './this-replica';

@@ -1,6 +1,7 @@
 import '../app.module';
 import { ConfigValidationError, Settings } from '../config/config.module';
-import { CLUSTER_SETTINGS } from './cluster.settings';
+import { hostname } from 'node:os';
+import { CLUSTER_SETTINGS, replicaIdOf } from './cluster.settings';
 
 function refusal(env: Record<string, string>): string {
   try {
@@ -14,7 +15,25 @@ function refusal(env: Record<string, string>): string {
 
 describe('CLUSTER_SETTINGS', () => {
   it('without REDIS_URL: the in-memory registry, and the documented timeouts', () => {
-    expect(Settings.load({}).get(CLUSTER_SETTINGS)).toEqual({ redisUrl: undefined, redisTarget: undefined, connectTimeoutMs: 10_000, commandTimeoutMs: 2_000 });
+    expect(Settings.load({}).get(CLUSTER_SETTINGS)).toEqual({
+      redisUrl: undefined,
+      redisTarget: undefined,
+      connectTimeoutMs: 10_000,
+      commandTimeoutMs: 2_000,
+      replicaId: replicaIdOf(hostname()),
+      replicaLeaseMs: 15_000,
+    });
+  });
+
+  it('names the replica REPLICA_ID, or after the host, made to fit the allowed characters', () => {
+    expect(Settings.load({ REPLICA_ID: 'pod-7.a_b' }).get(CLUSTER_SETTINGS).replicaId).toBe('pod-7.a_b');
+    expect(replicaIdOf('cua-mcp-server-5f7d9c-x2x9z')).toBe('cua-mcp-server-5f7d9c-x2x9z');
+    expect(replicaIdOf('-weird host@name!')).toBe('weird-host-name-');
+    expect(replicaIdOf('x'.repeat(80))).toHaveLength(63);
+    expect(replicaIdOf('***')).toBe('replica');
+    expect(refusal({ REPLICA_ID: 'a@b' })).toMatch(/REPLICA_ID.*letters, digits/);
+    expect(refusal({ REPLICA_ID: 'x'.repeat(64) })).toMatch(/REPLICA_ID/);
+    expect(refusal({ REPLICA_LEASE_MS: '100' })).toMatch(/REPLICA_LEASE_MS.*300 to 600000/);
   });
 
   it('takes redis:// and rediss:// URLs, and shows only host:port of them', () => {

@@ -1,4 +1,7 @@
-import { Setting, defineSettings, type SettingsOf, type SettingsProblem, Int, Optional, Secret } from '../config/settings';
+import { hostname } from 'node:os';
+import { Setting, defineSettings, type SettingsOf, type SettingsProblem, Int, Optional, Secret, Text } from '../config/settings';
+
+const REPLICA_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
 class ClusterEnv {
   @Setting(
@@ -22,6 +25,26 @@ class ClusterEnv {
   )
   @Int(50, 60_000)
   REDIS_COMMAND_TIMEOUT_MS = 2_000;
+
+  @Setting(
+    "This replica's name among the replicas sharing `REDIS_URL`: letters, digits, `.`, `_` and `-`, at most 63. " +
+      "Unset: the host's name (in Kubernetes the pod's), made to fit. Two replicas running at once must not share one.",
+  )
+  @Optional() @Text(REPLICA_ID_PATTERN, 'letters, digits, ".", "_" and "-", starting with a letter or digit, at most 63 characters')
+  REPLICA_ID?: string;
+
+  @Setting(
+    "How long this replica counts as alive after it last renewed its lease (it renews every third of it). A replica whose lease runs out " +
+      "(it crashed, was killed, or could not reach Redis for that long) is gone for the others: the sessions whose computers it held answer `SESSION_LOST`.",
+  )
+  @Int(300, 600_000)
+  REPLICA_LEASE_MS = 15_000;
+}
+
+/** The host's name as a replica id: characters outside the allowed ones become '-', cut to 63. */
+export function replicaIdOf(host: string): string {
+  const id = host.replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 63);
+  return id === '' ? 'replica' : id;
 }
 
 /** What is wrong with REDIS_URL, in words that never repeat the value (it may hold a password). */
@@ -47,7 +70,7 @@ export function redisTarget(value: string): string {
 
 export const CLUSTER_SETTINGS = defineSettings({
   namespace: 'cluster',
-  title: 'Shared session registry (Redis)',
+  title: 'Shared session registry (Redis) and replicas',
   docs: 'architecture.md',
   env: ClusterEnv,
   check: (env) => {
@@ -73,6 +96,8 @@ export const CLUSTER_SETTINGS = defineSettings({
     redisTarget: env.REDIS_URL === undefined ? undefined : redisTarget(env.REDIS_URL),
     connectTimeoutMs: env.REDIS_CONNECT_TIMEOUT_MS,
     commandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS,
+    replicaId: env.REPLICA_ID ?? replicaIdOf(hostname()),
+    replicaLeaseMs: env.REPLICA_LEASE_MS,
   }),
 });
 export type ClusterSettings = SettingsOf<typeof CLUSTER_SETTINGS>;

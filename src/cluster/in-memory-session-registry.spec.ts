@@ -1,4 +1,5 @@
 import { InMemorySessionRegistry } from './in-memory-session-registry';
+import { InMemoryReplicaDirectory } from './replica-directory';
 import { sessionRegistryContract } from './session-registry.contract';
 
 describe(InMemorySessionRegistry.name, () => {
@@ -7,6 +8,11 @@ describe(InMemorySessionRegistry.name, () => {
     registries: async (n) => {
       const registry = new InMemorySessionRegistry();
       return Array.from({ length: n }, () => registry);
+    },
+    replicas: async (n) => {
+      const directory = new InMemoryReplicaDirectory();
+      const registry = new InMemorySessionRegistry(directory);
+      return Array.from({ length: n }, () => ({ registry, directory }));
     },
   }));
 

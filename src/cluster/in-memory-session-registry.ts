@@ -1,20 +1,32 @@
-import { Injectable } from '@nestjs/common';
+import type { InMemoryReplicaDirectory } from './replica-directory';
 import { type Admission, type AdmissionResult, byAge, checkAdmission, SessionRegistry, type SessionRecord } from './session-registry';
 
 /**
  * The session registry in this process's memory: the embedded default (no REDIS_URL), for one server. Every method
  * runs to completion without awaiting anything, so each change is atomic among this process's callers.
+ *
+ * Owners are judged by an in-memory replica directory when one is given (tests standing several replicas on one
+ * store); without one every owner counts as alive: in one process the owner is this process. Not a Nest provider
+ * by itself (ClusterModule builds it): `useClass` gets one without a directory.
  */
-@Injectable()
 export class InMemorySessionRegistry extends SessionRegistry {
-  /** Records by `principal` then `id`. */
+  /** Live records by `principal` then `id`. */
   private readonly byPrincipal = new Map<string, Map<string, SessionRecord>>();
+  /** Lost records by `principal` then `id`, each with the time it expires. */
+  private readonly lostByPrincipal = new Map<string, Map<string, { record: SessionRecord; until: number }>>();
   private total = 0;
+
+  constructor(
+    private readonly directory?: InMemoryReplicaDirectory,
+    private readonly clock: () => number = Date.now,
+  ) {
+    super();
+  }
 
   async admit(a: Admission): Promise<AdmissionResult> {
     checkAdmission(a);
     const mine = this.byPrincipal.get(a.principal);
-    if (mine?.has(a.id)) return { admitted: false, refused: 'exists' };
+    if (mine?.has(a.id) || this.lostRecord(a.principal, a.id)) return { admitted: false, refused: 'exists' };
     if (this.total >= a.limits.maxSessions) return { admitted: false, refused: 'server', max: a.limits.maxSessions };
     if ((mine?.size ?? 0) >= a.limits.maxSessionsPerPrincipal) return { admitted: false, refused: 'principal', max: a.limits.maxSessionsPerPrincipal };
     const record: SessionRecord = {
@@ -32,7 +44,7 @@ export class InMemorySessionRegistry extends SessionRegistry {
   }
 
   async get(principal: string, id: string): Promise<SessionRecord | undefined> {
-    const r = this.byPrincipal.get(principal)?.get(id);
+    const r = this.byPrincipal.get(principal)?.get(id) ?? this.lostRecord(principal, id);
     return r && { ...r };
   }
 
@@ -46,14 +58,32 @@ export class InMemorySessionRegistry extends SessionRegistry {
   }
 
   async end(principal: string, id: string): Promise<SessionRecord | undefined> {
+    const lost = this.lostRecord(principal, id);
+    if (lost) {
+      this.forgetLost(principal, id);
+      return { ...lost };
+    }
     return this.remove(principal, id);
   }
 
-  async claimExpired(now: number, limit: number): Promise<SessionRecord[]> {
+  async claimExpired(now: number, limit: number, sweeper?: string): Promise<SessionRecord[]> {
     const expired: SessionRecord[] = [];
-    for (const mine of this.byPrincipal.values()) for (const r of mine.values()) if (expiry(r) < now) expired.push(r);
+    for (const mine of this.byPrincipal.values()) for (const r of mine.values()) if (expiry(r) < now && this.mayEnd(r, sweeper)) expired.push(r);
     expired.sort((a, b) => expiry(a) - expiry(b));
     return expired.slice(0, Math.max(0, limit)).map((r) => this.remove(r.principal, r.id)!);
+  }
+
+  async markLost(limit: number): Promise<SessionRecord[]> {
+    for (const [principal, ofPrincipal] of this.lostByPrincipal) for (const id of ofPrincipal.keys()) this.lostRecord(principal, id); // drops expired ones
+    const orphans: SessionRecord[] = [];
+    for (const mine of this.byPrincipal.values()) for (const r of mine.values()) if (r.owner !== undefined && !this.alive(r.owner)) orphans.push(r);
+    return orphans.slice(0, Math.max(0, limit)).map((r) => {
+      this.remove(r.principal, r.id);
+      const lost: SessionRecord = { ...r, lost: true };
+      const ofPrincipal = this.lostByPrincipal.get(r.principal) ?? new Map<string, { record: SessionRecord; until: number }>();
+      this.lostByPrincipal.set(r.principal, ofPrincipal.set(r.id, { record: lost, until: this.clock() + r.idleTimeoutMs }));
+      return { ...lost };
+    });
   }
 
   async list(principal: string): Promise<SessionRecord[]> {
@@ -66,6 +96,30 @@ export class InMemorySessionRegistry extends SessionRegistry {
 
   async countOf(principal: string): Promise<number> {
     return this.byPrincipal.get(principal)?.size ?? 0;
+  }
+
+  private alive(owner: string): boolean {
+    return this.directory ? this.directory.holdsNow(owner) : true;
+  }
+
+  /** Whether a sweeper may end this record: its own, an ownerless one, or one whose owner is gone. */
+  private mayEnd(r: SessionRecord, sweeper: string | undefined): boolean {
+    return sweeper === undefined || r.owner === undefined || r.owner === sweeper || !this.alive(r.owner);
+  }
+
+  private lostRecord(principal: string, id: string): SessionRecord | undefined {
+    const entry = this.lostByPrincipal.get(principal)?.get(id);
+    if (entry && entry.until <= this.clock()) {
+      this.forgetLost(principal, id);
+      return undefined;
+    }
+    return entry?.record;
+  }
+
+  private forgetLost(principal: string, id: string): void {
+    const ofPrincipal = this.lostByPrincipal.get(principal);
+    ofPrincipal?.delete(id);
+    if (ofPrincipal?.size === 0) this.lostByPrincipal.delete(principal);
   }
 
   private remove(principal: string, id: string): SessionRecord | undefined {

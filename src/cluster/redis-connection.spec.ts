@@ -3,13 +3,12 @@ import { startRedisServer, type RedisServer } from '../../test/support/redis-ser
 import { waitFor } from '../../test/support/wait-for';
 import { DomainErrorCode } from '../common/domain-error';
 import { RegistryUnavailableError } from './cluster.errors';
-import type { ClusterSettings } from './cluster.settings';
 import { redisTarget } from './cluster.settings';
 import { RedisConnection } from './redis-connection';
 
 const PASSWORD = 'correct-horse-battery';
 
-function settingsFor(url: string, connectTimeoutMs = 2_000): ClusterSettings {
+function settingsFor(url: string, connectTimeoutMs = 2_000): ConstructorParameters<typeof RedisConnection>[0] {
   return { redisUrl: url, redisTarget: redisTarget(url), connectTimeoutMs, commandTimeoutMs: 1_000 };
 }
 

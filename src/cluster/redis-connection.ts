@@ -5,6 +5,7 @@ import { DomainError, errorMessage } from '../common/domain-error';
 import { InjectSettings } from '../config/config.module';
 import { CLUSTER_SETTINGS, type ClusterSettings } from './cluster.settings';
 import { RegistryUnavailableError } from './cluster.errors';
+import { REPLICA_DIRECTORY_SCRIPTS, type ReplicaDirectoryScripts } from './replica-directory.scripts';
 import { SESSION_REGISTRY_SCRIPTS, type SessionRegistryScripts } from './session-registry.scripts';
 
 /** Reconnection after a lost connection: 50 ms doubling up to this, plus jitter, for as long as it takes. */
@@ -16,9 +17,13 @@ const CLOSE_TIMEOUT_MS = 2_000;
 /** Replies that mean "Redis cannot serve now" rather than "this command is wrong". */
 const UNAVAILABLE_REPLY = /^(READONLY|LOADING|MASTERDOWN|BUSY|OOM|NOAUTH|WRONGPASS|CLUSTERDOWN|TRYAGAIN|NOREPLICAS)\b/;
 
-/** A client with the registry's scripts (no modules, no functions, RESP3). */
+/** The Lua scripts of the session registry and the replica directory, by the name the client calls them. */
+type ClusterScripts = SessionRegistryScripts & ReplicaDirectoryScripts;
+const CLUSTER_SCRIPTS: ClusterScripts = { ...SESSION_REGISTRY_SCRIPTS, ...REPLICA_DIRECTORY_SCRIPTS };
+
+/** A client with the cluster's scripts (no modules, no functions, RESP3). */
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
-export type RegistryClient = RedisClientType<{}, {}, SessionRegistryScripts>;
+export type RegistryClient = RedisClientType<{}, {}, ClusterScripts>;
 
 function createRegistryClient(url: string, connectTimeoutMs: number, reconnect: (retries: number, cause: Error) => number | Error): RegistryClient {
   return createClient({
@@ -26,7 +31,7 @@ function createRegistryClient(url: string, connectTimeoutMs: number, reconnect: 
     name: 'cua-mcp-server',
     // A command while the connection is down fails at once, never waits to run late against a Redis that came back empty.
     disableOfflineQueue: true,
-    scripts: SESSION_REGISTRY_SCRIPTS,
+    scripts: CLUSTER_SCRIPTS,
     socket: { connectTimeout: connectTimeoutMs, reconnectStrategy: reconnect },
   });
 }
@@ -46,7 +51,7 @@ export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
   /** Whether the loss of the connection was already said (once per outage, not once per retry). */
   private lostSaid = false;
 
-  constructor(@InjectSettings(CLUSTER_SETTINGS) private readonly settings: ClusterSettings) {}
+  constructor(@InjectSettings(CLUSTER_SETTINGS) private readonly settings: Pick<ClusterSettings, 'redisUrl' | 'redisTarget' | 'connectTimeoutMs' | 'commandTimeoutMs'>) {}
 
   /** Whether REDIS_URL is set (the Redis registry), or not (the in-memory one). */
   get enabled(): boolean {

@@ -5,6 +5,7 @@ import { DomainErrorCode } from '../common/domain-error';
 import { RegistryUnavailableError } from './cluster.errors';
 import { redisTarget } from './cluster.settings';
 import { RedisConnection } from './redis-connection';
+import { RedisReplicaDirectory } from './redis-replica-directory';
 import { REGISTRY_PREFIX, RedisSessionRegistry } from './redis-session-registry';
 import { sessionRegistryContract } from './session-registry.contract';
 
@@ -16,12 +17,15 @@ describe(RedisSessionRegistry.name, () => {
   let admin: ReturnType<typeof createClient>;
   const connections: RedisConnection[] = [];
 
+  async function connection(): Promise<RedisConnection> {
+    const c = new RedisConnection({ redisUrl: server.url, redisTarget: redisTarget(server.url), connectTimeoutMs: 5_000, commandTimeoutMs: 2_000 });
+    connections.push(c);
+    await c.connect();
+    return c;
+  }
   /** A registry on its own connection: a replica of the server. */
   async function replica(): Promise<RedisSessionRegistry> {
-    const connection = new RedisConnection({ redisUrl: server.url, redisTarget: redisTarget(server.url), connectTimeoutMs: 5_000, commandTimeoutMs: 2_000 });
-    connections.push(connection);
-    await connection.connect();
-    return new RedisSessionRegistry(connection);
+    return new RedisSessionRegistry(await connection());
   }
 
   beforeAll(async () => {
@@ -42,6 +46,15 @@ describe(RedisSessionRegistry.name, () => {
     registries: async (n) => {
       await admin.flushAll();
       return Promise.all(Array.from({ length: n }, () => replica()));
+    },
+    replicas: async (n) => {
+      await admin.flushAll();
+      return Promise.all(
+        Array.from({ length: n }, async () => {
+          const c = await connection();
+          return { registry: new RedisSessionRegistry(c), directory: new RedisReplicaDirectory(c) };
+        }),
+      );
     },
   }));
 

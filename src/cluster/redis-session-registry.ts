@@ -22,7 +22,7 @@ export class RedisSessionRegistry extends SessionRegistry {
     checkAdmission(a);
     const { ref, record, principalSet } = keys(a.principal, a.id);
     const { maxSessions, maxSessionsPerPrincipal } = a.limits;
-    const args = [ref, a.id, a.principal, a.kind, String(a.now), String(a.idleTimeoutMs), a.owner ?? '', String(maxSessions), String(maxSessionsPerPrincipal)];
+    const args = [ref, a.id, a.principal, a.kind, String(a.now), String(a.idleTimeoutMs), a.owner ?? '', String(maxSessions), String(maxSessionsPerPrincipal), REGISTRY_PREFIX];
     const outcome = await this.redis.call((c) => c.sessionAdmit([record, SESSIONS, principalSet], args));
     switch (outcome) {
       case 'admitted':
@@ -54,13 +54,19 @@ export class RedisSessionRegistry extends SessionRegistry {
 
   async end(principal: string, id: string): Promise<SessionRecord | undefined> {
     const { ref, record, principalSet } = keys(principal, id);
-    return fromFlat(await this.redis.call((c) => c.sessionEnd([record, SESSIONS, principalSet], ref)));
+    return fromFlat(await this.redis.call((c) => c.sessionEnd([record, SESSIONS, principalSet], [ref, REGISTRY_PREFIX])));
   }
 
-  async claimExpired(now: number, limit: number): Promise<SessionRecord[]> {
+  async claimExpired(now: number, limit: number, sweeper?: string): Promise<SessionRecord[]> {
     if (limit <= 0) return [];
-    const claimed = await this.redis.call((c) => c.sessionClaim(SESSIONS, [String(now), String(limit), REGISTRY_PREFIX]));
+    const claimed = await this.redis.call((c) => c.sessionClaim(SESSIONS, [String(now), String(limit), REGISTRY_PREFIX, sweeper ?? '']));
     return claimed.map((flat) => fromFlat(flat)!);
+  }
+
+  async markLost(limit: number): Promise<SessionRecord[]> {
+    if (limit <= 0) return [];
+    const marked = await this.redis.call((c) => c.sessionMarkLost([OWNERS, SESSIONS], [REGISTRY_PREFIX, String(limit)]));
+    return marked.map((flat) => fromFlat(flat)!);
   }
 
   async list(principal: string): Promise<SessionRecord[]> {
@@ -78,6 +84,7 @@ export class RedisSessionRegistry extends SessionRegistry {
 }
 
 const SESSIONS = `${REGISTRY_PREFIX}sessions`;
+const OWNERS = `${REGISTRY_PREFIX}owners`;
 const principalPart = (principal: string) => encodeURIComponent(principal);
 const principalSetKey = (principal: string) => `${REGISTRY_PREFIX}p:${principalPart(principal)}`;
 
@@ -110,5 +117,6 @@ function toRecord(f: Record<string, string>): SessionRecord {
     lastActivityAt: num('lastActivityAt'),
     idleTimeoutMs: num('idleTimeoutMs'),
     ...(f.owner ? { owner: f.owner } : {}),
+    ...(f.state === 'lost' ? { lost: true as const } : {}),
   };
 }

@@ -1,5 +1,7 @@
 import type { Admission, AdmissionResult, SessionLimits, SessionRecord, SessionRegistry } from './session-registry';
+import { ownerToken, type ReplicaDirectory } from './replica-directory';
 import { seededRandom } from '../../test/support/prng';
+import { waitFor } from '../../test/support/wait-for';
 
 /**
  * The contract every SessionRegistry backend passes: one set of tests, run by each backend's spec
@@ -8,6 +10,8 @@ import { seededRandom } from '../../test/support/prng';
 export interface RegistryHarness {
   /** `n` registries over one fresh, empty store: what `n` replicas of the server would share. */
   registries(n: number): Promise<SessionRegistry[]>;
+  /** The same, each with the replica directory it judges owners by (one store for both). */
+  replicas(n: number): Promise<{ registry: SessionRegistry; directory: ReplicaDirectory }[]>;
 }
 
 const T0 = 1_800_000_000_000;
@@ -209,6 +213,105 @@ export function sessionRegistryContract(harness: () => RegistryHarness): void {
           expect(new Set(l.map((r) => r.id)).size).toBe(l.length);
         }
       }
+    });
+  });
+
+  describe('the SessionRegistry contract: owners', () => {
+    /** Two replicas that joined the directory, and their owner tokens. */
+    async function twoReplicas() {
+      const [a, b] = await harness().replicas(2);
+      const ea = await a.directory.join({ id: 'pod-a', startedAt: T0, version: '1' }, 60_000);
+      const eb = await b.directory.join({ id: 'pod-b', startedAt: T0, version: '1' }, 60_000);
+      return { a: { ...a, owner: ownerToken('pod-a', ea.epoch), epoch: ea.epoch }, b: { ...b, owner: ownerToken('pod-b', eb.epoch), epoch: eb.epoch } };
+    }
+
+    it('a sweeping replica claims its own expired sessions, ownerless ones and those of a gone owner, never a live replica\'s', async () => {
+      const { a, b } = await twoReplicas();
+      await a.registry.admit(admission('alice', 'of-a', { owner: a.owner, idleTimeoutMs: 1_000 }));
+      await b.registry.admit(admission('alice', 'of-b', { owner: b.owner, idleTimeoutMs: 1_000 }));
+      await b.registry.admit(admission('bob', 'nobody\'s', { idleTimeoutMs: 1_000 }));
+      expect(idsOf(await a.registry.claimExpired(T0 + 5_000, 10, a.owner)).sort()).toEqual(['alice/of-a', 'bob/nobody\'s']);
+      // B is alive: its session waits for B's own sweep, even when A sweeps again.
+      expect(await a.registry.claimExpired(T0 + 5_000, 10, a.owner)).toEqual([]);
+      expect(await a.registry.get('alice', 'of-b')).toMatchObject({ owner: b.owner });
+      await b.directory.leave('pod-b', b.epoch);
+      expect(idsOf(await a.registry.claimExpired(T0 + 5_000, 10, a.owner))).toEqual(['alice/of-b']);
+      expect(await a.registry.count()).toBe(0);
+    });
+
+    it('a live replica\'s expired sessions do not hide the sweeper\'s own behind them', async () => {
+      const { a, b } = await twoReplicas();
+      for (let i = 0; i < 5; i++) await b.registry.admit(admission('alice', `b${i}`, { owner: b.owner, idleTimeoutMs: 100 + i }));
+      await a.registry.admit(admission('alice', 'mine', { owner: a.owner, idleTimeoutMs: 1_000 }));
+      expect(idsOf(await a.registry.claimExpired(T0 + 5_000, 2, a.owner))).toEqual(['alice/mine']);
+      expect(idsOf(await b.registry.claimExpired(T0 + 5_000, 2, b.owner))).toEqual(['alice/b0', 'alice/b1']);
+    });
+
+    it('marks a gone owner\'s sessions lost: their places free at once, and the id answers as lost until ended', async () => {
+      const { a, b } = await twoReplicas();
+      const limits = { maxSessions: 2, maxSessionsPerPrincipal: 2 };
+      await b.registry.admit(admission('alice', 'work', { owner: b.owner, limits }));
+      await a.registry.admit(admission('alice', 'here', { owner: a.owner, limits }));
+      expect(await a.registry.admit(admission('alice', 'more', { owner: a.owner, limits }))).toEqual({ admitted: false, refused: 'server', max: 2 });
+      expect(await a.registry.markLost(10)).toEqual([]);
+
+      await b.directory.leave('pod-b', b.epoch);
+      const marked = await a.registry.markLost(10);
+      expect(marked).toEqual([expect.objectContaining({ id: 'work', principal: 'alice', owner: b.owner, lost: true })]);
+      expect(await a.registry.markLost(10)).toEqual([]);
+      expect(await a.registry.count()).toBe(1);
+      expect(await a.registry.countOf('alice')).toBe(1);
+      expect(idsOf(await a.registry.list('alice'))).toEqual(['alice/here']);
+      expect((await a.registry.admit(admission('alice', 'more', { owner: a.owner, limits }))).admitted).toBe(true);
+
+      // The lost session: seen as lost, not touched back to life, not admitted again until someone ends it.
+      expect(await a.registry.get('alice', 'work')).toMatchObject({ id: 'work', lost: true });
+      expect(await a.registry.touch('alice', 'work', T0 + 10)).toBeUndefined();
+      expect(await a.registry.admit(admission('alice', 'work', { owner: a.owner }))).toEqual({ admitted: false, refused: 'exists' });
+      expect(await a.registry.claimExpired(T0 + 10_000_000, 10, a.owner)).not.toContainEqual(expect.objectContaining({ id: 'work' }));
+      expect(await a.registry.end('alice', 'work')).toMatchObject({ id: 'work', lost: true });
+      expect(await a.registry.end('alice', 'work')).toBeUndefined();
+      expect((await a.registry.admit(admission('alice', 'work', { owner: a.owner }))).admitted).toBe(true);
+    });
+
+    it('a restarted replica (same id, new epoch) does not own what its earlier incarnation held', async () => {
+      const [r] = await harness().replicas(1);
+      const before = await r.directory.join({ id: 'pod-a', startedAt: T0, version: '1' }, 60_000);
+      await r.registry.admit(admission('alice', 'work', { owner: ownerToken('pod-a', before.epoch) }));
+      const after = await r.directory.join({ id: 'pod-a', startedAt: T0 + 1, version: '1' }, 60_000);
+      await r.registry.admit(admission('alice', 'new', { owner: ownerToken('pod-a', after.epoch) }));
+      expect(idsOf(await r.registry.markLost(10))).toEqual(['alice/work']);
+      expect(idsOf(await r.registry.list('alice'))).toEqual(['alice/new']);
+    });
+
+    it('an owner whose lease runs out is gone', async () => {
+      const [r] = await harness().replicas(1);
+      const e = await r.directory.join({ id: 'pod-brief', startedAt: T0, version: '1' }, 300);
+      await r.registry.admit(admission('alice', 'work', { owner: ownerToken('pod-brief', e.epoch) }));
+      await waitFor('the lease to run out', async () => (await r.registry.markLost(10)).length === 1, 5_000, 50);
+      expect(await r.registry.get('alice', 'work')).toMatchObject({ lost: true });
+    });
+
+    it('a lost record goes by itself after its idle timeout, and the id is free again', async () => {
+      const [r] = await harness().replicas(1);
+      const e = await r.directory.join({ id: 'pod-a', startedAt: T0, version: '1' }, 60_000);
+      await r.registry.admit(admission('alice', 'work', { owner: ownerToken('pod-a', e.epoch), idleTimeoutMs: 300 }));
+      await r.directory.leave('pod-a', e.epoch);
+      expect(idsOf(await r.registry.markLost(10))).toEqual(['alice/work']);
+      await waitFor('the lost record to expire', async () => (await r.registry.get('alice', 'work')) === undefined, 5_000, 50);
+      expect((await r.registry.admit(admission('alice', 'work'))).admitted).toBe(true);
+    });
+
+    it('marks at most `limit` at a time, and the rest on the next call', async () => {
+      const { a, b } = await twoReplicas();
+      for (let i = 0; i < 5; i++) await b.registry.admit(admission(`p${i % 2}`, `s${i}`, { owner: b.owner }));
+      await b.directory.leave('pod-b', b.epoch);
+      const first = await a.registry.markLost(3);
+      const rest = await a.registry.markLost(3);
+      expect(first).toHaveLength(3);
+      expect(idsOf([...first, ...rest]).sort()).toEqual(['p0/s0', 'p0/s2', 'p0/s4', 'p1/s1', 'p1/s3']);
+      expect(await a.registry.markLost(3)).toEqual([]);
+      expect(await a.registry.count()).toBe(0);
     });
   });
 }

@@ -15,8 +15,16 @@ export interface SessionRecord {
   readonly lastActivityAt: number;
   /** Ended by the idle sweep once unused for longer than this. */
   readonly idleTimeoutMs: number;
-  /** The replica that holds the session's computer when it is local to one; unset when any replica may serve it. */
+  /**
+   * The replica incarnation (ownerToken: `id@epoch`) that holds the session's computer; unset when any replica may
+   * serve it.
+   */
   readonly owner?: string;
+  /**
+   * Set once the owner is gone (markLost): the computer went with it. The record no longer counts against any cap
+   * and stays only so that a call naming the session hears SESSION_LOST; it expires after the idle timeout.
+   */
+  readonly lost?: true;
 }
 
 export interface SessionLimits {
@@ -59,25 +67,33 @@ export abstract class SessionRegistry {
   /** Records a new session when both caps allow it and the principal has none of that id. */
   abstract admit(admission: Admission): Promise<AdmissionResult>;
 
-  /** The principal's session of that id, if it exists. Changes nothing. */
+  /** The principal's session of that id, if it exists (a lost one too). Changes nothing. */
   abstract get(principal: string, id: string): Promise<SessionRecord | undefined>;
 
-  /** Marks the session used at `now` (its idle time starts again); undefined when the principal has no such session. */
+  /** Marks the session used at `now` (its idle time starts again); undefined when the principal has no such session, or it is lost. */
   abstract touch(principal: string, id: string, now: number): Promise<SessionRecord | undefined>;
 
-  /** Removes the session; its record to the one caller that removed it, undefined to everyone else. */
+  /** Removes the session (a lost one too); its record to the one caller that removed it, undefined to everyone else. */
   abstract end(principal: string, id: string): Promise<SessionRecord | undefined>;
 
   /**
    * Removes and returns up to `limit` sessions unused for longer than their idle timeout at `now`, the longest
-   * expired first. Each expired session goes to exactly one caller, however many replicas sweep at once.
+   * expired first. Each expired session goes to exactly one caller, however many replicas sweep at once. A replica
+   * sweeping passes its own owner token as `sweeper`, and gets only what it may end: its own sessions, ownerless
+   * ones, and those of owners that are gone; another live replica's sessions are left for it to end.
    */
-  abstract claimExpired(now: number, limit: number): Promise<SessionRecord[]>;
+  abstract claimExpired(now: number, limit: number, sweeper?: string): Promise<SessionRecord[]>;
 
-  /** The principal's sessions, oldest first. */
+  /**
+   * Marks up to `limit` sessions whose owner is gone (its lease in the ReplicaDirectory ran out, or it left) as
+   * lost, and returns them. Their places count no more; their records stay, marked, for their idle timeout.
+   */
+  abstract markLost(limit: number): Promise<SessionRecord[]>;
+
+  /** The principal's sessions, oldest first (not the lost ones). */
   abstract list(principal: string): Promise<SessionRecord[]>;
 
-  /** How many sessions there are in all. */
+  /** How many sessions there are in all (not counting lost ones). */
   abstract count(): Promise<number>;
 
   /** How many sessions the principal has. */

@@ -8,6 +8,8 @@ export const DomainErrorCode = {
   SESSION_LIMIT: 'SESSION_LIMIT',
   SESSION_NOT_FOUND: 'SESSION_NOT_FOUND',
   SESSION_ENDED: 'SESSION_ENDED',
+  /** The server replica that held the session's computer is gone (crashed, killed, restarted): so is the computer. */
+  SESSION_LOST: 'SESSION_LOST',
   /** A person controls the session's desktop in the live view: input from anyone else is refused, not queued. */
   SESSION_UNDER_HUMAN_CONTROL: 'SESSION_UNDER_HUMAN_CONTROL',
   POOL_EXHAUSTED: 'POOL_EXHAUSTED',

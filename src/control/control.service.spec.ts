@@ -1,5 +1,5 @@
 import { Test } from '@nestjs/testing';
-import { InMemorySessionRegistry, SessionRegistry } from '../cluster/cluster.module';
+import { InMemoryReplicaDirectory, InMemorySessionRegistry, ReplicaDirectory, SessionRegistry, ThisReplica } from '../cluster/cluster.module';
 import { waitFor } from '../../test/support/wait-for';
 import sharp from 'sharp';
 import { ConfigModule, Settings } from '../config/config.module';
@@ -19,6 +19,8 @@ async function setup(env: Record<string, string> = {}) {
       ControlService,
       SessionService,
       { provide: SessionRegistry, useClass: InMemorySessionRegistry },
+      { provide: ReplicaDirectory, useClass: InMemoryReplicaDirectory },
+      ThisReplica,
       ComputerPool,
       DrainState,
       ScreenshotService,

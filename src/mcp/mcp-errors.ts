@@ -31,6 +31,9 @@ function advice(code: DomainErrorCode): string {
       return 'Use create_session or omit session_id.';
     case DomainErrorCode.SESSION_ENDED:
       return 'Call again to start a new session (a named one once its cleanup has returned), or use create_session.';
+    case DomainErrorCode.SESSION_LOST:
+      // The message says what was lost and how to go on.
+      return '';
     case DomainErrorCode.SESSION_UNDER_HUMAN_CONTROL:
       return (
         'The call was refused, not queued. Wait until control is handed back (the live view\'s button, or the release_control tool), ' +

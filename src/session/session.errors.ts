@@ -42,6 +42,32 @@ const ENDED_BY: Record<EndReason, string> = {
   unregistered: 'because the session registry no longer had it (the idle sweep had just ended it, or the registry lost its records)',
 };
 
+/**
+ * The session's computer was held by a server replica that is gone (it crashed, was killed or restarted, or lost
+ * contact with the others for longer than its lease): the computer, its screen and files went with it.
+ */
+export class SessionLostError extends DomainError {
+  constructor(
+    readonly sessionId: string,
+    /** REPLICA_ID of the replica that held it. */
+    readonly replica: string | undefined,
+    kind: 'named' | 'minted' | 'default',
+  ) {
+    const next =
+      kind === 'named'
+        ? `Call again with session_id "${sessionId}" to start a new session of that name with a fresh computer.`
+        : kind === 'minted'
+          ? 'Create a new session with create_session.'
+          : 'Call again without session_id to start a new default session.';
+    super(
+      DomainErrorCode.SESSION_LOST,
+      `Session "${sessionId}" is lost: the server replica${replica ? ` ${replica}` : ''} that held its computer has stopped (a crash, a restart, ` +
+        `or a lost contact), and its desktop and files went with it. ${next}`,
+    );
+    this.sessionId = sessionId;
+  }
+}
+
 /** A call met a session that ended (or was being ended) while the call was running. */
 export class SessionEndedError extends DomainError {
   readonly sessionId: string;

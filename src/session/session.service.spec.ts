@@ -9,7 +9,8 @@ import { DrainState } from '../lifecycle/lifecycle.module';
 import { ComputerPool } from '../pool/pool.module';
 import { ProgrammableFakeProvider } from '../../test/support/fake-provider';
 import { waitFor } from '../../test/support/wait-for';
-import { InMemorySessionRegistry, RegistryUnavailableError, type Admission, type AdmissionResult, type SessionRecord } from '../cluster/cluster.module';
+import { CLUSTER_SETTINGS } from '../cluster/cluster.settings';
+import { InMemoryReplicaDirectory, InMemorySessionRegistry, RegistryUnavailableError, ThisReplica, type Admission, type AdmissionResult, type SessionRecord } from '../cluster/cluster.module';
 import { SessionService } from './session.service';
 
 /** A fake registry for unit tests: the in-memory one, which can be made to answer as an unreachable Redis does. */
@@ -32,16 +33,29 @@ class UnreachableRegistryFake extends InMemorySessionRegistry {
   }
 }
 
-/** `capacity`: the provider's own limit (a `cua` provider's number of URLs); none by default. */
-function setup(env: Record<string, string> = {}, capacity?: number) {
+/** Every replica a test joined: they leave after it (their lease timers stop). */
+const replicas: ThisReplica[] = [];
+afterEach(async () => {
+  await Promise.all(replicas.splice(0).map((r) => r.leave()));
+});
+
+/**
+ * `capacity`: the provider's own limit (a `cua` provider's number of URLs); none by default. `shared`: the directory
+ * and registry of several replicas (each setup one, with its own REPLICA_ID in `env`); a fresh pair by default.
+ */
+async function setup(env: Record<string, string> = {}, capacity?: number, shared?: { directory: InMemoryReplicaDirectory; registry: UnreachableRegistryFake }) {
   const settings = Settings.load({ COMPUTER_PROVIDER: 'fake', POOL_MAX_SIZE: '3', POOL_MIN_WARM: '0', MAX_SESSIONS: '3', POOL_ACQUIRE_TIMEOUT_MS: '300', ...env });
   const config = { pool: settings.get(POOL_SETTINGS), session: settings.get(SESSION_SETTINGS) };
+  const directory = shared?.directory ?? new InMemoryReplicaDirectory();
+  const replica = new ThisReplica(directory, settings.get(CLUSTER_SETTINGS));
+  await replica.onApplicationBootstrap();
+  replicas.push(replica);
   const provider = new ProgrammableFakeProvider();
   const registry = { create: (o: { signal?: AbortSignal }) => provider.create(o), capacity: () => capacity } as unknown as ComputerProviderRegistry;
   const pool = new ComputerPool(config.pool, registry);
   const drain = new DrainState();
-  const sessions = new UnreachableRegistryFake();
-  return { sut: new SessionService(config.session, config.pool, pool, drain, sessions), pool, provider, drain, sessions };
+  const sessions = shared?.registry ?? new UnreachableRegistryFake(directory);
+  return { sut: new SessionService(config.session, config.pool, pool, drain, sessions, replica, directory), pool, provider, drain, sessions, replica };
 }
 const ref = (sessionId?: string, connectionId = 'conn-1', principal = 'anonymous') => ({ principal, sessionId, connectionId });
 
@@ -60,7 +74,7 @@ const oneTurn = () => new Promise((r) => setImmediate(r));
 
 describe(SessionService.name, () => {
   it('the same session_id reaches the same computer; another id gets another one', async () => {
-    const { sut } = setup();
+    const { sut } = await setup();
     const a1 = await sut.resolve(ref('alpha'));
     const a2 = await sut.resolve(ref('alpha', 'conn-2'));
     const b = await sut.resolve(ref('beta'));
@@ -69,7 +83,7 @@ describe(SessionService.name, () => {
   });
 
   it('without session_id, one default session per connection, reused on every call', async () => {
-    const { sut } = setup();
+    const { sut } = await setup();
     const first = await sut.resolve(ref(undefined, 'c1'));
     const again = await sut.resolve(ref(undefined, 'c1'));
     const other = await sut.resolve(ref(undefined, 'c2'));
@@ -79,7 +93,7 @@ describe(SessionService.name, () => {
   });
 
   it('callers racing on a new session_id share one session and one computer', async () => {
-    const { sut, provider } = setup();
+    const { sut, provider } = await setup();
     provider.createDelayMs = 20;
     const [x, y] = await Promise.all([sut.resolve(ref('same')), sut.resolve(ref('same'))]);
     expect(x).toBe(y);
@@ -87,7 +101,7 @@ describe(SessionService.name, () => {
   });
 
   it('over MAX_SESSIONS a new session fails at once with SESSION_LIMIT, and existing ones still work', async () => {
-    const { sut, pool } = setup();
+    const { sut, pool } = await setup();
     for (const id of ['s1', 's2', 's3']) await sut.resolve(ref(id));
     // At once: settled within one turn of the event loop, before any timer could fire, and never queued for a computer.
     const s4 = track(sut.resolve(ref('s4')));
@@ -98,7 +112,7 @@ describe(SessionService.name, () => {
   });
 
   it('over MAX_SESSIONS_PER_PRINCIPAL one principal gets SESSION_LIMIT naming the setting while another still gets sessions', async () => {
-    const { sut } = setup({ MAX_SESSIONS: '3', MAX_SESSIONS_PER_PRINCIPAL: '2' });
+    const { sut } = await setup({ MAX_SESSIONS: '3', MAX_SESSIONS_PER_PRINCIPAL: '2' });
     await sut.resolve(ref('a1', 'c', 'alice'));
     await sut.create('alice');
     await expect(sut.resolve(ref('a3', 'c', 'alice'))).rejects.toMatchObject({ code: 'SESSION_LIMIT', message: expect.stringMatching(/MAX_SESSIONS_PER_PRINCIPAL/) });
@@ -110,7 +124,7 @@ describe(SessionService.name, () => {
   });
 
   it('the same session_id under two principals is two sessions with two computers', async () => {
-    const { sut } = setup();
+    const { sut } = await setup();
     const a = await sut.resolve(ref('shared', 'c1', 'alice'));
     const b = await sut.resolve(ref('shared', 'c2', 'bob'));
     expect(a).not.toBe(b);
@@ -121,14 +135,14 @@ describe(SessionService.name, () => {
   });
 
   it('an unknown server-minted id is not created on use', async () => {
-    const { sut } = setup();
+    const { sut } = await setup();
     const minted = await sut.create('anonymous');
     await sut.end('anonymous', minted.id, 'cleanup');
     await expect(sut.resolve(ref(minted.id))).rejects.toMatchObject({ code: 'SESSION_NOT_FOUND' });
   });
 
   it('the same id under two principals gives two separate sessions', async () => {
-    const { sut } = setup();
+    const { sut } = await setup();
     const a = await sut.resolve(ref('shared', 'c', 'alice'));
     const b = await sut.resolve(ref('shared', 'c', 'bob'));
     expect(sut.computerOf(a)).not.toBe(sut.computerOf(b));
@@ -136,7 +150,7 @@ describe(SessionService.name, () => {
   });
 
   it('end aborts running tasks, destroys the computer, and is idempotent (no deadlock)', async () => {
-    const { sut, provider } = setup();
+    const { sut, provider } = await setup();
     const s = await sut.resolve(ref('t'));
     const task = sut.runTask(s, 'long', undefined, (signal) => sleep(60_000, signal));
     const ended = await sut.end('anonymous', 't', 'cleanup');
@@ -150,7 +164,7 @@ describe(SessionService.name, () => {
   });
 
   it('the idle sweep ends idle sessions but never one with a running task', async () => {
-    const { sut, provider } = setup({ SESSION_IDLE_TIMEOUT_MS: '1000' });
+    const { sut, provider } = await setup({ SESSION_IDLE_TIMEOUT_MS: '1000' });
     const idle = await sut.resolve(ref('idle'));
     const busy = await sut.resolve(ref('busy'));
     const ac = new AbortController();
@@ -170,7 +184,7 @@ describe(SessionService.name, () => {
     afterEach(() => jest.restoreAllMocks());
 
     it('one unaddressed for DEFAULT_SESSION_IDLE_TIMEOUT_MS ends and frees its computer; a named session of the same age stays', async () => {
-      const { sut, provider } = setup(timeouts);
+      const { sut, provider } = await setup(timeouts);
       const t0 = Date.now();
       const def = await sut.resolve(ref(undefined, 'c1'));
       const named = await sut.resolve(ref('kept', 'c2'));
@@ -184,7 +198,7 @@ describe(SessionService.name, () => {
     });
 
     it('a call that addresses it counts as use; one with a running task is never swept', async () => {
-      const { sut } = setup(timeouts);
+      const { sut } = await setup(timeouts);
       const t0 = Date.now();
       const def = await sut.resolve(ref(undefined, 'c1'));
       jest.spyOn(Date, 'now').mockReturnValue(t0 + 1500);
@@ -198,7 +212,7 @@ describe(SessionService.name, () => {
     });
 
     it('its idle time counts from when it got its computer, so a slow start does not get it swept at once', async () => {
-      const { sut, provider } = setup({ DEFAULT_SESSION_IDLE_TIMEOUT_MS: '1000', POOL_ACQUIRE_TIMEOUT_MS: '5000' });
+      const { sut, provider } = await setup({ DEFAULT_SESSION_IDLE_TIMEOUT_MS: '1000', POOL_ACQUIRE_TIMEOUT_MS: '5000' });
       provider.createDelayMs = 600;
       const def = await sut.resolve(ref(undefined, 'c1'));
       expect(await sut.sweep(Date.now() + 600)).toEqual([]);
@@ -206,7 +220,7 @@ describe(SessionService.name, () => {
     });
 
     it('after the sweep the same connection\'s next id-less call gets a new default session with a fresh computer; the connection counts as in use until it closes', async () => {
-      const { sut, provider } = setup(timeouts);
+      const { sut, provider } = await setup(timeouts);
       const def = await sut.resolve(ref(undefined, 'c1'));
       const first = sut.computerOf(def);
       expect(sut.usesDefault('c1')).toBe(true);
@@ -228,7 +242,7 @@ describe(SessionService.name, () => {
     afterEach(() => jest.restoreAllMocks());
 
     it('unset, it is the pool\'s capacity (the provider\'s own limit when lower): the session beyond it gets SESSION_LIMIT at once, not a wait', async () => {
-      const { sut, pool } = setup({ MAX_SESSIONS: '', POOL_MAX_SIZE: '5' }, 2);
+      const { sut, pool } = await setup({ MAX_SESSIONS: '', POOL_MAX_SIZE: '5' }, 2);
       expect(sut.maxSessions()).toBe(2);
       await sut.resolve(ref('a'));
       await sut.resolve(ref('b'));
@@ -238,20 +252,20 @@ describe(SessionService.name, () => {
       expect(pool.stats()).toMatchObject({ leased: 2, waiting: 0 });
     });
 
-    it('given, it stays as given; above the pool\'s capacity it is warned about once at start', () => {
+    it('given, it stays as given; above the pool\'s capacity it is warned about once at start', async () => {
       const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
-      const over = setup({ MAX_SESSIONS: '10', POOL_MAX_SIZE: '5' }).sut;
+      const over = (await setup({ MAX_SESSIONS: '10', POOL_MAX_SIZE: '5' })).sut;
       expect(over.maxSessions()).toBe(10);
       over.onApplicationBootstrap();
       expect(warn).toHaveBeenCalledTimes(1);
       expect(warn.mock.calls[0][0]).toMatch(/MAX_SESSIONS=10 is above the pool's capacity of 5 computers.*beyond 5 wait.*POOL_EXHAUSTED/);
-      setup({ MAX_SESSIONS: '5', POOL_MAX_SIZE: '5' }).sut.onApplicationBootstrap();
-      setup({ MAX_SESSIONS: '', POOL_MAX_SIZE: '5' }).sut.onApplicationBootstrap();
+      (await setup({ MAX_SESSIONS: '5', POOL_MAX_SIZE: '5' })).sut.onApplicationBootstrap();
+      (await setup({ MAX_SESSIONS: '', POOL_MAX_SIZE: '5' })).sut.onApplicationBootstrap();
       expect(warn).toHaveBeenCalledTimes(1);
     });
 
     it('MAX_SESSIONS_PER_PRINCIPAL still limits one principal when MAX_SESSIONS follows the pool', async () => {
-      const { sut } = setup({ MAX_SESSIONS: '', MAX_SESSIONS_PER_PRINCIPAL: '1', POOL_MAX_SIZE: '3' });
+      const { sut } = await setup({ MAX_SESSIONS: '', MAX_SESSIONS_PER_PRINCIPAL: '1', POOL_MAX_SIZE: '3' });
       await sut.resolve(ref('a1', 'c', 'alice'));
       await expect(sut.resolve(ref('a2', 'c', 'alice'))).rejects.toMatchObject({ code: 'SESSION_LIMIT', message: expect.stringMatching(/MAX_SESSIONS_PER_PRINCIPAL/) });
       await expect(sut.resolve(ref('b1', 'c', 'bob'))).resolves.toBeDefined();
@@ -259,7 +273,7 @@ describe(SessionService.name, () => {
   });
 
   it('a closed connection ends its default session but not named ones', async () => {
-    const { sut } = setup();
+    const { sut } = await setup();
     const def = await sut.resolve(ref(undefined, 'c9'));
     await sut.resolve(ref('keep', 'c9'));
     await sut.endConnection('c9');
@@ -268,7 +282,7 @@ describe(SessionService.name, () => {
   });
 
   it('drain lets tasks finish within grace, aborts the rest, and frees every computer', async () => {
-    const { sut, provider, drain } = setup();
+    const { sut, provider, drain } = await setup();
     const s1 = await sut.resolve(ref('quick'));
     const s2 = await sut.resolve(ref('slow'));
     let finishQuick!: () => void;
@@ -290,7 +304,7 @@ describe(SessionService.name, () => {
     afterEach(() => jest.restoreAllMocks());
 
     it('admits through the registry: a session recorded there by someone else counts against MAX_SESSIONS', async () => {
-      const { sut, sessions, pool } = setup();
+      const { sut, sessions, pool } = await setup();
       await sessions.admit({ id: 'elsewhere', principal: 'bob', kind: 'named', idleTimeoutMs: 60_000, now: Date.now(), limits: { maxSessions: 3, maxSessionsPerPrincipal: 3 } });
       await sut.resolve(ref('s1'));
       await sut.resolve(ref('s2'));
@@ -300,7 +314,7 @@ describe(SessionService.name, () => {
     });
 
     it('records each session with its kind and idle timeout, and removes the record when the session ends', async () => {
-      const { sut, sessions } = setup({ SESSION_IDLE_TIMEOUT_MS: '60000', DEFAULT_SESSION_IDLE_TIMEOUT_MS: '2000' });
+      const { sut, sessions } = await setup({ SESSION_IDLE_TIMEOUT_MS: '60000', DEFAULT_SESSION_IDLE_TIMEOUT_MS: '2000' });
       const named = await sut.resolve(ref('work', 'c1', 'alice'));
       const def = await sut.resolve(ref(undefined, 'c1', 'alice'));
       const minted = await sut.create('alice', 5_000);
@@ -318,7 +332,7 @@ describe(SessionService.name, () => {
     });
 
     it('lists a principal\'s sessions from the registry, with the computer and tasks this process holds', async () => {
-      const { sut } = setup();
+      const { sut } = await setup();
       jest.spyOn(Date, 'now').mockReturnValue(T);
       const s = await sut.resolve(ref('work', 'c1', 'alice'));
       jest.spyOn(Date, 'now').mockReturnValue(T + 500);
@@ -333,7 +347,7 @@ describe(SessionService.name, () => {
     });
 
     it('the idle sweep ends what the registry finds expired: use noted there by anyone keeps a session', async () => {
-      const { sut, sessions } = setup({ SESSION_IDLE_TIMEOUT_MS: '1000' });
+      const { sut, sessions } = await setup({ SESSION_IDLE_TIMEOUT_MS: '1000' });
       const t0 = Date.now();
       const a = await sut.resolve(ref('a'));
       const b = await sut.resolve(ref('b'));
@@ -344,7 +358,7 @@ describe(SessionService.name, () => {
     });
 
     it('a person\'s input in the live view counts as use in the registry, so the sweep leaves the session alone', async () => {
-      const { sut } = setup({ SESSION_IDLE_TIMEOUT_MS: '1000' });
+      const { sut } = await setup({ SESSION_IDLE_TIMEOUT_MS: '1000' });
       const t0 = Date.now();
       const s = await sut.resolve(ref('watched'));
       jest.spyOn(Date, 'now').mockReturnValue(t0 + 5_000);
@@ -356,7 +370,7 @@ describe(SessionService.name, () => {
     });
 
     it('while the registry cannot be reached, calls fail at once with REGISTRY_UNAVAILABLE and lease nothing; then they work again', async () => {
-      const { sut, sessions, pool } = setup();
+      const { sut, sessions, pool } = await setup();
       const kept = await sut.resolve(ref('kept'));
       sessions.down = true;
       await expect(sut.resolve(ref('new'))).rejects.toMatchObject({ code: 'REGISTRY_UNAVAILABLE', message: expect.stringMatching(/unreachable.*Retry shortly/) });
@@ -370,7 +384,7 @@ describe(SessionService.name, () => {
     });
 
     it('a session whose record cannot be removed still ends and frees its computer; the sweep removes the record later', async () => {
-      const { sut, sessions, provider } = setup({ SESSION_IDLE_TIMEOUT_MS: '1000' });
+      const { sut, sessions, provider } = await setup({ SESSION_IDLE_TIMEOUT_MS: '1000' });
       const s = await sut.resolve(ref('x'));
       sessions.down = true;
       expect(await sut.end('anonymous', 'x', 'cleanup')).toMatchObject({ ended: true });
@@ -387,7 +401,7 @@ describe(SessionService.name, () => {
     const computerFailed = () => new DomainError(DomainErrorCode.COMPUTER_FAILED, 'the desktop went away');
 
     it('a computer that died under a call is released: the caller gets the error, the next call a fresh computer', async () => {
-      const { sut, provider, pool } = setup();
+      const { sut, provider, pool } = await setup();
       const s = await sut.resolve(ref('x'));
       const first = sut.computerOf(s);
       const failed = sut.withComputer(s, async (c) => {
@@ -405,7 +419,7 @@ describe(SessionService.name, () => {
     });
 
     it('a session whose computer was released gets a fresh one on its next withComputer, without resolving again', async () => {
-      const { sut, provider } = setup();
+      const { sut, provider } = await setup();
       const s = await sut.resolve(ref('x'));
       provider.created[0].kill();
       await expect(sut.withComputer(s, () => Promise.reject(computerFailed()))).rejects.toMatchObject({ code: 'COMPUTER_FAILED' });
@@ -413,7 +427,7 @@ describe(SessionService.name, () => {
     });
 
     it('a computer that still answers is kept after COMPUTER_FAILED, and other errors never release it', async () => {
-      const { sut, provider, pool } = setup();
+      const { sut, provider, pool } = await setup();
       const s = await sut.resolve(ref('x'));
       const computer = sut.computerOf(s);
       await expect(sut.withComputer(s, () => Promise.reject(computerFailed()))).rejects.toMatchObject({ code: 'COMPUTER_FAILED' });
@@ -424,7 +438,7 @@ describe(SessionService.name, () => {
     });
 
     it('a session that ended gives SESSION_ENDED and no computer', async () => {
-      const { sut, provider } = setup();
+      const { sut, provider } = await setup();
       const s = await sut.resolve(ref('x'));
       await sut.end('anonymous', 'x', 'cleanup');
       const work = jest.fn(async () => 'ran');
@@ -434,7 +448,7 @@ describe(SessionService.name, () => {
     });
 
     it('an extra computer is the caller\'s only while the work runs, and counts against the principal meanwhile', async () => {
-      const { sut, pool } = setup({ MAX_COMPUTERS_PER_PRINCIPAL: '2' });
+      const { sut, pool } = await setup({ MAX_COMPUTERS_PER_PRINCIPAL: '2' });
       const s = await sut.resolve(ref('x'));
       const seen = await sut.withExtraComputer(s, undefined, async (c) => {
         expect(c).not.toBe(sut.computerOf(s));
@@ -452,7 +466,7 @@ describe(SessionService.name, () => {
 
     it('calls waiting for a new session\'s computer get SESSION_ENDED at once; no session and no leased computer is left', async () => {
       jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
-      const { sut, pool, provider } = setup({ POOL_ACQUIRE_TIMEOUT_MS: '60000' });
+      const { sut, pool, provider } = await setup({ POOL_ACQUIRE_TIMEOUT_MS: '60000' });
       provider.createDelayMs = 10_000;
       const creator = track(sut.resolve(ref('x', 'c1')));
       const waiter = track(sut.resolve(ref('x', 'c2')));
@@ -478,7 +492,7 @@ describe(SessionService.name, () => {
     });
 
     it('a call that arrives while cleanup_session is still running gets SESSION_ENDED; the first call after it returned starts afresh', async () => {
-      const { sut, provider } = setup();
+      const { sut, provider } = await setup();
       const old = await sut.resolve(ref('x'));
       const computer = provider.created[0];
       const close = computer.close.bind(computer);
@@ -504,7 +518,7 @@ describe(SessionService.name, () => {
     });
 
     it('a concurrent task waiting for an extra computer stops waiting when the session ends and is given none', async () => {
-      const { sut, pool } = setup({ POOL_MAX_SIZE: '1', POOL_ACQUIRE_TIMEOUT_MS: '60000' });
+      const { sut, pool } = await setup({ POOL_MAX_SIZE: '1', POOL_ACQUIRE_TIMEOUT_MS: '60000' });
       const s = await sut.resolve(ref('x'));
       const extra = track(sut.withExtraComputer(s, undefined, async () => 'ran'));
       await waitFor('the extra lease to wait for a computer', () => pool.stats().waiting === 1);
@@ -514,7 +528,7 @@ describe(SessionService.name, () => {
     });
 
     it('the error says what to do for each kind of session', async () => {
-      const { sut } = setup();
+      const { sut } = await setup();
       const minted = await sut.create('anonymous');
       const mintedTask = sut.runTask(minted, 'long', undefined, (signal) => sleep(60_000, signal));
       await sut.end('anonymous', minted.id, 'cleanup');
@@ -528,7 +542,7 @@ describe(SessionService.name, () => {
 
   describe('a person controlling a session\'s desktop', () => {
     it('the session view says who holds control; the service announces take-overs and hand-backs', async () => {
-      const { sut } = setup({ LIVE_VIEW_CONTROL_IDLE_MS: '5000' });
+      const { sut } = await setup({ LIVE_VIEW_CONTROL_IDLE_MS: '5000' });
       const s = await sut.resolve(ref('x'));
       const seen: string[] = [];
       sut.events.on('control-taken', (session, holder) => seen.push(`${session.id} taken by ${holder}`));
@@ -544,7 +558,7 @@ describe(SessionService.name, () => {
     });
 
     it('releaseControl takes control back from whoever holds it, and creates no session (nor computer) to do so', async () => {
-      const { sut, provider } = setup();
+      const { sut, provider } = await setup();
       expect(sut.releaseControl(ref('never-used'))).toEqual({ sessionId: 'never-used', found: false });
       expect(sut.releaseControl(ref(undefined, 'c9'))).toEqual({ sessionId: undefined, found: false });
       expect(sut.count()).toBe(0);
@@ -562,7 +576,7 @@ describe(SessionService.name, () => {
     });
 
     it('ending the session releases control and stops a task waiting for its turn with SESSION_ENDED', async () => {
-      const { sut } = setup();
+      const { sut } = await setup();
       const s = await sut.resolve(ref('x'));
       const released: string[] = [];
       sut.events.on('control-released', (_s, holder, reason) => released.push(`${holder} (${reason})`));
@@ -574,6 +588,59 @@ describe(SessionService.name, () => {
       expect(task.error).toMatchObject({ code: 'SESSION_ENDED' });
       expect(released).toEqual(['alice (session-ended)']);
       expect(() => s.control.take('alice')).toThrow(expect.objectContaining({ code: 'SESSION_ENDED' }));
+    });
+  });
+
+  describe('replicas sharing one registry', () => {
+    /** Two replicas (pod-a, pod-b) over one directory and registry, each with its own computers. */
+    async function two(env: Record<string, string> = {}) {
+      const directory = new InMemoryReplicaDirectory();
+      const shared = { directory, registry: new UnreachableRegistryFake(directory) };
+      return { a: await setup({ REPLICA_ID: 'pod-a', ...env }, undefined, shared), b: await setup({ REPLICA_ID: 'pod-b', ...env }, undefined, shared), shared };
+    }
+
+    it('records which replica incarnation holds each session\'s computer', async () => {
+      const { a, shared } = await two();
+      await a.sut.resolve(ref('work'));
+      expect(await shared.registry.get('anonymous', 'work')).toMatchObject({ owner: a.replica.owner });
+      expect(a.replica.owner).toMatch(/^pod-a@\d+$/);
+    });
+
+    it('a session whose replica is gone answers SESSION_LOST once, naming it; the next call gets a fresh computer', async () => {
+      const { a, b, shared } = await two();
+      const first = await a.sut.resolve(ref('work'));
+      // pod-a stops without ending its sessions (a crash): its lease goes, its computer with it.
+      await a.replica.leave();
+      await expect(b.sut.resolve(ref('work'))).rejects.toMatchObject({
+        code: 'SESSION_LOST',
+        message: expect.stringMatching(/Session "work" is lost: the server replica pod-a that held its computer has stopped.*Call again with session_id "work"/),
+      });
+      const again = await b.sut.resolve(ref('work'));
+      expect(again).not.toBe(first);
+      expect(b.provider.created).toHaveLength(1);
+      expect(await shared.registry.get('anonymous', 'work')).toMatchObject({ owner: b.replica.owner });
+    });
+
+    it('the sweep frees a gone replica\'s places at once, and the sessions still answer SESSION_LOST', async () => {
+      const { a, b, shared } = await two({ MAX_SESSIONS: '2', POOL_MAX_SIZE: '2' });
+      await a.sut.resolve(ref('one'));
+      await a.sut.resolve(ref('two'));
+      await expect(b.sut.resolve(ref('three'))).rejects.toMatchObject({ code: 'SESSION_LIMIT' });
+      await a.replica.leave();
+      await b.sut.sweep();
+      expect(await shared.registry.count()).toBe(0);
+      await b.sut.resolve(ref('three'));
+      await expect(b.sut.resolve(ref('one'))).rejects.toMatchObject({ code: 'SESSION_LOST' });
+    });
+
+    it('a live replica\'s session is neither swept nor taken over by another; the other says where it is', async () => {
+      const { a, b, shared } = await two({ SESSION_IDLE_TIMEOUT_MS: '1000' });
+      await a.sut.resolve(ref('work'));
+      await b.sut.sweep(Date.now() + 60_000);
+      expect(await shared.registry.get('anonymous', 'work')).toBeDefined();
+      await expect(b.sut.resolve(ref('work'))).rejects.toMatchObject({ code: 'INTERNAL', message: expect.stringMatching(/served by another server replica \(pod-a\)/) });
+      expect(b.provider.created).toHaveLength(0);
+      expect(await a.sut.sweep(Date.now() + 60_000)).toEqual(['work']);
     });
   });
 });

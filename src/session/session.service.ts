@@ -5,13 +5,13 @@ import { linkSignals, sleep, withTimeout } from '../common/async';
 import { DomainError, DomainErrorCode, errorMessage, isDomainError } from '../common/domain-error';
 import { addLogField } from '../common/log-context';
 import { InjectSettings } from '../config/config.module';
-import { SessionRegistry, type RegistrySessionKind, type SessionLimits, type SessionRecord } from '../cluster/cluster.module';
+import { parseOwner, ReplicaDirectory, SessionRegistry, ThisReplica, type RegistrySessionKind, type SessionLimits, type SessionRecord } from '../cluster/cluster.module';
 import { SESSION_SETTINGS, type SessionSettings } from './session.settings';
 import { POOL_SETTINGS, type PoolSettings } from '../pool/pool.settings';
 import type { Computer } from '../computer/computer.module';
 import { DrainState } from '../lifecycle/lifecycle.module';
 import { ComputerPool, Lease } from '../pool/pool.module';
-import { SessionEndedError, SessionLimitError, SessionNotFoundError, shuttingDown } from './session.errors';
+import { SessionEndedError, SessionLimitError, SessionLostError, SessionNotFoundError, shuttingDown } from './session.errors';
 import { EndReason, RunningTask, Session, SessionKind } from './session';
 import type { ControlReleaseReason } from './human-control';
 
@@ -122,6 +122,8 @@ export class SessionService implements OnApplicationBootstrap {
     private readonly pool: ComputerPool,
     private readonly drain: DrainState,
     private readonly registry: SessionRegistry,
+    private readonly replica: ThisReplica,
+    private readonly replicas: ReplicaDirectory,
   ) {}
 
   private static key(principal: string, id: string) {
@@ -301,6 +303,27 @@ export class SessionService implements OnApplicationBootstrap {
   }
 
   /**
+   * Why a session the registry has is not in this process. Its owner is gone (or the record says so already): the
+   * session is lost, its record ended here so the next call starts afresh, and the caller hears SESSION_LOST once.
+   * Its owner is another live replica: serving it from here comes with forwarding between replicas.
+   */
+  private async elsewhere(principal: string, id: string): Promise<DomainError> {
+    const record = await this.registry.get(principal, id);
+    if (!record) return new DomainError(DomainErrorCode.INTERNAL, `Session "${id}" ended while this call was admitting it; call again.`);
+    const owner = record.owner;
+    if (record.lost || (owner !== undefined && owner !== this.replica.owner && !(await this.replicas.holds(owner)))) {
+      await this.registry.end(principal, id);
+      this.logger.warn(`Session ${id}: lost with the replica ${owner ?? '(unknown)'} that held its computer; its record is ended`);
+      return new SessionLostError(id, owner === undefined ? undefined : parseOwner(owner)?.id, record.kind);
+    }
+    return new DomainError(
+      DomainErrorCode.INTERNAL,
+      `Session "${id}" is served by another server replica (${owner ? parseOwner(owner)?.id ?? owner : 'unknown'}), and this one cannot reach its computer. ` +
+        'Send its calls to the replica that created it, or use another session_id.',
+    );
+  }
+
+  /**
    * Asks the registry to admit the session (both caps, atomically), then holds it here and starts leasing its
    * computer in the same step, so nobody can find it without a computer on its way.
    */
@@ -308,17 +331,17 @@ export class SessionService implements OnApplicationBootstrap {
     if (this.drain.draining) throw shuttingDown();
     const key = SessionService.key(principal, id);
     await this.leaving.get(key);
-    const result = await this.registry.admit({ id, principal, kind: kind satisfies RegistrySessionKind, idleTimeoutMs, now: Date.now(), limits: this.limits() });
+    const result = await this.registry.admit({
+      id,
+      principal,
+      kind: kind satisfies RegistrySessionKind,
+      idleTimeoutMs,
+      now: Date.now(),
+      limits: this.limits(),
+      owner: this.replica.owner,
+    });
     if (!result.admitted) {
-      if (result.refused === 'exists') {
-        // Not in this process, yet in the registry: another server process holds it, or one that stopped without
-        // ending it (the sweep frees that after its idle timeout). Serving it from here comes with replicas.
-        throw new DomainError(
-          DomainErrorCode.INTERNAL,
-          `Session "${id}" is registered by another server process sharing the session registry (or by one that stopped without ending it), ` +
-            'so this server cannot serve it. Use another session_id; an abandoned one is freed once its idle timeout has passed.',
-        );
-      }
+      if (result.refused === 'exists') throw await this.elsewhere(principal, id);
       throw new SessionLimitError(result.refused, result.max, this.settings.idleTimeoutMs);
     }
     if (this.drain.draining) {
@@ -595,12 +618,28 @@ export class SessionService implements OnApplicationBootstrap {
     await Promise.all(busy.map((s) => this.markUsed(s, now)));
     const ended: string[] = [];
     for (;;) {
-      const claimed = await this.registry.claimExpired(now, SWEEP_BATCH);
+      const claimed = await this.registry.claimExpired(now, SWEEP_BATCH, this.replica.owner);
       // A record without a session here is one whose session ended before its record could be removed: claimed is removed.
       const idle = claimed.map((r) => this.sessions.get(SessionService.key(r.principal, r.id))).filter((s): s is Session => s !== undefined && !s.ended);
       ended.push(...idle.map((s) => s.id));
       await Promise.all(idle.map((s) => this.endSession(s, 'idle')));
-      if (claimed.length < SWEEP_BATCH) return ended;
+      if (claimed.length < SWEEP_BATCH) break;
+    }
+    await this.markLost();
+    return ended;
+  }
+
+  /**
+   * Marks the sessions of replicas that are gone as lost (any replica may): their places count no more, and a call
+   * naming one hears SESSION_LOST. Should one be this process's own (its lease ran out while it stalled), it ends here.
+   */
+  private async markLost(): Promise<void> {
+    for (;;) {
+      const lost = await this.registry.markLost(SWEEP_BATCH);
+      if (lost.length) this.logger.warn(`${lost.length} session(s) lost with the replica that held their computers: ${lost.map((r) => `${r.id} (${r.owner ?? '?'})`).join(', ')}`);
+      const mine = lost.map((r) => this.sessions.get(SessionService.key(r.principal, r.id))).filter((x): x is Session => x !== undefined && !x.ended);
+      await Promise.all(mine.map((x) => this.endSession(x, 'unregistered')));
+      if (lost.length < SWEEP_BATCH) return;
     }
   }
 
@@ -619,7 +658,7 @@ export class SessionService implements OnApplicationBootstrap {
 
   /**
    * Shutdown: refuse new work, let running tasks finish for up to `graceMs`, abort the rest,
-   * then end every session (releasing every computer).
+   * then end every session (releasing every computer) and leave the replica directory.
    */
   async drainAll(graceMs: number): Promise<{ finished: number; aborted: number }> {
     this.drain.start();
@@ -629,6 +668,8 @@ export class SessionService implements OnApplicationBootstrap {
     while (all().length && Date.now() < deadline) await sleep(Math.min(100, deadline - Date.now()));
     const left = all().length;
     await Promise.all([...this.sessions.values()].map((s) => this.endSession(s, 'shutdown')));
+    // Nothing of this replica's is left in the registry: the others may count it gone at once.
+    await this.replica.leave();
     if (before) this.logger.log(`Drain: ${before - left} task(s) finished within the grace period, ${left} aborted`);
     return { finished: before - left, aborted: left };
   }

@@ -1,5 +1,5 @@
 import { Test } from '@nestjs/testing';
-import { InMemorySessionRegistry, SessionRegistry } from '../cluster/cluster.module';
+import { InMemoryReplicaDirectory, InMemorySessionRegistry, ReplicaDirectory, SessionRegistry, ThisReplica } from '../cluster/cluster.module';
 import { waitFor } from '../../test/support/wait-for';
 import { AgentResult, AgentRunOptions, AgentService, AgentTaskError, StepRecord } from '../agent/agent.module';
 import { abortReason, DomainError, DomainErrorCode } from '../common/domain-error';
@@ -90,6 +90,8 @@ async function setup(env: Record<string, string> = {}) {
       TaskService,
       SessionService,
       { provide: SessionRegistry, useClass: InMemorySessionRegistry },
+      { provide: ReplicaDirectory, useClass: InMemoryReplicaDirectory },
+      ThisReplica,
       ComputerPool,
       DrainState,
       ScreenshotService,

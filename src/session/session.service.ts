@@ -309,9 +309,12 @@ export class SessionService implements OnApplicationBootstrap {
    */
   private async elsewhere(principal: string, id: string): Promise<DomainError> {
     const record = await this.registry.get(principal, id);
-    if (!record) return new DomainError(DomainErrorCode.INTERNAL, `Session "${id}" ended while this call was admitting it; call again.`);
+    // Gone meanwhile, or this replica's own but no longer held here (it is being ended): a moment later it is free.
+    if (!record || (record.owner === this.replica.owner && !record.lost)) {
+      return new DomainError(DomainErrorCode.INTERNAL, `Session "${id}" was ending while this call was opening it; call again.`);
+    }
     const owner = record.owner;
-    if (record.lost || (owner !== undefined && owner !== this.replica.owner && !(await this.replicas.holds(owner)))) {
+    if (record.lost || (owner !== undefined && !(await this.replicas.holds(owner)))) {
       await this.registry.end(principal, id);
       this.logger.warn(`Session ${id}: lost with the replica ${owner ?? '(unknown)'} that held its computer; its record is ended`);
       return new SessionLostError(id, owner === undefined ? undefined : parseOwner(owner)?.id, record.kind);

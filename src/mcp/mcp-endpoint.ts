@@ -58,6 +58,8 @@ export class McpEndpoint {
   private readonly node: NodeMcpRequestHandler;
   /** The MCP session each 2025-era request being served belongs to, for the factory the SDK calls with that request. */
   private readonly legacyRequests = new WeakMap<Request, McpSessionRecord>();
+  /** The MCP session a request was served for, by the AuthInfo made for that request (what serve() and the layer share). */
+  private readonly servedFor = new WeakMap<AuthInfo, string>();
 
   constructor(
     private readonly factory: McpServerFactory,
@@ -78,8 +80,8 @@ export class McpEndpoint {
     (req as IncomingMessage & { auth?: AuthInfo }).auth = auth;
     await this.node(req, res, body);
     // A 2025-era request answered (however long it took) counts as use of its MCP session.
-    const sid = req.headers['mcp-session-id'];
-    if (req.method === 'POST' && typeof sid === 'string') await this.sessions.touch(sid).catch(() => undefined);
+    const sid = this.servedFor.get(auth);
+    if (sid !== undefined) await this.sessions.touch(sid).catch(() => undefined);
   }
 
   /** Stops the 2026-era requests still being answered (shutdown, after calls had their grace period). */
@@ -116,6 +118,7 @@ export class McpEndpoint {
     }
     const record = await this.sessions.use(sid, principal);
     if (!record) return notFound(sid);
+    if (options.authInfo) this.servedFor.set(options.authInfo, sid);
     this.cancelled(sid, messages);
     this.legacyRequests.set(request, record);
     return withLogFields({ principal, mcp_session: sid }, () => this.legacy(request, options));

@@ -31,6 +31,8 @@ export interface AppModuleOptions {
    * @RegisterComputerProvider() / @RegisterModelProvider(). They are imported next to the built-ins.
    */
   imports?: ModuleMetadata['imports'];
+  /** The process serves one MCP client over stdio (main.ts `--stdio`): no warm computers before its first tool call. */
+  stdio?: boolean;
 }
 
 /** The built-in providers register through the same mechanism as anyone else's. */
@@ -54,7 +56,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(settings),
-        LifecycleModule,
+        LifecycleModule.forRoot({ stdio: options.stdio }),
         ScheduleModule.forRoot(),
         ClusterModule,
         ComputerModule,

@@ -58,7 +58,7 @@ async function main() {
     await runComputerServer(run.flags, settings, logger, BUILT_IN_PROVIDER_MODULES);
     return;
   }
-  const module = AppModule.forRoot({ settings });
+  const module = AppModule.forRoot({ settings, stdio });
 
   if (stdio) {
     const app = await NestFactory.createApplicationContext(module, { logger, abortOnError: false });

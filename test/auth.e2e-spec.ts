@@ -116,7 +116,7 @@ describe('API keys and tenancy (Streamable HTTP)', () => {
     expect(await fakeScreenText(await call(a, 'screenshot_cua', { session_id: id }))).toBe('secret');
   });
 
-  it('another principal\'s key on an existing Mcp-Session-Id gets 404 for POST, GET and DELETE; the owner keeps its MCP session', async () => {
+  it('another principal\'s key on an existing Mcp-Session-Id gets 404 for POST and DELETE (GET is 405 for anyone); the owner keeps its MCP session', async () => {
     t = await startApp({ API_KEYS, LOG_LEVEL: 'debug' });
     const { client: a, transport } = await connectAs(t, KEY_A, 'alice');
     await call(a, 'computer', { action: 'type', text: 'mine' });
@@ -127,8 +127,9 @@ describe('API keys and tenancy (Streamable HTTP)', () => {
     const p = await post(t, listCall, hijack);
     expect(p.status).toBe(404);
     expect(JSON.parse(p.body)).toMatchObject({ jsonrpc: '2.0', error: { code: -32001 } });
+    // No server-to-client stream exists for anyone: GET says so, and says nothing of the MCP session.
     const g = await fetch(t.url, { method: 'GET', headers: { ...hijack, accept: 'text/event-stream' } });
-    expect(g.status).toBe(404);
+    expect(g.status).toBe(405);
     await g.body?.cancel();
     const d = await fetch(t.url, { method: 'DELETE', headers: hijack });
     expect(d.status).toBe(404);

@@ -180,7 +180,9 @@ function rawCases(): RawCase[] {
     { name: 'a foreign Origin', body: rpc({ jsonrpc: '2.0', id: 1, method: 'tools/list' }), session: true, headers: { Origin: 'https://evil.example' }, status: 403, expect: /Origin/ },
     { name: 'an unparsable Origin', body: rpc({ jsonrpc: '2.0', id: 1, method: 'tools/list' }), session: true, headers: { Origin: '::::' }, status: 403, expect: /Origin/ },
     { name: 'PUT /mcp', method: 'PUT', body: '{}', status: 404, expect: /./ },
-    { name: 'GET without a session', method: 'GET', status: 400, expect: /Mcp-Session-Id/ },
+    // No server-to-client stream: GET is refused whatever it carries (the client carries on without one).
+    { name: 'GET on an MCP session', method: 'GET', session: true, status: 405, expect: /Method not allowed/ },
+    { name: 'GET without a session', method: 'GET', status: 405, expect: /Method not allowed/ },
     { name: 'DELETE of an unknown session', method: 'DELETE', headers: { 'Mcp-Session-Id': 'nope' }, status: 404, expect: /Session not found/ },
   ];
 }

@@ -67,16 +67,20 @@ describe('HTTP edges of /mcp and /health', () => {
   });
 
   it('an unknown Mcp-Session-Id gets 404', async () => {
-    for (const method of ['post', 'get', 'delete'] as const) {
+    for (const method of ['post', 'delete'] as const) {
       const r = await request(server())[method]('/mcp').set('Accept', ACCEPT).set('Mcp-Session-Id', 'nope').send(method === 'post' ? { jsonrpc: '2.0', id: 1, method: 'tools/list' } : undefined);
       expect(r.status).toBe(404);
       expect(r.body.error.message).toMatch(/Session not found/);
     }
   });
 
-  it('GET and DELETE without a session id get 400', async () => {
-    expect((await request(server()).get('/mcp').set('Accept', 'text/event-stream')).status).toBe(400);
+  it('DELETE without a session id gets 400; GET gets 405 with Allow, session id or not (there is no server-to-client stream)', async () => {
     expect((await request(server()).delete('/mcp')).status).toBe(400);
+    for (const sid of [undefined, 'nope']) {
+      const get = request(server()).get('/mcp').set('Accept', 'text/event-stream');
+      const r = await (sid ? get.set('Mcp-Session-Id', sid) : get);
+      expect([r.status, r.headers.allow, r.body.error.message]).toEqual([405, 'POST, DELETE', expect.stringMatching(/^Method not allowed/)]);
+    }
   });
 
   it('malformed JSON gets a JSON-RPC parse error, an oversized body 413', async () => {

@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
+import { InMemoryMcpSessionRegistry } from './in-memory-mcp-session-registry';
 import { InMemorySessionRegistry } from './in-memory-session-registry';
+import { McpSessionRegistry } from './mcp-session-registry';
 import { RedisConnection } from './redis-connection';
 import { RedisReplicaDirectory } from './redis-replica-directory';
 import { RedisSessionRegistry } from './redis-session-registry';
@@ -8,10 +10,12 @@ import { SessionRegistry } from './session-registry';
 import { ThisReplica } from './this-replica';
 
 /**
- * What replicas of the server share: the session registry (SessionRegistry), the directory of live replicas
- * (ReplicaDirectory, with ThisReplica keeping this process's lease in it) and, with REDIS_URL, the connection to
- * Redis (connected at boot, closed at shutdown, its state in readiness). Without REDIS_URL both are in this
- * process's memory; with it, on Redis. Never both: falling back to memory while Redis is away would fork the state.
+ * What replicas of the server share: the session registry (SessionRegistry), the records of 2025-era MCP sessions
+ * (McpSessionRegistry), the directory of live replicas (ReplicaDirectory, with ThisReplica keeping this process's
+ * lease in it) and, with REDIS_URL, the connection to Redis (connected at boot, closed at shutdown, its state in
+ * readiness). Without REDIS_URL all are in this process's memory; with it, the session registry and the directory
+ * are on Redis (the MCP session records stay in memory until their Redis backend is built). Never both for one
+ * registry: falling back to memory while Redis is away would fork the state.
  */
 @Module({
   providers: [
@@ -27,9 +31,10 @@ import { ThisReplica } from './this-replica';
       useFactory: (redis: RedisConnection): SessionRegistry => (redis.enabled ? new RedisSessionRegistry(redis) : new InMemorySessionRegistry()),
       inject: [RedisConnection],
     },
+    { provide: McpSessionRegistry, useClass: InMemoryMcpSessionRegistry },
     ThisReplica,
   ],
-  exports: [RedisConnection, SessionRegistry, ReplicaDirectory, ThisReplica],
+  exports: [RedisConnection, SessionRegistry, McpSessionRegistry, ReplicaDirectory, ThisReplica],
 })
 export class ClusterModule {}
 
@@ -38,6 +43,9 @@ export { RegistryUnavailableError } from './cluster.errors';
 export { SessionRegistry } from './session-registry';
 export type { Admission, AdmissionResult, RegistrySessionKind, SessionLimits, SessionRecord } from './session-registry';
 export { InMemorySessionRegistry } from './in-memory-session-registry';
+export { McpSessionRegistry } from './mcp-session-registry';
+export type { JsonValue, McpSessionAdmission, McpSessionChanges, McpSessionLimits, McpSessionOpening, McpSessionRecord } from './mcp-session-registry';
+export { InMemoryMcpSessionRegistry } from './in-memory-mcp-session-registry';
 export { RedisSessionRegistry } from './redis-session-registry';
 export { InMemoryReplicaDirectory, ReplicaDirectory, ownerToken, parseOwner } from './replica-directory';
 export type { ReplicaEntry } from './replica-directory';

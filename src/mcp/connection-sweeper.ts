@@ -3,14 +3,14 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import { PeriodicJob } from '../common/periodic-job';
 import { InjectSettings } from '../config/config.module';
 import { SESSION_SETTINGS, type SessionSettings } from '../session/session.settings';
-import { McpConnections } from './mcp-connections';
+import { McpSessions } from './mcp-sessions';
 
 /**
- * Every SESSION_SWEEP_INTERVAL_MS, closes MCP connections idle past their limit
- * (McpConnections.sweepIdle: SESSION_IDLE_TIMEOUT_MS while they use a default session or hold a
- * GET stream, MCP_CONNECTION_IDLE_TIMEOUT_MS when they hold nothing), so clients that vanish
- * without DELETE, or open sessions they never use, do not keep a server and a transport forever
- * (their default session's computer is freed sooner, by the session sweep). Owns its interval.
+ * Every SESSION_SWEEP_INTERVAL_MS, ends 2025-era MCP sessions idle past their limit
+ * (McpSessions.sweepIdle: SESSION_IDLE_TIMEOUT_MS once they used a default session,
+ * MCP_CONNECTION_IDLE_TIMEOUT_MS when they never did), so clients that vanish without DELETE, or
+ * open MCP sessions they never use, do not keep a record and a slot under the caps forever (their
+ * default session's computer is freed sooner, by the session sweep). Owns its interval.
  */
 @Injectable()
 export class ConnectionSweeper implements OnApplicationBootstrap, OnModuleDestroy {
@@ -18,13 +18,13 @@ export class ConnectionSweeper implements OnApplicationBootstrap, OnModuleDestro
   private readonly job: PeriodicJob;
 
   constructor(
-    connections: McpConnections,
+    mcpSessions: McpSessions,
     scheduler: SchedulerRegistry,
     @InjectSettings(SESSION_SETTINGS) private readonly sessionSettings: SessionSettings,
   ) {
     this.job = new PeriodicJob(scheduler, 'mcp-connection-idle-sweep', this.logger, async () => {
-      const closed = await connections.sweepIdle();
-      if (closed.length) this.logger.log(`Closed ${closed.length} idle MCP connection(s)`);
+      const ended = await mcpSessions.sweepIdle();
+      if (ended.length) this.logger.log(`Ended ${ended.length} idle MCP session(s)`);
     });
   }
 

@@ -1,4 +1,4 @@
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult } from '@modelcontextprotocol/server';
 import { AgentTaskError } from '../agent/agent.module';
 import { DomainError, DomainErrorCode } from '../common/domain-error';
 import { ComputerLimitError, PoolExhaustedError, PoolQueueFullError } from '../pool/pool.module';

@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { SetLevelRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { McpServer, type LoggingLevel } from '@modelcontextprotocol/server';
 import { packageVersion } from '../common/version';
 import { RecordingResources } from './recording.resources';
 import { TrajectoryResources } from './trajectory.resources';
@@ -16,13 +15,26 @@ const version = packageVersion();
 
 const INSTRUCTIONS =
   'This server gives you your own computer (a virtual desktop) per session. See it with screenshot_cua, drive it with the computer tool, ' +
-  'or hand a whole task in plain words to run_cua_task. Calls without session_id use this connection\'s default session, which ends when ' +
-  'left without calls for a few minutes (the next call gets a fresh computer); pass a session_id of your choice, or use create_session, to keep ' +
-  'a computer through longer pauses or to have several. End sessions you no longer need with cleanup_session. When the server keeps ' +
-  'trajectories, each run_cua_task can be replayed from the resources trajectory://{session_id}/{task_id}; when it records sessions, ' +
-  'each session\'s action log and video are the resources recording://{session_id}/{recording_id}.';
+  'or hand a whole task in plain words to run_cua_task. Calls without session_id use your default session (one per MCP session, or ' +
+  'one per API key where the protocol has no MCP sessions), which ends when left without calls for a few minutes (the next call gets a ' +
+  'fresh computer); the results name it. Pass a session_id of your choice, or use create_session, to keep a computer through longer ' +
+  'pauses or to have several. End sessions you no longer need with cleanup_session. When the server keeps trajectories, each ' +
+  'run_cua_task can be replayed from the resources trajectory://{session_id}/{task_id}; when it records sessions, each session\'s ' +
+  'action log and video are the resources recording://{session_id}/{recording_id}.';
 
-/** Builds one McpServer per MCP connection (sharing one across clients leaks data between them). */
+/** What one server instance serves: whom, under which connection key, in which era. */
+export interface McpServerScope extends Omit<ToolContext, 'server'> {
+  /**
+   * 2025 era over HTTP: stores the level of a logging/setLevel on the MCP session's record (the instance is thrown
+   * away after this request). Unset: the SDK keeps the level itself (a stdio connection's one instance).
+   */
+  setLogLevel?: (level: LoggingLevel) => Promise<void>;
+}
+
+/**
+ * Builds McpServer instances, one per serving unit: per HTTP request in both eras, per stdio connection (sharing
+ * one across clients leaks data between them). One definition of the tools and resources serves both eras.
+ */
 @Injectable()
 export class McpServerFactory {
   constructor(
@@ -35,15 +47,18 @@ export class McpServerFactory {
     private readonly recordings: RecordingResources,
   ) {}
 
-  create(principal: string, connectionId: string): ToolContext {
+  create(scope: McpServerScope): McpServer {
+    const { setLogLevel, ...context } = scope;
     // The tools capability is declared by the SDK when the first tool is registered (see unknown-tools.ts).
     const server = new McpServer({ name: 'cua-mcp-server', title: 'Computer-use MCP server', version }, { capabilities: { logging: {} }, instructions: INSTRUCTIONS });
-    const ctx: ToolContext = { principal, connectionId, server };
-    // Own the log level: messages are sent on each request's stream and filtered here.
-    server.server.setRequestHandler(SetLevelRequestSchema, (req) => {
-      ctx.logLevel = req.params.level;
-      return {};
-    });
+    const ctx: ToolContext = { ...context, server };
+    if (setLogLevel) {
+      server.server.setRequestHandler('logging/setLevel', async (req) => {
+        await setLogLevel(req.params.level);
+        ctx.logLevel = req.params.level;
+        return {};
+      });
+    }
     registerRefusingUnknownTools(server, () => {
       this.screen.register(ctx);
       this.tasks.register(ctx);
@@ -53,6 +68,6 @@ export class McpServerFactory {
     });
     this.trajectories.register(ctx);
     this.recordings.register(ctx);
-    return ctx;
+    return server;
   }
 }

@@ -1,14 +1,14 @@
 import { Injectable, OnModuleInit, Optional } from '@nestjs/common';
 import { DURATION_BUCKETS, MetricsRegistry } from '../metrics/metrics.module';
-import { McpConnections } from './mcp-connections';
+import { McpSessions } from './mcp-sessions';
 import { ToolRunner } from './tools/tool-runner';
 
-/** The MCP layer's Prometheus metrics: tool calls by tool and outcome with durations, MCP sessions open and refused. */
+/** The MCP layer's Prometheus metrics: tool calls by tool and outcome with durations, 2025-era MCP sessions open and refused. */
 @Injectable()
 export class McpMetrics implements OnModuleInit {
   constructor(
     private readonly tools: ToolRunner,
-    private readonly connections: McpConnections,
+    private readonly mcpSessions: McpSessions,
     @Optional() private readonly metrics?: MetricsRegistry,
   ) {}
 
@@ -27,11 +27,11 @@ export class McpMetrics implements OnModuleInit {
       help: 'MCP initialize requests refused with 429, by the setting whose cap was reached (MCP_MAX_CONNECTIONS_PER_PRINCIPAL, MCP_MAX_CONNECTIONS).',
       labelNames: ['limit'],
     });
-    m.gaugeOf('cua_mcp_connections', 'MCP sessions (connections) open now.', () => this.connections.size());
+    m.gaugeOf('cua_mcp_connections', 'MCP sessions (2025 protocol era) open now.', () => this.mcpSessions.count());
     m.on(this.tools.events, 'call', (e) => {
       calls.inc({ tool: e.tool, outcome: e.outcome });
       duration.observe({ tool: e.tool, outcome: e.outcome }, e.durationMs / 1000);
     });
-    m.on(this.connections.events, 'refused', (r) => refused.inc({ limit: r.setting }));
+    m.on(this.mcpSessions.events, 'refused', (r) => refused.inc({ limit: r.setting }));
   }
 }

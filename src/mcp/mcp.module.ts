@@ -6,12 +6,13 @@ import { HttpModule } from '../http/http.module';
 import { LiveViewModule } from '../liveview/liveview.module';
 import { PoolModule } from '../pool/pool.module';
 import { RecordingModule } from '../recording/recording.module';
+import { ClusterModule } from '../cluster/cluster.module';
 import { SessionModule } from '../session/session.module';
 import { TaskModule } from '../task/task.module';
-import { McpForwarder } from './mcp-forwarder';
 import { McpGateMiddleware } from './mcp-gate.middleware';
 import { ConnectionSweeper } from './connection-sweeper';
-import { McpConnections } from './mcp-connections';
+import { McpEndpoint } from './mcp-endpoint';
+import { McpSessions } from './mcp-sessions';
 import { McpController } from './mcp.controller';
 import { McpMetrics } from './mcp.metrics';
 import { McpServerFactory } from './mcp-server.factory';
@@ -25,16 +26,16 @@ import { SessionTools } from './tools/session.tools';
 import { TaskTools } from './tools/task.tools';
 import { ToolRunner } from './tools/tool-runner';
 
-/** The MCP face of the server: tools, Streamable HTTP at /mcp, stdio, and graceful shutdown. */
+/** The MCP face of the server: tools, Streamable HTTP at /mcp (both protocol eras), stdio, and graceful shutdown. */
 @Module({
-  imports: [SessionModule, PoolModule, AgentModule, TaskModule, ControlModule, AuthModule, HttpModule, LiveViewModule, RecordingModule],
+  imports: [ClusterModule, SessionModule, PoolModule, AgentModule, TaskModule, ControlModule, AuthModule, HttpModule, LiveViewModule, RecordingModule],
   controllers: [McpController],
   providers: [
     ConnectionSweeper,
-    McpConnections,
+    McpSessions,
+    McpEndpoint,
     McpMetrics,
     McpServerFactory,
-    McpForwarder,
     ToolRunner,
     ScreenTools,
     LiveViewTools,
@@ -45,7 +46,7 @@ import { ToolRunner } from './tools/tool-runner';
     RecordingResources,
     ShutdownCoordinator,
   ],
-  exports: [McpConnections, McpServerFactory, ToolRunner],
+  exports: [McpSessions, McpServerFactory, ToolRunner],
 })
 export class McpModule implements NestModule {
   configure(consumer: MiddlewareConsumer) {
@@ -54,8 +55,8 @@ export class McpModule implements NestModule {
 }
 
 export { serveStdio, STDIO_CONNECTION } from './stdio';
-export { McpConnections } from './mcp-connections';
-export type { Refusal as McpConnectionRefusal } from './mcp-connections';
+export { McpSessions } from './mcp-sessions';
+export type { Refusal as McpSessionRefusal } from './mcp-sessions';
 export { McpServerFactory } from './mcp-server.factory';
 export { ToolRunner } from './tools/tool-runner';
 export type { ToolCallEvent } from './tools/tool-runner';

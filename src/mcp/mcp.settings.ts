@@ -2,7 +2,7 @@ import { Setting, defineSettings, type SettingsOf, Int } from '../config/setting
 import { SESSION_SETTINGS } from '../session/session.settings';
 
 class McpEnv {
-  @Setting('Most MCP sessions open at once; beyond it `initialize` gets 429 with `Retry-After`.')
+  @Setting('Most MCP sessions (2025 protocol era) open at once; beyond it `initialize` gets 429 with `Retry-After`.')
   @Int(1, 1_000_000)
   MCP_MAX_CONNECTIONS = 1000;
 
@@ -10,14 +10,14 @@ class McpEnv {
   @Int(1, 1_000_000)
   MCP_MAX_CONNECTIONS_PER_PRINCIPAL = 100;
 
-  @Setting('An MCP session with no call running, no open `GET` stream and no default session is closed after this long without requests (at most `SESSION_IDLE_TIMEOUT_MS`).')
+  @Setting('An MCP session with no call running that never used a default session ends after this long without requests (at most `SESSION_IDLE_TIMEOUT_MS`; one that did, after that).')
   @Int(1000, 604_800_000)
   MCP_CONNECTION_IDLE_TIMEOUT_MS = 120_000;
 }
 
 export const MCP_SETTINGS = defineSettings({
   namespace: 'mcp',
-  title: 'MCP sessions (Streamable HTTP)',
+  title: 'MCP sessions (Streamable HTTP, 2025 protocol era)',
   env: McpEnv,
   build: (env, ctx) => ({
     maxConnections: env.MCP_MAX_CONNECTIONS,

@@ -1,6 +1,5 @@
 import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { ErrorCode, McpError, type ReadResourceResult } from '@modelcontextprotocol/sdk/types.js';
+import { ProtocolError, ProtocolErrorCode, ResourceTemplate, type ReadResourceResult } from '@modelcontextprotocol/server';
 import { RecordingRef, RecordingService } from '../recording/recording.module';
 import type { ToolContext } from './tool-context';
 import { ToolCallEvent, ToolRunner } from './tools/tool-runner';
@@ -14,7 +13,7 @@ type Variables = Record<string, string | string[]>;
 const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v) ?? '';
 
 /**
- * With RECORDING=true: each MCP connection lists and reads its principal's recordings as resources
+ * With RECORDING=true: each MCP server instance lists and reads its principal's recordings as resources
  * `recording://{session_id}/{recording_id}` (recording.json with the list of files) and
  * `recording://{session_id}/{recording_id}/{file}` (actions.jsonl as text, video.webm as a blob up to
  * RECORDING_RESOURCE_MAX_BYTES). It also hands every finished tool call on a session to the recording.
@@ -41,7 +40,7 @@ export class RecordingResources implements OnModuleInit, OnModuleDestroy {
 
   register(ctx: ToolContext) {
     if (!this.recordings.enabled) return;
-    const notFound = (uri: URL) => new McpError(ErrorCode.InvalidParams, `Resource ${uri.href} not found (or not yours).`);
+    const notFound = (uri: URL) => new ProtocolError(ProtocolErrorCode.InvalidParams, `Resource ${uri.href} not found (or not yours).`);
     const ref = (uri: URL, vars: Variables): RecordingRef => {
       try {
         return { principal: ctx.principal, sessionId: decodeURIComponent(one(vars.session_id)), recordingId: one(vars.recording_id) };
@@ -91,8 +90,8 @@ export class RecordingResources implements OnModuleInit, OnModuleDestroy {
         const f = await this.recordings.readFile(ref(uri, vars), file);
         if (!f) throw notFound(uri);
         if (!f.data) {
-          throw new McpError(
-            ErrorCode.InvalidRequest,
+          throw new ProtocolError(
+            ProtocolErrorCode.InvalidRequest,
             `Resource ${uri.href} is ${f.bytes} bytes, more than this server sends through MCP (RECORDING_RESOURCE_MAX_BYTES = ${f.overCap}). Download it from the dashboard instead (the dashboard tool gives a link).`,
           );
         }

@@ -5,7 +5,7 @@ import { LIFECYCLE_SETTINGS, type LifecycleSettings } from '../lifecycle/lifecyc
 import { DrainState } from '../lifecycle/lifecycle.module';
 import { ComputerPool } from '../pool/pool.module';
 import { SessionService } from '../session/session.module';
-import { McpConnections } from './mcp-connections';
+import { McpEndpoint } from './mcp-endpoint';
 import { ToolRunner } from './tools/tool-runner';
 
 /** How long aborted calls get to send their error results before streams are closed. */
@@ -14,8 +14,9 @@ const ABORT_SETTLE_MS = 3_000;
 /**
  * Graceful shutdown, in one place and in order (runs before Nest closes the HTTP server):
  * refuse new work (readiness 503) → let running calls finish for SHUTDOWN_GRACE_MS → abort the
- * rest (their clients get an error result) → end every session → close every MCP stream →
- * destroy every computer.
+ * rest (their clients get an error result) → end every session → close the MCP answers still
+ * streaming → destroy every computer. (2025-era MCP sessions are records, not open streams: nothing
+ * of them needs closing.)
  */
 @Injectable()
 export class ShutdownCoordinator implements BeforeApplicationShutdown {
@@ -26,7 +27,7 @@ export class ShutdownCoordinator implements BeforeApplicationShutdown {
     private readonly drain: DrainState,
     private readonly tools: ToolRunner,
     private readonly sessions: SessionService,
-    private readonly connections: McpConnections,
+    private readonly endpoint: McpEndpoint,
     private readonly pool: ComputerPool,
     @InjectSettings(LIFECYCLE_SETTINGS) private readonly shutdown: LifecycleSettings,
   ) {}
@@ -46,7 +47,7 @@ export class ShutdownCoordinator implements BeforeApplicationShutdown {
       await this.tools.settle(ABORT_SETTLE_MS);
     }
     await this.sessions.drainAll(0);
-    await this.connections.closeAll();
+    await this.endpoint.close();
     await this.pool.drain();
     this.logger.log(`Shutdown done in ${Date.now() - t0} ms: ${running - left} call(s) finished, ${left} aborted`);
   }

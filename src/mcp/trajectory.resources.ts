@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { ErrorCode, McpError, type ReadResourceResult } from '@modelcontextprotocol/sdk/types.js';
+import { ProtocolError, ProtocolErrorCode, ResourceTemplate, type ReadResourceResult } from '@modelcontextprotocol/server';
 import { TrajectoryOwner, TrajectoryStore } from '../agent/agent.module';
 import type { ToolContext } from './tool-context';
 
@@ -13,7 +12,7 @@ type Variables = Record<string, string | string[]>;
 const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v) ?? '';
 
 /**
- * With TRAJECTORY_DIR set: each MCP connection can list and read the trajectories of its principal's sessions as
+ * With TRAJECTORY_DIR set: each MCP server instance can list and read the trajectories of its principal's sessions as
  * resources `trajectory://{session_id}/{task_id}` (the steps as JSON) and `trajectory://{session_id}/{task_id}/{file}`
  * (steps.jsonl, task.json, the screenshots). Ids are validated by the store; anything else is "not found".
  */
@@ -23,7 +22,7 @@ export class TrajectoryResources {
 
   register(ctx: ToolContext) {
     if (!this.store.enabled) return;
-    const notFound = (uri: URL) => new McpError(ErrorCode.InvalidParams, `Resource ${uri.href} not found (or not yours).`);
+    const notFound = (uri: URL) => new ProtocolError(ProtocolErrorCode.InvalidParams, `Resource ${uri.href} not found (or not yours).`);
     const owner = (uri: URL, vars: Variables): TrajectoryOwner => {
       try {
         return { principal: ctx.principal, sessionId: decodeURIComponent(one(vars.session_id)) };

@@ -1,38 +1,37 @@
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { CallToolRequest, CallToolRequestSchema, ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { ProtocolError, ProtocolErrorCode, type CallToolRequest, type McpServer } from '@modelcontextprotocol/server';
 
 /** A longer name is cut in the error: the message never echoes a huge input back. */
 const MAX_NAME_SHOWN = 100;
 
 /** The tools/call error for a tool the server does not have. */
-export function unknownTool(name: string): McpError {
+export function unknownTool(name: string): ProtocolError {
   const shown = name.length > MAX_NAME_SHOWN ? `${name.slice(0, MAX_NAME_SHOWN)}…` : name;
-  return new McpError(ErrorCode.InvalidParams, `Unknown tool ${JSON.stringify(shown)}. Call tools/list for the tools this server offers.`);
+  return new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool ${JSON.stringify(shown)}. Call tools/list for the tools this server offers.`);
 }
 
-type CallToolHandler = (request: CallToolRequest, extra: unknown) => unknown;
+type CallToolHandler = (request: CallToolRequest, ctx: unknown) => unknown;
 
 /**
  * Registers tools (`register`) so that a tools/call for a tool the server does not have is answered with a
- * JSON-RPC error (-32602 Invalid params), as the MCP specification lists unknown tools among protocol errors;
- * McpServer of SDK 1.x turns it into an isError tool result instead (SDK 2 throws it).
+ * JSON-RPC error (-32602 Invalid params) that says what to do, as the MCP specification lists unknown tools among
+ * protocol errors. McpServer of SDK 2 throws that error too, but as "Tool X not found", with the whole name
+ * echoed back however long it is.
  *
- * McpServer installs its tools/call handler, through the public setRequestHandler, on the first registerTool
- * when its options declare no tools capability (it declares that capability itself then). This wraps the
- * handler as it is installed; every known tool still goes to the SDK's own handling. It throws when the
- * handler was not installed during `register` (options that declare tools, or a changed SDK), rather than
- * silently leaving unknown tools to the SDK.
+ * McpServer installs its tools/call handler, through the public setRequestHandler, on the first registerTool. This
+ * wraps the handler as it is installed; every known tool still goes to the SDK's own handling. It throws when the
+ * handler was not installed during `register` (a changed SDK), rather than silently leaving unknown tools to the
+ * SDK.
  */
 export function registerRefusingUnknownTools(server: McpServer, register: () => void): void {
   const inner = server.server;
-  const install = inner.setRequestHandler.bind(inner) as (schema: unknown, handler: CallToolHandler) => void;
+  const install = inner.setRequestHandler.bind(inner) as (method: string, handler: CallToolHandler) => void;
   let guarded = false;
-  inner.setRequestHandler = ((schema: unknown, handler: CallToolHandler) => {
-    if (schema !== CallToolRequestSchema) return install(schema, handler);
+  inner.setRequestHandler = ((method: string, handler: CallToolHandler, ...rest: unknown[]) => {
+    if (method !== 'tools/call' || rest.length > 0) return (install as (...args: unknown[]) => void)(method, handler, ...rest);
     guarded = true;
-    return install(schema, (request, extra) => {
+    return install(method, (request, ctx) => {
       if (!offers(server, request.params.name)) throw unknownTool(request.params.name);
-      return handler(request, extra);
+      return handler(request, ctx);
     });
   }) as typeof inner.setRequestHandler;
   try {

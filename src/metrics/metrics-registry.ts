@@ -33,13 +33,13 @@ export class MetricsRegistry implements OnModuleDestroy {
     return new Gauge({ ...config, registers: [this.registry] });
   }
 
-  /** A gauge without labels whose value is read from the feature's state at each scrape. */
-  gaugeOf(name: string, help: string, read: () => number): Gauge {
+  /** A gauge without labels whose value is read from the feature's state at each scrape (awaited when it is a promise). */
+  gaugeOf(name: string, help: string, read: () => number | Promise<number>): Gauge {
     return this.gauge({
       name,
       help,
-      collect() {
-        this.set(read());
+      async collect() {
+        this.set(await read());
       },
     });
   }

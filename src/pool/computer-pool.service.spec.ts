@@ -4,9 +4,10 @@ import { POOL_SETTINGS } from './pool.settings';
 import { ComputerProviderRegistry } from '../computer/computer.module';
 import { DomainError, DomainErrorCode } from '../common/domain-error';
 import { ProgrammableFakeProvider } from '../../test/support/fake-provider';
+import { ServingMode } from '../lifecycle/lifecycle.module';
 import { ComputerPool, Lease } from './computer-pool.service';
 
-function setup(env: Record<string, string> = {}, capacity?: number) {
+function setup(env: Record<string, string> = {}, capacity?: number, mode?: ServingMode) {
   const config = Settings.load({
     COMPUTER_PROVIDER: 'fake',
     POOL_MAX_SIZE: '2',
@@ -21,7 +22,7 @@ function setup(env: Record<string, string> = {}, capacity?: number) {
   });
   const provider = new ProgrammableFakeProvider();
   const registry = { create: (o: { signal?: AbortSignal }) => provider.create(o), capacity: () => capacity } as unknown as ComputerProviderRegistry;
-  const sut = new ComputerPool(config.get(POOL_SETTINGS), registry);
+  const sut = new ComputerPool(config.get(POOL_SETTINGS), registry, mode);
   return { sut, provider, config };
 }
 
@@ -173,6 +174,19 @@ describe(ComputerPool.name, () => {
       await jest.advanceTimersByTimeAsync(500);
       expect(sut.stats()).toMatchObject({ idle: 2, leased: 1, creating: 0 });
       expect(sut.metrics().acquire_warm.count).toBe(1);
+    });
+
+    it('over stdio, makes no computer before the first acquire (a probing client starts the process only to ask), then keeps POOL_MIN_WARM', async () => {
+      const { sut, provider } = setup({ POOL_MAX_SIZE: '4', POOL_MIN_WARM: '1' }, undefined, new ServingMode(true));
+      sut.onApplicationBootstrap();
+      await jest.advanceTimersByTimeAsync(10_000);
+      expect(provider.created).toHaveLength(0);
+      expect(sut.stats()).toMatchObject({ idle: 0, creating: 0 });
+      const lease = await sut.acquire({ owner: 'a' });
+      expect(lease.warm).toBe(false);
+      await flush();
+      expect(sut.stats()).toMatchObject({ idle: 1, leased: 1 });
+      expect(provider.created).toHaveLength(2);
     });
 
     it('never keeps more than POOL_MAX_SIZE in all', async () => {

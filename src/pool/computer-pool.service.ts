@@ -1,10 +1,11 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { withTimeout } from '../common/async';
 import { backoffDelay } from '../common/backoff';
 import { abortReason, DomainError, DomainErrorCode, errorMessage } from '../common/domain-error';
 import { InjectSettings } from '../config/config.module';
+import { ServingMode } from '../lifecycle/lifecycle.module';
 import { POOL_SETTINGS, type PoolSettings } from './pool.settings';
 import { Computer, ComputerProviderRegistry } from '../computer/computer.module';
 import { PoolMeter, PoolMetrics } from './pool-meter';
@@ -85,7 +86,8 @@ const LIFETIME_JITTER = 0.1;
  *
  * Promises: at most POOL_MAX_SIZE computers exist at once (leased + idle + creating + being
  * handed over or checked + destroying); POOL_MIN_WARM ready computers are kept in stock and
- * replenished in the background; a principal holds or waits for at most
+ * replenished in the background (over stdio only from the first acquire on: a probing MCP client
+ * starts such a process just to ask what it serves, and stops it again); a principal holds or waits for at most
  * MAX_COMPUTERS_PER_PRINCIPAL computers (beyond that a call fails at once); at most
  * POOL_MAX_WAITERS callers wait, each for at most its acquire timeout, served in turns: one
  * principal after another (round-robin), each principal's calls in arrival order, so one
@@ -125,11 +127,16 @@ export class ComputerPool implements OnApplicationBootstrap, OnApplicationShutdo
   /** What happens in the pool, for observers (logs, metrics, tests). */
   readonly events = new EventEmitter<PoolEvents>();
   private nextTicket = 0;
+  /** No warm stock yet: over stdio, until the first acquire. */
+  private warmHeld: boolean;
 
   constructor(
     @InjectSettings(POOL_SETTINGS) private readonly settings: PoolSettings,
     private readonly computers: ComputerProviderRegistry,
-  ) {}
+    @Optional() mode?: ServingMode,
+  ) {
+    this.warmHeld = mode?.stdio ?? false;
+  }
 
   /** POOL_MAX_SIZE, or fewer when the provider cannot have that many computers (its capacity). */
   private get max() {
@@ -159,6 +166,7 @@ export class ComputerPool implements OnApplicationBootstrap, OnApplicationShutdo
 
   async acquire(options: AcquireOptions): Promise<Lease> {
     if (this.draining) throw poolDraining();
+    this.warmHeld = false;
     if (options.signal?.aborted) throw abortReason(options.signal, 'Waiting for a computer');
     const principal = options.principal ?? options.owner;
     this.claim(principal);
@@ -320,7 +328,7 @@ export class ComputerPool implements OnApplicationBootstrap, OnApplicationShutdo
   private fill() {
     while (this.waiters.length && this.idle.length) this.nextWaiter().give(this.takeFromStock()); // give() removes the waiter
     if (this.draining) return;
-    const wanted = this.waiters.length + this.settings.minWarm - this.idle.length - this.creating;
+    const wanted = this.waiters.length + (this.warmHeld ? 0 : this.settings.minWarm) - this.idle.length - this.creating;
     const room = this.max - this.total();
     const now = Date.now();
     if (wanted > 0 && room > 0 && now < this.backoffUntil) {

@@ -219,22 +219,18 @@ describe(SessionService.name, () => {
       expect(await sut.sweep(Date.now() + 1100)).toEqual([def.id]);
     });
 
-    it('after the sweep the same connection\'s next id-less call gets a new default session with a fresh computer; the connection counts as in use until it closes', async () => {
+    it('after the sweep the same connection\'s next id-less call gets a new default session with a fresh computer', async () => {
       const { sut, provider } = await setup(timeouts);
       const def = await sut.resolve(ref(undefined, 'c1'));
       const first = sut.computerOf(def);
-      expect(sut.usesDefault('c1')).toBe(true);
       await sut.sweep(Date.now() + 10_000);
-      expect(sut.usesDefault('c1')).toBe(true);
       expect(sut.find(ref(undefined, 'c1'))).toBeUndefined();
       const again = await sut.resolve(ref(undefined, 'c1'));
       expect(again.id).not.toBe(def.id);
       expect(sut.computerOf(again)).not.toBe(first);
       expect(provider.open()).toEqual([sut.computerOf(again)]);
       await sut.sweep(Date.now() + 10_000);
-      await sut.endConnection('c1');
-      expect(sut.usesDefault('c1')).toBe(false);
-      expect(sut.usesDefault('never-used')).toBe(false);
+      expect(provider.open()).toEqual([]);
     });
   });
 
@@ -376,7 +372,7 @@ describe(SessionService.name, () => {
       await expect(sut.resolve(ref('new'))).rejects.toMatchObject({ code: 'REGISTRY_UNAVAILABLE', message: expect.stringMatching(/unreachable.*Retry shortly/) });
       await expect(sut.resolve(ref('kept'))).rejects.toMatchObject({ code: 'REGISTRY_UNAVAILABLE' });
       await expect(sut.resolve(ref(undefined, 'c5'))).rejects.toMatchObject({ code: 'REGISTRY_UNAVAILABLE' });
-      expect(sut.usesDefault('c5')).toBe(false);
+      expect(sut.find(ref(undefined, 'c5'))).toBeUndefined();
       expect(pool.stats()).toMatchObject({ leased: 1, waiting: 0, creating: 0 });
       sessions.down = false;
       expect(await sut.resolve(ref('kept'))).toBe(kept);

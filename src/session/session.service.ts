@@ -29,7 +29,7 @@ export interface SessionRef {
   principal: string;
   /** The client's session_id argument, if any. */
   sessionId?: string;
-  /** The MCP connection (MCP session id, or "stdio"), for the default session. */
+  /** Whose default session an id-less call uses: the MCP session id (2025 era), "stdio", or the principal's key (2026 era). */
   connectionId: string;
 }
 
@@ -99,11 +99,6 @@ export class SessionService implements OnApplicationBootstrap {
   private readonly sessions = new Map<string, Session>();
   /** connectionId → key of that connection's default session. */
   private readonly defaults = new Map<string, string>();
-  /**
-   * Connections whose default session the idle sweep ended: their client may still be there and come back for a
-   * new one, so the connection counts as in use (see usesDefault), until it closes or gets a new default session.
-   */
-  private readonly lapsed = new Set<string>();
   /** Extra computers leased for concurrent tasks, by session key. */
   private readonly extraLeases = new Map<string, Set<Lease>>();
   /**
@@ -181,7 +176,7 @@ export class SessionService implements OnApplicationBootstrap {
     const key = SessionService.key(ref.principal, id);
     this.defaults.set(ref.connectionId, key);
     try {
-      return await this.open(ref.principal, id, 'default', this.settings.defaultIdleTimeoutMs, signal, () => this.lapsed.delete(ref.connectionId));
+      return await this.open(ref.principal, id, 'default', this.settings.defaultIdleTimeoutMs, signal);
     } catch (e) {
       if (this.defaults.get(ref.connectionId) === key && !this.sessions.has(key)) this.defaults.delete(ref.connectionId);
       throw e;
@@ -286,9 +281,9 @@ export class SessionService implements OnApplicationBootstrap {
 
   /**
    * A new session: admitted by the registry (or SESSION_LIMIT), then its computer leased. Callers for the same key
-   * meanwhile join it (see `existing`). `onAdmitted` runs once the session exists.
+   * meanwhile join it (see `existing`).
    */
-  private async open(principal: string, id: string, kind: SessionKind, idleTimeoutMs: number, signal?: AbortSignal, onAdmitted?: () => void): Promise<Session> {
+  private async open(principal: string, id: string, kind: SessionKind, idleTimeoutMs: number, signal?: AbortSignal): Promise<Session> {
     const key = SessionService.key(principal, id);
     const admission = this.admit(principal, id, kind, idleTimeoutMs, signal);
     const admitted = admission.then((a) => a.session);
@@ -298,7 +293,6 @@ export class SessionService implements OnApplicationBootstrap {
     };
     admitted.then(settled, settled);
     const { started } = await admission;
-    onAdmitted?.();
     return started;
   }
 
@@ -539,10 +533,6 @@ export class SessionService implements OnApplicationBootstrap {
     if (session.ended) return notEnded();
     session.ended = true;
     session.endReason = reason;
-    if (reason === 'idle' && session.kind === 'default') {
-      const key = SessionService.key(session.principal, session.id);
-      for (const [conn, k] of this.defaults) if (k === key) this.lapsed.add(conn);
-    }
     if (this.forget(session)) this.events.emit('ended', session, reason);
     // Frees its place under the caps now, as the session is gone for every caller from here on.
     const unregistered = this.unregister(session);
@@ -594,19 +584,10 @@ export class SessionService implements OnApplicationBootstrap {
     return present;
   }
 
-  /**
-   * Whether this MCP connection works with a default session: it holds one (and with it, a computer), or held one
-   * that the idle sweep ended (its client may come back for a new one).
-   */
-  usesDefault(connectionId: string): boolean {
-    return this.defaults.has(connectionId) || this.lapsed.has(connectionId);
-  }
-
-  /** Ends the default session of a closed MCP connection. Named and minted sessions outlive connections. */
+  /** Ends the default session of an MCP session that ended (DELETE, expiry). Named and minted sessions outlive them. */
   async endConnection(connectionId: string): Promise<void> {
     const key = this.defaults.get(connectionId);
     this.defaults.delete(connectionId);
-    this.lapsed.delete(connectionId);
     const session = key ? this.sessions.get(key) : undefined;
     if (session) await this.endSession(session, 'connection-closed');
   }

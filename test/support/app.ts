@@ -21,12 +21,17 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** Boots the real app (fake computers and the scripted model unless env says otherwise) on a free loopback port. */
-export async function startApp(env: Record<string, string> = {}, imports: ModuleMetadata['imports'] = []): Promise<TestApp> {
+/**
+ * Boots the real app (fake computers and the scripted model unless env says otherwise) on a free loopback port.
+ * `overrides` replace providers by their token, e.g. a registry several apps share, as replicas share one.
+ */
+export async function startApp(env: Record<string, string> = {}, imports: ModuleMetadata['imports'] = [], overrides: [token: unknown, value: unknown][] = []): Promise<TestApp> {
   // No warm stock unless a test asks for it, so counts of computers are exact. No desktop network
   // unless a test asks for it either: no test's desktop may reach past this machine.
   const settings = Settings.load({ COMPUTER_PROVIDER: 'fake', COMPUTER_NETWORK: 'off', CUA_MODEL_NAME: 'scripted/demo', POOL_MIN_WARM: '0', SCREEN_WIDTH: '640', SCREEN_HEIGHT: '400', LOG_LEVEL: 'error', ...env });
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot({ settings, imports })] }).compile();
+  let builder = Test.createTestingModule({ imports: [AppModule.forRoot({ settings, imports })] });
+  for (const [token, value] of overrides) builder = builder.overrideProvider(token).useValue(value);
+  const moduleRef = await builder.compile();
   const app = moduleRef.createNestApplication({ bodyParser: false, logger: new AppLogger(settings.get(LOG_SETTINGS).level, true) });
   await app.listen(0, '127.0.0.1');
   const url = `${(await app.getUrl()).replace('[::1]', '127.0.0.1')}/mcp`;

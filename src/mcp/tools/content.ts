@@ -1,4 +1,4 @@
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult } from '@modelcontextprotocol/server';
 import type { Screenshot } from '../../computer/computer.module';
 
 type Content = CallToolResult['content'][number];

@@ -1,8 +1,8 @@
 import type { Extra } from './tool-runner';
 
 /**
- * Progress for one request, sent on that request's own stream (extra.sendNotification) so it
- * reaches the client. Values strictly increase, as the spec requires. Does nothing without a
+ * Progress for one request, sent on that request's own stream (ctx.mcpReq.notify) so it
+ * reaches the client, in both protocol eras. Values strictly increase, as the spec requires. Does nothing without a
  * progressToken. A heartbeat keeps clients that reset their timeout on progress alive.
  */
 export class Progress {
@@ -15,7 +15,7 @@ export class Progress {
     private readonly extra: Extra,
     private readonly total?: number,
   ) {
-    this.token = extra._meta?.progressToken;
+    this.token = extra.mcpReq._meta?.progressToken;
   }
 
   /** Sends progress. `to` sets the value (it never goes backwards); without it the value creeps up. */
@@ -24,8 +24,8 @@ export class Progress {
     if (to !== undefined && (to > this.value || !this.sent)) this.value = to;
     else this.value += this.total ? 0.001 : 1;
     this.sent = true;
-    this.extra
-      .sendNotification({
+    this.extra.mcpReq
+      .notify({
         method: 'notifications/progress',
         params: { progressToken: this.token, progress: Number(this.value.toFixed(3)), ...(this.total ? { total: this.total } : {}), message },
       })

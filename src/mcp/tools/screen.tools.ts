@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult } from '@modelcontextprotocol/server';
 import * as z from 'zod';
 import { DomainError, DomainErrorCode } from '../../common/domain-error';
 import { COMPUTER_ACTIONS, describeSettle, MAX_DURATION_S, MAX_TYPE_CHARS, settleJson } from '../../computer/computer.module';

@@ -1,4 +1,4 @@
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult } from '@modelcontextprotocol/server';
 import * as z from 'zod';
 import type { StepRecord, TokenUsage } from '../../agent/agent.module';
 import { settleJson } from '../../computer/computer.module';

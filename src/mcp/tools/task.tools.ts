@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult } from '@modelcontextprotocol/server';
 import * as z from 'zod';
 import { InjectSettings } from '../../config/config.module';
 import { AGENT_SETTINGS, type AgentSettings } from '../../agent/agent.settings';

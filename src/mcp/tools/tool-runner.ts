@@ -1,7 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
-import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import type { CallToolResult, LoggingLevel, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, LoggingLevel, ServerContext } from '@modelcontextprotocol/server';
 import { linkSignals, sleep } from '../../common/async';
 import { DomainError, DomainErrorCode, errorMessage, isDomainError } from '../../common/domain-error';
 import { addLogField, withLogFields } from '../../common/log-context';
@@ -10,7 +9,8 @@ import { Session, SessionService } from '../../session/session.module';
 import { codeOf, toToolError } from '../mcp-errors';
 import type { ToolContext } from '../tool-context';
 
-export type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+/** What the SDK hands a tool handler besides its arguments: the request's id, `_meta`, signal, and its stream (notify, log). */
+export type Extra = ServerContext;
 
 const LEVELS: LoggingLevel[] = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
 
@@ -18,7 +18,10 @@ export interface CallScope {
   signal: AbortSignal;
   ctx: ToolContext;
   extra: Extra;
-  /** Sends an MCP log message on this request's stream, if the client's level lets it through. */
+  /**
+   * Sends an MCP log message on this request's stream, if the client's level lets it through: in the 2026 era
+   * the request's `_meta` level (none: no messages), in the 2025 era the one logging/setLevel set.
+   */
   log: (level: LoggingLevel, data: unknown) => void;
   /** The session the call addresses (created on first use). */
   session: (sessionId: string | undefined) => Promise<Session>;
@@ -45,6 +48,8 @@ export interface ToolCallEvent {
   startedAt: number;
   /** The session the call addressed, when it resolved one. */
   session?: Session;
+  /** The MCP session (Mcp-Session-Id) the call came in, in the 2025 era over HTTP. */
+  mcpSession?: string;
   /** The call's arguments as the client sent them, when the handler passed them (for records: redact before keeping). */
   args?: Record<string, unknown>;
 }
@@ -55,7 +60,9 @@ export interface ToolRunnerEvents {
 }
 
 interface InFlight {
-  /** connection + JSON-RPC request id, so the HTTP layer can abort the calls of a request whose client went away. */
+  /** The connection the call came on (ToolContext.connectionId). */
+  connection: string;
+  /** connection + JSON-RPC request id, so a 2025-era `notifications/cancelled` (its own HTTP request) can abort the call. */
   key: string;
   controller: AbortController;
   done: Promise<unknown>;
@@ -91,7 +98,7 @@ export class ToolRunner {
     if (this.drain.draining) {
       return toToolError(new DomainError(DomainErrorCode.SHUTTING_DOWN, 'The server is shutting down and takes no new calls.'));
     }
-    const link = linkSignals(extra.signal);
+    const link = linkSignals(extra.mcpReq.signal);
     let addressed: Session | undefined;
     const scope: CallScope = {
       signal: link.signal,
@@ -99,7 +106,7 @@ export class ToolRunner {
       extra,
       log: (level, data) => {
         if (ctx.logLevel && LEVELS.indexOf(level) < LEVELS.indexOf(ctx.logLevel)) return;
-        extra.sendNotification({ method: 'notifications/message', params: { level, logger: name, data } }).catch(() => undefined);
+        extra.mcpReq.log(level, data, name).catch(() => undefined);
       },
       session: async (sessionId) => {
         const session = await this.sessions.resolve({ principal: ctx.principal, sessionId, connectionId: ctx.connectionId }, link.signal);
@@ -108,10 +115,10 @@ export class ToolRunner {
         return session;
       },
     };
-    const entry: InFlight = { key: requestKey(ctx.connectionId, extra.requestId), controller: link.controller, done: Promise.resolve() };
+    const entry: InFlight = { connection: ctx.connectionId, key: requestKey(ctx.connectionId, extra.mcpReq.id), controller: link.controller, done: Promise.resolve() };
     const started = Date.now();
     let outcome = 'ok';
-    const done = withLogFields({ principal: ctx.principal, mcp_session: ctx.connectionId, tool: name }, async () => {
+    const done = withLogFields({ principal: ctx.principal, ...(ctx.mcpSession !== undefined && { mcp_session: ctx.mcpSession }), tool: name }, async () => {
       try {
         const reply = await work(scope);
         if (!(reply instanceof ToolFailure)) return reply;
@@ -127,7 +134,7 @@ export class ToolRunner {
     this.inFlight.add(entry);
     try {
       const result = await done;
-      this.events.emit('call', { tool: name, outcome, durationMs: Date.now() - started, principal: ctx.principal, startedAt: started, session: addressed, args });
+      this.events.emit('call', { tool: name, outcome, durationMs: Date.now() - started, principal: ctx.principal, startedAt: started, session: addressed, mcpSession: ctx.mcpSession, args });
       return result;
     } finally {
       this.inFlight.delete(entry);
@@ -139,11 +146,9 @@ export class ToolRunner {
     return this.inFlight.size;
   }
 
-  /** Whether a call is running on this connection. */
-  busy(connectionId: string): boolean {
-    const prefix = `${connectionId}\u0000`;
-    for (const c of this.inFlight) if (c.key.startsWith(prefix)) return true;
-    return false;
+  /** The connections with a call running now. */
+  busyConnections(): Set<string> {
+    return new Set([...this.inFlight].map((c) => c.connection));
   }
 
   /** Waits up to `ms` for calls in flight to finish; returns how many are still running. */
@@ -153,7 +158,7 @@ export class ToolRunner {
     return this.inFlight.size;
   }
 
-  /** Aborts the calls of these JSON-RPC requests on this connection (their client is gone). */
+  /** Aborts the calls of these JSON-RPC requests on this connection (their client cancelled them, or is gone). */
   abortRequests(connectionId: string, requestIds: (string | number)[], reason: Error): number {
     const keys = new Set(requestIds.map((id) => requestKey(connectionId, id)));
     let n = 0;

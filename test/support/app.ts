@@ -21,14 +21,14 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** Boots the real app (fake computers and the scripted model unless env says otherwise) on a free loopback port. */
+/** Boots the real app (fake computers and the scripted model unless env says otherwise) on a free loopback port (or env.PORT). */
 export async function startApp(env: Record<string, string> = {}, imports: ModuleMetadata['imports'] = []): Promise<TestApp> {
   // No warm stock unless a test asks for it, so counts of computers are exact. No desktop network
   // unless a test asks for it either: no test's desktop may reach past this machine.
   const settings = Settings.load({ COMPUTER_PROVIDER: 'fake', COMPUTER_NETWORK: 'off', CUA_MODEL_NAME: 'scripted/demo', POOL_MIN_WARM: '0', SCREEN_WIDTH: '640', SCREEN_HEIGHT: '400', LOG_LEVEL: 'error', ...env });
   const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot({ settings, imports })] }).compile();
   const app = moduleRef.createNestApplication({ bodyParser: false, logger: new AppLogger(settings.get(LOG_SETTINGS).level, true) });
-  await app.listen(0, '127.0.0.1');
+  await app.listen(Number(env.PORT ?? 0), '127.0.0.1'); // PORT: tests that must know the address before the start (OAuth's resource)
   const url = `${(await app.getUrl()).replace('[::1]', '127.0.0.1')}/mcp`;
   const clients: Client[] = [];
   let closed = false;

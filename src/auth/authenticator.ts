@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
 import { InjectSettings } from '../config/config.module';
 import { AccessTokenVerifier } from './access-token.verifier';
@@ -37,6 +37,8 @@ const ANONYMOUS_IDENTITY: Identity = { principal: ANONYMOUS, via: 'anonymous', p
  */
 @Injectable()
 export class Authenticator {
+  private readonly logger = new Logger('OAuth');
+
   constructor(
     private readonly keys: ApiKeyStore,
     private readonly tokens: AccessTokenVerifier,
@@ -72,6 +74,7 @@ export class Authenticator {
     }
     const check = await this.tokens.verify(m[1]);
     if (check.ok) return ok(check.identity);
+    if (check.error !== 'unavailable') this.logger.debug(`Refused an access token: ${check.message}`); // why, never the token
     switch (check.error) {
       case 'invalid_token':
         return { ok: false, status: 401, headers: { 'WWW-Authenticate': bearerChallenge(oauth, { code: 'invalid_token', description: check.description }) }, message: check.message };

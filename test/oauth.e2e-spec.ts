@@ -11,6 +11,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { createHmac, createPublicKey, generateKeyPairSync, type JsonWebKey } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { decodeJwt, importJWK, SignJWT, type JWTPayload } from 'jose';
 import { call, fakeScreenText, startApp, type TestApp, textOf } from './support/app';
 import { freeLoopbackPort, startOpenIdProvider, type OpenIdProvider } from './support/openid-provider';
@@ -176,10 +177,24 @@ describe('MCP authorization (OAuth 2.1) with a real OpenID Provider', () => {
       expect(await res.json()).toEqual({ resource, authorization_servers: [op.issuer], scopes_supported: ['computers:use', 'agent:run', 'recordings:read'], bearer_methods_supported: ['header'] });
     }
     expect((await fetch(`http://127.0.0.1:${port}/.well-known/oauth-protected-resource/elsewhere`)).status).toBe(404);
-    const none = await post(INIT, { host: `localhost:${port}` });
+    const none = await post(INIT);
     expect(none.status).toBe(401);
     expect(none.challenge).toBe(`Bearer resource_metadata="http://127.0.0.1:${port}/.well-known/oauth-protected-resource/mcp"`);
     expect(none.json()).toEqual({ jsonrpc: '2.0', error: { code: -32001, message: expect.stringContaining(`send an access token of ${op.issuer} as "Authorization: Bearer <token>"`) }, id: null });
+    // A Host the server accepts but is not its resource's (fetch cannot set Host: a plain HTTP request).
+    await t!.close();
+    await start({ ALLOWED_HOSTS: '127.0.0.1,evil.example.com' });
+    const withHost = (host: string) =>
+      new Promise<{ status?: number; challenge?: string }>((resolve, reject) => {
+        const req = httpRequest({ host: '127.0.0.1', port, path: '/mcp', method: 'POST', headers: { host, 'content-type': 'application/json', accept: 'application/json, text/event-stream' } }, (res) => {
+          res.resume();
+          resolve({ status: res.statusCode, challenge: res.headers['www-authenticate'] });
+        });
+        req.on('error', reject);
+        req.end(JSON.stringify(INIT));
+      });
+    expect(await withHost('evil.example.com')).toEqual({ status: 401, challenge: `Bearer resource_metadata="http://127.0.0.1:${port}/.well-known/oauth-protected-resource/mcp"` });
+    expect((await withHost('not-listed.example.com')).status).toBe(403); // the Host header does arrive
     // GET and DELETE of /mcp are guarded the same way.
     expect((await fetch(resource, { headers: { accept: 'text/event-stream', 'mcp-session-id': 'x' } })).status).toBe(401);
     expect((await fetch(resource, { method: 'DELETE', headers: { 'mcp-session-id': 'x' } })).status).toBe(401);

@@ -1,5 +1,14 @@
 /** Two projects: unit specs live beside the code, end-to-end specs under test/. */
 const tsJest = ['ts-jest', { tsconfig: 'tsconfig.check.json' }];
+/**
+ * ES-module-only packages that code under test loads (jose, for OAuth) or tests run in-process
+ * (oidc-provider, the OpenID Provider of the OAuth tests): Jest's CommonJS runtime cannot load
+ * them as they are, so ts-jest compiles them to CommonJS. Node itself loads jose with require.
+ */
+const ESM_PACKAGES = ['jose', 'oidc-provider'];
+const esmToCommonJs = ['ts-jest', { tsconfig: { allowJs: true, module: 'commonjs', target: 'ES2022', isolatedModules: true, skipLibCheck: true } }];
+const transform = { '^.+\\.ts$': tsJest, [`/node_modules/(${ESM_PACKAGES.join('|')})/.+\\.js$`]: esmToCommonJs };
+const transformIgnorePatterns = [`/node_modules/(?!(${ESM_PACKAGES.join('|')})/)`];
 module.exports = {
   testTimeout: 60000,
   projects: [
@@ -9,14 +18,16 @@ module.exports = {
       rootDir: '.',
       testMatch: ['<rootDir>/src/**/*.spec.ts'],
       setupFiles: ['<rootDir>/test/support/quiet-logs.ts'],
-      transform: { '^.+\\.ts$': tsJest },
+      transform,
+      transformIgnorePatterns,
     },
     {
       displayName: 'e2e',
       testEnvironment: 'node',
       rootDir: '.',
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
-      transform: { '^.+\\.ts$': tsJest },
+      transform,
+      transformIgnorePatterns,
     },
   ],
 };

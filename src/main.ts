@@ -4,7 +4,7 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule, BUILT_IN_PROVIDER_MODULES } from './app.module';
-import { ApiKeyStore } from './auth/auth.module';
+import { Authenticator } from './auth/auth.module';
 import { AppLogger } from './common/logger';
 import { errorMessage } from './common/domain-error';
 import { ConfigValidationError, Settings } from './config/config.module';
@@ -72,10 +72,10 @@ async function main() {
   const app = await NestFactory.create<NestExpressApplication>(module, { logger, bodyParser: false, abortOnError: false });
   app.enableShutdownHooks(SIGNALS, { useProcessExit: true });
   await app.listen(http.port, http.host);
-  if (!app.get(ApiKeyStore).enabled) {
+  if (app.get(Authenticator).open) {
     logger.warn(
-      `NO API KEYS CONFIGURED: /mcp is open to anyone who can reach ${http.host}:${http.port}, all as principal "anonymous". ` +
-        'Set API_KEYS or API_KEYS_FILE before exposing this server beyond this machine.',
+      `NO API KEYS OR OAUTH CONFIGURED: /mcp is open to anyone who can reach ${http.host}:${http.port}, all as principal "anonymous". ` +
+        'Set API_KEYS, API_KEYS_FILE or OAUTH_ISSUER before exposing this server beyond this machine.',
       'Auth',
     );
   }

@@ -92,7 +92,7 @@ describe('Helm chart: values', () => {
   const validate = compileSchema();
 
   it('values.yaml and every ci/*-values.yaml combination are valid against values.schema.json', () => {
-    expect(ciFiles).toEqual(expect.arrayContaining(['default-values.yaml', 'with-ingress-values.yaml', 'existing-secret-values.yaml', 'production-values.yaml']));
+    expect(ciFiles).toEqual(expect.arrayContaining(['default-values.yaml', 'with-ingress-values.yaml', 'existing-secret-values.yaml', 'production-values.yaml', 'oauth-values.yaml']));
     const results = [['values.yaml', values] as const, ...ciValues.map(([f, v]) => [f, helmMerge(values, v)] as const)].map(([f, v]) => {
       const ok = validate(v);
       return `${f}: ${ok ? 'valid' : describeErrors(validate.errors)}`;
@@ -126,6 +126,9 @@ describe('Helm chart: values', () => {
     ['a tmp size that is not a quantity', 'tmp.sizeLimit', '4 GB', '/tmp/sizeLimit', 'pattern'],
     ['a probe port of 0', 'containerPorts.probes', 0, '/containerPorts/probes', 'minimum'],
     ['a header timeout of 10 ms', 'config.http.headersTimeoutMs', 10, '/config/http/headersTimeoutMs', 'minimum'],
+    ['an OAuth issuer over plain http', 'oauth.issuer', 'http://login.example.com', '/oauth/issuer', 'pattern'],
+    ['OAuth on without an issuer', 'oauth.enabled', true, '/oauth/issuer', 'minLength'],
+    ['a required scope with a space', 'oauth.requiredScopes', ['computers use'], '/oauth/requiredScopes/0', 'pattern'],
   ];
   it.each(wrong)('refuses %s', (_what, path, value, instancePath, keyword) => {
     const ok = validate(withValue(values, path, value));

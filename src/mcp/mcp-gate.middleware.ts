@@ -10,7 +10,8 @@ import { rpcError } from './mcp-errors';
  * before McpController sees it; a refusal is a JSON-RPC error body with the HTTP status:
  *
  * 1. Host and Origin (DNS-rebinding protection, HostOriginPolicy): 403.
- * 2. Who sent it (Authenticator): 401 with `WWW-Authenticate`; the principal is attached to the request.
+ * 2. Who sent it (Authenticator: API key or OAuth access token): 401/403 with `WWW-Authenticate`, 503
+ *    when the issuer's keys cannot be read; the identity is attached to the request.
  * 3. POST only: the JSON body, read into `req.body` (mcp-body.ts): 400 or 413.
  *
  * A check added to /mcp belongs here, in its place in this list. The checks run as one Nest
@@ -24,12 +25,12 @@ export class McpGateMiddleware implements NestMiddleware {
     private readonly authenticator: Authenticator,
   ) {}
 
-  use(req: Request, res: Response, next: NextFunction): void {
+  async use(req: Request, res: Response, next: NextFunction): Promise<void> {
     const refused = this.hostOrigin.refusal(req);
     if (refused) return rpcError(res, 403, -32000, refused);
-    const who = this.authenticator.authenticate(req);
-    if (!who.ok) return rpcError(res, who.status, -32001, who.message, { 'WWW-Authenticate': who.challenge });
-    setPrincipal(req, who.principal);
+    const who = await this.authenticator.authenticate(req);
+    if (!who.ok) return rpcError(res, who.status, -32001, who.message, who.headers);
+    setPrincipal(req, who.identity);
     if (req.method !== 'POST') return next();
     readMcpBody(req, res, next);
   }

@@ -22,7 +22,7 @@ export interface TestApp {
 }
 
 /**
- * Boots the real app (fake computers and the scripted model unless env says otherwise) on a free loopback port.
+ * Boots the real app (fake computers and the scripted model unless env says otherwise) on a free loopback port (or env.PORT).
  * `overrides` replace providers by their token, e.g. a registry several apps share, as replicas share one.
  */
 export async function startApp(env: Record<string, string> = {}, imports: ModuleMetadata['imports'] = [], overrides: [token: unknown, value: unknown][] = []): Promise<TestApp> {
@@ -33,7 +33,7 @@ export async function startApp(env: Record<string, string> = {}, imports: Module
   for (const [token, value] of overrides) builder = builder.overrideProvider(token).useValue(value);
   const moduleRef = await builder.compile();
   const app = moduleRef.createNestApplication({ bodyParser: false, logger: new AppLogger(settings.get(LOG_SETTINGS).level, true) });
-  await app.listen(0, '127.0.0.1');
+  await app.listen(Number(env.PORT ?? 0), '127.0.0.1'); // PORT: tests that must know the address before the start (OAuth's resource)
   const url = `${(await app.getUrl()).replace('[::1]', '127.0.0.1')}/mcp`;
   const clients: Client[] = [];
   let closed = false;

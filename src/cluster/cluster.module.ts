@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ClusterListener } from './cluster-listener';
 import { InMemoryMcpSessionRegistry } from './in-memory-mcp-session-registry';
 import { InMemorySessionRegistry } from './in-memory-session-registry';
 import { McpSessionRegistry } from './mcp-session-registry';
@@ -32,9 +33,10 @@ import { ThisReplica } from './this-replica';
       inject: [RedisConnection],
     },
     { provide: McpSessionRegistry, useClass: InMemoryMcpSessionRegistry },
+    ClusterListener,
     ThisReplica,
   ],
-  exports: [RedisConnection, SessionRegistry, McpSessionRegistry, ReplicaDirectory, ThisReplica],
+  exports: [RedisConnection, SessionRegistry, McpSessionRegistry, ReplicaDirectory, ThisReplica, ClusterListener],
 })
 export class ClusterModule {}
 
@@ -51,3 +53,5 @@ export { InMemoryReplicaDirectory, ReplicaDirectory, ownerToken, parseOwner } fr
 export type { ReplicaEntry } from './replica-directory';
 export { RedisReplicaDirectory } from './redis-replica-directory';
 export { ThisReplica } from './this-replica';
+export { ClusterListener, FORWARDED_PATH, FORWARD_HEADERS, encodeIdentity, type ForwardedCall } from './cluster-listener';
+export { signCall } from './cluster-signature';

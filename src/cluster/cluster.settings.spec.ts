@@ -64,4 +64,17 @@ describe('CLUSTER_SETTINGS', () => {
     expect(refusal({ REDIS_CONNECT_TIMEOUT_MS: '10' })).toMatch(/REDIS_CONNECT_TIMEOUT_MS="10": must be a whole number from 100 to 300000/);
     expect(refusal({ REDIS_COMMAND_TIMEOUT_MS: '0' })).toMatch(/REDIS_COMMAND_TIMEOUT_MS="0": must be a whole number from 50 to 60000/);
   });
+
+  it('forwards between replicas only with REDIS_URL and a CLUSTER_SECRET of at least 32 characters, which stays secret', () => {
+    const secret = 'x'.repeat(32);
+    expect(refusal({ CLUSTER_PORT: '7070', CLUSTER_SECRET: secret })).toMatch(/CLUSTER_PORT.*needs REDIS_URL/);
+    expect(refusal({ REDIS_URL: 'redis://127.0.0.1', CLUSTER_PORT: '7070' })).toMatch(/CLUSTER_SECRET.*must be set with CLUSTER_PORT/);
+    expect(refusal({ REDIS_URL: 'redis://127.0.0.1', CLUSTER_PORT: '7070', CLUSTER_SECRET: 'short-secret' })).toMatch(/CLUSTER_SECRET.*at least 32/);
+    expect(refusal({ REDIS_URL: 'redis://127.0.0.1', CLUSTER_PORT: '7070', CLUSTER_SECRET: 'short-secret' })).not.toContain('short-secret');
+    const s = Settings.load({ REDIS_URL: 'redis://127.0.0.1', CLUSTER_PORT: '7070', CLUSTER_SECRET: secret, CLUSTER_ADDRESS: '127.0.0.5' });
+    expect(s.get(CLUSTER_SETTINGS).forwarding).toEqual({ port: 7070, host: '0.0.0.0', address: '127.0.0.5', secret });
+    expect(s.secretValues()).toContain(secret);
+    expect(Settings.load({ REDIS_URL: 'redis://127.0.0.1', CLUSTER_PORT: '7070', CLUSTER_SECRET: secret }).get(CLUSTER_SETTINGS).forwarding?.address).toBe(hostname());
+    expect(Settings.load({}).get(CLUSTER_SETTINGS).forwarding).toBeUndefined();
+  });
 });

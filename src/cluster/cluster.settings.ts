@@ -39,6 +39,34 @@ class ClusterEnv {
   )
   @Int(300, 600_000)
   REPLICA_LEASE_MS = 15_000;
+
+  @Setting(
+    'The port on which this replica takes calls forwarded by the other replicas, for the sessions whose computers it holds (`xvfb` desktops live in ' +
+      'one replica). Unset: no forwarding; a call for another replica\'s session answers an error naming it. Needs `REDIS_URL` and `CLUSTER_SECRET`. ' +
+      'Only the replicas need to reach it (a NetworkPolicy can keep everyone else out); every request on it must carry a signature made with `CLUSTER_SECRET`.',
+  )
+  @Optional() @Int(0, 65_535)
+  CLUSTER_PORT?: number;
+
+  @Setting('The address `CLUSTER_PORT` listens on.')
+  @Text()
+  CLUSTER_HOST = '0.0.0.0';
+
+  @Setting(
+    "The host name or IP address the other replicas reach this one at (its `CLUSTER_PORT` is added). Unset: the host's name (in Kubernetes the pod's " +
+      "name, which other pods cannot resolve: set the pod's IP from the downward API, `status.podIP`). Each replica registers its own address; a replica " +
+      'forwards only to addresses registered this way.',
+  )
+  @Optional() @Text(/^[A-Za-z0-9.:[\]_-]{1,253}$/, 'a host name or an IP address')
+  CLUSTER_ADDRESS?: string;
+
+  @Setting(
+    'The secret every replica signs and checks forwarded calls with (HMAC-SHA256 over the call, who made it, when and for which replica): at least 32 characters, ' +
+      'the same on every replica; e.g. `openssl rand -hex 32`.',
+    { secret: true },
+  )
+  @Optional() @Secret(32)
+  CLUSTER_SECRET?: string;
 }
 
 /** The host's name as a replica id: characters outside the allowed ones become '-', cut to 63. */
@@ -77,16 +105,23 @@ export const CLUSTER_SETTINGS = defineSettings({
     const problems: SettingsProblem[] = [];
     const bad = env.REDIS_URL === undefined ? undefined : redisUrlProblem(env.REDIS_URL);
     if (bad) problems.push({ key: 'REDIS_URL', reason: bad });
+    if (env.CLUSTER_PORT !== undefined && env.REDIS_URL === undefined) {
+      problems.push({ key: 'CLUSTER_PORT', reason: 'needs REDIS_URL: replicas find each other and their sessions in the shared registry' });
+    }
+    if (env.CLUSTER_PORT !== undefined && env.CLUSTER_SECRET === undefined) {
+      problems.push({ key: 'CLUSTER_SECRET', reason: 'must be set with CLUSTER_PORT: forwarded calls are signed with it (at least 32 characters, the same on every replica)' });
+    }
     return problems;
   },
   // The whole URL, and its password alone (in case something prints it decoded or on its own).
   secrets: (env) => {
-    if (!env.REDIS_URL) return [];
+    const cluster = env.CLUSTER_SECRET ? [env.CLUSTER_SECRET] : [];
+    if (!env.REDIS_URL) return cluster;
     try {
       const url = new URL(env.REDIS_URL);
-      return [env.REDIS_URL, url.password, decodeURIComponent(url.password)].filter((s) => s !== '');
+      return [...cluster, env.REDIS_URL, url.password, decodeURIComponent(url.password)].filter((s) => s !== '');
     } catch {
-      return [env.REDIS_URL];
+      return [...cluster, env.REDIS_URL];
     }
   },
   build: (env) => ({
@@ -98,6 +133,11 @@ export const CLUSTER_SETTINGS = defineSettings({
     commandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS,
     replicaId: env.REPLICA_ID ?? replicaIdOf(hostname()),
     replicaLeaseMs: env.REPLICA_LEASE_MS,
+    /** Forwarding between replicas (CLUSTER_PORT), or undefined. */
+    forwarding:
+      env.CLUSTER_PORT === undefined || env.CLUSTER_SECRET === undefined
+        ? undefined
+        : { port: env.CLUSTER_PORT, host: env.CLUSTER_HOST, address: env.CLUSTER_ADDRESS ?? hostname(), secret: env.CLUSTER_SECRET },
   }),
 });
 export type ClusterSettings = SettingsOf<typeof CLUSTER_SETTINGS>;

@@ -43,7 +43,7 @@ describe(RedisReplicaDirectory.name, () => {
     await admin.flushAll();
     const sut = await replica();
     const entry = await sut.join({ id: 'pod-a', startedAt: 5, version: '1.2.3' }, 30_000);
-    expect(await admin.hGetAll(replicaKey('pod-a'))).toEqual({ id: 'pod-a', epoch: String(entry.epoch), startedAt: '5', version: '1.2.3' });
+    expect(await admin.hGetAll(replicaKey('pod-a'))).toEqual({ id: 'pod-a', epoch: String(entry.epoch), startedAt: '5', version: '1.2.3', address: '' });
     const ttl = await admin.pTTL(replicaKey('pod-a'));
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(30_000);

@@ -19,7 +19,7 @@ export class RedisReplicaDirectory extends ReplicaDirectory {
 
   async join(replica: ReplicaJoin, leaseMs: number): Promise<ReplicaEntry> {
     checkLease(leaseMs);
-    const epoch = await this.redis.call((c) => c.replicaJoin([replicaKey(replica.id), REPLICAS, EPOCH], [replica.id, String(replica.startedAt), replica.version, String(leaseMs)]));
+    const epoch = await this.redis.call((c) => c.replicaJoin([replicaKey(replica.id), REPLICAS, EPOCH], [replica.id, String(replica.startedAt), replica.version, String(leaseMs), replica.address ?? '']));
     return { ...replica, epoch };
   }
 
@@ -55,5 +55,5 @@ function toEntry(f: Record<string, string>): ReplicaEntry {
     if (!Number.isSafeInteger(n)) throw new Error(`The directory's entry of replica "${f.id}" has no whole number in ${name}`);
     return n;
   };
-  return { id: f.id, epoch: num('epoch'), startedAt: num('startedAt'), version: f.version };
+  return { id: f.id, epoch: num('epoch'), startedAt: num('startedAt'), version: f.version, ...(f.address ? { address: f.address } : {}) };
 }

@@ -15,6 +15,10 @@ export function replicaDirectoryContract(harness: () => { directories(n: number)
       const second = await join(b, 'pod-b');
       const restarted = await join(a, 'pod-a');
       expect(first).toEqual({ id: 'pod-a', epoch: first.epoch, startedAt: 1_000, version: '9.9.9' });
+      const addressed = await b.join({ id: 'pod-c', startedAt: 2_000, version: '9.9.9', address: '127.0.0.7:7070' }, 60_000);
+      expect(await a.get('pod-c')).toEqual(addressed);
+      expect(addressed.address).toBe('127.0.0.7:7070');
+      await b.leave('pod-c', addressed.epoch);
       expect(second.epoch).toBeGreaterThan(first.epoch);
       expect(restarted.epoch).toBeGreaterThan(second.epoch);
       // The restart replaced the first incarnation: one entry per id.

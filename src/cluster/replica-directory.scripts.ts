@@ -5,7 +5,7 @@ import type { FlatRecord } from './session-registry.scripts';
  * The replica directory's changes on Redis, one Lua script each (see session-registry.scripts.ts for why).
  *
  * Keys, under the registry's prefix and hash tag:
- *   {prefix}replica:{id}  hash: id, epoch, startedAt, version; expires with the replica's lease (PEXPIRE)
+ *   {prefix}replica:{id}  hash: id, epoch, startedAt, version, address; expires with the replica's lease (PEXPIRE)
  *   {prefix}replicas      set: the ids that joined (an id whose hash expired is dropped when listed)
  *   {prefix}epoch         counter: the last epoch handed out (INCR: every join gets a higher one)
  */
@@ -13,11 +13,11 @@ import type { FlatRecord } from './session-registry.scripts';
 const strings = (reply: unknown): string[] => (Array.isArray(reply) ? reply.map(String) : []);
 const nested = (reply: unknown): FlatRecord[] => (Array.isArray(reply) ? reply.map(strings) : []);
 
-/** KEYS: replica hash, replicas set, epoch counter. ARGV: id, startedAt, version, leaseMs. The new epoch. */
+/** KEYS: replica hash, replicas set, epoch counter. ARGV: id, startedAt, version, leaseMs, address ('' = none). The new epoch. */
 const JOIN = `
 local epoch = redis.call('INCR', KEYS[3])
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'id', ARGV[1], 'epoch', epoch, 'startedAt', ARGV[2], 'version', ARGV[3])
+redis.call('HSET', KEYS[1], 'id', ARGV[1], 'epoch', epoch, 'startedAt', ARGV[2], 'version', ARGV[3], 'address', ARGV[5])
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[4]))
 redis.call('SADD', KEYS[2], ARGV[1])
 return epoch`;
@@ -51,7 +51,7 @@ type Script<Args extends unknown[], Reply> = RedisScripts[string] & {
 };
 
 export interface ReplicaDirectoryScripts extends RedisScripts {
-  replicaJoin: Script<[keys: [string, string, string], args: [id: string, startedAt: string, version: string, leaseMs: string]], number>;
+  replicaJoin: Script<[keys: [string, string, string], args: [id: string, startedAt: string, version: string, leaseMs: string, address: string]], number>;
   replicaRenew: Script<[replica: string, args: [epoch: string, leaseMs: string]], boolean>;
   replicaLeave: Script<[keys: [string, string], args: [id: string, epoch: string]], void>;
   replicaList: Script<[replicas: string, prefix: string], FlatRecord[]>;
@@ -66,7 +66,7 @@ export const REPLICA_DIRECTORY_SCRIPTS: ReplicaDirectoryScripts = {
   replicaJoin: defineScript({
     SCRIPT: JOIN,
     NUMBER_OF_KEYS: 3,
-    parseCommand: (parser: CommandParser, keys: [string, string, string], args: [string, string, string, string]) => withKeys(parser, keys, args),
+    parseCommand: (parser: CommandParser, keys: [string, string, string], args: [string, string, string, string, string]) => withKeys(parser, keys, args),
     transformReply: (reply: unknown) => Number(reply),
   }),
   replicaRenew: defineScript({

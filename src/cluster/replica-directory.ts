@@ -8,6 +8,8 @@ export interface ReplicaEntry {
   readonly startedAt: number;
   /** The server's version, for operators reading the directory. */
   readonly version: string;
+  /** host:port where it takes forwarded calls (CLUSTER_PORT); unset when it takes none. */
+  readonly address?: string;
 }
 
 export type ReplicaJoin = Omit<ReplicaEntry, 'epoch'>;

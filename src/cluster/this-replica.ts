@@ -1,8 +1,9 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { errorMessage } from '../common/domain-error';
 import { packageVersion } from '../common/version';
 import { InjectSettings } from '../config/config.module';
 import { CLUSTER_SETTINGS, type ClusterSettings } from './cluster.settings';
+import { ClusterListener } from './cluster-listener';
 import { ownerToken, ReplicaDirectory, type ReplicaEntry } from './replica-directory';
 
 /**
@@ -28,6 +29,8 @@ export class ThisReplica implements OnApplicationBootstrap, OnApplicationShutdow
   constructor(
     private readonly directory: ReplicaDirectory,
     @InjectSettings(CLUSTER_SETTINGS) private readonly settings: ClusterSettings,
+    /** Where this replica takes forwarded calls, registered with its lease (none without CLUSTER_PORT). */
+    @Optional() private readonly listener?: ClusterListener,
   ) {}
 
   /** REPLICA_ID. */
@@ -64,14 +67,15 @@ export class ThisReplica implements OnApplicationBootstrap, OnApplicationShutdow
   }
 
   private async join(): Promise<void> {
-    const entry = await this.directory.join({ id: this.settings.replicaId, startedAt: Date.now(), version: packageVersion() }, this.settings.replicaLeaseMs);
+    const address = this.listener?.address();
+    const entry = await this.directory.join({ id: this.settings.replicaId, startedAt: Date.now(), version: packageVersion(), ...(address && { address }) }, this.settings.replicaLeaseMs);
     this.entry = entry;
     if (this.left) {
       // leave() came while this join was under way: give this lease up too.
       await this.directory.leave(entry.id, entry.epoch).catch(() => undefined);
       return;
     }
-    this.logger.log(`Replica ${entry.id} joined as ${ownerToken(entry.id, entry.epoch)} (lease ${this.settings.replicaLeaseMs} ms)`);
+    this.logger.log(`Replica ${entry.id} joined as ${ownerToken(entry.id, entry.epoch)} (lease ${this.settings.replicaLeaseMs} ms${address ? `, forwarded calls at ${address}` : ''})`);
   }
 
   /** One renewal; skipped while the previous one is still going. */

@@ -17,6 +17,7 @@ import { McpController } from './mcp.controller';
 import { McpMetrics } from './mcp.metrics';
 import { McpServerFactory } from './mcp-server.factory';
 import { RecordingResources } from './recording.resources';
+import { ReplicaForwarding } from './replica-forwarding';
 import { TrajectoryResources } from './trajectory.resources';
 import { ShutdownCoordinator } from './shutdown.coordinator';
 import { DashboardTools } from './tools/dashboard.tools';
@@ -34,6 +35,7 @@ import { ToolRunner } from './tools/tool-runner';
     ConnectionSweeper,
     McpSessions,
     McpEndpoint,
+    ReplicaForwarding,
     McpMetrics,
     McpServerFactory,
     ToolRunner,

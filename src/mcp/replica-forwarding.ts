@@ -1,0 +1,177 @@
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { setPrincipal, type Identity } from '../auth/auth.module';
+import {
+  ClusterListener,
+  encodeIdentity,
+  FORWARD_HEADERS,
+  FORWARDED_PATH,
+  InMemoryMcpSessionRegistry,
+  McpSessionRegistry,
+  parseOwner,
+  ReplicaDirectory,
+  type ReplicaEntry,
+  SessionRegistry,
+  signCall,
+  ThisReplica,
+  type ForwardedCall,
+} from '../cluster/cluster.module';
+import { CLUSTER_SETTINGS, type ClusterSettings } from '../cluster/cluster.settings';
+import { errorMessage } from '../common/domain-error';
+import { InjectSettings } from '../config/config.module';
+import { rpcError } from './mcp-errors';
+import { McpEndpoint } from './mcp-endpoint';
+
+/** How long the owner may take to accept the connection of a forwarded call. */
+const CONNECT_TIMEOUT_MS = 5_000;
+/** The client's request headers that travel with a forwarded call (the MCP ones; never Authorization or cookies). */
+const PASSED_HEADERS = ['content-type', 'accept', 'mcp-protocol-version', 'mcp-method', 'mcp-name', 'mcp-session-id'] as const;
+/** Hop-by-hop headers of the owner's answer, not passed back. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'upgrade', 'trailer', 'te']);
+/** URIs of the resources a session's replica keeps on its own disk. */
+const SESSION_RESOURCE = /^(?:recording|trajectory):\/\/([^/?#]+)/;
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Replicas serving each other's sessions (CLUSTER_PORT, with REDIS_URL). A session's computer lives in one replica
+ * (an `xvfb` desktop is a process tree there), so a call that addresses it — a tool call naming it or using a 2025
+ * MCP session's default session, a read of its recordings — is served by that replica. When such a call reaches
+ * another replica, that replica sends the whole HTTP request, as the client sent it, to the owner's cluster port
+ * and streams the owner's answer back; closing the client's stream closes the forwarded one (a 2026-era cancel).
+ *
+ * The owner's address comes only from the replica directory, where each replica registers its own; a call is
+ * forwarded only to the live incarnation that the session's record names, signed with CLUSTER_SECRET, and a call
+ * taken on the cluster port is served there, never forwarded again. Anything else is served where it arrives.
+ */
+@Injectable()
+export class ReplicaForwarding implements OnModuleInit {
+  private readonly logger = new Logger('McpController');
+
+  constructor(
+    private readonly listener: ClusterListener,
+    private readonly registry: SessionRegistry,
+    private readonly mcpSessions: McpSessionRegistry,
+    private readonly directory: ReplicaDirectory,
+    private readonly replica: ThisReplica,
+    private readonly endpoint: McpEndpoint,
+    @InjectSettings(CLUSTER_SETTINGS) private readonly settings: ClusterSettings,
+  ) {}
+
+  onModuleInit(): void {
+    if (this.listener.enabled) this.listener.serve((req, res, call) => this.serveForwarded(req, res, call));
+  }
+
+  /**
+   * Forwards the request to the replica that holds the computer of the session it addresses, when that is another
+   * live replica; true when it did (the answer is on its way), false when this replica serves it.
+   */
+  async forwardIfElsewhere(req: IncomingMessage, res: ServerResponse, identity: Identity, body: unknown): Promise<boolean> {
+    if (!this.settings.forwarding || req.method !== 'POST') return false;
+    // Should the registry not answer, the call is served here, where it gets the error in its protocol's form.
+    const owner = await this.ownerOf(req, identity.principal, body).catch((e: unknown) => {
+      this.logger.debug(`Could not tell which replica holds the call's session: ${errorMessage(e)}`);
+      return undefined;
+    });
+    if (!owner) return false;
+    await this.forward(owner, req, res, identity, body);
+    return true;
+  }
+
+  /** The live replica, other than this one, holding the computer of the session the request addresses. */
+  private async ownerOf(req: IncomingMessage, principal: string, body: unknown): Promise<ReplicaEntry | undefined> {
+    if (!isObject(body) || !isObject(body.params)) return undefined;
+    // A 2025 request is served from its MCP session's record: the owner can serve it only when the records are shared.
+    if (req.headers['mcp-session-id'] !== undefined && this.mcpSessions instanceof InMemoryMcpSessionRegistry) return undefined;
+    let sessionId: string | undefined;
+    if (body.method === 'tools/call') {
+      const args = body.params.arguments;
+      if (isObject(args) && typeof args.session_id === 'string') sessionId = args.session_id;
+      else {
+        // A 2025 call without session_id uses its MCP session's default session.
+        const sid = req.headers['mcp-session-id'];
+        const record = typeof sid === 'string' ? await this.mcpSessions.get(sid) : undefined;
+        if (record?.principal === principal) sessionId = record.defaultSession;
+      }
+    } else if (body.method === 'resources/read' && typeof body.params.uri === 'string') {
+      sessionId = SESSION_RESOURCE.exec(body.params.uri)?.[1];
+    }
+    if (sessionId === undefined) return undefined;
+    const record = await this.registry.get(principal, sessionId);
+    if (!record?.owner || record.lost || record.owner === this.replica.owner) return undefined;
+    const parsed = parseOwner(record.owner);
+    const entry = parsed && (await this.directory.get(parsed.id));
+    // Gone, restarted, or taking no forwarded calls: served here, where the session answers why it cannot go on.
+    if (!entry || entry.epoch !== parsed.epoch || !entry.address) return undefined;
+    return entry;
+  }
+
+  private async forward(owner: ReplicaEntry, req: IncomingMessage, res: ServerResponse, identity: Identity, body: unknown): Promise<void> {
+    const secret = this.settings.forwarding!.secret;
+    const payload = Buffer.from(JSON.stringify(body));
+    const target = `${owner.id}@${owner.epoch}`;
+    const wireIdentity = encodeIdentity(identity);
+    const time = Date.now();
+    const headers: Record<string, string> = {
+      'content-length': String(payload.length),
+      [FORWARD_HEADERS.identity]: wireIdentity,
+      [FORWARD_HEADERS.target]: target,
+      [FORWARD_HEADERS.time]: String(time),
+      [FORWARD_HEADERS.from]: this.replica.owner,
+      [FORWARD_HEADERS.signature]: signCall(secret, { method: 'POST', path: FORWARDED_PATH, target, identity: wireIdentity, time, body: payload }),
+    };
+    for (const name of PASSED_HEADERS) {
+      const v = req.headers[name];
+      if (typeof v === 'string') headers[name] = v;
+    }
+    const [host, port] = splitAddress(owner.address!);
+    await new Promise<void>((resolve) => {
+      let answered = false;
+      const upstream = httpRequest({ host, port, method: 'POST', path: FORWARDED_PATH, headers, timeout: CONNECT_TIMEOUT_MS }, (answer) => {
+        answered = true;
+        upstream.setTimeout(0);
+        const passed: Record<string, string | string[]> = {};
+        for (const [name, value] of Object.entries(answer.headers)) if (value !== undefined && !HOP_BY_HOP.has(name)) passed[name] = value;
+        res.writeHead(answer.statusCode ?? 502, passed);
+        res.flushHeaders();
+        answer.pipe(res);
+        answer.on('end', resolve);
+        answer.on('error', () => {
+          res.destroy();
+          resolve();
+        });
+      });
+      // The client went away (a 2026-era cancel closes its stream): so does the forwarded call, and the owner stops it.
+      res.on('close', () => {
+        if (!res.writableFinished) upstream.destroy();
+        resolve();
+      });
+      upstream.on('timeout', () => upstream.destroy(new Error(`no connection within ${CONNECT_TIMEOUT_MS} ms`)));
+      upstream.on('error', (e) => {
+        if (!answered) {
+          this.logger.warn(`Could not forward a call to replica ${target} at ${owner.address}: ${errorMessage(e)}`);
+          rpcError(res, 503, -32000, `The server replica ${owner.id} that holds this session's computer did not answer (${errorMessage(e)}). Retry shortly.`, { 'Retry-After': '1' });
+        } else res.destroy();
+        resolve();
+      });
+      upstream.end(payload);
+    });
+  }
+
+  /** A call another replica forwarded here (its signature already checked by the ClusterListener). */
+  private async serveForwarded(req: IncomingMessage, res: ServerResponse, call: ForwardedCall): Promise<void> {
+    if (call.target !== this.replica.owner) {
+      // Meant for an earlier incarnation of this replica (it restarted since): its sessions went with it.
+      return rpcError(res, 409, -32000, `This call was meant for replica ${call.target}, which is no longer running here (${this.replica.owner} is). Retry.`);
+    }
+    setPrincipal(req, call.identity);
+    this.logger.debug(`Serving a call forwarded by ${call.from.slice(0, 80)} for ${call.identity.principal}`);
+    await this.endpoint.serve(req, res, call.identity.principal, call.body);
+  }
+}
+
+function splitAddress(address: string): [string, number] {
+  const i = address.lastIndexOf(':');
+  const host = address.slice(0, i).replace(/^\[(.*)\]$/, '$1');
+  return [host, Number(address.slice(i + 1))];
+}

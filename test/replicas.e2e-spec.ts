@@ -1,0 +1,151 @@
+import { Client as V2Client, StreamableHTTPClientTransport as V2HttpTransport } from '@modelcontextprotocol/client';
+import { createHash, createHmac } from 'node:crypto';
+import { request } from 'node:http';
+import { createClient } from 'redis';
+import { textOf } from './support/app';
+import { startRedisServer, type RedisServer } from './support/redis-server';
+import { spawnServer, type ServerProcess } from './support/server-process';
+import { pidsNamed, xvfbPids } from './support/processes';
+import { waitFor } from './support/wait-for';
+
+const SECRET = 'e2e-cluster-secret-0123456789abcdef0123456789';
+type Replica = ServerProcess & { stop(ms: number): Promise<void>; clusterPort: number };
+
+/**
+ * Several server processes sharing one Redis, each with its own xvfb desktops: a call for a session reaches the
+ * replica that holds its desktop, whichever replica the client talks to (CLUSTER_PORT forwarding).
+ */
+describe('replicas forwarding calls to the replica that holds the desktop', () => {
+  let redis: RedisServer;
+  let admin: ReturnType<typeof createClient>;
+  const replicas: Replica[] = [];
+  const clients: V2Client[] = [];
+
+  async function replica(id: string): Promise<Replica> {
+    const server = await spawnServer({
+      COMPUTER_PROVIDER: 'xvfb',
+      DESKTOP_PROFILE: 'minimal',
+      POOL_MIN_WARM: '0',
+      REDIS_URL: redis.url,
+      REPLICA_ID: id,
+      CLUSTER_PORT: '0',
+      CLUSTER_HOST: '127.0.0.1',
+      CLUSTER_ADDRESS: '127.0.0.1',
+      CLUSTER_SECRET: SECRET,
+    });
+    const port = Number(/Taking calls forwarded by other replicas on 127\.0\.0\.1:(\d+)/.exec(server.output())?.[1]);
+    const r = { ...server, clusterPort: port };
+    replicas.push(r);
+    return r;
+  }
+
+  /** An SDK 2 client speaking 2026-07-28 (each request stands alone, so any replica may take it). */
+  async function client(server: ServerProcess): Promise<V2Client> {
+    const c = new V2Client({ name: 'e2e-replicas', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+    await c.connect(new V2HttpTransport(new URL(server.url)));
+    clients.push(c);
+    return c;
+  }
+  const run = async (c: V2Client, session: string, command: string) => textOf(await c.callTool({ name: 'run_command', arguments: { session_id: session, command } }));
+
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    admin = createClient({ url: redis.url });
+    admin.on('error', () => undefined);
+    await admin.connect();
+  });
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close().catch(() => undefined)));
+    await Promise.all(replicas.splice(0).map((r) => r.stop(5_000)));
+    await admin.flushAll();
+  });
+  afterAll(async () => {
+    admin?.destroy();
+    await redis?.stop();
+  });
+
+  it('serves a session from any replica on the one desktop that holds it: no second desktop, the same files', async () => {
+    const a = await replica('pod-a');
+    const b = await replica('pod-b');
+    const onA = await client(a);
+    const onB = await client(b);
+    expect(await run(onA, 'work', 'echo from-a > ~/mark; echo written')).toMatch(/written/);
+    expect(xvfbPids(a.proc.pid)).toHaveLength(1);
+
+    // Through pod-b: the call goes to pod-a, which holds the desktop; pod-b starts none of its own.
+    expect(await run(onB, 'work', 'cat ~/mark')).toMatch(/from-a/);
+    const shot = await onB.callTool({ name: 'screenshot_cua', arguments: { session_id: 'work' } });
+    expect(shot.isError).toBeFalsy();
+    expect(shot.content.some((c) => c.type === 'image')).toBe(true);
+    expect(xvfbPids(b.proc.pid)).toHaveLength(0);
+    expect(xvfbPids(a.proc.pid)).toHaveLength(1);
+    // And the other way round: a session opened through pod-b lives on pod-b.
+    expect(await run(onB, 'other', 'echo from-b > ~/mark; echo written')).toMatch(/written/);
+    expect(await run(onA, 'other', 'cat ~/mark')).toMatch(/from-b/);
+    expect(xvfbPids(b.proc.pid)).toHaveLength(1);
+    expect(b.output()).not.toContain(SECRET);
+    expect(a.output()).not.toContain(SECRET);
+  });
+
+  it('a client closing its stream on the entry replica stops the call on the replica that runs it', async () => {
+    const a = await replica('pod-a');
+    const b = await replica('pod-b');
+    const onA = await client(a);
+    const onB = await client(b);
+    await run(onA, 'work', 'true');
+    const ac = new AbortController();
+    const running = onB.callTool({ name: 'run_command', arguments: { session_id: 'work', command: 'sleep 120; echo never' } }, { signal: ac.signal }).catch((e: Error) => e);
+    // The command runs in pod-a's desktop sandbox, a process under pod-a (none under pod-b).
+    await waitFor('the sleep to run under pod-a', () => pidsNamed('sleep', a.proc.pid).length === 1, 15_000, 100);
+    expect(pidsNamed('sleep', b.proc.pid)).toEqual([]);
+    ac.abort();
+    expect(await running).toBeInstanceOf(Error);
+    await waitFor('pod-a to stop the forwarded command', () => pidsNamed('sleep', a.proc.pid).length === 0, 15_000, 100);
+  });
+
+  it('the cluster port takes only calls signed with CLUSTER_SECRET, each once, and for this very replica', async () => {
+    const a = await replica('pod-a');
+    const body = Buffer.from(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: { _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} } } }));
+    const owner = await admin.hGet('cua:{r}:replica:pod-a', 'epoch');
+    const identity = Buffer.from(JSON.stringify({ principal: 'mallory', via: 'api-key', permissions: ['computers:use'] })).toString('base64url');
+    const signed = (secret: string, target: string, time = Date.now()) => {
+      const digest = createHash('sha256').update(body).digest('hex');
+      const sig = createHmac('sha256', secret).update(['POST', '/cluster/mcp', target, String(time), identity, digest].join('\n')).digest('hex');
+      return { 'x-cua-identity': identity, 'x-cua-target': target, 'x-cua-time': String(time), 'x-cua-signature': sig };
+    };
+    const post = (headers: Record<string, string>, path = '/cluster/mcp') =>
+      new Promise<{ status: number; text: string }>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port: a.clusterPort, method: 'POST', path, headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/list', ...headers } }, (res) => {
+          let text = '';
+          res.on('data', (d: Buffer) => (text += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    const target = `pod-a@${owner}`;
+    expect((await post({})).status).toBe(401);
+    expect((await post(signed('not-the-secret-0123456789abcdef0123456789', target))).status).toBe(401);
+    expect((await post(signed(SECRET, target, Date.now() - 120_000))).status).toBe(401);
+    expect((await post(signed(SECRET, target), '/mcp')).status).toBe(404);
+    expect((await post(signed(SECRET, `pod-a@${Number(owner) + 100}`))).status).toBe(409);
+    const good = signed(SECRET, target);
+    const first = await post(good);
+    expect(first.status).toBe(200);
+    expect(first.text).toContain('screenshot_cua');
+    expect((await post(good)).status).toBe(409); // the same signed call again: a replay
+    expect(a.output()).toMatch(/Refused a forwarded call from 127\.0\.0\.1: no valid signature/);
+  });
+
+  it('a session whose replica is gone is not forwarded anywhere: the replica asked answers SESSION_LOST', async () => {
+    const b = await replica('pod-b');
+    const onB = await client(b);
+    // A record naming a replica that never registered: nothing to connect to, so nothing is connected to.
+    await admin.hSet('cua:{r}:s:anonymous:ghost', { id: 'ghost', principal: 'anonymous', kind: 'named', createdAt: '1', lastActivityAt: String(Date.now()), idleTimeoutMs: '600000', owner: 'pod-x@999' });
+    await admin.zAdd('cua:{r}:sessions', { score: Date.now() + 600_000, value: 'anonymous:ghost' });
+    await admin.sAdd('cua:{r}:p:anonymous', 'anonymous:ghost');
+    const r = await onB.callTool({ name: 'screenshot_cua', arguments: { session_id: 'ghost' } });
+    expect(textOf(r)).toMatch(/\[SESSION_LOST\] Session "ghost" is lost: the server replica pod-x that held its computer has stopped/);
+    expect(b.output()).not.toMatch(/Could not forward a call/);
+  });
+});

@@ -154,6 +154,10 @@ describe(RfbClientFilter.name, () => {
     it('removes the ExtendedMouseButtons pseudo-encoding (-316) from SetEncodings, so a PointerEvent is always 6 bytes', () => {
       expect(run(control(), cat(HANDSHAKE_IN, setEncodings(-316, 7, -316, -223)))).toEqual(cat(HANDSHAKE_OUT, setEncodings(7, -223)));
       expect(run(control(), cat(HANDSHAKE_IN, setEncodings(-316)))).toEqual(cat(HANDSHAKE_OUT, setEncodings()));
+    });
+
+    it('removes the QEMU extended key event pseudo-encoding (-258), so every key is a keysym and a press and its release always pair', () => {
+      expect(run(control(), cat(HANDSHAKE_IN, setEncodings(7, -258, -223, -316)))).toEqual(cat(HANDSHAKE_OUT, setEncodings(7, -223)));
       expect(run(control(), cat(HANDSHAKE_IN, setEncodings()))).toEqual(cat(HANDSHAKE_OUT, setEncodings()));
     });
 

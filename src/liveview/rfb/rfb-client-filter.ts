@@ -30,6 +30,13 @@
  *   does not read) would say so. Without it, the filter and the server always agree where every
  *   message ends, so nothing can be smuggled past the filter; the cost is the back and forward
  *   mouse buttons.
+ * - SetEncodings also loses the QEMU extended key event pseudo-encoding (-258), so a viewer sends every
+ *   key as a plain KeyEvent (a keysym). noVNC sends plain KeyEvents until the server's first update
+ *   says it takes the extended ones, then switches: a key pressed just before the switch and released
+ *   just after reached TigerVNC as a keysym press and a scancode release, which it does not pair, so it
+ *   dropped the release, the key stayed down in the X server, and the next press of that key was
+ *   swallowed (a person typing right after taking control lost a letter, about one page in ten).
+ *   X0tigervnc maps keysyms either way (its RawKeyboard is off), so nothing is lost by it.
  */
 
 /** A malformed or unsupported client-to-server RFB stream; the connection must be closed. */
@@ -52,6 +59,9 @@ export const RFB_MAX_ENCODINGS = 1024;
 /** Longest Fence payload (the extension's own limit). */
 const MAX_FENCE_PAYLOAD = 64;
 const EXTENDED_MOUSE_BUTTONS = -316;
+const QEMU_EXTENDED_KEY_EVENT = -258;
+/** Pseudo-encodings a viewer may not ask for (see the header). */
+const REMOVED_ENCODINGS: ReadonlySet<number> = new Set([EXTENDED_MOUSE_BUTTONS, QEMU_EXTENDED_KEY_EVENT]);
 const SECURITY_NONE = 1;
 
 type Phase = 'version' | 'security' | 'clientInit' | 'messages';
@@ -241,7 +251,7 @@ export class RfbClientFilter {
           this.droppedByKind[kind]++;
           return undefined;
         }
-        return message[0] === 2 ? withoutExtendedMouseButtons(message) : message;
+        return message[0] === 2 ? withoutRemovedEncodings(message) : message;
       }
     }
   }
@@ -277,13 +287,13 @@ export class RfbClientFilter {
   }
 }
 
-/** A SetEncodings message without the ExtendedMouseButtons pseudo-encoding (the same buffer if it had none). */
-function withoutExtendedMouseButtons(message: Buffer): Buffer {
+/** A SetEncodings message without the removed pseudo-encodings (the same buffer if it had none). */
+function withoutRemovedEncodings(message: Buffer): Buffer {
   const count = message.readUInt16BE(2);
   const kept: number[] = [];
   for (let i = 0; i < count; i++) {
     const encoding = message.readInt32BE(4 + 4 * i);
-    if (encoding !== EXTENDED_MOUSE_BUTTONS) kept.push(encoding);
+    if (!REMOVED_ENCODINGS.has(encoding)) kept.push(encoding);
   }
   if (kept.length === count) return message;
   const out = Buffer.alloc(4 + 4 * kept.length);

@@ -99,26 +99,16 @@ describe('Live view in a browser', () => {
     await boot();
     for (let i = 0; i < 5; i++) {
       const page = await browser.newPage({ viewport: { width: 1000, height: 750 } });
-      await page.addInitScript(() => {
-        const w = window as unknown as { __kinds: number[] };
-        w.__kinds = [];
-        const send = WebSocket.prototype.send;
-        WebSocket.prototype.send = function (this: WebSocket, data: Parameters<WebSocket['send']>[0]) {
-          const u = data instanceof ArrayBuffer ? new Uint8Array(data) : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : undefined;
-          // Key messages: 4 (KeyEvent, a keysym) and 255/0 (QEMU extended key event, a scancode).
-          if (u && (u[0] === 4 || (u[0] === 255 && u[1] === 0))) w.__kinds.push(u[0]);
-          return send.call(this, data);
-        };
-      });
+      await page.addInitScript(recordKeyMessages);
       await page.goto((await link({ control: true })).url);
       await waitFor('control', async () => (await status(page)).startsWith('You have control'), 15_000);
-      await page.evaluate(() => (document.querySelector('#screen canvas') as HTMLCanvasElement).focus());
+      await page.locator('#screen canvas').focus();
       const typed = `touch /tmp/typed${i}\n`;
       await page.keyboard.type(typed, { delay: 40 });
       await page.locator('#release').click();
       await waitFor('the page to watch again', async () => (await status(page)).startsWith('Watching'));
       await waitFor(`the file typed on page ${i}`, () => fileExists(`typed${i}`), 10_000);
-      const kinds = await page.evaluate(() => (window as unknown as { __kinds: number[] }).__kinds);
+      const kinds = await page.evaluate(() => (globalThis as unknown as KeyLog).keyMessages);
       // Each key pressed and released, every one a KeyEvent.
       expect(kinds).toEqual(Array.from({ length: 2 * typed.length }, () => 4));
       await page.close();
@@ -276,4 +266,24 @@ async function rawKeys(text: string): Promise<void> {
   ws.send(new Uint8Array([3, 0, 0, 0, 0, 0, 0, 16, 0, 16]));
   await need(before + 4);
   ws.close();
+}
+
+/** What recordKeyMessages keeps in the page. */
+type KeyLog = { keyMessages: number[] };
+
+/**
+ * In the page, before its scripts: notes the type of every key message it sends on a WebSocket — 4 (KeyEvent,
+ * a keysym) or 255 (QEMU extended key event, a scancode). Sent there as source text.
+ */
+function recordKeyMessages(): void {
+  type Sendable = ArrayBuffer | ArrayBufferView | string | Blob;
+  const page = globalThis as unknown as KeyLog & { WebSocket: { prototype: { send(data: Sendable): void } } };
+  page.keyMessages = [];
+  const proto = page.WebSocket.prototype;
+  const send = proto.send;
+  proto.send = function (this: unknown, data: Sendable) {
+    const u = data instanceof ArrayBuffer ? new Uint8Array(data) : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : undefined;
+    if (u && (u[0] === 4 || (u[0] === 255 && u[1] === 0))) page.keyMessages.push(u[0]);
+    send.call(this, data);
+  };
 }

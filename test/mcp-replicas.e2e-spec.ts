@@ -73,6 +73,13 @@ describe('2025-era MCP sessions across two replicas sharing Redis', () => {
   const rawCall = async (server: Server, key: string, sid: string, id: string, name: string, args: Record<string, unknown> = {}) =>
     answerOf(await post(server, key, { jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } }, sid), id);
 
+  /** How many tasks the principal's sessions run on that replica, as get_session_stats through it says. */
+  const tasksOn = async (server: Server, key: string, sid: string) => {
+    const r = await rawCall(server, key, sid, `stats-${Date.now()}`, 'get_session_stats');
+    const stats = r.result?.structuredContent as { sessions: Record<string, { active_tasks: number }> };
+    return Object.values(stats.sessions).reduce((n, s) => n + s.active_tasks, 0);
+  };
+
   beforeAll(async () => {
     redis = await startRedisServer();
     admin = createClient({ url: redis.url });
@@ -166,11 +173,7 @@ describe('2025-era MCP sessions across two replicas sharing Redis', () => {
     // The answer's headers come with the first bytes on its stream (an event, or the SDK's keep-alive after 15 s): not awaited yet.
     const started = post(a, KEY_A, { jsonrpc: '2.0', id: 'call-1', method: 'tools/call', params: { name: 'run_cua_task', arguments: { task: 'a long one' } } }, sid);
     started.catch(() => undefined); // awaited below; should the test fail before that, its rejection is no one's
-    type Stats = { sessions: Record<string, { active_tasks: number }> };
-    const tasksOnA = async () => {
-      const r = await rawCall(a, KEY_A, sid!, `stats-${Date.now()}`, 'get_session_stats');
-      return Object.values((r.result?.structuredContent as Stats).sessions).reduce((n, s) => n + s.active_tasks, 0);
-    };
+    const tasksOnA = () => tasksOn(a, KEY_A, sid!);
     await waitFor('the task to run on pod-a', async () => (await tasksOnA()) === 1, 15_000, 100);
 
     const cancel = await post(b, KEY_A, { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'call-1', reason: 'changed my mind' } }, sid);
@@ -185,8 +188,11 @@ describe('2025-era MCP sessions across two replicas sharing Redis', () => {
     await waitFor('pod-a to log what it stopped', () => a.output().includes(`MCP session ${sid}: the client cancelled request(s) call-1; stopped 1 call(s)`), 5_000);
   });
 
-  it('while Redis is away, MCP-session requests get 503 REGISTRY_UNAVAILABLE on both replicas; once it is back they are served again', async () => {
+  it('while Redis is away, MCP-session requests get 503 REGISTRY_UNAVAILABLE on both replicas, a cancellation still stops a call where it runs; once Redis is back they are served again', async () => {
     const { sid } = await initialize(a, KEY_A);
+    const running = post(a, KEY_A, { jsonrpc: '2.0', id: 'long', method: 'tools/call', params: { name: 'run_cua_task', arguments: { task: 'a long one' } } }, sid);
+    running.catch(() => undefined); // awaited below
+    await waitFor('the task to run on pod-a', async () => (await tasksOn(a, KEY_A, sid!)) === 1, 15_000, 100);
     await redis.kill();
     try {
       const refused = await initialize(b, KEY_A);
@@ -194,6 +200,11 @@ describe('2025-era MCP sessions across two replicas sharing Redis', () => {
       expect(refused.error?.message).toMatch(new RegExp(`^\\[REGISTRY_UNAVAILABLE\\] The session registry \\(Redis at 127\\.0\\.0\\.1:${redis.port}\\) is unreachable: .*Retry shortly\\.$`));
       const inSession = await post(a, KEY_A, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, sid);
       expect([inSession.status, (await answerOf(inSession, null)).error?.message]).toEqual([503, expect.stringMatching(/^\[REGISTRY_UNAVAILABLE\]/)]);
+      // The replica running the call stops it, though it cannot check the MCP session (only that principal's call of it can match).
+      const cancel = await post(a, KEY_A, { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'long' } }, sid);
+      expect(cancel.status).toBe(503);
+      const result = (await answerOf(await running, 'long')).result!;
+      expect(textOf(result)).toMatch(/\[CANCELLED\] The client cancelled the call\./);
     } finally {
       await redis.restart();
     }

@@ -73,6 +73,20 @@ describe(McpCancellations.name, () => {
     expect(textOf(await running)).toMatch(/CANCELLED/);
   });
 
+  it('cancelledHere, for a POST whose MCP session could not be checked, stops the principal\'s call here and tells nobody', async () => {
+    const bus = new InMemoryClusterBus();
+    const told: unknown[] = [];
+    bus.onCancel((n) => told.push(n));
+    const a = replica(bus);
+    const alices = a.longCall('alice', 'c');
+    const bobs = a.longCall('bob', 'c');
+    a.sut.cancelledHere(SID, 'alice', [cancelled('c', 'registry away')]);
+    expect(textOf(await alices)).toMatch(/^\[CANCELLED\] The client cancelled the call: registry away\./);
+    expect([a.tools.count(), told.length]).toEqual([1, 0]);
+    a.sut.cancelledHere(SID, 'bob', [cancelled('c')]);
+    expect(textOf(await bobs)).toMatch(/CANCELLED/);
+  });
+
   describe(noticesOf.name, () => {
     it('takes the cancellations among the messages, one notice per reason, within the bounds of a notice', () => {
       const many = Array.from({ length: 120 }, (_, i) => cancelled(i));

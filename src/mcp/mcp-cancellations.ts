@@ -41,6 +41,14 @@ export class McpCancellations implements OnModuleInit, OnModuleDestroy {
     }
   }
 
+  /**
+   * The same, here only: for a POST whose MCP session could not be checked (the registry is away). Safe without the
+   * check: only calls that came in that MCP session, from that principal, can match.
+   */
+  cancelledHere(sid: string, principal: string, messages: readonly unknown[]): void {
+    for (const notice of noticesOf(sid, principal, messages)) this.stop(notice);
+  }
+
   /** Stops the notice's calls that run here. */
   private stop(notice: CancelNotice): void {
     const reason = notice.reason ? `: ${notice.reason}` : '';

@@ -117,7 +117,11 @@ export class McpEndpoint {
     if (!sid) {
       return rpcErrorResponse(400, -32000, 'Bad Request: no Mcp-Session-Id header. Send an initialize request first, then send its Mcp-Session-Id with every request.');
     }
-    const record = await this.sessions.use(sid, principal);
+    const record = await this.sessions.use(sid, principal).catch((e: unknown) => {
+      // The registry cannot say whether the MCP session exists: a cancellation still stops its calls running here.
+      this.cancellations.cancelledHere(sid, principal, messages);
+      throw e;
+    });
     if (!record) return notFound(sid);
     if (options.authInfo) this.servedFor.set(options.authInfo, sid);
     await this.cancellations.cancelled(sid, principal, messages);

@@ -193,6 +193,11 @@ describe('2025-era MCP sessions across two replicas sharing Redis', () => {
     const running = post(a, KEY_A, { jsonrpc: '2.0', id: 'long', method: 'tools/call', params: { name: 'run_cua_task', arguments: { task: 'a long one' } } }, sid);
     running.catch(() => undefined); // awaited below
     await waitFor('the task to run on pod-a', async () => (await tasksOn(a, KEY_A, sid!)) === 1, 15_000, 100);
+    const mcpConnections = async () => {
+      const res = await fetch(`${a.base}/metrics`);
+      return [res.status, /^cua_mcp_connections (\d+)$/m.exec(await res.text())?.[1]];
+    };
+    expect(await mcpConnections()).toEqual([200, '1']);
     await redis.kill();
     try {
       const refused = await initialize(b, KEY_A);
@@ -205,6 +210,8 @@ describe('2025-era MCP sessions across two replicas sharing Redis', () => {
       expect(cancel.status).toBe(503);
       const result = (await answerOf(await running, 'long')).result!;
       expect(textOf(result)).toMatch(/\[CANCELLED\] The client cancelled the call\./);
+      // The metrics still answer, the MCP sessions counted as they were last seen.
+      expect(await mcpConnections()).toEqual([200, '1']);
     } finally {
       await redis.restart();
     }

@@ -2,6 +2,7 @@ import { createClient } from 'redis';
 import { RedisConnection, RedisSessionRegistry } from '../src/cluster/cluster.module';
 import { hostname } from 'node:os';
 import { redisTarget, replicaIdOf } from '../src/cluster/cluster.settings';
+import { Client as V2Client, StreamableHTTPClientTransport as V2HttpTransport } from '@modelcontextprotocol/client';
 import { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as HttpTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { call, sessionIdOf, startApp, textOf, type TestApp } from './support/app';
@@ -87,27 +88,34 @@ describe('Redis (REDIS_URL)', () => {
 
   it('answers REGISTRY_UNAVAILABLE at once while Redis is away, and serves again once it is back', async () => {
     t = await startApp({ REDIS_URL: redis.url });
-    const client = await t.connect();
-    expect((await call(client, 'screenshot_cua', { session_id: 'work' })).isError).toBeFalsy();
-    await redis.kill();
-    for (const args of [{ session_id: 'work' }, { session_id: 'new' }]) {
-      const r = await call(client, 'screenshot_cua', args);
-      expect(r.isError).toBe(true);
-      expect(textOf(r)).toMatch(new RegExp(`^\\[REGISTRY_UNAVAILABLE\\] The session registry \\(Redis at 127\\.0\\.0\\.1:${redis.port}\\) is unreachable: .*Retry shortly\\.`));
+    // The 2026-07-28 era, which has no MCP session to look up first: what is refused is the tool call itself.
+    const client = new V2Client({ name: 'e2e-v2', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+    await client.connect(new V2HttpTransport(new URL(t.url)));
+    const shoot = async (args: Record<string, unknown>) => (await client.callTool({ name: 'screenshot_cua', arguments: args })) as { isError?: boolean; content: unknown[] };
+    try {
+      expect((await shoot({ session_id: 'work' })).isError).toBeFalsy();
+      await redis.kill();
+      for (const args of [{ session_id: 'work' }, { session_id: 'new' }]) {
+        const r = await shoot(args);
+        expect(r.isError).toBe(true);
+        expect(textOf(r)).toMatch(new RegExp(`^\\[REGISTRY_UNAVAILABLE\\] The session registry \\(Redis at 127\\.0\\.0\\.1:${redis.port}\\) is unreachable: .*Retry shortly\\.`));
+      }
+      await redis.restart();
+      // The restarted Redis is empty (no persistence): "work" is no longer registered, so it ends; the next call opens it afresh.
+      const shot = await waitFor(
+        'a call to succeed again',
+        async () => {
+          const r = await shoot({ session_id: 'work' });
+          return r.isError ? undefined : r;
+        },
+        15_000,
+        200,
+      );
+      expect(sessionIdOf(shot)).toBe('work');
+      expect(await admin.hGet(record('anonymous', 'work'), 'kind')).toBe('named');
+    } finally {
+      await client.close();
     }
-    await redis.restart();
-    // The restarted Redis is empty (no persistence): "work" is no longer registered, so it ends; the next call opens it afresh.
-    const shot = await waitFor(
-      'a call to succeed again',
-      async () => {
-        const r = await call(client, 'screenshot_cua', { session_id: 'work' });
-        return r.isError ? undefined : r;
-      },
-      15_000,
-      200,
-    );
-    expect(sessionIdOf(shot)).toBe('work');
-    expect(await admin.hGet(record('anonymous', 'work'), 'kind')).toBe('named');
   });
 
   it('is ready only while Redis answers: not ready while it is away, ready again once it is back', async () => {
@@ -165,12 +173,14 @@ describe('the server process with REDIS_URL', () => {
       await client.connect(new HttpTransport(new URL(server.url)));
       expect((await call(client, 'screenshot_cua', { session_id: 'work' })).isError).toBeFalsy();
       expect(await admin.hGet(record('anonymous', 'work'), 'kind')).toBe('named');
+      const mcpSession = (client.transport as HttpTransport).sessionId;
       await client.close();
       server.proc.kill('SIGTERM');
       expect(await server.exited).toMatchObject({ code: 0 });
-      // A clean shutdown ends every session, and with it its record, then gives up the replica's lease; only the
-      // epoch counter stays, so that the next replica to join gets a higher epoch.
-      expect(await admin.keys('cua:*')).toEqual(['cua:{r}:epoch']);
+      // A clean shutdown ends every session, and with it its record, then gives up the replica's lease. What stays:
+      // the epoch counter, so that the next replica to join gets a higher epoch, and the MCP session the client left
+      // open without DELETE, which any other replica serves until it is idle too long.
+      expect((await admin.keys('cua:*')).sort()).toEqual(['cua:{r}:epoch', 'cua:{r}:mcp:p:anonymous', `cua:{r}:mcp:s:${mcpSession}`, 'cua:{r}:mcp:sessions']);
       expect(server.output()).not.toContain(PASSWORD);
     } finally {
       await server.stop(2_000);

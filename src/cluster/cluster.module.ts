@@ -1,9 +1,12 @@
 import { Module } from '@nestjs/common';
 import { ClusterListener } from './cluster-listener';
+import { ClusterBus, InMemoryClusterBus } from './cluster-bus';
 import { InMemoryMcpSessionRegistry } from './in-memory-mcp-session-registry';
 import { InMemorySessionRegistry } from './in-memory-session-registry';
 import { McpSessionRegistry } from './mcp-session-registry';
+import { RedisClusterBus } from './redis-cluster-bus';
 import { RedisConnection } from './redis-connection';
+import { RedisMcpSessionRegistry } from './redis-mcp-session-registry';
 import { RedisReplicaDirectory } from './redis-replica-directory';
 import { RedisSessionRegistry } from './redis-session-registry';
 import { InMemoryReplicaDirectory, ReplicaDirectory } from './replica-directory';
@@ -13,10 +16,10 @@ import { ThisReplica } from './this-replica';
 /**
  * What replicas of the server share: the session registry (SessionRegistry), the records of 2025-era MCP sessions
  * (McpSessionRegistry), the directory of live replicas (ReplicaDirectory, with ThisReplica keeping this process's
- * lease in it) and, with REDIS_URL, the connection to Redis (connected at boot, closed at shutdown, its state in
- * readiness). Without REDIS_URL all are in this process's memory; with it, the session registry and the directory
- * are on Redis (the MCP session records stay in memory until their Redis backend is built). Never both for one
- * registry: falling back to memory while Redis is away would fork the state.
+ * lease in it), the notices replicas send each other (ClusterBus: cancelled calls) and, with REDIS_URL, the
+ * connection to Redis (connected at boot, closed at shutdown, its state in readiness). Without REDIS_URL all are in
+ * this process's memory; with it, all are on Redis. Never both for one registry: falling back to memory while Redis
+ * is away would fork the state.
  */
 @Module({
   providers: [
@@ -32,11 +35,21 @@ import { ThisReplica } from './this-replica';
       useFactory: (redis: RedisConnection): SessionRegistry => (redis.enabled ? new RedisSessionRegistry(redis) : new InMemorySessionRegistry()),
       inject: [RedisConnection],
     },
-    { provide: McpSessionRegistry, useClass: InMemoryMcpSessionRegistry },
+    {
+      provide: McpSessionRegistry,
+      useFactory: (redis: RedisConnection): McpSessionRegistry => (redis.enabled ? new RedisMcpSessionRegistry(redis) : new InMemoryMcpSessionRegistry()),
+      inject: [RedisConnection],
+    },
+    {
+      // Redis's subscribes once the application has started and closes at shutdown (its own lifecycle hooks).
+      provide: ClusterBus,
+      useFactory: (redis: RedisConnection): ClusterBus => (redis.enabled ? new RedisClusterBus(redis) : new InMemoryClusterBus()),
+      inject: [RedisConnection],
+    },
     ClusterListener,
     ThisReplica,
   ],
-  exports: [RedisConnection, SessionRegistry, McpSessionRegistry, ReplicaDirectory, ThisReplica, ClusterListener],
+  exports: [RedisConnection, SessionRegistry, McpSessionRegistry, ReplicaDirectory, ThisReplica, ClusterBus, ClusterListener],
 })
 export class ClusterModule {}
 
@@ -48,6 +61,10 @@ export { InMemorySessionRegistry } from './in-memory-session-registry';
 export { McpSessionRegistry } from './mcp-session-registry';
 export type { JsonValue, McpSessionAdmission, McpSessionChanges, McpSessionLimits, McpSessionOpening, McpSessionRecord } from './mcp-session-registry';
 export { InMemoryMcpSessionRegistry } from './in-memory-mcp-session-registry';
+export { RedisMcpSessionRegistry } from './redis-mcp-session-registry';
+export { ClusterBus, InMemoryClusterBus, CANCEL_NOTICE_LIMITS } from './cluster-bus';
+export type { CancelNotice } from './cluster-bus';
+export { RedisClusterBus } from './redis-cluster-bus';
 export { RedisSessionRegistry } from './redis-session-registry';
 export { InMemoryReplicaDirectory, ReplicaDirectory, ownerToken, parseOwner } from './replica-directory';
 export type { ReplicaEntry } from './replica-directory';

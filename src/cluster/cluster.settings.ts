@@ -7,7 +7,7 @@ class ClusterEnv {
   @Setting(
     'The Redis of the shared session registry, `redis://[[user]:password@]host[:port][/db]` (or `rediss://` for TLS). ' +
       "Unset: sessions are kept in this process's memory (one server, nothing to install). " +
-      "Set: the sessions' records, caps and idle times are kept there; the server stops at start when Redis cannot be reached within `REDIS_CONNECT_TIMEOUT_MS`, " +
+      "Set: the records, caps and idle times of sessions and of 2025-era MCP sessions are kept there (an `Mcp-Session-Id` works on every replica); the server stops at start when Redis cannot be reached within `REDIS_CONNECT_TIMEOUT_MS`, " +
       'calls fail at once with `REGISTRY_UNAVAILABLE` and `/health/ready` answers not ready while it is unreachable. ' +
       'Point it at a managed or replicated Redis with persistence in production ([operations.md](operations.md#the-session-registry-redis)).',
     { secret: true },

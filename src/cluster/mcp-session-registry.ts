@@ -56,7 +56,7 @@ export type McpSessionChanges = Partial<Pick<McpSessionRecord, 'logLevel' | 'def
  * exactly one sweeper; each record is ended by exactly one caller. Ids are minted unguessable and unique, so a
  * record is found by its id alone; the caller checks its principal.
  *
- * Backends: InMemoryMcpSessionRegistry (one process). A backend that cannot be reached fails at once with
+ * Backends: InMemoryMcpSessionRegistry (one process) and RedisMcpSessionRegistry (REDIS_URL). A backend that cannot be reached fails at once with
  * REGISTRY_UNAVAILABLE, never queues a change for later.
  */
 export abstract class McpSessionRegistry {

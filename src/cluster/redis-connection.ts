@@ -5,6 +5,7 @@ import { DomainError, errorMessage } from '../common/domain-error';
 import { InjectSettings } from '../config/config.module';
 import { CLUSTER_SETTINGS, type ClusterSettings } from './cluster.settings';
 import { RegistryUnavailableError } from './cluster.errors';
+import { MCP_SESSION_REGISTRY_SCRIPTS, type McpSessionRegistryScripts } from './mcp-session-registry.scripts';
 import { REPLICA_DIRECTORY_SCRIPTS, type ReplicaDirectoryScripts } from './replica-directory.scripts';
 import { SESSION_REGISTRY_SCRIPTS, type SessionRegistryScripts } from './session-registry.scripts';
 
@@ -17,15 +18,17 @@ const CLOSE_TIMEOUT_MS = 2_000;
 /** Replies that mean "Redis cannot serve now" rather than "this command is wrong". */
 const UNAVAILABLE_REPLY = /^(READONLY|LOADING|MASTERDOWN|BUSY|OOM|NOAUTH|WRONGPASS|CLUSTERDOWN|TRYAGAIN|NOREPLICAS)\b/;
 
-/** The Lua scripts of the session registry and the replica directory, by the name the client calls them. */
-type ClusterScripts = SessionRegistryScripts & ReplicaDirectoryScripts;
-const CLUSTER_SCRIPTS: ClusterScripts = { ...SESSION_REGISTRY_SCRIPTS, ...REPLICA_DIRECTORY_SCRIPTS };
+/** The Lua scripts of the session registry, the MCP session registry and the replica directory, by the name the client calls them. */
+type ClusterScripts = SessionRegistryScripts & McpSessionRegistryScripts & ReplicaDirectoryScripts;
+const CLUSTER_SCRIPTS: ClusterScripts = { ...SESSION_REGISTRY_SCRIPTS, ...MCP_SESSION_REGISTRY_SCRIPTS, ...REPLICA_DIRECTORY_SCRIPTS };
 
 /** A client with the cluster's scripts (no modules, no functions, RESP3). */
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export type RegistryClient = RedisClientType<{}, {}, ClusterScripts>;
 
-function createRegistryClient(url: string, connectTimeoutMs: number, reconnect: (retries: number, cause: Error) => number | Error): RegistryClient {
+type Reconnect = (retries: number, cause: Error) => number | Error;
+
+function createRegistryClient(url: string, connectTimeoutMs: number, reconnect: Reconnect): RegistryClient {
   return createClient({
     url,
     name: 'cua-mcp-server',
@@ -36,11 +39,27 @@ function createRegistryClient(url: string, connectTimeoutMs: number, reconnect: 
   });
 }
 
+/** What `open` needs of a node-redis client, whatever its scripts. */
+interface Connectable {
+  on(event: 'error' | 'ready', listener: (e?: unknown) => void): unknown;
+  connect(): Promise<unknown>;
+  destroy(): void;
+}
+
+/** A subscription to a channel, on a connection of its own (RedisConnection.subscribe). */
+export interface RedisSubscription {
+  /** Whether its connection is up now (messages published while it is down never reach it). */
+  readonly ready: boolean;
+  /** Unsubscribes and closes its connection: politely for a moment, then at once. Idempotent. */
+  close(): Promise<void>;
+}
+
 /**
  * The connection to Redis (REDIS_URL), when there is one: connected at boot within REDIS_CONNECT_TIMEOUT_MS or the
  * boot stops with an error naming the host, reconnecting on its own afterwards, closed at shutdown (after the
  * sessions have ended). Every call goes through `call`, which fails at once with REGISTRY_UNAVAILABLE while the
- * connection is down and bounds each call by REDIS_COMMAND_TIMEOUT_MS. The URL and its password are never logged.
+ * connection is down and bounds each call by REDIS_COMMAND_TIMEOUT_MS. Subscriptions (`subscribe`) each get a
+ * connection of their own. The URL and its password are never logged.
  */
 @Injectable()
 export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
@@ -78,12 +97,74 @@ export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
 
   /** Connects within REDIS_CONNECT_TIMEOUT_MS; throws a boot error naming the host (never the password) when it cannot. */
   async connect(): Promise<void> {
+    if (this.client) return;
+    this.client = await this.open(
+      (url, reconnect) => createRegistryClient(url, this.settings.connectTimeoutMs, reconnect),
+      {
+        ready: () => this.onReady(),
+        error: (e) => this.onError(e),
+        wasReady: () => this.wasReady,
+      },
+    );
+  }
+
+  /**
+   * Subscribes `listener` to `channel` on a connection of its own (a subscribed connection carries nothing else),
+   * connected within REDIS_CONNECT_TIMEOUT_MS or throwing like the boot. Afterwards it reconnects with backoff and
+   * subscribes again by itself; messages published while it is away are lost (pub/sub keeps nothing). A lost
+   * connection is said once per outage, with `lostMeans` saying what that costs. The listener must not throw.
+   */
+  async subscribe(channel: string, listener: (message: string) => void, lostMeans: string): Promise<RedisSubscription> {
+    const { redisUrl, connectTimeoutMs } = this.settings;
+    if (redisUrl === undefined) throw new Error('REDIS_URL is not set: there is no Redis to subscribe to');
+    let wasReady = false;
+    let lostSaid = false;
+    const client = await this.open(
+      (url, reconnect) => createClient({ url, name: 'cua-mcp-server-sub', disableOfflineQueue: true, socket: { connectTimeout: connectTimeoutMs, reconnectStrategy: reconnect } }),
+      {
+        ready: () => {
+          if (lostSaid) this.logger.log(`The subscription to ${channel} on Redis at ${this.target} is back`);
+          wasReady = true;
+          lostSaid = false;
+        },
+        error: (e) => {
+          if (!wasReady || lostSaid) return;
+          lostSaid = true;
+          this.logger.warn(`Lost the subscription to ${channel} on Redis at ${this.target}: ${this.redact(errorMessage(e))}. ${lostMeans} Reconnecting.`);
+        },
+        wasReady: () => wasReady,
+      },
+    );
+    try {
+      await withTimeout(client.subscribe(channel, (message) => listener(message)), connectTimeoutMs, () => new Error(`no answer to SUBSCRIBE within ${connectTimeoutMs} ms`));
+    } catch (e) {
+      client.destroy();
+      throw new Error(`Cannot subscribe to ${channel} on Redis at ${this.target}: ${this.redact(errorMessage(e))}`);
+    }
+    let closed = false;
+    return {
+      get ready() {
+        return !closed && client.isReady;
+      },
+      close: async () => {
+        if (closed) return;
+        closed = true;
+        await closePolitely(client);
+      },
+    };
+  }
+
+  /**
+   * A connected client from `create`: within REDIS_CONNECT_TIMEOUT_MS (a refused password at once) or a boot error
+   * naming the host (never the password); afterwards it reconnects with backoff for as long as it takes. Its
+   * `error` events (one per failed reconnection) go to `watch`: a client without a handler would end the process.
+   */
+  private async open<C extends Connectable>(create: (url: string, reconnect: Reconnect) => C, watch: { ready(): void; error(e: unknown): void; wasReady(): boolean }): Promise<C> {
     const { redisUrl, connectTimeoutMs } = this.settings;
     if (redisUrl === undefined) throw new Error('REDIS_URL is not set: there is no Redis to connect to');
-    if (this.client) return;
     const deadline = Date.now() + connectTimeoutMs;
-    const client = createRegistryClient(redisUrl, connectTimeoutMs, (retries, cause) => {
-      if (!this.wasReady) {
+    const client = create(redisUrl, (retries, cause) => {
+      if (!watch.wasReady()) {
         // At boot: a refused password will not get better; anything else is retried until the deadline.
         const left = deadline - Date.now();
         if (cause instanceof ErrorReply || left <= 0) return cause;
@@ -94,15 +175,14 @@ export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
     let lastError: unknown;
     client.on('error', (e: unknown) => {
       lastError = e;
-      this.onError(e);
+      watch.error(e);
     });
-    client.on('ready', () => this.onReady());
-    this.client = client;
+    client.on('ready', () => watch.ready());
     try {
       // The reconnection strategy gives up at the deadline with the last failure; this bounds a connect that hangs.
       await withTimeout(client.connect(), connectTimeoutMs + CONNECT_GRACE_MS, () => new Error(lastError === undefined ? `no answer within ${connectTimeoutMs} ms` : errorMessage(lastError)));
+      return client;
     } catch (e) {
-      this.client = undefined;
       client.destroy();
       const cause = e instanceof ReconnectStrategyError ? e.originalError : e;
       throw new Error(
@@ -116,9 +196,7 @@ export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
   async close(): Promise<void> {
     const client = this.client;
     this.client = undefined;
-    if (!client) return;
-    if (!client.isReady) return client.destroy();
-    await withTimeout(client.close(), CLOSE_TIMEOUT_MS, () => new Error('close timed out')).catch(() => client.destroy());
+    if (client) await closePolitely(client);
   }
 
   /**
@@ -181,4 +259,13 @@ export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
     }
     return out;
   }
+}
+
+/** Closes a client: politely (pending replies still arrive) for a moment, at once when it is down or that takes too long. */
+async function closePolitely(client: { isReady: boolean; close(): Promise<unknown>; destroy(): void }): Promise<void> {
+  if (!client.isReady) return client.destroy();
+  await withTimeout(client.close(), CLOSE_TIMEOUT_MS, () => new Error('close timed out')).then(
+    () => undefined,
+    () => client.destroy(),
+  );
 }

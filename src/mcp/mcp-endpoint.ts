@@ -19,14 +19,14 @@ import { toNodeHandler, type NodeMcpRequestHandler } from '@modelcontextprotocol
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ANONYMOUS } from '../auth/auth.module';
 import type { JsonValue, McpSessionRecord } from '../cluster/cluster.module';
-import { DomainError, DomainErrorCode, errorMessage } from '../common/domain-error';
+import { errorMessage } from '../common/domain-error';
 import { withLogFields } from '../common/log-context';
 import { DrainState } from '../lifecycle/lifecycle.module';
-import { rpcErrorResponse } from './mcp-errors';
+import { McpCancellations } from './mcp-cancellations';
+import { rpcErrorResponse, unavailableResponse } from './mcp-errors';
 import { McpServerFactory } from './mcp-server.factory';
 import { McpSessions } from './mcp-sessions';
 import { principalConnection } from './tool-context';
-import { ToolRunner } from './tools/tool-runner';
 
 const LOG_LEVELS: readonly string[] = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
 
@@ -46,7 +46,8 @@ const ALLOWED = 'POST, DELETE';
  *   when it is unknown, ended or another principal's) and is served from its record (principal, log level);
  *   DELETE ends it with its default session; GET answers 405 (no server-initiated messages exist here: progress
  *   and logs go on each request's own stream, and no stream pins a client to one process). A
- *   `notifications/cancelled` stops the named call running here.
+ *   `notifications/cancelled` stops the named call on whichever replica runs it (McpCancellations). While the
+ *   registry cannot be reached these requests get 503 with REGISTRY_UNAVAILABLE.
  *
  * Host/Origin, authentication and the body limit are the gate's (McpGateMiddleware), before this.
  */
@@ -64,7 +65,7 @@ export class McpEndpoint {
   constructor(
     private readonly factory: McpServerFactory,
     private readonly sessions: McpSessions,
-    private readonly tools: ToolRunner,
+    private readonly cancellations: McpCancellations,
     private readonly drain: DrainState,
   ) {
     const onerror = (e: Error) => this.logger.debug(`MCP request refused or failed: ${e.message}`);
@@ -91,7 +92,7 @@ export class McpEndpoint {
 
   private async route(request: Request, options: McpHandlerRequestOptions = {}): Promise<Response> {
     if (Array.isArray(options.parsedBody) && options.parsedBody.length === 0) return rpcErrorResponse(400, -32600, 'Invalid Request: an empty batch holds no message.');
-    if (await isLegacyRequest(request, options.parsedBody)) return this.legacyLayer(request, options);
+    if (await isLegacyRequest(request, options.parsedBody)) return this.legacyLayer(request, options).catch(unavailableResponse);
     return this.modern.fetch(request, options);
   }
 
@@ -116,10 +117,14 @@ export class McpEndpoint {
     if (!sid) {
       return rpcErrorResponse(400, -32000, 'Bad Request: no Mcp-Session-Id header. Send an initialize request first, then send its Mcp-Session-Id with every request.');
     }
-    const record = await this.sessions.use(sid, principal);
+    const record = await this.sessions.use(sid, principal).catch((e: unknown) => {
+      // The registry cannot say whether the MCP session exists: a cancellation still stops its calls running here.
+      this.cancellations.cancelledHere(sid, principal, messages);
+      throw e;
+    });
     if (!record) return notFound(sid);
     if (options.authInfo) this.servedFor.set(options.authInfo, sid);
-    this.cancelled(sid, messages);
+    await this.cancellations.cancelled(sid, principal, messages);
     this.legacyRequests.set(request, record);
     return withLogFields({ principal, mcp_session: sid }, () => this.legacy(request, options));
   }
@@ -156,21 +161,6 @@ export class McpEndpoint {
     return new Response(answer.body, { status: answer.status, statusText: answer.statusText, headers });
   }
 
-  /**
-   * A 2025-era client cancels a call with `notifications/cancelled`, a request of its own (the call's stream stays
-   * open): stop the call, if it runs in this process.
-   */
-  private cancelled(sid: string, messages: unknown[]) {
-    for (const m of messages) {
-      if (!isObject(m) || m.method !== 'notifications/cancelled' || !isObject(m.params)) continue;
-      const id = m.params.requestId;
-      if (typeof id !== 'string' && typeof id !== 'number') continue;
-      const reason = typeof m.params.reason === 'string' ? `: ${m.params.reason.slice(0, 200)}` : '';
-      const n = this.tools.abortRequests(sid, [id], new DomainError(DomainErrorCode.CANCELLED, `The client cancelled the call${reason}.`));
-      if (n) this.logger.log(`MCP session ${sid}: the client cancelled request ${String(id).slice(0, 64)}; stopped ${n} call(s)`);
-    }
-  }
-
   /** The server for one 2026-era request: the caller's, with the principal's default session. */
   private modernServer(c: McpRequestContext): McpServer {
     const principal = c.authInfo?.clientId ?? ANONYMOUS;
@@ -205,5 +195,3 @@ function hello(init: InitializeRequest) {
     clientCapabilities: init.params.capabilities as unknown as { [key: string]: JsonValue },
   };
 }
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;

@@ -25,6 +25,16 @@ export function rpcErrorResponse(status: number, code: number, message: string, 
   });
 }
 
+/**
+ * A 2025-era request the MCP-session layer could not serve because the registry is unreachable: 503 with
+ * Retry-After and the error's code and message (the client may retry; nothing was changed). Anything else is
+ * thrown on, to the SDK's generic 500.
+ */
+export function unavailableResponse(e: unknown): Response {
+  if (!(e instanceof DomainError && e.code === DomainErrorCode.REGISTRY_UNAVAILABLE)) throw e;
+  return rpcErrorResponse(503, -32000, errorText(e), { 'Retry-After': '2' });
+}
+
 /** What the client should do about each error code: the one place domain errors meet MCP. Empty when the message already says it. */
 function advice(code: DomainErrorCode): string {
   switch (code) {

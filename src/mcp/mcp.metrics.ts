@@ -27,7 +27,13 @@ export class McpMetrics implements OnModuleInit {
       help: 'MCP initialize requests refused with 429, by the setting whose cap was reached (MCP_MAX_CONNECTIONS_PER_PRINCIPAL, MCP_MAX_CONNECTIONS).',
       labelNames: ['limit'],
     });
-    m.gaugeOf('cua_mcp_connections', 'MCP sessions (2025 protocol era) open now.', () => this.mcpSessions.count());
+    // With REDIS_URL the count is the registry's, of all replicas; while Redis is away the last one read stands, so
+    // that /metrics still answers when it matters most.
+    let open = 0;
+    m.gaugeOf('cua_mcp_connections', 'MCP sessions (2025 protocol era) open now (with REDIS_URL: on all replicas, each reporting the same).', async () => {
+      open = await this.mcpSessions.count().catch(() => open);
+      return open;
+    });
     m.on(this.tools.events, 'call', (e) => {
       calls.inc({ tool: e.tool, outcome: e.outcome });
       duration.observe({ tool: e.tool, outcome: e.outcome }, e.durationMs / 1000);

@@ -11,6 +11,7 @@ import { SessionModule } from '../session/session.module';
 import { TaskModule } from '../task/task.module';
 import { McpGateMiddleware } from './mcp-gate.middleware';
 import { ConnectionSweeper } from './connection-sweeper';
+import { McpCancellations } from './mcp-cancellations';
 import { McpEndpoint } from './mcp-endpoint';
 import { McpSessions } from './mcp-sessions';
 import { McpController } from './mcp.controller';
@@ -34,6 +35,7 @@ import { ToolRunner } from './tools/tool-runner';
   providers: [
     ConnectionSweeper,
     McpSessions,
+    McpCancellations,
     McpEndpoint,
     ReplicaForwarding,
     McpMetrics,

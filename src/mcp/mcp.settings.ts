@@ -2,11 +2,11 @@ import { Setting, defineSettings, type SettingsOf, Int } from '../config/setting
 import { SESSION_SETTINGS } from '../session/session.settings';
 
 class McpEnv {
-  @Setting('Most MCP sessions (2025 protocol era) open at once; beyond it `initialize` gets 429 with `Retry-After`.')
+  @Setting('Most MCP sessions (2025 protocol era) open at once, on all replicas together with `REDIS_URL`; beyond it `initialize` gets 429 with `Retry-After`.')
   @Int(1, 1_000_000)
   MCP_MAX_CONNECTIONS = 1000;
 
-  @Setting('Most MCP sessions one principal may have open (at most `MCP_MAX_CONNECTIONS`; 429 beyond it).')
+  @Setting('Most MCP sessions one principal may have open, on all replicas together with `REDIS_URL` (at most `MCP_MAX_CONNECTIONS`; 429 beyond it).')
   @Int(1, 1_000_000)
   MCP_MAX_CONNECTIONS_PER_PRINCIPAL = 100;
 

@@ -62,6 +62,8 @@ export interface ToolRunnerEvents {
 interface InFlight {
   /** The connection the call came on (ToolContext.connectionId). */
   connection: string;
+  /** Who called. */
+  principal: string;
   /** connection + JSON-RPC request id, so a 2025-era `notifications/cancelled` (its own HTTP request) can abort the call. */
   key: string;
   controller: AbortController;
@@ -115,7 +117,7 @@ export class ToolRunner {
         return session;
       },
     };
-    const entry: InFlight = { connection: ctx.connectionId, key: requestKey(ctx.connectionId, extra.mcpReq.id), controller: link.controller, done: Promise.resolve() };
+    const entry: InFlight = { connection: ctx.connectionId, principal: ctx.principal, key: requestKey(ctx.connectionId, extra.mcpReq.id), controller: link.controller, done: Promise.resolve() };
     const started = Date.now();
     let outcome = 'ok';
     const done = withLogFields({ principal: ctx.principal, ...(ctx.mcpSession !== undefined && { mcp_session: ctx.mcpSession }), tool: name }, async () => {
@@ -158,12 +160,15 @@ export class ToolRunner {
     return this.inFlight.size;
   }
 
-  /** Aborts the calls of these JSON-RPC requests on this connection (their client cancelled them, or is gone). */
-  abortRequests(connectionId: string, requestIds: (string | number)[], reason: Error): number {
+  /**
+   * Aborts the principal's calls of these JSON-RPC requests on this connection (their client cancelled them, or is
+   * gone); returns how many it stopped (a call stopped already is not counted again).
+   */
+  abortRequests(connectionId: string, principal: string, requestIds: readonly (string | number)[], reason: Error): number {
     const keys = new Set(requestIds.map((id) => requestKey(connectionId, id)));
     let n = 0;
     for (const c of this.inFlight) {
-      if (keys.has(c.key)) {
+      if (keys.has(c.key) && c.principal === principal && !c.controller.signal.aborted) {
         c.controller.abort(reason);
         n++;
       }

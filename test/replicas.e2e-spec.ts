@@ -1,8 +1,10 @@
 import { Client as V2Client, StreamableHTTPClientTransport as V2HttpTransport } from '@modelcontextprotocol/client';
+import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport as V1HttpTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { createHash, createHmac } from 'node:crypto';
 import { request } from 'node:http';
 import { createClient } from 'redis';
-import { textOf } from './support/app';
+import { call, sessionIdOf, textOf } from './support/app';
 import { startRedisServer, type RedisServer } from './support/redis-server';
 import { spawnServer, type ServerProcess } from './support/server-process';
 import { pidsNamed, xvfbPids } from './support/processes';
@@ -19,7 +21,7 @@ describe('replicas forwarding calls to the replica that holds the desktop', () =
   let redis: RedisServer;
   let admin: ReturnType<typeof createClient>;
   const replicas: Replica[] = [];
-  const clients: V2Client[] = [];
+  const clients: (V2Client | V1Client)[] = [];
 
   async function replica(id: string): Promise<Replica> {
     const server = await spawnServer({
@@ -85,6 +87,28 @@ describe('replicas forwarding calls to the replica that holds the desktop', () =
     expect(xvfbPids(b.proc.pid)).toHaveLength(1);
     expect(b.output()).not.toContain(SECRET);
     expect(a.output()).not.toContain(SECRET);
+  });
+
+  it('a 2025-era MCP session opened on one replica uses its default desktop through another (the SDK 1.x client)', async () => {
+    const a = await replica('pod-a');
+    const b = await replica('pod-b');
+    const onA = new V1Client({ name: 'e2e-v1', version: '1.0.0' });
+    const transportA = new V1HttpTransport(new URL(a.url));
+    await onA.connect(transportA);
+    clients.push(onA);
+    const first = await call(onA, 'run_command', { command: 'echo mine > ~/mark; echo written' });
+    const defaultId = sessionIdOf(first);
+    expect(xvfbPids(a.proc.pid)).toHaveLength(1);
+
+    // The same Mcp-Session-Id, its requests now sent to pod-b: no new initialize, no second desktop.
+    const onB = new V1Client({ name: 'e2e-v1', version: '1.0.0' });
+    await onB.connect(new V1HttpTransport(new URL(b.url), { sessionId: transportA.sessionId }));
+    clients.push(onB);
+    const seen = await call(onB, 'run_command', { command: 'cat ~/mark' });
+    expect(textOf(seen)).toMatch(/mine/);
+    expect(sessionIdOf(seen)).toBe(defaultId);
+    expect(textOf(await call(onB, 'run_command', { session_id: defaultId, command: 'cat ~/mark' }))).toMatch(/mine/);
+    expect(xvfbPids(b.proc.pid)).toHaveLength(0);
   });
 
   it('a client closing its stream on the entry replica stops the call on the replica that runs it', async () => {

@@ -35,6 +35,8 @@ export interface SessionRef {
 
 export interface SessionView {
   session_id: string;
+  /** Whose session it is: only in an operator's list of every principal's sessions. */
+  principal?: string;
   kind: SessionKind;
   created_at: string;
   last_activity: string;
@@ -227,6 +229,18 @@ export class SessionService implements OnApplicationBootstrap {
   async views(principal: string): Promise<SessionView[]> {
     const records = await this.registry.list(principal);
     return records.map((r) => this.recordView(r, this.sessions.get(SessionService.key(r.principal, r.id))));
+  }
+
+  /**
+   * Every principal's sessions as the registry lists them (oldest first, at most `limit`), each naming its principal:
+   * an operator's list (sessions:admin, checked by the caller).
+   */
+  async allViews(limit: number): Promise<SessionView[]> {
+    const records = await this.registry.listAll(limit);
+    return records.map((r) => {
+      const { session_id, ...rest } = this.recordView(r, this.sessions.get(SessionService.key(r.principal, r.id)));
+      return { session_id, principal: r.principal, ...rest };
+    });
   }
 
   /** How many sessions the registry holds in all. */
@@ -506,10 +520,11 @@ export class SessionService implements OnApplicationBootstrap {
 
   /**
    * Ends a session: aborts its tasks and its waits for computers, frees its computers, forgets it. Idempotent.
+   * `by`: the operator's principal, when an operator ends another principal's session ('operator').
    * For cleanup_session the id stays taken until this returns (see `closing`); a second cleanup of the same
    * session meanwhile waits for the first and reports that there was nothing left to end.
    */
-  async end(principal: string, id: string, reason: EndReason): Promise<EndResult> {
+  async end(principal: string, id: string, reason: EndReason, by?: string): Promise<EndResult> {
     const key = SessionService.key(principal, id);
     const closing = this.closing.get(key);
     if (closing) {
@@ -518,7 +533,8 @@ export class SessionService implements OnApplicationBootstrap {
     }
     const session = this.sessions.get(key);
     if (!session) return notEnded();
-    if (reason !== 'cleanup') return this.endSession(session, reason);
+    if (reason === 'operator' && !session.ended) session.endedBy = by;
+    if (reason !== 'cleanup' && reason !== 'operator') return this.endSession(session, reason);
     const done = this.endSession(session, reason);
     this.closing.set(key, { session, done });
     try {

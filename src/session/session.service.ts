@@ -70,6 +70,8 @@ const notEnded = (): EndResult => ({ ended: false, abortedTasks: 0, computers: [
 export interface SessionEvents {
   /** A session was registered. */
   opened: [session: Session];
+  /** A computer was leased for the session: its own (`extra` false; also a replacement for one that failed), or an extra one for concurrent tasks. */
+  'computer-assigned': [session: Session, computerId: string, extra: boolean];
   /** A session went away, and why ('start-failed': its computer never started). */
   ended: [session: Session, reason: EndReason | 'start-failed'];
   /** A person took control of the session's desktop (the live view). */
@@ -392,6 +394,7 @@ export class SessionService implements OnApplicationBootstrap {
           throw new SessionEndedError(session);
         }
         session.lease = lease;
+        this.events.emit('computer-assigned', session, lease.computer.id, false);
         // Its idle time counts from here: a slow start must not make the session look idle to the sweep. (Should the
         // registry not answer, it counts from the admission: the call still gets its computer.)
         await this.markUsed(session).catch(() => undefined);
@@ -485,6 +488,7 @@ export class SessionService implements OnApplicationBootstrap {
     const set = this.extraLeases.get(key) ?? new Set();
     set.add(lease);
     this.extraLeases.set(key, set);
+    this.events.emit('computer-assigned', session, lease.computer.id, true);
     return lease;
   }
 

@@ -90,6 +90,8 @@ const requestKey = (connectionId: string, requestId: string | number) => `${conn
 export class ToolRunner {
   private readonly logger = new Logger('Tools');
   private readonly inFlight = new Set<InFlight>();
+  /** The SDK contexts of the calls run() has seen (the tools/call wrapper reports the others: answeredBeforeRun). */
+  private readonly handled = new WeakSet<Extra>();
   readonly events = new EventEmitter<ToolRunnerEvents>();
 
   constructor(
@@ -109,21 +111,8 @@ export class ToolRunner {
     args: Record<string, unknown>,
   ): Promise<CallToolResult> {
     const started = Date.now();
-    const report = (outcome: string, session?: Session) =>
-      this.events.emit('call', {
-        tool: name,
-        outcome,
-        durationMs: Date.now() - started,
-        principal: ctx.principal,
-        startedAt: started,
-        identity: ctx.identity,
-        client: clientInfoOf((extra.mcpReq.envelope as Record<string, unknown> | undefined)?.[CLIENT_INFO_META_KEY]) ?? ctx.client ?? clientInfoOf(ctx.server.server.getClientVersion()),
-        era: ctx.era,
-        transport: ctx.identity.via === 'stdio' ? 'stdio' : 'http',
-        session,
-        mcpSession: ctx.mcpSession,
-        args,
-      });
+    this.handled.add(extra);
+    const report = (outcome: string, session?: Session) => this.report(name, ctx, extra, args, started, outcome, session);
     if (this.drain.draining) {
       report(DomainErrorCode.SHUTTING_DOWN);
       return toToolError(new DomainError(DomainErrorCode.SHUTTING_DOWN, 'The server is shutting down and takes no new calls.'));
@@ -171,6 +160,33 @@ export class ToolRunner {
       this.inFlight.delete(entry);
       link.dispose();
     }
+  }
+
+  /**
+   * A call of a known tool the SDK answered without its handler running (its arguments do not fit the tool's schema:
+   * an isError result): reported as INVALID_ARGUMENT like any other call. Calls that went through run() are left out.
+   */
+  answeredBeforeRun(name: string, ctx: ToolContext, extra: Extra, args: unknown, startedAt: number): void {
+    if (this.handled.has(extra)) return;
+    const given = typeof args === 'object' && args !== null && !Array.isArray(args) ? (args as Record<string, unknown>) : {};
+    this.report(name, ctx, extra, given, startedAt, DomainErrorCode.INVALID_ARGUMENT);
+  }
+
+  private report(name: string, ctx: ToolContext, extra: Extra, args: Record<string, unknown>, startedAt: number, outcome: string, session?: Session): void {
+    this.events.emit('call', {
+      tool: name,
+      outcome,
+      durationMs: Date.now() - startedAt,
+      principal: ctx.principal,
+      startedAt,
+      identity: ctx.identity,
+      client: clientInfoOf((extra.mcpReq.envelope as Record<string, unknown> | undefined)?.[CLIENT_INFO_META_KEY]) ?? ctx.client ?? clientInfoOf(ctx.server.server.getClientVersion()),
+      era: ctx.era,
+      transport: ctx.identity.via === 'stdio' ? 'stdio' : 'http',
+      session,
+      mcpSession: ctx.mcpSession,
+      args,
+    });
   }
 
   count(): number {

@@ -14,7 +14,10 @@ export class PermissionDeniedError extends DomainError {
     what: string,
     who: Pick<Identity, 'via' | 'permissions'>,
   ) {
-    const has = who.permissions.size ? [...who.permissions].sort().join(', ') : 'none';
+    // Only this server's permission names: a token's other scopes and roles (offline_access, a provider's default roles) are noise here.
+    const known: ReadonlySet<string> = new Set(Object.values(PERMISSIONS));
+    const held = [...who.permissions].filter((p) => known.has(p)).sort();
+    const has = held.length ? held.join(', ') : 'none';
     super(DomainErrorCode.PERMISSION_DENIED, `${what} needs the permission ${permission}, which your credentials do not grant (yours: ${has}). ${howToGet(permission, who.via)}`);
   }
 }

@@ -1,6 +1,7 @@
 import { DynamicModule, Module, ModuleMetadata } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { AgentModule } from './agent/agent.module';
+import { AuditModule } from './audit/audit.module';
 import { ScriptedModelModule } from './agent/scripted/scripted-model.module';
 import { AnthropicModelModule } from './agent/anthropic/anthropic-model.module';
 import { OpenAICompatibleModelModule } from './agent/openai-compatible/openai-compatible-model.module';
@@ -66,6 +67,7 @@ export class AppModule {
         TaskModule,
         ControlModule,
         McpModule,
+        AuditModule,
         HealthModule,
         MetricsModule,
         HttpModule,

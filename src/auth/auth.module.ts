@@ -15,4 +15,5 @@ export class AuthModule {}
 
 export { ApiKeyStore, parseApiKeys } from './api-key.store';
 export { Authenticator, type Authentication } from './authenticator';
-export { ANONYMOUS, PERMISSIONS, TENANT_PERMISSIONS, identityOf, principalOf, setPrincipal, type Identity } from './principal';
+export { ANONYMOUS, OPERATOR_PERMISSIONS, PERMISSIONS, TENANT_PERMISSIONS, identityOf, principalOf, setPrincipal, stdioIdentity, type AuthMethod, type Identity } from './principal';
+export { PermissionDeniedError } from './auth.errors';

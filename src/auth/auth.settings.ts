@@ -15,6 +15,12 @@ class AuthEnv {
   @Optional() @Text()
   API_KEYS_FILE?: string;
 
+  @Setting(
+    'Comma-separated principals whose API keys also carry the operator permission `sessions:admin`: they may list and end every principal\'s sessions (`list_sessions` / `cleanup_session` with `principal` or `all_principals`). Needs `API_KEYS` or `API_KEYS_FILE`. Unset: no API key is an operator.',
+  )
+  @Optional() @List(PRINCIPAL, 'principals (letters, digits and . _ @ -)')
+  API_KEY_OPERATORS?: string;
+
   @Setting('The principal of the stdio client.')
   @Text(PRINCIPAL, 'letters, digits and . _ @ - (at most 128)')
   STDIO_PRINCIPAL = 'anonymous';
@@ -24,8 +30,12 @@ export const AUTH_SETTINGS = defineSettings({
   namespace: 'auth',
   title: 'Clients and principals',
   env: AuthEnv,
-  check: (env) =>
-    env.API_KEYS !== undefined && env.API_KEYS_FILE !== undefined ? [{ key: 'API_KEYS_FILE', after: ['API_KEYS'], reason: 'set either API_KEYS or API_KEYS_FILE, not both' }] : [],
+  check: (env) => [
+    ...(env.API_KEYS !== undefined && env.API_KEYS_FILE !== undefined ? [{ key: 'API_KEYS_FILE', after: ['API_KEYS'], reason: 'set either API_KEYS or API_KEYS_FILE, not both' }] : []),
+    ...(env.API_KEY_OPERATORS !== undefined && env.API_KEYS === undefined && env.API_KEYS_FILE === undefined
+      ? [{ key: 'API_KEY_OPERATORS', reason: 'has no effect without API keys: set API_KEYS or API_KEYS_FILE too, or unset it' }]
+      : []),
+  ],
   // The keys of the pairs (what comes before the last `:`), not the pairs: a key is what an echo could reveal.
   // Keys from API_KEYS_FILE are not among them: the server keeps those only as digests.
   secrets: (env) =>
@@ -38,6 +48,8 @@ export const AUTH_SETTINGS = defineSettings({
     /** `key:principal` pairs (secret), when set. */
     apiKeys: env.API_KEYS,
     apiKeysFile: env.API_KEYS_FILE,
+    /** Principals whose API keys carry sessions:admin. */
+    apiKeyOperators: new Set(list(env.API_KEY_OPERATORS)),
     stdioPrincipal: env.STDIO_PRINCIPAL,
   }),
 });

@@ -4,7 +4,7 @@ import type { AccessTokenVerifier, TokenCheck } from './access-token.verifier';
 import { ApiKeyStore } from './api-key.store';
 import { AUTH_SETTINGS, OAUTH_SETTINGS } from './auth.settings';
 import { Authenticator } from './authenticator';
-import { TENANT_PERMISSIONS } from './principal';
+import { OPERATOR_PERMISSIONS, TENANT_PERMISSIONS } from './principal';
 
 const OAUTH = { OAUTH_ISSUER: 'https://login.example.com', OAUTH_RESOURCE: 'https://computers.example.com/mcp' };
 const METADATA = 'resource_metadata="https://computers.example.com/.well-known/oauth-protected-resource/mcp"';
@@ -25,7 +25,7 @@ function authenticator(env: Record<string, string>, verdict?: TokenCheck) {
   const keys = new ApiKeyStore(settings.get(AUTH_SETTINGS));
   keys.onModuleInit();
   const tokens = new FakeTokenVerifier(verdict);
-  return { sut: new Authenticator(keys, tokens as unknown as AccessTokenVerifier, settings.get(OAUTH_SETTINGS)), tokens };
+  return { sut: new Authenticator(keys, tokens as unknown as AccessTokenVerifier, settings.get(OAUTH_SETTINGS), settings.get(AUTH_SETTINGS)), tokens };
 }
 
 const request = (authorization?: string) => ({ headers: authorization === undefined ? {} : { authorization } }) as IncomingMessage;
@@ -91,5 +91,17 @@ describe(Authenticator.name, () => {
     expect(tokens.seen).toEqual(['eyJ.other.sig']);
     const none = await sut.authenticate(request());
     expect(none.ok || none.message).toMatch(/\(or an API key\)/);
+  });
+
+  it('API_KEY_OPERATORS: the keys of those principals carry sessions:admin besides the tenant permissions; other keys do not', async () => {
+    const { sut } = authenticator({ API_KEYS: 'k-ops-123456:ops,k-alice-123456:alice', API_KEY_OPERATORS: 'ops' });
+    expect(await sut.authenticate(request('Bearer k-ops-123456'))).toMatchObject({ principal: 'ops', identity: { via: 'api-key', permissions: OPERATOR_PERMISSIONS } });
+    expect(OPERATOR_PERMISSIONS.has('sessions:admin')).toBe(true);
+    expect(await sut.authenticate(request('Bearer k-alice-123456'))).toMatchObject({ principal: 'alice', identity: { via: 'api-key', permissions: TENANT_PERMISSIONS } });
+    expect(TENANT_PERMISSIONS.has('sessions:admin')).toBe(false);
+  });
+
+  it('API_KEY_OPERATORS without API keys is refused at start, naming why', () => {
+    expect(() => Settings.load({ API_KEY_OPERATORS: 'ops' })).toThrow(/API_KEY_OPERATORS.*has no effect without API keys/);
   });
 });

@@ -3,8 +3,8 @@ import type { IncomingMessage } from 'node:http';
 import { InjectSettings } from '../config/config.module';
 import { AccessTokenVerifier } from './access-token.verifier';
 import { ApiKeyStore } from './api-key.store';
-import { OAUTH_SETTINGS, type OAuthSettings } from './auth.settings';
-import { ANONYMOUS, TENANT_PERMISSIONS, type Identity } from './principal';
+import { AUTH_SETTINGS, OAUTH_SETTINGS, type AuthSettings, type OAuthSettings } from './auth.settings';
+import { ANONYMOUS, OPERATOR_PERMISSIONS, TENANT_PERMISSIONS, type Identity } from './principal';
 import { bearerChallenge } from './protected-resource';
 
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
@@ -24,7 +24,8 @@ const ANONYMOUS_IDENTITY: Identity = { principal: ANONYMOUS, via: 'anonymous', p
 /**
  * Says who sent an HTTP request, from its `Authorization: Bearer <value>`:
  *
- * - a configured API key → its principal;
+ * - a configured API key → its principal, with a tenant's permissions (and the operator's, sessions:admin, for the
+ *   principals of API_KEY_OPERATORS);
  * - otherwise, with OAUTH_ISSUER, an access token of that issuer for this server → the principal
  *   of its OAUTH_PRINCIPAL_CLAIM, with its scopes and roles as permissions (AccessTokenVerifier);
  * - anonymous mode only when neither API keys nor OAuth are configured.
@@ -43,6 +44,7 @@ export class Authenticator {
     private readonly keys: ApiKeyStore,
     private readonly tokens: AccessTokenVerifier,
     @InjectSettings(OAUTH_SETTINGS) private readonly oauth: OAuthSettings,
+    @InjectSettings(AUTH_SETTINGS) private readonly auth: AuthSettings,
   ) {}
 
   /** True when anyone who reaches the server is let in (no API keys, no OAuth). */
@@ -55,7 +57,7 @@ export class Authenticator {
     const m = BEARER.exec(req.headers.authorization ?? '');
     if (m && this.keys.enabled) {
       const principal = this.keys.principalFor(m[1]);
-      if (principal) return ok({ principal, via: 'api-key', permissions: TENANT_PERMISSIONS });
+      if (principal) return ok({ principal, via: 'api-key', permissions: this.auth.apiKeyOperators.has(principal) ? OPERATOR_PERMISSIONS : TENANT_PERMISSIONS });
     }
     const oauth = this.oauth;
     if (!oauth.enabled) {

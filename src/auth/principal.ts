@@ -4,8 +4,9 @@ import type { IncomingMessage } from 'node:http';
 export const ANONYMOUS = 'anonymous';
 
 /**
- * Permission names reserved by issue #18, granted as token scopes or roles (OAUTH_ROLES_CLAIM).
- * They are parsed and attached to every request's identity; tools do not enforce them yet.
+ * The permissions (issue #18), granted as token scopes or roles (OAUTH_ROLES_CLAIM); API keys, anonymous mode and
+ * stdio grant TENANT_PERMISSIONS, an operator API key (API_KEY_OPERATORS) OPERATOR_PERMISSIONS. Which tool needs
+ * which is said in one place: mcp/tool-permissions.ts.
  */
 export const PERMISSIONS = {
   /** The computer tools and sessions. */
@@ -21,13 +22,19 @@ export const PERMISSIONS = {
 /** What an API key, anonymous mode and stdio grant: everything a tenant may do with its own things (not the operator's permission). */
 export const TENANT_PERMISSIONS: ReadonlySet<string> = new Set([PERMISSIONS.computersUse, PERMISSIONS.agentRun, PERMISSIONS.recordingsRead]);
 
+/** What an operator API key grants (API_KEY_OPERATORS): a tenant's permissions and the operator's. */
+export const OPERATOR_PERMISSIONS: ReadonlySet<string> = new Set([...TENANT_PERMISSIONS, PERMISSIONS.sessionsAdmin]);
+
+/** How a principal was proven: an API key, an OAuth access token, nothing (anonymous mode: no keys, no OAuth), or the stdio process itself. */
+export type AuthMethod = 'api-key' | 'oauth' | 'anonymous' | 'stdio';
+
 /** Who sent a request, as the Authenticator proved it. Holds no credential: never the key or the token. */
 export interface Identity {
   /** The tenant everything the request touches belongs to. */
   readonly principal: string;
   /** How it was proven. */
-  readonly via: 'api-key' | 'oauth' | 'anonymous';
-  /** Permission names: an access token's scopes and roles; TENANT_PERMISSIONS for API keys and anonymous mode. */
+  readonly via: AuthMethod;
+  /** Permission names: an access token's scopes and roles; TENANT_PERMISSIONS for API keys (OPERATOR_PERMISSIONS for an operator's), anonymous mode and stdio. */
   readonly permissions: ReadonlySet<string>;
   /** OAuth: the client the token was issued to (`client_id` or `azp`), for logs. */
   readonly clientId?: string;
@@ -43,6 +50,11 @@ export function setPrincipal(req: IncomingMessage, who: Identity | string) {
 /** The principal the auth middleware authenticated for this request (anonymous without keys). */
 export function principalOf(req: IncomingMessage): string {
   return identities.get(req)?.principal ?? ANONYMOUS;
+}
+
+/** The client of a stdio server: whoever started the process, trusted as a tenant (STDIO_PRINCIPAL), never as the operator. */
+export function stdioIdentity(principal: string): Identity {
+  return { principal, via: 'stdio', permissions: TENANT_PERMISSIONS };
 }
 
 /** The whole identity of this request (anonymous, with the tenant permissions, when none was attached). */

@@ -90,6 +90,12 @@ export class InMemorySessionRegistry extends SessionRegistry {
     return [...(this.byPrincipal.get(principal)?.values() ?? [])].map((r) => ({ ...r })).sort(byAge);
   }
 
+  async listAll(limit: number): Promise<SessionRecord[]> {
+    const all: SessionRecord[] = [];
+    for (const mine of this.byPrincipal.values()) for (const r of mine.values()) all.push({ ...r });
+    return all.sort(byAge).slice(0, Math.max(0, limit));
+  }
+
   async count(): Promise<number> {
     return this.total;
   }

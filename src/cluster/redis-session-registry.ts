@@ -74,6 +74,13 @@ export class RedisSessionRegistry extends SessionRegistry {
     return flats.map((flat) => fromFlat(flat)!).sort(byAge);
   }
 
+  async listAll(limit: number): Promise<SessionRecord[]> {
+    if (limit <= 0) return [];
+    // Every session is in the sorted set (at most MAX_SESSIONS of them): read them all, then keep the oldest.
+    const flats = await this.redis.call((c) => c.sessionListAll(SESSIONS, REGISTRY_PREFIX));
+    return flats.map((flat) => fromFlat(flat)!).sort(byAge).slice(0, limit);
+  }
+
   async count(): Promise<number> {
     return this.redis.call((c) => c.zCard(SESSIONS));
   }

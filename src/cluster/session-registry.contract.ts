@@ -116,6 +116,18 @@ export function sessionRegistryContract(harness: () => RegistryHarness): void {
       expect((await sut.list('bob')).map((r) => r.id)).toEqual(['middle']);
     });
 
+    it('lists every principal\'s sessions oldest first for an operator, at most `limit`, without ended ones', async () => {
+      const sut = await one();
+      await sut.admit(admission('alice', 'late', { now: T0 + 20 }));
+      await sut.admit(admission('alice', 'early', { now: T0 + 10 }));
+      await sut.admit(admission('bob', 'middle', { now: T0 + 15 }));
+      await sut.admit(admission('carol', 'gone', { now: T0 + 5 }));
+      await sut.end('carol', 'gone');
+      expect(idsOf(await sut.listAll(10))).toEqual(['alice/early', 'bob/middle', 'alice/late']);
+      expect(idsOf(await sut.listAll(2))).toEqual(['alice/early', 'bob/middle']);
+      expect(await sut.listAll(0)).toEqual([]);
+    });
+
     it('claims only sessions unused past their own idle timeout, the longest expired first, at most `limit`, and removes them', async () => {
       const sut = await one();
       await sut.admit(admission('alice', 'short', { idleTimeoutMs: 1_000 }));

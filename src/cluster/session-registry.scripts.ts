@@ -138,6 +138,15 @@ for _, ref in ipairs(redis.call('SMEMBERS', KEYS[1])) do
 end
 return out`;
 
+/** KEYS: sessions. ARGV: prefix. Every principal's records (not the lost ones, which are out of the sorted set), in no order. */
+const LIST_ALL = `
+local out = {}
+for _, ref in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local rec = redis.call('HGETALL', ARGV[1] .. 's:' .. ref)
+  if #rec > 0 then out[#out + 1] = rec end
+end
+return out`;
+
 /** One script as node-redis sees it: its arguments after the parser, and what its reply becomes. */
 type Script<Args extends unknown[], Reply> = RedisScripts[string] & {
   parseCommand(this: void, parser: CommandParser, ...args: Args): void;
@@ -154,6 +163,7 @@ export interface SessionRegistryScripts extends RedisScripts {
   sessionClaim: Script<[sessions: string, args: [now: string, limit: string, prefix: string, sweeper: string]], FlatRecord[]>;
   sessionMarkLost: Script<[keys: [owners: string, sessions: string], args: [prefix: string, limit: string]], FlatRecord[]>;
   sessionList: Script<[principalSet: string, prefix: string], FlatRecord[]>;
+  sessionListAll: Script<[sessions: string, prefix: string], FlatRecord[]>;
 }
 
 export const SESSION_REGISTRY_SCRIPTS: SessionRegistryScripts = {
@@ -207,6 +217,15 @@ export const SESSION_REGISTRY_SCRIPTS: SessionRegistryScripts = {
     NUMBER_OF_KEYS: 1,
     parseCommand(parser: CommandParser, principalSet: string, prefix: string) {
       parser.pushKey(principalSet);
+      parser.push(prefix);
+    },
+    transformReply: nested,
+  }),
+  sessionListAll: defineScript({
+    SCRIPT: LIST_ALL,
+    NUMBER_OF_KEYS: 1,
+    parseCommand(parser: CommandParser, sessions: string, prefix: string) {
+      parser.pushKey(sessions);
       parser.push(prefix);
     },
     transformReply: nested,

@@ -93,6 +93,9 @@ export abstract class SessionRegistry {
   /** The principal's sessions, oldest first (not the lost ones). */
   abstract list(principal: string): Promise<SessionRecord[]>;
 
+  /** Every principal's sessions, oldest first, at most `limit` of them (not the lost ones): what an operator lists. */
+  abstract listAll(limit: number): Promise<SessionRecord[]>;
+
   /** How many sessions there are in all (not counting lost ones). */
   abstract count(): Promise<number>;
 

@@ -24,6 +24,8 @@ export const DomainErrorCode = {
   SAFETY_CHECK: 'SAFETY_CHECK',
   CANCELLED: 'CANCELLED',
   TIMEOUT: 'TIMEOUT',
+  /** The caller's credentials do not grant the permission the call needs (a token scope, an operator key). */
+  PERMISSION_DENIED: 'PERMISSION_DENIED',
   /** The shared session registry (Redis) cannot be reached: nothing was decided, the call may be retried. */
   REGISTRY_UNAVAILABLE: 'REGISTRY_UNAVAILABLE',
   /** An unexpected failure (a bug or an unforeseen error from a library); the message is the original error's. */

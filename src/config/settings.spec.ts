@@ -56,7 +56,7 @@ describe(Settings.name, () => {
       maxConnections: 10000,
       probe: undefined,
     });
-    expect(sut.auth).toEqual({ apiKeys: undefined, apiKeysFile: undefined, stdioPrincipal: 'anonymous' });
+    expect(sut.auth).toEqual({ apiKeys: undefined, apiKeysFile: undefined, apiKeyOperators: new Set(), stdioPrincipal: 'anonymous' });
     // Unset caps follow the pool's capacity, which the pool knows at run time (SessionService.maxSessions()).
     expect(sut.session.maxSessions).toBeUndefined();
     expect(sut.session.maxSessionsPerPrincipal).toBeUndefined();

@@ -93,7 +93,8 @@ export class DashboardController {
   async recordingList(@Param('id') id: string, @Req() req: Request, @Res() res: Response) {
     const grant = this.call(id, req, res, false);
     if (!grant) return;
-    if (!this.recordings.enabled) return res.json({ enabled: false, recordings: [] });
+    // Off, or the link was asked for without the permission recordings:read: the page shows no recordings.
+    if (!this.recordings.enabled || !grant.recordings) return res.json({ enabled: false, recordings: [] });
     const list = (await this.recordings.list(grant.principal)).sort((a, b) => b.meta.started_at.localeCompare(a.meta.started_at));
     res.json({
       enabled: true,
@@ -114,6 +115,9 @@ export class DashboardController {
   async recordingFile(@Param('id') id: string, @Param('sessionId') sessionId: string, @Param('recordingId') recordingId: string, @Param('file') file: string, @Req() req: Request, @Res() res: Response) {
     const grant = this.call(id, req, res, false);
     if (!grant) return;
+    if (!grant.recordings) {
+      return res.status(403).json({ error: 'This dashboard was opened without the permission recordings:read, so it cannot download recordings. Ask for a dashboard link with credentials that carry it.' });
+    }
     const download = this.recordings.enabled ? await this.recordings.open({ principal: grant.principal, sessionId, recordingId }, file) : undefined;
     if (!download) return res.status(404).json({ error: 'You have no such recording file (it may have been deleted after its retention).' });
     res.setHeader('Content-Type', download.mimeType);

@@ -35,7 +35,7 @@ describe(DashboardService.name, () => {
   };
 
   it('gives a one-time link to the principal\'s own dashboard', () => {
-    const { url, expiresAt } = sut.link('alice');
+    const { url, expiresAt } = sut.link('alice', { recordings: true });
     expect(url).toMatch(new RegExp(`^https://computers\\.example\\.com/live/dashboard/${grants.dashboardIdOf('alice')}/\\?token=[A-Za-z0-9_-]{43}$`));
     expect(expiresAt - Date.now()).toBeLessThanOrEqual(60_000);
   });
@@ -83,6 +83,6 @@ describe(DashboardService.name, () => {
 
   it('is switched off with the live view', () => {
     const off = new DashboardService({ ...settings, enabled: false }, {} as SessionService, { events: tasks } as unknown as TaskService, {} as LiveViewService, {} as Thumbnails);
-    expect(() => off.link('alice')).toThrow(/LIVE_VIEW=false/);
+    expect(() => off.link('alice', { recordings: true })).toThrow(/LIVE_VIEW=false/);
   });
 });

@@ -71,10 +71,10 @@ export class DashboardService implements OnModuleInit {
     this.tasks.events.on('step', (event) => this.noteStep(event));
   }
 
-  /** A one-time link to the principal's dashboard. */
-  link(principal: string): LiveViewLink {
+  /** A one-time link to the principal's dashboard; `recordings`: whether its page may list and download the principal's recordings. */
+  link(principal: string, options: { recordings: boolean }): LiveViewLink {
     if (!this.settings.enabled) throw new DomainError(DomainErrorCode.INVALID_ARGUMENT, 'The dashboard is switched off on this server (LIVE_VIEW=false).');
-    const { token, dashboardId, expiresAt } = this.liveView.grants.issueDashboard(principal);
+    const { token, dashboardId, expiresAt } = this.liveView.grants.issueDashboard(principal, Date.now(), options);
     return { url: `${this.liveView.baseUrl()}/live/dashboard/${dashboardId}/?token=${token}`, expiresAt };
   }
 

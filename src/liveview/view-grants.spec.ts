@@ -89,6 +89,13 @@ describe(ViewGrants.name, () => {
       expect(grants.findDashboard(dashboardId, g!.id, T0 + 2000)).toBe(g);
     });
 
+    it('carry whether the page may show recordings (the permission recordings:read of whoever asked), false unless said', () => {
+      const withRecordings = grants.issueDashboard('alice', T0, { recordings: true });
+      expect(grants.redeemDashboard(withRecordings.dashboardId, withRecordings.token, T0)).toMatchObject({ recordings: true });
+      const without = grants.issueDashboard('alice', T0);
+      expect(grants.redeemDashboard(without.dashboardId, without.token, T0)).toMatchObject({ recordings: false });
+    });
+
     it('refuse an expired token, another principal\'s dashboard (which spends the token) and an expired grant', () => {
       const late = grants.issueDashboard('alice', T0);
       expect(grants.redeemDashboard(late.dashboardId, late.token, T0 + 60_000)).toBeUndefined();

@@ -25,12 +25,14 @@ export interface DashboardGrant {
   readonly principal: string;
   /** The opaque id in the dashboard's path (`/live/dashboard/<dashboardId>/`), one per principal. */
   readonly dashboardId: string;
+  /** Whether the page may list and download the principal's recordings (the permission recordings:read of whoever asked for the link). */
+  readonly recordings: boolean;
   readonly expiresAt: number;
 }
 
 type PendingToken =
   | { kind: 'view'; principal: string; session: Session; viewId: string; control: boolean; expiresAt: number }
-  | { kind: 'dashboard'; principal: string; dashboardId: string; expiresAt: number };
+  | { kind: 'dashboard'; principal: string; dashboardId: string; recordings: boolean; expiresAt: number };
 
 const random = () => randomBytes(32).toString('base64url');
 
@@ -88,11 +90,11 @@ export class ViewGrants {
   }
 
   /** A new link token for this principal's dashboard. */
-  issueDashboard(principal: string, now = Date.now()): { token: string; dashboardId: string; expiresAt: number } {
+  issueDashboard(principal: string, now = Date.now(), options: { recordings?: boolean } = {}): { token: string; dashboardId: string; expiresAt: number } {
     const dashboardId = this.dashboardIdOf(principal);
     const token = random();
     const expiresAt = now + this.tokenTtlMs;
-    this.tokens.set(token, { kind: 'dashboard', principal, dashboardId, expiresAt });
+    this.tokens.set(token, { kind: 'dashboard', principal, dashboardId, recordings: options.recordings ?? false, expiresAt });
     return { token, dashboardId, expiresAt };
   }
 
@@ -102,7 +104,7 @@ export class ViewGrants {
     if (!t) return undefined;
     this.tokens.delete(token);
     if (t.kind !== 'dashboard' || t.dashboardId !== dashboardId || t.expiresAt <= now) return undefined;
-    const grant: DashboardGrant = { kind: 'dashboard', id: random(), principal: t.principal, dashboardId, expiresAt: now + this.grantTtlMs };
+    const grant: DashboardGrant = { kind: 'dashboard', id: random(), principal: t.principal, dashboardId, recordings: t.recordings, expiresAt: now + this.grantTtlMs };
     this.grants.set(grant.id, grant);
     return grant;
   }

@@ -1,4 +1,5 @@
 import { InMemoryClusterBus, type ClusterBus } from '../cluster/cluster.module';
+import { TENANT_PERMISSIONS } from '../auth/auth.module';
 import { sleep } from '../common/async';
 import { DrainState } from '../lifecycle/lifecycle.module';
 import type { SessionService } from '../session/session.module';
@@ -15,12 +16,19 @@ function replica(bus: ClusterBus) {
   sut.onModuleInit();
   /** A call of `principal` in MCP session SID, request `id`, that runs until it is stopped; its result. */
   const longCall = (principal: string, id: string | number) => {
-    const ctx = { principal, connectionId: SID, mcpSession: SID, era: 'legacy' } as ToolContext;
+    const identity = { principal, via: 'api-key' as const, permissions: TENANT_PERMISSIONS };
+    const ctx = { principal, identity, client: { name: 'e2e', version: '1' }, connectionId: SID, mcpSession: SID, era: 'legacy' } as ToolContext;
     const extra = { mcpReq: { id, signal: new AbortController().signal, log: async () => undefined } } as unknown as Extra;
-    return tools.run('run_cua_task', ctx, extra, async ({ signal }) => {
-      await sleep(600_000, signal);
-      return { content: [] };
-    });
+    return tools.run(
+      'run_cua_task',
+      ctx,
+      extra,
+      async ({ signal }) => {
+        await sleep(600_000, signal);
+        return { content: [] };
+      },
+      { task: 'wait' },
+    );
   };
   return { sut, tools, longCall };
 }

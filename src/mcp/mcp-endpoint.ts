@@ -17,7 +17,7 @@ import {
 } from '@modelcontextprotocol/server';
 import { toNodeHandler, type NodeMcpRequestHandler } from '@modelcontextprotocol/node';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ANONYMOUS } from '../auth/auth.module';
+import { ANONYMOUS, identityOf } from '../auth/auth.module';
 import type { JsonValue, McpSessionRecord } from '../cluster/cluster.module';
 import { errorMessage } from '../common/domain-error';
 import { withLogFields } from '../common/log-context';
@@ -26,7 +26,7 @@ import { McpCancellations } from './mcp-cancellations';
 import { rpcErrorResponse, unavailableResponse } from './mcp-errors';
 import { McpServerFactory } from './mcp-server.factory';
 import { McpSessions } from './mcp-sessions';
-import { principalConnection } from './tool-context';
+import { authInfoOf, clientInfoOf, identityOfAuthInfo, principalConnection } from './tool-context';
 
 const LOG_LEVELS: readonly string[] = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
 
@@ -76,8 +76,8 @@ export class McpEndpoint {
 
   /** Serves one request to /mcp that passed the gate: its principal is known, a POST's body is parsed. */
   async serve(req: IncomingMessage, res: ServerResponse, principal: string, body: unknown): Promise<void> {
-    // How the SDK hands the caller to the factory (ctx.authInfo) and to tool handlers (ctx.http.authInfo).
-    const auth: AuthInfo = { token: '', clientId: principal, scopes: [] };
+    // How the SDK hands the caller (principal, permissions) to the factory (ctx.authInfo) and to tool handlers (ctx.http.authInfo).
+    const auth: AuthInfo = authInfoOf({ ...identityOf(req), principal });
     (req as IncomingMessage & { auth?: AuthInfo }).auth = auth;
     await this.node(req, res, body);
     // A 2025-era request answered (however long it took) counts as use of its MCP session.
@@ -164,7 +164,7 @@ export class McpEndpoint {
   /** The server for one 2026-era request: the caller's, with the principal's default session. */
   private modernServer(c: McpRequestContext): McpServer {
     const principal = c.authInfo?.clientId ?? ANONYMOUS;
-    return this.factory.create({ principal, connectionId: principalConnection(principal), era: 'modern' });
+    return this.factory.create({ principal, identity: identityOfAuthInfo(c.authInfo, principal), connectionId: principalConnection(principal), era: 'modern' });
   }
 
   /** The server for one 2025-era request, from its MCP session's record. */
@@ -173,6 +173,8 @@ export class McpEndpoint {
     if (!record) throw new Error('A 2025-era request reached the SDK without its MCP session');
     return this.factory.create({
       principal: record.principal,
+      identity: identityOfAuthInfo(c.authInfo, record.principal),
+      client: clientInfoOf(record.clientInfo),
       connectionId: record.id,
       mcpSession: record.id,
       era: 'legacy',

@@ -1,4 +1,4 @@
-import type { CallToolResult } from '@modelcontextprotocol/server';
+import { ProtocolError, ProtocolErrorCode, type CallToolResult } from '@modelcontextprotocol/server';
 import type { ServerResponse } from 'node:http';
 import { DomainError, DomainErrorCode, errorMessage } from '../common/domain-error';
 import { TaskFailedError } from '../task/task.module';
@@ -76,6 +76,9 @@ function advice(code: DomainErrorCode): string {
       return 'The call was cancelled; nothing more will happen.';
     case DomainErrorCode.TIMEOUT:
       return 'Retry with a longer timeout or a smaller request.';
+    case DomainErrorCode.PERMISSION_DENIED:
+      // The message names the missing permission and how to get it for the way the caller signed in.
+      return '';
     case DomainErrorCode.REGISTRY_UNAVAILABLE:
       // The message says to retry shortly; nothing else helps.
       return '';
@@ -98,6 +101,15 @@ export function toToolError(e: unknown): CallToolResult {
   if (e instanceof TaskFailedError) return { isError: true, content: taskFailureContent(e, 'Task') };
   const hint = e instanceof DomainError ? advice(e.code) : '';
   return { isError: true, content: [text(errorText(e) + (hint ? ` ${hint}` : ''))] };
+}
+
+/**
+ * A domain error met while serving a request that is not a tool call (reading a resource) as the JSON-RPC error the
+ * client gets: its code and message in the text, as in tool results; -32600 (the request is not one this caller may make).
+ */
+export function toProtocolError(e: DomainError): ProtocolError {
+  const hint = advice(e.code);
+  return new ProtocolError(ProtocolErrorCode.InvalidRequest, errorText(e) + (hint ? ` ${hint}` : ''));
 }
 
 /** A failed task as content, with the steps it got done and the screen as it left it. `label`: "Task" or "Task 3". */

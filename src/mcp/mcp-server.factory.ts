@@ -9,6 +9,7 @@ import { LiveViewTools } from './tools/liveview.tools';
 import { ScreenTools } from './tools/screen.tools';
 import { SessionTools } from './tools/session.tools';
 import { TaskTools } from './tools/task.tools';
+import { ToolRunner, type Extra } from './tools/tool-runner';
 import { registerRefusingUnknownTools } from './unknown-tools';
 
 const version = packageVersion();
@@ -45,6 +46,7 @@ export class McpServerFactory {
     private readonly dashboardTools: DashboardTools,
     private readonly trajectories: TrajectoryResources,
     private readonly recordings: RecordingResources,
+    private readonly runner: ToolRunner,
   ) {}
 
   create(scope: McpServerScope): McpServer {
@@ -65,7 +67,7 @@ export class McpServerFactory {
       this.sessionTools.register(ctx);
       this.liveViewTools.register(ctx);
       this.dashboardTools.register(ctx);
-    });
+    }, (request, extra, startedAt) => this.runner.answeredBeforeRun(request.params.name, ctx, extra as Extra, request.params.arguments, startedAt));
     this.trajectories.register(ctx);
     this.recordings.register(ctx);
     return server;

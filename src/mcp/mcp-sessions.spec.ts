@@ -1,6 +1,7 @@
 import { Test } from '@nestjs/testing';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { EventEmitter } from 'node:events';
+import { TENANT_PERMISSIONS } from '../auth/auth.module';
 import { InMemoryMcpSessionRegistry, McpSessionRegistry } from '../cluster/cluster.module';
 import { ConfigModule, Settings } from '../config/config.module';
 import { SessionService, type Session } from '../session/session.module';
@@ -48,7 +49,19 @@ async function setup(env: Record<string, string> = {}) {
   };
   /** A finished tool call of that MCP session, on a session of that kind. */
   const called = (mcpSession: string | undefined, session: Pick<Session, 'id' | 'kind'>) =>
-    tools.events.emit('call', { tool: 'screenshot_cua', outcome: 'ok', durationMs: 1, principal: 'alice', startedAt: Date.now(), session: session as Session, mcpSession } satisfies ToolCallEvent);
+    tools.events.emit('call', {
+      tool: 'screenshot_cua',
+      outcome: 'ok',
+      durationMs: 1,
+      principal: 'alice',
+      startedAt: Date.now(),
+      identity: { principal: 'alice', via: 'api-key', permissions: TENANT_PERMISSIONS },
+      era: 'legacy',
+      transport: 'http',
+      session: session as Session,
+      mcpSession,
+      args: {},
+    } satisfies ToolCallEvent);
   return { sut, sweeper: moduleRef.get(ConnectionSweeper), registry, sessions, busy, open, called };
 }
 

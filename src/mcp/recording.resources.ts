@@ -1,7 +1,9 @@
 import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { ProtocolError, ProtocolErrorCode, ResourceTemplate, type ReadResourceResult } from '@modelcontextprotocol/server';
 import { RecordingRef, RecordingService } from '../recording/recording.module';
+import { toProtocolError } from './mcp-errors';
 import type { ToolContext } from './tool-context';
+import { RECORDINGS_PERMISSION, recordingsDenial } from './tool-permissions';
 import { ToolCallEvent, ToolRunner } from './tools/tool-runner';
 
 /** The MCP resource of a recording (or of one of its files). The session id is percent-encoded. */
@@ -13,7 +15,8 @@ type Variables = Record<string, string | string[]>;
 const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v) ?? '';
 
 /**
- * With RECORDING=true: each MCP server instance lists and reads its principal's recordings as resources
+ * With RECORDING=true: each MCP server instance lists and reads its principal's recordings (with the permission
+ * recordings:read) as resources
  * `recording://{session_id}/{recording_id}` (recording.json with the list of files) and
  * `recording://{session_id}/{recording_id}/{file}` (actions.jsonl as text, video.webm as a blob up to
  * RECORDING_RESOURCE_MAX_BYTES). It also hands every finished tool call on a session to the recording.
@@ -22,7 +25,7 @@ const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v) 
 export class RecordingResources implements OnModuleInit, OnModuleDestroy {
   private readonly onCall = (e: ToolCallEvent) => {
     if (!e.session) return;
-    this.recordings.toolCall(e.session, { tool: e.tool, args: e.args ?? {}, outcome: e.outcome, startedAt: e.startedAt, durationMs: e.durationMs });
+    this.recordings.toolCall(e.session, { tool: e.tool, args: e.args, outcome: e.outcome, startedAt: e.startedAt, durationMs: e.durationMs });
   };
 
   constructor(
@@ -42,6 +45,8 @@ export class RecordingResources implements OnModuleInit, OnModuleDestroy {
     if (!this.recordings.enabled) return;
     const notFound = (uri: URL) => new ProtocolError(ProtocolErrorCode.InvalidParams, `Resource ${uri.href} not found (or not yours).`);
     const ref = (uri: URL, vars: Variables): RecordingRef => {
+      const denied = recordingsDenial(ctx.identity, 'Reading recordings');
+      if (denied) throw toProtocolError(denied);
       try {
         return { principal: ctx.principal, sessionId: decodeURIComponent(one(vars.session_id)), recordingId: one(vars.recording_id) };
       } catch {
@@ -52,8 +57,9 @@ export class RecordingResources implements OnModuleInit, OnModuleDestroy {
     ctx.server.registerResource(
       'recording',
       new ResourceTemplate('recording://{session_id}/{recording_id}', {
+        // Without recordings:read the list is empty; a read says which permission is missing.
         list: async () => ({
-          resources: (await this.recordings.list(ctx.principal)).map(({ meta, bytes }) => ({
+          resources: (ctx.identity.permissions.has(RECORDINGS_PERMISSION) ? await this.recordings.list(ctx.principal) : []).map(({ meta, bytes }) => ({
             uri: recordingUri(meta.session_id, meta.recording_id),
             name: `recording ${meta.recording_id}`,
             title: `Session ${meta.session_id}, ${meta.started_at}`,

@@ -1,5 +1,6 @@
 import { Logger, type INestApplicationContext } from '@nestjs/common';
 import { serveStdio as serveStdioSdk } from '@modelcontextprotocol/server/stdio';
+import { stdioIdentity } from '../auth/auth.module';
 import { AUTH_SETTINGS, type AuthSettings } from '../auth/auth.settings';
 import { McpServerFactory } from './mcp-server.factory';
 
@@ -20,7 +21,7 @@ export async function serveStdio(app: INestApplicationContext): Promise<void> {
     process.stdin.once('end', () => resolve());
     process.stdin.once('close', () => resolve());
   });
-  const handle = serveStdioSdk(({ era }) => factory.create({ principal, connectionId: STDIO_CONNECTION, era }), {
+  const handle = serveStdioSdk(({ era }) => factory.create({ principal, identity: stdioIdentity(principal), connectionId: STDIO_CONNECTION, era }), {
     onerror: (e) => logger.warn(`stdio: ${e.message}`),
   });
   await closed;

@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { ProtocolError, ProtocolErrorCode, ResourceTemplate, type ReadResourceResult } from '@modelcontextprotocol/server';
 import { TrajectoryOwner, TrajectoryStore } from '../agent/agent.module';
+import { toProtocolError } from './mcp-errors';
 import type { ToolContext } from './tool-context';
+import { RECORDINGS_PERMISSION, recordingsDenial } from './tool-permissions';
 
 /** The MCP resource of a stored trajectory (or of one of its files). The session id is percent-encoded. */
 export function trajectoryUri(sessionId: string, taskId: string, file?: string): string {
@@ -14,7 +16,8 @@ const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v) 
 /**
  * With TRAJECTORY_DIR set: each MCP server instance can list and read the trajectories of its principal's sessions as
  * resources `trajectory://{session_id}/{task_id}` (the steps as JSON) and `trajectory://{session_id}/{task_id}/{file}`
- * (steps.jsonl, task.json, the screenshots). Ids are validated by the store; anything else is "not found".
+ * (steps.jsonl, task.json, the screenshots), with the permission recordings:read. Ids are validated by the store;
+ * anything else is "not found".
  */
 @Injectable()
 export class TrajectoryResources {
@@ -24,6 +27,8 @@ export class TrajectoryResources {
     if (!this.store.enabled) return;
     const notFound = (uri: URL) => new ProtocolError(ProtocolErrorCode.InvalidParams, `Resource ${uri.href} not found (or not yours).`);
     const owner = (uri: URL, vars: Variables): TrajectoryOwner => {
+      const denied = recordingsDenial(ctx.identity, 'Reading trajectories');
+      if (denied) throw toProtocolError(denied);
       try {
         return { principal: ctx.principal, sessionId: decodeURIComponent(one(vars.session_id)) };
       } catch {
@@ -34,8 +39,9 @@ export class TrajectoryResources {
     ctx.server.registerResource(
       'trajectory',
       new ResourceTemplate('trajectory://{session_id}/{task_id}', {
+        // Without recordings:read the list is empty; a read says which permission is missing.
         list: async () => ({
-          resources: (await this.store.list(ctx.principal)).map((m) => ({
+          resources: (ctx.identity.permissions.has(RECORDINGS_PERMISSION) ? await this.store.list(ctx.principal) : []).map((m) => ({
             uri: trajectoryUri(m.session_id, m.task_id),
             name: `trajectory ${m.task_id}`,
             title: `${m.status}: ${m.task.length > 60 ? `${m.task.slice(0, 57)}...` : m.task}`,

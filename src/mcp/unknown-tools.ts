@@ -11,6 +11,9 @@ export function unknownTool(name: string): ProtocolError {
 
 type CallToolHandler = (request: CallToolRequest, ctx: unknown) => unknown;
 
+/** Told of every call of a known tool once the SDK has answered it: the request, the SDK's context of it, when it began. */
+export type AnsweredCall = (request: CallToolRequest, ctx: unknown, startedAt: number) => void;
+
 /**
  * Registers tools (`register`) so that a tools/call for a tool the server does not have is answered with a
  * JSON-RPC error (-32602 Invalid params) that says what to do, as the MCP specification lists unknown tools among
@@ -20,18 +23,24 @@ type CallToolHandler = (request: CallToolRequest, ctx: unknown) => unknown;
  * McpServer installs its tools/call handler, through the public setRequestHandler, on the first registerTool. This
  * wraps the handler as it is installed; every known tool still goes to the SDK's own handling. It throws when the
  * handler was not installed during `register` (a changed SDK), rather than silently leaving unknown tools to the
- * SDK.
+ * SDK. `answered`, when given, is told of every call of a known tool once the SDK has answered it (also one the SDK
+ * refused before the tool's handler ran: arguments that do not fit its schema).
  */
-export function registerRefusingUnknownTools(server: McpServer, register: () => void): void {
+export function registerRefusingUnknownTools(server: McpServer, register: () => void, answered?: AnsweredCall): void {
   const inner = server.server;
   const install = inner.setRequestHandler.bind(inner) as (method: string, handler: CallToolHandler) => void;
   let guarded = false;
   inner.setRequestHandler = ((method: string, handler: CallToolHandler, ...rest: unknown[]) => {
     if (method !== 'tools/call' || rest.length > 0) return (install as (...args: unknown[]) => void)(method, handler, ...rest);
     guarded = true;
-    return install(method, (request, ctx) => {
+    return install(method, async (request, ctx) => {
       if (!offers(server, request.params.name)) throw unknownTool(request.params.name);
-      return handler(request, ctx);
+      const startedAt = Date.now();
+      try {
+        return await handler(request, ctx);
+      } finally {
+        answered?.(request, ctx, startedAt);
+      }
     });
   }) as typeof inner.setRequestHandler;
   try {

@@ -36,6 +36,7 @@ export class SessionNotFoundError extends DomainError {
 
 const ENDED_BY: Record<EndReason, string> = {
   cleanup: 'by cleanup_session',
+  operator: "by an operator (cleanup_session of someone with the operator's permission)",
   idle: 'by the idle sweep (it had been unused for its idle timeout)',
   'connection-closed': 'because the MCP connection it belonged to closed',
   shutdown: 'because the server is shutting down',

@@ -35,6 +35,8 @@ export interface SessionRef {
 
 export interface SessionView {
   session_id: string;
+  /** Whose session it is: only in an operator's list of every principal's sessions. */
+  principal?: string;
   kind: SessionKind;
   created_at: string;
   last_activity: string;
@@ -68,6 +70,8 @@ const notEnded = (): EndResult => ({ ended: false, abortedTasks: 0, computers: [
 export interface SessionEvents {
   /** A session was registered. */
   opened: [session: Session];
+  /** A computer was leased for the session: its own (`extra` false; also a replacement for one that failed), or an extra one for concurrent tasks. */
+  'computer-assigned': [session: Session, computerId: string, extra: boolean];
   /** A session went away, and why ('start-failed': its computer never started). */
   ended: [session: Session, reason: EndReason | 'start-failed'];
   /** A person took control of the session's desktop (the live view). */
@@ -229,6 +233,18 @@ export class SessionService implements OnApplicationBootstrap {
     return records.map((r) => this.recordView(r, this.sessions.get(SessionService.key(r.principal, r.id))));
   }
 
+  /**
+   * Every principal's sessions as the registry lists them (oldest first, at most `limit`), each naming its principal:
+   * an operator's list (sessions:admin, checked by the caller).
+   */
+  async allViews(limit: number): Promise<SessionView[]> {
+    const records = await this.registry.listAll(limit);
+    return records.map((r) => {
+      const { session_id, ...rest } = this.recordView(r, this.sessions.get(SessionService.key(r.principal, r.id)));
+      return { session_id, principal: r.principal, ...rest };
+    });
+  }
+
   /** How many sessions the registry holds in all. */
   async total(): Promise<number> {
     return this.registry.count();
@@ -378,6 +394,7 @@ export class SessionService implements OnApplicationBootstrap {
           throw new SessionEndedError(session);
         }
         session.lease = lease;
+        this.events.emit('computer-assigned', session, lease.computer.id, false);
         // Its idle time counts from here: a slow start must not make the session look idle to the sweep. (Should the
         // registry not answer, it counts from the admission: the call still gets its computer.)
         await this.markUsed(session).catch(() => undefined);
@@ -471,6 +488,7 @@ export class SessionService implements OnApplicationBootstrap {
     const set = this.extraLeases.get(key) ?? new Set();
     set.add(lease);
     this.extraLeases.set(key, set);
+    this.events.emit('computer-assigned', session, lease.computer.id, true);
     return lease;
   }
 
@@ -506,10 +524,11 @@ export class SessionService implements OnApplicationBootstrap {
 
   /**
    * Ends a session: aborts its tasks and its waits for computers, frees its computers, forgets it. Idempotent.
+   * `by`: the operator's principal, when an operator ends another principal's session ('operator').
    * For cleanup_session the id stays taken until this returns (see `closing`); a second cleanup of the same
    * session meanwhile waits for the first and reports that there was nothing left to end.
    */
-  async end(principal: string, id: string, reason: EndReason): Promise<EndResult> {
+  async end(principal: string, id: string, reason: EndReason, by?: string): Promise<EndResult> {
     const key = SessionService.key(principal, id);
     const closing = this.closing.get(key);
     if (closing) {
@@ -518,7 +537,8 @@ export class SessionService implements OnApplicationBootstrap {
     }
     const session = this.sessions.get(key);
     if (!session) return notEnded();
-    if (reason !== 'cleanup') return this.endSession(session, reason);
+    if (reason === 'operator' && !session.ended) session.endedBy = by;
+    if (reason !== 'cleanup' && reason !== 'operator') return this.endSession(session, reason);
     const done = this.endSession(session, reason);
     this.closing.set(key, { session, done });
     try {

@@ -4,10 +4,11 @@ import { HumanControl } from './human-control';
 export type SessionKind = 'named' | 'minted' | 'default';
 
 /**
- * Why a session ended: cleanup_session, the idle sweep, its MCP connection closing, shutdown, or its record gone from
- * the session registry (the sweep had just claimed it, or Redis restarted without its data).
+ * Why a session ended: cleanup_session by its principal, or by an operator (sessions:admin) for another principal,
+ * the idle sweep, its MCP connection closing, shutdown, or its record gone from the session registry (the sweep had
+ * just claimed it, or Redis restarted without its data).
  */
-export type EndReason = 'cleanup' | 'idle' | 'connection-closed' | 'shutdown' | 'unregistered';
+export type EndReason = 'cleanup' | 'operator' | 'idle' | 'connection-closed' | 'shutdown' | 'unregistered';
 
 export interface RunningTask {
   readonly id: string;
@@ -26,6 +27,8 @@ export class Session {
   ended = false;
   /** Why it ended, once it has. */
   endReason?: EndReason;
+  /** The operator's principal, when an operator ended it ('operator'). */
+  endedBy?: string;
   /** Aborted when the session ends, so every wait for one of its computers stops at once. */
   readonly lifetime = new AbortController();
   readonly tasks = new Map<string, RunningTask>();

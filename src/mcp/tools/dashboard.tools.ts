@@ -2,6 +2,7 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import * as z from 'zod';
 import { DashboardService, LiveViewService } from '../../liveview/liveview.module';
 import type { ToolContext } from '../tool-context';
+import { RECORDINGS_PERMISSION } from '../tool-permissions';
 import { text } from './content';
 import { ToolRunner } from './tool-runner';
 
@@ -42,15 +43,15 @@ export class DashboardTools implements OnModuleInit {
         outputSchema: dashboardOutput,
         annotations: { readOnlyHint: true, openWorldHint: false },
       },
-      (_args, extra) =>
+      (args, extra) =>
         this.runner.run('dashboard', ctx, extra, async () => {
-          const link = this.dashboard.link(ctx.principal);
+          const link = this.dashboard.link(ctx.principal, { recordings: ctx.identity.permissions.has(RECORDINGS_PERMISSION) });
           const expiresAt = new Date(link.expiresAt).toISOString();
           return {
             content: [text(`Dashboard of your sessions: ${link.url}\nIt works once, until ${expiresAt}.`)],
             structuredContent: { url: link.url, expires_at: expiresAt },
           };
-        }),
+        }, args),
     );
   }
 }

@@ -97,7 +97,7 @@ export class LiveViewTools {
             args.action === 'take' ? this.liveView.takeControl(grant) : args.action === 'release' ? this.liveView.releaseControl(grant) : this.liveView.state(grant);
           const ticket = args.action === 'reconnect' ? { _meta: { [LIVE_VIEW_APP_META]: this.liveView.appTicket(grant.session) } } : {};
           return { content: [text(`Session ${state.session_id}: control is with ${state.control === 'you' ? 'this view' : state.control}.`)], structuredContent: { ...state }, ...ticket };
-        }),
+        }, args),
     );
 
     ctx.server.registerResource(

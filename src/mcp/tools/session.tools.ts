@@ -1,11 +1,21 @@
 import { Injectable } from '@nestjs/common';
 import * as z from 'zod';
+import { DomainError, DomainErrorCode } from '../../common/domain-error';
 import { ComputerPool } from '../../pool/pool.module';
 import { SessionService } from '../../session/session.module';
 import type { ToolContext } from '../tool-context';
 import { text } from './content';
 import { sessionIdField } from './schemas';
 import { ToolRunner } from './tool-runner';
+
+/** The most sessions one operator's list of every principal's sessions shows. */
+const ALL_PRINCIPALS_MAX = 1_000;
+
+const principalField = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^\S+$/, 'principal must not contain spaces');
 
 const sessionView = z.object({
   session_id: z.string(),
@@ -57,7 +67,7 @@ export class SessionTools {
         outputSchema: statsSchema,
         annotations: { readOnlyHint: true, openWorldHint: false },
       },
-      (_args, extra) =>
+      (args, extra) =>
         this.runner.run('get_session_stats', ctx, extra, async () => {
           const own = Object.fromEntries(
             (await this.sessions.views(principal)).map((v) => {
@@ -73,7 +83,7 @@ export class SessionTools {
             pool_activity: this.pool.metrics(),
           };
           return { content: [text(JSON.stringify(stats, null, 2))], structuredContent: stats };
-        }),
+        }, args),
     );
 
     server.registerTool(
@@ -82,18 +92,29 @@ export class SessionTools {
         title: 'End a session',
         description:
           'End one of your sessions: stops its running tasks, destroys its computer (nothing of it is reused) and frees its slot. ' +
-          'Safe to call twice. Use it when you are done with a computer.',
-        inputSchema: z.object({ session_id: sessionIdField.unwrap().describe('The session to end.') }).strict(),
+          "Safe to call twice. Use it when you are done with a computer. Operators (permission sessions:admin) end another principal's session by naming it in principal.",
+        inputSchema: z
+          .object({
+            session_id: sessionIdField.unwrap().describe('The session to end.'),
+            principal: principalField.optional().describe("Operators only (permission sessions:admin): whose session it is, when not yours."),
+          })
+          .strict(),
         annotations: { destructiveHint: true, idempotentHint: true, openWorldHint: false },
       },
       (args, extra) =>
         this.runner.run('cleanup_session', ctx, extra, async () => {
-          const r = await this.sessions.end(principal, args.session_id, 'cleanup');
+          const owner = args.principal ?? principal;
+          const others = owner !== principal;
+          const r = others ? await this.sessions.end(owner, args.session_id, 'operator', principal) : await this.sessions.end(principal, args.session_id, 'cleanup');
+          const whose = others ? ` of ${owner}` : '';
           const msg = r.ended
-            ? `Session ${args.session_id} ended: ${r.abortedTasks} running task(s) stopped, computer ${r.computers.join(', ') || '(none)'} destroyed.`
-            : `Session ${args.session_id} does not exist (already ended, or never created); nothing to do.`;
-          return { content: [text(msg)], structuredContent: { session_id: args.session_id, ended: r.ended, aborted_tasks: r.abortedTasks, computers_destroyed: r.computers } };
-        }),
+            ? `Session ${args.session_id}${whose} ended: ${r.abortedTasks} running task(s) stopped, computer ${r.computers.join(', ') || '(none)'} destroyed.`
+            : `Session ${args.session_id}${whose} does not exist here (already ended, never created, or held by another replica of the server); nothing to do.`;
+          return {
+            content: [text(msg)],
+            structuredContent: { session_id: args.session_id, ...(others && { principal: owner }), ended: r.ended, aborted_tasks: r.abortedTasks, computers_destroyed: r.computers },
+          };
+        }, args),
     );
 
     server.registerTool(
@@ -113,7 +134,7 @@ export class SessionTools {
           const s = await this.sessions.create(principal, args.idle_timeout_ms, signal);
           const view = this.sessions.view(s);
           return { content: [text(`Created session ${s.id} with computer ${view.computer} (idle timeout ${s.idleTimeoutMs} ms).`)], structuredContent: { ...view } };
-        }),
+        }, args),
     );
 
     server.registerTool(
@@ -140,22 +161,40 @@ export class SessionTools {
               : `Nobody controlled session ${r.sessionId}'s desktop; nothing to release.`;
           const structuredContent: z.infer<typeof releaseSchema> = { session_id: r.sessionId ?? null, released: r.releasedFrom !== undefined, released_from: r.releasedFrom ?? null };
           return { content: [text(msg)], structuredContent };
-        }),
+        }, args),
     );
 
     server.registerTool(
       'list_sessions',
       {
         title: 'List your sessions',
-        description: 'List your sessions with their ids, kinds, activity times, running tasks and computers.',
-        inputSchema: z.object({}).strict(),
+        description:
+          'List your sessions with their ids, kinds, activity times, running tasks and computers. Operators (permission sessions:admin) ' +
+          "list another principal's sessions with principal, or every principal's with all_principals (each then names its principal).",
+        inputSchema: z
+          .object({
+            principal: principalField.optional().describe("Operators only (permission sessions:admin): list this principal's sessions instead of yours."),
+            all_principals: z.boolean().optional().describe(`Operators only (permission sessions:admin): list every principal's sessions (at most ${ALL_PRINCIPALS_MAX}, oldest first).`),
+          })
+          .strict(),
         annotations: { readOnlyHint: true, openWorldHint: false },
       },
-      (_args, extra) =>
+      (args, extra) =>
         this.runner.run('list_sessions', ctx, extra, async () => {
-          const list = await this.sessions.views(principal);
-          return { content: [text(list.length ? JSON.stringify(list, null, 2) : 'You have no sessions.')], structuredContent: { sessions: list } };
-        }),
+          if (args.all_principals && args.principal !== undefined) {
+            throw new DomainError(DomainErrorCode.INVALID_ARGUMENT, 'Pass either principal (one principal\'s sessions) or all_principals (everyone\'s), not both.');
+          }
+          if (args.all_principals) {
+            const list = await this.sessions.allViews(ALL_PRINCIPALS_MAX);
+            const more = list.length === ALL_PRINCIPALS_MAX ? ` (the oldest ${ALL_PRINCIPALS_MAX}; there may be more)` : '';
+            return { content: [text(list.length ? `${list.length} session(s)${more}:\n${JSON.stringify(list, null, 2)}` : 'No principal has a session.')], structuredContent: { sessions: list } };
+          }
+          const owner = args.principal ?? principal;
+          const list = await this.sessions.views(owner);
+          const none = owner === principal ? 'You have no sessions.' : `${owner} has no sessions.`;
+          const listed = owner === principal ? list : list.map(({ session_id, ...rest }) => ({ session_id, principal: owner, ...rest }));
+          return { content: [text(listed.length ? JSON.stringify(listed, null, 2) : none)], structuredContent: { sessions: listed } };
+        }, args),
     );
   }
 }

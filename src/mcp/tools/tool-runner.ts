@@ -1,13 +1,15 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
-import type { CallToolResult, LoggingLevel, ServerContext } from '@modelcontextprotocol/server';
+import { CLIENT_INFO_META_KEY, type CallToolResult, type LoggingLevel, type ServerContext } from '@modelcontextprotocol/server';
+import type { Identity } from '../../auth/auth.module';
 import { linkSignals, sleep } from '../../common/async';
 import { DomainError, DomainErrorCode, errorMessage, isDomainError } from '../../common/domain-error';
 import { addLogField, withLogFields } from '../../common/log-context';
 import { DrainState } from '../../lifecycle/lifecycle.module';
 import { Session, SessionService } from '../../session/session.module';
 import { codeOf, toToolError } from '../mcp-errors';
-import type { ToolContext } from '../tool-context';
+import { clientInfoOf, type ClientInfo, type McpEra, type ToolContext } from '../tool-context';
+import { checkPermission } from '../tool-permissions';
 
 /** What the SDK hands a tool handler besides its arguments: the request's id, `_meta`, signal, and its stream (notify, log). */
 export type Extra = ServerContext;
@@ -46,12 +48,20 @@ export interface ToolCallEvent {
   /** Who called, and when the call began (ms since the epoch). */
   principal: string;
   startedAt: number;
+  /** How the caller proved who it is, and its permissions. */
+  identity: Identity;
+  /** The MCP client as it named itself, when it did. */
+  client?: ClientInfo;
+  /** The protocol era of the request. */
+  era: McpEra;
+  /** Whether it came over HTTP or stdio. */
+  transport: 'http' | 'stdio';
   /** The session the call addressed, when it resolved one. */
   session?: Session;
   /** The MCP session (Mcp-Session-Id) the call came in, in the 2025 era over HTTP. */
   mcpSession?: string;
-  /** The call's arguments as the client sent them, when the handler passed them (for records: redact before keeping). */
-  args?: Record<string, unknown>;
+  /** The call's arguments as the client sent them (for records: redact before keeping). */
+  args: Record<string, unknown>;
 }
 
 export interface ToolRunnerEvents {
@@ -82,6 +92,8 @@ const requestKey = (connectionId: string, requestId: string | number) => `${conn
 export class ToolRunner {
   private readonly logger = new Logger('Tools');
   private readonly inFlight = new Set<InFlight>();
+  /** The SDK contexts of the calls run() has seen (the tools/call wrapper reports the others: answeredBeforeRun). */
+  private readonly handled = new WeakSet<Extra>();
   readonly events = new EventEmitter<ToolRunnerEvents>();
 
   constructor(
@@ -89,15 +101,22 @@ export class ToolRunner {
     private readonly drain: DrainState,
   ) {}
 
-  /** `args`: the call's arguments, reported with the finished call (the session's recording logs them). */
+  /**
+   * `args`: the call's arguments, checked against the tool's permission (tool-permissions.ts) before `work` runs,
+   * and reported with the finished call (the session's recording and the audit trail keep them, redacted).
+   */
   async run(
     name: string,
     ctx: ToolContext,
     extra: Extra,
     work: (scope: CallScope) => Promise<CallToolResult | ToolFailure>,
-    args?: Record<string, unknown>,
+    args: Record<string, unknown>,
   ): Promise<CallToolResult> {
+    const started = Date.now();
+    this.handled.add(extra);
+    const report = (outcome: string, session?: Session) => this.report(name, ctx, extra, args, started, outcome, session);
     if (this.drain.draining) {
+      report(DomainErrorCode.SHUTTING_DOWN);
       return toToolError(new DomainError(DomainErrorCode.SHUTTING_DOWN, 'The server is shutting down and takes no new calls.'));
     }
     const link = linkSignals(extra.mcpReq.signal);
@@ -118,10 +137,11 @@ export class ToolRunner {
       },
     };
     const entry: InFlight = { connection: ctx.connectionId, principal: ctx.principal, key: requestKey(ctx.connectionId, extra.mcpReq.id), controller: link.controller, done: Promise.resolve() };
-    const started = Date.now();
     let outcome = 'ok';
     const done = withLogFields({ principal: ctx.principal, ...(ctx.mcpSession !== undefined && { mcp_session: ctx.mcpSession }), tool: name }, async () => {
       try {
+        // Before anything of the call happens (no session is looked up or opened): a refusal says nothing of others' things.
+        checkPermission(name, args, ctx.identity);
         const reply = await work(scope);
         if (!(reply instanceof ToolFailure)) return reply;
         outcome = reply.code;
@@ -136,12 +156,39 @@ export class ToolRunner {
     this.inFlight.add(entry);
     try {
       const result = await done;
-      this.events.emit('call', { tool: name, outcome, durationMs: Date.now() - started, principal: ctx.principal, startedAt: started, session: addressed, mcpSession: ctx.mcpSession, args });
+      report(outcome, addressed);
       return result;
     } finally {
       this.inFlight.delete(entry);
       link.dispose();
     }
+  }
+
+  /**
+   * A call of a known tool the SDK answered without its handler running (its arguments do not fit the tool's schema:
+   * an isError result): reported as INVALID_ARGUMENT like any other call. Calls that went through run() are left out.
+   */
+  answeredBeforeRun(name: string, ctx: ToolContext, extra: Extra, args: unknown, startedAt: number): void {
+    if (this.handled.has(extra)) return;
+    const given = typeof args === 'object' && args !== null && !Array.isArray(args) ? (args as Record<string, unknown>) : {};
+    this.report(name, ctx, extra, given, startedAt, DomainErrorCode.INVALID_ARGUMENT);
+  }
+
+  private report(name: string, ctx: ToolContext, extra: Extra, args: Record<string, unknown>, startedAt: number, outcome: string, session?: Session): void {
+    this.events.emit('call', {
+      tool: name,
+      outcome,
+      durationMs: Date.now() - startedAt,
+      principal: ctx.principal,
+      startedAt,
+      identity: ctx.identity,
+      client: clientInfoOf((extra.mcpReq.envelope as Record<string, unknown> | undefined)?.[CLIENT_INFO_META_KEY]) ?? ctx.client ?? clientInfoOf(ctx.server.server.getClientVersion()),
+      era: ctx.era,
+      transport: ctx.identity.via === 'stdio' ? 'stdio' : 'http',
+      session,
+      mcpSession: ctx.mcpSession,
+      args,
+    });
   }
 
   count(): number {

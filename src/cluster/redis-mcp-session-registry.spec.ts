@@ -1,11 +1,8 @@
-import { createClient } from 'redis';
-import { startRedisServer, type RedisServer } from '../../test/support/redis-server';
+import { redisTestBed } from '../../test/support/redis-testbed';
 import { waitFor } from '../../test/support/wait-for';
 import { DomainErrorCode } from '../common/domain-error';
 import { RegistryUnavailableError } from './cluster.errors';
-import { redisTarget } from './cluster.settings';
 import { mcpSessionRegistryContract } from './mcp-session-registry.contract';
-import { RedisConnection } from './redis-connection';
 import { RedisMcpSessionRegistry } from './redis-mcp-session-registry';
 import { REGISTRY_PREFIX } from './redis-session-registry';
 
@@ -22,45 +19,23 @@ const record = (id: string, principal = 'alice@example.com') => ({
 });
 
 describe(RedisMcpSessionRegistry.name, () => {
-  let server: RedisServer;
-  let admin: ReturnType<typeof createClient>;
-  const connections: RedisConnection[] = [];
-
+  const bed = redisTestBed();
   /** A registry on its own connection: a replica of the server. */
-  async function replica(): Promise<RedisMcpSessionRegistry> {
-    const c = new RedisConnection({ redisUrl: server.url, redisTarget: redisTarget(server.url), connectTimeoutMs: 5_000, commandTimeoutMs: 2_000 });
-    connections.push(c);
-    await c.connect();
-    return new RedisMcpSessionRegistry(c);
-  }
-
-  beforeAll(async () => {
-    server = await startRedisServer();
-    admin = createClient({ url: server.url });
-    admin.on('error', () => undefined);
-    await admin.connect();
-  });
-  afterEach(async () => {
-    await Promise.all(connections.splice(0).map((c) => c.close()));
-  });
-  afterAll(async () => {
-    admin?.destroy();
-    await server?.stop();
-  });
+  const replica = async () => new RedisMcpSessionRegistry(await bed.connection());
 
   mcpSessionRegistryContract(() => ({
     registries: async (n) => {
-      await admin.flushAll();
+      await bed.admin.flushAll();
       return Promise.all(Array.from({ length: n }, () => replica()));
     },
   }));
 
   it('keeps each MCP session as a hash, indexed by expiry in all and per principal, and removes all of it when it ends', async () => {
-    await admin.flushAll();
+    await bed.admin.flushAll();
     const sut = await replica();
     await sut.open({ record: record('4f1c'), limits: LIMITS });
     const key = `${REGISTRY_PREFIX}mcp:s:4f1c`;
-    expect(await admin.hGetAll(key)).toEqual({
+    expect(await bed.admin.hGetAll(key)).toEqual({
       id: '4f1c',
       principal: 'alice@example.com',
       protocolVersion: '2025-11-25',
@@ -70,38 +45,38 @@ describe(RedisMcpSessionRegistry.name, () => {
       lastActivityAt: String(T0),
       idleTimeoutMs: '60000',
     });
-    expect(await admin.zScore(`${REGISTRY_PREFIX}mcp:sessions`, '4f1c')).toBe(T0 + 60_000);
-    expect(await admin.zScore(`${REGISTRY_PREFIX}mcp:p:alice@example.com`, '4f1c')).toBe(T0 + 60_000);
+    expect(await bed.admin.zScore(`${REGISTRY_PREFIX}mcp:sessions`, '4f1c')).toBe(T0 + 60_000);
+    expect(await bed.admin.zScore(`${REGISTRY_PREFIX}mcp:p:alice@example.com`, '4f1c')).toBe(T0 + 60_000);
     // Use and a longer idle timeout move the expiry in both indexes.
     await sut.touch('4f1c', T0 + 5_000);
     await sut.update('4f1c', { logLevel: 'warning', defaultSession: 'ses_1', idleTimeoutMs: 600_000 });
-    expect(await admin.hGetAll(key)).toMatchObject({ lastActivityAt: String(T0 + 5_000), logLevel: 'warning', defaultSession: 'ses_1', idleTimeoutMs: '600000' });
-    expect(await admin.zScore(`${REGISTRY_PREFIX}mcp:sessions`, '4f1c')).toBe(T0 + 605_000);
-    expect(await admin.zScore(`${REGISTRY_PREFIX}mcp:p:alice@example.com`, '4f1c')).toBe(T0 + 605_000);
+    expect(await bed.admin.hGetAll(key)).toMatchObject({ lastActivityAt: String(T0 + 5_000), logLevel: 'warning', defaultSession: 'ses_1', idleTimeoutMs: '600000' });
+    expect(await bed.admin.zScore(`${REGISTRY_PREFIX}mcp:sessions`, '4f1c')).toBe(T0 + 605_000);
+    expect(await bed.admin.zScore(`${REGISTRY_PREFIX}mcp:p:alice@example.com`, '4f1c')).toBe(T0 + 605_000);
     // No TTL anywhere: the sweep removes what expires, and ends what it held.
-    expect(await admin.pTTL(key)).toBe(-1);
+    expect(await bed.admin.pTTL(key)).toBe(-1);
     await sut.end('4f1c');
-    expect(await admin.keys('cua:*')).toEqual([]);
+    expect(await bed.admin.keys('cua:*')).toEqual([]);
     // The sweep leaves nothing behind either.
     await sut.open({ record: record('5a2d', 'bob'), limits: LIMITS });
     expect(await sut.claimExpired(T0 + 60_001, 10)).toEqual([expect.objectContaining({ id: '5a2d', principal: 'bob' })]);
-    expect(await admin.keys('cua:*')).toEqual([]);
+    expect(await bed.admin.keys('cua:*')).toEqual([]);
   });
 
   it('refuses an id it has already, and says which record is broken when a stored field is not what it wrote', async () => {
-    await admin.flushAll();
+    await bed.admin.flushAll();
     const sut = await replica();
     await sut.open({ record: record('dup'), limits: LIMITS });
     await expect(sut.open({ record: record('dup'), limits: LIMITS })).rejects.toThrow(/MCP session dup exists already/);
-    await admin.hSet(`${REGISTRY_PREFIX}mcp:s:dup`, 'clientInfo', '{not json');
+    await bed.admin.hSet(`${REGISTRY_PREFIX}mcp:s:dup`, 'clientInfo', '{not json');
     await expect(sut.get('dup')).rejects.toThrow(/record of MCP session "dup" has no JSON in clientInfo/);
   });
 
   it('fails at once with REGISTRY_UNAVAILABLE while Redis is away, and works again once it is restarted on the same port', async () => {
-    await admin.flushAll();
+    await bed.admin.flushAll();
     const sut = await replica();
     expect((await sut.open({ record: record('before'), limits: LIMITS })).admitted).toBe(true);
-    await server.kill();
+    await bed.server.kill();
     for (const call of [() => sut.open({ record: record('during'), limits: LIMITS }), () => sut.get('before'), () => sut.touch('before', T0 + 1), () => sut.claimExpired(T0, 10)]) {
       const error = await call().then(
         () => undefined,
@@ -110,8 +85,8 @@ describe(RedisMcpSessionRegistry.name, () => {
       expect(error).toBeInstanceOf(RegistryUnavailableError);
       expect(error).toMatchObject({ code: DomainErrorCode.REGISTRY_UNAVAILABLE, message: expect.stringMatching(/^The session registry \(Redis at 127\.0\.0\.1:\d+\) is unreachable: .*Retry shortly\.$/) });
     }
-    await server.restart();
-    await admin.connect().catch(() => undefined);
+    await bed.server.restart();
+    await bed.admin.connect().catch(() => undefined);
     const after = await waitFor('the registry to open MCP sessions again', () => sut.open({ record: record('after'), limits: LIMITS }), 15_000);
     expect(after.admitted).toBe(true);
     // Without persistence the restarted Redis is empty: the MCP session opened before is gone.

@@ -1,10 +1,7 @@
-import { createClient } from 'redis';
-import { startRedisServer, type RedisServer } from '../../test/support/redis-server';
+import { redisTestBed } from '../../test/support/redis-testbed';
 import { waitFor } from '../../test/support/wait-for';
 import { DomainErrorCode } from '../common/domain-error';
 import { RegistryUnavailableError } from './cluster.errors';
-import { redisTarget } from './cluster.settings';
-import { RedisConnection } from './redis-connection';
 import { RedisReplicaDirectory } from './redis-replica-directory';
 import { REGISTRY_PREFIX, RedisSessionRegistry } from './redis-session-registry';
 import { sessionRegistryContract } from './session-registry.contract';
@@ -13,45 +10,20 @@ const T0 = 1_800_000_000_000;
 const LIMITS = { maxSessions: 10, maxSessionsPerPrincipal: 10 };
 
 describe(RedisSessionRegistry.name, () => {
-  let server: RedisServer;
-  let admin: ReturnType<typeof createClient>;
-  const connections: RedisConnection[] = [];
-
-  async function connection(): Promise<RedisConnection> {
-    const c = new RedisConnection({ redisUrl: server.url, redisTarget: redisTarget(server.url), connectTimeoutMs: 5_000, commandTimeoutMs: 2_000 });
-    connections.push(c);
-    await c.connect();
-    return c;
-  }
+  const bed = redisTestBed();
   /** A registry on its own connection: a replica of the server. */
-  async function replica(): Promise<RedisSessionRegistry> {
-    return new RedisSessionRegistry(await connection());
-  }
-
-  beforeAll(async () => {
-    server = await startRedisServer();
-    admin = createClient({ url: server.url });
-    admin.on('error', () => undefined);
-    await admin.connect();
-  });
-  afterEach(async () => {
-    await Promise.all(connections.splice(0).map((c) => c.close()));
-  });
-  afterAll(async () => {
-    admin?.destroy();
-    await server?.stop();
-  });
+  const replica = async () => new RedisSessionRegistry(await bed.connection());
 
   sessionRegistryContract(() => ({
     registries: async (n) => {
-      await admin.flushAll();
+      await bed.admin.flushAll();
       return Promise.all(Array.from({ length: n }, () => replica()));
     },
     replicas: async (n) => {
-      await admin.flushAll();
+      await bed.admin.flushAll();
       return Promise.all(
         Array.from({ length: n }, async () => {
-          const c = await connection();
+          const c = await bed.connection();
           return { registry: new RedisSessionRegistry(c), directory: new RedisReplicaDirectory(c) };
         }),
       );
@@ -59,11 +31,11 @@ describe(RedisSessionRegistry.name, () => {
   }));
 
   it('keeps each session as a hash, its expiry in one sorted set and its principal\'s set, and removes all three when it ends', async () => {
-    await admin.flushAll();
+    await bed.admin.flushAll();
     const sut = await replica();
     await sut.admit({ id: 'work:1', principal: 'alice@example.com', kind: 'named', idleTimeoutMs: 60_000, now: T0, owner: 'replica-a', limits: LIMITS });
     const record = `${REGISTRY_PREFIX}s:alice%40example.com:work:1`;
-    expect(await admin.hGetAll(record)).toEqual({
+    expect(await bed.admin.hGetAll(record)).toEqual({
       id: 'work:1',
       principal: 'alice@example.com',
       kind: 'named',
@@ -72,19 +44,19 @@ describe(RedisSessionRegistry.name, () => {
       idleTimeoutMs: '60000',
       owner: 'replica-a',
     });
-    expect(await admin.zScore(`${REGISTRY_PREFIX}sessions`, 'alice%40example.com:work:1')).toBe(T0 + 60_000);
-    expect(await admin.sMembers(`${REGISTRY_PREFIX}p:alice%40example.com`)).toEqual(['alice%40example.com:work:1']);
+    expect(await bed.admin.zScore(`${REGISTRY_PREFIX}sessions`, 'alice%40example.com:work:1')).toBe(T0 + 60_000);
+    expect(await bed.admin.sMembers(`${REGISTRY_PREFIX}p:alice%40example.com`)).toEqual(['alice%40example.com:work:1']);
     await sut.touch('alice@example.com', 'work:1', T0 + 5_000);
-    expect(await admin.zScore(`${REGISTRY_PREFIX}sessions`, 'alice%40example.com:work:1')).toBe(T0 + 65_000);
+    expect(await bed.admin.zScore(`${REGISTRY_PREFIX}sessions`, 'alice%40example.com:work:1')).toBe(T0 + 65_000);
     await sut.end('alice@example.com', 'work:1');
-    expect(await admin.keys('cua:*')).toEqual([]);
+    expect(await bed.admin.keys('cua:*')).toEqual([]);
   });
 
   it('fails at once with REGISTRY_UNAVAILABLE while Redis is away, and works again once it is restarted on the same port', async () => {
-    await admin.flushAll();
+    await bed.admin.flushAll();
     const sut = await replica();
     expect((await sut.admit({ id: 'before', principal: 'alice', kind: 'named', idleTimeoutMs: 60_000, now: T0, limits: LIMITS })).admitted).toBe(true);
-    await server.kill();
+    await bed.server.kill();
     // Redis stays down until every call below has answered: a call that waited for it would never settle.
     for (const call of [
       () => sut.admit({ id: 'during', principal: 'alice', kind: 'named', idleTimeoutMs: 60_000, now: T0, limits: LIMITS }),
@@ -99,8 +71,8 @@ describe(RedisSessionRegistry.name, () => {
       expect(error).toBeInstanceOf(RegistryUnavailableError);
       expect(error).toMatchObject({ code: DomainErrorCode.REGISTRY_UNAVAILABLE, message: expect.stringMatching(/^The session registry \(Redis at 127\.0\.0\.1:\d+\) is unreachable: .*Retry shortly\.$/) });
     }
-    await server.restart();
-    await admin.connect().catch(() => undefined);
+    await bed.server.restart();
+    await bed.admin.connect().catch(() => undefined);
     const after = await waitFor(
       'the registry to admit again',
       () => sut.admit({ id: 'after', principal: 'alice', kind: 'named', idleTimeoutMs: 60_000, now: T0 + 2, limits: LIMITS }),

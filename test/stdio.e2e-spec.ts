@@ -123,10 +123,13 @@ describe('MCP 2026-07-28 over stdio (the SDK 2 client)', () => {
     const { client, pid, pids } = await connect('auto', { COMPUTER_PROVIDER: 'xvfb', DESKTOP_PROFILE: 'minimal', POOL_MIN_WARM: '1' });
     expect(client.getProtocolEra()).toBe('modern');
     // The SDK's probe runs in a sibling process that it stops again, and the session's process is the other one.
-    // On a loaded machine the spawn log once held one pid only (the probe stopped before its shell wrote its
-    // own, or the SDK kept one process): either way the session's is there, and a probe leaves nothing.
-    const spawned = await pids();
-    expect(spawned).toContain(pid);
+    // A 2026-07-28 connection needs no handshake, so connect() returns once the session's process is spawned,
+    // maybe before its shell has written its pid to the log: wait for it. (A probe stopped before its shell ran
+    // writes none.) Either way, a probe leaves nothing behind.
+    const spawned = await waitFor('the session process in the spawn log', async () => {
+      const logged = await pids();
+      return logged.includes(pid) && logged;
+    }, 10_000);
     const probes = spawned.filter((p) => p !== pid);
     expect(probes.length).toBeLessThanOrEqual(1);
     for (const probe of probes) await waitFor('the probe process to exit', () => !alive(probe), 10_000);

@@ -81,6 +81,8 @@ describe('replicas forwarding calls to the replica that holds the desktop', () =
     expect(shot.content.some((c) => c.type === 'image')).toBe(true);
     expect(xvfbPids(b.proc.pid)).toHaveLength(0);
     expect(xvfbPids(a.proc.pid)).toHaveLength(1);
+    // A forwarded call may take its time: without progress, its answer (headers and all) comes only with its result.
+    expect(await run(onB, 'work', 'sleep 6; echo slept')).toMatch(/slept/);
     // And the other way round: a session opened through pod-b lives on pod-b.
     expect(await run(onB, 'other', 'echo from-b > ~/mark; echo written')).toMatch(/written/);
     expect(await run(onA, 'other', 'cat ~/mark')).toMatch(/from-b/);

@@ -127,9 +127,11 @@ export class ReplicaForwarding implements OnModuleInit {
     const [host, port] = splitAddress(owner.address!);
     await new Promise<void>((resolve) => {
       let answered = false;
-      const upstream = httpRequest({ host, port, method: 'POST', path: FORWARDED_PATH, headers, timeout: CONNECT_TIMEOUT_MS }, (answer) => {
+      // Only the connection is bounded: the owner may take as long as the call does before it answers (a 2026-era
+      // call without progress gets its headers with its result).
+      const connecting = setTimeout(() => upstream.destroy(new Error(`no connection within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
+      const upstream = httpRequest({ host, port, method: 'POST', path: FORWARDED_PATH, headers }, (answer) => {
         answered = true;
-        upstream.setTimeout(0);
         const passed: Record<string, string | string[]> = {};
         for (const [name, value] of Object.entries(answer.headers)) if (value !== undefined && !HOP_BY_HOP.has(name)) passed[name] = value;
         res.writeHead(answer.statusCode ?? 502, passed);
@@ -146,7 +148,11 @@ export class ReplicaForwarding implements OnModuleInit {
         if (!res.writableFinished) upstream.destroy();
         resolve();
       });
-      upstream.on('timeout', () => upstream.destroy(new Error(`no connection within ${CONNECT_TIMEOUT_MS} ms`)));
+      upstream.on('socket', (socket) => {
+        if (socket.connecting) socket.once('connect', () => clearTimeout(connecting));
+        else clearTimeout(connecting);
+      });
+      upstream.on('close', () => clearTimeout(connecting));
       upstream.on('error', (e) => {
         if (!answered) {
           this.logger.warn(`Could not forward a call to replica ${target} at ${owner.address}: ${errorMessage(e)}`);

@@ -1,9 +1,9 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Identity } from '../auth/auth.module';
 import { errorMessage } from '../common/domain-error';
+import { closeNow, listenOn } from '../common/side-server';
 import { InjectSettings } from '../config/config.module';
 import { CLUSTER_SETTINGS, type ClusterSettings } from './cluster.settings';
 import { SIGNATURE_WINDOW_MS, verifyCall } from './cluster-signature';
@@ -104,9 +104,8 @@ export class ClusterListener implements OnModuleInit, OnApplicationShutdown {
     const server = createServer((req, res) => void this.take(req, res));
     server.maxConnections = MAX_CONNECTIONS;
     server.requestTimeout = REQUEST_TIMEOUT_MS;
-    server.listen(f.port, f.host);
     try {
-      await Promise.race([once(server, 'listening'), once(server, 'error').then(([e]) => Promise.reject(e as Error))]);
+      await listenOn(server, f.port, f.host);
     } catch (e) {
       throw new Error(`CLUSTER_PORT ${f.port} on ${f.host} could not be opened: ${errorMessage(e)}. Pick a free port, or unset CLUSTER_PORT.`);
     }
@@ -118,10 +117,7 @@ export class ClusterListener implements OnModuleInit, OnApplicationShutdown {
     const server = this.server;
     if (!server) return;
     this.server = undefined;
-    const closed = once(server, 'close');
-    server.close();
-    server.closeAllConnections();
-    await closed;
+    await closeNow(server);
   }
 
   private async take(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -1,9 +1,9 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { once } from 'node:events';
 import { createServer, type IncomingMessage, Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { errorMessage } from '../common/domain-error';
+import { closeNow, listenOn } from '../common/side-server';
 import { InjectSettings } from '../config/config.module';
 import { HTTP_SETTINGS, type HttpSettings } from './http.settings';
 import { applyLimits } from './http-limits';
@@ -50,9 +50,8 @@ export class ProbeServer implements OnApplicationBootstrap, OnApplicationShutdow
       res.end('Not found: this port (PROBE_PORT) serves only GET /health/live, /health/ready and /metrics.\n');
     });
     applyLimits(server, { ...this.settings, maxConnections: PROBE_MAX_CONNECTIONS });
-    server.listen(probe.port, probe.host);
     try {
-      await Promise.race([once(server, 'listening'), once(server, 'error').then(([e]) => Promise.reject(e as Error))]);
+      await listenOn(server, probe.port, probe.host);
     } catch (e) {
       throw new Error(`PROBE_PORT ${probe.port} on ${probe.host} could not be opened: ${errorMessage(e)}. Pick a free port, or unset PROBE_PORT.`);
     }
@@ -70,9 +69,6 @@ export class ProbeServer implements OnApplicationBootstrap, OnApplicationShutdow
     const server = this.server;
     if (!server) return;
     this.server = undefined;
-    const closed = once(server, 'close');
-    server.close();
-    server.closeAllConnections();
-    await closed;
+    await closeNow(server);
   }
 }

@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 import { ClusterListener } from './cluster-listener';
 import { ClusterBus, InMemoryClusterBus } from './cluster-bus';
+import { ComputerClaims, InMemoryComputerClaims } from './computer-claims';
+import { RedisComputerClaims } from './redis-computer-claims';
 import { InMemoryMcpSessionRegistry } from './in-memory-mcp-session-registry';
 import { InMemorySessionRegistry } from './in-memory-session-registry';
 import { McpSessionRegistry } from './mcp-session-registry';
@@ -16,7 +18,7 @@ import { ThisReplica } from './this-replica';
 /**
  * What replicas of the server share: the session registry (SessionRegistry), the records of 2025-era MCP sessions
  * (McpSessionRegistry), the directory of live replicas (ReplicaDirectory, with ThisReplica keeping this process's
- * lease in it), the notices replicas send each other (ClusterBus: cancelled calls) and, with REDIS_URL, the
+ * lease in it), which replica holds each remote computer (ComputerClaims), the notices replicas send each other (ClusterBus: cancelled calls) and, with REDIS_URL, the
  * connection to Redis (connected at boot, closed at shutdown, its state in readiness). Without REDIS_URL all are in
  * this process's memory; with it, all are on Redis. Never both for one registry: falling back to memory while Redis
  * is away would fork the state.
@@ -36,6 +38,12 @@ import { ThisReplica } from './this-replica';
       inject: [RedisConnection],
     },
     {
+      provide: ComputerClaims,
+      // In memory there is one process: its claims' holders live as long as it does.
+      useFactory: (redis: RedisConnection): ComputerClaims => (redis.enabled ? new RedisComputerClaims(redis) : new InMemoryComputerClaims()),
+      inject: [RedisConnection],
+    },
+    {
       provide: McpSessionRegistry,
       useFactory: (redis: RedisConnection): McpSessionRegistry => (redis.enabled ? new RedisMcpSessionRegistry(redis) : new InMemoryMcpSessionRegistry()),
       inject: [RedisConnection],
@@ -49,7 +57,7 @@ import { ThisReplica } from './this-replica';
     ClusterListener,
     ThisReplica,
   ],
-  exports: [RedisConnection, SessionRegistry, McpSessionRegistry, ReplicaDirectory, ThisReplica, ClusterBus, ClusterListener],
+  exports: [RedisConnection, SessionRegistry, ComputerClaims, McpSessionRegistry, ReplicaDirectory, ThisReplica, ClusterBus, ClusterListener],
 })
 export class ClusterModule {}
 
@@ -58,6 +66,9 @@ export { RegistryUnavailableError } from './cluster.errors';
 export { SessionRegistry } from './session-registry';
 export type { Admission, AdmissionResult, RegistrySessionKind, SessionLimits, SessionRecord } from './session-registry';
 export { InMemorySessionRegistry } from './in-memory-session-registry';
+export { ComputerClaims, InMemoryComputerClaims } from './computer-claims';
+export type { ComputerClaim, TakeResult } from './computer-claims';
+export { RedisComputerClaims } from './redis-computer-claims';
 export { McpSessionRegistry } from './mcp-session-registry';
 export type { JsonValue, McpSessionAdmission, McpSessionChanges, McpSessionLimits, McpSessionOpening, McpSessionRecord } from './mcp-session-registry';
 export { InMemoryMcpSessionRegistry } from './in-memory-mcp-session-registry';

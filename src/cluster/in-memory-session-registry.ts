@@ -10,6 +10,7 @@ import { type Admission, type AdmissionResult, byAge, checkAdmission, SessionReg
  * by itself (ClusterModule builds it): `useClass` gets one without a directory.
  */
 export class InMemorySessionRegistry extends SessionRegistry {
+  readonly shared = false;
   /** Live records by `principal` then `id`. */
   private readonly byPrincipal = new Map<string, Map<string, SessionRecord>>();
   /** Lost records by `principal` then `id`, each with the time it expires. */
@@ -76,7 +77,9 @@ export class InMemorySessionRegistry extends SessionRegistry {
   async markLost(limit: number): Promise<SessionRecord[]> {
     for (const [principal, ofPrincipal] of this.lostByPrincipal) for (const id of ofPrincipal.keys()) this.lostRecord(principal, id); // drops expired ones
     const orphans: SessionRecord[] = [];
-    for (const mine of this.byPrincipal.values()) for (const r of mine.values()) if (r.owner !== undefined && !this.alive(r.owner)) orphans.push(r);
+    for (const mine of this.byPrincipal.values()) {
+      for (const r of mine.values()) if (r.owner !== undefined && r.computer === undefined && !this.alive(r.owner)) orphans.push(r);
+    }
     return orphans.slice(0, Math.max(0, limit)).map((r) => {
       this.remove(r.principal, r.id);
       const lost: SessionRecord = { ...r, lost: true };
@@ -84,6 +87,30 @@ export class InMemorySessionRegistry extends SessionRegistry {
       this.lostByPrincipal.set(r.principal, ofPrincipal.set(r.id, { record: lost, until: this.clock() + r.idleTimeoutMs }));
       return { ...lost };
     });
+  }
+
+  async assign(principal: string, id: string, owner: string, computer: string | undefined): Promise<boolean> {
+    const mine = this.byPrincipal.get(principal);
+    const r = mine?.get(id);
+    if (!mine || !r || r.owner !== owner) return false;
+    const { computer: _, ...rest } = r;
+    mine.set(id, computer === undefined ? rest : { ...rest, computer });
+    return true;
+  }
+
+  async adopt(principal: string, id: string, owner: string): Promise<SessionRecord | undefined> {
+    const mine = this.byPrincipal.get(principal);
+    const r = mine?.get(id);
+    if (!mine || !r || r.computer === undefined || (r.owner !== undefined && this.alive(r.owner))) return undefined;
+    const adopted = { ...r, owner };
+    mine.set(id, adopted);
+    return { ...adopted };
+  }
+
+  /** The live session whose record names that computer (ComputerClaims asks, in the same process). */
+  sessionOn(computer: string): SessionRecord | undefined {
+    for (const mine of this.byPrincipal.values()) for (const r of mine.values()) if (r.computer === computer) return { ...r };
+    return undefined;
   }
 
   async list(principal: string): Promise<SessionRecord[]> {

@@ -14,6 +14,8 @@ const KINDS: readonly RegistrySessionKind[] = ['named', 'minted', 'default'];
  */
 @Injectable()
 export class RedisSessionRegistry extends SessionRegistry {
+  readonly shared = true;
+
   constructor(private readonly redis: RedisConnection) {
     super();
   }
@@ -67,6 +69,16 @@ export class RedisSessionRegistry extends SessionRegistry {
     if (limit <= 0) return [];
     const marked = await this.redis.call((c) => c.sessionMarkLost([OWNERS, SESSIONS], [REGISTRY_PREFIX, String(limit)]));
     return marked.map((flat) => fromFlat(flat)!);
+  }
+
+  async assign(principal: string, id: string, owner: string, computer: string | undefined): Promise<boolean> {
+    const { ref, record } = keys(principal, id);
+    return (await this.redis.call((c) => c.sessionAssign(record, [ref, owner, computer ?? '', REGISTRY_PREFIX]))) === 1;
+  }
+
+  async adopt(principal: string, id: string, owner: string): Promise<SessionRecord | undefined> {
+    const { ref, record } = keys(principal, id);
+    return fromFlat(await this.redis.call((c) => c.sessionAdopt(record, [ref, owner, REGISTRY_PREFIX])));
   }
 
   async list(principal: string): Promise<SessionRecord[]> {
@@ -124,6 +136,7 @@ function toRecord(f: Record<string, string>): SessionRecord {
     lastActivityAt: num('lastActivityAt'),
     idleTimeoutMs: num('idleTimeoutMs'),
     ...(f.owner ? { owner: f.owner } : {}),
+    ...(f.computer ? { computer: f.computer } : {}),
     ...(f.state === 'lost' ? { lost: true as const } : {}),
   };
 }

@@ -314,6 +314,54 @@ export function sessionRegistryContract(harness: () => RegistryHarness): void {
       expect((await r.registry.admit(admission('alice', 'work'))).admitted).toBe(true);
     });
 
+    it('records where a session\'s computer is only for its owner; the record names it until the session ends', async () => {
+      const { a, b } = await twoReplicas();
+      await a.registry.admit(admission('alice', 'work', { owner: a.owner }));
+      expect(await b.registry.assign('alice', 'work', b.owner, 'cua:http://127.0.0.1:9001')).toBe(false);
+      expect(await a.registry.get('alice', 'work')).not.toHaveProperty('computer');
+      expect(await a.registry.assign('alice', 'work', a.owner, 'cua:http://127.0.0.1:9001')).toBe(true);
+      expect(await b.registry.get('alice', 'work')).toMatchObject({ owner: a.owner, computer: 'cua:http://127.0.0.1:9001' });
+      expect(await b.registry.list('alice')).toEqual([expect.objectContaining({ computer: 'cua:http://127.0.0.1:9001' })]);
+      expect(await a.registry.assign('alice', 'work', a.owner, undefined)).toBe(true);
+      expect(await a.registry.get('alice', 'work')).not.toHaveProperty('computer');
+      expect(await a.registry.assign('bob', 'work', a.owner, 'cua:x')).toBe(false);
+    });
+
+    it('a gone owner\'s session with a reachable computer is not lost: it keeps its place and exactly one replica adopts it', async () => {
+      const { a, b } = await twoReplicas();
+      const limits = { maxSessions: 2, maxSessionsPerPrincipal: 2 };
+      await b.registry.admit(admission('alice', 'remote', { owner: b.owner, limits }));
+      await b.registry.assign('alice', 'remote', b.owner, 'cua:http://127.0.0.1:9001');
+      await b.registry.admit(admission('alice', 'local', { owner: b.owner, limits }));
+      // While B lives nobody else may take its session.
+      expect(await a.registry.adopt('alice', 'remote', a.owner)).toBeUndefined();
+      await b.directory.leave('pod-b', b.epoch);
+      expect(idsOf(await a.registry.markLost(10))).toEqual(['alice/local']);
+      expect(await a.registry.markLost(10)).toEqual([]);
+      expect(await a.registry.count()).toBe(1);
+      expect(await a.registry.get('alice', 'remote')).not.toHaveProperty('lost');
+      // Two replicas adopt at once: one gets it.
+      const [ra, rb] = await Promise.all([a.registry.adopt('alice', 'remote', a.owner), a.registry.adopt('alice', 'remote', 'pod-c@99')]);
+      const winners = [ra, rb].filter((r) => r !== undefined);
+      expect(winners).toHaveLength(1);
+      expect(winners[0]).toMatchObject({ id: 'remote', computer: 'cua:http://127.0.0.1:9001' });
+      // A session without such a computer, or a lost one, cannot be adopted.
+      expect(await a.registry.adopt('alice', 'local', a.owner)).toBeUndefined();
+      expect(await a.registry.adopt('alice', 'nothing', a.owner)).toBeUndefined();
+    });
+
+    it('the adopter owns the session from then on: it sweeps it, and it is lost only with the adopter', async () => {
+      const { a, b } = await twoReplicas();
+      await b.registry.admit(admission('alice', 'remote', { owner: b.owner, idleTimeoutMs: 1_000 }));
+      await b.registry.assign('alice', 'remote', b.owner, 'cua:one');
+      await b.directory.leave('pod-b', b.epoch);
+      expect(await a.registry.adopt('alice', 'remote', a.owner)).toMatchObject({ owner: a.owner, computer: 'cua:one' });
+      expect(await a.registry.assign('alice', 'remote', a.owner, 'cua:one')).toBe(true);
+      expect(await b.registry.assign('alice', 'remote', b.owner, 'cua:two')).toBe(false);
+      expect(await a.registry.get('alice', 'remote')).toMatchObject({ owner: a.owner, computer: 'cua:one' });
+      expect(idsOf(await a.registry.claimExpired(T0 + 5_000, 10, a.owner))).toEqual(['alice/remote']);
+    });
+
     it('marks at most `limit` at a time, and the rest on the next call', async () => {
       const { a, b } = await twoReplicas();
       for (let i = 0; i < 5; i++) await b.registry.admit(admission(`p${i % 2}`, `s${i}`, { owner: b.owner }));

@@ -11,6 +11,8 @@ import { defineScript, type CommandParser, type RedisScripts } from 'redis';
  *   {prefix}p:{pp}    set: the principal's refs; its size is the per-principal count
  *   {prefix}o:{owner} set: the refs an owner (a replica's incarnation, id@epoch) holds the computers of
  *   {prefix}owners    set: the owners that hold any
+ *   {prefix}cs:{computer}  string: the ref of the session whose record names that computer (field `computer`, a
+ *                     remote computer's handle); ComputerClaims reads it (computer-claims.scripts.ts)
  * where ref = pp + ':' + id and pp = the principal, URI-encoded (so it holds no ':' and a ref names one pair).
  * Scripts derive keys from the refs and owners they read (same prefix, same hash tag, so the same slot).
  * An owner is alive while the replica directory's hash {prefix}replica:{id} names its epoch
@@ -18,11 +20,14 @@ import { defineScript, type CommandParser, type RedisScripts } from 'redis';
  */
 
 /** Lua: whether an owner token (id@epoch) names a replica incarnation whose lease holds. */
-const ALIVE = `
+export const ALIVE = `
 local function alive(prefix, owner)
   local id, epoch = string.match(owner, '^(.+)@(%d+)$')
   if not id then return false end
   return redis.call('HGET', prefix .. 'replica:' .. id, 'epoch') == epoch
+end
+local function unbind(prefix, computer, ref)
+  if computer and computer ~= '' and redis.call('GET', prefix .. 'cs:' .. computer) == ref then redis.call('DEL', prefix .. 'cs:' .. computer) end
 end
 local function disown(prefix, owner, ref)
   if not owner or owner == '' then return end
@@ -71,6 +76,7 @@ const END = ALIVE + `
 local rec = redis.call('HGETALL', KEYS[1])
 if #rec == 0 then return nil end
 disown(ARGV[2], redis.call('HGET', KEYS[1], 'owner'), ARGV[1])
+unbind(ARGV[2], redis.call('HGET', KEYS[1], 'computer'), ARGV[1])
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('SREM', KEYS[3], ARGV[1])
@@ -93,6 +99,7 @@ for _, ref in ipairs(refs) do
     local rec = redis.call('HGETALL', key)
     if #rec > 0 then
       disown(ARGV[3], owner, ref)
+      unbind(ARGV[3], redis.call('HGET', key, 'computer'), ref)
       redis.call('DEL', key)
       redis.call('SREM', ARGV[3] .. 'p:' .. string.match(ref, '^([^:]*):'), ref)
       out[#out + 1] = rec
@@ -116,7 +123,9 @@ for _, owner in ipairs(redis.call('SMEMBERS', KEYS[1])) do
       local key = ARGV[1] .. 's:' .. ref
       redis.call('SREM', ARGV[1] .. 'o:' .. owner, ref)
       local timeout = redis.call('HGET', key, 'idleTimeoutMs')
-      if timeout then
+      local computer = redis.call('HGET', key, 'computer')
+      -- A session whose computer any replica can reach is not lost: it keeps its place and waits to be adopted.
+      if timeout and not computer then
         redis.call('HSET', key, 'state', 'lost')
         redis.call('PEXPIRE', key, math.max(1, tonumber(timeout)))
         redis.call('ZREM', KEYS[2], ref)
@@ -128,6 +137,36 @@ for _, owner in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   end
 end
 return out`;
+
+/**
+ * KEYS: record. ARGV: ref, owner, computer ('' = none), prefix. Records where the session's computer is while `owner`
+ * holds it (and it is not lost). 1 when recorded, 0 otherwise.
+ */
+const ASSIGN = ALIVE + `
+if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[2] or redis.call('HGET', KEYS[1], 'state') == 'lost' then return 0 end
+unbind(ARGV[4], redis.call('HGET', KEYS[1], 'computer'), ARGV[1])
+if ARGV[3] == '' then
+  redis.call('HDEL', KEYS[1], 'computer')
+else
+  redis.call('HSET', KEYS[1], 'computer', ARGV[3])
+  redis.call('SET', ARGV[4] .. 'cs:' .. ARGV[3], ARGV[1])
+end
+return 1`;
+
+/**
+ * KEYS: record. ARGV: ref, owner, prefix. Hands a session whose owner is gone and which names a computer to `owner`;
+ * its record after that, or nil.
+ */
+const ADOPT = ALIVE + `
+local computer = redis.call('HGET', KEYS[1], 'computer')
+if not computer or redis.call('HGET', KEYS[1], 'state') == 'lost' then return nil end
+local old = redis.call('HGET', KEYS[1], 'owner')
+if old and old ~= '' and alive(ARGV[3], old) then return nil end
+disown(ARGV[3], old, ARGV[1])
+redis.call('HSET', KEYS[1], 'owner', ARGV[2])
+redis.call('SADD', ARGV[3] .. 'o:' .. ARGV[2], ARGV[1])
+redis.call('SADD', ARGV[3] .. 'owners', ARGV[2])
+return redis.call('HGETALL', KEYS[1])`;
 
 /** KEYS: principal's set. ARGV: prefix. The principal's records, in no order. */
 const LIST = `
@@ -162,6 +201,8 @@ export interface SessionRegistryScripts extends RedisScripts {
   sessionEnd: Script<[keys: [string, string, string], args: [ref: string, prefix: string]], FlatRecord>;
   sessionClaim: Script<[sessions: string, args: [now: string, limit: string, prefix: string, sweeper: string]], FlatRecord[]>;
   sessionMarkLost: Script<[keys: [owners: string, sessions: string], args: [prefix: string, limit: string]], FlatRecord[]>;
+  sessionAssign: Script<[record: string, args: [ref: string, owner: string, computer: string, prefix: string]], number>;
+  sessionAdopt: Script<[record: string, args: [ref: string, owner: string, prefix: string]], FlatRecord>;
   sessionList: Script<[principalSet: string, prefix: string], FlatRecord[]>;
   sessionListAll: Script<[sessions: string, prefix: string], FlatRecord[]>;
 }
@@ -211,6 +252,24 @@ export const SESSION_REGISTRY_SCRIPTS: SessionRegistryScripts = {
       parser.push(...args);
     },
     transformReply: nested,
+  }),
+  sessionAssign: defineScript({
+    SCRIPT: ASSIGN,
+    NUMBER_OF_KEYS: 1,
+    parseCommand(parser: CommandParser, record: string, args: [ref: string, owner: string, computer: string, prefix: string]) {
+      parser.pushKey(record);
+      parser.push(...args);
+    },
+    transformReply: (reply: unknown) => Number(reply),
+  }),
+  sessionAdopt: defineScript({
+    SCRIPT: ADOPT,
+    NUMBER_OF_KEYS: 1,
+    parseCommand(parser: CommandParser, record: string, args: [ref: string, owner: string, prefix: string]) {
+      parser.pushKey(record);
+      parser.push(...args);
+    },
+    transformReply: strings,
   }),
   sessionList: defineScript({
     SCRIPT: LIST,

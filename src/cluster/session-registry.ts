@@ -21,6 +21,11 @@ export interface SessionRecord {
    */
   readonly owner?: string;
   /**
+   * Where the session's computer is when any replica can reach it (a remote computer's handle, named by its
+   * provider: assign). A session with one is not lost with its owner: another replica adopts it (adopt).
+   */
+  readonly computer?: string;
+  /**
    * Set once the owner is gone (markLost): the computer went with it. The record no longer counts against any cap
    * and stays only so that a call naming the session hears SESSION_LOST; it expires after the idle timeout.
    */
@@ -64,6 +69,9 @@ export type AdmissionResult =
  * backend that cannot be reached fails at once with REGISTRY_UNAVAILABLE, never queues a change for later.
  */
 export abstract class SessionRegistry {
+  /** Whether other replicas share this registry (Redis), so that a session may outlive this process. */
+  abstract readonly shared: boolean;
+
   /** Records a new session when both caps allow it and the principal has none of that id. */
   abstract admit(admission: Admission): Promise<AdmissionResult>;
 
@@ -87,8 +95,23 @@ export abstract class SessionRegistry {
   /**
    * Marks up to `limit` sessions whose owner is gone (its lease in the ReplicaDirectory ran out, or it left) as
    * lost, and returns them. Their places count no more; their records stay, marked, for their idle timeout.
+   * Sessions with a `computer` any replica can reach are not lost: they keep their places and wait to be adopted.
    */
   abstract markLost(limit: number): Promise<SessionRecord[]>;
+
+  /**
+   * Records where the session's computer is (a remote computer's handle), or that it has none any replica can reach
+   * (`computer` undefined). Only while `owner` still holds the session; false otherwise (the record is gone, lost, or
+   * another replica has adopted it).
+   */
+  abstract assign(principal: string, id: string, owner: string, computer: string | undefined): Promise<boolean>;
+
+  /**
+   * Takes over a session whose owner is gone and whose computer any replica can reach (it has `computer`): the
+   * session is `owner`'s from now on. Its record as it is then; undefined when there is nothing to adopt (no such
+   * session, a lost one, one without such a computer, or one whose owner is alive: another replica adopted it first).
+   */
+  abstract adopt(principal: string, id: string, owner: string): Promise<SessionRecord | undefined>;
 
   /** The principal's sessions, oldest first (not the lost ones). */
   abstract list(principal: string): Promise<SessionRecord[]>;

@@ -53,7 +53,7 @@ export const sessionEndedLine = z
   .object({
     ...sessionBase,
     audit: z.literal('session_ended'),
-    reason: z.enum(['cleanup', 'operator', 'idle', 'connection-closed', 'shutdown', 'unregistered', 'start-failed']),
+    reason: z.enum(['cleanup', 'operator', 'idle', 'connection-closed', 'shutdown', 'unregistered', 'handed-over', 'start-failed']),
     /** The operator who ended it (reason `operator`). */
     by: z.string().optional(),
   })

@@ -38,6 +38,15 @@ export class ThisReplica implements OnApplicationBootstrap, OnApplicationShutdow
     return this.settings.replicaId;
   }
 
+  /** Settles with the owner token once this replica has joined (at application start). */
+  private joinedAs!: (owner: string) => void;
+  private readonly hasJoined = new Promise<string>((resolve) => (this.joinedAs = resolve));
+
+  /** The owner token, once this replica has joined: for work that may begin before the application has started. */
+  joined(): Promise<string> {
+    return this.hasJoined;
+  }
+
   /** The owner token session records name this incarnation by (`id@epoch`); only once it has joined. */
   get owner(): string {
     if (!this.entry) throw new Error('This replica has not joined the replica directory yet');
@@ -70,6 +79,7 @@ export class ThisReplica implements OnApplicationBootstrap, OnApplicationShutdow
     const address = this.listener?.address();
     const entry = await this.directory.join({ id: this.settings.replicaId, startedAt: Date.now(), version: packageVersion(), ...(address && { address }) }, this.settings.replicaLeaseMs);
     this.entry = entry;
+    this.joinedAs(ownerToken(entry.id, entry.epoch));
     if (this.left) {
       // leave() came while this join was under way: give this lease up too.
       await this.directory.leave(entry.id, entry.epoch).catch(() => undefined);

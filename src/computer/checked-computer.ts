@@ -59,6 +59,9 @@ export class CheckedComputer extends Computer {
   isAlive(): Promise<boolean> {
     return this.inner.isAlive();
   }
+  override detach(): Promise<void> {
+    return this.inner.detach();
+  }
   close(): Promise<void> {
     return this.inner.close();
   }

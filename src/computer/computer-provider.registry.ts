@@ -59,4 +59,14 @@ export class ComputerProviderRegistry implements OnModuleInit, OnApplicationBoot
   async create(options: CreateComputerOptions): Promise<Computer> {
     return new CheckedComputer(await this.active().create(options));
   }
+
+  /** The handle another replica could adopt the computer by (see ComputerProvider.handleOf); undefined for a local one. */
+  handleOf(computer: Computer): string | undefined {
+    return this.active().handleOf(computer instanceof CheckedComputer ? computer.inner : computer);
+  }
+
+  /** Takes over the computer a session's record names (ComputerProvider.adopt), behind the same input checks. */
+  async adopt(handle: string, options: CreateComputerOptions): Promise<Computer> {
+    return new CheckedComputer(await this.active().adopt(handle, options));
+  }
 }

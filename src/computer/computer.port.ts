@@ -166,6 +166,15 @@ export abstract class Computer {
   abstract isAlive(): Promise<boolean>;
   /** Frees every resource (processes, files). Safe to call more than once. */
   abstract close(): Promise<void>;
+
+  /**
+   * Lets go of the computer without ending or resetting it, so that another replica can adopt it (a computer its
+   * provider gives a handle: ComputerProvider.handleOf). Closes this process's connection to it only. The default
+   * closes it: a computer nobody else can reach has nothing to keep.
+   */
+  detach(): Promise<void> {
+    return this.close();
+  }
 }
 
 export interface CreateComputerOptions {
@@ -189,5 +198,23 @@ export abstract class ComputerProvider {
    */
   capacity(): number | undefined {
     return undefined;
+  }
+
+  /**
+   * Remote providers: a handle that names this computer among the provider's own (configured) computers, for a
+   * session's record, so that another replica can adopt it (adopt) when this one is gone. Undefined for a computer
+   * only this process can reach (the default).
+   */
+  handleOf(_computer: Computer): string | undefined {
+    return undefined;
+  }
+
+  /**
+   * Takes over the computer a handle names, as its session left it (no reset): another replica, now gone, held it.
+   * Only handles of this provider's own computers are valid; anything else is refused, so a record can never make
+   * the server connect somewhere it was not configured to. The default: no computer of this provider can be adopted.
+   */
+  adopt(_handle: string, _options: CreateComputerOptions): Promise<Computer> {
+    return Promise.reject(new DomainError(DomainErrorCode.COMPUTER_UNSUPPORTED, `Computers of the ${this.name} provider cannot be adopted by another replica.`));
   }
 }

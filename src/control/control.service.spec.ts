@@ -25,7 +25,7 @@ async function setup(env: Record<string, string> = {}) {
       DrainState,
       ScreenshotService,
       ComputerActionRunner,
-      { provide: ComputerProviderRegistry, useValue: { create: (o: { signal?: AbortSignal }) => provider.create(o), capacity: () => undefined } },
+      { provide: ComputerProviderRegistry, useValue: { create: (o: { signal?: AbortSignal }) => provider.create(o), capacity: () => undefined, handleOf: () => undefined } },
     ],
   }).compile();
   await moduleRef.init();

@@ -432,6 +432,62 @@ export class ComputerPool implements OnApplicationBootstrap, OnApplicationShutdo
     void this.destroy(entry.computer, 'retired').then(() => this.fill());
   }
 
+  /** The handle another replica could adopt the leased computer by; undefined for a computer only this process reaches. */
+  handleOf(lease: Lease): string | undefined {
+    return this.computers.handleOf(lease.computer);
+  }
+
+  /**
+   * Leases the computer of a session adopted from a replica that is gone (ComputerProvider.adopt): it exists
+   * already, so it takes no turn in the queue and is not held to POOL_MAX_SIZE, but counts against the principal's
+   * share like any lease, and is released (reset, freed) like one.
+   */
+  async adopt(handle: string, options: AcquireOptions): Promise<Lease> {
+    if (this.draining) throw poolDraining();
+    const principal = options.principal ?? options.owner;
+    this.claim(principal);
+    const started = Date.now();
+    try {
+      const timeoutMs = options.timeoutMs ?? this.settings.acquireTimeoutMs;
+      const computer = await withTimeout(this.computers.adopt(handle, { signal: options.signal }), timeoutMs, () => new DomainError(DomainErrorCode.COMPUTER_FAILED, `Reaching the session's computer took longer than ${timeoutMs} ms.`));
+      return this.lease(computer, options.owner, principal, false, Date.now() - started);
+    } catch (e) {
+      this.unclaim(principal);
+      throw e;
+    }
+  }
+
+  /**
+   * Frees the computer of a session that ended while no replica held it (its replica is gone): adopts it, then
+   * releases it as usual (for a remote computer: reset, then free for the next session).
+   */
+  async reclaim(handle: string, owner: string): Promise<void> {
+    const lease = await this.adopt(handle, { owner, principal: `reclaim:${owner}` });
+    await this.release(lease);
+  }
+
+  /**
+   * Lets go of a leased computer without ending it, for another replica to adopt (shutdown of a replica whose
+   * sessions live on): this process's connection closes, the computer and what is on it stay. Idempotent.
+   */
+  async detach(lease: Lease): Promise<void> {
+    const held = this.leases.get(lease.id);
+    if (!held) return;
+    this.leases.delete(lease.id);
+    this.unclaim(lease.principal);
+    clearTimeout(held.warnTimer);
+    this.events.emit('released', lease);
+    this.destroying++;
+    try {
+      await withTimeout(lease.computer.detach(), this.settings.destroyTimeoutMs, () => new Error(`detach() took longer than ${this.settings.destroyTimeoutMs} ms`));
+    } catch (e) {
+      this.logger.warn(`Letting go of computer ${lease.computer.id} failed: ${errorMessage(e)}`);
+    } finally {
+      this.destroying--;
+      this.settleIfQuiet();
+    }
+  }
+
   /** Destroys a leased computer (bounded by POOL_DESTROY_TIMEOUT_MS) and frees its place. Idempotent. */
   async release(lease: Lease): Promise<void> {
     const held = this.leases.get(lease.id);

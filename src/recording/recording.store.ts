@@ -18,7 +18,7 @@ export interface RecordingMeta {
   status: 'recording' | 'done' | 'interrupted';
   started_at: string;
   ended_at?: string;
-  /** Why the session ended (cleanup, idle, connection-closed, shutdown, unregistered, start-failed). */
+  /** Why the session ended (cleanup, idle, connection-closed, shutdown, unregistered, handed-over, start-failed). */
   end_reason?: string;
   fps: number;
   segment_s: number;

@@ -14,7 +14,7 @@ export class SessionMetrics implements OnModuleInit {
     const m = this.metrics;
     if (!m) return;
     const created = m.counter({ name: 'cua_sessions_created_total', help: 'Sessions opened, by kind (default, named, minted).', labelNames: ['kind'] });
-    const ended = m.counter({ name: 'cua_sessions_ended_total', help: 'Sessions ended, by reason (cleanup, operator, idle, connection-closed, shutdown, unregistered, start-failed).', labelNames: ['reason'] });
+    const ended = m.counter({ name: 'cua_sessions_ended_total', help: 'Sessions ended, by reason (cleanup, operator, idle, connection-closed, shutdown, unregistered, handed-over, start-failed).', labelNames: ['reason'] });
     m.gaugeOf('cua_sessions_active', 'Sessions open now.', () => this.sessions.count());
     m.on(this.sessions.events, 'opened', (s) => created.inc({ kind: s.kind }));
     m.on(this.sessions.events, 'ended', (_s, reason) => ended.inc({ reason }));

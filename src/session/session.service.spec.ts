@@ -51,7 +51,7 @@ async function setup(env: Record<string, string> = {}, capacity?: number, shared
   await replica.onApplicationBootstrap();
   replicas.push(replica);
   const provider = new ProgrammableFakeProvider();
-  const registry = { create: (o: { signal?: AbortSignal }) => provider.create(o), capacity: () => capacity } as unknown as ComputerProviderRegistry;
+  const registry = { create: (o: { signal?: AbortSignal }) => provider.create(o), capacity: () => capacity, handleOf: () => undefined } as unknown as ComputerProviderRegistry;
   const pool = new ComputerPool(config.pool, registry);
   const drain = new DrainState();
   const sessions = shared?.registry ?? new UnreachableRegistryFake(directory);

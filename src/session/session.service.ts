@@ -354,18 +354,46 @@ export class SessionService implements OnApplicationBootstrap {
       owner: this.replica.owner,
     });
     if (!result.admitted) {
-      if (result.refused === 'exists') throw await this.elsewhere(principal, id);
+      if (result.refused === 'exists') {
+        const adopted = await this.adoptable(principal, id);
+        if (adopted) return this.hold(adopted, (session) => this.startComputer(session, signal, adopted.computer));
+        throw await this.elsewhere(principal, id);
+      }
       throw new SessionLimitError(result.refused, result.max, this.settings.idleTimeoutMs);
     }
+    return this.hold(result.record, (session) => this.startComputer(session, signal));
+  }
+
+  /**
+   * The record of a session this replica may adopt, now adopted: its owner is gone and any replica can reach its
+   * computer (a remote one). Undefined when it is not such a session, or another replica adopted it first.
+   */
+  private async adoptable(principal: string, id: string): Promise<SessionRecord | undefined> {
+    const record = await this.registry.get(principal, id);
+    if (!record?.computer || record.lost || record.owner === this.replica.owner) return undefined;
+    if (record.owner !== undefined && (await this.replicas.holds(record.owner))) return undefined;
+    const adopted = await this.registry.adopt(principal, id, this.replica.owner);
+    if (adopted) this.logger.log(`Session ${id}: adopted from the replica ${record.owner ?? '(none)'}, which is gone; its computer carries on`);
+    return adopted;
+  }
+
+  /**
+   * Holds an admitted (or adopted) session in this process and starts getting its computer in the same step, so
+   * nobody can find it without a computer on its way.
+   */
+  private async hold(record: SessionRecord, start: (session: Session) => Promise<Session>): Promise<{ session: Session; started: Promise<Session> }> {
+    const { principal, id, kind, idleTimeoutMs } = record;
+    const key = SessionService.key(principal, id);
     if (this.drain.draining) {
-      // Shutdown began while the registry answered: the drain has already listed the sessions it ends.
-      await this.registry.end(principal, id).catch(() => undefined);
+      // Shutdown began while the registry answered: the drain has already listed the sessions it ends. An adopted
+      // session is left as it is, for the next replica to adopt once this one has left.
+      if (record.computer === undefined) await this.registry.end(principal, id).catch(() => undefined);
       throw shuttingDown();
     }
     // Use seen outside the calls that resolve sessions (a person's input in the live view, a screenshot), passed on
     // to the registry at most once a USE_NOTE_MS: a person moving the mouse is many inputs a second.
     let noted = 0;
-    const session: Session = new Session(id, principal, kind, idleTimeoutMs, this.settings.controlIdleMs, result.record.createdAt, (now) => {
+    const session: Session = new Session(id, principal, kind, idleTimeoutMs, this.settings.controlIdleMs, record.createdAt, (now) => {
       if (session.ended || now - noted < USE_NOTE_MS) return;
       noted = now;
       // Not awaited by the input it comes from; a registry that does not answer is reported by its own connection.
@@ -376,18 +404,18 @@ export class SessionService implements OnApplicationBootstrap {
     session.control.events.on('released', (holder, reason) => this.events.emit('control-released', session, holder, reason));
     this.events.emit('opened', session);
     addLogField('session', id);
-    this.logger.log(`Session ${id} (${kind}) opened for ${principal}`);
-    return { session, started: this.startComputer(session, signal) };
+    this.logger.log(`Session ${id} (${kind}) ${record.owner === this.replica.owner && record.computer ? 'taken over' : 'opened'} for ${principal}`);
+    return { session, started: start(session) };
   }
 
   /**
    * Leases the session's computer; the session is removed again if that fails. Ending the session stops the wait
    * at once (its lifetime signal), and a computer that arrives after the end is released, never kept.
    */
-  private async startComputer(session: Session, signal?: AbortSignal): Promise<Session> {
+  private async startComputer(session: Session, signal?: AbortSignal, adopting?: string): Promise<Session> {
     const link = linkSignals(signal, session.lifetime.signal);
-    session.ready = this.pool
-      .acquire({ owner: session.id, principal: session.principal, signal: link.signal })
+    const options = { owner: session.id, principal: session.principal, signal: link.signal };
+    session.ready = (adopting === undefined ? this.pool.acquire(options) : this.pool.adopt(adopting, options))
       .then(async (lease) => {
         if (session.ended) {
           await this.pool.release(lease);
@@ -395,6 +423,13 @@ export class SessionService implements OnApplicationBootstrap {
         }
         session.lease = lease;
         this.events.emit('computer-assigned', session, lease.computer.id, false);
+        // A computer other replicas can reach: its record names it, so that the session outlives this replica.
+        const handle = this.pool.handleOf(lease);
+        if (handle !== undefined && handle !== adopting) {
+          await this.registry.assign(session.principal, session.id, this.replica.owner, handle).catch((e: unknown) =>
+            this.logger.warn(`Session ${session.id}: where its computer is could not be recorded (${errorMessage(e)}); should this replica go, the session goes with it`),
+          );
+        }
         // Its idle time counts from here: a slow start must not make the session look idle to the sweep. (Should the
         // registry not answer, it counts from the admission: the call still gets its computer.)
         await this.markUsed(session).catch(() => undefined);
@@ -626,11 +661,23 @@ export class SessionService implements OnApplicationBootstrap {
       // A record without a session here is one whose session ended before its record could be removed: claimed is removed.
       const idle = claimed.map((r) => this.sessions.get(SessionService.key(r.principal, r.id))).filter((s): s is Session => s !== undefined && !s.ended);
       ended.push(...idle.map((s) => s.id));
-      await Promise.all(idle.map((s) => this.endSession(s, 'idle')));
+      // A session whose replica is gone and that nobody adopted before it expired: its computer is freed from here.
+      const orphans = claimed.filter((r) => r.computer !== undefined && r.owner !== this.replica.owner && !this.sessions.has(SessionService.key(r.principal, r.id)));
+      await Promise.all([...idle.map((s) => this.endSession(s, 'idle')), ...orphans.map((r) => this.reclaim(r))]);
       if (claimed.length < SWEEP_BATCH) break;
     }
     await this.markLost();
     return ended;
+  }
+
+  /** Frees the computer of an expired session whose replica is gone (adopt, reset, free); failures are only logged. */
+  private async reclaim(r: SessionRecord): Promise<void> {
+    try {
+      await this.pool.reclaim(r.computer!, r.id);
+      this.logger.log(`Session ${r.id} ended (idle) after its replica ${r.owner ?? '(none)'} had gone; its computer was freed here`);
+    } catch (e) {
+      this.logger.warn(`Session ${r.id} ended (idle) after its replica had gone; its computer could not be freed here (${errorMessage(e)}): it stays claimed until a replica takes it`);
+    }
   }
 
   /**
@@ -645,6 +692,35 @@ export class SessionService implements OnApplicationBootstrap {
       await Promise.all(mine.map((x) => this.endSession(x, 'unregistered')));
       if (lost.length < SWEEP_BATCH) return;
     }
+  }
+
+  /** Whether the session can outlive this replica: other replicas share the registry and can reach its computer. */
+  private outlives(session: Session): boolean {
+    return this.registry.shared && session.lease !== undefined && this.pool.handleOf(session.lease) !== undefined;
+  }
+
+  /**
+   * Shutdown of a replica whose session another replica can take over: its tasks stop and this process lets go
+   * of the computer without resetting it; the record stays, naming the computer, for the next replica it reaches.
+   */
+  private async handOver(session: Session): Promise<void> {
+    if (session.ended) return;
+    session.ended = true;
+    session.endReason = 'handed-over';
+    if (this.forget(session)) this.events.emit('ended', session, 'handed-over');
+    const tasks = [...session.tasks.values()];
+    const err = shuttingDown();
+    session.lifetime.abort(err);
+    for (const t of tasks) t.controller.abort(err);
+    session.control.close();
+    await withTimeout(Promise.allSettled(tasks.map((t) => t.done)), TASK_SETTLE_MS, () => new Error('tasks did not stop')).catch(() => undefined);
+    const key = SessionService.key(session.principal, session.id);
+    const extras = [...(this.extraLeases.get(key) ?? [])];
+    this.extraLeases.delete(key);
+    const lease = session.lease;
+    session.lease = undefined;
+    await Promise.all([...(lease ? [this.pool.detach(lease)] : []), ...extras.map((l) => this.pool.release(l))]);
+    this.logger.log(`Session ${session.id} handed over: its computer stays for the next replica it reaches; ${tasks.length} task(s) stopped`);
   }
 
   /** Sessions whose desktop a person controls now. */
@@ -671,7 +747,7 @@ export class SessionService implements OnApplicationBootstrap {
     const deadline = Date.now() + graceMs;
     while (all().length && Date.now() < deadline) await sleep(Math.min(100, deadline - Date.now()));
     const left = all().length;
-    await Promise.all([...this.sessions.values()].map((s) => this.endSession(s, 'shutdown')));
+    await Promise.all([...this.sessions.values()].map((s) => (this.outlives(s) ? this.handOver(s) : this.endSession(s, 'shutdown'))));
     // Nothing of this replica's is left in the registry: the others may count it gone at once.
     await this.replica.leave();
     if (before) this.logger.log(`Drain: ${before - left} task(s) finished within the grace period, ${left} aborted`);

@@ -8,7 +8,8 @@ export type SessionKind = 'named' | 'minted' | 'default';
  * the idle sweep, its MCP connection closing, shutdown, or its record gone from the session registry (the sweep had
  * just claimed it, or Redis restarted without its data).
  */
-export type EndReason = 'cleanup' | 'operator' | 'idle' | 'connection-closed' | 'shutdown' | 'unregistered';
+/** `handed-over`: not over, only no longer here: this replica stopped and let go of it, and another carries it on. */
+export type EndReason = 'cleanup' | 'operator' | 'idle' | 'connection-closed' | 'shutdown' | 'unregistered' | 'handed-over';
 
 export interface RunningTask {
   readonly id: string;

@@ -95,7 +95,7 @@ async function setup(env: Record<string, string> = {}) {
       ComputerPool,
       DrainState,
       ScreenshotService,
-      { provide: ComputerProviderRegistry, useValue: { create: (o: { signal?: AbortSignal }) => provider.create(o), capacity: () => undefined } },
+      { provide: ComputerProviderRegistry, useValue: { create: (o: { signal?: AbortSignal }) => provider.create(o), capacity: () => undefined, handleOf: () => undefined } },
       { provide: AgentService, useValue: agent },
     ],
   }).compile();

@@ -5,13 +5,37 @@ import { InjectSettings } from '../../config/config.module';
 import { CUA_SETTINGS, type CuaSettings } from './cua.settings';
 import { COMPUTER_SETTINGS, type ComputerSettings } from '../computer.settings';
 import { POOL_SETTINGS, type PoolSettings } from '../../pool/pool.settings';
-import { ComputerProvider, CreateComputerOptions } from '../computer.port';
+import { ComputerClaims, ThisReplica, type TakeResult } from '../../cluster/cluster.module';
+import { Computer, ComputerProvider, CreateComputerOptions } from '../computer.port';
 import { RegisterComputerProvider } from '../computer-provider.registry';
 import { CuaComputer } from './cua-computer';
 import { CuaEndpointPool, EndpointSlot, EndpointState, EndpointStatus } from './cua-endpoints';
 import { LeasedCuaComputer, LeaseUse } from './cua-lease';
 import { commandReset, CuaBaseline, defaultReset, recordBaseline } from './cua-reset';
 import { cuaKindOf } from './cua-errors';
+import type { CuaEndpoint } from './cua-urls';
+
+/** What a session record and a claim name a remote computer by: `cua:` and its URL without credentials. */
+export function cuaHandle(endpoint: Pick<CuaEndpoint, 'url'>): string {
+  const u = new URL(endpoint.url);
+  u.username = '';
+  u.password = '';
+  return `cua:${u.href.replace(/\/+$/, '')}`;
+}
+
+/** A baseline as a claim keeps it (text), and back. */
+function baselineText(b: CuaBaseline | undefined): string {
+  return JSON.stringify(b ? { windows: b.windows && [...b.windows], files: b.files && [...b.files], home: b.home } : {});
+}
+function baselineOf(text: string | undefined): CuaBaseline | undefined {
+  if (!text) return undefined;
+  try {
+    const o = JSON.parse(text) as { windows?: string[]; files?: string[]; home?: string };
+    return { windows: o.windows && new Set(o.windows), files: o.files && new Set(o.files), home: o.home };
+  } catch {
+    return undefined;
+  }
+}
 
 /** Probes of a quarantined endpoint: doubling from 1 s to 30 s, with jitter. */
 const PROBE_BASE_MS = 1_000;
@@ -27,6 +51,11 @@ const PROBE_MAX_MS = 30_000;
  * the endpoint; when the reset or the check fails the endpoint is quarantined, and a background
  * probe (backoff 1 s → 30 s) returns it to service once it answers and its reset succeeds.
  * Endpoints come only from settings: no call can make the server connect anywhere else.
+ *
+ * Several replicas share the endpoints through ComputerClaims: an endpoint is leased here only once this replica
+ * holds its claim, so no two replicas hand one computer out. A session's record names its endpoint (handleOf), so
+ * when this replica goes, another adopts the session with its desktop as it was (adopt); an endpoint left by a
+ * replica that is gone, with no session waiting for it, is reset (with the baseline its claim kept) before reuse.
  */
 @Injectable()
 @RegisterComputerProvider()
@@ -39,8 +68,14 @@ export class CuaComputerProvider extends ComputerProvider implements OnApplicati
 
   constructor(@InjectSettings(CUA_SETTINGS) private readonly settings: CuaSettings,
     @InjectSettings(COMPUTER_SETTINGS) private readonly computer: ComputerSettings,
-    @InjectSettings(POOL_SETTINGS) private readonly poolSettings: PoolSettings) {
+    @InjectSettings(POOL_SETTINGS) private readonly poolSettings: PoolSettings,
+    private readonly claims: ComputerClaims,
+    private readonly replica: ThisReplica) {
     super();
+  }
+
+  override handleOf(computer: Computer): string | undefined {
+    return computer instanceof LeasedCuaComputer ? cuaHandle(computer.inner.endpoint) : undefined;
   }
 
   /** One session per remote computer: the pool never has more computers than URLs. */
@@ -82,24 +117,44 @@ export class CuaComputerProvider extends ComputerProvider implements OnApplicati
   async create(options: CreateComputerOptions): Promise<LeasedCuaComputer> {
     const pool = this.endpoints();
     const failures: string[] = [];
+    const holder = await this.replica.joined();
+    let elsewhere = 0;
     for (const slot of pool.free()) {
       if (options.signal?.aborted) throw abortReason(options.signal, 'Connecting to a remote computer');
       if (slot.state !== 'free') continue; // leased by a concurrent create meanwhile
       pool.lease(slot);
+      const handle = cuaHandle(slot.endpoint);
+      let claim: TakeResult;
       try {
+        claim = await this.claims.take(handle, holder);
+      } catch (e) {
+        pool.unlease(slot);
+        throw e;
+      }
+      if (!claim.taken) {
+        // Another replica holds it (or keeps it for a session of its that waits to be taken over).
+        pool.unlease(slot);
+        elsewhere++;
+        continue;
+      }
+      const left = claim.previous && baselineOf(claim.previous.state);
+      try {
+        // Left by a replica that is gone, with no session waiting for it: whatever that session left goes first.
+        if (claim.previous) await this.recover(slot, left, options.signal ?? new AbortController().signal, true);
         return await this.connect(slot, options.signal);
       } catch (e) {
         if (options.signal?.aborted) {
           // Not the endpoint's fault: it goes back as it was (nothing was done on it yet).
           pool.release(slot);
+          await this.claims.release(handle, holder).catch(() => undefined);
           throw abortReason(options.signal, 'Connecting to a remote computer');
         }
         failures.push(`${slot.host}: ${errorMessage(e)}`);
-        pool.quarantine(slot, `it failed its check before a lease: ${errorMessage(e)}`, (signal) => this.recover(slot, undefined, signal));
+        pool.quarantine(slot, `it failed its check before a lease: ${errorMessage(e)}`, (signal) => this.recoverAndFree(slot, left, signal, claim.previous !== undefined));
       }
     }
     const c = pool.counts();
-    if (failures.length || c.leased === 0) {
+    if (failures.length || (c.leased === 0 && elsewhere === 0)) {
       const quarantined = pool.statuses().filter((s) => s.state === 'quarantined').map((s) => `${s.url} (${s.reason})`);
       throw new DomainError(
         DomainErrorCode.COMPUTER_FAILED,
@@ -110,11 +165,52 @@ export class CuaComputerProvider extends ComputerProvider implements OnApplicati
     // Busy, not broken: the pool waits for one to come back (this code keeps readiness green).
     throw new DomainError(
       DomainErrorCode.POOL_EXHAUSTED,
-      `All ${pool.size} remote computers (CUA_COMPUTER_URLS) are in use or being reset (${c.leased} leased, ${c.quarantined} quarantined); each serves one session at a time.`,
+      `All ${pool.size} remote computers (CUA_COMPUTER_URLS) are in use or being reset (${c.leased} leased and ${c.quarantined} quarantined here` +
+        `${elsewhere ? `, ${elsewhere} held by other replicas` : ''}); each serves one session at a time.`,
     );
   }
 
-  private async connect(slot: EndpointSlot, signal?: AbortSignal): Promise<LeasedCuaComputer> {
+  /**
+   * Takes over the computer of a session adopted from a replica that is gone: claims it (SessionRegistry.adopt has
+   * already chosen this replica for the session), connects, and keeps the baseline its first lease recorded, so
+   * that its reset at the end of the session still knows what the session added.
+   */
+  override async adopt(handle: string, options: CreateComputerOptions): Promise<Computer> {
+    const pool = this.endpoints();
+    const slot = pool.find((e) => cuaHandle(e) === handle);
+    if (!slot) {
+      throw new DomainError(DomainErrorCode.COMPUTER_FAILED, `The session's remote computer (${handle}) is not one of CUA_COMPUTER_URLS here; it cannot be taken over.`);
+    }
+    if (slot.state !== 'free') throw new DomainError(DomainErrorCode.COMPUTER_FAILED, `The session's remote computer ${slot.host} is ${slot.state} here; it cannot be taken over now.`);
+    const holder = await this.replica.joined();
+    pool.lease(slot);
+    let claim: TakeResult;
+    try {
+      claim = await this.claims.adopt(handle, holder);
+    } catch (e) {
+      pool.unlease(slot);
+      throw e;
+    }
+    if (!claim.taken) {
+      pool.unlease(slot);
+      throw new DomainError(DomainErrorCode.COMPUTER_FAILED, `The session's remote computer ${slot.host} is held by the replica ${claim.holder}.`);
+    }
+    const baseline = baselineOf(claim.previous?.state ?? (await this.claims.get(handle).catch(() => undefined))?.state);
+    try {
+      return await this.connect(slot, options.signal, { baseline });
+    } catch (e) {
+      pool.quarantine(slot, `it could not be reached when its session was taken over: ${errorMessage(e)}`, (signal) => this.recoverAndFree(slot, baseline, signal, true));
+      throw e;
+    }
+  }
+
+  /** A quarantined endpoint's recovery, then its claim freed for every replica. */
+  private async recoverAndFree(slot: EndpointSlot, baseline: CuaBaseline | undefined, signal: AbortSignal, closeWindows: boolean): Promise<void> {
+    await this.recover(slot, baseline, signal, closeWindows);
+    await this.claims.release(cuaHandle(slot.endpoint), await this.replica.joined());
+  }
+
+  private async connect(slot: EndpointSlot, signal?: AbortSignal, adopted?: { baseline: CuaBaseline | undefined }): Promise<LeasedCuaComputer> {
     const cua = this.settings;
     const inner = await CuaComputer.connect(slot.endpoint, {
       requestTimeoutMs: cua.requestTimeoutMs,
@@ -125,32 +221,59 @@ export class CuaComputerProvider extends ComputerProvider implements OnApplicati
       commandOutputLimitBytes: Math.max(this.computer.commandOutputLimitBytes, 4 * 1024 * 1024),
       settleDelayMs: cua.settleDelayMs,
     });
-    let baseline: CuaBaseline | undefined;
-    try {
-      baseline = cua.resetCommand ? undefined : await recordBaseline(inner, cua.requestTimeoutMs);
-    } catch (e) {
-      await inner.close();
-      throw e;
+    let baseline: CuaBaseline | undefined = adopted?.baseline;
+    if (!adopted) {
+      try {
+        baseline = cua.resetCommand ? undefined : await recordBaseline(inner, cua.requestTimeoutMs);
+      } catch (e) {
+        await inner.close();
+        throw e;
+      }
+      // With the claim, for whoever resets the desktop should this replica go first. Only that needs it: a failure is no reason to refuse the lease.
+      const holder = await this.replica.joined();
+      await this.claims.keep(cuaHandle(slot.endpoint), holder, baselineText(baseline)).catch((e: unknown) => this.logger.warn(`Remote computer ${slot.host}: its baseline could not be kept with its claim (${errorMessage(e)})`));
     }
-    const computer: LeasedCuaComputer = new LeasedCuaComputer(inner, (use) => this.giveBack(slot, computer, baseline, use));
+    const computer: LeasedCuaComputer = new LeasedCuaComputer(
+      inner,
+      (use) => this.giveBack(slot, computer, baseline, use),
+      () => this.letGo(slot, computer),
+      adopted !== undefined,
+    );
     this.open.add(computer);
     const info = inner.info;
     this.logger.log(`Computer ${computer.id} is ${slot.host} (${info.transport}${info.package ? `, server ${info.package}` : ''}${info.commands ? '' : ', no /commands: older server'}).`);
     return computer;
   }
 
-  /** close() of a leased computer: reset, check, then free the endpoint, or quarantine it. */
+  /** detach() of a leased computer: this process lets go of it as it is; its claim stays for the replica that adopts its session. */
+  private async letGo(slot: EndpointSlot, computer: LeasedCuaComputer): Promise<void> {
+    try {
+      await computer.inner.close();
+    } finally {
+      this.endpoints().unlease(slot);
+      this.open.delete(computer);
+      this.logger.log(`Remote computer ${slot.host}: let go as it is, for the replica that takes its session over`);
+    }
+  }
+
+  /** close() of a leased computer: reset, check, then free the endpoint (and its claim), or quarantine it. */
   private async giveBack(slot: EndpointSlot, computer: LeasedCuaComputer, baseline: CuaBaseline | undefined, use: LeaseUse): Promise<void> {
     const pool = this.endpoints();
+    const free = async () => {
+      pool.release(slot);
+      await this.claims.release(cuaHandle(slot.endpoint), await this.replica.joined()).catch((e: unknown) =>
+        this.logger.warn(`Remote computer ${slot.host}: its claim could not be freed (${errorMessage(e)}); other replicas get it once this one is gone`),
+      );
+    };
     try {
       if (use.touched) await this.reset(computer.inner, baseline, use, true);
       if (!(await computer.inner.isAlive())) throw new Error('it did not answer get_screen_size after the reset');
-      pool.release(slot);
+      await free();
     } catch (e) {
       // After a lost connection the desktop may have restarted: its window ids mean nothing any more.
       const lost = ['closed', 'unreachable', 'timeout'].includes(cuaKindOf(e) ?? '');
-      if (this.stopping) pool.release(slot);
-      else pool.quarantine(slot, `its reset after ${computer.id} failed: ${errorMessage(e)}`, (signal) => this.recover(slot, use.touched ? baseline : undefined, signal, !lost));
+      if (this.stopping) await free();
+      else pool.quarantine(slot, `its reset after ${computer.id} failed: ${errorMessage(e)}`, (signal) => this.recoverAndFree(slot, use.touched ? baseline : undefined, signal, !lost));
     } finally {
       await computer.inner.close();
       this.open.delete(computer);

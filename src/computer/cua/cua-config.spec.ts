@@ -1,7 +1,9 @@
 import { ConfigValidationError, Settings } from '../../config/config.module';
 import { POOL_SETTINGS } from '../../pool/pool.settings';
 import { COMPUTER_SETTINGS } from '../computer.settings';
-import { CuaComputerProvider } from './cua-computer.provider';
+import { CLUSTER_SETTINGS } from '../../cluster/cluster.settings';
+import { InMemoryComputerClaims, InMemoryReplicaDirectory, ThisReplica } from '../../cluster/cluster.module';
+import { cuaHandle, CuaComputerProvider } from './cua-computer.provider';
 import { CUA_SETTINGS } from './cua.settings';
 
 /** The cua settings as they are read and cross-checked at boot. */
@@ -22,10 +24,16 @@ describe('COMPUTER_PROVIDER=cua settings', () => {
 
   it('holds at most one computer per URL: the provider\'s capacity is the number of URLs, which the pool keeps to', () => {
     const settings = Settings.load({ COMPUTER_PROVIDER: 'cua', CUA_COMPUTER_URLS: 'http://10.0.0.5:8000, https://desk.example.com/' });
-    const provider = new CuaComputerProvider(settings.get(CUA_SETTINGS), settings.get(COMPUTER_SETTINGS), settings.get(POOL_SETTINGS));
+    const replica = new ThisReplica(new InMemoryReplicaDirectory(), settings.get(CLUSTER_SETTINGS));
+    const provider = new CuaComputerProvider(settings.get(CUA_SETTINGS), settings.get(COMPUTER_SETTINGS), settings.get(POOL_SETTINGS), new InMemoryComputerClaims(), replica);
     expect(provider.capacity()).toBe(2);
     expect(settings.get(CUA_SETTINGS).urls).toEqual(['http://10.0.0.5:8000', 'https://desk.example.com']);
     expect(settings.get(CUA_SETTINGS).requestTimeoutMs).toBe(10_000);
+  });
+
+  it('names a remote computer by its URL, never with the credentials a URL may carry', () => {
+    expect(cuaHandle({ url: 'http://10.0.0.5:8000' })).toBe('cua:http://10.0.0.5:8000');
+    expect(cuaHandle({ url: 'https://user:s3cret@desk.example.com/base/' })).toBe('cua:https://desk.example.com/base');
   });
 
   it('refuses an explicit POOL_MAX_SIZE or POOL_MIN_WARM above the number of URLs, saying why', () => {

@@ -109,6 +109,18 @@ export class CuaEndpointPool {
     this.set(slot, 'leased');
   }
 
+  /** Frees a slot that was leased but never used (another replica holds the computer): no notice, its turn kept. */
+  unlease(slot: EndpointSlot): void {
+    if (slot.state !== 'leased') return;
+    slot.state = 'free';
+    slot.since = Date.now();
+  }
+
+  /** The slot whose endpoint `match` picks, if any. */
+  find(match: (endpoint: CuaEndpoint) => boolean): EndpointSlot | undefined {
+    return this.slots.find((s) => match(s.endpoint));
+  }
+
   release(slot: EndpointSlot): void {
     if (slot.state !== 'leased') return;
     slot.freedAt = Date.now();

@@ -26,9 +26,14 @@ export class LeasedCuaComputer extends Computer {
   constructor(
     readonly inner: CuaComputer,
     private readonly giveBack: (use: LeaseUse) => Promise<void>,
+    /** detach(): lets go of the endpoint without a reset (another replica adopts it). */
+    private readonly letGo: () => Promise<void> = giveBack.bind(undefined, { touched: true, heldKeys: [], heldButtons: [] }),
+    /** Adopted from another replica: its session has used it already, so it is reset when given back. */
+    adopted = false,
   ) {
     super();
     this.provider = inner.provider;
+    this.touched = adopted;
   }
 
   get id(): string {
@@ -136,6 +141,11 @@ export class LeasedCuaComputer extends Computer {
   }
 
   /** Hands the endpoint back (reset, check, free or quarantine). Safe to call more than once. */
+  override detach(): Promise<void> {
+    this.closing ??= this.letGo();
+    return this.closing;
+  }
+
   close(): Promise<void> {
     this.closing ??= this.giveBack({ touched: this.touched, heldKeys: [...this.heldKeys], heldButtons: [...this.heldButtons] });
     return this.closing;

@@ -3,8 +3,10 @@ import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as V1HttpTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { createHash, createHmac } from 'node:crypto';
 import { request } from 'node:http';
+import { chromium } from 'playwright-core';
 import { createClient } from 'redis';
 import { call, sessionIdOf, textOf } from './support/app';
+import { findWord, readWords } from './support/ocr';
 import { startRedisServer, type RedisServer } from './support/redis-server';
 import { spawnServer, type ServerProcess } from './support/server-process';
 import { pidsNamed, xvfbPids } from './support/processes';
@@ -113,6 +115,43 @@ describe('replicas forwarding calls to the replica that holds the desktop', () =
     expect(xvfbPids(b.proc.pid)).toHaveLength(0);
   });
 
+  it('a live view opened through another replica shows the desktop and takes a person\'s keys: page, state, control and WebSocket go to the owner', async () => {
+    const a = await replica('pod-a');
+    const b = await replica('pod-b');
+    const onA = await client(a);
+    await run(onA, 'work', 'true');
+    const made = await onA.callTool({ name: 'live_view', arguments: { session_id: 'work' } });
+    expect(made.isError).toBeFalsy();
+    const { url } = made.structuredContent as { url: string };
+    // The same link, opened on pod-b (a load balancer without affinity could send the browser anywhere).
+    const viaB = url.replace(new URL(a.url).host, new URL(b.url).host);
+    expect(viaB).not.toBe(url);
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1000, height: 750 } });
+      await page.goto(viaB);
+      const status = () => page.locator('#status').innerText();
+      await waitFor('the page to watch through pod-b', async () => (await status()).startsWith('Watching'), 20_000);
+      // What the desktop shows reaches the page.
+      await onA.callTool({ name: 'computer', arguments: { session_id: 'work', action: 'type', text: 'echo viewmarker\n' } });
+      await waitFor('the typed word on the page', async () => findWord(await readWords(await page.locator('#screen canvas').screenshot(), { scale: 2 }), 'viewmarker'), 20_000);
+      // A person takes control on the page and types: the keys reach pod-a's desktop.
+      await page.locator('#take').click();
+      await waitFor('the page to say the person has control', async () => (await status()).startsWith('You have control'), 10_000);
+      await page.locator('#screen canvas').click();
+      await page.keyboard.press('Control+C');
+      await page.keyboard.type('touch /tmp/typed-through-b\n', { delay: 30 });
+      await page.locator('#release').click();
+      await waitFor('the person\'s file on pod-a\'s desktop', async () => /yes/.test(await run(onA, 'work', 'test -e /tmp/typed-through-b && echo yes || echo no')), 10_000);
+      expect(xvfbPids(b.proc.pid)).toHaveLength(0);
+      // A view nobody serves is refused on pod-b as on any replica; nothing is forwarded for it.
+      const unknown = await page.goto(`${b.url.replace(/\/mcp$/, '')}/live/AAAAAAAAAAAAAAAA/`);
+      expect(unknown?.status()).toBe(403);
+    } finally {
+      await browser.close();
+    }
+  });
+
   it('a client closing its stream on the entry replica stops the call on the replica that runs it', async () => {
     const a = await replica('pod-a');
     const b = await replica('pod-b');
@@ -161,6 +200,31 @@ describe('replicas forwarding calls to the replica that holds the desktop', () =
     expect(first.text).toContain('screenshot_cua');
     expect((await post(good)).status).toBe(409); // the same signed call again: a replay
     expect(a.output()).toMatch(/Refused a forwarded call from 127\.0\.0\.1: no valid signature/);
+
+    // Browser requests (live views): only bodiless ones for /live/…, signed over the path, the Host and the target.
+    const browserGet = (headers: Record<string, string>, withBody = false) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port: a.clusterPort, method: withBody ? 'POST' : 'GET', path: '/cluster/http', headers }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+        req.end(withBody ? 'x' : undefined);
+      });
+    const browserSigned = (path: string, host: string, time = Date.now()) => ({
+      'x-cua-path': path,
+      'x-forwarded-host': host,
+      'x-cua-target': target,
+      'x-cua-time': String(time),
+      'x-cua-signature': createHmac('sha256', SECRET).update(['GET', path, target, String(time), `host=${host}`, createHash('sha256').update(Buffer.alloc(0)).digest('hex')].join('\n')).digest('hex'),
+    });
+    const host = new URL(a.url).host;
+    expect(await browserGet({ 'x-cua-path': '/live/AAAAAAAAAAAAAAAA/' })).toBe(401);
+    expect(await browserGet({ ...browserSigned('/live/AAAAAAAAAAAAAAAA/', host), 'x-forwarded-host': 'evil.example' })).toBe(401);
+    expect(await browserGet(browserSigned('/mcp', host))).toBe(400);
+    expect(await browserGet(browserSigned('/live/AAAAAAAAAAAAAAAA/', host), true)).toBe(400);
+    // Signed and for a view nobody has: served by the live view's own routes, which know no such view.
+    expect(await browserGet(browserSigned('/live/AAAAAAAAAAAAAAAA/', host))).toBe(403);
   });
 
   it('a session whose replica is gone is not forwarded anywhere: the replica asked answers SESSION_LOST', async () => {

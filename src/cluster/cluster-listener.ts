@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Identity } from '../auth/auth.module';
 import { errorMessage } from '../common/domain-error';
 import { closeNow, listenOn } from '../common/side-server';
@@ -8,8 +9,10 @@ import { InjectSettings } from '../config/config.module';
 import { CLUSTER_SETTINGS, type ClusterSettings } from './cluster.settings';
 import { SIGNATURE_WINDOW_MS, verifyCall } from './cluster-signature';
 
-/** The one path of the cluster port. */
+/** The path of forwarded MCP calls on the cluster port. */
 export const FORWARDED_PATH = '/cluster/mcp';
+/** The path of forwarded browser requests (a live view's page, its state, its WebSocket); the original path travels in FORWARD_HEADERS.path. */
+export const FORWARDED_HTTP_PATH = '/cluster/http';
 /** The largest forwarded body taken (the entry replica's gate has already held its own, smaller limit). */
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
 /** Replicas open a handful of connections each; more are closed at once. */
@@ -24,6 +27,8 @@ export const FORWARD_HEADERS = {
   time: 'x-cua-time',
   signature: 'x-cua-signature',
   from: 'x-cua-forwarded-by',
+  /** A forwarded browser request's own path and query. */
+  path: 'x-cua-path',
 } as const;
 
 /** A forwarded call whose signature held: who made it, which incarnation it is meant for, and its parsed body. */
@@ -35,6 +40,13 @@ export interface ForwardedCall {
 }
 
 export type ForwardedHandler = (req: IncomingMessage, res: ServerResponse, call: ForwardedCall) => Promise<void>;
+
+/**
+ * Serves a browser request another replica forwarded (its signature checked, `req.url` its own path again, the
+ * cluster's headers removed): for this very incarnation (`target`). An HTTP request comes with `res`; a WebSocket
+ * upgrade with its socket and head.
+ */
+export type ForwardedHttpHandler = (req: IncomingMessage, target: string, answer: { res: ServerResponse } | { socket: Duplex; head: Buffer }) => void;
 
 /** The caller's identity as it travels between replicas: JSON, base64url. */
 export function encodeIdentity(identity: Identity): string {
@@ -75,6 +87,7 @@ export class ClusterListener implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('Cluster');
   private server?: Server;
   private handler?: ForwardedHandler;
+  private httpHandler?: ForwardedHttpHandler;
   /** Signatures taken within the window, with when they may be forgotten: a replayed call is refused. */
   private readonly seen = new Map<string, number>();
 
@@ -98,10 +111,16 @@ export class ClusterListener implements OnModuleInit, OnApplicationShutdown {
     this.handler = handler;
   }
 
+  /** Who serves the browser requests taken here (LiveViewModule, once). */
+  serveHttp(handler: ForwardedHttpHandler): void {
+    this.httpHandler = handler;
+  }
+
   async onModuleInit(): Promise<void> {
     const f = this.settings.forwarding;
     if (!f) return;
     const server = createServer((req, res) => void this.take(req, res));
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.takeHttp(req, { socket, head }));
     server.maxConnections = MAX_CONNECTIONS;
     server.requestTimeout = REQUEST_TIMEOUT_MS;
     try {
@@ -120,7 +139,47 @@ export class ClusterListener implements OnModuleInit, OnApplicationShutdown {
     await closeNow(server);
   }
 
+  /**
+   * A browser request another replica forwarded: only a bodiless one (GET, or a POST without a body) for a live
+   * view's path, signed over its method, its own path, the target incarnation and the time (no identity: the
+   * request's cookie or token is its credential, checked by whoever serves it, as on any replica).
+   */
+  private takeHttp(req: IncomingMessage, answer: { res: ServerResponse } | { socket: Duplex; head: Buffer }): void {
+    const fail = (status: number, message: string) => {
+      if ('res' in answer) return refuse(answer.res, status, message);
+      answer.socket.on('error', () => undefined);
+      answer.socket.end(`HTTP/1.1 ${status} Refused\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`);
+    };
+    const secret = this.settings.forwarding?.secret;
+    if ((req.url ?? '') !== FORWARDED_HTTP_PATH || !secret) return fail(404, 'Not found: this port (CLUSTER_PORT) takes only calls forwarded by replicas.');
+    const header = (name: string) => {
+      const v = req.headers[name];
+      return typeof v === 'string' ? v : '';
+    };
+    const hasBody = (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0') || req.headers['transfer-encoding'] !== undefined;
+    const path = header(FORWARD_HEADERS.path);
+    if (hasBody || !path.startsWith('/live/')) return fail(400, 'Only bodiless requests for live views are forwarded.');
+    const host = header('x-forwarded-host');
+    // The Host the browser asked for is signed too: the owner's Host and Origin checks judge it, as if asked directly.
+    const call = { method: req.method ?? 'GET', path, target: header(FORWARD_HEADERS.target), identity: `host=${host}`, time: Number(header(FORWARD_HEADERS.time)), body: Buffer.alloc(0) };
+    const signature = header(FORWARD_HEADERS.signature);
+    const now = Date.now();
+    this.forget(now);
+    if (!verifyCall(secret, call, signature, now)) {
+      this.logger.warn(`Refused a forwarded request from ${req.socket.remoteAddress ?? '?'}: no valid signature`);
+      return fail(401, 'The forwarded request carries no valid signature.');
+    }
+    if (this.seen.has(signature)) return fail(409, 'This forwarded request was taken before: a request is taken once.');
+    this.seen.set(signature, now + 2 * SIGNATURE_WINDOW_MS);
+    if (!this.httpHandler) return fail(503, 'This replica is not serving yet; retry shortly.');
+    for (const name of [...Object.values(FORWARD_HEADERS), 'x-forwarded-host']) delete req.headers[name];
+    req.headers.host = host;
+    req.url = path;
+    this.httpHandler(req, call.target, answer);
+  }
+
   private async take(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if ((req.url ?? '') === FORWARDED_HTTP_PATH) return this.takeHttp(req, { res });
     const secret = this.settings.forwarding?.secret;
     if (req.method !== 'POST' || (req.url ?? '') !== FORWARDED_PATH || !secret) return refuse(res, 404, 'Not found: this port (CLUSTER_PORT) takes only calls forwarded by replicas.');
     const body = await readBody(req).catch(() => undefined);

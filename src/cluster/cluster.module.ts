@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ClusterListener } from './cluster-listener';
+import { ClusterProxy } from './cluster-proxy';
 import { ClusterBus, InMemoryClusterBus } from './cluster-bus';
 import { ComputerClaims, InMemoryComputerClaims } from './computer-claims';
 import { RedisComputerClaims } from './redis-computer-claims';
@@ -55,9 +56,10 @@ import { ThisReplica } from './this-replica';
       inject: [RedisConnection],
     },
     ClusterListener,
+    ClusterProxy,
     ThisReplica,
   ],
-  exports: [RedisConnection, SessionRegistry, ComputerClaims, McpSessionRegistry, ReplicaDirectory, ThisReplica, ClusterBus, ClusterListener],
+  exports: [RedisConnection, SessionRegistry, ComputerClaims, McpSessionRegistry, ReplicaDirectory, ThisReplica, ClusterBus, ClusterListener, ClusterProxy],
 })
 export class ClusterModule {}
 
@@ -81,5 +83,7 @@ export { InMemoryReplicaDirectory, ReplicaDirectory, ownerToken, parseOwner } fr
 export type { ReplicaEntry } from './replica-directory';
 export { RedisReplicaDirectory } from './redis-replica-directory';
 export { ThisReplica } from './this-replica';
+export { ClusterProxy } from './cluster-proxy';
+export type { ForwardedHttpHandler } from './cluster-listener';
 export { ClusterListener, FORWARDED_PATH, FORWARD_HEADERS, encodeIdentity, type ForwardedCall } from './cluster-listener';
 export { signCall } from './cluster-signature';

@@ -6,6 +6,8 @@ import { checkLease, ReplicaDirectory, type ReplicaEntry, type ReplicaJoin } fro
 const REPLICAS = `${REGISTRY_PREFIX}replicas`;
 const EPOCH = `${REGISTRY_PREFIX}epoch`;
 export const replicaKey = (id: string) => `${REGISTRY_PREFIX}replica:${id}`;
+/** Who serves a key (ReplicaDirectory.pin): a string that expires with the pin. */
+const pinKey = (key: string) => `${REGISTRY_PREFIX}pin:${key}`;
 
 /**
  * The replica directory on Redis (REDIS_URL): each replica's lease is a hash that expires unless renewed, so a
@@ -35,6 +37,15 @@ export class RedisReplicaDirectory extends ReplicaDirectory {
   async get(id: string): Promise<ReplicaEntry | undefined> {
     const fields = await this.redis.call((c) => c.hGetAll(replicaKey(id)));
     return Object.keys(fields).length ? toEntry(fields) : undefined;
+  }
+
+  async pin(key: string, owner: string, ttlMs: number): Promise<void> {
+    checkLease(ttlMs);
+    await this.redis.call((c) => c.set(pinKey(key), owner, { PX: ttlMs }));
+  }
+
+  async pinned(key: string): Promise<string | undefined> {
+    return (await this.redis.call((c) => c.get(pinKey(key)))) ?? undefined;
   }
 
   async list(): Promise<ReplicaEntry[]> {

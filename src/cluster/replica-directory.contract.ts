@@ -63,6 +63,17 @@ export function replicaDirectoryContract(harness: () => { directories(n: number)
       expect(await b.holds(ownerToken('pod-short', short.epoch))).toBe(false);
     });
 
+    it('pins a key to the replica that serves it, for as long as the pin lasts; a later pin replaces it', async () => {
+      const [a, b] = await harness().directories(2);
+      expect(await a.pinned('view-1')).toBeUndefined();
+      await a.pin('view-1', 'pod-a@1', 60_000);
+      expect(await b.pinned('view-1')).toBe('pod-a@1');
+      await b.pin('view-1', 'pod-b@2', 60_000);
+      expect(await a.pinned('view-1')).toBe('pod-b@2');
+      await a.pin('view-2', 'pod-a@1', 200);
+      await waitFor('the pin to run out', async () => (await b.pinned('view-2')) === undefined, 5_000, 50);
+    });
+
     it('a renewed lease outlives its first term', async () => {
       const [a, b] = await harness().directories(2);
       const r = await join(a, 'pod-a', 1_000);

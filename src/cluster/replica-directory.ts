@@ -54,6 +54,15 @@ export abstract class ReplicaDirectory {
   /** Every replica whose lease holds, ordered by id. */
   abstract list(): Promise<ReplicaEntry[]>;
 
+  /**
+   * Notes that the replica incarnation `owner` serves `key` (e.g. a live view's id) for `ttlMs`, so that another
+   * replica a request for it reaches can send it there. A later pin of the same key replaces it.
+   */
+  abstract pin(key: string, owner: string, ttlMs: number): Promise<void>;
+
+  /** The owner token pinned to `key`, while its pin lasts. */
+  abstract pinned(key: string): Promise<string | undefined>;
+
   /** Whether the incarnation an owner token names still holds its lease. */
   async holds(owner: string): Promise<boolean> {
     const parsed = parseOwner(owner);
@@ -73,6 +82,7 @@ export function checkLease(leaseMs: number): void {
  */
 export class InMemoryReplicaDirectory extends ReplicaDirectory {
   private readonly leases = new Map<string, { entry: ReplicaEntry; until: number }>();
+  private readonly pins = new Map<string, { owner: string; until: number }>();
   private lastEpoch = 0;
 
   constructor(private readonly now: () => number = Date.now) {
@@ -108,6 +118,18 @@ export class InMemoryReplicaDirectory extends ReplicaDirectory {
       const lease = this.live(id);
       return lease ? [{ ...lease.entry }] : [];
     }).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  async pin(key: string, owner: string, ttlMs: number): Promise<void> {
+    checkLease(ttlMs);
+    const now = this.now();
+    for (const [k, p] of this.pins) if (p.until <= now) this.pins.delete(k);
+    this.pins.set(key, { owner, until: now + ttlMs });
+  }
+
+  async pinned(key: string): Promise<string | undefined> {
+    const p = this.pins.get(key);
+    return p && p.until > this.now() ? p.owner : undefined;
   }
 
   /** Synchronous form of holds(), for the in-memory session registry's atomic steps. */

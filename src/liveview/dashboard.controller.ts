@@ -132,13 +132,13 @@ export class DashboardController {
 
   @Post(':id/open/:viewId')
   @HttpCode(200)
-  openLiveView(@Param('id') id: string, @Param('viewId') viewId: string, @Req() req: Request, @Res() res: Response) {
+  async openLiveView(@Param('id') id: string, @Param('viewId') viewId: string, @Req() req: Request, @Res() res: Response) {
     const grant = this.call(id, req, res, true);
     if (!grant) return;
     const session = this.sessionOf(grant, viewId, res);
     if (!session) return;
     try {
-      const link = this.dashboard.openLiveView(session);
+      const link = await this.dashboard.openLiveView(session);
       res.json({ url: link.url, expires_at: new Date(link.expiresAt).toISOString() });
     } catch (e) {
       if (!isDomainError(e)) throw e;

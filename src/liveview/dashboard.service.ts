@@ -109,7 +109,7 @@ export class DashboardService implements OnModuleInit {
   }
 
   /** A one-time link to the session's live view, for the dashboard's click; COMPUTER_UNSUPPORTED when its desktop offers none. */
-  openLiveView(session: Session): LiveViewLink {
+  openLiveView(session: Session): Promise<LiveViewLink> {
     return this.liveView.link(session, false);
   }
 

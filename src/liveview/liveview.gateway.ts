@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { errorMessage } from '../common/domain-error';
 import { HostOriginPolicy } from '../http/http.module';
+import { LiveViewForwarding } from './liveview-forwarding';
 import { LiveViewService, VIEW_COOKIE } from './liveview.service';
 import { cookieValue } from './view-cookie';
 
@@ -34,12 +35,19 @@ export class LiveViewGateway implements OnApplicationBootstrap, OnModuleDestroy 
     private readonly adapterHost: HttpAdapterHost,
     private readonly liveView: LiveViewService,
     private readonly hostOrigin: HostOriginPolicy,
+    private readonly forwarding: LiveViewForwarding,
   ) {}
 
   onApplicationBootstrap(): void {
     const server: unknown = this.adapterHost.httpAdapter?.getHttpServer();
     if (!(server instanceof Server)) return; // stdio: no HTTP server, no live view
-    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      // A view another replica serves goes there whole; anything else is answered here.
+      this.forwarding.upgradeElsewhere(req, socket, head).then(
+        (forwarded) => forwarded || this.upgrade(req, socket, head),
+        () => this.upgrade(req, socket, head),
+      );
+    });
     this.wss.on('error', (e) => this.logger.warn(`WebSocket server: ${errorMessage(e)}`));
   }
 

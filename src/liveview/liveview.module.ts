@@ -1,4 +1,6 @@
-import { Module } from '@nestjs/common';
+import { MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
+import { ClusterModule } from '../cluster/cluster.module';
+import { LiveViewForwarding } from './liveview-forwarding';
 import { ComputerModule } from '../computer/computer.module';
 import { HttpModule } from '../http/http.module';
 import { RecordingModule } from '../recording/recording.module';
@@ -19,12 +21,16 @@ import { Thumbnails } from './thumbnails';
  * (thumbnails, running tasks, last actions, a click to a session's live view, its recordings to download).
  */
 @Module({
-  imports: [SessionModule, HttpModule, ComputerModule, TaskModule, RecordingModule],
+  imports: [SessionModule, HttpModule, ComputerModule, TaskModule, RecordingModule, ClusterModule],
   controllers: [DashboardController, LiveViewController],
-  providers: [NoVncBundle, LiveViewService, LiveViewGateway, DashboardService, Thumbnails],
+  providers: [NoVncBundle, LiveViewService, LiveViewForwarding, LiveViewGateway, DashboardService, Thumbnails],
   exports: [LiveViewService, DashboardService],
 })
-export class LiveViewModule {}
+export class LiveViewModule implements NestModule {
+  configure(consumer: MiddlewareConsumer) {
+    consumer.apply(LiveViewForwarding).forRoutes({ path: 'live/*path', method: RequestMethod.ALL });
+  }
+}
 
 export { LiveViewService } from './liveview.service';
 export type { LiveViewLink, LiveViewState } from './liveview.service';

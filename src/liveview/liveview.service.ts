@@ -8,12 +8,16 @@ import { InjectSettings } from '../config/config.module';
 import { HostOriginPolicy, isLoopbackHost } from '../http/http.module';
 import { HTTP_SETTINGS, type HttpSettings } from '../http/http.settings';
 import { Session, SessionService } from '../session/session.module';
+import { ClusterProxy } from '../cluster/cluster.module';
 import { AppViews } from './app-views';
 import { type LiveViewAppCsp, type LiveViewAppTicket, liveViewAppCsp, liveViewAppHtml, liveViewWebSocket } from './liveview-app';
 import { LIVE_VIEW_SETTINGS, type LiveViewSettings } from './liveview.settings';
 import { bridgeRfb, type RfbBridge } from './rfb/rfb-bridge';
 import { RfbClientFilter } from './rfb/rfb-client-filter';
 import { ViewGrant, ViewGrants } from './view-grants';
+
+/** The key a live view's replica pins its id under (ReplicaDirectory.pin), for the others to forward its requests. */
+export const viewKey = (viewId: string) => `view:${viewId}`;
 
 /** The cookie that holds a browser's grant for one session's page. */
 export const VIEW_COOKIE = 'cua_view';
@@ -61,6 +65,7 @@ export class LiveViewService implements OnModuleInit, OnModuleDestroy {
     private readonly sessions: SessionService,
     private readonly hostOrigin: HostOriginPolicy,
     private readonly adapterHost: HttpAdapterHost,
+    private readonly proxy: ClusterProxy,
   ) {
     this.grants = new ViewGrants(settings.tokenTtlMs, settings.grantTtlMs);
     this.appViews = new AppViews(this.grants);
@@ -85,7 +90,7 @@ export class LiveViewService implements OnModuleInit, OnModuleDestroy {
   }
 
   /** A link to this session's live view, for its principal; `control`: the page takes control when it opens. */
-  link(session: Session, control: boolean): LiveViewLink {
+  async link(session: Session, control: boolean): Promise<LiveViewLink> {
     if (!this.settings.enabled) throw new DomainError(DomainErrorCode.INVALID_ARGUMENT, 'Live view is switched off on this server (LIVE_VIEW=false).');
     const computer = this.sessions.computerOf(session);
     if (!computer.supports('openVnc')) {
@@ -98,6 +103,7 @@ export class LiveViewService implements OnModuleInit, OnModuleDestroy {
       (e: unknown) => this.logger.debug(`Could not start the VNC server of session ${session.id} ahead: ${errorMessage(e)}`),
     );
     const { token, viewId, expiresAt } = this.grants.issue(session.principal, session, control);
+    await this.pin(viewId);
     return { url: `${this.baseUrl()}/live/${viewId}/?token=${token}`, expiresAt };
   }
 
@@ -105,8 +111,9 @@ export class LiveViewService implements OnModuleInit, OnModuleDestroy {
    * What the MCP App of a `live_view` result needs: a token of its own (the link's token stays the person's),
    * spent by the app's WebSocket. Call after link(), which checks that the session can be watched.
    */
-  appTicket(session: Session): LiveViewAppTicket {
+  async appTicket(session: Session): Promise<LiveViewAppTicket> {
     const { token, viewId, expiresAt } = this.grants.issue(session.principal, session, false);
+    await this.pin(viewId);
     return { token, websocket: liveViewWebSocket(this.baseUrl(), viewId), expires_at: new Date(expiresAt).toISOString() };
   }
 
@@ -123,6 +130,14 @@ export class LiveViewService implements OnModuleInit, OnModuleDestroy {
       );
     }
     return grant;
+  }
+
+  /**
+   * With replicas forwarding to each other: notes in the directory that this replica serves the view, for as long as
+   * a grant from this link can last, so a browser's request for it that reaches another replica is sent here.
+   */
+  private async pin(viewId: string): Promise<void> {
+    await this.proxy.pin(viewKey(viewId), this.settings.tokenTtlMs + this.settings.grantTtlMs);
   }
 
   /** The MCP App's HTML, which loads its script from this server. */

@@ -59,6 +59,11 @@ export class ViewGrants {
     private readonly grantTtlMs: number,
   ) {}
 
+  /** Whether a view id is one of this process's sessions'. */
+  knows(viewId: string): boolean {
+    return this.sessions.has(viewId);
+  }
+
   /** The session's view id (made on first use). */
   viewIdOf(session: Session): string {
     let id = this.viewIds.get(session);

@@ -60,14 +60,14 @@ export class LiveViewTools {
         this.runner.run('live_view', ctx, extra, async ({ session }) => {
           const s = await session(args.session_id);
           const control = args.control ?? false;
-          const link = this.liveView.link(s, control);
+          const link = await this.liveView.link(s, control);
           const expiresAt = new Date(link.expiresAt).toISOString();
           const how = control ? 'The page takes control as it opens.' : 'The page watches; the person can take control with its button.';
           return {
             content: [text(`Live view of session ${s.id}: ${link.url}\nIt works once, until ${expiresAt}. ${how}`)],
             structuredContent: { url: link.url, expires_at: expiresAt, session_id: s.id, control },
             // For the MCP App alone: a token of its own, so the link above stays the person's.
-            _meta: { [LIVE_VIEW_APP_META]: this.liveView.appTicket(s) },
+            _meta: { [LIVE_VIEW_APP_META]: await this.liveView.appTicket(s) },
           };
         }, args),
     );
@@ -95,7 +95,7 @@ export class LiveViewTools {
           const grant = this.liveView.appView(ctx.principal, args.token);
           const state =
             args.action === 'take' ? this.liveView.takeControl(grant) : args.action === 'release' ? this.liveView.releaseControl(grant) : this.liveView.state(grant);
-          const ticket = args.action === 'reconnect' ? { _meta: { [LIVE_VIEW_APP_META]: this.liveView.appTicket(grant.session) } } : {};
+          const ticket = args.action === 'reconnect' ? { _meta: { [LIVE_VIEW_APP_META]: await this.liveView.appTicket(grant.session) } } : {};
           return { content: [text(`Session ${state.session_id}: control is with ${state.control === 'you' ? 'this view' : state.control}.`)], structuredContent: { ...state }, ...ticket };
         }, args),
     );

@@ -1,0 +1,169 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { request as httpRequest, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { errorMessage } from '../common/domain-error';
+import { InjectSettings } from '../config/config.module';
+import { FORWARD_HEADERS, FORWARDED_HTTP_PATH } from './cluster-listener';
+import { signCall } from './cluster-signature';
+import { CLUSTER_SETTINGS, type ClusterSettings } from './cluster.settings';
+import { parseOwner, ReplicaDirectory, type ReplicaEntry } from './replica-directory';
+import { ThisReplica } from './this-replica';
+
+/** How long the owner may take to accept the connection of a forwarded request. */
+const CONNECT_TIMEOUT_MS = 5_000;
+/** Hop-by-hop headers: not passed on (an upgrade sets its own Connection and Upgrade). */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'upgrade', 'trailer', 'te', 'host']);
+
+/**
+ * Sends a browser's request for something another replica serves (a live view: its page, state, control and
+ * WebSocket live where the session's desktop is) to that replica's cluster port, and its answer back. The owner
+ * comes from the replica directory's pin for the key (ReplicaDirectory.pin, set by the replica that serves it) and
+ * is reached only at the address it registered; each request is signed with CLUSTER_SECRET and names the
+ * incarnation it is meant for. The browser's own headers go along (its cookie is the live view's credential,
+ * checked there); the original Host travels as X-Forwarded-Host, so the owner's Host and Origin checks see it.
+ */
+@Injectable()
+export class ClusterProxy {
+  private readonly logger = new Logger('Cluster');
+
+  constructor(
+    @InjectSettings(CLUSTER_SETTINGS) private readonly settings: ClusterSettings,
+    private readonly directory: ReplicaDirectory,
+    private readonly replica: ThisReplica,
+  ) {}
+
+  /** Whether requests can be forwarded between replicas at all (CLUSTER_PORT is set). */
+  get enabled(): boolean {
+    return this.settings.forwarding !== undefined;
+  }
+
+  /** Notes that this replica serves `key` for `ttlMs` (no-op without forwarding: nobody would ask). */
+  async pin(key: string, ttlMs: number): Promise<void> {
+    if (this.enabled) await this.directory.pin(key, this.replica.owner, ttlMs);
+  }
+
+  /** The live replica, other than this one, that serves `key` and takes forwarded requests; undefined otherwise. */
+  async servedElsewhere(key: string): Promise<ReplicaEntry | undefined> {
+    if (!this.enabled) return undefined;
+    const owner = await this.directory.pinned(key);
+    if (!owner || owner === this.replica.owner) return undefined;
+    const parsed = parseOwner(owner);
+    const entry = parsed && (await this.directory.get(parsed.id));
+    return entry && entry.epoch === parsed.epoch && entry.address ? entry : undefined;
+  }
+
+  /** Forwards a bodiless HTTP request and streams the owner's answer back. */
+  forwardHttp(owner: ReplicaEntry, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const upstream = this.open(owner, req, false);
+      let answered = false;
+      upstream.on('response', (answer) => {
+        answered = true;
+        const passed: Record<string, string | string[]> = {};
+        for (const [name, value] of Object.entries(answer.headers)) if (value !== undefined && !HOP_BY_HOP.has(name)) passed[name] = value;
+        res.writeHead(answer.statusCode ?? 502, passed);
+        answer.pipe(res);
+        answer.on('end', resolve);
+        answer.on('error', () => {
+          res.destroy();
+          resolve();
+        });
+      });
+      res.on('close', () => {
+        if (!res.writableFinished) upstream.destroy();
+        resolve();
+      });
+      upstream.on('error', (e) => {
+        if (!answered) {
+          this.logger.warn(`Could not forward a live-view request to replica ${owner.id} at ${owner.address}: ${errorMessage(e)}`);
+          if (!res.headersSent) res.writeHead(502, { 'Content-Type': 'text/plain; charset=utf-8', 'Retry-After': '1' });
+          res.end(`The server replica ${owner.id} that holds this session's desktop did not answer. Retry shortly.`);
+        } else res.destroy();
+        resolve();
+      });
+      upstream.end();
+    });
+  }
+
+  /** Forwards a WebSocket upgrade: once the owner switches protocols, bytes flow both ways until either side closes. */
+  forwardUpgrade(owner: ReplicaEntry, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => undefined);
+    const upstream = this.open(owner, req, true);
+    upstream.on('upgrade', (answer, upSocket, upHead) => {
+      upSocket.on('error', () => socket.destroy());
+      socket.on('error', () => upSocket.destroy());
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\n${rawHeaderLines(answer.rawHeaders)}\r\n`);
+      if (upHead.length) socket.write(upHead);
+      if (head.length) upSocket.write(head);
+      upSocket.pipe(socket);
+      socket.pipe(upSocket);
+      upSocket.on('close', () => socket.destroy());
+      socket.on('close', () => upSocket.destroy());
+    });
+    // Refused there (the live view's own refusals: 403, 404): the browser gets that answer.
+    upstream.on('response', (answer) => {
+      const chunks: Buffer[] = [];
+      answer.on('data', (c: Buffer) => chunks.push(c));
+      answer.on('end', () => {
+        const body = Buffer.concat(chunks);
+        socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 ${answer.statusCode ?? 502} ${answer.statusMessage ?? ''}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\n\r\n`), body]));
+      });
+    });
+    upstream.on('error', (e) => {
+      this.logger.warn(`Could not forward a live-view WebSocket to replica ${owner.id} at ${owner.address}: ${errorMessage(e)}`);
+      const why = `The server replica ${owner.id} that holds this session's desktop did not answer. Retry shortly.`;
+      socket.end(`HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(why)}\r\n\r\n${why}`);
+    });
+    upstream.end();
+  }
+
+  /** The signed request to the owner's cluster port, with the browser's headers; only its connection is bounded. */
+  private open(owner: ReplicaEntry, req: IncomingMessage, upgrade: boolean): ClientRequest {
+    const secret = this.settings.forwarding!.secret;
+    const target = `${owner.id}@${owner.epoch}`;
+    const path = req.url ?? '/';
+    const method = req.method ?? 'GET';
+    const time = Date.now();
+    const headers: Record<string, string | string[]> = passedHeaders(req.headers);
+    headers['x-forwarded-host'] = req.headers.host ?? '';
+    Object.assign(headers, {
+      [FORWARD_HEADERS.target]: target,
+      [FORWARD_HEADERS.time]: String(time),
+      [FORWARD_HEADERS.from]: this.replica.owner,
+      [FORWARD_HEADERS.path]: path,
+      [FORWARD_HEADERS.signature]: signCall(secret, { method, path, target, identity: forwardedHostMaterial(req.headers.host ?? ''), time, body: Buffer.alloc(0) }),
+    });
+    if (upgrade) Object.assign(headers, { connection: 'Upgrade', upgrade: req.headers.upgrade ?? 'websocket' });
+    const i = owner.address!.lastIndexOf(':');
+    const host = owner.address!.slice(0, i).replace(/^\[(.*)\]$/, '$1');
+    const upstream = httpRequest({ host, port: Number(owner.address!.slice(i + 1)), method, path: FORWARDED_HTTP_PATH, headers });
+    const connecting = setTimeout(() => upstream.destroy(new Error(`no connection within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
+    upstream.on('socket', (s) => {
+      if (s.connecting) s.once('connect', () => clearTimeout(connecting));
+      else clearTimeout(connecting);
+    });
+    upstream.on('close', () => clearTimeout(connecting));
+    return upstream;
+  }
+}
+
+/** What a forwarded browser request signs in place of an identity: the Host the browser asked for. */
+export function forwardedHostMaterial(host: string): string {
+  return `host=${host}`;
+}
+
+/** The browser's headers minus hop-by-hop ones and anything that looks like the cluster's own. */
+function passedHeaders(h: IncomingHttpHeaders): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(h)) {
+    if (value === undefined || HOP_BY_HOP.has(name) || name.startsWith('x-cua-') || name === 'x-forwarded-host') continue;
+    out[name] = value;
+  }
+  return out;
+}
+
+function rawHeaderLines(raw: string[]): string {
+  let out = '';
+  for (let i = 0; i + 1 < raw.length; i += 2) out += `${raw[i]}: ${raw[i + 1]}\r\n`;
+  return out;
+}

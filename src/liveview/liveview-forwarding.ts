@@ -1,0 +1,86 @@
+import { Injectable, Logger, NestMiddleware, OnApplicationBootstrap } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { type IncomingMessage, Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { ClusterListener, ClusterProxy, ThisReplica } from '../cluster/cluster.module';
+import { errorMessage } from '../common/domain-error';
+import { LiveViewService, viewKey } from './liveview.service';
+
+/** A live view's own paths: `/live/<viewId>` and below (not the shared assets, nor the dashboard). */
+const VIEW_PATH = /^\/live\/([A-Za-z0-9_-]{16})(?:[/?]|$)/;
+
+/**
+ * Live views across replicas (CLUSTER_PORT). A session's live view is served where its desktop is: the page's
+ * grants, the viewers and the VNC bridge live in that replica. Its id is pinned to that replica in the directory
+ * when a link is made, so a browser's request for it that reaches another replica — the page, its state, taking
+ * control, the WebSocket — is sent there whole (ClusterProxy) and answered from there. The owner takes such a
+ * request on its cluster port and serves it as if it had come in directly: the same routes, the same checks.
+ */
+@Injectable()
+export class LiveViewForwarding implements NestMiddleware, OnApplicationBootstrap {
+  private readonly logger = new Logger('LiveView');
+  private server?: Server;
+
+  constructor(
+    private readonly liveView: LiveViewService,
+    private readonly proxy: ClusterProxy,
+    private readonly listener: ClusterListener,
+    private readonly replica: ThisReplica,
+    private readonly adapterHost: HttpAdapterHost,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const server: unknown = this.adapterHost.httpAdapter?.getHttpServer();
+    if (!(server instanceof Server) || !this.listener.enabled) return;
+    this.server = server;
+    this.listener.serveHttp((req, target, answer) => this.serveForwarded(req, target, answer));
+  }
+
+  /** Middleware on `/live`: a request for a live view another replica serves goes there; the rest goes on here. */
+  use(req: IncomingMessage, res: ServerResponse, next: () => void): void {
+    const viewId = this.elsewhereCandidate(req);
+    if (!viewId) return next();
+    this.proxy.servedElsewhere(viewKey(viewId)).then(
+      (owner) => (owner ? this.proxy.forwardHttp(owner, req, res) : next()),
+      (e: unknown) => {
+        this.logger.debug(`Could not tell which replica serves live view ${viewId}: ${errorMessage(e)}`);
+        next();
+      },
+    );
+  }
+
+  /**
+   * A WebSocket upgrade for a live view another replica serves: forwarded, and true; false when this replica
+   * answers it (it knows the view, or nobody else does).
+   */
+  async upgradeElsewhere(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<boolean> {
+    const viewId = this.elsewhereCandidate(req);
+    if (!viewId) return false;
+    const owner = await this.proxy.servedElsewhere(viewKey(viewId)).catch(() => undefined);
+    if (!owner) return false;
+    this.proxy.forwardUpgrade(owner, req, socket, head);
+    return true;
+  }
+
+  /** The view id of a live-view request this replica does not serve, when forwarding could apply. */
+  private elsewhereCandidate(req: IncomingMessage): string | undefined {
+    if (!this.proxy.enabled || !this.liveView.enabled) return undefined;
+    const viewId = VIEW_PATH.exec(req.url ?? '')?.[1];
+    return viewId && !this.liveView.grants.knows(viewId) ? viewId : undefined;
+  }
+
+  /** A live-view request another replica sent here: served by this replica's own routes and checks. */
+  private serveForwarded(req: IncomingMessage, target: string, answer: { res: ServerResponse } | { socket: Duplex; head: Buffer }): void {
+    const server = this.server;
+    if (target !== this.replica.owner || !server) {
+      const why = `This request was meant for replica ${target}, which is no longer running here. Open a new link with live_view.`;
+      if ('res' in answer) {
+        answer.res.writeHead(409, { 'Content-Type': 'text/plain; charset=utf-8' });
+        return void answer.res.end(why);
+      }
+      return void answer.socket.end(`HTTP/1.1 409 Conflict\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(why)}\r\n\r\n${why}`);
+    }
+    if ('res' in answer) server.emit('request', req, answer.res);
+    else server.emit('upgrade', req, answer.socket, answer.head);
+  }
+}

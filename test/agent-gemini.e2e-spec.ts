@@ -256,3 +256,62 @@ describe('The agent with Gemini computer use (@google/genai against a local Gemi
     await expect(startApp(env({ GEMINI_EXCLUDED_ACTIONS: 'navigate,teleport' }))).rejects.toThrow(/GEMINI_EXCLUDED_ACTIONS.*names no predefined function: teleport\. Known: open_web_browser, click_at/);
   });
 });
+
+describe('Gemini grid coordinates on a real Xvfb desktop', () => {
+  let t: TestApp | undefined;
+  let vendor: VendorServer;
+  afterEach(async () => {
+    await t?.close();
+    await vendor?.close();
+  });
+
+  it('a type_text_at at the grid point of a window focuses that window and types into it; the pointer rests where the grid point is', async () => {
+    vendor = await VendorServer.start();
+    // Larger than Gemini's 1440x900: the model sees a screenshot scaled by 0.75, so the grid goes through both mappings.
+    t = await startApp({
+      COMPUTER_PROVIDER: 'xvfb',
+      DESKTOP_PROFILE: 'minimal',
+      SCREEN_WIDTH: '1920',
+      SCREEN_HEIGHT: '1200',
+      CUA_MODEL_NAME: `gemini/${LEGACY}`,
+      GEMINI_API_KEY: KEY,
+      GEMINI_BASE_URL: vendor.url,
+    });
+    const client = await t.connect();
+    const session_id = 'grid';
+    const run = async (command: string) => ((await call(client, 'run_command', { command, session_id })).structuredContent as { stdout: string }).stdout.trim();
+    // A small terminal at the bottom right, away from the profile's own terminal, that writes the first line typed into it to a file.
+    const opened = await call(client, 'run_command', {
+      command: `xterm -title Target -geometry 30x4+1400+850 -e sh -c 'read line; printf "%s\\n" "$line" > ~/target.txt; sleep 600'`,
+      background: true,
+      session_id,
+    });
+    expect(opened.isError).toBeFalsy();
+    const geometry = await waitFor(
+      'the Target window',
+      async () => {
+        const out = await run(`xdotool search --name '^Target$' getwindowgeometry --shell 2>/dev/null`);
+        const g = Object.fromEntries(out.split('\n').map((l) => l.split('=') as [string, string]));
+        return g.WIDTH ? { x: Number(g.X), y: Number(g.Y), width: Number(g.WIDTH), height: Number(g.HEIGHT) } : undefined;
+      },
+      10_000,
+      100,
+    );
+    // Its middle, on Gemini's grid.
+    const middle = { x: geometry.x + geometry.width / 2, y: geometry.y + geometry.height / 2 };
+    const grid = { x: Math.round((middle.x / 1920) * 1000), y: Math.round((middle.y / 1200) * 1000) };
+    vendor.reply(
+      gemini.calls([{ name: 'type_text_at', args: { x: grid.x, y: grid.y, text: 'landed-here', press_enter: true, clear_before_typing: false } }]),
+      gemini.answer('Typed it into the small terminal.'),
+    );
+    const r = await call(client, 'run_cua_task', { task: 'type landed-here into the small terminal', session_id });
+    expect(r.isError).toBeFalsy();
+    expect(pngSize(inlineImages(vendor.received[0].body)[0].data)).toEqual({ width: 1440, height: 900 });
+    // The click landed in that window: it took the focus, and the typing reached its program (not the other terminal's shell).
+    await waitFor('~/target.txt', async () => (await run('cat ~/target.txt 2>/dev/null')) === 'landed-here', 5000, 100);
+    // And where the grid point says: one grid unit is 1.92 screen pixels here, so within 2 pixels of the middle.
+    const pointer = Object.fromEntries((await run('xdotool getmouselocation --shell')).split('\n').map((l) => l.split('=') as [string, string]));
+    expect(Math.abs(Number(pointer.X) - middle.x)).toBeLessThanOrEqual(2);
+    expect(Math.abs(Number(pointer.Y) - middle.y)).toBeLessThanOrEqual(2);
+  }, 60_000);
+});

@@ -4,6 +4,7 @@ import { AgentModule } from './agent/agent.module';
 import { AuditModule } from './audit/audit.module';
 import { ScriptedModelModule } from './agent/scripted/scripted-model.module';
 import { AnthropicModelModule } from './agent/anthropic/anthropic-model.module';
+import { GeminiModelModule } from './agent/gemini/gemini-model.module';
 import { OpenAICompatibleModelModule } from './agent/openai-compatible/openai-compatible-model.module';
 import { OpenAIModelModule } from './agent/openai/openai-model.module';
 import { ClusterModule } from './cluster/cluster.module';
@@ -46,6 +47,7 @@ export const BUILT_IN_PROVIDER_MODULES = [
   AnthropicModelModule,
   OpenAIModelModule,
   OpenAICompatibleModelModule,
+  GeminiModelModule,
 ];
 
 @Module({})

@@ -295,7 +295,7 @@ describe('Helm chart: environment', () => {
 
   it('passes secrets only by reference to the Secret, never as literal values in the pod spec', () => {
     const secretsSet = [...literal, ...fromSecret].filter((n) => SECRET_SETTINGS.has(n));
-    expect(secretsSet.sort()).toEqual(['ANTHROPIC_API_KEY', 'CLUSTER_SECRET', 'METRICS_TOKEN', 'OPENAI_API_KEY', 'OPENAI_COMPATIBLE_API_KEY', 'REDIS_URL']);
+    expect(secretsSet.sort()).toEqual(['ANTHROPIC_API_KEY', 'CLUSTER_SECRET', 'GEMINI_API_KEY', 'METRICS_TOKEN', 'OPENAI_API_KEY', 'OPENAI_COMPATIBLE_API_KEY', 'REDIS_URL']);
     expect(literal.filter((n) => SECRET_SETTINGS.has(n))).toEqual([]);
     expect(read(templateDir, '_helpers.tpl')).toMatch(/- name: \{\{ \$name \}\}\n\s+valueFrom:\n\s+secretKeyRef:/);
   });

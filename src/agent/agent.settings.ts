@@ -45,7 +45,7 @@ class AgentEnv {
   @Int(1, 100)
   CUA_MAX_IMAGES = 3;
 
-  @Setting('`true` acknowledges a model\'s pending safety checks (OpenAI); otherwise such a task stops with `SAFETY_CHECK`.')
+  @Setting('`true` acknowledges what a model\'s safety system holds for a person to confirm (OpenAI\'s pending safety checks, Gemini\'s `require_confirmation` decisions) and acts; otherwise such a task stops with `SAFETY_CHECK`.')
   @Bool()
   AGENT_ACK_SAFETY_CHECKS = false;
 

@@ -182,3 +182,50 @@ export const chat = {
     return completion({ content: text }, 'stop');
   },
 };
+
+// --- Gemini API (generateContent) replies ---------------------------------------------------------------
+/** A function call as Gemini writes it: the name of a predefined computer-use function and its arguments (grid coordinates). */
+export interface GeminiCall {
+  name: string;
+  args?: Record<string, unknown>;
+  id?: string;
+}
+function geminiResponse(candidate: Record<string, unknown> | undefined, tokens: [number, number] = [100, 20], extra: Record<string, unknown> = {}) {
+  return {
+    body: {
+      ...(candidate ? { candidates: [{ index: 0, ...candidate }] } : {}),
+      usageMetadata: { promptTokenCount: tokens[0], candidatesTokenCount: tokens[1], totalTokenCount: tokens[0] + tokens[1] },
+      modelVersion: 'gemini-test',
+      responseId: `gem_${++n}`,
+      ...extra,
+    },
+  };
+}
+export const gemini = {
+  /** A model turn with function calls (a `thought` part first when given, then the text, then one part per call, as Gemini orders them). */
+  calls(calls: GeminiCall[], text?: string, options: { thought?: string; tokens?: [number, number]; signature?: string } = {}) {
+    const parts = [
+      ...(options.thought ? [{ text: options.thought, thought: true }] : []),
+      ...(text ? [{ text }] : []),
+      ...calls.map((c, i) => ({ functionCall: { name: c.name, args: c.args ?? {}, ...(c.id ? { id: c.id } : {}) }, ...(i === 0 && options.signature ? { thoughtSignature: options.signature } : {}) })),
+    ];
+    return geminiResponse({ content: { role: 'model', parts }, finishReason: 'STOP' }, options.tokens);
+  },
+  /** A text-only turn: the final answer. */
+  answer(text: string) {
+    return geminiResponse({ content: { role: 'model', parts: [{ text }] }, finishReason: 'STOP' });
+  },
+  /** A turn that stops for `reason` (SAFETY, MALFORMED_FUNCTION_CALL …) without content. */
+  stop(reason: string) {
+    return geminiResponse({ finishReason: reason });
+  },
+  /** No candidate at all: the prompt was blocked. */
+  blocked(reason: string) {
+    return geminiResponse(undefined, [100, 0], { promptFeedback: { blockReason: reason } });
+  },
+  /** Google's JSON error body (google.rpc.Status), with a RetryInfo delay when given. */
+  error(code: number, status: string, message: string, retryDelay?: string) {
+    const details = retryDelay ? [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay }] : undefined;
+    return { status: code, body: { error: { code, message, status, ...(details ? { details } : {}) } } };
+  },
+};

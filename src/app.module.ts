@@ -21,6 +21,7 @@ import { LifecycleModule } from './lifecycle/lifecycle.module';
 import { McpModule } from './mcp/mcp.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { PoolModule } from './pool/pool.module';
+import { QuotaModule } from './quota/quota.module';
 import { SessionModule } from './session/session.module';
 import { TaskModule } from './task/task.module';
 
@@ -64,6 +65,7 @@ export class AppModule {
         PoolModule,
         SessionModule,
         AgentModule,
+        QuotaModule,
         TaskModule,
         ControlModule,
         McpModule,

@@ -70,7 +70,7 @@ export { McpSessionRegistry } from './mcp-session-registry';
 export type { JsonValue, McpSessionAdmission, McpSessionChanges, McpSessionLimits, McpSessionOpening, McpSessionRecord } from './mcp-session-registry';
 export { InMemoryMcpSessionRegistry } from './in-memory-mcp-session-registry';
 export { RedisMcpSessionRegistry } from './redis-mcp-session-registry';
-export { QuotaLedger, NO_LIMITS, USAGE_MEASURES, USAGE_WINDOWS, windowsAt } from './quota-ledger';
+export { QuotaLedger, LIMIT_ORDER, NO_LIMITS, USAGE_MEASURES, USAGE_WINDOWS, windowsAt } from './quota-ledger';
 export type { PrincipalUsage, Ranking, StepReservation, TaskStart, UsageLimits, UsageMeasure, UsageTop, UsageWindow, WindowAt } from './quota-ledger';
 export { InMemoryQuotaLedger } from './in-memory-quota-ledger';
 export { RedisQuotaLedger } from './redis-quota-ledger';

@@ -22,6 +22,7 @@ import { LifecycleModule } from './lifecycle/lifecycle.module';
 import { McpModule } from './mcp/mcp.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { PoolModule } from './pool/pool.module';
+import { QuotaModule } from './quota/quota.module';
 import { SessionModule } from './session/session.module';
 import { TaskModule } from './task/task.module';
 
@@ -66,6 +67,7 @@ export class AppModule {
         PoolModule,
         SessionModule,
         AgentModule,
+        QuotaModule,
         TaskModule,
         ControlModule,
         McpModule,

@@ -17,7 +17,7 @@ import { TrajectoryStore } from './trajectory/trajectory.store';
 export class AgentModule {}
 
 export { AgentService } from './agent.service';
-export type { AgentResult, AgentRunOptions, TurnGate } from './agent.service';
+export type { AgentResult, AgentRunOptions, StepBudget, TurnGate } from './agent.service';
 export { AgentTaskError } from './agent.errors';
 export { CuaModel, ModelCallError, ModelProvider, NOT_EXECUTED } from './model.port';
 export type { ActionResult, ModelInput, ModelTurn, ScreenshotSize, StepRecord, TokenUsage } from './model.port';

@@ -15,6 +15,7 @@ import { HumanControl } from '../session/session.module';
 import { ScriptedModelModule } from './scripted/scripted-model.module';
 import { waitFor } from '../../test/support/wait-for';
 import { sleep } from '../common/async';
+import { DomainError, DomainErrorCode } from '../common/domain-error';
 
 type Next = (input: ModelInput, signal: AbortSignal) => Promise<ModelTurn>;
 
@@ -208,6 +209,30 @@ describe(AgentService.name, () => {
     expect(err).toMatchObject({ code: 'AGENT_TOKEN_LIMIT', message: expect.stringMatching(/used 1200 tokens, over its budget of 1000/) });
     expect(actionsOf(c)).toEqual(['type step 1']);
     expect((err as AgentTaskError).steps[1].outcomes).toEqual([{ status: 'skipped', text: expect.stringMatching(/token budget/) }]);
+  });
+
+  it('asks its budget before each step and tells it each step\'s tokens; a refusal stops the task there, before its screenshot and model call, with the steps done', async () => {
+    const { sut, model } = await setup();
+    const asked: number[] = [];
+    const spent: number[] = [];
+    model.next = async (input) => ({ thought: `step ${input.step}`, actions: [{ action: 'type', text: `s${input.step}` }], usage: { inputTokens: 100 * input.step, outputTokens: 1 } });
+    const budget = {
+      beforeStep: async (step: number) => {
+        asked.push(step);
+        if (step === 3) throw new DomainError(DomainErrorCode.QUOTA_EXCEEDED, 'The task was stopped before step 3: the quota is used up.');
+      },
+      spent: async (u: { inputTokens: number; outputTokens: number }) => void spent.push(u.inputTokens + u.outputTokens),
+    };
+    const c = computer();
+    const err = await run(sut, c, { budget }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AgentTaskError);
+    expect(err).toMatchObject({ code: 'QUOTA_EXCEEDED', message: 'The task was stopped before step 3: the quota is used up.', usage: { inputTokens: 300, outputTokens: 2 } });
+    expect((err as AgentTaskError).steps.map((s) => s.thought)).toEqual(['step 1', 'step 2']);
+    expect(asked).toEqual([1, 2, 3]);
+    expect(spent).toEqual([101, 201]);
+    // Two screenshots and two turns: nothing of step 3 happened.
+    expect(c.log.filter((l) => l === 'capture')).toHaveLength(2);
+    expect(actionsOf(c)).toEqual(['type s1', 'type s2']);
   });
 
   it('ends with TIMEOUT after AGENT_TASK_TIMEOUT_MS, aborting the model call in flight', async () => {

@@ -26,8 +26,21 @@ export interface TurnGate {
   agentTurn(signal: AbortSignal): Promise<void>;
 }
 
+/**
+ * What the loop asks before each step and tells after it, for limits beyond the task's own (a principal's quotas):
+ * the agent does not know whose they are.
+ */
+export interface StepBudget {
+  /** Resolves when step `step` may run (its model call); throws a DomainError, which stops the task with its progress, when it may not. */
+  beforeStep(step: number): Promise<void>;
+  /** The tokens the model reported for the step just taken. */
+  spent(usage: TokenUsage): Promise<void>;
+}
+
 export interface AgentRunOptions {
   signal: AbortSignal;
+  /** Asked before each step: a refusal stops the task there, with the steps done (checked after a turn's wait, before the screenshot). */
+  budget?: StepBudget;
   /** Whose turn it is on the computer: without it the agent never waits. */
   gate?: TurnGate;
   /** The loop waits at `step` (before it looks, or before it acts) because someone else holds the computer, e.g. to send progress. */
@@ -128,6 +141,7 @@ export class AgentService {
       for (let step = 1; step <= maxSteps + voided; step++) {
         if (signal.aborted) throw abortReason(signal, 'The task');
         await this.awaitTurn(gate, step, signal, deadline, options);
+        await options.budget?.beforeStep(step);
         const seen = gate?.takeovers;
         /** Whether someone took the computer since the screenshot below (waiting until they hand it back). */
         const takenOver = async () => {
@@ -146,6 +160,7 @@ export class AgentService {
         this.events.emit('step', { provider, modelMs });
         usage.inputTokens += turn.usage?.inputTokens ?? 0;
         usage.outputTokens += turn.usage?.outputTokens ?? 0;
+        if (turn.usage) await options.budget?.spent(turn.usage);
         const spent = usage.inputTokens + usage.outputTokens;
         if (spent > cfg.maxTokensPerTask && !turn.done) {
           for (const _ of turn.actions) this.note(record, 'skipped', SKIPPED_FOR_BUDGET);

@@ -5,11 +5,14 @@ import { ClusterBus, InMemoryClusterBus } from './cluster-bus';
 import { ComputerClaims, InMemoryComputerClaims } from './computer-claims';
 import { RedisComputerClaims } from './redis-computer-claims';
 import { InMemoryMcpSessionRegistry } from './in-memory-mcp-session-registry';
+import { InMemoryQuotaLedger } from './in-memory-quota-ledger';
 import { InMemorySessionRegistry } from './in-memory-session-registry';
 import { McpSessionRegistry } from './mcp-session-registry';
+import { QuotaLedger } from './quota-ledger';
 import { RedisClusterBus } from './redis-cluster-bus';
 import { RedisConnection } from './redis-connection';
 import { RedisMcpSessionRegistry } from './redis-mcp-session-registry';
+import { RedisQuotaLedger } from './redis-quota-ledger';
 import { RedisReplicaDirectory } from './redis-replica-directory';
 import { RedisSessionRegistry } from './redis-session-registry';
 import { InMemoryReplicaDirectory, ReplicaDirectory } from './replica-directory';
@@ -18,8 +21,9 @@ import { ThisReplica } from './this-replica';
 
 /**
  * What replicas of the server share: the session registry (SessionRegistry), the records of 2025-era MCP sessions
- * (McpSessionRegistry), the directory of live replicas (ReplicaDirectory, with ThisReplica keeping this process's
- * lease in it), which replica holds each remote computer (ComputerClaims), the notices replicas send each other (ClusterBus: cancelled calls) and, with REDIS_URL, the
+ * (McpSessionRegistry), what principals' agent work used and which agent tasks run (QuotaLedger), the directory of
+ * live replicas (ReplicaDirectory, with ThisReplica keeping this process's lease in it), which replica holds each
+ * remote computer (ComputerClaims), the notices replicas send each other (ClusterBus: cancelled calls) and, with REDIS_URL, the
  * connection to Redis (connected at boot, closed at shutdown, its state in readiness). Without REDIS_URL all are in
  * this process's memory; with it, all are on Redis. Never both for one registry: falling back to memory while Redis
  * is away would fork the state.
@@ -50,6 +54,11 @@ import { ThisReplica } from './this-replica';
       inject: [RedisConnection],
     },
     {
+      provide: QuotaLedger,
+      useFactory: (redis: RedisConnection): QuotaLedger => (redis.enabled ? new RedisQuotaLedger(redis) : new InMemoryQuotaLedger()),
+      inject: [RedisConnection],
+    },
+    {
       // Redis's subscribes once the application has started and closes at shutdown (its own lifecycle hooks).
       provide: ClusterBus,
       useFactory: (redis: RedisConnection): ClusterBus => (redis.enabled ? new RedisClusterBus(redis) : new InMemoryClusterBus()),
@@ -59,7 +68,7 @@ import { ThisReplica } from './this-replica';
     ClusterProxy,
     ThisReplica,
   ],
-  exports: [RedisConnection, SessionRegistry, ComputerClaims, McpSessionRegistry, ReplicaDirectory, ThisReplica, ClusterBus, ClusterListener, ClusterProxy],
+  exports: [RedisConnection, SessionRegistry, ComputerClaims, McpSessionRegistry, QuotaLedger, ReplicaDirectory, ThisReplica, ClusterBus, ClusterListener, ClusterProxy],
 })
 export class ClusterModule {}
 
@@ -75,6 +84,10 @@ export { McpSessionRegistry } from './mcp-session-registry';
 export type { JsonValue, McpSessionAdmission, McpSessionChanges, McpSessionLimits, McpSessionOpening, McpSessionRecord } from './mcp-session-registry';
 export { InMemoryMcpSessionRegistry } from './in-memory-mcp-session-registry';
 export { RedisMcpSessionRegistry } from './redis-mcp-session-registry';
+export { QuotaLedger, LIMIT_ORDER, NO_LIMITS, USAGE_MEASURES, USAGE_WINDOWS, windowsAt } from './quota-ledger';
+export type { PrincipalUsage, Ranking, StepReservation, TaskStart, UsageLimits, UsageMeasure, UsageTop, UsageWindow, WindowAt } from './quota-ledger';
+export { InMemoryQuotaLedger } from './in-memory-quota-ledger';
+export { RedisQuotaLedger } from './redis-quota-ledger';
 export { ClusterBus, InMemoryClusterBus, CANCEL_NOTICE_LIMITS } from './cluster-bus';
 export type { CancelNotice } from './cluster-bus';
 export { RedisClusterBus } from './redis-cluster-bus';

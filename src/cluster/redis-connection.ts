@@ -7,6 +7,7 @@ import { CLUSTER_SETTINGS, type ClusterSettings } from './cluster.settings';
 import { RegistryUnavailableError } from './cluster.errors';
 import { COMPUTER_CLAIM_SCRIPTS, type ComputerClaimScripts } from './computer-claims.scripts';
 import { MCP_SESSION_REGISTRY_SCRIPTS, type McpSessionRegistryScripts } from './mcp-session-registry.scripts';
+import { QUOTA_LEDGER_SCRIPTS, type QuotaLedgerScripts } from './quota-ledger.scripts';
 import { REPLICA_DIRECTORY_SCRIPTS, type ReplicaDirectoryScripts } from './replica-directory.scripts';
 import { SESSION_REGISTRY_SCRIPTS, type SessionRegistryScripts } from './session-registry.scripts';
 
@@ -19,9 +20,9 @@ const CLOSE_TIMEOUT_MS = 2_000;
 /** Replies that mean "Redis cannot serve now" rather than "this command is wrong". */
 const UNAVAILABLE_REPLY = /^(READONLY|LOADING|MASTERDOWN|BUSY|OOM|NOAUTH|WRONGPASS|CLUSTERDOWN|TRYAGAIN|NOREPLICAS)\b/;
 
-/** The Lua scripts of the session registry, the MCP session registry, the replica directory and the computer claims, by the name the client calls them. */
-type ClusterScripts = SessionRegistryScripts & McpSessionRegistryScripts & ReplicaDirectoryScripts & ComputerClaimScripts;
-const CLUSTER_SCRIPTS: ClusterScripts = { ...SESSION_REGISTRY_SCRIPTS, ...MCP_SESSION_REGISTRY_SCRIPTS, ...REPLICA_DIRECTORY_SCRIPTS, ...COMPUTER_CLAIM_SCRIPTS };
+/** The Lua scripts of the session registry, the MCP session registry, the replica directory, the computer claims and the quota ledger, by the name the client calls them. */
+type ClusterScripts = SessionRegistryScripts & McpSessionRegistryScripts & ReplicaDirectoryScripts & ComputerClaimScripts & QuotaLedgerScripts;
+const CLUSTER_SCRIPTS: ClusterScripts = { ...SESSION_REGISTRY_SCRIPTS, ...MCP_SESSION_REGISTRY_SCRIPTS, ...REPLICA_DIRECTORY_SCRIPTS, ...COMPUTER_CLAIM_SCRIPTS, ...QUOTA_LEDGER_SCRIPTS };
 
 /** A client with the cluster's scripts (no modules, no functions, RESP3). */
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type

@@ -24,6 +24,11 @@ export const DomainErrorCode = {
   SAFETY_CHECK: 'SAFETY_CHECK',
   CANCELLED: 'CANCELLED',
   TIMEOUT: 'TIMEOUT',
+  /**
+   * A quota of the caller's principal is used up: its agent tasks running at once, or its agent steps or model tokens
+   * in this hour or day. The message names the quota, the figure and the limit, and when to retry.
+   */
+  QUOTA_EXCEEDED: 'QUOTA_EXCEEDED',
   /** The caller's credentials do not grant the permission the call needs (a token scope, an operator key). */
   PERMISSION_DENIED: 'PERMISSION_DENIED',
   /** The shared session registry (Redis) cannot be reached: nothing was decided, the call may be retried. */

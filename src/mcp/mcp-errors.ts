@@ -76,6 +76,9 @@ function advice(code: DomainErrorCode): string {
       return 'The call was cancelled; nothing more will happen.';
     case DomainErrorCode.TIMEOUT:
       return 'Retry with a longer timeout or a smaller request.';
+    case DomainErrorCode.QUOTA_EXCEEDED:
+      // The message names the quota, the figure, the limit and when to retry (or what frees a place).
+      return '';
     case DomainErrorCode.PERMISSION_DENIED:
       // The message names the missing permission and how to get it for the way the caller signed in.
       return '';

@@ -5,6 +5,7 @@ import { ControlModule } from '../control/control.module';
 import { HttpModule } from '../http/http.module';
 import { LiveViewModule } from '../liveview/liveview.module';
 import { PoolModule } from '../pool/pool.module';
+import { QuotaModule } from '../quota/quota.module';
 import { RecordingModule } from '../recording/recording.module';
 import { ClusterModule } from '../cluster/cluster.module';
 import { SessionModule } from '../session/session.module';
@@ -30,7 +31,7 @@ import { ToolRunner } from './tools/tool-runner';
 
 /** The MCP face of the server: tools, Streamable HTTP at /mcp (both protocol eras), stdio, and graceful shutdown. */
 @Module({
-  imports: [ClusterModule, SessionModule, PoolModule, AgentModule, TaskModule, ControlModule, AuthModule, HttpModule, LiveViewModule, RecordingModule],
+  imports: [ClusterModule, SessionModule, PoolModule, AgentModule, TaskModule, QuotaModule, ControlModule, AuthModule, HttpModule, LiveViewModule, RecordingModule],
   controllers: [McpController],
   providers: [
     ConnectionSweeper,

@@ -1,5 +1,5 @@
 import { Test } from '@nestjs/testing';
-import { InMemoryReplicaDirectory, InMemorySessionRegistry, ReplicaDirectory, SessionRegistry, ThisReplica } from '../cluster/cluster.module';
+import { InMemoryQuotaLedger, InMemoryReplicaDirectory, InMemorySessionRegistry, QuotaLedger, ReplicaDirectory, SessionRegistry, ThisReplica } from '../cluster/cluster.module';
 import { waitFor } from '../../test/support/wait-for';
 import { AgentResult, AgentRunOptions, AgentService, AgentTaskError, StepRecord } from '../agent/agent.module';
 import { abortReason, DomainError, DomainErrorCode } from '../common/domain-error';
@@ -8,6 +8,7 @@ import { COMPUTER_SETTINGS } from '../computer/computer.settings';
 import { Computer, ComputerProviderRegistry, FakeComputer, ScreenshotService } from '../computer/computer.module';
 import { DrainState } from '../lifecycle/lifecycle.module';
 import { ComputerPool } from '../pool/pool.module';
+import { Clock, QuotaService, SystemClock, TaskAdmission } from '../quota/quota.module';
 import { SessionService } from '../session/session.module';
 import { ProgrammableFakeProvider } from '../../test/support/fake-provider';
 import { TaskFailedError } from './task.errors';
@@ -97,16 +98,22 @@ async function setup(env: Record<string, string> = {}) {
       ScreenshotService,
       { provide: ComputerProviderRegistry, useValue: { create: (o: { signal?: AbortSignal }) => provider.create(o), capacity: () => undefined, handleOf: () => undefined } },
       { provide: AgentService, useValue: agent },
+      QuotaService,
+      { provide: QuotaLedger, useClass: InMemoryQuotaLedger },
+      { provide: Clock, useClass: SystemClock },
     ],
   }).compile();
   await moduleRef.init();
+  // The tests below that are not about quotas run with an admission that holds no places.
+  admission = new TaskAdmission('alice', [], moduleRef.get(QuotaService), 1_000);
   const sessions = moduleRef.get(SessionService);
   const session = await sessions.resolve({ principal: 'alice', sessionId: 'work', connectionId: 'c1' });
-  return { sut: moduleRef.get(TaskService), sessions, session, pool: moduleRef.get(ComputerPool), provider, agent, close: () => moduleRef.close() };
+  return { sut: moduleRef.get(TaskService), sessions, session, pool: moduleRef.get(ComputerPool), quotas: moduleRef.get(QuotaService), provider, agent, close: () => moduleRef.close() };
 }
 
 type Setup = Awaited<ReturnType<typeof setup>>;
-const options = (signal = new AbortController().signal) => ({ signal, model: 'test/m' });
+let admission: TaskAdmission;
+const options = (signal = new AbortController().signal) => ({ signal, model: 'test/m', admission });
 const failure = (o: TaskOutcome) => (o.ok ? undefined : o.error);
 
 describe(TaskService.name, () => {
@@ -234,6 +241,44 @@ describe(TaskService.name, () => {
       expect(outcomes.map((o) => o.ok)).toEqual([true, true, false]);
       expect(outcomes.map(failure).filter(Boolean)).toEqual([expect.objectContaining({ code: 'POOL_EXHAUSTED', stage: 'no-computer' })]);
       expect(t.pool.stats().leased).toBe(1);
+    });
+  });
+
+  describe('quotas (MAX_TASKS_PER_PRINCIPAL)', () => {
+    const running = async (p: string) => (await t!.quotas.figures(p)).tasks.running;
+
+    it('a call of tasks at once holds a place per task, each freed as its task ends; beyond the limit a call is refused before anything runs', async () => {
+      t = await setup({ MAX_TASKS_PER_PRINCIPAL: '3', MAX_COMPUTERS_PER_PRINCIPAL: '6' });
+      const call = await t.sut.admit('alice', 3, true);
+      expect(await running('alice')).toBe(3);
+      const refused = await t.sut.admit('alice', 1, false).catch((e: unknown) => e);
+      expect(refused).toMatchObject({ code: 'QUOTA_EXCEEDED', quota: 'tasks', used: 3, limit: 3, retryAt: undefined });
+      expect((refused as Error).message).toBe(
+        'You have 3 agent task(s) running, and one principal may run at most 3 at once (MAX_TASKS_PER_PRINCIPAL=3); this call needs 1 more. ' +
+          'Retry when one of your tasks has finished (get_session_stats shows how many run), or cancel one.',
+      );
+      // Another principal is not held back.
+      await (await t.sut.admit('bob', 3, true)).close();
+
+      const outcomes = t.sut.runMany(t.session, ['hold a', 'hold b', 'quick'], { ...options(), admission: call, concurrent: true });
+      await waitFor('the quick task to free its place', async () => (await running('alice')) === 2);
+      const next = await t.sut.admit('alice', 1, false);
+      expect(await running('alice')).toBe(3);
+      t.agent.release();
+      expect((await outcomes).every((o) => o.ok)).toBe(true);
+      await call.close();
+      expect(await running('alice')).toBe(1);
+      await next.close();
+      await next.close();
+      expect(await running('alice')).toBe(0);
+    });
+
+    it('a call of tasks in turn holds one place; a call that wants more tasks at once than the limit says to send fewer', async () => {
+      t = await setup({ MAX_TASKS_PER_PRINCIPAL: '2' });
+      const inTurn = await t.sut.admit('alice', 5, false);
+      expect(await running('alice')).toBe(1);
+      await expect(t.sut.admit('alice', 3, true)).rejects.toMatchObject({ code: 'QUOTA_EXCEEDED', message: expect.stringMatching(/this call needs 3 more\. A call with concurrent=true runs all its tasks at once: send at most 2 per call, or use concurrent=false/) });
+      await inTurn.close();
     });
   });
 

@@ -4,6 +4,7 @@ import { AgentResult, AgentService, StepRecord } from '../agent/agent.module';
 import { abortReason, errorMessage, isDomainError } from '../common/domain-error';
 import { Computer, Screenshot, ScreenshotService } from '../computer/computer.module';
 import { ComputerPool } from '../pool/pool.module';
+import { QuotaService, type TaskAdmission } from '../quota/quota.module';
 import { Session, SessionService } from '../session/session.module';
 import { ConcurrentTasksLimitError, TaskFailedError } from './task.errors';
 
@@ -55,6 +56,8 @@ export interface TaskEvents {
 export interface TaskRunOptions {
   /** Stops the task(s): the call was cancelled, or its client went away. */
   signal: AbortSignal;
+  /** The call's admission (admit()): its tasks' places among the principal's running tasks, and the budget asked before each step. */
+  admission: TaskAdmission;
   /** provider/model, as resolveModel returned it. */
   model: string;
   onStep?: (event: TaskStepEvent) => void;
@@ -99,7 +102,17 @@ export class TaskService {
     private readonly agent: AgentService,
     private readonly screenshots: ScreenshotService,
     private readonly pool: ComputerPool,
+    private readonly quotas: QuotaService,
   ) {}
+
+  /**
+   * Admits a call of the principal that runs `tasks` tasks, one after another or all at once (`concurrent`), against
+   * its quotas (QUOTA_EXCEEDED when one is used up), before anything of the call happens: no session is opened and no
+   * computer leased for a refused call. The caller closes the admission when the call ends.
+   */
+  admit(principal: string, tasks: number, concurrent: boolean): Promise<TaskAdmission> {
+    return this.quotas.admitTasks(principal, concurrent ? tasks : 1);
+  }
 
   /** The model a call asked for, or CUA_MODEL_NAME; INVALID_ARGUMENT when it is not allowed. Check it before leasing anything. */
   resolveModel(requested?: string): string {
@@ -128,6 +141,8 @@ export class TaskService {
     const outcomes: TaskOutcome[] = [];
     const finished = (i: number, outcome: TaskOutcome) => {
       outcomes[i] = outcome;
+      // Tasks at once hold a place each among the principal's running tasks; tasks in turn hold one for the call.
+      if (options.concurrent) options.admission.taskDone();
       options.onTaskDone?.(i, outcome);
     };
     if (!options.concurrent) {
@@ -178,6 +193,7 @@ export class TaskService {
       const result = await this.sessions.runTask(session, task.slice(0, 80), options.signal, (signal) =>
         this.agent.run(task, computer, {
           signal,
+          budget: options.admission.budget,
           gate: sessionDesktop ? session.control : undefined,
           onPause: (heldBy, step) => options.onPause?.({ task: index, computerId: computer.id, step, heldBy }),
           onResume: (pausedMs, step) => options.onResume?.({ task: index, computerId: computer.id, step, pausedMs }),

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import * as z from 'zod';
 import { DomainError, DomainErrorCode } from '../../common/domain-error';
 import { ComputerPool } from '../../pool/pool.module';
+import { QuotaService, type WindowFigure } from '../../quota/quota.module';
 import { SessionService } from '../../session/session.module';
 import type { ToolContext } from '../tool-context';
 import { text } from './content';
@@ -34,6 +35,22 @@ const releaseSchema = z.object({
   released_from: z.string().nullable().describe('Who held control; null when nobody did.'),
 });
 
+const windowFigure = z.object({
+  used: z.number(),
+  limit: z.number().nullable().describe('null: no limit.'),
+  resets_at: z.string().describe('When this window ends and its count starts again from 0 (ISO 8601, UTC).'),
+});
+
+const quotaSchema = z
+  .object({
+    tasks: z.object({ running: z.number().describe('Your agent tasks running now (on all replicas).'), limit: z.number().nullable().describe('MAX_TASKS_PER_PRINCIPAL; null: no limit.') }),
+    steps: z.object({ hour: windowFigure, day: windowFigure }).describe('Agent steps (model calls) in this UTC hour and day (QUOTA_STEPS_PER_HOUR, QUOTA_STEPS_PER_DAY).'),
+    tokens: z.object({ hour: windowFigure, day: windowFigure }).describe('Model tokens, input + output, in this UTC hour and day (QUOTA_TOKENS_PER_HOUR, QUOTA_TOKENS_PER_DAY).'),
+  })
+  .describe('Your quotas and what you used of them; a task call over one is refused with QUOTA_EXCEEDED.');
+
+const figureJson = (f: WindowFigure): z.infer<typeof windowFigure> => ({ used: f.used, limit: f.limit, resets_at: f.resetsAt.toISOString() });
+
 const statsSchema = z.object({
   total_sessions: z.number().describe('Sessions on the whole server (all callers).'),
   max_concurrent: z.number().describe('The most sessions the server holds at once (MAX_SESSIONS, or the pool\'s capacity when unset).'),
@@ -42,6 +59,7 @@ const statsSchema = z.object({
   pool_activity: z
     .record(z.string(), z.unknown())
     .describe('Since start: acquire waits split warm (from stock) and cold, create and lease durations, failures, retirements.'),
+  quota: quotaSchema,
 });
 
 /** get_session_stats, cleanup_session, create_session, list_sessions, release_control. */
@@ -51,6 +69,7 @@ export class SessionTools {
     private readonly runner: ToolRunner,
     private readonly sessions: SessionService,
     private readonly pool: ComputerPool,
+    private readonly quotas: QuotaService,
   ) {}
 
   register(ctx: ToolContext) {
@@ -62,7 +81,8 @@ export class SessionTools {
         title: 'Session statistics',
         description:
           'Show how busy the server is: total sessions and the maximum, your own sessions (created, last activity, running tasks, computer), ' +
-          'and the computer pool (size, leased, idle, creating, waiting, max, warm target, and warm/cold start figures). Use it to decide whether to start more work or clean up.',
+          'the computer pool (size, leased, idle, creating, waiting, max, warm target, and warm/cold start figures), and your quotas: agent tasks ' +
+          'running and their limit, agent steps and model tokens used in this hour and day with their limits and when each resets. Use it to decide whether to start more work or clean up.',
         inputSchema: z.object({}).strict(),
         outputSchema: statsSchema,
         annotations: { readOnlyHint: true, openWorldHint: false },
@@ -75,12 +95,18 @@ export class SessionTools {
               return [session_id, rest];
             }),
           );
-          const stats = {
+          const q = await this.quotas.figures(principal);
+          const stats: z.infer<typeof statsSchema> = {
             total_sessions: await this.sessions.total(),
             max_concurrent: this.sessions.maxSessions(),
             sessions: own,
             pool: this.pool.stats(),
             pool_activity: this.pool.metrics(),
+            quota: {
+              tasks: q.tasks,
+              steps: { hour: figureJson(q.steps.hour), day: figureJson(q.steps.day) },
+              tokens: { hour: figureJson(q.tokens.hour), day: figureJson(q.tokens.day) },
+            },
           };
           return { content: [text(JSON.stringify(stats, null, 2))], structuredContent: stats };
         }, args),

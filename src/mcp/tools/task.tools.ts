@@ -31,7 +31,9 @@ export class TaskTools {
           "Give a task in plain words (e.g. \"open the terminal and list the files in the home folder\"); a computer-use model works on your session's " +
           'computer, looking at the screen and acting, until it is done. Returns the final answer with a summary of the steps, the tokens used, and a ' +
           'final screenshot. Long tasks report progress when you send a progressToken; cancelling the request stops the task. While a person ' +
-          'controls the desktop in the live view the task pauses (its progress says so) and goes on when control is handed back.',
+          'controls the desktop in the live view the task pauses (its progress says so) and goes on when control is handed back. Your quotas ' +
+          '(tasks at once, agent steps and model tokens per hour and day: see get_session_stats) apply: over one, the call is refused, or the ' +
+          'task stops before its next step, with QUOTA_EXCEEDED saying when to retry.',
         inputSchema: z.object({ task: taskField, session_id: sessionIdField, model: modelField }).strict(),
         outputSchema: taskResultSchema,
         annotations: { destructiveHint: true, openWorldHint: true },
@@ -39,45 +41,52 @@ export class TaskTools {
       (args, extra) =>
         this.runner.run('run_cua_task', ctx, extra, async (scope) => {
           const model = this.tasks.resolveModel(args.model);
-          const session = await scope.session(args.session_id);
-          const progress = new Progress(extra, this.agent.maxSteps);
-          const started = Date.now();
-          let steps = 0;
-          let paused: { heldBy: string; since: number } | undefined;
-          progress.heartbeat(this.agent.heartbeatMs, () =>
-            paused
-              ? `paused for ${Math.round((Date.now() - paused.since) / 1000)} s: a person (${paused.heldBy}) controls the desktop in the live view`
-              : `working: step ${steps} done, ${Math.round((Date.now() - started) / 1000)} s`,
-          );
-          progress.report('started', 0);
+          // Before the session: a call over quota opens nothing and leases no computer.
+          const admission = await this.tasks.admit(ctx.principal, 1, false);
           try {
-            const report = await this.tasks.runOne(session, args.task, {
-              signal: scope.signal,
-              model,
-              onStep: (e) => {
-                steps = e.step.step;
-                progress.report(`step ${e.step.step}: ${e.step.results.join('; ') || e.step.thought || 'looked'}`, e.step.step);
-                logStep(scope, session.id, e);
-              },
-              onRetry: (e) => {
-                progress.report(`step ${e.step}: ${e.message}`);
-                logRetry(scope, session.id, e);
-              },
-              onPause: (e) => {
-                paused = { heldBy: e.heldBy, since: Date.now() };
-                progress.report(pausedText(e, session.control.idleMs));
-                logControl(scope, session.id, e);
-              },
-              onResume: (e) => {
-                paused = undefined;
-                progress.report(resumedText(e));
-                logControl(scope, session.id, e);
-              },
-            });
-            const { content, structured } = formatTaskReport(report, 'Task');
-            return { content, structuredContent: structured };
+            const session = await scope.session(args.session_id);
+            const progress = new Progress(extra, this.agent.maxSteps);
+            const started = Date.now();
+            let steps = 0;
+            let paused: { heldBy: string; since: number } | undefined;
+            progress.heartbeat(this.agent.heartbeatMs, () =>
+              paused
+                ? `paused for ${Math.round((Date.now() - paused.since) / 1000)} s: a person (${paused.heldBy}) controls the desktop in the live view`
+                : `working: step ${steps} done, ${Math.round((Date.now() - started) / 1000)} s`,
+            );
+            progress.report('started', 0);
+            try {
+              const report = await this.tasks.runOne(session, args.task, {
+                signal: scope.signal,
+                admission,
+                model,
+                onStep: (e) => {
+                  steps = e.step.step;
+                  progress.report(`step ${e.step.step}: ${e.step.results.join('; ') || e.step.thought || 'looked'}`, e.step.step);
+                  logStep(scope, session.id, e);
+                },
+                onRetry: (e) => {
+                  progress.report(`step ${e.step}: ${e.message}`);
+                  logRetry(scope, session.id, e);
+                },
+                onPause: (e) => {
+                  paused = { heldBy: e.heldBy, since: Date.now() };
+                  progress.report(pausedText(e, session.control.idleMs));
+                  logControl(scope, session.id, e);
+                },
+                onResume: (e) => {
+                  paused = undefined;
+                  progress.report(resumedText(e));
+                  logControl(scope, session.id, e);
+                },
+              });
+              const { content, structured } = formatTaskReport(report, 'Task');
+              return { content, structuredContent: structured };
+            } finally {
+              progress.stop();
+            }
           } finally {
-            progress.stop();
+            await admission.close();
           }
         }, args),
     );
@@ -105,39 +114,45 @@ export class TaskTools {
       (args, extra) =>
         this.runner.run('run_multi_cua_tasks', ctx, extra, async (scope) => {
           const model = this.tasks.resolveModel(args.model);
-          const session = await scope.session(args.session_id);
           const n = args.tasks.length;
-          const progress = new Progress(extra, n);
-          let finished = 0;
+          const admission = await this.tasks.admit(ctx.principal, n, args.concurrent);
           try {
-            const outcomes = await this.tasks.runMany(session, args.tasks, {
-              signal: scope.signal,
-              model,
-              concurrent: args.concurrent,
-              onStart: () => {
-                progress.report(`0/${n} tasks finished`, 0);
-                // Tasks can run for minutes: a heartbeat between them keeps clients that reset their timeout on progress waiting.
-                const started = Date.now();
-                progress.heartbeat(this.agent.heartbeatMs, () => `${finished}/${n} tasks finished, working for ${Math.round((Date.now() - started) / 1000)} s`);
-              },
-              onTaskDone: (i, outcome) => {
-                finished++;
-                progress.report(`${finished}/${n} tasks finished (task ${i + 1} ${outcome.ok ? 'done' : 'failed'})`, finished);
-              },
-              onStep: (e) => logStep(scope, session.id, e),
-              onRetry: (e) => logRetry(scope, session.id, e),
-              onPause: (e) => {
-                progress.report(`task ${e.task + 1} ${pausedText(e, session.control.idleMs)}`);
-                logControl(scope, session.id, e);
-              },
-              onResume: (e) => {
-                progress.report(`task ${e.task + 1} ${resumedText(e)}`);
-                logControl(scope, session.id, e);
-              },
-            });
-            return formatMulti(outcomes, args.concurrent);
+            const session = await scope.session(args.session_id);
+            const progress = new Progress(extra, n);
+            let finished = 0;
+            try {
+              const outcomes = await this.tasks.runMany(session, args.tasks, {
+                signal: scope.signal,
+                admission,
+                model,
+                concurrent: args.concurrent,
+                onStart: () => {
+                  progress.report(`0/${n} tasks finished`, 0);
+                  // Tasks can run for minutes: a heartbeat between them keeps clients that reset their timeout on progress waiting.
+                  const started = Date.now();
+                  progress.heartbeat(this.agent.heartbeatMs, () => `${finished}/${n} tasks finished, working for ${Math.round((Date.now() - started) / 1000)} s`);
+                },
+                onTaskDone: (i, outcome) => {
+                  finished++;
+                  progress.report(`${finished}/${n} tasks finished (task ${i + 1} ${outcome.ok ? 'done' : 'failed'})`, finished);
+                },
+                onStep: (e) => logStep(scope, session.id, e),
+                onRetry: (e) => logRetry(scope, session.id, e),
+                onPause: (e) => {
+                  progress.report(`task ${e.task + 1} ${pausedText(e, session.control.idleMs)}`);
+                  logControl(scope, session.id, e);
+                },
+                onResume: (e) => {
+                  progress.report(`task ${e.task + 1} ${resumedText(e)}`);
+                  logControl(scope, session.id, e);
+                },
+              });
+              return formatMulti(outcomes, args.concurrent);
+            } finally {
+              progress.stop();
+            }
           } finally {
-            progress.stop();
+            await admission.close();
           }
         }, args),
     );

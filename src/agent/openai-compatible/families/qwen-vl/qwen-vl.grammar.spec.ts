@@ -83,7 +83,7 @@ describe(readQwenComputerUse.name, () => {
     expect(readQwenComputerUse(both, '3', [])).toMatchObject({ actions: [], done: { answer: 'It costs 12 EUR.' } });
     const earlier: FamilyStep[] = [{ kept: { text: 'x', answer: 'Forty-two.' }, outcomes: [] }];
     expect(readQwenComputerUse(call({ action: 'terminate', status: 'success' }), '3', earlier)).toMatchObject({ done: { answer: 'Forty-two.' } });
-    expect(readQwenComputerUse(call({ action: 'terminate', status: 'success' }, 'Thought: All done.'), '2.5', [])).toMatchObject({ done: { answer: 'Thought: All done.' } });
+    expect(readQwenComputerUse(call({ action: 'terminate', status: 'success' }, 'Thought: All done.'), '2.5', [])).toMatchObject({ done: { answer: 'All done.' } });
     expect(readQwenComputerUse(call({ action: 'terminate', status: 'failure' }, 'Thought: No network.'), '3', [])).toMatchObject({
       actions: [],
       gaveUp: 'The model ended the task as failed (terminate with status "failure"): Thought: No network.',

@@ -162,7 +162,9 @@ export function readQwenComputerUse(message: ChatCompletionMessage, version: '2.
             return { thought, actions, gaveUp: `The model ended the task as failed (terminate with status "failure")${thought ? `: ${thought}` : '.'}`, kept };
           }
           if (status !== 'success') throw new Unreadable(`terminate needs status: "success" or "failure", not ${JSON.stringify(status ?? null)}.`);
-          return { thought, actions, done: { answer: kept.answer ?? earlierAnswer(steps) ?? thought ?? 'The model reported the task done.' }, kept };
+          // Without an `answer`, the thought stands for it (its "Thought:" part when it has the layout the prompt asks for).
+          const said = thought && (/^Thought:\s*([\s\S]*?)\s*(?:\nAction:[\s\S]*)?$/.exec(thought)?.[1] || thought);
+          return { thought, actions, done: { answer: kept.answer ?? earlierAnswer(steps) ?? said ?? 'The model reported the task done.' }, kept };
         }
       }
     }

@@ -7,9 +7,9 @@ import { readUiTars, UiTarsKept } from './uitars.grammar';
 export const UITARS_OMITTED = '(An older screenshot was here; only the most recent ones are kept.)';
 
 /**
- * The computer-use prompt. The headings, the output format and the action signatures are those of the
- * authors' UI-TARS-1.5 computer-use prompt (COMPUTER_USE in bytedance/UI-TARS codes/ui_tars/prompt.py; the model
- * was trained on them), with call_user() from UI-TARS-desktop's 1.5 prompt; the notes on each action are ours.
+ * The computer-use prompt. The headings, the output format, the action signatures and the two notes are those of
+ * the authors' UI-TARS-1.5 computer-use prompt (COMPUTER_USE in bytedance/UI-TARS codes/ui_tars/prompt.py; the model
+ * was trained on them), with call_user() from UI-TARS-desktop's 1.5 prompt; the comments on each action are ours.
  */
 export function uiTarsPrompt(task: string): string {
   return `You are a GUI agent. You are given a task and your action history, with screenshots. You need to perform the next action to complete the task.

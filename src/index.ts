@@ -45,6 +45,8 @@ export { CuaComputer, CuaComputerProvider } from './computer/cua/cua-computer.mo
 export type { CuaConnectOptions, CuaEndpoint, CuaServerInfo, EndpointStatus } from './computer/cua/cua-computer.module';
 export { CuaModel, ModelCallError, ModelProvider, NOT_EXECUTED, RegisterModelProvider } from './agent/agent.module';
 export type { ActionResult, ModelInput, ModelTurn, ScreenshotSize, StepRecord, TokenUsage } from './agent/agent.module';
+export { ChatFamily, RegisterChatFamily, smartResize } from './agent/openai-compatible/openai-compatible-model.module';
+export type { CoordinateConvention, FamilyPrompt, FamilyReading, FamilyRequest, FamilyStep, SentImage, SmartResize } from './agent/openai-compatible/openai-compatible-model.module';
 export { serveStdio } from './mcp/mcp.module';
 export { ComputerServerModule } from './computer-server/computer-server.module';
 export type { ComputerServerModuleOptions } from './computer-server/computer-server.module';

@@ -277,6 +277,34 @@ describe(AgentService.name, () => {
     ]);
   });
 
+  it('an answer its provider could not carry out is that step\'s error, read back next turn; nothing touches the computer', async () => {
+    const { sut, model } = await setup();
+    let second: ModelInput | undefined;
+    model.next = async (input) => {
+      if (input.step === 1) return { thought: 'Action: clik(x)', actions: [], error: 'The answer names no known action: "clik".' };
+      second = { ...input, history: [...input.history] };
+      return answer('recovered');
+    };
+    const c = computer();
+    const steps: StepRecord[] = [];
+    const r = await run(sut, c, { onStep: (s) => steps.push(s) });
+    expect(r.answer).toBe('recovered');
+    expect(actionsOf(c)).toEqual([]);
+    expect(steps[0]).toMatchObject({ thought: 'Action: clik(x)', actions: [], results: ['error: The answer names no known action: "clik".'] });
+    expect(second?.history[0].outcomes).toEqual([{ status: 'error', text: 'The answer names no known action: "clik".' }]);
+  });
+
+  it('a model that gives up ends the task with AGENT_GAVE_UP and its reason, keeping that step', async () => {
+    const { sut, model } = await setup();
+    model.next = async (input) => (input.step === 1 ? click(5, 5) : { thought: 'I need a password.', actions: [], gaveUp: { reason: 'The model asked for a person\'s help: I need a password.' } });
+    const c = computer();
+    const err = (await run(sut, c).catch((e: unknown) => e)) as AgentTaskError;
+    expect(err).toBeInstanceOf(AgentTaskError);
+    expect(err).toMatchObject({ code: 'AGENT_GAVE_UP', message: "The model asked for a person's help: I need a password." });
+    expect(err.steps.map((s) => s.thought)).toEqual([undefined, 'I need a password.']);
+    expect(actionsOf(c)).toEqual(['click left x1 5,5']);
+  });
+
   it("waits for the screen to settle after a turn's actions and before a mid-turn look, never after a wait alone or a refused action", async () => {
     const { sut, model } = await setup();
     const c = computer();

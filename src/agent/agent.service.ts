@@ -162,7 +162,9 @@ export class AgentService {
         usage.outputTokens += turn.usage?.outputTokens ?? 0;
         if (turn.usage) await options.budget?.spent(turn.usage);
         const spent = usage.inputTokens + usage.outputTokens;
-        if (spent > cfg.maxTokensPerTask && !turn.done) {
+        // An answer the model's provider could not carry out: the step's one result, read back by the model next turn.
+        if (turn.error !== undefined) this.note(record, 'error', turn.error);
+        if (spent > cfg.maxTokensPerTask && !turn.done && !turn.gaveUp) {
           for (const _ of turn.actions) this.note(record, 'skipped', SKIPPED_FOR_BUDGET);
           this.finishStep(steps, record, screenshot, trajectory, options, maxSteps);
           throw new DomainError(
@@ -179,6 +181,7 @@ export class AgentService {
         }
         await this.act(computer, turn.actions, record, screenshot, signal, model.screenshotSize, takenOver);
         this.finishStep(steps, record, screenshot, trajectory, options, maxSteps);
+        if (turn.gaveUp) throw new DomainError(DomainErrorCode.AGENT_GAVE_UP, turn.gaveUp.reason);
         if (turn.done) {
           const final = await this.screenshots.take(computer, 'png', signal, model.screenshotSize);
           await trajectory?.finish({ status: 'done', answer: turn.done.answer, steps: step, usage: usageJson(usage) }, final);

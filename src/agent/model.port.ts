@@ -64,6 +64,16 @@ export interface ModelTurn {
   thought?: string;
   actions: ComputerAction[];
   done?: { answer: string };
+  /**
+   * The answer could not be carried out as given (it could not be read, named an unknown action, or a point off the
+   * image): nothing is run, the step records this text as its error, and the model reads it on its next turn.
+   */
+  error?: string;
+  /**
+   * The model ended the task without doing it (it judged the task impossible, or asked for a person's help): the step
+   * is recorded, then the task fails with AGENT_GAVE_UP and this reason (a full sentence naming what the model said).
+   */
+  gaveUp?: { reason: string };
   /** Tokens this call used, when the vendor reports them. */
   usage?: TokenUsage;
   /** Kept with the step and handed back in `history` (e.g. the vendor's assistant message or response id). */

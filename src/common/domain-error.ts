@@ -22,6 +22,8 @@ export const DomainErrorCode = {
   AGENT_STEP_LIMIT: 'AGENT_STEP_LIMIT',
   AGENT_TOKEN_LIMIT: 'AGENT_TOKEN_LIMIT',
   SAFETY_CHECK: 'SAFETY_CHECK',
+  /** The model ended the task without doing it: it judged the task impossible, or asked for a person's help. */
+  AGENT_GAVE_UP: 'AGENT_GAVE_UP',
   CANCELLED: 'CANCELLED',
   TIMEOUT: 'TIMEOUT',
   /**

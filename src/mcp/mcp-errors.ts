@@ -70,6 +70,8 @@ function advice(code: DomainErrorCode): string {
     case DomainErrorCode.AGENT_STEP_LIMIT:
     case DomainErrorCode.AGENT_TOKEN_LIMIT:
       return 'Split the task into smaller ones.';
+    case DomainErrorCode.AGENT_GAVE_UP:
+      return 'Read the model\'s reason: change the task, do that part yourself, or have a person help, then run it again.';
     case DomainErrorCode.SAFETY_CHECK:
       return 'Have a person review the task; the server acknowledges safety checks only with AGENT_ACK_SAFETY_CHECKS=true.';
     case DomainErrorCode.CANCELLED:

@@ -1,4 +1,4 @@
-import { COMPUTER_ACTIONS } from '../../computer/computer.module';
+import { COMPUTER_ACTIONS } from '../../../../computer/computer.module';
 
 /** The `computer` function offered to OpenAI-compatible chat models: this server's action set as a JSON schema. */
 export const COMPUTER_FUNCTION = {

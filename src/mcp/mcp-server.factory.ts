@@ -70,6 +70,11 @@ export class McpServerFactory {
     }, (request, extra, startedAt) => this.runner.answeredBeforeRun(request.params.name, ctx, extra as Extra, request.params.arguments, startedAt));
     this.trajectories.register(ctx);
     this.recordings.register(ctx);
+    // The SDK promises list_changed notifications as it registers tools and resources. This server sends none: its
+    // tools are fixed while it runs (settings decide them), and a new trajectory or recording shows in the next list.
+    // So clients need not listen for them (in the 2026 era, a subscriptions/listen stream held open each).
+    const declared = server.server.getCapabilities();
+    server.server.registerCapabilities({ tools: { listChanged: false }, ...(declared.resources && { resources: { ...declared.resources, listChanged: false } }) });
     return server;
   }
 }

@@ -120,8 +120,9 @@ export class ConformanceFixtures extends McpServerExtras {
     server.registerTool('test_missing_capability', { description: 'Needs sampling, whether or not the client declared it.' }, () =>
       inputRequired({ inputRequests: { needed: sample('Say something', 10) } }),
     );
-    server.registerTool('test_streaming_elicitation', { description: 'Reports progress, then asks for a name.' }, async (c) => {
-      await c.mcpReq.notify({ method: 'notifications/progress', params: { progressToken: c.mcpReq._meta?.progressToken ?? 'none', progress: 1 } });
+    server.registerTool('test_streaming_elicitation', { description: 'Reports progress when asked to, then asks for a name.' }, async (c) => {
+      const token = c.mcpReq._meta?.progressToken;
+      if (token !== undefined) await c.mcpReq.notify({ method: 'notifications/progress', params: { progressToken: token, progress: 1 } });
       return inputRequired({ inputRequests: { user_name: askName('What is your name?') } });
     });
     server.registerTool('test_logging_tool', { description: 'Logs at every level, then answers.' }, async (c) => {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up a checkout on Debian/Ubuntu with Node 20: the desktop packages the xvfb computers need
 # and tesseract for the tests (installed only when missing; sudo is used when not root), the npm
-# dependencies, and the build.
+# dependencies, the build, and the MCP tools the e2e tests use (test/mcp-tools).
 # If the packages cannot be installed, it says so and carries on: the server then explains at start
 # which packages are missing, and COMPUTER_PROVIDER=fake works without them.
 set -euo pipefail
@@ -45,3 +45,12 @@ fi
 
 npm ci --no-audit --no-fund
 npm run build
+
+# The MCP tools the e2e tests drive the server with: the official conformance suite and the Inspector's CLI, pinned
+# with their lockfile in test/mcp-tools. They need Node 22, which the node package there brings (for them alone; the
+# server runs on Node 20). About 30 s from an empty npm cache; skipped while the installed lockfile is the pinned one.
+if ! cmp -s test/mcp-tools/package-lock.json test/mcp-tools/node_modules/.installed-lock 2>/dev/null; then
+  echo "Installing the MCP test tools (conformance suite, Inspector, Node 22) into test/mcp-tools"
+  npm ci --prefix test/mcp-tools --no-audit --no-fund --loglevel=error
+  cp test/mcp-tools/package-lock.json test/mcp-tools/node_modules/.installed-lock
+fi

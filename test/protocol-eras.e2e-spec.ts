@@ -82,7 +82,8 @@ describe('MCP 2026-07-28 on /mcp (the SDK 2 client, pinned)', () => {
       id: 'd1',
       result: {
         supportedVersions: expect.arrayContaining([MODERN]),
-        capabilities: { tools: expect.any(Object), logging: {} },
+        // Its tools never change while it runs, so it promises no list_changed (nor for resources: a client lists again).
+        capabilities: { tools: { listChanged: false }, logging: {} },
         instructions: expect.stringMatching(/screenshot_cua/),
         _meta: { 'io.modelcontextprotocol/serverInfo': { name: 'cua-mcp-server' } },
       },
@@ -188,6 +189,8 @@ describe('MCP 2026-07-28 on /mcp (the SDK 2 client, pinned)', () => {
     expect(legacy.getProtocolEra()).toBe('legacy');
     const old = await t.connect('v1');
     expect((old.transport as V1HttpTransport).sessionId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(old.getServerCapabilities()).toMatchObject({ tools: { listChanged: false }, resources: { listChanged: false } });
+    expect(auto.getDiscoverResult()?.capabilities).toMatchObject({ tools: { listChanged: false }, resources: { listChanged: false } });
     const names = async (c: { listTools(): Promise<{ tools: { name: string }[] }> }) => (await c.listTools()).tools.map((x) => x.name).sort();
     expect(await names(legacy)).toEqual(await names(auto));
     expect(await names(old)).toEqual(await names(auto));

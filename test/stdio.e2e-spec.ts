@@ -62,7 +62,7 @@ describe('MCP over stdio (node dist/main.js --stdio)', () => {
   }, 60_000);
 });
 
-describe('MCP 2026-07-28 over stdio (the SDK 2 client)', () => {
+describe('MCP over stdio with the SDK 2 client: pinned to 2026-07-28, in legacy mode, in auto mode', () => {
   let dir: string | undefined;
   const clients: V2Client[] = [];
   afterEach(async () => {
@@ -72,7 +72,7 @@ describe('MCP 2026-07-28 over stdio (the SDK 2 client)', () => {
   });
 
   /** The server as a stdio client starts it; each start of it (the probe's and the session's) is noted in `spawns`. */
-  async function connect(mode: 'auto' | { pin: string }, env: Record<string, string>) {
+  async function connect(mode: 'auto' | 'legacy' | { pin: string }, env: Record<string, string>) {
     dir = await mkdtemp(join(tmpdir(), 'stdio-eras-'));
     const spawns = join(dir, 'spawns');
     const transport = new V2StdioTransport({
@@ -117,6 +117,26 @@ describe('MCP 2026-07-28 over stdio (the SDK 2 client)', () => {
       const s = await stats();
       return s.pool.leased === 1 && s.sessions.slow.active_tasks === 0;
     }, 10_000);
+  }, 60_000);
+
+  it('legacy mode: the 2025 handshake on the same command; one default session across calls; logging/setLevel is honoured', async () => {
+    const { client } = await connect('legacy', { COMPUTER_PROVIDER: 'fake', SCRIPTED_MODEL_STEP_MS: '50' });
+    expect(client.getProtocolEra()).toBe('legacy');
+    expect(client.getDiscoverResult()).toBeUndefined();
+    expect(client.getServerCapabilities()).toMatchObject({ tools: { listChanged: false }, logging: {} });
+    const typed = await client.callTool({ name: 'computer', arguments: { action: 'type', text: 'via stdio 2025' } });
+    const shot = await client.callTool({ name: 'screenshot_cua', arguments: {} });
+    expect(sessionIdOf(shot)).toBe(sessionIdOf(typed));
+    expect(await fakeScreenText(shot)).toBe('via stdio 2025');
+    const logs: unknown[] = [];
+    client.setNotificationHandler('notifications/message', (n) => void logs.push(n.params.data));
+    await client.setLoggingLevel('info');
+    expect(textOf(await client.callTool({ name: 'run_cua_task', arguments: { task: 'loud' } }))).toMatch(/Answer: Done: loud/);
+    await waitFor('a log message of the task', () => logs.length > 0, 5_000);
+    await client.setLoggingLevel('error');
+    logs.length = 0;
+    expect(textOf(await client.callTool({ name: 'run_cua_task', arguments: { task: 'quiet' } }))).toMatch(/Answer: Done: quiet/);
+    expect(logs).toEqual([]);
   }, 60_000);
 
   it('in auto mode the client finds 2026-07-28; over stdio no desktop starts before a call needs one, though the client may start the server twice', async () => {

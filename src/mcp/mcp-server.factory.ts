@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { McpServer, type LoggingLevel } from '@modelcontextprotocol/server';
+import { McpServer, type LoggingLevel, type McpServerOptions } from '@modelcontextprotocol/server';
 import { packageVersion } from '../common/version';
 import { RecordingResources } from './recording.resources';
 import { TrajectoryResources } from './trajectory.resources';
@@ -33,6 +33,24 @@ export interface McpServerScope extends Omit<ToolContext, 'server'> {
 }
 
 /**
+ * More tools, prompts or resources for every server instance, registered after the product's own. The product has
+ * none (NoMcpServerExtras), and no setting or environment variable can add any: only a test that overrides this
+ * provider can. The e2e test of the official conformance suite does, with the fixture tools the suite calls by name
+ * (test/support/conformance-fixtures.ts), so that its scenarios run through the real endpoint and transports.
+ */
+export abstract class McpServerExtras {
+  /** How each instance verifies the `requestState` a client echoes in a multi-round-trip call (the product mints none). */
+  readonly requestState?: McpServerOptions['requestState'];
+  abstract register(ctx: ToolContext): void;
+}
+
+/** The product's extras: none. */
+@Injectable()
+export class NoMcpServerExtras extends McpServerExtras {
+  register(): void {}
+}
+
+/**
  * Builds McpServer instances, one per serving unit: per HTTP request in both eras, per stdio connection (sharing
  * one across clients leaks data between them). One definition of the tools and resources serves both eras.
  */
@@ -47,12 +65,16 @@ export class McpServerFactory {
     private readonly trajectories: TrajectoryResources,
     private readonly recordings: RecordingResources,
     private readonly runner: ToolRunner,
+    private readonly extras: McpServerExtras,
   ) {}
 
   create(scope: McpServerScope): McpServer {
     const { setLogLevel, ...context } = scope;
     // The tools capability is declared by the SDK when the first tool is registered (see unknown-tools.ts).
-    const server = new McpServer({ name: 'cua-mcp-server', title: 'Computer-use MCP server', version }, { capabilities: { logging: {} }, instructions: INSTRUCTIONS });
+    const server = new McpServer(
+      { name: 'cua-mcp-server', title: 'Computer-use MCP server', version },
+      { capabilities: { logging: {} }, instructions: INSTRUCTIONS, requestState: this.extras.requestState },
+    );
     const ctx: ToolContext = { ...context, server };
     if (setLogLevel) {
       server.server.setRequestHandler('logging/setLevel', async (req) => {
@@ -67,9 +89,15 @@ export class McpServerFactory {
       this.sessionTools.register(ctx);
       this.liveViewTools.register(ctx);
       this.dashboardTools.register(ctx);
+      this.extras.register(ctx);
     }, (request, extra, startedAt) => this.runner.answeredBeforeRun(request.params.name, ctx, extra as Extra, request.params.arguments, startedAt));
     this.trajectories.register(ctx);
     this.recordings.register(ctx);
+    // The SDK promises list_changed notifications as it registers tools and resources. This server sends none: its
+    // tools are fixed while it runs (settings decide them), and a new trajectory or recording shows in the next list.
+    // So clients need not listen for them (in the 2026 era, a subscriptions/listen stream held open each).
+    const declared = server.server.getCapabilities();
+    server.server.registerCapabilities({ tools: { listChanged: false }, ...(declared.resources && { resources: { ...declared.resources, listChanged: false } }) });
     return server;
   }
 }

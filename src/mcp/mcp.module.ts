@@ -17,7 +17,7 @@ import { McpEndpoint } from './mcp-endpoint';
 import { McpSessions } from './mcp-sessions';
 import { McpController } from './mcp.controller';
 import { McpMetrics } from './mcp.metrics';
-import { McpServerFactory } from './mcp-server.factory';
+import { McpServerExtras, McpServerFactory, NoMcpServerExtras } from './mcp-server.factory';
 import { RecordingResources } from './recording.resources';
 import { ReplicaForwarding } from './replica-forwarding';
 import { TrajectoryResources } from './trajectory.resources';
@@ -41,6 +41,7 @@ import { ToolRunner } from './tools/tool-runner';
     ReplicaForwarding,
     McpMetrics,
     McpServerFactory,
+    { provide: McpServerExtras, useClass: NoMcpServerExtras },
     ToolRunner,
     ScreenTools,
     LiveViewTools,
@@ -62,6 +63,7 @@ export class McpModule implements NestModule {
 export { serveStdio, STDIO_CONNECTION } from './stdio';
 export { McpSessions } from './mcp-sessions';
 export type { Refusal as McpSessionRefusal } from './mcp-sessions';
-export { McpServerFactory } from './mcp-server.factory';
+export { McpServerExtras, McpServerFactory } from './mcp-server.factory';
+export type { McpEra, ToolContext } from './tool-context';
 export { ToolRunner } from './tools/tool-runner';
 export type { ToolCallEvent } from './tools/tool-runner';

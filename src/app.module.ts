@@ -25,6 +25,7 @@ import { PoolModule } from './pool/pool.module';
 import { QuotaModule } from './quota/quota.module';
 import { SessionModule } from './session/session.module';
 import { TaskModule } from './task/task.module';
+import { TracingModule } from './tracing/tracing.module';
 
 export interface AppModuleOptions {
   /** Settings; defaults to the validated process environment. */
@@ -62,6 +63,7 @@ export class AppModule {
         ConfigModule.forRoot(settings),
         LifecycleModule.forRoot({ stdio: options.stdio }),
         ScheduleModule.forRoot(),
+        TracingModule,
         ClusterModule,
         ComputerModule,
         PoolModule,

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { ComputerModule } from '../computer/computer.module';
+import { TracingModule } from '../tracing/tracing.module';
 import { AgentMetrics } from './agent.metrics';
 import { AgentService } from './agent.service';
 import { ModelProviderRegistry } from './model-provider.registry';
@@ -10,7 +11,7 @@ import { TrajectoryStore } from './trajectory/trajectory.store';
 
 /** The computer-use agent loop, the registry of model providers, and the trajectories of tasks. */
 @Module({
-  imports: [DiscoveryModule, ComputerModule],
+  imports: [DiscoveryModule, ComputerModule, TracingModule],
   providers: [AgentService, AgentMetrics, ModelProviderRegistry, TrajectoryStore, TrajectoryPruner, SecretRedactor],
   exports: [AgentService, ModelProviderRegistry, TrajectoryStore, SecretRedactor],
 })

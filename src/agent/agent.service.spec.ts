@@ -3,6 +3,7 @@ import '../app.module';
 import { Injectable, Logger } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { Test } from '@nestjs/testing';
+import { SpanStatusCode } from '@opentelemetry/api';
 import sharp from 'sharp';
 import { ConfigModule, Settings } from '../config/config.module';
 import { ComputerModule, decodeFakeText, FakeComputer, FakeComputerModule } from '../computer/computer.module';
@@ -16,6 +17,8 @@ import { ScriptedModelModule } from './scripted/scripted-model.module';
 import { waitFor } from '../../test/support/wait-for';
 import { sleep } from '../common/async';
 import { DomainError, DomainErrorCode } from '../common/domain-error';
+import { Tracing } from '../tracing/tracing.module';
+import { isChildOf, memoryTracing } from '../../test/support/memory-tracing';
 
 type Next = (input: ModelInput, signal: AbortSignal) => Promise<ModelTurn>;
 
@@ -37,12 +40,14 @@ class TestModelProvider extends ModelProvider {
   }
 }
 
-async function setup(env: Record<string, string> = {}) {
+async function setup(env: Record<string, string> = {}, tracing?: Tracing) {
   const config = Settings.load({ COMPUTER_PROVIDER: 'fake', CUA_MODEL_NAME: 'scripted/test', AGENT_ALLOWED_MODELS: 'test/m', ...env });
-  const moduleRef = await Test.createTestingModule({
+  let builder = Test.createTestingModule({
     imports: [ConfigModule.forRoot(config), ScheduleModule.forRoot(), ComputerModule, FakeComputerModule, AgentModule, ScriptedModelModule],
     providers: [TestModelProvider],
-  }).compile();
+  });
+  if (tracing) builder = builder.overrideProvider(Tracing).useValue(tracing);
+  const moduleRef = await builder.compile();
   await moduleRef.init(); // registries discover providers on init
   return { sut: moduleRef.get(AgentService), model: moduleRef.get(TestModelProvider) };
 }
@@ -199,6 +204,65 @@ describe(AgentService.name, () => {
     const logged = warn.mock.calls.map((c) => String(c[0])).join('\n');
     expect(logged).toMatch(/HTTP 503 \(503 overloaded: upstream saw key \[redacted\]\); retry 1/);
     for (let i = 0; i + 8 <= key.length; i++) expect(`${(err as Error).message}\n${logged}`).not.toContain(key.slice(i, i + 8));
+  });
+
+  it('makes a span per task, per step within it, and per model call and action within a step; never the task, typed text or keys', async () => {
+    const traced = memoryTracing();
+    const { sut, model } = await setup({ AGENT_RETRY_BASE_MS: '1', AGENT_RETRY_MAX_MS: '1' }, traced.tracing);
+    const secret = 'correct-horse-battery-9';
+    let calls = 0;
+    model.next = async (input) => {
+      calls++;
+      if (input.step === 1) return { actions: [{ action: 'type', text: secret }, { action: 'key', text: 'ctrl+alt+F9' }], usage: { inputTokens: 100, outputTokens: 10 } };
+      if (calls === 2) throw new ModelCallError('503 overloaded', { retryable: true, status: 503 });
+      return answer('done');
+    };
+    await sut.run(`log in with ${secret}`, computer(), { signal: new AbortController().signal, modelName: 'test/m' });
+
+    const spans = await traced.spans();
+    expect(spans.map((s) => s.name).sort()).toEqual(['agent step', 'agent step', 'chat m', 'chat m', 'computer key', 'computer type', 'invoke_agent'].sort());
+    const task = spans.find((s) => s.name === 'invoke_agent')!;
+    expect(task.attributes).toEqual({
+      'gen_ai.operation.name': 'invoke_agent',
+      'gen_ai.provider.name': 'test',
+      'gen_ai.request.model': 'm',
+      'cua.agent.steps': 2,
+      'gen_ai.usage.input_tokens': 200,
+      'gen_ai.usage.output_tokens': 20,
+    });
+    const [step1, step2] = spans.filter((s) => s.name === 'agent step').sort((a, b) => Number(a.attributes['cua.agent.step']) - Number(b.attributes['cua.agent.step']));
+    for (const step of [step1, step2]) expect(isChildOf(step, task)).toBe(true);
+    expect(step1.attributes).toEqual({ 'cua.agent.step': 1, 'cua.agent.actions': 2, 'gen_ai.usage.input_tokens': 100, 'gen_ai.usage.output_tokens': 10 });
+    expect(step2.attributes).toMatchObject({ 'cua.agent.step': 2, 'cua.agent.actions': 0 });
+    const [chat1, chat2] = spans.filter((s) => s.name === 'chat m');
+    expect(isChildOf(chat1, step1) && isChildOf(chat2, step2)).toBe(true);
+    expect(chat1.attributes).toMatchObject({ 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'm', 'cua.model.retries': 0 });
+    expect(chat2.attributes).toMatchObject({ 'cua.model.retries': 1 });
+    expect(chat2.events.map((e) => [e.name, e.attributes])).toEqual([['retry', { 'http.response.status_code': 503, 'cua.retry.wait_ms': expect.any(Number) }]]);
+    for (const name of ['computer type', 'computer key']) {
+      const action = spans.find((s) => s.name === name)!;
+      expect(isChildOf(action, step1)).toBe(true);
+      expect(action.attributes).toEqual({ 'cua.computer.action': name.slice(9), 'cua.computer.provider': 'fake', 'cua.computer.id': 'agent-spec' });
+    }
+    const exported = JSON.stringify(spans.map((s) => [s.name, s.attributes, s.events, s.status]));
+    for (const leaked of [secret, 'ctrl+alt+F9', 'log in']) expect(exported).not.toContain(leaked);
+  });
+
+  it('a failed task fails its span and the step it stopped in, with the code and the progress made', async () => {
+    const traced = memoryTracing();
+    const { sut, model } = await setup({}, traced.tracing);
+    model.next = async (input) => {
+      if (input.step === 1) return click(10, 10);
+      throw new ModelCallError('401 authentication_error: invalid x-api-key', { retryable: false, status: 401 });
+    };
+    await expect(run(sut, computer())).rejects.toMatchObject({ code: 'MODEL_ERROR' });
+    const spans = await traced.spans();
+    const task = spans.find((s) => s.name === 'invoke_agent')!;
+    expect(task.status).toEqual({ code: SpanStatusCode.ERROR, message: 'MODEL_ERROR' });
+    expect(task.attributes).toMatchObject({ 'error.type': 'MODEL_ERROR', 'cua.agent.steps': 1, 'gen_ai.usage.input_tokens': 100 });
+    const failedStep = spans.find((s) => s.name === 'agent step' && s.attributes['cua.agent.step'] === 2)!;
+    expect(failedStep.status.code).toBe(SpanStatusCode.ERROR);
+    expect(JSON.stringify(spans.map((s) => [s.attributes, s.status]))).not.toContain('x-api-key');
   });
 
   it('stops at AGENT_MAX_TOKENS_PER_TASK before carrying out the turn that went over', async () => {

@@ -11,6 +11,24 @@ import { ModelProviderRegistry } from './model-provider.registry';
 import { CuaModel, ModelCallError, ModelInput, ModelTurn, NOT_EXECUTED, StepRecord, TAKEN_OVER, TokenUsage } from './model.port';
 import { SecretRedactor } from './secret-redactor';
 import { TrajectoryOwner, TrajectoryStore, TrajectoryWriter, usageJson } from './trajectory/trajectory.store';
+import {
+  ATTR_CUA_AGENT_ACTIONS,
+  ATTR_CUA_AGENT_STEP,
+  ATTR_CUA_AGENT_STEPS,
+  ATTR_CUA_MODEL_RETRIES,
+  ATTR_CUA_RETRY_WAIT_MS,
+  ATTR_GEN_AI_OPERATION_NAME,
+  ATTR_GEN_AI_PROVIDER_NAME,
+  ATTR_GEN_AI_REQUEST_MODEL,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+  errorType,
+  failSpan,
+  genAiProvider,
+  SpanKind,
+  Tracing,
+  usageAttributes,
+  type Span,
+} from '../tracing/tracing.module';
 
 /**
  * Someone other than the agent who may hold the computer for a while: a person controlling the desktop in the
@@ -101,6 +119,7 @@ export class AgentService {
     private readonly actions: ComputerActionRunner,
     private readonly trajectories: TrajectoryStore,
     private readonly redactor: SecretRedactor,
+    private readonly tracing: Tracing,
   ) {}
 
   /** The model a call asked for, or CUA_MODEL_NAME; INVALID_ARGUMENT when it is not in AGENT_ALLOWED_MODELS. */
@@ -116,11 +135,32 @@ export class AgentService {
     return requested;
   }
 
+  /**
+   * Runs a task to its end. The task is a span (`invoke_agent`), each step a span within it (`agent step`), and within a step its
+   * model call (`chat <model>`) and its actions (`computer <action>`).
+   */
   async run(task: string, computer: Computer, options: AgentRunOptions): Promise<AgentResult> {
-    const cfg = this.settings;
     const modelName = this.resolveModel(options.modelName);
-    const model = this.models.create(modelName);
     const provider = modelName.slice(0, modelName.indexOf('/'));
+    const span = this.tracing.startSpan('invoke_agent', {
+      attributes: { [ATTR_GEN_AI_OPERATION_NAME]: 'invoke_agent', [ATTR_GEN_AI_PROVIDER_NAME]: genAiProvider(provider), [ATTR_GEN_AI_REQUEST_MODEL]: modelName.slice(provider.length + 1) },
+    });
+    try {
+      const result = await this.tracing.withSpan(span, () => this.loop(task, computer, options, modelName, provider));
+      span.setAttributes({ [ATTR_CUA_AGENT_STEPS]: result.steps.length, ...usageAttributes(result.usage) });
+      return result;
+    } catch (e) {
+      if (e instanceof AgentTaskError) span.setAttributes({ [ATTR_CUA_AGENT_STEPS]: e.steps.length, ...usageAttributes(e.usage) });
+      failSpan(span, errorType(e));
+      throw e;
+    } finally {
+      span.end();
+    }
+  }
+
+  private async loop(task: string, computer: Computer, options: AgentRunOptions, modelName: string, provider: string): Promise<AgentResult> {
+    const cfg = this.settings;
+    const model = this.models.create(modelName);
     const maxSteps = options.maxSteps ?? cfg.maxSteps;
     const timeout = new AbortController();
     // Stopped while the task waits for its turn on the computer: that time is not the task's.
@@ -142,51 +182,60 @@ export class AgentService {
         if (signal.aborted) throw abortReason(signal, 'The task');
         await this.awaitTurn(gate, step, signal, deadline, options);
         await options.budget?.beforeStep(step);
-        const seen = gate?.takeovers;
-        /** Whether someone took the computer since the screenshot below (waiting until they hand it back). */
-        const takenOver = async () => {
-          if (!gate || gate.takeovers === seen) return false;
-          await this.awaitTurn(gate, step, signal, deadline, options);
-          return true;
-        };
-        const screenshot = await this.screenshots.take(computer, 'png', signal, model.screenshotSize);
-        screens.push(screenshot);
-        // Only the CUA_MAX_IMAGES most recent screens go to the model; older ones become placeholders.
-        if (screens.length > cfg.maxImages) screens[screens.length - cfg.maxImages - 1] = undefined;
-        const t0 = Date.now();
-        const turn = await this.ask(model, { task, step, screenshot, history: steps, screens }, signal, options);
-        const modelMs = Date.now() - t0;
-        const record: StepRecord = { step, thought: turn.thought, actions: turn.actions, results: [], outcomes: [], usage: turn.usage, modelMs, state: turn.state };
-        this.events.emit('step', { provider, modelMs });
-        usage.inputTokens += turn.usage?.inputTokens ?? 0;
-        usage.outputTokens += turn.usage?.outputTokens ?? 0;
-        if (turn.usage) await options.budget?.spent(turn.usage);
-        const spent = usage.inputTokens + usage.outputTokens;
-        // An answer the model's provider could not carry out: the step's one result, read back by the model next turn.
-        if (turn.error !== undefined) this.note(record, 'error', turn.error);
-        if (spent > cfg.maxTokensPerTask && !turn.done && !turn.gaveUp) {
-          for (const _ of turn.actions) this.note(record, 'skipped', SKIPPED_FOR_BUDGET);
+        const stepSpan = this.tracing.startSpan('agent step', { attributes: { [ATTR_CUA_AGENT_STEP]: step } });
+        try {
+          const seen = gate?.takeovers;
+          /** Whether someone took the computer since the screenshot below (waiting until they hand it back). */
+          const takenOver = async () => {
+            if (!gate || gate.takeovers === seen) return false;
+            await this.awaitTurn(gate, step, signal, deadline, options);
+            return true;
+          };
+          const screenshot = await this.screenshots.take(computer, 'png', signal, model.screenshotSize);
+          screens.push(screenshot);
+          // Only the CUA_MAX_IMAGES most recent screens go to the model; older ones become placeholders.
+          if (screens.length > cfg.maxImages) screens[screens.length - cfg.maxImages - 1] = undefined;
+          const t0 = Date.now();
+          const turn = await this.tracing.withSpan(stepSpan, () => this.ask(model, provider, { task, step, screenshot, history: steps, screens }, signal, options));
+          stepSpan.setAttributes({ [ATTR_CUA_AGENT_ACTIONS]: turn.actions.length, ...usageAttributes(turn.usage) });
+          const modelMs = Date.now() - t0;
+          const record: StepRecord = { step, thought: turn.thought, actions: turn.actions, results: [], outcomes: [], usage: turn.usage, modelMs, state: turn.state };
+          this.events.emit('step', { provider, modelMs });
+          usage.inputTokens += turn.usage?.inputTokens ?? 0;
+          usage.outputTokens += turn.usage?.outputTokens ?? 0;
+          if (turn.usage) await options.budget?.spent(turn.usage);
+          const spent = usage.inputTokens + usage.outputTokens;
+          // An answer the model's provider could not carry out: the step's one result, read back by the model next turn.
+          if (turn.error !== undefined) this.note(record, 'error', turn.error);
+          if (spent > cfg.maxTokensPerTask && !turn.done && !turn.gaveUp) {
+            for (const _ of turn.actions) this.note(record, 'skipped', SKIPPED_FOR_BUDGET);
+            this.finishStep(steps, record, screenshot, trajectory, options, maxSteps);
+            throw new DomainError(
+              DomainErrorCode.AGENT_TOKEN_LIMIT,
+              `The task used ${spent} tokens, over its budget of ${cfg.maxTokensPerTask} (AGENT_MAX_TOKENS_PER_TASK); it was stopped after step ${step}.`,
+            );
+          }
+          if (turn.actions.length && (await takenOver())) {
+            // Planned on a screen a person may have changed since: not carried out; the model looks again.
+            for (const _ of turn.actions) this.note(record, 'skipped', TAKEN_OVER);
+            this.finishStep(steps, record, screenshot, trajectory, options, maxSteps);
+            voided++;
+            continue;
+          }
+          await this.tracing.withSpan(stepSpan, () => this.act(computer, turn.actions, record, screenshot, signal, model.screenshotSize, takenOver));
           this.finishStep(steps, record, screenshot, trajectory, options, maxSteps);
-          throw new DomainError(
-            DomainErrorCode.AGENT_TOKEN_LIMIT,
-            `The task used ${spent} tokens, over its budget of ${cfg.maxTokensPerTask} (AGENT_MAX_TOKENS_PER_TASK); it was stopped after step ${step}.`,
-          );
-        }
-        if (turn.actions.length && (await takenOver())) {
-          // Planned on a screen a person may have changed since: not carried out; the model looks again.
-          for (const _ of turn.actions) this.note(record, 'skipped', TAKEN_OVER);
-          this.finishStep(steps, record, screenshot, trajectory, options, maxSteps);
-          voided++;
-          continue;
-        }
-        await this.act(computer, turn.actions, record, screenshot, signal, model.screenshotSize, takenOver);
-        this.finishStep(steps, record, screenshot, trajectory, options, maxSteps);
-        if (turn.gaveUp) throw new DomainError(DomainErrorCode.AGENT_GAVE_UP, turn.gaveUp.reason);
-        if (turn.done) {
-          const final = await this.screenshots.take(computer, 'png', signal, model.screenshotSize);
-          await trajectory?.finish({ status: 'done', answer: turn.done.answer, steps: step, usage: usageJson(usage) }, final);
-          this.logger.debug(`Task finished in ${step} step(s) on ${computer.id}`);
-          return { answer: turn.done.answer, model: model.name, steps, usage, screenshot: final, trajectoryId: trajectory?.taskId };
+          if (turn.gaveUp) throw new DomainError(DomainErrorCode.AGENT_GAVE_UP, turn.gaveUp.reason);
+          if (turn.done) {
+            const final = await this.screenshots.take(computer, 'png', signal, model.screenshotSize);
+            await trajectory?.finish({ status: 'done', answer: turn.done.answer, steps: step, usage: usageJson(usage) }, final);
+            this.logger.debug(`Task finished in ${step} step(s) on ${computer.id}`);
+            return { answer: turn.done.answer, model: model.name, steps, usage, screenshot: final, trajectoryId: trajectory?.taskId };
+          }
+        } catch (e) {
+          failSpan(stepSpan, errorType(e));
+          throw e;
+        } finally {
+          stepSpan.end();
         }
       }
       throw new DomainError(
@@ -302,8 +351,29 @@ export class AgentService {
     if (settled) record.settle = settled;
   }
 
-  /** One model call, retried with backoff on retryable failures (honouring the server's retry-after). */
-  private async ask(model: CuaModel, input: ModelInput, signal: AbortSignal, options: AgentRunOptions): Promise<ModelTurn> {
+  /**
+   * One model call, retried with backoff on retryable failures (honouring the server's retry-after): a span (`chat <model>`,
+   * the GenAI conventions' attributes, the tokens, how many retries, an event per retry with its HTTP status and wait).
+   */
+  private async ask(model: CuaModel, provider: string, input: ModelInput, signal: AbortSignal, options: AgentRunOptions): Promise<ModelTurn> {
+    const requested = model.name.startsWith(`${provider}/`) ? model.name.slice(provider.length + 1) : model.name;
+    const span = this.tracing.startSpan(`chat ${requested}`, {
+      kind: SpanKind.CLIENT,
+      attributes: { [ATTR_GEN_AI_OPERATION_NAME]: 'chat', [ATTR_GEN_AI_PROVIDER_NAME]: genAiProvider(provider), [ATTR_GEN_AI_REQUEST_MODEL]: requested, [ATTR_CUA_MODEL_RETRIES]: 0 },
+    });
+    try {
+      const turn = await this.askWithRetries(model, input, signal, options, span);
+      span.setAttributes(usageAttributes(turn.usage));
+      return turn;
+    } catch (e) {
+      failSpan(span, errorType(e));
+      throw e;
+    } finally {
+      span.end();
+    }
+  }
+
+  private async askWithRetries(model: CuaModel, input: ModelInput, signal: AbortSignal, options: AgentRunOptions, span: Span): Promise<ModelTurn> {
     const cfg = this.settings;
     for (let attempt = 0; ; attempt++) {
       if (signal.aborted) throw abortReason(signal, 'The task');
@@ -321,6 +391,8 @@ export class AgentService {
         const why = call.status ? `HTTP ${call.status}` : 'a network error';
         this.logger.warn(`${model.name}: ${why} (${this.redactor.redact(call.message)}); retry ${attempt + 1} of ${cfg.maxRetries} in ${wait} ms`);
         options.onRetry?.(`the model answered ${why}; retrying in ${Math.ceil(wait / 1000)} s (retry ${attempt + 1} of ${cfg.maxRetries})`);
+        span.setAttribute(ATTR_CUA_MODEL_RETRIES, attempt + 1);
+        span.addEvent('retry', { ...(call.status && { [ATTR_HTTP_RESPONSE_STATUS_CODE]: call.status }), [ATTR_CUA_RETRY_WAIT_MS]: wait });
         await sleep(wait, signal);
       }
     }

@@ -4,11 +4,12 @@ import { ComputerActionRunner, describeSettle, settleJson, SETTLES_AFTER } from 
 import { Computer, SettleOptions, SettleResult } from './computer.port';
 import { FakeComputer } from './fake/fake-computer';
 import { ScreenshotService } from './screenshot.service';
+import { NoTracing } from '../tracing/tracing.module';
 
 describe(ComputerActionRunner.name, () => {
   const runner = (env: Record<string, string> = {}) => {
     const settings = Settings.load(env).get(COMPUTER_SETTINGS);
-    return new ComputerActionRunner(new ScreenshotService(settings), settings);
+    return new ComputerActionRunner(new ScreenshotService(settings), settings, new NoTracing());
   };
   /** A computer whose settle() only records what it was asked. */
   const recording = () => {

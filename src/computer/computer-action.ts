@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { sleep } from '../common/async';
 import { DomainError, DomainErrorCode } from '../common/domain-error';
 import { InjectSettings } from '../config/config.module';
+import { ATTR_CUA_COMPUTER_ACTION, ATTR_CUA_COMPUTER_ID, ATTR_CUA_COMPUTER_PROVIDER, Tracing } from '../tracing/tracing.module';
 import { COMPUTER_SETTINGS, type ComputerSettings } from './computer.settings';
 import { Computer, MouseButton, Point, SettleResult } from './computer.port';
 import { parseKeyCombo } from './keys';
@@ -88,12 +89,16 @@ const CLICKS: Partial<Record<ComputerActionName, [MouseButton, number]>> = {
   left_click: ['left', 1], right_click: ['right', 1], middle_click: ['middle', 1], double_click: ['left', 2], triple_click: ['left', 3],
 };
 
-/** Carries out one ComputerAction on a computer, mapping coordinates from screenshot space. */
+/**
+ * Carries out one ComputerAction on a computer, mapping coordinates from screenshot space; each action is a span
+ * (`computer <action>`: the action's kind and the computer's provider, never its text or keys).
+ */
 @Injectable()
 export class ComputerActionRunner {
   constructor(
     private readonly screenshots: ScreenshotService,
     @InjectSettings(COMPUTER_SETTINGS) private readonly settings: ComputerSettings,
+    private readonly tracing: Tracing,
   ) {}
 
   /**
@@ -112,7 +117,14 @@ export class ComputerActionRunner {
    * `shot`: the screenshot the coordinates refer to (defaults to one taken now at the server's sizes).
    * `size`: the image limits of whoever reads a zoom (a model's own, when it differs from the server's).
    */
-  async run(computer: Computer, a: ComputerAction, signal?: AbortSignal, shot?: ShotGeometry, size?: ImageSize): Promise<ActionOutcome> {
+  run(computer: Computer, a: ComputerAction, signal?: AbortSignal, shot?: ShotGeometry, size?: ImageSize): Promise<ActionOutcome> {
+    // A model may name an action that does not exist: span names stay within the known ones.
+    const kind = (COMPUTER_ACTIONS as readonly string[]).includes(a.action) ? a.action : 'unknown';
+    const attributes = { [ATTR_CUA_COMPUTER_ACTION]: kind, [ATTR_CUA_COMPUTER_PROVIDER]: computer.provider, [ATTR_CUA_COMPUTER_ID]: computer.id };
+    return this.tracing.inSpan(`computer ${kind}`, { attributes }, () => this.perform(computer, a, signal, shot, size));
+  }
+
+  private async perform(computer: Computer, a: ComputerAction, signal?: AbortSignal, shot?: ShotGeometry, size?: ImageSize): Promise<ActionOutcome> {
     const geo = shot ?? (await this.screenshots.geometry(computer));
     const at = (c: Coordinate | undefined, field = 'coordinate'): Point => {
       if (!c) throw invalid(`${a.action} needs ${field}: [x, y] in screenshot pixels (0..${geo.width - 1}, 0..${geo.height - 1}).`);

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
+import { TracingModule } from '../tracing/tracing.module';
 import { ComputerProviderRegistry } from './computer-provider.registry';
 import { ComputerActionRunner } from './computer-action';
 import { ScreenshotService } from './screenshot.service';
@@ -9,7 +10,7 @@ import { ScreenshotService } from './screenshot.service';
  * @RegisterComputerProvider()), and model-ready screenshots.
  */
 @Module({
-  imports: [DiscoveryModule],
+  imports: [DiscoveryModule, TracingModule],
   providers: [ComputerProviderRegistry, ScreenshotService, ComputerActionRunner],
   exports: [ComputerProviderRegistry, ScreenshotService, ComputerActionRunner],
 })

@@ -7,6 +7,7 @@ import { ComputerAction, ComputerActionRunner, ComputerProviderRegistry, COMPUTE
 import { DrainState } from '../lifecycle/lifecycle.module';
 import { ComputerPool } from '../pool/pool.module';
 import { SessionService } from '../session/session.module';
+import { NoTracing, Tracing } from '../tracing/tracing.module';
 import { ProgrammableFakeProvider } from '../../test/support/fake-provider';
 import { ControlService } from './control.service';
 
@@ -25,6 +26,7 @@ async function setup(env: Record<string, string> = {}) {
       DrainState,
       ScreenshotService,
       ComputerActionRunner,
+      { provide: Tracing, useValue: new NoTracing() },
       { provide: ComputerProviderRegistry, useValue: { create: (o: { signal?: AbortSignal }) => provider.create(o), capacity: () => undefined, handleOf: () => undefined } },
     ],
   }).compile();

@@ -2,6 +2,7 @@ import { InMemoryClusterBus, type ClusterBus } from '../cluster/cluster.module';
 import { TENANT_PERMISSIONS } from '../auth/auth.module';
 import { sleep } from '../common/async';
 import { DrainState } from '../lifecycle/lifecycle.module';
+import { NoTracing } from '../tracing/tracing.module';
 import type { SessionService } from '../session/session.module';
 import { McpCancellations, noticesOf } from './mcp-cancellations';
 import type { ToolContext } from './tool-context';
@@ -11,7 +12,7 @@ const SID = '6a1e4c2b-mcp';
 
 /** A replica's worth: its own ToolRunner (no sessions are touched: a strict empty double) and its McpCancellations. */
 function replica(bus: ClusterBus) {
-  const tools = new ToolRunner({} as SessionService, new DrainState());
+  const tools = new ToolRunner({} as SessionService, new DrainState(), new NoTracing());
   const sut = new McpCancellations(tools, bus);
   sut.onModuleInit();
   /** A call of `principal` in MCP session SID, request `id`, that runs until it is stopped; its result. */

@@ -22,6 +22,7 @@ import type { JsonValue, McpSessionRecord } from '../cluster/cluster.module';
 import { errorMessage } from '../common/domain-error';
 import { withLogFields } from '../common/log-context';
 import { DrainState } from '../lifecycle/lifecycle.module';
+import { Tracing } from '../tracing/tracing.module';
 import { McpCancellations } from './mcp-cancellations';
 import { rpcErrorResponse, unavailableResponse } from './mcp-errors';
 import { McpServerFactory } from './mcp-server.factory';
@@ -67,6 +68,7 @@ export class McpEndpoint {
     private readonly sessions: McpSessions,
     private readonly cancellations: McpCancellations,
     private readonly drain: DrainState,
+    private readonly tracing: Tracing,
   ) {
     const onerror = (e: Error) => this.logger.debug(`MCP request refused or failed: ${e.message}`);
     this.modern = createMcpHandler((c) => this.modernServer(c), { legacy: 'reject', onerror });
@@ -79,7 +81,9 @@ export class McpEndpoint {
     // How the SDK hands the caller (principal, permissions) to the factory (ctx.authInfo) and to tool handlers (ctx.http.authInfo).
     const auth: AuthInfo = authInfoOf({ ...identityOf(req), principal });
     (req as IncomingMessage & { auth?: AuthInfo }).auth = auth;
-    await this.node(req, res, body);
+    // The trace context of the HTTP request (`traceparent`), for the calls it carries that bring none in their `_meta`.
+    const carried = this.tracing.extract(req.headers);
+    await (carried ? this.tracing.withContext(carried, () => this.node(req, res, body)) : this.node(req, res, body));
     // A 2025-era request answered (however long it took) counts as use of its MCP session.
     const sid = this.servedFor.get(auth);
     if (sid !== undefined) await this.sessions.touch(sid).catch(() => undefined);

@@ -10,6 +10,7 @@ import { RecordingModule } from '../recording/recording.module';
 import { ClusterModule } from '../cluster/cluster.module';
 import { SessionModule } from '../session/session.module';
 import { TaskModule } from '../task/task.module';
+import { TracingModule } from '../tracing/tracing.module';
 import { McpGateMiddleware } from './mcp-gate.middleware';
 import { ConnectionSweeper } from './connection-sweeper';
 import { McpCancellations } from './mcp-cancellations';
@@ -31,7 +32,7 @@ import { ToolRunner } from './tools/tool-runner';
 
 /** The MCP face of the server: tools, Streamable HTTP at /mcp (both protocol eras), stdio, and graceful shutdown. */
 @Module({
-  imports: [ClusterModule, SessionModule, PoolModule, AgentModule, TaskModule, QuotaModule, ControlModule, AuthModule, HttpModule, LiveViewModule, RecordingModule],
+  imports: [ClusterModule, SessionModule, PoolModule, AgentModule, TaskModule, QuotaModule, ControlModule, AuthModule, HttpModule, LiveViewModule, RecordingModule, TracingModule],
   controllers: [McpController],
   providers: [
     ConnectionSweeper,

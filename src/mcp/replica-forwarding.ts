@@ -24,8 +24,11 @@ import { McpEndpoint } from './mcp-endpoint';
 
 /** How long the owner may take to accept the connection of a forwarded call. */
 const CONNECT_TIMEOUT_MS = 5_000;
-/** The client's request headers that travel with a forwarded call (the MCP ones; never Authorization or cookies). */
-const PASSED_HEADERS = ['content-type', 'accept', 'mcp-protocol-version', 'mcp-method', 'mcp-name', 'mcp-session-id'] as const;
+/**
+ * The client's request headers that travel with a forwarded call (the MCP ones, and the W3C trace context so the owner's spans
+ * join the client's trace; never Authorization or cookies). A trace context in the call's `_meta` travels in the body.
+ */
+const PASSED_HEADERS = ['content-type', 'accept', 'mcp-protocol-version', 'mcp-method', 'mcp-name', 'mcp-session-id', 'traceparent', 'tracestate'] as const;
 /** Hop-by-hop headers of the owner's answer, not passed back. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'upgrade', 'trailer', 'te']);
 /** URIs of the resources a session's replica keeps on its own disk. */

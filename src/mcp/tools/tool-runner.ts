@@ -1,12 +1,29 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
-import { CLIENT_INFO_META_KEY, type CallToolResult, type LoggingLevel, type ServerContext } from '@modelcontextprotocol/server';
+import { CLIENT_INFO_META_KEY, PROTOCOL_VERSION_META_KEY, type CallToolResult, type LoggingLevel, type ServerContext } from '@modelcontextprotocol/server';
 import type { Identity } from '../../auth/auth.module';
 import { linkSignals, sleep } from '../../common/async';
 import { DomainError, DomainErrorCode, errorMessage, isDomainError } from '../../common/domain-error';
 import { addLogField, withLogFields } from '../../common/log-context';
 import { DrainState } from '../../lifecycle/lifecycle.module';
 import { Session, SessionService } from '../../session/session.module';
+import {
+  ATTR_CUA_MCP_ERA,
+  ATTR_CUA_OUTCOME,
+  ATTR_CUA_SESSION_ID,
+  ATTR_GEN_AI_OPERATION_NAME,
+  ATTR_GEN_AI_TOOL_NAME,
+  ATTR_JSONRPC_REQUEST_ID,
+  ATTR_MCP_METHOD_NAME,
+  ATTR_MCP_PROTOCOL_VERSION,
+  ATTR_MCP_SESSION_ID,
+  ATTR_NETWORK_TRANSPORT,
+  ATTR_USER_ID,
+  failSpan,
+  SpanKind,
+  Tracing,
+  type Span,
+} from '../../tracing/tracing.module';
 import { codeOf, toToolError } from '../mcp-errors';
 import { clientInfoOf, type ClientInfo, type McpEra, type ToolContext } from '../tool-context';
 import { checkPermission } from '../tool-permissions';
@@ -86,7 +103,9 @@ const requestKey = (connectionId: string, requestId: string | number) => `${conn
  * Runs every tool call: refuses new calls while draining, tracks calls in flight so shutdown can
  * wait for them and then abort them, links the client's cancel signal, and turns every error
  * into a clear isError result (mcp-errors.ts). Each finished call is reported with its outcome:
- * `ok`, or the code of the error it threw or of the ToolFailure it returned.
+ * `ok`, or the code of the error it threw or of the ToolFailure it returned. Each call is a span
+ * (`tools/call <tool>`) under the trace context the request carried (`_meta`, else HTTP), in which
+ * the call's work runs.
  */
 @Injectable()
 export class ToolRunner {
@@ -99,6 +118,7 @@ export class ToolRunner {
   constructor(
     private readonly sessions: SessionService,
     private readonly drain: DrainState,
+    private readonly tracing: Tracing,
   ) {}
 
   /**
@@ -114,7 +134,11 @@ export class ToolRunner {
   ): Promise<CallToolResult> {
     const started = Date.now();
     this.handled.add(extra);
-    const report = (outcome: string, session?: Session) => this.report(name, ctx, extra, args, started, outcome, session);
+    const span = this.callSpan(name, ctx, extra);
+    const report = (outcome: string, session?: Session) => {
+      this.endCallSpan(span, args, outcome, session);
+      this.report(name, ctx, extra, args, started, outcome, session);
+    };
     if (this.drain.draining) {
       report(DomainErrorCode.SHUTTING_DOWN);
       return toToolError(new DomainError(DomainErrorCode.SHUTTING_DOWN, 'The server is shutting down and takes no new calls.'));
@@ -138,20 +162,23 @@ export class ToolRunner {
     };
     const entry: InFlight = { connection: ctx.connectionId, principal: ctx.principal, key: requestKey(ctx.connectionId, extra.mcpReq.id), controller: link.controller, done: Promise.resolve() };
     let outcome = 'ok';
-    const done = withLogFields({ principal: ctx.principal, ...(ctx.mcpSession !== undefined && { mcp_session: ctx.mcpSession }), tool: name }, async () => {
-      try {
-        // Before anything of the call happens (no session is looked up or opened): a refusal says nothing of others' things.
-        checkPermission(name, args, ctx.identity);
-        const reply = await work(scope);
-        if (!(reply instanceof ToolFailure)) return reply;
-        outcome = reply.code;
-        return reply.result;
-      } catch (e) {
-        if (!isDomainError(e)) this.logger.error(`${name} failed: ${errorMessage(e)}`, (e as Error)?.stack);
-        outcome = codeOf(e);
-        return toToolError(e);
-      }
-    });
+    const fields = { principal: ctx.principal, ...(ctx.mcpSession !== undefined && { mcp_session: ctx.mcpSession }), tool: name };
+    const done = withLogFields(fields, () =>
+      this.tracing.withSpan(span, async () => {
+        try {
+          // Before anything of the call happens (no session is looked up or opened): a refusal says nothing of others' things.
+          checkPermission(name, args, ctx.identity);
+          const reply = await work(scope);
+          if (!(reply instanceof ToolFailure)) return reply;
+          outcome = reply.code;
+          return reply.result;
+        } catch (e) {
+          if (!isDomainError(e)) this.logger.error(`${name} failed: ${errorMessage(e)}`, (e as Error)?.stack);
+          outcome = codeOf(e);
+          return toToolError(e);
+        }
+      }),
+    );
     entry.done = done;
     this.inFlight.add(entry);
     try {
@@ -171,7 +198,43 @@ export class ToolRunner {
   answeredBeforeRun(name: string, ctx: ToolContext, extra: Extra, args: unknown, startedAt: number): void {
     if (this.handled.has(extra)) return;
     const given = typeof args === 'object' && args !== null && !Array.isArray(args) ? (args as Record<string, unknown>) : {};
+    this.endCallSpan(this.callSpan(name, ctx, extra, startedAt), given, DomainErrorCode.INVALID_ARGUMENT);
     this.report(name, ctx, extra, given, startedAt, DomainErrorCode.INVALID_ARGUMENT);
+  }
+
+  /**
+   * A tool call's span (the MCP semantic conventions' server span): its tool, the JSON-RPC id, the era (and the protocol version
+   * where the request names it), the MCP session, the caller's principal as the audit trail names it. Never its arguments.
+   */
+  private callSpan(name: string, ctx: ToolContext, extra: Extra, startTime?: number): Span {
+    const version = (extra.mcpReq.envelope as Record<string, unknown> | undefined)?.[PROTOCOL_VERSION_META_KEY];
+    return this.tracing.startSpan(`tools/call ${name}`, {
+      kind: SpanKind.SERVER,
+      ...this.tracing.parentOf(extra.mcpReq._meta),
+      startTime,
+      attributes: {
+        [ATTR_MCP_METHOD_NAME]: 'tools/call',
+        [ATTR_GEN_AI_OPERATION_NAME]: 'execute_tool',
+        [ATTR_GEN_AI_TOOL_NAME]: name,
+        [ATTR_JSONRPC_REQUEST_ID]: String(extra.mcpReq.id),
+        [ATTR_CUA_MCP_ERA]: ctx.era === 'modern' ? '2026' : '2025',
+        ...(typeof version === 'string' && { [ATTR_MCP_PROTOCOL_VERSION]: version.slice(0, 32) }),
+        ...(ctx.mcpSession !== undefined && { [ATTR_MCP_SESSION_ID]: ctx.mcpSession }),
+        [ATTR_NETWORK_TRANSPORT]: ctx.identity.via === 'stdio' ? 'pipe' : 'tcp',
+        [ATTR_USER_ID]: ctx.principal,
+      },
+    });
+  }
+
+  /** Ends a call's span with its outcome and the session it addressed (resolved, or named in `session_id`, as the audit trail has it). */
+  private endCallSpan(span: Span, args: Record<string, unknown>, outcome: string, session?: Session): void {
+    const named = args.session_id;
+    const sessionId = session?.id ?? (typeof named === 'string' ? named.slice(0, 128) : undefined);
+    span.setAttribute(ATTR_CUA_OUTCOME, outcome);
+    if (sessionId !== undefined) span.setAttribute(ATTR_CUA_SESSION_ID, sessionId);
+    // The conventions' word for an isError result; its code is the status and `cua.outcome`.
+    if (outcome !== 'ok') failSpan(span, 'tool_error', outcome);
+    span.end();
   }
 
   private report(name: string, ctx: ToolContext, extra: Extra, args: Record<string, unknown>, startedAt: number, outcome: string, session?: Session): void {

@@ -129,6 +129,13 @@ describe('Helm chart: values', () => {
     ['an OAuth issuer over plain http', 'oauth.issuer', 'http://login.example.com', '/oauth/issuer', 'pattern'],
     ['OAuth on without an issuer', 'oauth.enabled', true, '/oauth/issuer', 'minLength'],
     ['a required scope with a space', 'oauth.requiredScopes', ['computers use'], '/oauth/requiredScopes/0', 'pattern'],
+    ['tracing on without an endpoint', 'tracing.enabled', true, '/tracing/endpoint', 'minLength'],
+    ['a tracing endpoint without scheme', 'tracing.endpoint', 'otel-collector:4318', '/tracing/endpoint', 'pattern'],
+    ['a sampler the SDK does not have', 'tracing.sampler', 'jaeger_remote', '/tracing/sampler', 'enum'],
+    ['a sampler ratio above 1', 'tracing.samplerRatio', '1.5', '/tracing/samplerRatio', 'pattern'],
+    ['a sampler ratio as a number (Helm would print it as a float)', 'tracing.samplerRatio', 0.5, '/tracing/samplerRatio', 'type'],
+    ['tracing headers written as a header line', 'tracing.headers', 'Authorization: Bearer x', '/tracing/headers', 'pattern'],
+    ['a resource attribute with a comma in its value', 'tracing.resourceAttributes', { team: 'a,b' }, '/tracing/resourceAttributes/team', 'pattern'],
   ];
   it.each(wrong)('refuses %s', (_what, path, value, instancePath, keyword) => {
     const ok = validate(withValue(values, path, value));
@@ -295,9 +302,22 @@ describe('Helm chart: environment', () => {
 
   it('passes secrets only by reference to the Secret, never as literal values in the pod spec', () => {
     const secretsSet = [...literal, ...fromSecret].filter((n) => SECRET_SETTINGS.has(n));
-    expect(secretsSet.sort()).toEqual(['ANTHROPIC_API_KEY', 'CLUSTER_SECRET', 'GEMINI_API_KEY', 'METRICS_TOKEN', 'OPENAI_API_KEY', 'OPENAI_COMPATIBLE_API_KEY', 'REDIS_URL']);
+    expect(secretsSet.sort()).toEqual(['ANTHROPIC_API_KEY', 'CLUSTER_SECRET', 'GEMINI_API_KEY', 'METRICS_TOKEN', 'OPENAI_API_KEY', 'OPENAI_COMPATIBLE_API_KEY', 'OTEL_EXPORTER_OTLP_HEADERS', 'REDIS_URL']);
     expect(literal.filter((n) => SECRET_SETTINGS.has(n))).toEqual([]);
     expect(read(templateDir, '_helpers.tpl')).toMatch(/- name: \{\{ \$name \}\}\n\s+valueFrom:\n\s+secretKeyRef:/);
+  });
+
+  it('sets tracing only when it is on, after the downward API variables its resource attributes name, and its ratio only for a ratio sampler', () => {
+    // From the switch to the entries that follow tracing's (extraEnv).
+    const block = /\{\{- if \.Values\.tracing\.enabled \}\}\n([\s\S]*?)\n {12}\{\{- end \}\}\n {12}\{\{- with \.Values\.extraEnv \}\}/.exec(deployment)?.[1] ?? '';
+    const names = [...block.matchAll(/- name: ([A-Z_]+)|secretEnv" \(list \. "([A-Z_]+)"/g)].map((m) => m[1] ?? m[2]);
+    expect(names).toEqual(['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_SERVICE_NAME', 'OTEL_RESOURCE_ATTRIBUTES', 'OTEL_TRACES_SAMPLER', 'OTEL_TRACES_SAMPLER_ARG', 'TRACING_SHUTDOWN_TIMEOUT_MS', 'OTEL_EXPORTER_OTLP_HEADERS']);
+    expect(deployment.split('\n').filter((l) => /OTEL_|TRACING_/.test(l)).length).toBe(names.length);
+    expect(block).toMatch(/\{\{- if hasSuffix "traceidratio" \.Values\.tracing\.sampler \}\}\n\s+- name: OTEL_TRACES_SAMPLER_ARG\n/);
+    // Kubernetes expands $(VAR) only for variables defined earlier in the list.
+    const at = (name: string) => deployment.indexOf(`- name: ${name}\n`);
+    for (const name of ['POD_NAME', 'POD_UID', 'POD_NAMESPACE']) expect(at(name)).toBeLessThan(at('OTEL_RESOURCE_ATTRIBUTES'));
+    expect(read(templateDir, '_helpers.tpl')).toContain('list "k8s.namespace.name=$(POD_NAMESPACE)" "k8s.pod.name=$(POD_NAME)" "k8s.pod.uid=$(POD_UID)"');
   });
 
   it('exposes the pod name, uid and namespace through the downward API', () => {
@@ -313,8 +333,8 @@ describe('Helm chart: termination grace', () => {
   const abortSettleMs = Number(/const ABORT_SETTLE_MS = ([\d_]+);/.exec(read(ROOT, 'src/mcp/shutdown.coordinator.ts'))![1].replace(/_/g, ''));
   const taskSettleMs = Number(/const TASK_SETTLE_MS = ([\d_]+);/.exec(read(ROOT, 'src/session/session.service.ts'))![1].replace(/_/g, ''));
 
-  it("derives the grace from the preStop sleep and the server's drain (grace, abort settle, task settle, two destroy rounds)", () => {
-    const m = /add \.Values\.config\.shutdownGraceMs (\d+) (\d+) \(mul 2 \.Values\.config\.pool\.destroyTimeoutMs\)/.exec(helper);
+  it("derives the grace from the preStop sleep and the server's drain (grace, abort settle, task settle, two destroy rounds, the spans' flush with tracing on)", () => {
+    const m = /add \.Values\.config\.shutdownGraceMs (\d+) (\d+) \(mul 2 \.Values\.config\.pool\.destroyTimeoutMs\) \(ternary \.Values\.tracing\.shutdownTimeoutMs 0 \.Values\.tracing\.enabled\)/.exec(helper);
     expect(m).not.toBeNull();
     expect([Number(m![1]), Number(m![2])]).toEqual([abortSettleMs, taskSettleMs]);
     expect(helper).toContain('add .Values.preStopSleepSeconds (div (add $drainMs 999) 1000) .Values.terminationGraceMarginSeconds');

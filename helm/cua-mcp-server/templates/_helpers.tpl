@@ -118,11 +118,12 @@ then the shutdown the server runs on SIGTERM (src/mcp/shutdown.coordinator.ts):
   + 5000 ms                the aborted tasks let go of their desktops (session end)
   + POOL_DESTROY_TIMEOUT_MS  the sessions' desktops are destroyed, all at once
   + POOL_DESTROY_TIMEOUT_MS  the pool's stock is destroyed, all at once
+  + TRACING_SHUTDOWN_TIMEOUT_MS  with tracing on, the spans still waiting are sent
 rounded up to seconds, plus a margin.
 */}}
 {{- define "cua-mcp-server.terminationGracePeriodSeconds" -}}
 {{- if kindIs "invalid" .Values.terminationGracePeriodSeconds }}
-{{- $drainMs := add .Values.config.shutdownGraceMs 3000 5000 (mul 2 .Values.config.pool.destroyTimeoutMs) }}
+{{- $drainMs := add .Values.config.shutdownGraceMs 3000 5000 (mul 2 .Values.config.pool.destroyTimeoutMs) (ternary .Values.tracing.shutdownTimeoutMs 0 .Values.tracing.enabled) }}
 {{- add .Values.preStopSleepSeconds (div (add $drainMs 999) 1000) .Values.terminationGraceMarginSeconds }}
 {{- else }}
 {{- .Values.terminationGracePeriodSeconds | int64 }}
@@ -150,4 +151,16 @@ rounded up to seconds, plus a margin.
 {{/* Namespace of the Kubernetes provider's desktops: kubernetes.namespace, else the release's. */}}
 {{- define "cua-mcp-server.desktopNamespace" -}}
 {{- default .Release.Namespace .Values.kubernetes.namespace }}
+{{- end }}
+
+{{/*
+OTEL_RESOURCE_ATTRIBUTES: the pod's namespace, name and uid (from the downward API variables set before it), then
+tracing.resourceAttributes (which may replace them).
+*/}}
+{{- define "cua-mcp-server.resourceAttributes" -}}
+{{- $pairs := list "k8s.namespace.name=$(POD_NAMESPACE)" "k8s.pod.name=$(POD_NAME)" "k8s.pod.uid=$(POD_UID)" }}
+{{- range $k, $v := .Values.tracing.resourceAttributes }}
+{{- $pairs = append $pairs (printf "%s=%v" $k $v) }}
+{{- end }}
+{{- join "," $pairs }}
 {{- end }}

@@ -108,6 +108,29 @@ describe('Tracing (OpenTelemetry over OTLP/HTTP)', () => {
     for (const leaked of [SECRET, 'Tr0ub4dor', 'Return', KEY]) expect(receiver.raw()).not.toContain(leaked);
   });
 
+  it('run_multi_cua_tasks at once: each task its own invoke_agent span within the one tool call, each on its own computer', async () => {
+    t = await traced({ SCRIPTED_MODEL_STEPS: '2', POOL_MAX_SIZE: '2' });
+    const client = await v1(t);
+    const result = await call(client, 'run_multi_cua_tasks', { tasks: ['first', 'second'], concurrent: true, session_id: 'multi' });
+    expect(result.isError).toBeFalsy();
+    const spans = await waitFor('the tool call span at the receiver', () => {
+      const all = receiver.spans();
+      return all.some((s) => s.name === 'tools/call run_multi_cua_tasks') && all;
+    });
+    const tool = only(spans, 'tools/call run_multi_cua_tasks');
+    const tasks = childrenOf(spans, tool);
+    expect(tasks.map((s) => [s.name, s.attributes['cua.agent.steps']])).toEqual([
+      ['invoke_agent', 2],
+      ['invoke_agent', 2],
+    ]);
+    const computersOf = (task: ReceivedSpan) =>
+      new Set(childrenOf(spans, task).flatMap((step) => childrenOf(spans, step).filter((s) => s.name.startsWith('computer ')).map((s) => s.attributes['cua.computer.id'])));
+    const [a, b] = tasks.map(computersOf);
+    expect(a.size).toBe(1);
+    expect(b.size).toBe(1);
+    expect([...a][0]).not.toBe([...b][0]);
+  });
+
   it('continues the trace a call brings in `_meta` (both eras), else the one of its HTTP `traceparent` header; no typed text or key reaches a span', async () => {
     t = await traced();
     // 2025 era, `_meta.traceparent` (SEP-414).

@@ -9,6 +9,8 @@
  * - `ours`: the full server (AppModule) with its production logger at LOG_LEVEL=error, pretty lines.
  * - `ours-json`: the same with LOG_FORMAT=json (JSON lines carry the request's ids: log context on).
  * - `ours-keys`: the same as `ours` with API_KEYS set (every call checks a Bearer key).
+ * - `ours-traced`: the same as `ours` with tracing on: spans of every call exported over OTLP/HTTP to the
+ *   sink whose URL is argv[3] (a receiver in the parent that answers 200 and keeps nothing).
  *
  * It sends `{ port }` to its parent once listening, `{ cpu }` (its CPU time in µs) when asked with
  * 'cpu', and exits when the parent disconnects.
@@ -28,9 +30,9 @@ import { LOG_SETTINGS } from '../src/common/log.settings';
 import { FakeComputer, ScreenshotService } from '../src/computer/computer.module';
 
 export const BENCH_API_KEY = 'bench-key-0123456789abcdef';
-export type ServerKind = 'bare' | 'ours' | 'ours-json' | 'ours-keys';
+export type ServerKind = 'bare' | 'ours' | 'ours-json' | 'ours-keys' | 'ours-traced';
 
-function configFor(kind: ServerKind): Settings {
+function configFor(kind: ServerKind, otlpSink?: string): Settings {
   return Settings.load({
     ...process.env,
     COMPUTER_PROVIDER: 'fake',
@@ -40,6 +42,7 @@ function configFor(kind: ServerKind): Settings {
     LOG_LEVEL: 'error',
     LOG_FORMAT: kind === 'ours-json' ? 'json' : 'pretty',
     ...(kind === 'ours-keys' ? { API_KEYS: `${BENCH_API_KEY}:bench` } : {}),
+    ...(kind === 'ours-traced' && otlpSink ? { OTEL_EXPORTER_OTLP_ENDPOINT: otlpSink } : {}),
   });
 }
 
@@ -85,7 +88,7 @@ async function ours(config: Settings): Promise<number> {
 
 async function serve() {
   const kind = process.argv[2] as ServerKind;
-  const config = configFor(kind);
+  const config = configFor(kind, process.argv[3]);
   const port = kind === 'bare' ? await bare(config) : await ours(config);
   process.send?.({ port });
   // The parent asks for this process's CPU time (user + system, µs) around its measurements.

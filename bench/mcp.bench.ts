@@ -11,6 +11,8 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { BENCH_API_KEY, type ServerKind } from './mcp-server';
 import { percentile, table } from './stats';
@@ -26,11 +28,22 @@ const SERVERS: { kind: ServerKind; what: string }[] = [
   { kind: 'ours', what: 'ours' },
   { kind: 'ours-json', what: 'ours, LOG_FORMAT=json' },
   { kind: 'ours-keys', what: 'ours, API_KEYS set' },
+  { kind: 'ours-traced', what: 'ours, tracing on (OTLP/HTTP)' },
 ];
 
-async function start(kind: ServerKind): Promise<{ url: URL; proc: ChildProcess }> {
+/** Where `ours-traced` sends its spans: an OTLP/HTTP receiver in this process that answers 200 and keeps nothing. */
+async function otlpSink(): Promise<{ url: string; close: () => void }> {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
+}
+
+async function start(kind: ServerKind, sink: string): Promise<{ url: URL; proc: ChildProcess }> {
   const { CONTAINER_NAME: _c, ...env } = process.env;
-  const proc = fork(join(__dirname, 'mcp-server.js'), [kind], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const proc = fork(join(__dirname, 'mcp-server.js'), [kind, sink], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const [msg] = (await once(proc, 'message')) as [{ port: number }];
   return { url: new URL(`http://127.0.0.1:${msg.port}/mcp`), proc };
 }
@@ -95,7 +108,8 @@ async function throughput(urls: URL[], tool: string): Promise<number[]> {
 }
 
 export async function main() {
-  const servers = await Promise.all(SERVERS.map((s) => start(s.kind)));
+  const sink = await otlpSink();
+  const servers = await Promise.all(SERVERS.map((s) => start(s.kind, sink.url)));
   const urls = servers.map((s) => s.url);
   const rows: (string | number)[][] = [];
   try {
@@ -111,6 +125,7 @@ export async function main() {
     }
   } finally {
     for (const s of servers) s.proc.disconnect();
+    sink.close();
   }
   console.log(
     `\nMCP overhead: each server in its own process, one client process, Streamable HTTP (SSE answers); ${BLOCKS}x${BLOCK} sequential calls ` +

@@ -216,7 +216,8 @@ export class ToolRunner {
         [ATTR_MCP_METHOD_NAME]: 'tools/call',
         [ATTR_GEN_AI_OPERATION_NAME]: 'execute_tool',
         [ATTR_GEN_AI_TOOL_NAME]: name,
-        [ATTR_JSONRPC_REQUEST_ID]: String(extra.mcpReq.id),
+        // The client chooses its ids: a long one is cut, as a named session is.
+        [ATTR_JSONRPC_REQUEST_ID]: String(extra.mcpReq.id).slice(0, 128),
         [ATTR_CUA_MCP_ERA]: ctx.era === 'modern' ? '2026' : '2025',
         ...(typeof version === 'string' && { [ATTR_MCP_PROTOCOL_VERSION]: version.slice(0, 32) }),
         ...(ctx.mcpSession !== undefined && { [ATTR_MCP_SESSION_ID]: ctx.mcpSession }),

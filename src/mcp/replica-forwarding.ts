@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
-import { setPrincipal, type Identity } from '../auth/auth.module';
+import { PERMISSIONS, setPrincipal, type Identity } from '../auth/auth.module';
 import {
   ClusterListener,
   encodeIdentity,
@@ -69,7 +69,7 @@ export class ReplicaForwarding implements OnModuleInit {
   async forwardIfElsewhere(req: IncomingMessage, res: ServerResponse, identity: Identity, body: unknown): Promise<boolean> {
     if (!this.settings.forwarding || req.method !== 'POST') return false;
     // Should the registry not answer, the call is served here, where it gets the error in its protocol's form.
-    const owner = await this.ownerOf(req, identity.principal, body).catch((e: unknown) => {
+    const owner = await this.ownerOf(req, identity, body).catch((e: unknown) => {
       this.logger.debug(`Could not tell which replica holds the call's session: ${errorMessage(e)}`);
       return undefined;
     });
@@ -79,14 +79,20 @@ export class ReplicaForwarding implements OnModuleInit {
   }
 
   /** The live replica, other than this one, holding the computer of the session the request addresses. */
-  private async ownerOf(req: IncomingMessage, principal: string, body: unknown): Promise<ReplicaEntry | undefined> {
+  private async ownerOf(req: IncomingMessage, identity: Identity, body: unknown): Promise<ReplicaEntry | undefined> {
     if (!isObject(body) || !isObject(body.params)) return undefined;
+    let principal = identity.principal;
     // A 2025 request is served from its MCP session's record: the owner can serve it only when the records are shared.
     if (req.headers['mcp-session-id'] !== undefined && this.mcpSessions instanceof InMemoryMcpSessionRegistry) return undefined;
     let sessionId: string | undefined;
     if (body.method === 'tools/call') {
       const args = body.params.arguments;
-      if (isObject(args) && typeof args.session_id === 'string') sessionId = args.session_id;
+      if (isObject(args) && typeof args.session_id === 'string') {
+        sessionId = args.session_id;
+        // An operator naming another principal's session (cleanup_session): that principal's session decides where it
+        // goes; the owner checks the operator's permission as any replica would.
+        if (typeof args.principal === 'string' && identity.permissions.has(PERMISSIONS.sessionsAdmin)) principal = args.principal;
+      }
       else {
         // A 2025 call without session_id uses its MCP session's default session.
         const sid = req.headers['mcp-session-id'];

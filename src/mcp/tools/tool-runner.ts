@@ -64,9 +64,27 @@ export interface ToolCallEvent {
   args: Record<string, unknown>;
 }
 
+/**
+ * A finished read of a resource holding a session's data (a recording, a trajectory): `outcome` is `ok`, the code of
+ * the error it met (PERMISSION_DENIED …), or NOT_FOUND.
+ */
+export interface ResourceReadEvent {
+  uri: string;
+  outcome: string;
+  durationMs: number;
+  principal: string;
+  startedAt: number;
+  identity: Identity;
+  era: McpEra;
+  transport: 'http' | 'stdio';
+  mcpSession?: string;
+}
+
 export interface ToolRunnerEvents {
   /** A tool call finished. */
   call: [ToolCallEvent];
+  /** A read of a session's recording or trajectory finished. */
+  read: [ResourceReadEvent];
 }
 
 interface InFlight {
@@ -189,6 +207,31 @@ export class ToolRunner {
       mcpSession: ctx.mcpSession,
       args,
     });
+  }
+
+  /** Runs the read of a session-data resource and reports it, however it ends (the `read` event: the audit trail). */
+  async reading<T>(ctx: ToolContext, uri: URL, work: () => Promise<T>): Promise<T> {
+    const startedAt = Date.now();
+    let outcome = 'ok';
+    try {
+      return await work();
+    } catch (e) {
+      const message = e instanceof Error ? e.message : '';
+      outcome = /^\[([A-Z_]+)\]/.exec(message)?.[1] ?? (/not found/i.test(message) ? 'NOT_FOUND' : DomainErrorCode.INTERNAL);
+      throw e;
+    } finally {
+      this.events.emit('read', {
+        uri: uri.href,
+        outcome,
+        durationMs: Date.now() - startedAt,
+        principal: ctx.principal,
+        startedAt,
+        identity: ctx.identity,
+        era: ctx.era,
+        transport: ctx.identity.via === 'stdio' ? 'stdio' : 'http',
+        mcpSession: ctx.mcpSession,
+      });
+    }
   }
 
   count(): number {

@@ -18,6 +18,7 @@ import {
 } from '../cluster/cluster.module';
 import { CLUSTER_SETTINGS, type ClusterSettings } from '../cluster/cluster.settings';
 import { errorMessage } from '../common/domain-error';
+import { principalDefaultSessionId } from '../session/session.module';
 import { InjectSettings } from '../config/config.module';
 import { rpcError } from './mcp-errors';
 import { McpEndpoint } from './mcp-endpoint';
@@ -94,10 +95,14 @@ export class ReplicaForwarding implements OnModuleInit {
         if (typeof args.principal === 'string' && identity.permissions.has(PERMISSIONS.sessionsAdmin)) principal = args.principal;
       }
       else {
-        // A 2025 call without session_id uses its MCP session's default session.
+        // A 2025 call without session_id uses its MCP session's default session; a 2026 one its principal's, whose id
+        // is the same on every replica.
         const sid = req.headers['mcp-session-id'];
-        const record = typeof sid === 'string' ? await this.mcpSessions.get(sid) : undefined;
-        if (record?.principal === principal) sessionId = record.defaultSession;
+        if (typeof sid !== 'string') sessionId = principalDefaultSessionId(principal);
+        else {
+          const record = await this.mcpSessions.get(sid);
+          if (record?.principal === principal) sessionId = record.defaultSession;
+        }
       }
     } else if (body.method === 'resources/read' && typeof body.params.uri === 'string') {
       sessionId = SESSION_RESOURCE.exec(body.params.uri)?.[1];

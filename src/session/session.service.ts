@@ -1,5 +1,5 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { linkSignals, sleep, withTimeout } from '../common/async';
 import { DomainError, DomainErrorCode, errorMessage, isDomainError } from '../common/domain-error';
@@ -31,6 +31,16 @@ export interface SessionRef {
   sessionId?: string;
   /** Whose default session an id-less call uses: the MCP session id (2025 era), "stdio", or the principal's key (2026 era). */
   connectionId: string;
+  /**
+   * The id an id-less call's default session has wherever it is served (2026 era over HTTP: one per principal, the
+   * same on every replica, so any replica finds it); unset: a new one is minted when the connection has none.
+   */
+  defaultSessionId?: string;
+}
+
+/** The default session of a principal's 2026-era calls: the same id on every replica (one per principal; ids are per principal anyway). */
+export function principalDefaultSessionId(principal: string): string {
+  return `ses_${createHash('sha256').update(`default\u0000${principal}`).digest('base64url').slice(0, 22)}`;
 }
 
 export interface SessionView {
@@ -176,8 +186,15 @@ export class SessionService implements OnApplicationBootstrap {
     if (existing) return this.use(await existing, signal);
     // The first id-less call of this connection, or the first since its default session was swept: a fresh one.
     // Noted as the connection's default before it is admitted, so the connection's next call joins it.
-    const id = mintId();
+    const id = ref.defaultSessionId ?? mintId();
     const key = SessionService.key(ref.principal, id);
+    if (ref.defaultSessionId !== undefined) {
+      const held = this.existing(key);
+      if (held) {
+        this.defaults.set(ref.connectionId, key);
+        return this.use(await held, signal);
+      }
+    }
     this.defaults.set(ref.connectionId, key);
     try {
       return await this.open(ref.principal, id, 'default', this.settings.defaultIdleTimeoutMs, signal);

@@ -6,9 +6,9 @@ import { linkSignals, sleep } from '../../common/async';
 import { DomainError, DomainErrorCode, errorMessage, isDomainError } from '../../common/domain-error';
 import { addLogField, withLogFields } from '../../common/log-context';
 import { DrainState } from '../../lifecycle/lifecycle.module';
-import { Session, SessionService } from '../../session/session.module';
+import { principalDefaultSessionId, Session, SessionService } from '../../session/session.module';
 import { codeOf, toToolError } from '../mcp-errors';
-import { clientInfoOf, type ClientInfo, type McpEra, type ToolContext } from '../tool-context';
+import { clientInfoOf, principalConnection, type ClientInfo, type McpEra, type ToolContext } from '../tool-context';
 import { checkPermission } from '../tool-permissions';
 
 /** What the SDK hands a tool handler besides its arguments: the request's id, `_meta`, signal, and its stream (notify, log). */
@@ -148,7 +148,10 @@ export class ToolRunner {
         extra.mcpReq.log(level, data, name).catch(() => undefined);
       },
       session: async (sessionId) => {
-        const session = await this.sessions.resolve({ principal: ctx.principal, sessionId, connectionId: ctx.connectionId }, link.signal);
+        const session = await this.sessions.resolve(
+          { principal: ctx.principal, sessionId, connectionId: ctx.connectionId, ...(ctx.connectionId === principalConnection(ctx.principal) && { defaultSessionId: principalDefaultSessionId(ctx.principal) }) },
+          link.signal,
+        );
         addLogField('session', session.id);
         addressed ??= session;
         return session;

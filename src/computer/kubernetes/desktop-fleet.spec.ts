@@ -15,6 +15,8 @@ class FakePods implements DesktopResource<Pod> {
   readonly noun = 'pod';
   readonly objects = new Map<string, Pod>();
   readonly deletes: string[] = [];
+  /** Set: a new pod turns Ready this many ms after it is created, by itself (the kubelet). */
+  readyAfterMs?: number;
   private listener?: (type: string, object: unknown) => void;
   private n = 0;
 
@@ -25,6 +27,7 @@ class FakePods implements DesktopResource<Pod> {
   async create(body: Pod): Promise<Pod> {
     const pod = { ...body, metadata: { ...body.metadata, name: `${body.metadata?.generateName ?? 'p-'}${++this.n}` } };
     this.put(pod);
+    if (this.readyAfterMs !== undefined) setTimeout(() => this.put({ ...pod, status: ready }, 'MODIFIED'), this.readyAfterMs);
     return pod;
   }
   async get(name: string) {
@@ -83,10 +86,16 @@ describe(DesktopFleet.name, () => {
     await sut?.stop();
   });
 
+  /** How long a claim takes to be taken (Redis answering slowly). */
+  let takeDelayMs = 0;
+
   function fleet(): DesktopFleet<Pod> {
     const sharing: FleetSharing = {
       holder: async () => self,
-      take: (name, holder) => claims.take(handle(name), holder),
+      take: async (name, holder) => {
+        if (takeDelayMs) await new Promise((r) => setTimeout(r, takeDelayMs));
+        return claims.take(handle(name), holder);
+      },
       adopt: (name, holder) => claims.adopt(handle(name), holder),
       release: (name, holder) => claims.release(handle(name), holder),
       alive: async () => new Set((await directory.list()).map((r) => ownerToken(r.id, r.epoch))),
@@ -120,6 +129,16 @@ describe(DesktopFleet.name, () => {
     await sut.release(name);
     expect(pods.deletes).toEqual([name]);
     expect(await claims.get(handle(name))).toBeUndefined();
+  });
+
+  it('a desktop that turns ready while its claim is still being taken is handed out, claimed', async () => {
+    takeDelayMs = 100;
+    pods.readyAfterMs = 10;
+    await fleet().start();
+    const d = await sut.provision();
+    expect(d.ip).toBe('127.0.0.1');
+    expect(await claims.get(handle(d.name))).toEqual({ holder: self });
+    takeDelayMs = 0;
   });
 
   it('the orphan sweep deletes only what a gone replica left with no session on it: never a live replica’s, a held one, or one a session waits for', async () => {

@@ -80,6 +80,8 @@ interface Entry {
   removal?: Promise<void>;
   /** Shared mode: the owner token this replica claimed the desktop with, until the claim is freed. */
   holder?: string;
+  /** Shared mode: settles once the claim of a desktop made here was asked for (never rejects). */
+  claimed?: Promise<void>;
   gone: Promise<void>;
   markGone: () => void;
 }
@@ -219,6 +221,10 @@ export class DesktopFleet<T extends KubernetesObject> {
         await sharing.release(name, self);
         if (existed) deleted.push(name);
       }
+      this.logger.debug(
+        `Orphan sweep: ${candidates.length} ${this.noun}(s) of other replicas; ${deleted.length} deleted, ${candidates.length - deleted.length} kept ` +
+          '(their replicas are alive or hold them, or a session waits for them)',
+      );
       this.sweepFailed = false;
     } catch (e) {
       if (!this.sweepFailed) this.logger.warn(`The sweep for desktops left by replicas that are gone failed: ${errorMessage(e)}. It runs again every ${sharing.sweepEveryMs} ms.`);
@@ -243,9 +249,14 @@ export class DesktopFleet<T extends KubernetesObject> {
     const name = created.metadata?.name ?? '';
     const entry = this.track(name);
     entry.object = created;
-    if (sharing && maker !== undefined) await this.claimMade(entry, sharing, maker);
+    // Claimed at once, while it starts: nothing may come between tracking it and waiting for it, or the watch could
+    // find it ready before anyone waits (its release waits for the claim, and so does the caller).
+    if (sharing && maker !== undefined) {
+      entry.holder = maker;
+      entry.claimed = this.claimMade(name, sharing, maker);
+    }
     this.logger.log(`Created ${this.noun} ${name}; waiting for it to be ready (at most ${this.o.readyTimeoutMs} ms)`);
-    return new Promise<ReadyDesktop<T>>((resolve, reject) => {
+    const ready = await new Promise<ReadyDesktop<T>>((resolve, reject) => {
       const onAbort = () => {
         const reason = abortReason(signal!, 'Starting a desktop');
         // The pool gave up (its create timeout) or the caller left: the pod goes either way.
@@ -278,6 +289,8 @@ export class DesktopFleet<T extends KubernetesObject> {
       }
       this.evaluate(entry, this.seen.get(name) ?? created);
     });
+    await entry.claimed;
+    return ready;
   }
 
   /** Called once if the cluster takes a live desktop away (deleted, evicted, crashed). */
@@ -395,13 +408,12 @@ export class DesktopFleet<T extends KubernetesObject> {
   }
 
   /** Shared mode: claims a desktop just made. Should that fail, its maker annotation still keeps it while this replica lives. */
-  private async claimMade(entry: Entry, sharing: FleetSharing, holder: string) {
-    entry.holder = holder;
+  private async claimMade(name: string, sharing: FleetSharing, holder: string) {
     try {
-      const claim = await sharing.take(entry.name, holder);
-      if (!claim.taken) this.logger.warn(`${this.noun} ${entry.name} is claimed by the replica ${claim.holder} already`);
+      const claim = await sharing.take(name, holder);
+      if (!claim.taken) this.logger.warn(`${this.noun} ${name} is claimed by the replica ${claim.holder} already`);
     } catch (e) {
-      this.logger.warn(`${this.noun} ${entry.name}: its claim could not be recorded (${errorMessage(e)}); no other replica deletes it while this one lives`);
+      this.logger.warn(`${this.noun} ${name}: its claim could not be recorded (${errorMessage(e)}); no other replica deletes it while this one lives`);
     }
   }
 
@@ -411,6 +423,7 @@ export class DesktopFleet<T extends KubernetesObject> {
     const sharing = this.o.sharing;
     if (holder === undefined || !sharing) return;
     entry.holder = undefined;
+    await entry.claimed;
     await sharing.release(entry.name, holder).catch((e: unknown) =>
       this.logger.warn(`${this.noun} ${entry.name}: its claim could not be freed (${errorMessage(e)}); it goes with this replica's lease`),
     );

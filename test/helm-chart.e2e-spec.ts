@@ -258,9 +258,20 @@ describe('Helm chart: desktops as pods (COMPUTER_PROVIDER=kubernetes)', () => {
     expect(rbac).not.toContain('"*"');
     const rules = [...rbac.matchAll(/resources: \[([^\]]*)\]\n\s+verbs: \[([^\]]*)\]/g)].map((m) => [m[1], m[2]]);
     const verbs = '"create", "get", "list", "watch", "delete"';
-    expect(rules).toEqual([['"pods"', verbs], ['"sandboxclaims"', verbs]]);
+    expect(rules).toEqual([['"pods"', verbs], ['"sandboxclaims"', verbs], ['"deployments"', '"get"']]);
     expect(rbac).toContain('{{- if ne .Values.kubernetes.backend "pods" }}');
     expect(rbac.match(/namespace: \{\{ include "cua-mcp-server.desktopNamespace" \. \}\}/g)).toHaveLength(2);
+  });
+
+  it('lets the server read its own Deployment only (the owner of its desktops with Redis), and only where desktops can name it as owner', () => {
+    // Only that one Deployment, by name, and only when the desktops live in the release's namespace (owner
+    // references cannot cross namespaces, so the server does not look it up otherwise).
+    expect(rbac).toMatch(
+      /\{\{- if eq \(include "cua-mcp-server\.desktopNamespace" \.\) \.Release\.Namespace \}\}\n\s+- apiGroups: \["apps"\]\n\s+resources: \["deployments"\]\n\s+verbs: \["get"\]\n\s+resourceNames: \[\{\{ include "cua-mcp-server\.fullname" \. \| quote \}\}\]\n\s+\{\{- end \}\}/,
+    );
+    // The server is told the name the Deployment has.
+    expect(deployment).toMatch(/^kind: Deployment\nmetadata:\n\s+name: \{\{ include "cua-mcp-server\.fullname" \. \}\}\n/m);
+    expect(deployment).toMatch(/- name: KUBERNETES_OWNER_DEPLOYMENT\n\s+value: \{\{ include "cua-mcp-server\.fullname" \. \| quote \}\}/);
   });
 
   it("lets only the server's pods reach the desktops, on the desktop port; it selects the labels the provider puts on them", () => {

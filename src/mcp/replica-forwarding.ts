@@ -23,6 +23,8 @@ import { InjectSettings } from '../config/config.module';
 import { rpcError } from './mcp-errors';
 import { McpEndpoint } from './mcp-endpoint';
 
+/** How long a live owner's directory entry is used without asking the directory again. */
+const OWNER_CACHE_MS = 1_000;
 /** How long the owner may take to accept the connection of a forwarded call. */
 const CONNECT_TIMEOUT_MS = 5_000;
 /** The client's request headers that travel with a forwarded call (the MCP ones; never Authorization or cookies). */
@@ -48,6 +50,8 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 @Injectable()
 export class ReplicaForwarding implements OnModuleInit {
   private readonly logger = new Logger('McpController');
+  /** Live owners' directory entries, by owner token, each for OWNER_CACHE_MS. */
+  private readonly owners = new Map<string, { entry: ReplicaEntry; until: number }>();
 
   constructor(
     private readonly listener: ClusterListener,
@@ -110,10 +114,25 @@ export class ReplicaForwarding implements OnModuleInit {
     if (sessionId === undefined) return undefined;
     const record = await this.registry.get(principal, sessionId);
     if (!record?.owner || record.lost || record.owner === this.replica.owner) return undefined;
-    const parsed = parseOwner(record.owner);
-    const entry = parsed && (await this.directory.get(parsed.id));
+    const entry = await this.liveEntry(record.owner);
     // Gone, restarted, or taking no forwarded calls: served here, where the session answers why it cannot go on.
-    if (!entry || entry.epoch !== parsed.epoch || !entry.address) return undefined;
+    return entry?.address ? entry : undefined;
+  }
+
+  /**
+   * The directory's entry of the live incarnation an owner token names, remembered for OWNER_CACHE_MS: a forwarded
+   * call then costs one Redis round trip (the session's record) rather than two. An owner that died within that
+   * time is still tried: its connection fails at once and the client hears to retry.
+   */
+  private async liveEntry(owner: string): Promise<ReplicaEntry | undefined> {
+    const now = Date.now();
+    const known = this.owners.get(owner);
+    if (known && known.until > now) return known.entry;
+    const parsed = parseOwner(owner);
+    const found = parsed && (await this.directory.get(parsed.id));
+    const entry = found && found.epoch === parsed.epoch ? found : undefined;
+    if (this.owners.size >= 1_000) this.owners.clear();
+    if (entry) this.owners.set(owner, { entry, until: now + OWNER_CACHE_MS });
     return entry;
   }
 

@@ -2,8 +2,10 @@ import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { PERMISSIONS, setPrincipal, type Identity } from '../auth/auth.module';
 import {
+  boundConnection,
   ClusterListener,
   encodeIdentity,
+  relayAnswer,
   FORWARD_HEADERS,
   FORWARDED_PATH,
   InMemoryMcpSessionRegistry,
@@ -29,8 +31,6 @@ const OWNER_CACHE_MS = 1_000;
 const CONNECT_TIMEOUT_MS = 5_000;
 /** The client's request headers that travel with a forwarded call (the MCP ones; never Authorization or cookies). */
 const PASSED_HEADERS = ['content-type', 'accept', 'mcp-protocol-version', 'mcp-method', 'mcp-name', 'mcp-session-id'] as const;
-/** Hop-by-hop headers of the owner's answer, not passed back. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'upgrade', 'trailer', 'te']);
 /** URIs of the resources a session's replica keeps on its own disk. */
 const SESSION_RESOURCE = /^(?:recording|trajectory):\/\/([^/?#]+)/;
 
@@ -157,32 +157,18 @@ export class ReplicaForwarding implements OnModuleInit {
     const [host, port] = splitAddress(owner.address!);
     await new Promise<void>((resolve) => {
       let answered = false;
-      // Only the connection is bounded: the owner may take as long as the call does before it answers (a 2026-era
-      // call without progress gets its headers with its result).
-      const connecting = setTimeout(() => upstream.destroy(new Error(`no connection within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
       const upstream = httpRequest({ host, port, method: 'POST', path: FORWARDED_PATH, headers }, (answer) => {
         answered = true;
-        const passed: Record<string, string | string[]> = {};
-        for (const [name, value] of Object.entries(answer.headers)) if (value !== undefined && !HOP_BY_HOP.has(name)) passed[name] = value;
-        res.writeHead(answer.statusCode ?? 502, passed);
-        res.flushHeaders();
-        answer.pipe(res);
-        answer.on('end', resolve);
-        answer.on('error', () => {
-          res.destroy();
-          resolve();
-        });
+        void relayAnswer(answer, res).then(resolve);
       });
+      // Only the connection is bounded: the owner may take as long as the call does before it answers (a 2026-era
+      // call without progress gets its headers with its result).
+      boundConnection(upstream, CONNECT_TIMEOUT_MS);
       // The client went away (a 2026-era cancel closes its stream): so does the forwarded call, and the owner stops it.
       res.on('close', () => {
         if (!res.writableFinished) upstream.destroy();
         resolve();
       });
-      upstream.on('socket', (socket) => {
-        if (socket.connecting) socket.once('connect', () => clearTimeout(connecting));
-        else clearTimeout(connecting);
-      });
-      upstream.on('close', () => clearTimeout(connecting));
       upstream.on('error', (e) => {
         if (!answered) {
           this.logger.warn(`Could not forward a call to replica ${target} at ${owner.address}: ${errorMessage(e)}`);

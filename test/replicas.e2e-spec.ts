@@ -261,6 +261,8 @@ describe('replicas forwarding calls to the replica that holds the desktop', () =
     expect(await browserGet({ 'x-cua-path': '/live/AAAAAAAAAAAAAAAA/' })).toBe(401);
     expect(await browserGet({ ...browserSigned('/live/AAAAAAAAAAAAAAAA/', host), 'x-forwarded-host': 'evil.example' })).toBe(401);
     expect(await browserGet(browserSigned('/mcp', host))).toBe(400);
+    expect(await browserGet(browserSigned('/live/AAAAAAAAAAAAAAAA/../../mcp', host))).toBe(400);
+    expect(await browserGet(browserSigned('/live/dashboard/AAAAAAAAAAAAAAAAAAAAAA', host))).toBe(400);
     expect(await browserGet(browserSigned('/live/AAAAAAAAAAAAAAAA/', host), true)).toBe(400);
     // Signed and for a view nobody has: served by the live view's own routes, which know no such view.
     expect(await browserGet(browserSigned('/live/AAAAAAAAAAAAAAAA/', host))).toBe(403);

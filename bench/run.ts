@@ -27,6 +27,10 @@ const BENCHES: Record<string, { what: string; load: () => Promise<{ main: () => 
     what: 'live view of an xvfb desktop in chromium: first frame, key → screen in control mode, CPU and bandwidth per viewer on a busy terminal, against polling screenshot_cua',
     load: () => import('./liveview.bench'),
   },
+  replicas: {
+    what: 'replicas sharing Redis (fake computers that survive their replica): call latency in memory vs Redis, through the owner vs forwarded, 1,000 sessions over 3 replicas, a killed replica\'s sessions taken over',
+    load: () => import('./replicas.bench'),
+  },
   pool: {
     what: 'warm vs cold session starts: N sessions at once, time to first screenshot, on fake (with a start delay) and xvfb',
     load: () => import('./pool.bench'),

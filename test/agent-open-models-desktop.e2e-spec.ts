@@ -4,7 +4,7 @@ import { chat, VendorServer } from './support/vendor-server';
 import { waitFor } from './support/wait-for';
 
 /**
- * One test per coordinate convention of the open model families, on a real Xvfb desktop (openbox): the model
+ * One test per open model family, on a real Xvfb desktop (openbox): the model
  * points at a small terminal window in its own coordinates, clicks, types a line; the line must reach that
  * window (its shell writes it to a file and the window closes), not a decoy window placed where a wrong
  * reading of the same coordinates would land, and the pointer must rest where the point maps on the screen.
@@ -126,6 +126,41 @@ describe('Open model families on a real Xvfb desktop: a click lands where the mo
       chat.answer("Thought: The terminal took the line and closed.\nAction: finished(content='Typed hello into Target.')"),
     );
     await expectLanded(target, decoy, [Math.round((point[0] * W) / 1288), Math.round((point[1] * H) / 812)]);
+  }, 90_000);
+
+  /** A target and, where its centre's numbers on the 1288x812 image would land if read on a 0-999 grid, a decoy. */
+  async function absoluteLayout() {
+    const target = await openTarget(t, 'Target', 400, 260);
+    const frame: [number, number] = [target.x - 400, target.y - 260];
+    const [cx, cy] = centre(target);
+    const point: [number, number] = [Math.round((cx * 1288) / W), Math.round((cy * 812) / H)];
+    const decoy = await openTarget(t, 'Decoy', Math.round((point[0] * W) / 999) - 60, Math.round((point[1] * H) / 999) - 20, frame);
+    expect(inside(decoy, [(point[0] * W) / 999, (point[1] * H) / 999])).toBe(true);
+    return { target, decoy, point, expected: [Math.round((point[0] * W) / 1288), Math.round((point[1] * H) / 812)] as [number, number] };
+  }
+
+  it('absolute pixels of the smart-resized image (qwen2.5-vl: its computer_use tool, 1280x800 sent as 1288x812)', async () => {
+    await start('qwen2.5-vl', 'Qwen/Qwen2.5-VL-7B-Instruct');
+    const { target, decoy, point, expected } = await absoluteLayout();
+    const toolCall = (args: object) => `<tool_call>\n${JSON.stringify({ name: 'computer_use', arguments: args })}\n</tool_call>`;
+    vendor.reply(
+      chat.answer(toolCall({ action: 'left_click', coordinate: point })),
+      chat.answer(`${toolCall({ action: 'type', text: 'hello' })}\n${toolCall({ action: 'key', keys: ['enter'] })}`),
+      chat.answer(toolCall({ action: 'terminate', status: 'success' })),
+    );
+    await expectLanded(target, decoy, expected);
+  }, 90_000);
+
+  it('absolute pixels of the smart-resized image (opencua: pyautogui code, 1280x800 sent as 1288x812)', async () => {
+    await start('opencua', 'xlangai/OpenCUA-7B');
+    const { target, decoy, point, expected } = await absoluteLayout();
+    const step = (thought: string, action: string, code: string) => `## Thought:\n${thought}\n\n## Action:\n${action}\n\n## Code:\n\`\`\`python\n${code}\n\`\`\`\n`;
+    vendor.reply(
+      chat.answer(step('The Target terminal waits for a line.', 'Click into the Target terminal.', `pyautogui.click(x=${point[0]}, y=${point[1]})`)),
+      chat.answer(step('It has focus.', 'Type hello and press Enter.', "pyautogui.write(message='hello')\npyautogui.press(keys=['enter'])")),
+      chat.answer(step('The line went in.', 'Finish.', "computer.terminate(status='success')")),
+    );
+    await expectLanded(target, decoy, expected);
   }, 90_000);
 
   it('relative 0-999 grid (qwen3-vl: the screen is 1000x1000 to the model)', async () => {

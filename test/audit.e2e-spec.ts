@@ -179,6 +179,22 @@ describe('the audit trail', () => {
     expect(events.every((l) => l.principal === 'alice')).toBe(true);
   });
 
+  it('writes one line per read of a session\'s trajectory, found or not, with the session it names and no content', async () => {
+    t = await startApp({ API_KEYS, AUDIT_LOG: join(dir, 'audit.jsonl'), TRAJECTORY_DIR: join(dir, 'trajectories') });
+    const { client } = await connect(KEY);
+    await call(client, 'run_cua_task', { task: `type ${TYPED}`, session_id: 'desk' });
+    const uri = (await client.listResources()).resources.find((r) => r.uri.startsWith('trajectory://'))!.uri;
+    const read = await client.readResource({ uri });
+    expect(JSON.stringify(read.contents)).toContain(TYPED.split(' ')[0]);
+    await expect(client.readResource({ uri: 'trajectory://desk/no-such-task' })).rejects.toThrow(/not found/);
+    const reads = trail().filter((l) => l.audit === 'resource_read');
+    expect(reads).toEqual([
+      expect.objectContaining({ principal: 'alice', auth: 'api-key', transport: 'http', session: 'desk', uri, outcome: 'ok' }),
+      expect.objectContaining({ principal: 'alice', session: 'desk', uri: 'trajectory://desk/no-such-task', outcome: 'NOT_FOUND' }),
+    ]);
+    expect(JSON.stringify(reads)).not.toContain(TYPED.split(' ')[1]);
+  });
+
   it('a session whose computer never came writes created and ended (start-failed), and no computer line', async () => {
     t = await startApp({ API_KEYS, AUDIT_LOG: join(dir, 'audit.jsonl'), POOL_MAX_SIZE: '1', MAX_SESSIONS: '2', POOL_ACQUIRE_TIMEOUT_MS: '300' });
     const { client } = await connect(KEY);

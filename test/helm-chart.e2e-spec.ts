@@ -175,14 +175,35 @@ describe('Helm chart: templates', () => {
 
   it('has the objects a platform needs: Deployment, Service, Secret, ServiceAccount, optional Ingress, PDB, HPA, ServiceMonitor, and NOTES', () => {
     const kinds = templates.flatMap(([, text]) => [...text.matchAll(/^kind: (\w+)$/gm)].map((m) => m[1])).sort();
-    expect(kinds).toEqual(['Deployment', 'HorizontalPodAutoscaler', 'Ingress', 'NetworkPolicy', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Secret', 'Service', 'ServiceAccount', 'ServiceMonitor']);
+    expect(kinds).toEqual(['Deployment', 'Deployment', 'HorizontalPodAutoscaler', 'Ingress', 'NetworkPolicy', 'NetworkPolicy', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Secret', 'Service', 'Service', 'ServiceAccount', 'ServiceMonitor']);
     expect(templates.map(([f]) => f)).toContain('NOTES.txt');
     // Prometheus scrapes the probe port, which a flood of the main port does not reach.
     expect(read(templateDir, 'servicemonitor.yaml')).toMatch(/endpoints:\n\s+- port: probes\n\s+path: \/metrics\n/);
-    for (const [file, flag] of [['ingress.yaml', 'ingress.enabled'], ['hpa.yaml', 'autoscaling.enabled'], ['servicemonitor.yaml', 'metrics.serviceMonitor.enabled'], ['pdb.yaml', 'podDisruptionBudget.enabled']]) {
+    for (const [file, flag] of [['ingress.yaml', 'ingress.enabled'], ['hpa.yaml', 'autoscaling.enabled'], ['servicemonitor.yaml', 'metrics.serviceMonitor.enabled'], ['pdb.yaml', 'podDisruptionBudget.enabled'], ['redis.yaml', 'cluster.redis.enabled']]) {
       expect(read(templateDir, file).split('\n')[0]).toBe(`{{- if .Values.${flag} }}`);
       expect(getPath(values, flag)).toEqual(expect.any(Boolean));
     }
+  });
+
+  it('can run one small Redis to try replicas out: off by default, password generated into the Secret and kept, reachable only from the server\'s pods, REDIS_URL pointed at it', () => {
+    expect(getPath(values, 'cluster.redis.enabled')).toBe(false);
+    const redis = read(templateDir, 'redis.yaml');
+    // No persistence, the password from the Secret, never in the manifest.
+    expect(redis).toMatch(/args: \["--save", "", "--appendonly", "no", "--requirepass", "\$\(REDIS_PASSWORD\)"\]/);
+    expect(redis).toMatch(/name: REDIS_PASSWORD\n\s+valueFrom:\n\s+secretKeyRef:\n\s+name: \{\{ include "cua-mcp-server.secretName" \. \}\}\n\s+key: redis-password/);
+    expect(redis).toMatch(/runAsNonRoot: true/);
+    expect(redis).toMatch(/readOnlyRootFilesystem: true/);
+    // Its Service and the server's select different pods; only the server's pods may reach it.
+    expect(redis).toMatch(/kind: NetworkPolicy[\s\S]*ingress:\n\s+- from:\n\s+- podSelector:\n\s+matchLabels:\n\s+\{\{- include "cua-mcp-server.selectorLabels" \. \| nindent 14 \}\}/);
+    expect(read(templateDir, '_helpers.tpl')).toMatch(/define "cua-mcp-server.redisLabels"[\s\S]*app.kubernetes.io\/component: redis/);
+    const secret = read(templateDir, 'secret.yaml');
+    expect(secret).toMatch(/redis-password: \{\{ \$password \| b64enc \| quote \}\}/);
+    expect(secret).toMatch(/printf "redis:\/\/:%s@%s-redis:6379\/0" \$password/);
+    // The password survives upgrades: the one already in the release's Secret is reused.
+    expect(read(templateDir, '_helpers.tpl')).toMatch(/lookup "v1" "Secret" \.Release\.Namespace[\s\S]*randAlphaNum 40/);
+    const deployment = read(templateDir, 'deployment.yaml');
+    expect(deployment).toMatch(/secretEnv" \(list \. "REDIS_URL" \.Values\.secretKeys\.redisUrl \(or \.Values\.cluster\.redisUrl \.Values\.cluster\.redis\.enabled\)\)/);
+    expect(deployment).toMatch(/fail "cluster.redis.enabled keeps its password in the chart's Secret: it cannot be used with existingSecret/);
   });
 
   it('probes /health/live for startup and liveness and /health/ready for readiness on the probe port, and sleeps in preStop before SIGTERM', () => {
@@ -244,9 +265,20 @@ describe('Helm chart: desktops as pods (COMPUTER_PROVIDER=kubernetes)', () => {
     expect(rbac).not.toContain('"*"');
     const rules = [...rbac.matchAll(/resources: \[([^\]]*)\]\n\s+verbs: \[([^\]]*)\]/g)].map((m) => [m[1], m[2]]);
     const verbs = '"create", "get", "list", "watch", "delete"';
-    expect(rules).toEqual([['"pods"', verbs], ['"sandboxclaims"', verbs]]);
+    expect(rules).toEqual([['"pods"', verbs], ['"sandboxclaims"', verbs], ['"deployments"', '"get"']]);
     expect(rbac).toContain('{{- if ne .Values.kubernetes.backend "pods" }}');
     expect(rbac.match(/namespace: \{\{ include "cua-mcp-server.desktopNamespace" \. \}\}/g)).toHaveLength(2);
+  });
+
+  it('lets the server read its own Deployment only (the owner of its desktops with Redis), and only where desktops can name it as owner', () => {
+    // Only that one Deployment, by name, and only when the desktops live in the release's namespace (owner
+    // references cannot cross namespaces, so the server does not look it up otherwise).
+    expect(rbac).toMatch(
+      /\{\{- if eq \(include "cua-mcp-server\.desktopNamespace" \.\) \.Release\.Namespace \}\}\n\s+- apiGroups: \["apps"\]\n\s+resources: \["deployments"\]\n\s+verbs: \["get"\]\n\s+resourceNames: \[\{\{ include "cua-mcp-server\.fullname" \. \| quote \}\}\]\n\s+\{\{- end \}\}/,
+    );
+    // The server is told the name the Deployment has.
+    expect(deployment).toMatch(/^kind: Deployment\nmetadata:\n\s+name: \{\{ include "cua-mcp-server\.fullname" \. \}\}\n/m);
+    expect(deployment).toMatch(/- name: KUBERNETES_OWNER_DEPLOYMENT\n\s+value: \{\{ include "cua-mcp-server\.fullname" \. \| quote \}\}/);
   });
 
   it("lets only the server's pods reach the desktops, on the desktop port; it selects the labels the provider puts on them", () => {

@@ -25,7 +25,7 @@ describe('replicas forwarding calls to the replica that holds the desktop', () =
   const replicas: Replica[] = [];
   const clients: (V2Client | V1Client)[] = [];
 
-  async function replica(id: string): Promise<Replica> {
+  async function replica(id: string, extra: Record<string, string> = {}): Promise<Replica> {
     const server = await spawnServer({
       COMPUTER_PROVIDER: 'xvfb',
       DESKTOP_PROFILE: 'minimal',
@@ -36,6 +36,7 @@ describe('replicas forwarding calls to the replica that holds the desktop', () =
       CLUSTER_HOST: '127.0.0.1',
       CLUSTER_ADDRESS: '127.0.0.1',
       CLUSTER_SECRET: SECRET,
+      ...extra,
     });
     const port = Number(/Taking calls forwarded by other replicas on 127\.0\.0\.1:(\d+)/.exec(server.output())?.[1]);
     const r = { ...server, clusterPort: port };
@@ -152,6 +153,44 @@ describe('replicas forwarding calls to the replica that holds the desktop', () =
     }
   });
 
+  it('ending a 2025-era MCP session through another replica (DELETE) frees its default desktop where it lives', async () => {
+    const sweepFast = { SESSION_SWEEP_INTERVAL_MS: '500' };
+    const a = await replica('pod-a', sweepFast);
+    const b = await replica('pod-b', sweepFast);
+    let target = a.url;
+    const transport = new V1HttpTransport(new URL(a.url), { fetch: (_input, init) => fetch(target, init) });
+    const roaming = new V1Client({ name: 'e2e-v1', version: '1.0.0' });
+    await roaming.connect(transport);
+    clients.push(roaming);
+    await call(roaming, 'run_command', { command: 'true' });
+    expect(xvfbPids(a.proc.pid)).toHaveLength(1);
+    target = b.url;
+    await transport.terminateSession();
+    await waitFor('pod-a to end the default session', () => /1 session\(s\) ended here because their records were gone/.test(a.output()), 15_000, 100);
+    expect(xvfbPids(a.proc.pid)).toHaveLength(0);
+    expect(xvfbPids(b.proc.pid)).toHaveLength(0);
+  });
+
+  it('an operator ends another principal\'s session through any replica: the call goes to the replica that holds it', async () => {
+    const keys = { API_KEYS: 'key-alice-0123456789:alice,key-ops-0123456789:ops', API_KEY_OPERATORS: 'ops' };
+    const a = await replica('pod-a', keys);
+    const b = await replica('pod-b', keys);
+    const as = async (server: Replica, key: string) => {
+      const c = new V2Client({ name: 'e2e-ops', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+      await c.connect(new V2HttpTransport(new URL(server.url), { requestInit: { headers: { Authorization: `Bearer ${key}` } } }));
+      clients.push(c);
+      return c;
+    };
+    const alice = await as(a, 'key-alice-0123456789');
+    await run(alice, 'work', 'true');
+    expect(xvfbPids(a.proc.pid)).toHaveLength(1);
+    const ops = await as(b, 'key-ops-0123456789');
+    const r = await ops.callTool({ name: 'cleanup_session', arguments: { session_id: 'work', principal: 'alice' } });
+    expect(r.isError).toBeFalsy();
+    expect(r.structuredContent).toMatchObject({ session_id: 'work', principal: 'alice', ended: true });
+    await waitFor('pod-a to free the desktop', () => xvfbPids(a.proc.pid).length === 0, 10_000, 100);
+  });
+
   it('a client closing its stream on the entry replica stops the call on the replica that runs it', async () => {
     const a = await replica('pod-a');
     const b = await replica('pod-b');
@@ -222,6 +261,8 @@ describe('replicas forwarding calls to the replica that holds the desktop', () =
     expect(await browserGet({ 'x-cua-path': '/live/AAAAAAAAAAAAAAAA/' })).toBe(401);
     expect(await browserGet({ ...browserSigned('/live/AAAAAAAAAAAAAAAA/', host), 'x-forwarded-host': 'evil.example' })).toBe(401);
     expect(await browserGet(browserSigned('/mcp', host))).toBe(400);
+    expect(await browserGet(browserSigned('/live/AAAAAAAAAAAAAAAA/../../mcp', host))).toBe(400);
+    expect(await browserGet(browserSigned('/live/dashboard/AAAAAAAAAAAAAAAAAAAAAA', host))).toBe(400);
     expect(await browserGet(browserSigned('/live/AAAAAAAAAAAAAAAA/', host), true)).toBe(400);
     // Signed and for a view nobody has: served by the live view's own routes, which know no such view.
     expect(await browserGet(browserSigned('/live/AAAAAAAAAAAAAAAA/', host))).toBe(403);

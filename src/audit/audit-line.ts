@@ -40,6 +40,26 @@ export const toolCallLine = z
   })
   .strict();
 
+/** One read of a resource that holds a session's data (a recording, a trajectory), written when it finished. */
+export const resourceReadLine = z
+  .object({
+    ...base,
+    audit: z.literal('resource_read'),
+    auth: z.enum(['api-key', 'oauth', 'anonymous', 'stdio']),
+    oauth_client: z.string().optional(),
+    transport: z.enum(['http', 'stdio']),
+    era: z.enum(['2025', '2026']),
+    mcp_session: z.string().optional(),
+    /** The session whose data it is (from the URI). */
+    session: z.string().optional(),
+    /** The resource read: `recording://<session>/<recording>[/<file>]` or `trajectory://<session>/<task>[/<file>]`. */
+    uri: z.string(),
+    /** `ok`, the error's code (PERMISSION_DENIED …), or NOT_FOUND. */
+    outcome: z.string(),
+    duration_ms: z.number().int().nonnegative(),
+  })
+  .strict();
+
 const sessionBase = { ...base, session: z.string() };
 
 /** A session was admitted: by its first call (named, default) or create_session (minted). */
@@ -68,6 +88,6 @@ export const controlReturnedLine = z
   .strict();
 
 /** Every line of the audit trail (version 1): one JSON object per line, told apart by `audit`. */
-export const auditLine = z.discriminatedUnion('audit', [toolCallLine, sessionCreatedLine, computerAssignedLine, sessionEndedLine, controlTakenLine, controlReturnedLine]);
+export const auditLine = z.discriminatedUnion('audit', [toolCallLine, resourceReadLine, sessionCreatedLine, computerAssignedLine, sessionEndedLine, controlTakenLine, controlReturnedLine]);
 export type AuditLine = z.infer<typeof auditLine>;
 export type AuditEvent = AuditLine['audit'];

@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import { SecretRedactor } from '../agent/agent.module';
 import { errorMessage } from '../common/domain-error';
 import { InjectSettings } from '../config/config.module';
-import { ToolRunner, type ToolCallEvent } from '../mcp/mcp.module';
+import { ToolRunner, type ResourceReadEvent, type ToolCallEvent } from '../mcp/mcp.module';
 import { SessionService, type Session } from '../session/session.module';
 import { digestArgs } from './audit-args';
 import { AUDIT_SCHEMA_VERSION, type AuditEvent, type AuditLine } from './audit-line';
@@ -15,6 +15,17 @@ export interface AuditTrailEvents {
   written: [event: AuditEvent];
   /** A line could not be written (it is lost; the call it records went on). */
   failed: [event: AuditEvent, error: Error];
+}
+
+/** The session a recording:// or trajectory:// URI names. */
+function sessionOfUri(uri: string): string | undefined {
+  const m = /^(?:recording|trajectory):\/\/([^/?#]+)/.exec(uri);
+  if (!m) return undefined;
+  try {
+    return decodeURIComponent(m[1]).slice(0, 128);
+  } catch {
+    return undefined;
+  }
 }
 
 /** How often a failing destination is said in the log (each lost line is counted in the metrics). */
@@ -51,6 +62,7 @@ export class AuditTrail implements OnModuleInit, OnApplicationShutdown {
   onModuleInit() {
     if (!this.enabled) return;
     this.tools.events.on('call', (call) => this.write(this.toolCall(call)));
+    this.tools.events.on('read', (read) => this.write(this.resourceRead(read)));
     const s = this.sessions.events;
     s.on('opened', (session) => this.write({ ...this.about(session), audit: 'session_created', kind: session.kind }));
     s.on('computer-assigned', (session, computer, extra) => this.write({ ...this.about(session), audit: 'computer_assigned', computer, extra }));
@@ -90,6 +102,24 @@ export class AuditTrail implements OnModuleInit, OnApplicationShutdown {
       args: digestArgs(call.tool, call.args, { redact: (text) => this.redactor.redact(text), textChars: this.settings.textChars }),
       outcome: call.outcome,
       duration_ms: Math.max(0, Math.round(call.durationMs)),
+    };
+  }
+
+  private resourceRead(read: ResourceReadEvent): AuditLine {
+    return {
+      v: AUDIT_SCHEMA_VERSION,
+      time: new Date(read.startedAt).toISOString(),
+      principal: read.principal,
+      audit: 'resource_read',
+      auth: read.identity.via,
+      ...(read.identity.clientId !== undefined && { oauth_client: read.identity.clientId }),
+      transport: read.transport,
+      era: read.era === 'modern' ? '2026' : '2025',
+      ...(read.mcpSession !== undefined && { mcp_session: read.mcpSession }),
+      ...(sessionOfUri(read.uri) !== undefined && { session: sessionOfUri(read.uri) }),
+      uri: read.uri.slice(0, 512),
+      outcome: read.outcome,
+      duration_ms: Math.max(0, Math.round(read.durationMs)),
     };
   }
 

@@ -13,6 +13,8 @@ import { SIGNATURE_WINDOW_MS, verifyCall } from './cluster-signature';
 export const FORWARDED_PATH = '/cluster/mcp';
 /** The path of forwarded browser requests (a live view's page, its state, its WebSocket); the original path travels in FORWARD_HEADERS.path. */
 export const FORWARDED_HTTP_PATH = '/cluster/http';
+/** The only paths forwarded browser requests may have: one live view's page and what is below it, with a query. */
+const LIVE_VIEW_PATH = /^\/live\/[A-Za-z0-9_-]{16}(?:\/[A-Za-z0-9._~/-]*)?(?:\?[^#\s]*)?$/;
 /** The largest forwarded body taken (the entry replica's gate has already held its own, smaller limit). */
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
 /** Replicas open a handful of connections each; more are closed at once. */
@@ -158,7 +160,7 @@ export class ClusterListener implements OnModuleInit, OnApplicationShutdown {
     };
     const hasBody = (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0') || req.headers['transfer-encoding'] !== undefined;
     const path = header(FORWARD_HEADERS.path);
-    if (hasBody || !path.startsWith('/live/')) return fail(400, 'Only bodiless requests for live views are forwarded.');
+    if (hasBody || !LIVE_VIEW_PATH.test(path) || path.includes('..')) return fail(400, 'Only bodiless requests for live views are forwarded.');
     const host = header('x-forwarded-host');
     // The Host the browser asked for is signed too: the owner's Host and Origin checks judge it, as if asked directly.
     const call = { method: req.method ?? 'GET', path, target: header(FORWARD_HEADERS.target), identity: `host=${host}`, time: Number(header(FORWARD_HEADERS.time)), body: Buffer.alloc(0) };

@@ -59,15 +59,7 @@ export class ClusterProxy {
       let answered = false;
       upstream.on('response', (answer) => {
         answered = true;
-        const passed: Record<string, string | string[]> = {};
-        for (const [name, value] of Object.entries(answer.headers)) if (value !== undefined && !HOP_BY_HOP.has(name)) passed[name] = value;
-        res.writeHead(answer.statusCode ?? 502, passed);
-        answer.pipe(res);
-        answer.on('end', resolve);
-        answer.on('error', () => {
-          res.destroy();
-          resolve();
-        });
+        void relayAnswer(answer, res).then(resolve);
       });
       res.on('close', () => {
         if (!res.writableFinished) upstream.destroy();
@@ -137,14 +129,38 @@ export class ClusterProxy {
     const i = owner.address!.lastIndexOf(':');
     const host = owner.address!.slice(0, i).replace(/^\[(.*)\]$/, '$1');
     const upstream = httpRequest({ host, port: Number(owner.address!.slice(i + 1)), method, path: FORWARDED_HTTP_PATH, headers });
-    const connecting = setTimeout(() => upstream.destroy(new Error(`no connection within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
-    upstream.on('socket', (s) => {
-      if (s.connecting) s.once('connect', () => clearTimeout(connecting));
-      else clearTimeout(connecting);
-    });
-    upstream.on('close', () => clearTimeout(connecting));
+    boundConnection(upstream, CONNECT_TIMEOUT_MS);
     return upstream;
   }
+}
+
+/**
+ * Streams an owner's answer to the client: status and headers (not the hop-by-hop ones), then the body as it
+ * comes. Settles when the body has ended, or failed (then the client's response is cut).
+ */
+export function relayAnswer(answer: IncomingMessage, res: ServerResponse): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const passed: Record<string, string | string[]> = {};
+    for (const [name, value] of Object.entries(answer.headers)) if (value !== undefined && !HOP_BY_HOP.has(name)) passed[name] = value;
+    res.writeHead(answer.statusCode ?? 502, passed);
+    res.flushHeaders();
+    answer.pipe(res);
+    answer.on('end', resolve);
+    answer.on('error', () => {
+      res.destroy();
+      resolve();
+    });
+  });
+}
+
+/** Bounds only the connection of a request to another replica: once connected it may take as long as its call does. */
+export function boundConnection(upstream: ClientRequest, timeoutMs: number): void {
+  const connecting = setTimeout(() => upstream.destroy(new Error(`no connection within ${timeoutMs} ms`)), timeoutMs);
+  upstream.on('socket', (s) => {
+    if (s.connecting) s.once('connect', () => clearTimeout(connecting));
+    else clearTimeout(connecting);
+  });
+  upstream.on('close', () => clearTimeout(connecting));
 }
 
 /** What a forwarded browser request signs in place of an identity: the Host the browser asked for. */

@@ -150,7 +150,8 @@ export class McpSessions implements OnModuleInit, OnModuleDestroy {
   /** Ends what an MCP session that is gone held: its default session (and with it, that computer). */
   private async ended(record: McpSessionRecord): Promise<void> {
     this.logger.log(`MCP session ${record.id} ended`);
-    await this.sessions.endConnection(record.id).catch((e) => this.logger.error(`Ending the default session of MCP session ${record.id} failed: ${errorMessage(e)}`));
+    const recorded = record.defaultSession === undefined ? undefined : { principal: record.principal, id: record.defaultSession };
+    await this.sessions.endConnection(record.id, recorded).catch((e) => this.logger.error(`Ending the default session of MCP session ${record.id} failed: ${errorMessage(e)}`));
   }
 
   /**

@@ -67,4 +67,4 @@ export type { Refusal as McpSessionRefusal } from './mcp-sessions';
 export { McpServerExtras, McpServerFactory } from './mcp-server.factory';
 export type { McpEra, ToolContext } from './tool-context';
 export { ToolRunner } from './tools/tool-runner';
-export type { ToolCallEvent } from './tools/tool-runner';
+export type { ResourceReadEvent, ToolCallEvent } from './tools/tool-runner';

@@ -44,6 +44,8 @@ export class RecordingResources implements OnModuleInit, OnModuleDestroy {
   register(ctx: ToolContext) {
     if (!this.recordings.enabled) return;
     const notFound = (uri: URL) => new ProtocolError(ProtocolErrorCode.InvalidParams, `Resource ${uri.href} not found (or not yours).`);
+    // Every read of a session's data is reported (the audit trail writes a line for it), however it ends.
+    const audited = (read: (uri: URL, vars: Variables) => Promise<ReadResourceResult>) => (uri: URL, vars: Variables) => this.runner.reading(ctx, uri, () => read(uri, vars));
     const ref = (uri: URL, vars: Variables): RecordingRef => {
       const denied = recordingsDenial(ctx.identity, 'Reading recordings');
       if (denied) throw toProtocolError(denied);
@@ -73,13 +75,13 @@ export class RecordingResources implements OnModuleInit, OnModuleDestroy {
         description: 'What happened in one session: recording.json (times, video state) and the resources of its files: actions.jsonl (every tool call and agent step) and the video of the desktop (video.webm).',
         mimeType: 'application/json',
       },
-      async (uri, vars): Promise<ReadResourceResult> => {
+      audited(async (uri, vars): Promise<ReadResourceResult> => {
         const r = ref(uri, vars);
         const entry = await this.recordings.read(r);
         if (!entry) throw notFound(uri);
         const files = entry.files.map((f) => ({ uri: recordingUri(r.sessionId, r.recordingId, f.name), name: f.name, bytes: f.bytes, mime_type: f.mimeType }));
         return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify({ ...entry.meta, files }, null, 2) }] };
-      },
+      }),
     );
 
     ctx.server.registerResource(
@@ -91,7 +93,7 @@ export class RecordingResources implements OnModuleInit, OnModuleDestroy {
           'One file of a recording: actions.jsonl (one JSON line per tool call or agent step), recording.json, or the video (video.webm, VP9; ' +
           'video-NNN.webm segments while the session runs). Files larger than RECORDING_RESOURCE_MAX_BYTES are refused here: download them from the dashboard.',
       },
-      async (uri, vars): Promise<ReadResourceResult> => {
+      audited(async (uri, vars): Promise<ReadResourceResult> => {
         const file = one(vars.file);
         const f = await this.recordings.readFile(ref(uri, vars), file);
         if (!f) throw notFound(uri);
@@ -105,7 +107,7 @@ export class RecordingResources implements OnModuleInit, OnModuleDestroy {
           ? { uri: uri.href, mimeType: f.mimeType, blob: f.data.toString('base64') }
           : { uri: uri.href, mimeType: f.mimeType, text: f.data.toString('utf8') };
         return { contents: [content] };
-      },
+      }),
     );
   }
 }

@@ -1,9 +1,11 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
-import { setPrincipal, type Identity } from '../auth/auth.module';
+import { PERMISSIONS, setPrincipal, type Identity } from '../auth/auth.module';
 import {
+  boundConnection,
   ClusterListener,
   encodeIdentity,
+  relayAnswer,
   FORWARD_HEADERS,
   FORWARDED_PATH,
   InMemoryMcpSessionRegistry,
@@ -18,10 +20,13 @@ import {
 } from '../cluster/cluster.module';
 import { CLUSTER_SETTINGS, type ClusterSettings } from '../cluster/cluster.settings';
 import { errorMessage } from '../common/domain-error';
+import { principalDefaultSessionId } from '../session/session.module';
 import { InjectSettings } from '../config/config.module';
 import { rpcError } from './mcp-errors';
 import { McpEndpoint } from './mcp-endpoint';
 
+/** How long a live owner's directory entry is used without asking the directory again. */
+const OWNER_CACHE_MS = 1_000;
 /** How long the owner may take to accept the connection of a forwarded call. */
 const CONNECT_TIMEOUT_MS = 5_000;
 /**
@@ -29,8 +34,6 @@ const CONNECT_TIMEOUT_MS = 5_000;
  * join the client's trace; never Authorization or cookies). A trace context in the call's `_meta` travels in the body.
  */
 const PASSED_HEADERS = ['content-type', 'accept', 'mcp-protocol-version', 'mcp-method', 'mcp-name', 'mcp-session-id', 'traceparent', 'tracestate'] as const;
-/** Hop-by-hop headers of the owner's answer, not passed back. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'upgrade', 'trailer', 'te']);
 /** URIs of the resources a session's replica keeps on its own disk. */
 const SESSION_RESOURCE = /^(?:recording|trajectory):\/\/([^/?#]+)/;
 
@@ -50,6 +53,8 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 @Injectable()
 export class ReplicaForwarding implements OnModuleInit {
   private readonly logger = new Logger('McpController');
+  /** Live owners' directory entries, by owner token, each for OWNER_CACHE_MS. */
+  private readonly owners = new Map<string, { entry: ReplicaEntry; until: number }>();
 
   constructor(
     private readonly listener: ClusterListener,
@@ -72,7 +77,7 @@ export class ReplicaForwarding implements OnModuleInit {
   async forwardIfElsewhere(req: IncomingMessage, res: ServerResponse, identity: Identity, body: unknown): Promise<boolean> {
     if (!this.settings.forwarding || req.method !== 'POST') return false;
     // Should the registry not answer, the call is served here, where it gets the error in its protocol's form.
-    const owner = await this.ownerOf(req, identity.principal, body).catch((e: unknown) => {
+    const owner = await this.ownerOf(req, identity, body).catch((e: unknown) => {
       this.logger.debug(`Could not tell which replica holds the call's session: ${errorMessage(e)}`);
       return undefined;
     });
@@ -82,19 +87,29 @@ export class ReplicaForwarding implements OnModuleInit {
   }
 
   /** The live replica, other than this one, holding the computer of the session the request addresses. */
-  private async ownerOf(req: IncomingMessage, principal: string, body: unknown): Promise<ReplicaEntry | undefined> {
+  private async ownerOf(req: IncomingMessage, identity: Identity, body: unknown): Promise<ReplicaEntry | undefined> {
     if (!isObject(body) || !isObject(body.params)) return undefined;
+    let principal = identity.principal;
     // A 2025 request is served from its MCP session's record: the owner can serve it only when the records are shared.
     if (req.headers['mcp-session-id'] !== undefined && this.mcpSessions instanceof InMemoryMcpSessionRegistry) return undefined;
     let sessionId: string | undefined;
     if (body.method === 'tools/call') {
       const args = body.params.arguments;
-      if (isObject(args) && typeof args.session_id === 'string') sessionId = args.session_id;
+      if (isObject(args) && typeof args.session_id === 'string') {
+        sessionId = args.session_id;
+        // An operator naming another principal's session (cleanup_session): that principal's session decides where it
+        // goes; the owner checks the operator's permission as any replica would.
+        if (typeof args.principal === 'string' && identity.permissions.has(PERMISSIONS.sessionsAdmin)) principal = args.principal;
+      }
       else {
-        // A 2025 call without session_id uses its MCP session's default session.
+        // A 2025 call without session_id uses its MCP session's default session; a 2026 one its principal's, whose id
+        // is the same on every replica.
         const sid = req.headers['mcp-session-id'];
-        const record = typeof sid === 'string' ? await this.mcpSessions.get(sid) : undefined;
-        if (record?.principal === principal) sessionId = record.defaultSession;
+        if (typeof sid !== 'string') sessionId = principalDefaultSessionId(principal);
+        else {
+          const record = await this.mcpSessions.get(sid);
+          if (record?.principal === principal) sessionId = record.defaultSession;
+        }
       }
     } else if (body.method === 'resources/read' && typeof body.params.uri === 'string') {
       sessionId = SESSION_RESOURCE.exec(body.params.uri)?.[1];
@@ -102,10 +117,25 @@ export class ReplicaForwarding implements OnModuleInit {
     if (sessionId === undefined) return undefined;
     const record = await this.registry.get(principal, sessionId);
     if (!record?.owner || record.lost || record.owner === this.replica.owner) return undefined;
-    const parsed = parseOwner(record.owner);
-    const entry = parsed && (await this.directory.get(parsed.id));
+    const entry = await this.liveEntry(record.owner);
     // Gone, restarted, or taking no forwarded calls: served here, where the session answers why it cannot go on.
-    if (!entry || entry.epoch !== parsed.epoch || !entry.address) return undefined;
+    return entry?.address ? entry : undefined;
+  }
+
+  /**
+   * The directory's entry of the live incarnation an owner token names, remembered for OWNER_CACHE_MS: a forwarded
+   * call then costs one Redis round trip (the session's record) rather than two. An owner that died within that
+   * time is still tried: its connection fails at once and the client hears to retry.
+   */
+  private async liveEntry(owner: string): Promise<ReplicaEntry | undefined> {
+    const now = Date.now();
+    const known = this.owners.get(owner);
+    if (known && known.until > now) return known.entry;
+    const parsed = parseOwner(owner);
+    const found = parsed && (await this.directory.get(parsed.id));
+    const entry = found && found.epoch === parsed.epoch ? found : undefined;
+    if (this.owners.size >= 1_000) this.owners.clear();
+    if (entry) this.owners.set(owner, { entry, until: now + OWNER_CACHE_MS });
     return entry;
   }
 
@@ -130,32 +160,18 @@ export class ReplicaForwarding implements OnModuleInit {
     const [host, port] = splitAddress(owner.address!);
     await new Promise<void>((resolve) => {
       let answered = false;
-      // Only the connection is bounded: the owner may take as long as the call does before it answers (a 2026-era
-      // call without progress gets its headers with its result).
-      const connecting = setTimeout(() => upstream.destroy(new Error(`no connection within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
       const upstream = httpRequest({ host, port, method: 'POST', path: FORWARDED_PATH, headers }, (answer) => {
         answered = true;
-        const passed: Record<string, string | string[]> = {};
-        for (const [name, value] of Object.entries(answer.headers)) if (value !== undefined && !HOP_BY_HOP.has(name)) passed[name] = value;
-        res.writeHead(answer.statusCode ?? 502, passed);
-        res.flushHeaders();
-        answer.pipe(res);
-        answer.on('end', resolve);
-        answer.on('error', () => {
-          res.destroy();
-          resolve();
-        });
+        void relayAnswer(answer, res).then(resolve);
       });
+      // Only the connection is bounded: the owner may take as long as the call does before it answers (a 2026-era
+      // call without progress gets its headers with its result).
+      boundConnection(upstream, CONNECT_TIMEOUT_MS);
       // The client went away (a 2026-era cancel closes its stream): so does the forwarded call, and the owner stops it.
       res.on('close', () => {
         if (!res.writableFinished) upstream.destroy();
         resolve();
       });
-      upstream.on('socket', (socket) => {
-        if (socket.connecting) socket.once('connect', () => clearTimeout(connecting));
-        else clearTimeout(connecting);
-      });
-      upstream.on('close', () => clearTimeout(connecting));
       upstream.on('error', (e) => {
         if (!answered) {
           this.logger.warn(`Could not forward a call to replica ${target} at ${owner.address}: ${errorMessage(e)}`);

@@ -1,5 +1,5 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { linkSignals, sleep, withTimeout } from '../common/async';
 import { DomainError, DomainErrorCode, errorMessage, isDomainError } from '../common/domain-error';
@@ -31,6 +31,16 @@ export interface SessionRef {
   sessionId?: string;
   /** Whose default session an id-less call uses: the MCP session id (2025 era), "stdio", or the principal's key (2026 era). */
   connectionId: string;
+  /**
+   * The id an id-less call's default session has wherever it is served (2026 era over HTTP: one per principal, the
+   * same on every replica, so any replica finds it); unset: a new one is minted when the connection has none.
+   */
+  defaultSessionId?: string;
+}
+
+/** The default session of a principal's 2026-era calls: the same id on every replica (one per principal; ids are per principal anyway). */
+export function principalDefaultSessionId(principal: string): string {
+  return `ses_${createHash('sha256').update(`default\u0000${principal}`).digest('base64url').slice(0, 22)}`;
 }
 
 export interface SessionView {
@@ -176,8 +186,15 @@ export class SessionService implements OnApplicationBootstrap {
     if (existing) return this.use(await existing, signal);
     // The first id-less call of this connection, or the first since its default session was swept: a fresh one.
     // Noted as the connection's default before it is admitted, so the connection's next call joins it.
-    const id = mintId();
+    const id = ref.defaultSessionId ?? mintId();
     const key = SessionService.key(ref.principal, id);
+    if (ref.defaultSessionId !== undefined) {
+      const held = this.existing(key);
+      if (held) {
+        this.defaults.set(ref.connectionId, key);
+        return this.use(await held, signal);
+      }
+    }
     this.defaults.set(ref.connectionId, key);
     try {
       return await this.open(ref.principal, id, 'default', this.settings.defaultIdleTimeoutMs, signal);
@@ -639,12 +656,17 @@ export class SessionService implements OnApplicationBootstrap {
     return present;
   }
 
-  /** Ends the default session of an MCP session that ended (DELETE, expiry). Named and minted sessions outlive them. */
-  async endConnection(connectionId: string): Promise<void> {
-    const key = this.defaults.get(connectionId);
+  /**
+   * Ends the default session of an MCP session that ended (DELETE, expiry). Named and minted sessions outlive them.
+   * `recorded`: the default session its record names, for when this replica does not hold it: its record is ended
+   * here, and the replica that holds it ends it at its next sweep (reconcile).
+   */
+  async endConnection(connectionId: string, recorded?: { principal: string; id: string }): Promise<void> {
+    const key = this.defaults.get(connectionId) ?? (recorded && SessionService.key(recorded.principal, recorded.id));
     this.defaults.delete(connectionId);
     const session = key ? this.sessions.get(key) : undefined;
     if (session) await this.endSession(session, 'connection-closed');
+    else if (recorded) await this.registry.end(recorded.principal, recorded.id);
   }
 
   /**
@@ -667,7 +689,24 @@ export class SessionService implements OnApplicationBootstrap {
       if (claimed.length < SWEEP_BATCH) break;
     }
     await this.markLost();
+    ended.push(...(await this.reconcile()));
     return ended;
+  }
+
+  /**
+   * Ends the sessions this process holds whose records are gone: ended through another replica (an MCP session's
+   * DELETE there, an operator's cleanup), or lost with Redis's data. Without this, such a session would keep its
+   * computer until its next call. Busy ones (a task running, a computer on its way) are left to their next use.
+   */
+  private async reconcile(): Promise<string[]> {
+    if (!this.registry.shared) return [];
+    const idle = [...this.sessions.values()].filter((s) => !s.ended && s.ready === undefined && s.tasks.size === 0);
+    const gone = (await Promise.all(idle.map(async (s) => ((await this.registry.get(s.principal, s.id)) ? undefined : s)))).filter((s): s is Session => s !== undefined);
+    // Looked at again: one that ended, or started a task, meanwhile is not this sweep's.
+    const still = gone.filter((s) => !s.ended && s.tasks.size === 0);
+    await Promise.all(still.map((s) => this.endSession(s, 'unregistered')));
+    if (still.length) this.logger.log(`${still.length} session(s) ended here because their records were gone: ${still.map((s) => s.id).join(', ')}`);
+    return still.map((s) => s.id);
   }
 
   /** Frees the computer of an expired session whose replica is gone (adopt, reset, free); failures are only logged. */

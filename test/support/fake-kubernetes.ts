@@ -45,8 +45,9 @@ export interface Request {
  * A FAKE Kubernetes API server for the kubernetes provider's tests: a local HTTP server that
  * serves what @kubernetes/client-node asks for — pods and SandboxClaims (create with
  * generateName, get, list with label selectors, watch streams from a resourceVersion with
- * bookmarks and 410 Gone, delete with a grace period) and the discovery document of the
- * agent-sandbox group — and lets the test drive pods (phases, conditions, IPs) and claims.
+ * bookmarks and 410 Gone, delete with a grace period), the discovery document of the
+ * agent-sandbox group, and GET of the Deployments the test puts in place — and lets the test
+ * drive pods (phases, conditions, IPs) and claims.
  * Every request is recorded. No real cluster semantics beyond that (no scheduler, no kubelet).
  */
 export class FakeKubernetes {
@@ -55,6 +56,8 @@ export class FakeKubernetes {
   /** Events at or below this resourceVersion are compacted: a watch from before it gets 410 Gone. */
   private compactedThrough = 0;
   private readonly objects = new Map<string, Stored>();
+  /** Deployments by namespace/name (only read: the server looks up the one that owns its desktops). */
+  private readonly deployments = new Map<string, Obj>();
   private readonly history: WatchEvent[] = [];
   private readonly watches = new Set<OpenWatch>();
   readonly requests: Request[] = [];
@@ -115,6 +118,13 @@ export class FakeKubernetes {
     const stored = { ...obj, metadata: { ...obj.metadata, uid: obj.metadata?.uid ?? randomUUID(), creationTimestamp: new Date().toISOString() } };
     this.put(kind, stored.metadata.namespace, stored, 'ADDED');
     return stored;
+  }
+
+  /** Puts a Deployment in place (as the chart's would be); returns its uid. */
+  addDeployment(namespace: string, name: string): string {
+    const uid = randomUUID();
+    this.deployments.set(`${namespace}/${name}`, { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace, uid, resourceVersion: String(++this.rv) }, spec: {} });
+    return uid;
   }
 
   /** Sets a pod's (or claim's) status, as the kubelet (or a controller) would. */
@@ -245,6 +255,11 @@ export class FakeKubernetes {
         ],
       });
     }
+    const deployment = /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/deployments\/([^/]+)$/.exec(url.pathname);
+    if (deployment && req.method === 'GET') {
+      const d = this.deployments.get(`${deployment[1]}/${deployment[2]}`);
+      return d ? json(res, 200, d) : status(res, 404, 'NotFound', `deployments.apps "${deployment[2]}" not found`);
+    }
     const m =
       /^\/api\/v1\/namespaces\/([^/]+)\/(pods)(?:\/([^/]+))?$/.exec(url.pathname) ??
       /^\/apis\/extensions\.agents\.x-k8s\.io\/(?:v1alpha1|v1beta1)\/namespaces\/([^/]+)\/(sandboxclaims)(?:\/([^/]+))?$/.exec(url.pathname);
@@ -297,6 +312,9 @@ export class FakeKubernetes {
       return res.end();
     }
     res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
+    // As a real API server does: the stream's headers go at once, not with its first event (a client waiting for
+    // them could not stop its watch before anything happened).
+    res.flushHeaders();
     const w: OpenWatch = { kind, namespace, selector: parseSelector(query.labelSelector), res, socket: req.socket, from };
     this.watches.add(w);
     res.on('close', () => this.watches.delete(w));

@@ -164,3 +164,22 @@ tracing.resourceAttributes (which may replace them).
 {{- end }}
 {{- join "," $pairs }}
 {{- end }}
+
+{{/* The chart's own Redis password: the one already in the release's Secret, else a new random one. */}}
+{{- define "cua-mcp-server.redisPassword" -}}
+{{- $existing := lookup "v1" "Secret" .Release.Namespace (include "cua-mcp-server.fullname" .) }}
+{{- if and $existing (index ($existing.data | default dict) "redis-password") }}
+{{- index $existing.data "redis-password" | b64dec }}
+{{- else }}
+{{- randAlphaNum 40 }}
+{{- end }}
+{{- end }}
+
+{{/* Labels of the chart's own Redis (cluster.redis.enabled): the release's, with component redis. */}}
+{{- define "cua-mcp-server.redisLabels" -}}
+helm.sh/chart: {{ include "cua-mcp-server.chart" . }}
+app.kubernetes.io/name: {{ include "cua-mcp-server.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: redis
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}

@@ -4,7 +4,8 @@ import { sleep } from '../../common/async';
 import { InjectSettings } from '../../config/config.module';
 import { COMPUTER_SETTINGS, type ComputerSettings } from '../computer.settings';
 import { FAKE_SETTINGS, type FakeSettings } from './fake.settings';
-import { ComputerProvider, CreateComputerOptions } from '../computer.port';
+import { DomainError, DomainErrorCode } from '../../common/domain-error';
+import { Computer, ComputerProvider, CreateComputerOptions } from '../computer.port';
 import { RegisterComputerProvider } from '../computer-provider.registry';
 import { FakeComputer } from './fake-computer';
 
@@ -27,6 +28,20 @@ export class FakeComputerProvider extends ComputerProvider {
       width: this.computer.screenWidth,
       height: this.computer.screenHeight,
     });
+    this.created.push(computer);
+    return computer;
+  }
+
+  /** FAKE_REMOTE: a handle another replica can take the computer over by. */
+  override handleOf(computer: Computer): string | undefined {
+    return this.settings.remote && computer instanceof FakeComputer ? `fake:${computer.id}` : undefined;
+  }
+
+  /** FAKE_REMOTE: the computer a handle names, as a fresh synthetic screen under the same id. */
+  override async adopt(handle: string, _options: CreateComputerOptions): Promise<FakeComputer> {
+    const id = /^fake:(fake-[0-9a-f]{8})$/.exec(handle)?.[1];
+    if (!this.settings.remote || !id) throw new DomainError(DomainErrorCode.COMPUTER_FAILED, `No fake computer goes by ${handle.slice(0, 80)}.`);
+    const computer = new FakeComputer(id, { width: this.computer.screenWidth, height: this.computer.screenHeight });
     this.created.push(computer);
     return computer;
   }

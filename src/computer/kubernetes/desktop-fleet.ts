@@ -1,11 +1,12 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { Logger } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
-import { abortReason, DomainError, DomainErrorCode } from '../../common/domain-error';
-import { DesktopOwner } from './desktop-labels';
+import { abortReason, DomainError, DomainErrorCode, errorMessage } from '../../common/domain-error';
+import type { TakeResult } from '../../cluster/cluster.module';
+import { ANNOTATION, DesktopOwner, isOfRelease } from './desktop-labels';
 import { DesktopState, describeState, reasonLabel } from './desktop-state';
 import { apiErrorMessage, DesktopResource } from './kubernetes-api';
-import { decideAtStartup, orphanedBy } from './reconcile';
+import { decideAtStartup, decideOrphan, orphanedBy } from './reconcile';
 import { ResourceWatch } from './resource-watch';
 
 export interface FleetOptions<T extends KubernetesObject> {
@@ -13,8 +14,8 @@ export interface FleetOptions<T extends KubernetesObject> {
   /** Selects every desktop of our release. */
   selector: string;
   owner: DesktopOwner;
-  /** A fresh manifest for one desktop. */
-  build: () => T;
+  /** A fresh manifest for one desktop; `maker` (shared mode): the owner token of the replica making it. */
+  build: (maker?: string) => T;
   stateOf: (object: T) => DesktopState;
   readyTimeoutMs: number;
   deleteGraceSeconds: number;
@@ -22,6 +23,27 @@ export interface FleetOptions<T extends KubernetesObject> {
   goneTimeoutMs: number;
   /** Looks up a server pod by name (the owner check at start); undefined when there is none. */
   findServerPod: (name: string) => Promise<{ metadata?: { uid?: string } } | undefined>;
+  /** Shared mode (REDIS_URL): desktops are claimed among the replicas and outlive this one. */
+  sharing?: FleetSharing;
+}
+
+/**
+ * How the replicas sharing a session registry share desktops: each desktop is claimed (ComputerClaims, by the
+ * handle the provider makes of its name) by the replica incarnation that holds it, named by its owner token.
+ */
+export interface FleetSharing {
+  /** This replica's owner token (`id@epoch`), once it has joined the replica directory. */
+  holder(): Promise<string>;
+  /** Claims a desktop (ComputerClaims.take): refused while a live replica holds it or a session's record names it. */
+  take(name: string, holder: string): Promise<TakeResult>;
+  /** Claims the desktop of a session this replica adopts (ComputerClaims.adopt). */
+  adopt(name: string, holder: string): Promise<TakeResult>;
+  /** Frees the claim (ComputerClaims.release); false when `holder` did not hold it. */
+  release(name: string, holder: string): Promise<boolean>;
+  /** The owner tokens of the replicas alive now. */
+  alive(): Promise<ReadonlySet<string>>;
+  /** How often the orphan sweep runs (it also runs once this replica has joined). */
+  sweepEveryMs: number;
 }
 
 /** A desktop that reached Ready. */
@@ -56,6 +78,10 @@ interface Entry {
   /** Told once when a live desktop is lost (deleted or failed under its session). */
   onLost?: (message: string) => void;
   removal?: Promise<void>;
+  /** Shared mode: the owner token this replica claimed the desktop with, until the claim is freed. */
+  holder?: string;
+  /** Shared mode: settles once the claim of a desktop made here was asked for (never rejects). */
+  claimed?: Promise<void>;
   gone: Promise<void>;
   markGone: () => void;
 }
@@ -65,6 +91,12 @@ interface Entry {
  * polling loop — until it is Ready, failed or too slow; deletes each exactly once; tells a live
  * desktop's computer when the cluster takes it away; cleans up what an earlier run left at start;
  * and deletes everything of ours at stop. Emits 'failure' (DesktopFailure).
+ *
+ * Shared mode (`sharing`, with REDIS_URL): a desktop carries the owner token of the replica that made it
+ * (ANNOTATION.maker) and is claimed right after it is created; it can be adopted by another replica (adopt) and let
+ * go of without being deleted (detach); its deletion frees its claim. Instead of the start-up clean-up, an orphan
+ * sweep (at start, then every `sweepEveryMs`) deletes the desktops left by replicas that are gone and that no
+ * session waits for (see decideOrphan).
  */
 export class DesktopFleet<T extends KubernetesObject> {
   private readonly logger: Logger;
@@ -75,6 +107,11 @@ export class DesktopFleet<T extends KubernetesObject> {
   private stopping?: Promise<void>;
   /** Set when the server begins to shut down: nothing new starts, desktops still starting are dropped. */
   private closed = false;
+  private sweepTimer?: NodeJS.Timeout;
+  /** The orphan sweep under way, which a later call joins. */
+  private sweeping?: Promise<string[]>;
+  /** Whether the last sweep failed (said once per outage). */
+  private sweepFailed = false;
   readonly events = new EventEmitter<DesktopFleetEvents>();
 
   constructor(private readonly o: FleetOptions<T>) {
@@ -95,9 +132,15 @@ export class DesktopFleet<T extends KubernetesObject> {
     const found = await this.watch.start();
     const deleted: string[] = [];
     const kept: string[] = [];
+    const shared: string[] = [];
     for (const obj of found) {
       const name = obj.metadata?.name;
       if (!name) continue;
+      if (this.o.sharing && obj.metadata?.annotations?.[ANNOTATION.maker] !== undefined) {
+        // Made by a replica sharing the registry: its session may be adopted. The orphan sweep decides.
+        shared.push(name);
+        continue;
+      }
       let decision = decideAtStartup(obj.metadata ?? {}, this.o.owner);
       if (decision.action === 'check-owner') {
         const owner = decision.owner;
@@ -117,25 +160,103 @@ export class DesktopFleet<T extends KubernetesObject> {
     }
     this.logger.log(
       `Start-up reconciliation: ${found.length} ${this.noun}(s) of release ${this.o.owner.release} found; ` +
-        `${deleted.length} deleted as left by an earlier run${deleted.length ? ` (${deleted.join(', ')})` : ''}; ${kept.length} kept as another server's${kept.length ? ` (${kept.join(', ')})` : ''}`,
+        `${deleted.length} deleted as left by an earlier run${deleted.length ? ` (${deleted.join(', ')})` : ''}; ${kept.length} kept as another server's${kept.length ? ` (${kept.join(', ')})` : ''}` +
+        (this.o.sharing ? `; ${shared.length} made by replicas sharing the session registry, left to the orphan sweep${shared.length ? ` (${shared.join(', ')})` : ''}` : ''),
     );
+    if (this.o.sharing) this.startSweeping(this.o.sharing);
+  }
+
+  /** Shared mode: the orphan sweep, once this replica has joined (its owner token is needed), then periodically. */
+  private startSweeping(sharing: FleetSharing) {
+    void sharing.holder().then(async () => {
+      if (this.closed) return;
+      await this.sweepOrphans();
+      if (this.closed) return;
+      this.sweepTimer = setInterval(() => void this.sweepOrphans(), sharing.sweepEveryMs);
+      this.sweepTimer.unref();
+    });
+  }
+
+  /**
+   * Shared mode: deletes the desktops of the release that this replica does not use, whose maker is gone and whose
+   * claim it could take (no live replica holds it, no session's record names it), and frees their claims. Never one
+   * a live replica is creating or holding. Returns the names deleted; failures are logged, and retried next time.
+   * A call while a sweep is under way joins it.
+   */
+  sweepOrphans(): Promise<string[]> {
+    const sharing = this.o.sharing;
+    if (!sharing || this.closed) return Promise.resolve([]);
+    this.sweeping ??= this.sweep(sharing).finally(() => (this.sweeping = undefined));
+    return this.sweeping;
+  }
+
+  private async sweep(sharing: FleetSharing): Promise<string[]> {
+    const deleted: string[] = [];
+    try {
+      // The desktops first, the live replicas after: a desktop seen now was made before the list is read, so its
+      // maker, if alive, is on it (a replica joining later cannot have made it).
+      const candidates = [...this.seen.values()].filter((o) => decideOrphan(o.metadata ?? {}, this.mine.has(o.metadata?.name ?? ''), new Set()).action === 'take');
+      if (!candidates.length) return deleted;
+      const alive = await sharing.alive();
+      const self = await sharing.holder();
+      for (const obj of candidates) {
+        const name = obj.metadata?.name ?? '';
+        if (this.closed) break;
+        const decision = decideOrphan(obj.metadata ?? {}, this.mine.has(name), alive);
+        if (decision.action === 'keep') continue;
+        const claim = await sharing.take(name, self);
+        // A live replica holds it (it adopted the desktop), or a session's record names it: that session waits for it.
+        if (!claim.taken) continue;
+        // Taken over here meanwhile (its claim is this replica's either way), or this replica is stopping.
+        if (this.closed || this.mine.has(name)) continue;
+        this.logger.warn(`Deleting ${this.noun} ${name}: the replica that made it (${decision.maker}) is gone, and no session holds it`);
+        let existed: boolean;
+        try {
+          existed = await this.o.resource.remove(name, this.o.deleteGraceSeconds);
+        } catch (e) {
+          // The claim stays with this replica: the next sweep tries again (or, should this replica go, another's).
+          this.logger.error(`Deleting ${this.noun} ${name} failed: ${apiErrorMessage(e)}`);
+          continue;
+        }
+        await sharing.release(name, self);
+        if (existed) deleted.push(name);
+      }
+      this.logger.debug(
+        `Orphan sweep: ${candidates.length} ${this.noun}(s) of other replicas; ${deleted.length} deleted, ${candidates.length - deleted.length} kept ` +
+          '(their replicas are alive or hold them, or a session waits for them)',
+      );
+      this.sweepFailed = false;
+    } catch (e) {
+      if (!this.sweepFailed) this.logger.warn(`The sweep for desktops left by replicas that are gone failed: ${errorMessage(e)}. It runs again every ${sharing.sweepEveryMs} ms.`);
+      this.sweepFailed = true;
+    }
+    return deleted;
   }
 
   /** Creates a desktop and waits until it is Ready. On failure or timeout it is deleted and the error names why. */
   async provision(signal?: AbortSignal): Promise<ReadyDesktop<T>> {
     if (this.closed) throw shuttingDown();
     if (signal?.aborted) throw abortReason(signal, 'Starting a desktop');
+    const sharing = this.o.sharing;
+    const maker = sharing && (await sharing.holder());
+    if (this.closed) throw shuttingDown();
     let created: T;
     try {
-      created = await this.o.resource.create(this.o.build());
+      created = await this.o.resource.create(this.o.build(maker));
     } catch (e) {
       throw new DomainError(DomainErrorCode.COMPUTER_FAILED, `Could not create a desktop ${this.noun}: ${apiErrorMessage(e)}`, { cause: e });
     }
     const name = created.metadata?.name ?? '';
     const entry = this.track(name);
     entry.object = created;
+    // Claimed at once, while it starts: nothing may come between tracking it and waiting for it, or the watch could
+    // find it ready before anyone waits (its release waits for the claim, and so does the caller).
+    if (sharing && maker !== undefined) {
+      entry.holder = maker;
+      entry.claimed = this.claimMade(name, sharing, maker);
+    }
     this.logger.log(`Created ${this.noun} ${name}; waiting for it to be ready (at most ${this.o.readyTimeoutMs} ms)`);
-    return new Promise<ReadyDesktop<T>>((resolve, reject) => {
+    const ready = await new Promise<ReadyDesktop<T>>((resolve, reject) => {
       const onAbort = () => {
         const reason = abortReason(signal!, 'Starting a desktop');
         // The pool gave up (its create timeout) or the caller left: the pod goes either way.
@@ -168,12 +289,84 @@ export class DesktopFleet<T extends KubernetesObject> {
       }
       this.evaluate(entry, this.seen.get(name) ?? created);
     });
+    await entry.claimed;
+    return ready;
   }
 
   /** Called once if the cluster takes a live desktop away (deleted, evicted, crashed). */
   onLost(name: string, listener: (message: string) => void) {
     const entry = this.mine.get(name);
     if (entry) entry.onLost = listener;
+  }
+
+  /**
+   * Shared mode: takes over the desktop of a session adopted from a replica that is gone. Only an object of this
+   * fleet's kind and namespace, labelled as a desktop of the release, that exists and is ready; it is claimed
+   * (ComputerClaims.adopt), then tracked as a live desktop of this replica (onLost, release as usual). Anything else
+   * is refused with COMPUTER_FAILED, and nothing is connected to.
+   */
+  async adopt(name: string): Promise<ReadyDesktop<T>> {
+    const sharing = this.o.sharing;
+    const what = `The session's desktop ${this.noun} ${name}`;
+    if (!sharing) throw new DomainError(DomainErrorCode.COMPUTER_FAILED, `${what} cannot be taken over: desktops are shared among replicas only with REDIS_URL.`);
+    if (this.closed) throw shuttingDown();
+    if (this.mine.has(name)) throw new DomainError(DomainErrorCode.COMPUTER_FAILED, `${what} is in use here already; it cannot be taken over.`);
+    let obj: T | undefined;
+    try {
+      obj = await this.o.resource.get(name);
+    } catch (e) {
+      throw new DomainError(DomainErrorCode.COMPUTER_FAILED, `${what} could not be looked up: ${apiErrorMessage(e)}`, { cause: e });
+    }
+    if (!obj) throw new DomainError(DomainErrorCode.COMPUTER_FAILED, `${what} no longer exists; it cannot be taken over.`);
+    if (!isOfRelease(obj.metadata?.labels, this.o.owner.release)) {
+      throw new DomainError(DomainErrorCode.COMPUTER_FAILED, `${what} is not a desktop of release ${this.o.owner.release}; it is not taken over.`);
+    }
+    const state = this.o.stateOf(obj);
+    if (state.kind !== 'ready') throw new DomainError(DomainErrorCode.COMPUTER_FAILED, `${what} is ${describeState(state)}; it cannot be taken over.`);
+    const holder = await sharing.holder();
+    if (this.closed) throw shuttingDown();
+    if (this.mine.has(name)) throw new DomainError(DomainErrorCode.COMPUTER_FAILED, `${what} is in use here already; it cannot be taken over.`);
+    // Tracked before it is claimed: the orphan sweep passes a desktop this replica tracks by.
+    const entry = this.track(name);
+    entry.phase = 'live';
+    entry.object = obj;
+    entry.state = state;
+    let claim: TakeResult;
+    try {
+      claim = await sharing.adopt(name, holder);
+    } catch (e) {
+      this.forget(entry);
+      throw e;
+    }
+    if (!claim.taken) {
+      this.forget(entry);
+      throw new DomainError(DomainErrorCode.COMPUTER_FAILED, `${what} is held by the replica ${claim.holder}; it cannot be taken over.`);
+    }
+    entry.holder = holder;
+    // Its end, should the watch have seen it meanwhile, counts (a desktop never comes back from failed or gone; the
+    // watch's copy may be older than the one looked up, so only those are taken from it).
+    const latest = this.seen.get(name);
+    if (latest && ['failed', 'gone'].includes(this.o.stateOf(latest).kind)) this.evaluate(entry, latest);
+    if (entry.phase !== 'live' || entry.state?.kind !== 'ready') {
+      const now = entry.state ? describeState(entry.state) : 'gone';
+      await this.remove(entry);
+      throw new DomainError(DomainErrorCode.COMPUTER_FAILED, `${what} is ${now}; it cannot be taken over.`);
+    }
+    this.logger.log(`Took over ${this.noun} ${name} (made by ${obj.metadata?.annotations?.[ANNOTATION.maker] ?? 'an unknown replica'}${claim.previous ? `, held by ${claim.previous.holder}` : ''})`);
+    return { name, ip: entry.state.ip, object: obj };
+  }
+
+  /**
+   * Shared mode: lets go of a live desktop without deleting it (this replica stops, and another adopts its session):
+   * forgotten here; its claim stays, for the replica that adopts it.
+   */
+  detach(name: string): void {
+    const entry = this.mine.get(name);
+    if (!entry || entry.removal) return;
+    this.settle(entry, undefined, shuttingDown());
+    entry.onLost = undefined;
+    this.forget(entry);
+    this.logger.log(`Let go of ${this.noun} ${name} as it is, for the replica that takes its session over`);
   }
 
   /** Deletes a desktop (once, whoever asks) and waits, up to goneTimeoutMs, until the cluster reports it gone. */
@@ -194,6 +387,7 @@ export class DesktopFleet<T extends KubernetesObject> {
    */
   async stopStarting(): Promise<void> {
     this.closed = true;
+    clearInterval(this.sweepTimer);
     const starting = [...this.mine.values()].filter((e) => e.phase === 'starting');
     for (const e of starting) this.settle(e, undefined, shuttingDown());
     await Promise.all(starting.map((e) => this.remove(e)));
@@ -203,6 +397,7 @@ export class DesktopFleet<T extends KubernetesObject> {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.closed = true;
+      clearInterval(this.sweepTimer);
       const entries = [...this.mine.values()];
       if (entries.length) this.logger.log(`Deleting ${entries.length} ${this.noun}(s) of this server`);
       for (const e of entries) this.settle(e, undefined, shuttingDown());
@@ -210,6 +405,35 @@ export class DesktopFleet<T extends KubernetesObject> {
       await this.watch.stop();
     })();
     return this.stopping;
+  }
+
+  /** Shared mode: claims a desktop just made. Should that fail, its maker annotation still keeps it while this replica lives. */
+  private async claimMade(name: string, sharing: FleetSharing, holder: string) {
+    try {
+      const claim = await sharing.take(name, holder);
+      if (!claim.taken) this.logger.warn(`${this.noun} ${name} is claimed by the replica ${claim.holder} already`);
+    } catch (e) {
+      this.logger.warn(`${this.noun} ${name}: its claim could not be recorded (${errorMessage(e)}); no other replica deletes it while this one lives`);
+    }
+  }
+
+  /** Shared mode: frees the desktop's claim (once), as it is deleted or gone. */
+  private async unclaim(entry: Entry) {
+    const holder = entry.holder;
+    const sharing = this.o.sharing;
+    if (holder === undefined || !sharing) return;
+    entry.holder = undefined;
+    await entry.claimed;
+    await sharing.release(entry.name, holder).catch((e: unknown) =>
+      this.logger.warn(`${this.noun} ${entry.name}: its claim could not be freed (${errorMessage(e)}); it goes with this replica's lease`),
+    );
+  }
+
+  /** Stops tracking a desktop without deleting it. */
+  private forget(entry: Entry) {
+    entry.phase = 'gone';
+    entry.markGone();
+    if (this.mine.get(entry.name) === entry) this.mine.delete(entry.name);
   }
 
   private track(name: string): Entry {
@@ -290,6 +514,7 @@ export class DesktopFleet<T extends KubernetesObject> {
     entry.phase = 'gone';
     entry.markGone();
     this.mine.delete(entry.name);
+    void this.unclaim(entry);
   }
 
   /** A starting desktop will not come up: the waiting caller gets an error naming why; the desktop is deleted. */
@@ -344,6 +569,8 @@ export class DesktopFleet<T extends KubernetesObject> {
         }
       }
       if (!existed) return this.vanished(entry);
+      // Deleted (it may still be terminating): nobody holds it any more.
+      await this.unclaim(entry);
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<boolean>((r) => (timer = setTimeout(() => r(true), this.o.goneTimeoutMs)));
       const late = await Promise.race([entry.gone.then(() => false), timedOut]);

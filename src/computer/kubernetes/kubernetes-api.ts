@@ -90,6 +90,13 @@ export class KubernetesApi {
     return this.pods(namespace).get(name);
   }
 
+  /** A Deployment's uid (the owner of desktops in shared mode), or undefined when there is none of that name. */
+  async getDeploymentUid(namespace: string, name: string): Promise<string | undefined> {
+    const apps = this.kc.makeApiClient(this.k8s.AppsV1Api);
+    const deployment = await orUndefined(apps.readNamespacedDeployment({ name, namespace }));
+    return deployment?.metadata?.uid;
+  }
+
   /** SandboxClaim versions the cluster serves (discovery of the agent-sandbox CRDs); a 404 means not served. */
   async servedSandboxVersions(): Promise<{ served: SandboxVersion[]; problems: string[] }> {
     const custom = this.kc.makeApiClient(this.k8s.CustomObjectsApi);

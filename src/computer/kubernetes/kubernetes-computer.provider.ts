@@ -4,18 +4,20 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { EventEmitter } from 'node:events';
-import { DomainError, DomainErrorCode, errorMessage } from '../../common/domain-error';
+import { abortReason, DomainError, DomainErrorCode, errorMessage } from '../../common/domain-error';
 import { packageVersion } from '../../common/version';
 import { InjectSettings } from '../../config/config.module';
 import { KUBERNETES_SETTINGS, type KubernetesSettings } from './kubernetes.settings';
 import { COMPUTER_SETTINGS, type ComputerSettings } from '../computer.settings';
 import { POOL_SETTINGS, type PoolSettings } from '../../pool/pool.settings';
 import { CUA_SETTINGS, type CuaSettings } from '../cua/cua.settings';
-import { ComputerProvider, CreateComputerOptions } from '../computer.port';
+import { CLUSTER_SETTINGS, type ClusterSettings } from '../../cluster/cluster.settings';
+import { ComputerClaims, ownerToken, ReplicaDirectory, SessionRegistry, ThisReplica } from '../../cluster/cluster.module';
+import { Computer, ComputerProvider, CreateComputerOptions } from '../computer.port';
 import { RegisterComputerProvider } from '../computer-provider.registry';
 import { DesktopConnector } from './desktop-connector';
-import { DesktopFleet, type DesktopFleetEvents } from './desktop-fleet';
-import { DesktopOwner, releaseSelector, toLabelValue } from './desktop-labels';
+import { DesktopFleet, type DesktopFleetEvents, type FleetSharing, type ReadyDesktop } from './desktop-fleet';
+import { desktopHandle, DesktopOwner, type OwnerObject, parseDesktopHandle, releaseSelector, toLabelValue } from './desktop-labels';
 import { claimState, podState } from './desktop-state';
 import { KubernetesApi, apiErrorMessage } from './kubernetes-api';
 import { KubernetesComputer } from './kubernetes-computer';
@@ -24,6 +26,10 @@ import { buildSandboxClaim, chooseClaimVersion } from './sandbox-claim';
 
 /** Time limit of one request to a desktop's computer-server (connecting, one action); run_command adds its own limit. */
 const REQUEST_TIMEOUT_MS = 15_000;
+
+/** The orphan sweep of shared mode runs every REPLICA_LEASE_MS, within these bounds. */
+const SWEEP_MIN_MS = 1_000;
+const SWEEP_MAX_MS = 60_000;
 
 /** The desktops' backend in use: our own pods, or agent-sandbox claims. */
 export type KubernetesBackend = 'pods' | 'agent-sandbox';
@@ -34,6 +40,13 @@ export type KubernetesBackend = 'pods' | 'agent-sandbox';
  * its pod IP with the cua computer-server protocol. The warm pool keeps POOL_MIN_WARM of them
  * ready, so a session start is a claim of a running desktop. Emits 'failure' (DesktopFailure)
  * for every desktop that failed or was lost, with a bounded `reason`.
+ *
+ * With a shared session registry (REDIS_URL) a desktop outlives the server pod that made it: it is owned by the
+ * server's Deployment (KUBERNETES_OWNER_DEPLOYMENT) instead of the pod, carries the owner token of the replica that
+ * made it, and is claimed in ComputerClaims (handle `kubernetes:<namespace>/<kind>/<name>`). A session's record
+ * names it (handleOf), so that when this replica goes, the next replica a call reaches adopts the session with its
+ * desktop (adopt); a replica that stops cleanly lets go of it (detach) instead of deleting it. Desktops left by a
+ * replica that is gone, with no session waiting for them, are deleted by any replica's orphan sweep.
  */
 @Injectable()
 @RegisterComputerProvider()
@@ -51,9 +64,42 @@ export class KubernetesComputerProvider extends ComputerProvider implements Befo
     @InjectSettings(COMPUTER_SETTINGS) private readonly computer: ComputerSettings,
     @InjectSettings(POOL_SETTINGS) private readonly pool: PoolSettings,
     @InjectSettings(CUA_SETTINGS) private readonly cua: CuaSettings,
+    @InjectSettings(CLUSTER_SETTINGS) private readonly cluster: ClusterSettings,
     private readonly connector: DesktopConnector,
+    private readonly registry: SessionRegistry,
+    private readonly claims: ComputerClaims,
+    private readonly replicas: ReplicaDirectory,
+    private readonly replica: ThisReplica,
   ) {
     super();
+  }
+
+  /** Shared mode: other replicas share the session registry (REDIS_URL), so desktops may outlive this one. */
+  private get shared(): boolean {
+    return this.registry.shared;
+  }
+
+  /** Shared mode: the handle a session record names the desktop by; undefined without a shared registry. */
+  override handleOf(computer: Computer): string | undefined {
+    if (!this.shared || !this.fleet || !(computer instanceof KubernetesComputer)) return undefined;
+    return desktopHandle(this.settings.namespace, this.fleet.noun, computer.id);
+  }
+
+  /**
+   * Shared mode: takes over the desktop of a session whose replica is gone. Only a handle naming an object of this
+   * backend in KUBERNETES_NAMESPACE, of this release, that exists and is ready (see DesktopFleet.adopt); anything
+   * else is refused with COMPUTER_FAILED and nothing is connected to.
+   */
+  override async adopt(handle: string, options: CreateComputerOptions): Promise<Computer> {
+    const fleet = await this.start();
+    const k = this.settings;
+    const parsed = parseDesktopHandle(handle);
+    if (!parsed || parsed.namespace !== k.namespace || parsed.kind !== fleet.noun.toLowerCase()) {
+      throw new DomainError(DomainErrorCode.COMPUTER_FAILED, `The session's computer (${handle}) is not a desktop ${fleet.noun} in namespace ${k.namespace} here; it cannot be taken over.`);
+    }
+    if (options.signal?.aborted) throw abortReason(options.signal, 'Taking over a desktop');
+    const desktop = await fleet.adopt(parsed.name);
+    return this.openDesktop(fleet, desktop, options.signal, 'taken over');
   }
 
   /** Connects to the cluster, picks the backend, cleans up what an earlier run left, starts watching. */
@@ -64,6 +110,11 @@ export class KubernetesComputerProvider extends ComputerProvider implements Befo
   async create(options: CreateComputerOptions): Promise<KubernetesComputer> {
     const fleet = await this.start();
     const desktop = await fleet.provision(options.signal);
+    return this.openDesktop(fleet, desktop, options.signal, 'ready');
+  }
+
+  /** Connects to a ready desktop (made here, or taken over); one that does not answer is deleted. */
+  private async openDesktop(fleet: DesktopFleet<KubernetesObject>, desktop: ReadyDesktop, signal: AbortSignal | undefined, how: 'ready' | 'taken over'): Promise<KubernetesComputer> {
     const k = this.settings;
     const url = `http://${desktop.ip.includes(':') ? `[${desktop.ip}]` : desktop.ip}:${k.desktopPort}`;
     try {
@@ -73,7 +124,7 @@ export class KubernetesComputerProvider extends ComputerProvider implements Befo
         { url, ...(apiKey ? { apiKey } : {}) },
         {
           requestTimeoutMs: REQUEST_TIMEOUT_MS,
-          signal: options.signal,
+          signal,
           id: desktop.name,
           provider: this.name,
           commandTimeoutMs: c.commandTimeoutMs,
@@ -81,13 +132,13 @@ export class KubernetesComputerProvider extends ComputerProvider implements Befo
           settleDelayMs: this.cua.settleDelayMs,
         },
       );
-      const computer = new KubernetesComputer(desktop.name, inner, () => fleet.release(desktop.name));
+      const computer = new KubernetesComputer(desktop.name, inner, () => fleet.release(desktop.name), this.shared ? () => fleet.detach(desktop.name) : undefined);
       fleet.onLost(desktop.name, (message) => computer.markLost(message));
       return computer;
     } catch (e) {
       this.events.emit('failure', { name: desktop.name, reason: 'ConnectFailed', message: errorMessage(e) });
       await fleet.release(desktop.name);
-      throw new DomainError(DomainErrorCode.COMPUTER_FAILED, `Desktop ${fleet.noun} ${desktop.name} was ready but its computer-server at ${url} did not answer: ${errorMessage(e)}. It was deleted.`, { cause: e });
+      throw new DomainError(DomainErrorCode.COMPUTER_FAILED, `Desktop ${fleet.noun} ${desktop.name} was ${how} but its computer-server at ${url} did not answer: ${errorMessage(e)}. It was deleted.`, { cause: e });
     }
   }
 
@@ -123,7 +174,7 @@ export class KubernetesComputerProvider extends ComputerProvider implements Befo
     } catch (e) {
       throw new DomainError(DomainErrorCode.COMPUTER_FAILED, `COMPUTER_PROVIDER=kubernetes cannot load its Kubernetes configuration: ${errorMessage(e)}. Set KUBECONFIG, or run in a pod with a service account.`, { cause: e });
     }
-    const owner = this.owner(k.namespace);
+    const owner = await this.owner(api, k.namespace);
     const { backend, fleet } = await this.pickBackend(api, owner);
     this.backend = backend;
     fleet.events.on('failure', (f) => this.events.emit('failure', f));
@@ -139,17 +190,69 @@ export class KubernetesComputerProvider extends ComputerProvider implements Befo
     return fleet;
   }
 
-  /** Who we are: the release, this server (its pod name, else the host name), and our pod, when known. */
-  private owner(namespace: string): DesktopOwner {
+  /**
+   * Who we are: the release, this server (its pod name, else the host name), and our pod, when known; in shared mode
+   * also the Deployment that owns the desktops.
+   */
+  private async owner(api: KubernetesApi, namespace: string): Promise<DesktopOwner> {
     const k = this.settings;
     const { podName, podUid, podNamespace } = k.self;
     const pod = podName && podUid ? { name: podName, uid: podUid, namespace: podNamespace ?? namespace } : undefined;
+    const server = toLabelValue(podName ?? hostname());
+    if (this.shared) return { release: k.release, server, pod, shared: { deployment: await this.ownerDeployment(api, namespace) } };
     if (!pod && process.env.KUBERNETES_SERVICE_HOST) {
       this.logger.warn('POD_NAME and POD_UID are not set: desktops are not owned by the server pod, so the cluster cannot remove them if this server is deleted (the Helm chart sets both)');
     } else if (pod && pod.namespace !== namespace) {
       this.logger.warn(`Desktops live in namespace ${namespace} and the server in ${pod.namespace}: owner references cannot cross namespaces, so only this server deletes its desktops`);
     }
-    return { release: k.release, server: toLabelValue(podName ?? hostname()), pod };
+    return { release: k.release, server, pod };
+  }
+
+  /**
+   * Shared mode: the server's Deployment (KUBERNETES_OWNER_DEPLOYMENT, in the server's namespace), owner of the
+   * desktops so that they outlive any one server pod but not the release. Undefined, with one warning, when it is
+   * not set, not found, cannot be read, or lives in another namespace than the desktops.
+   */
+  private async ownerDeployment(api: KubernetesApi, namespace: string): Promise<OwnerObject | undefined> {
+    const k = this.settings;
+    const name = k.ownerDeployment;
+    const where = k.self.podNamespace ?? namespace;
+    const outlive =
+      'desktops are owned by no object, so they outlive an uninstall of the server (delete them then with ' +
+      `kubectl -n ${namespace} delete ${k.backend === 'pods' ? 'pods' : 'pods,sandboxclaims'} -l app.kubernetes.io/instance=${k.release})`;
+    if (!name) {
+      this.logger.warn(`KUBERNETES_OWNER_DEPLOYMENT is not set: with REDIS_URL desktops are not owned by the server pod (they outlive it, for another replica), and ${outlive}`);
+      return undefined;
+    }
+    if (where !== namespace) {
+      this.logger.warn(`Desktops live in namespace ${namespace} and the server's Deployment ${name} in ${where}: owner references cannot cross namespaces, so ${outlive}`);
+      return undefined;
+    }
+    try {
+      const uid = await api.getDeploymentUid(where, name);
+      if (uid) return { name, uid, namespace: where };
+      this.logger.warn(`Deployment ${name} (KUBERNETES_OWNER_DEPLOYMENT) was not found in namespace ${where}: ${outlive}`);
+    } catch (e) {
+      this.logger.warn(`Deployment ${name} (KUBERNETES_OWNER_DEPLOYMENT) could not be read in namespace ${where} (${apiErrorMessage(e)}; the server needs get on it): ${outlive}`);
+    }
+    return undefined;
+  }
+
+  /** Shared mode: how the fleet claims desktops among the replicas (ComputerClaims by handle); undefined otherwise. */
+  private sharing(noun: string): FleetSharing | undefined {
+    if (!this.shared) return undefined;
+    const handle = (name: string) => desktopHandle(this.settings.namespace, noun, name);
+    return {
+      holder: async () => {
+        await this.replica.joined();
+        return this.replica.owner;
+      },
+      take: (name, holder) => this.claims.take(handle(name), holder),
+      adopt: (name, holder) => this.claims.adopt(handle(name), holder),
+      release: (name, holder) => this.claims.release(handle(name), holder),
+      alive: async () => new Set((await this.replicas.list()).map((r) => ownerToken(r.id, r.epoch))),
+      sweepEveryMs: Math.min(SWEEP_MAX_MS, Math.max(SWEEP_MIN_MS, this.cluster.replicaLeaseMs)),
+    };
   }
 
   private async pickBackend(api: KubernetesApi, owner: DesktopOwner): Promise<{ backend: KubernetesBackend; fleet: DesktopFleet<KubernetesObject> }> {
@@ -175,10 +278,12 @@ export class KubernetesComputerProvider extends ComputerProvider implements Befo
         const version = choice.version;
         this.logger.log(`Kubernetes desktops: backend agent-sandbox (KUBERNETES_BACKEND=${k.backend}): SandboxClaims ${version} from ${choice.why} in namespace ${k.namespace} at ${api.server}`);
         if (k.podTemplate || k.podTemplateFile) this.logger.warn('KUBERNETES_POD_TEMPLATE(_FILE) is ignored with agent-sandbox: the SandboxTemplate describes the desktop pod');
+        const resource = api.claims(k.namespace, version);
         const fleet = new DesktopFleet<KubernetesObject>({
           ...common,
-          resource: api.claims(k.namespace, version),
-          build: () => buildSandboxClaim({ namespace: k.namespace, owner, version, warmPool: k.sandboxWarmPool, template: k.sandboxTemplate }),
+          resource,
+          sharing: this.sharing(resource.noun),
+          build: (maker) => buildSandboxClaim({ namespace: k.namespace, owner, version, warmPool: k.sandboxWarmPool, template: k.sandboxTemplate, maker }),
           stateOf: (o) => claimState(o),
         });
         return { backend: 'agent-sandbox', fleet };
@@ -193,14 +298,15 @@ export class KubernetesComputerProvider extends ComputerProvider implements Befo
     const defaultImage = `cua-mcp-server:${packageVersion()}`;
     const screen = { width: this.computer.screenWidth, height: this.computer.screenHeight };
     // Each desktop gets its own computer-server key: only this server, which made the pod, can drive it.
-    const build = () =>
-      buildDesktopPod({ namespace: k.namespace, owner, image, defaultImage, port: k.desktopPort, screen, deleteGraceSeconds: k.deleteGraceSeconds, template, apiKey: randomBytes(24).toString('base64url') });
+    const build = (maker?: string) =>
+      buildDesktopPod({ namespace: k.namespace, owner, image, defaultImage, port: k.desktopPort, screen, deleteGraceSeconds: k.deleteGraceSeconds, template, apiKey: randomBytes(24).toString('base64url'), maker });
     const sample = build();
     this.logger.log(
       `Kubernetes desktops: backend pods (KUBERNETES_BACKEND=${k.backend}) in namespace ${k.namespace} at ${api.server}, image ${sample.spec?.containers[0]?.image ?? '?'}, ` +
-        `port ${k.desktopPort}, ready within ${k.readyTimeoutMs} ms, release ${k.release}, server ${owner.server}${owner.pod ? `, owned by pod ${owner.pod.name}` : ''}`,
+        `port ${k.desktopPort}, ready within ${k.readyTimeoutMs} ms, release ${k.release}, server ${owner.server}${ownedBy(owner)}`,
     );
-    const fleet = new DesktopFleet<KubernetesObject>({ ...common, resource: api.pods(k.namespace), build, stateOf: (o) => podState(o) });
+    const resource = api.pods(k.namespace);
+    const fleet = new DesktopFleet<KubernetesObject>({ ...common, resource, sharing: this.sharing(resource.noun), build, stateOf: (o) => podState(o) });
     return { backend: 'pods', fleet };
   }
 
@@ -231,4 +337,13 @@ export class KubernetesComputerProvider extends ComputerProvider implements Befo
     }
     return pod;
   }
+}
+
+/** For the start-up log: who owns the desktops. */
+function ownedBy(owner: DesktopOwner): string {
+  if (owner.shared) {
+    const d = owner.shared.deployment;
+    return `, shared with the other replicas (REDIS_URL): owned by ${d ? `Deployment ${d.name}` : 'no object'}, outliving this server pod`;
+  }
+  return owner.pod ? `, owned by pod ${owner.pod.name}` : '';
 }

@@ -20,7 +20,8 @@ import {
  * A desktop in the cluster: the cua protocol client to its computer-server, plus what the cluster
  * says about it. When the desktop is lost (its pod deleted, evicted, crashed) every call fails
  * with COMPUTER_FAILED naming what happened, and isAlive() turns false, so the session's next call
- * gets a clear error and a fresh computer. close() closes the connection and deletes the desktop.
+ * gets a clear error and a fresh computer. close() closes the connection and deletes the desktop;
+ * detach() (shared mode: this replica stops, another adopts the session) closes the connection only.
  */
 export class KubernetesComputer extends Computer {
   readonly provider = 'kubernetes';
@@ -31,6 +32,8 @@ export class KubernetesComputer extends Computer {
     readonly id: string,
     private readonly inner: Computer,
     private readonly deleteDesktop: () => Promise<void>,
+    /** Forgets the desktop here without deleting it (shared mode); without one, detach() is close(). */
+    private readonly letGo?: () => void,
   ) {
     super();
   }
@@ -124,6 +127,20 @@ export class KubernetesComputer extends Computer {
   async isAlive(): Promise<boolean> {
     if (this.lost || this.closing) return false;
     return this.inner.isAlive().catch(() => false);
+  }
+
+  /** Closes this process's connection and forgets the desktop, which stays as it is for another replica to adopt. */
+  override detach(): Promise<void> {
+    const letGo = this.letGo;
+    if (!letGo) return this.close();
+    this.closing ??= (async () => {
+      try {
+        await this.inner.close();
+      } finally {
+        letGo();
+      }
+    })();
+    return this.closing;
   }
 
   /** Closes the connection, then deletes the desktop and waits until the cluster reports it gone. Idempotent. */

@@ -49,7 +49,16 @@ class KubernetesEnv {
   @Optional() @Text(DNS_SUBDOMAIN, 'a Kubernetes object name')
   KUBERNETES_SANDBOX_TEMPLATE?: string;
 
-  @Setting('The server\'s own pod (downward API; the chart sets it): owner of its desktops, so the cluster removes them if the server goes.')
+  @Setting(
+    'With `REDIS_URL` (desktops outlive the server pod that made them, for another replica to take their sessions over): the name of the server\'s ' +
+      'Deployment, in `POD_NAMESPACE`, owner of the desktops instead of the pod, so that they still go with the release; looked up at start ' +
+      '(`get` on that Deployment; the chart sets it and grants that). Unset, not found, or in another namespace than the desktops: they are owned by nothing ' +
+      'and outlive an uninstall. Unused without `REDIS_URL`.',
+  )
+  @Optional() @Text(DNS_SUBDOMAIN, 'a Deployment name')
+  KUBERNETES_OWNER_DEPLOYMENT?: string;
+
+  @Setting('The server\'s own pod (downward API; the chart sets it): owner of its desktops (without `REDIS_URL`), so the cluster removes them if the server goes.')
   @Optional() @Text(DNS_SUBDOMAIN, 'a pod name')
   POD_NAME?: string;
 
@@ -105,6 +114,8 @@ export const KUBERNETES_SETTINGS = defineSettings({
     release: env.KUBERNETES_RELEASE,
     sandboxWarmPool: env.KUBERNETES_SANDBOX_WARM_POOL,
     sandboxTemplate: env.KUBERNETES_SANDBOX_TEMPLATE,
+    /** Shared mode: the server's Deployment, owner of the desktops (in the server's own namespace). */
+    ownerDeployment: env.KUBERNETES_OWNER_DEPLOYMENT,
     /** The server's own pod, from the downward API; unset outside a cluster. */
     self: { podName: env.POD_NAME, podUid: env.POD_UID, podNamespace: env.POD_NAMESPACE },
   }),

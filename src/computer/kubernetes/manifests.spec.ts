@@ -1,4 +1,4 @@
-import { desktopLabels, namePrefix, ownerReferences, toLabelValue } from './desktop-labels';
+import { ANNOTATION, desktopHandle, desktopLabels, isOfRelease, namePrefix, ownerReferences, parseDesktopHandle, toLabelValue } from './desktop-labels';
 import { buildDesktopPod, desktopApiKey } from './pod-manifest';
 import { buildSandboxClaim, chooseClaimVersion } from './sandbox-claim';
 
@@ -43,6 +43,47 @@ describe(buildDesktopPod.name, () => {
     const pod = buildDesktopPod({ ...base, namespace: 'elsewhere', template: { metadata: { labels: { 'app.kubernetes.io/instance': 'spoofed', extra: 'x' } } } });
     expect(pod.metadata!.labels).toMatchObject({ 'app.kubernetes.io/instance': 'prod', extra: 'x' });
     expect(pod.metadata!.ownerReferences).toBeUndefined();
+  });
+});
+
+describe('shared mode (REDIS_URL): desktops outlive the server pod that made them', () => {
+  const deployment = { name: 'prod-cua-mcp-server', uid: 'd-1', namespace: 'desk' };
+  const shared = { ...owner, shared: { deployment } };
+  const byDeployment = [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'prod-cua-mcp-server', uid: 'd-1', controller: false, blockOwnerDeletion: false }];
+
+  it('a pod is owned by the server’s Deployment, never by its pod, and names the replica incarnation that made it', () => {
+    const pod = buildDesktopPod({ ...base, owner: shared, template: { metadata: { annotations: { team: 'a' } } }, maker: 'srv-1@7' });
+    expect(pod.metadata!.ownerReferences).toEqual(byDeployment);
+    expect(pod.metadata!.annotations).toEqual({ team: 'a', [ANNOTATION.maker]: 'srv-1@7' });
+    // Without shared mode, nothing changes: the pod owns it, and nothing names a replica.
+    const alone = buildDesktopPod({ ...base, template: {} });
+    expect(alone.metadata!.ownerReferences).toEqual([{ apiVersion: 'v1', kind: 'Pod', name: 'srv-1', uid: 'u-1', controller: false, blockOwnerDeletion: false }]);
+    expect(alone.metadata!.annotations).toBeUndefined();
+  });
+
+  it('a SandboxClaim the same way', () => {
+    const claim = buildSandboxClaim({ namespace: 'desk', owner: shared, version: 'v1beta1', warmPool: 'desktops', maker: 'srv-1@7' });
+    expect(claim.metadata!.ownerReferences).toEqual(byDeployment);
+    expect(claim.metadata!.annotations).toEqual({ [ANNOTATION.maker]: 'srv-1@7' });
+  });
+
+  it('no owner at all when the Deployment is unknown or in another namespace (the pod is never the owner then)', () => {
+    expect(ownerReferences({ ...owner, shared: {} }, 'desk')).toBeUndefined();
+    expect(ownerReferences(shared, 'elsewhere')).toBeUndefined();
+  });
+
+  it('names a desktop by a handle that carries nothing secret, and reads back only such handles', () => {
+    expect(desktopHandle('desk', 'pod', 'prod-desktop-abcde')).toBe('kubernetes:desk/pod/prod-desktop-abcde');
+    expect(desktopHandle('desk', 'SandboxClaim', 'prod-desktop-x')).toBe('kubernetes:desk/sandboxclaim/prod-desktop-x');
+    expect(parseDesktopHandle('kubernetes:desk/pod/prod-desktop-abcde')).toEqual({ namespace: 'desk', kind: 'pod', name: 'prod-desktop-abcde' });
+    for (const bad of ['cua:http://127.0.0.1:9', 'kubernetes:desk/pod/../x', 'kubernetes:desk/pod/a/b', 'kubernetes:Desk/pod/a', 'kubernetes:desk/pod/']) expect(parseDesktopHandle(bad)).toBeUndefined();
+  });
+
+  it('tells a desktop of the release from anything else', () => {
+    expect(isOfRelease(desktopLabels(owner), 'prod')).toBe(true);
+    expect(isOfRelease(desktopLabels(owner), 'other')).toBe(false);
+    expect(isOfRelease({ ...desktopLabels(owner), 'app.kubernetes.io/component': 'server' }, 'prod')).toBe(false);
+    expect(isOfRelease(undefined, 'prod')).toBe(false);
   });
 });
 

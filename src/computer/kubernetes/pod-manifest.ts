@@ -1,5 +1,5 @@
 import type { V1Container, V1EnvVar, V1Pod } from '@kubernetes/client-node';
-import { desktopLabels, DesktopOwner, namePrefix, ownerReferences } from './desktop-labels';
+import { desktopLabels, DesktopOwner, makerAnnotations, namePrefix, ownerReferences } from './desktop-labels';
 
 /** The container of the template that runs the desktop: the one named so, else the first. */
 export const DESKTOP_CONTAINER = 'desktop';
@@ -21,6 +21,8 @@ export interface DesktopPodInput {
    * container runs our computer-server (the template gives no command or args of its own).
    */
   apiKey?: string;
+  /** Shared mode: the replica incarnation making it (owner token), annotated on the pod (ANNOTATION.maker). */
+  maker?: string;
 }
 
 /** The environment variable through which a desktop's computer-server gets its API key. */
@@ -41,7 +43,8 @@ export function desktopApiKey(pod: V1Pod): string | undefined {
 /**
  * Builds the desktop pod: the template (resources, nodeSelector, tolerations, runtimeClassName,
  * securityContext, … as the operator wrote them), with what the server needs on top — our labels
- * (they win over the template's), the owner reference to the server's pod, the namespace, the
+ * (they win over the template's), the owner reference to the server's pod (in shared mode its
+ * Deployment, and the annotation naming the replica that made it), the namespace, the
  * image, the computer-server port, a readiness probe on it, and locked-down defaults for what the
  * template leaves out (no service-account token, no privilege escalation, all capabilities
  * dropped, non-root, never restarted: a desktop that dies is replaced).
@@ -66,7 +69,7 @@ export function buildDesktopPod(input: DesktopPodInput): V1Pod {
       generateName: namePrefix(input.owner.release),
       namespace: input.namespace,
       labels: { ...(template.metadata?.labels ?? {}), ...desktopLabels(input.owner) },
-      ...(template.metadata?.annotations ? { annotations: template.metadata.annotations } : {}),
+      ...(template.metadata?.annotations || input.maker !== undefined ? { annotations: { ...(template.metadata?.annotations ?? {}), ...makerAnnotations(input.maker) } } : {}),
       ...(ownerReferences(input.owner, input.namespace) ? { ownerReferences: ownerReferences(input.owner, input.namespace) } : {}),
     },
     spec: {

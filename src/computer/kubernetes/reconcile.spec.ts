@@ -1,5 +1,5 @@
-import { DesktopOwner, LABEL } from './desktop-labels';
-import { decideAtStartup, orphanedBy } from './reconcile';
+import { ANNOTATION, DesktopOwner, LABEL } from './desktop-labels';
+import { decideAtStartup, decideOrphan, orphanedBy } from './reconcile';
 
 describe(decideAtStartup.name, () => {
   const self: DesktopOwner = { release: 'r', server: 'srv-a', pod: { name: 'srv-a', uid: 'uid-a', namespace: 'ns' } };
@@ -21,5 +21,23 @@ describe(orphanedBy.name, () => {
     expect(orphanedBy({ uid: 'u1' }, undefined)).toBe(true);
     expect(orphanedBy({ uid: 'u1' }, { uid: 'u2' })).toBe(true);
     expect(orphanedBy({ uid: 'u1' }, { uid: 'u1' })).toBe(false);
+  });
+});
+
+describe(decideOrphan.name, () => {
+  const made = (maker?: string, more: object = {}) => ({ name: 'd', ...(maker ? { annotations: { [ANNOTATION.maker]: maker } } : {}), ...more });
+  const alive = new Set(['pod-a@3']);
+
+  it('takes (to delete) a desktop whose maker is gone and that this replica does not use', () => {
+    expect(decideOrphan(made('pod-b@4'), false, alive)).toEqual({ action: 'take', maker: 'pod-b@4' });
+    // An earlier incarnation of a live replica is gone too.
+    expect(decideOrphan(made('pod-a@2'), false, alive)).toEqual({ action: 'take', maker: 'pod-a@2' });
+  });
+
+  it('keeps what a live replica made (it may be creating it), what this replica uses, what is being deleted, and what no replica of a shared registry made', () => {
+    expect(decideOrphan(made('pod-a@3'), false, alive)).toEqual({ action: 'keep', why: 'its replica pod-a@3 is alive' });
+    expect(decideOrphan(made('pod-b@4'), true, alive).action).toBe('keep');
+    expect(decideOrphan(made('pod-b@4', { deletionTimestamp: new Date() }), false, alive).action).toBe('keep');
+    expect(decideOrphan(made(), false, alive)).toEqual({ action: 'keep', why: 'made without a shared session registry' });
   });
 });

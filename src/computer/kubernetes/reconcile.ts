@@ -1,5 +1,5 @@
 import type { V1ObjectMeta } from '@kubernetes/client-node';
-import { DesktopOwner, LABEL } from './desktop-labels';
+import { ANNOTATION, DesktopOwner, LABEL } from './desktop-labels';
 
 /**
  * Start-up reconciliation, decided without I/O. Each desktop of our release (pod or claim) found
@@ -24,4 +24,26 @@ export function decideAtStartup(meta: V1ObjectMeta, self: DesktopOwner): Startup
 /** After looking the owner up: `current` is the pod of that name now, or undefined when there is none. */
 export function orphanedBy(owner: { uid: string }, current: { uid?: string } | undefined): boolean {
   return !current || current.uid !== owner.uid;
+}
+
+/**
+ * Shared mode (REDIS_URL): what to do with a desktop of the release that this replica does not use, decided without
+ * I/O. Desktops outlive the replica that made them there (a session's record names its desktop, and the next
+ * replica a call reaches adopts it), so an earlier run's desktops are not deleted at start as above. A desktop is
+ * an orphan only when its maker (ANNOTATION.maker) is gone; even then it is deleted only once this replica has
+ * taken its claim (ComputerClaims.take refuses while a live replica holds it, or while a session's record names it):
+ * - used here (tracked), or being deleted already → keep;
+ * - made without a shared registry (no maker annotation) → keep: the start-up rules above are for those;
+ * - its maker is alive (it may be creating it, not yet claimed, or using it) → keep;
+ * - otherwise → take its claim, and delete it when taken.
+ */
+export type OrphanDecision = { action: 'keep'; why: string } | { action: 'take'; maker: string };
+
+export function decideOrphan(meta: V1ObjectMeta, tracked: boolean, alive: ReadonlySet<string>): OrphanDecision {
+  const maker = meta.annotations?.[ANNOTATION.maker];
+  if (tracked) return { action: 'keep', why: 'in use by this replica' };
+  if (meta.deletionTimestamp) return { action: 'keep', why: 'being deleted' };
+  if (maker === undefined) return { action: 'keep', why: 'made without a shared session registry' };
+  if (alive.has(maker)) return { action: 'keep', why: `its replica ${maker} is alive` };
+  return { action: 'take', maker };
 }

@@ -1,4 +1,4 @@
-import { desktopLabels, DesktopOwner, namePrefix, ownerReferences } from './desktop-labels';
+import { desktopLabels, DesktopOwner, makerAnnotations, namePrefix, ownerReferences } from './desktop-labels';
 import type { SandboxClaimObject } from './desktop-state';
 
 /**
@@ -20,6 +20,8 @@ export interface ClaimInput {
   version: SandboxVersion;
   warmPool?: string;
   template?: string;
+  /** Shared mode: the replica incarnation making it (owner token), annotated on the claim (ANNOTATION.maker). */
+  maker?: string;
 }
 
 /**
@@ -50,7 +52,13 @@ export function buildSandboxClaim(input: ClaimInput): SandboxClaimObject {
   return {
     apiVersion: `${SANDBOX_GROUP}/${input.version}`,
     kind: 'SandboxClaim',
-    metadata: { generateName: namePrefix(input.owner.release), namespace: input.namespace, labels, ...(owners ? { ownerReferences: owners } : {}) },
+    metadata: {
+      generateName: namePrefix(input.owner.release),
+      namespace: input.namespace,
+      labels,
+      ...(input.maker !== undefined ? { annotations: makerAnnotations(input.maker) } : {}),
+      ...(owners ? { ownerReferences: owners } : {}),
+    },
     spec,
   };
 }

@@ -6,7 +6,7 @@ import { linkSignals, sleep } from '../../common/async';
 import { DomainError, DomainErrorCode, errorMessage, isDomainError } from '../../common/domain-error';
 import { addLogField, withLogFields } from '../../common/log-context';
 import { DrainState } from '../../lifecycle/lifecycle.module';
-import { Session, SessionService } from '../../session/session.module';
+import { principalDefaultSessionId, Session, SessionService } from '../../session/session.module';
 import {
   ATTR_CUA_MCP_ERA,
   ATTR_CUA_OUTCOME,
@@ -25,7 +25,7 @@ import {
   type Span,
 } from '../../tracing/tracing.module';
 import { codeOf, toToolError } from '../mcp-errors';
-import { clientInfoOf, type ClientInfo, type McpEra, type ToolContext } from '../tool-context';
+import { clientInfoOf, principalConnection, type ClientInfo, type McpEra, type ToolContext } from '../tool-context';
 import { checkPermission } from '../tool-permissions';
 
 /** What the SDK hands a tool handler besides its arguments: the request's id, `_meta`, signal, and its stream (notify, log). */
@@ -81,9 +81,27 @@ export interface ToolCallEvent {
   args: Record<string, unknown>;
 }
 
+/**
+ * A finished read of a resource holding a session's data (a recording, a trajectory): `outcome` is `ok`, the code of
+ * the error it met (PERMISSION_DENIED …), or NOT_FOUND.
+ */
+export interface ResourceReadEvent {
+  uri: string;
+  outcome: string;
+  durationMs: number;
+  principal: string;
+  startedAt: number;
+  identity: Identity;
+  era: McpEra;
+  transport: 'http' | 'stdio';
+  mcpSession?: string;
+}
+
 export interface ToolRunnerEvents {
   /** A tool call finished. */
   call: [ToolCallEvent];
+  /** A read of a session's recording or trajectory finished. */
+  read: [ResourceReadEvent];
 }
 
 interface InFlight {
@@ -154,7 +172,10 @@ export class ToolRunner {
         extra.mcpReq.log(level, data, name).catch(() => undefined);
       },
       session: async (sessionId) => {
-        const session = await this.sessions.resolve({ principal: ctx.principal, sessionId, connectionId: ctx.connectionId }, link.signal);
+        const session = await this.sessions.resolve(
+          { principal: ctx.principal, sessionId, connectionId: ctx.connectionId, ...(ctx.connectionId === principalConnection(ctx.principal) && { defaultSessionId: principalDefaultSessionId(ctx.principal) }) },
+          link.signal,
+        );
         addLogField('session', session.id);
         addressed ??= session;
         return session;
@@ -253,6 +274,31 @@ export class ToolRunner {
       mcpSession: ctx.mcpSession,
       args,
     });
+  }
+
+  /** Runs the read of a session-data resource and reports it, however it ends (the `read` event: the audit trail). */
+  async reading<T>(ctx: ToolContext, uri: URL, work: () => Promise<T>): Promise<T> {
+    const startedAt = Date.now();
+    let outcome = 'ok';
+    try {
+      return await work();
+    } catch (e) {
+      const message = e instanceof Error ? e.message : '';
+      outcome = /^\[([A-Z_]+)\]/.exec(message)?.[1] ?? (/not found/i.test(message) ? 'NOT_FOUND' : DomainErrorCode.INTERNAL);
+      throw e;
+    } finally {
+      this.events.emit('read', {
+        uri: uri.href,
+        outcome,
+        durationMs: Date.now() - startedAt,
+        principal: ctx.principal,
+        startedAt,
+        identity: ctx.identity,
+        era: ctx.era,
+        transport: ctx.identity.via === 'stdio' ? 'stdio' : 'http',
+        mcpSession: ctx.mcpSession,
+      });
+    }
   }
 
   count(): number {

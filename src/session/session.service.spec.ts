@@ -179,6 +179,27 @@ describe(SessionService.name, () => {
     expect(idle.ended).toBe(true);
   });
 
+  describe('a principal\'s one default session (2026 era: defaultSessionId)', () => {
+    const shared = (sessions: InMemorySessionRegistry, yes: boolean) => Object.defineProperty(sessions, 'shared', { value: yes });
+    const modern = (connectionId: string) => ({ principal: 'alice', connectionId, defaultSessionId: 'ses_AAAAAAAAAAAAAAAAAAAAAA' });
+
+    it('in one process: every connection of the principal gets that id, and one computer', async () => {
+      const { sut, provider } = await setup();
+      const a = await sut.resolve(modern('modern:alice'));
+      const b = await sut.resolve(modern('other'));
+      expect([a.id, b.id]).toEqual(['ses_AAAAAAAAAAAAAAAAAAAAAA', 'ses_AAAAAAAAAAAAAAAAAAAAAA']);
+      expect(provider.created).toHaveLength(1);
+    });
+
+    it('sharing a registry without forwarding (no CLUSTER_PORT): a default session minted here, as each replica keeps its own', async () => {
+      const { sut, sessions } = await setup();
+      shared(sessions, true);
+      const s = await sut.resolve(modern('modern:alice'));
+      expect(s.id).not.toBe('ses_AAAAAAAAAAAAAAAAAAAAAA');
+      expect((await sut.resolve(modern('modern:alice'))).id).toBe(s.id);
+    });
+  });
+
   describe('default sessions (calls without session_id)', () => {
     const timeouts = { DEFAULT_SESSION_IDLE_TIMEOUT_MS: '2000', SESSION_IDLE_TIMEOUT_MS: '60000' };
     afterEach(() => jest.restoreAllMocks());

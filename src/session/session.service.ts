@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, Optional } from '@nestjs/common';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { linkSignals, sleep, withTimeout } from '../common/async';
@@ -7,6 +7,7 @@ import { addLogField } from '../common/log-context';
 import { InjectSettings } from '../config/config.module';
 import { parseOwner, ReplicaDirectory, SessionRegistry, ThisReplica, type RegistrySessionKind, type SessionLimits, type SessionRecord } from '../cluster/cluster.module';
 import { SESSION_SETTINGS, type SessionSettings } from './session.settings';
+import { CLUSTER_SETTINGS, type ClusterSettings } from '../cluster/cluster.settings';
 import { POOL_SETTINGS, type PoolSettings } from '../pool/pool.settings';
 import type { Computer } from '../computer/computer.module';
 import { DrainState } from '../lifecycle/lifecycle.module';
@@ -133,6 +134,8 @@ export class SessionService implements OnApplicationBootstrap {
     private readonly registry: SessionRegistry,
     private readonly replica: ThisReplica,
     private readonly replicas: ReplicaDirectory,
+    /** Whether replicas forward calls to each other (CLUSTER_PORT); unset counts as not. */
+    @Optional() @InjectSettings(CLUSTER_SETTINGS) private readonly cluster?: ClusterSettings,
   ) {}
 
   private static key(principal: string, id: string) {
@@ -186,9 +189,12 @@ export class SessionService implements OnApplicationBootstrap {
     if (existing) return this.use(await existing, signal);
     // The first id-less call of this connection, or the first since its default session was swept: a fresh one.
     // Noted as the connection's default before it is admitted, so the connection's next call joins it.
-    const id = ref.defaultSessionId ?? mintId();
+    // The principal's one default session (2026 era) is found on every replica only when replicas forward calls to the
+    // one holding it; sharing a registry without forwarding, each replica keeps a default session of its own.
+    const shared = ref.defaultSessionId !== undefined && (!this.registry.shared || this.cluster?.forwarding !== undefined) ? ref.defaultSessionId : undefined;
+    const id = shared ?? mintId();
     const key = SessionService.key(ref.principal, id);
-    if (ref.defaultSessionId !== undefined) {
+    if (shared !== undefined) {
       const held = this.existing(key);
       if (held) {
         this.defaults.set(ref.connectionId, key);

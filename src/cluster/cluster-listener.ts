@@ -1,4 +1,5 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { answerOnSocket } from '../common/socket-answer';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -150,7 +151,7 @@ export class ClusterListener implements OnModuleInit, OnApplicationShutdown {
     const fail = (status: number, message: string) => {
       if ('res' in answer) return refuse(answer.res, status, message);
       answer.socket.on('error', () => undefined);
-      answer.socket.end(`HTTP/1.1 ${status} Refused\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`);
+      answerOnSocket(answer.socket, status, message);
     };
     const secret = this.settings.forwarding?.secret;
     if ((req.url ?? '') !== FORWARDED_HTTP_PATH || !secret) return fail(404, 'Not found: this port (CLUSTER_PORT) takes only calls forwarded by replicas.');

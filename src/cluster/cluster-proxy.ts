@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { answerOnSocket } from '../common/socket-answer';
 import { request as httpRequest, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { errorMessage } from '../common/domain-error';
@@ -98,13 +99,13 @@ export class ClusterProxy {
       answer.on('data', (c: Buffer) => chunks.push(c));
       answer.on('end', () => {
         const body = Buffer.concat(chunks);
-        socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 ${answer.statusCode ?? 502} ${answer.statusMessage ?? ''}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\n\r\n`), body]));
+        answerOnSocket(socket, answer.statusCode ?? 502, body);
       });
     });
     upstream.on('error', (e) => {
       this.logger.warn(`Could not forward a live-view WebSocket to replica ${owner.id} at ${owner.address}: ${errorMessage(e)}`);
       const why = `The server replica ${owner.id} that holds this session's desktop did not answer. Retry shortly.`;
-      socket.end(`HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(why)}\r\n\r\n${why}`);
+      answerOnSocket(socket, 502, why);
     });
     upstream.end();
   }

@@ -1,4 +1,5 @@
 import { Injectable, Logger, NestMiddleware, OnApplicationBootstrap } from '@nestjs/common';
+import { answerOnSocket } from '../common/socket-answer';
 import { HttpAdapterHost } from '@nestjs/core';
 import { type IncomingMessage, Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -78,7 +79,7 @@ export class LiveViewForwarding implements NestMiddleware, OnApplicationBootstra
         answer.res.writeHead(409, { 'Content-Type': 'text/plain; charset=utf-8' });
         return void answer.res.end(why);
       }
-      return void answer.socket.end(`HTTP/1.1 409 Conflict\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(why)}\r\n\r\n${why}`);
+      return answerOnSocket(answer.socket, 409, why);
     }
     if ('res' in answer) server.emit('request', req, answer.res);
     else server.emit('upgrade', req, answer.socket, answer.head);

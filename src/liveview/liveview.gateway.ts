@@ -1,4 +1,5 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { answerOnSocket } from '../common/socket-answer';
 import { HttpAdapterHost } from '@nestjs/core';
 import { type IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -57,26 +58,26 @@ export class LiveViewGateway implements OnApplicationBootstrap, OnModuleDestroy 
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer) {
     socket.on('error', () => undefined);
-    const refuse = (status: string, why: string) => {
+    const refuse = (status: number, why: string) => {
       this.logger.debug(`Refused a live-view WebSocket: ${why}`);
-      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(why)}\r\n\r\n${why}`);
+      answerOnSocket(socket, status, why);
     };
     const target = req.url ?? '';
     const q = target.indexOf('?');
     const m = WS_PATH.exec(q < 0 ? target : target.slice(0, q));
-    if (!m || !this.liveView.enabled) return refuse('404 Not Found', 'Not found.');
+    if (!m || !this.liveView.enabled) return refuse(404, 'Not found.');
     const token = q < 0 ? null : new URLSearchParams(target.slice(q + 1)).get('token');
     if (token !== null) {
       const hostRefused = this.hostOrigin.hostRefusal(req);
-      if (hostRefused) return refuse('403 Forbidden', hostRefused);
+      if (hostRefused) return refuse(403, hostRefused);
       const grant = TOKEN.test(token) ? this.liveView.appViews.open(m[1], token) : undefined;
-      if (!grant) return refuse('403 Forbidden', 'Forbidden: this live-view token is unknown, used already or expired, or its session ended (a token works once, within a minute). Call live_view again.');
+      if (!grant) return refuse(403, 'Forbidden: this live-view token is unknown, used already or expired, or its session ended (a token works once, within a minute). Call live_view again.');
       return this.wss.handleUpgrade(req, socket, head, (ws) => void this.liveView.attach(grant, ws));
     }
     const refused = this.liveView.pageRequestRefusal(req, true);
-    if (refused) return refuse('403 Forbidden', refused);
+    if (refused) return refuse(403, refused);
     const grant = this.liveView.grants.find(m[1], cookieValue(req, VIEW_COOKIE));
-    if (!grant) return refuse('403 Forbidden', 'Forbidden: this browser has no live view of that session (the link expired, was used already, or the session ended). Ask for a new link with live_view.');
+    if (!grant) return refuse(403, 'Forbidden: this browser has no live view of that session (the link expired, was used already, or the session ended). Ask for a new link with live_view.');
     this.wss.handleUpgrade(req, socket, head, (ws) => void this.liveView.attach(grant, ws));
   }
 }

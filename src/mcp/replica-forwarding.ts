@@ -20,7 +20,7 @@ import {
 } from '../cluster/cluster.module';
 import { CLUSTER_SETTINGS, type ClusterSettings } from '../cluster/cluster.settings';
 import { errorMessage } from '../common/domain-error';
-import { principalDefaultSessionId } from '../session/session.module';
+import { connectionDefaultSessionId, principalDefaultSessionId } from '../session/session.module';
 import { InjectSettings } from '../config/config.module';
 import { rpcError } from './mcp-errors';
 import { McpEndpoint } from './mcp-endpoint';
@@ -108,7 +108,7 @@ export class ReplicaForwarding implements OnModuleInit {
         if (typeof sid !== 'string') sessionId = principalDefaultSessionId(principal);
         else {
           const record = await this.mcpSessions.get(sid);
-          if (record?.principal === principal) sessionId = record.defaultSession;
+          if (record?.principal === principal) sessionId = connectionDefaultSessionId(sid);
         }
       }
     } else if (body.method === 'resources/read' && typeof body.params.uri === 'string') {

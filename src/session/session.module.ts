@@ -9,7 +9,7 @@ import { SessionService } from './session.service';
 @Module({ imports: [PoolModule, ClusterModule], providers: [SessionService, SessionSweeper, SessionMetrics], exports: [SessionService] })
 export class SessionModule {}
 
-export { principalDefaultSessionId, SessionService } from './session.service';
+export { connectionDefaultSessionId, principalDefaultSessionId, SessionService } from './session.service';
 export type { ControlRelease, EndReason, EndResult, SessionRef, SessionView } from './session.service';
 export { HumanControl } from './human-control';
 export type { ControlReleaseReason, HumanControlEvents } from './human-control';

@@ -44,6 +44,14 @@ export function principalDefaultSessionId(principal: string): string {
   return `ses_${createHash('sha256').update(`default\u0000${principal}`).digest('base64url').slice(0, 22)}`;
 }
 
+/**
+ * The default session of a 2025-era MCP session's calls: the same id on every replica, so the replica its next call
+ * reaches finds it at once, without waiting for the MCP session's record to name it.
+ */
+export function connectionDefaultSessionId(mcpSessionId: string): string {
+  return `ses_${createHash('sha256').update(`mcp-session\u0000${mcpSessionId}`).digest('base64url').slice(0, 22)}`;
+}
+
 export interface SessionView {
   session_id: string;
   /** Whose session it is: only in an operator's list of every principal's sessions. */

@@ -6,7 +6,7 @@ import { linkSignals, sleep } from '../../common/async';
 import { DomainError, DomainErrorCode, errorMessage, isDomainError } from '../../common/domain-error';
 import { addLogField, withLogFields } from '../../common/log-context';
 import { DrainState } from '../../lifecycle/lifecycle.module';
-import { principalDefaultSessionId, Session, SessionService } from '../../session/session.module';
+import { connectionDefaultSessionId, principalDefaultSessionId, Session, SessionService } from '../../session/session.module';
 import {
   ATTR_CUA_MCP_ERA,
   ATTR_CUA_OUTCOME,
@@ -115,6 +115,13 @@ interface InFlight {
   done: Promise<unknown>;
 }
 
+/** The id a connection's id-less calls give their default session wherever they land: per principal (2026 era over HTTP), per MCP session (2025). */
+function defaultIdOf(ctx: ToolContext): { defaultSessionId?: string } {
+  if (ctx.connectionId === principalConnection(ctx.principal)) return { defaultSessionId: principalDefaultSessionId(ctx.principal) };
+  if (ctx.mcpSession !== undefined) return { defaultSessionId: connectionDefaultSessionId(ctx.mcpSession) };
+  return {};
+}
+
 const requestKey = (connectionId: string, requestId: string | number) => `${connectionId}\u0000${String(requestId)}`;
 
 /**
@@ -173,7 +180,7 @@ export class ToolRunner {
       },
       session: async (sessionId) => {
         const session = await this.sessions.resolve(
-          { principal: ctx.principal, sessionId, connectionId: ctx.connectionId, ...(ctx.connectionId === principalConnection(ctx.principal) && { defaultSessionId: principalDefaultSessionId(ctx.principal) }) },
+          { principal: ctx.principal, sessionId, connectionId: ctx.connectionId, ...defaultIdOf(ctx) },
           link.signal,
         );
         addLogField('session', session.id);

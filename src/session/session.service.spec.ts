@@ -386,6 +386,26 @@ describe(SessionService.name, () => {
       expect(await sut.sweep(t0 + 6_500)).toEqual(['watched']);
     });
 
+    it('a short call is one use for the registry; a task that outlasts a tenth of the idle timeout has its end noted too', async () => {
+      const { sut, sessions } = await setup({ SESSION_IDLE_TIMEOUT_MS: '5000' });
+      const s = await sut.resolve(ref('work'));
+      const touch = jest.spyOn(sessions, 'touch');
+      const clock = jest.spyOn(Date, 'now');
+      clock.mockReturnValue(T);
+      await sut.resolve(ref('work'));
+      await sut.runTask(s, 'computer:cursor_position', undefined, async () => 'here');
+      await oneTurn();
+      expect(touch).toHaveBeenCalledTimes(1);
+      // A long task: its start was noted by the call that resolved the session, its end 600 ms later is noted too.
+      let finish!: () => void;
+      const long = sut.runTask(s, 'long', undefined, () => new Promise<void>((r) => (finish = r)));
+      clock.mockReturnValue(T + 600);
+      finish();
+      await long;
+      expect(touch).toHaveBeenCalledTimes(2);
+      expect((await sessions.get('anonymous', 'work'))?.lastActivityAt).toBe(T + 600);
+    });
+
     it('while the registry cannot be reached, calls fail at once with REGISTRY_UNAVAILABLE and lease nothing; then they work again', async () => {
       const { sut, sessions, pool } = await setup();
       const kept = await sut.resolve(ref('kept'));

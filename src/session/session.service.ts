@@ -21,8 +21,12 @@ const MINTED = /^ses_[A-Za-z0-9_-]{22}$/;
 const CLIENT_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
 /** How long ending a session waits for its aborted tasks to let go before releasing anyway. */
 const TASK_SETTLE_MS = 5_000;
-/** Use outside tool calls (a person's input in the live view) reaches the registry at most this often per session. */
+/**
+ * Use that needs no answer (a person's input in the live view, a task's start and end) reaches the registry at most
+ * this often per session, and at most ten times per idle timeout: the idle clock is off by no more than that.
+ */
 const USE_NOTE_MS = 1_000;
+const noteEvery = (session: Session) => Math.min(USE_NOTE_MS, session.idleTimeoutMs / 10);
 /** How many expired sessions one sweep asks the registry for at a time. */
 const SWEEP_BATCH = 100;
 
@@ -239,9 +243,16 @@ export class SessionService implements OnApplicationBootstrap {
 
   /** Tells the registry the session is used now (or at `now`); false when the registry no longer has it. */
   private async markUsed(session: Session, now = Date.now()): Promise<boolean> {
+    session.notedAt = now;
     const record = await this.registry.touch(session.principal, session.id, now);
     if (record) session.lastActivity = record.lastActivityAt;
     return record !== undefined;
+  }
+
+  /** Tells the registry of the session's use unless it heard of it less than noteEvery() ago; not awaited. */
+  private noteUse(session: Session, now = Date.now()): void {
+    if (session.ended || now - session.notedAt < noteEvery(session)) return;
+    void this.markUsed(session, now).catch((e: unknown) => this.logger.debug(`Session ${session.id}: its use could not be noted in the session registry (${errorMessage(e)})`));
   }
 
   /** A new session with a server-minted, unguessable id. */
@@ -422,14 +433,9 @@ export class SessionService implements OnApplicationBootstrap {
       throw shuttingDown();
     }
     // Use seen outside the calls that resolve sessions (a person's input in the live view, a screenshot), passed on
-    // to the registry at most once a USE_NOTE_MS: a person moving the mouse is many inputs a second.
-    let noted = 0;
-    const session: Session = new Session(id, principal, kind, idleTimeoutMs, this.settings.controlIdleMs, record.createdAt, (now) => {
-      if (session.ended || now - noted < USE_NOTE_MS) return;
-      noted = now;
-      // Not awaited by the input it comes from; a registry that does not answer is reported by its own connection.
-      void this.markUsed(session, now).catch((e: unknown) => this.logger.debug(`Session ${id}: its use could not be noted in the session registry (${errorMessage(e)})`));
-    });
+    // to the registry at most once a noteEvery(): a person moving the mouse is many inputs a second.
+    // Not awaited by the input it comes from; a registry that does not answer is reported by its own connection.
+    const session: Session = new Session(id, principal, kind, idleTimeoutMs, this.settings.controlIdleMs, record.createdAt, (now) => this.noteUse(session, now));
     this.sessions.set(key, session);
     session.control.events.on('taken', (holder) => this.events.emit('control-taken', session, holder));
     session.control.events.on('released', (holder, reason) => this.events.emit('control-released', session, holder, reason));
@@ -572,9 +578,10 @@ export class SessionService implements OnApplicationBootstrap {
     if (session.ended) throw new SessionEndedError(session);
     const link = linkSignals(signal);
     const id = randomUUID();
-    // Its start counts as use. The call that runs it has just resolved (and so marked) the session: the task is
-    // registered at once, without waiting for the registry, so a drain or an end that follows sees it.
-    void this.markUsed(session).catch(() => false); // a failure here changes nothing: the sweep refreshes busy sessions
+    // Its start counts as use. The call that runs it has usually just resolved (and so marked) the session; else the
+    // registry is told without waiting for it, so a drain or an end that follows sees the task registered at once.
+    // A failure here changes nothing: the sweep refreshes busy sessions.
+    this.noteUse(session);
     const done = work(link.signal);
     const task: RunningTask = { id, name, startedAt: Date.now(), controller: link.controller, done };
     session.tasks.set(id, task);
@@ -583,8 +590,9 @@ export class SessionService implements OnApplicationBootstrap {
     } finally {
       link.dispose();
       session.tasks.delete(id);
-      // Its end counts as use too; the task's own outcome matters more than whether the registry heard of it.
-      if (!session.ended) await this.markUsed(session).catch(() => false);
+      // Its end counts as use too (unless the registry heard of the session a moment ago: a short call is one use, not
+      // three round trips to Redis); the task's own outcome matters more than whether the registry heard of it.
+      if (!session.ended && Date.now() - session.notedAt >= noteEvery(session)) await this.markUsed(session).catch(() => false);
     }
   }
 

@@ -22,6 +22,8 @@ export interface RunningTask {
 /** One session: a principal's handle on one leased computer, and the work running on it. */
 export class Session {
   lastActivity: number;
+  /** When the session registry was last told of its use (SessionService), so that use a moment later need not be told again. */
+  notedAt = 0;
   lease?: Lease;
   /** Set while the computer is being leased; callers that arrive meanwhile await it. */
   ready?: Promise<void>;

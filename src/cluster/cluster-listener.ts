@@ -218,8 +218,16 @@ export class ClusterListener implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
+  /**
+   * Forgets the signatures whose window has passed. They were taken in order, each kept for the same time, so the
+   * expired ones are the oldest: the walk stops at the first still kept (each call costs what it forgets, not what
+   * the window holds: thousands of signatures at a few hundred calls a second).
+   */
   private forget(now: number): void {
-    for (const [signature, until] of this.seen) if (until <= now) this.seen.delete(signature);
+    for (const [signature, until] of this.seen) {
+      if (until > now) return;
+      this.seen.delete(signature);
+    }
   }
 }
 

@@ -2,6 +2,7 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import * as z from 'zod';
 import { DashboardService, LiveViewService } from '../../liveview/liveview.module';
 import type { ToolContext } from '../tool-context';
+import { definedOnce } from './tool-definition';
 import { RECORDINGS_PERMISSION } from '../tool-permissions';
 import { text } from './content';
 import { ToolRunner } from './tool-runner';
@@ -29,20 +30,26 @@ export class DashboardTools implements OnModuleInit {
     });
   }
 
+  /** The tools' definitions, built once (tool-definition.ts). */
+  private readonly definitions = definedOnce(() => ({
+    dashboard: {
+      title: 'Dashboard of your sessions',
+      description:
+        'Get a link to a page that lists all your sessions live, for a person to keep an eye on them: a small picture of each desktop ' +
+        '(refreshed about once a second), its running tasks, who controls it and its last actions. One click on a session opens its ' +
+        'live view in a new tab. The link works once, within a minute; give it to the person at once. The page shows only your sessions.',
+      inputSchema: z.object({}).strict(),
+      outputSchema: dashboardOutput,
+      annotations: { readOnlyHint: true, openWorldHint: false },
+    },
+  }));
+
   register(ctx: ToolContext) {
     if (!this.liveView.enabled) return;
+    const tools = this.definitions();
     ctx.server.registerTool(
       'dashboard',
-      {
-        title: 'Dashboard of your sessions',
-        description:
-          'Get a link to a page that lists all your sessions live, for a person to keep an eye on them: a small picture of each desktop ' +
-          '(refreshed about once a second), its running tasks, who controls it and its last actions. One click on a session opens its ' +
-          'live view in a new tab. The link works once, within a minute; give it to the person at once. The page shows only your sessions.',
-        inputSchema: z.object({}).strict(),
-        outputSchema: dashboardOutput,
-        annotations: { readOnlyHint: true, openWorldHint: false },
-      },
+      tools.dashboard,
       (args, extra) =>
         this.runner.run('dashboard', ctx, extra, async () => {
           const link = this.dashboard.link(ctx.principal, { recordings: ctx.identity.permissions.has(RECORDINGS_PERMISSION) });

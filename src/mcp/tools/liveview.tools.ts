@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import * as z from 'zod';
 import { LIVE_VIEW_APP_META, LIVE_VIEW_APP_URI, LiveViewService, MCP_APP_MIME_TYPE } from '../../liveview/liveview.module';
 import type { ToolContext } from '../tool-context';
+import { definedOnce } from './tool-definition';
 import { text } from './content';
 import { sessionIdField } from './schemas';
 import { ToolRunner } from './tool-runner';
@@ -32,30 +33,52 @@ export class LiveViewTools {
     private readonly liveView: LiveViewService,
   ) {}
 
+  /** The tools' definitions, built once (tool-definition.ts). */
+  private readonly definitions = definedOnce(() => ({
+    liveView: {
+      title: 'Watch a session live',
+      description:
+        "Get a link to a page that shows one of your sessions' desktop live in a browser, for a person to watch the agent work. " +
+        'The link works once, within a minute; give it to the person at once. With control: true the page takes control as it opens: ' +
+        "the person's mouse and keyboard reach the desktop, computer input and run_command are refused meanwhile, and a running " +
+        'run_cua_task pauses until the person hands control back (a button on the page, or release_control). Without it the page only ' +
+        'watches, and the person can take control with a button. Clients that support MCP Apps also show the view inside the conversation.',
+      inputSchema: z
+        .object({
+          session_id: sessionIdField,
+          control: z.boolean().optional().describe('Take control as the page opens (default false: watch only).'),
+        })
+        .strict(),
+      outputSchema: liveViewOutput,
+      annotations: { readOnlyHint: true, openWorldHint: false },
+      // MCP Apps: the host renders this resource with the result. The flat key is the extension's older
+      // spelling, still read by some hosts (the extension's own registerAppTool sets both).
+      _meta: { ui: { resourceUri: LIVE_VIEW_APP_URI }, 'ui/resourceUri': LIVE_VIEW_APP_URI },
+    },
+    liveViewControl: {
+      title: 'Live view in the chat: take control, hand back, state',
+      description:
+        "The buttons of live_view's view inside the chat (an MCP App), called by that view, not by agents: take control of the session's " +
+        'desktop for this view, hand it back to the agent, see who holds it, or get a new token to reconnect with. token: the one the view ' +
+        'opened its WebSocket with.',
+      inputSchema: z
+        .object({
+          token: z.string().max(64).describe('The token the view opened its WebSocket with (from the live_view result).'),
+          action: z.enum(['state', 'take', 'release', 'reconnect']).describe('take / release: control for this view; reconnect: a new token for the WebSocket.'),
+        })
+        .strict(),
+      outputSchema: liveViewState,
+      annotations: { destructiveHint: false, openWorldHint: false },
+      _meta: { ui: { resourceUri: LIVE_VIEW_APP_URI, visibility: ['app'] } },
+    },
+  }));
+
   register(ctx: ToolContext) {
     if (!this.liveView.enabled) return;
+    const tools = this.definitions();
     ctx.server.registerTool(
       'live_view',
-      {
-        title: 'Watch a session live',
-        description:
-          "Get a link to a page that shows one of your sessions' desktop live in a browser, for a person to watch the agent work. " +
-          'The link works once, within a minute; give it to the person at once. With control: true the page takes control as it opens: ' +
-          "the person's mouse and keyboard reach the desktop, computer input and run_command are refused meanwhile, and a running " +
-          'run_cua_task pauses until the person hands control back (a button on the page, or release_control). Without it the page only ' +
-          'watches, and the person can take control with a button. Clients that support MCP Apps also show the view inside the conversation.',
-        inputSchema: z
-          .object({
-            session_id: sessionIdField,
-            control: z.boolean().optional().describe('Take control as the page opens (default false: watch only).'),
-          })
-          .strict(),
-        outputSchema: liveViewOutput,
-        annotations: { readOnlyHint: true, openWorldHint: false },
-        // MCP Apps: the host renders this resource with the result. The flat key is the extension's older
-        // spelling, still read by some hosts (the extension's own registerAppTool sets both).
-        _meta: { ui: { resourceUri: LIVE_VIEW_APP_URI }, 'ui/resourceUri': LIVE_VIEW_APP_URI },
-      },
+      tools.liveView,
       (args, extra) =>
         this.runner.run('live_view', ctx, extra, async ({ session }) => {
           const s = await session(args.session_id);
@@ -74,22 +97,7 @@ export class LiveViewTools {
 
     ctx.server.registerTool(
       'live_view_control',
-      {
-        title: 'Live view in the chat: take control, hand back, state',
-        description:
-          "The buttons of live_view's view inside the chat (an MCP App), called by that view, not by agents: take control of the session's " +
-          'desktop for this view, hand it back to the agent, see who holds it, or get a new token to reconnect with. token: the one the view ' +
-          'opened its WebSocket with.',
-        inputSchema: z
-          .object({
-            token: z.string().max(64).describe('The token the view opened its WebSocket with (from the live_view result).'),
-            action: z.enum(['state', 'take', 'release', 'reconnect']).describe('take / release: control for this view; reconnect: a new token for the WebSocket.'),
-          })
-          .strict(),
-        outputSchema: liveViewState,
-        annotations: { destructiveHint: false, openWorldHint: false },
-        _meta: { ui: { resourceUri: LIVE_VIEW_APP_URI, visibility: ['app'] } },
-      },
+      tools.liveViewControl,
       (args, extra) =>
         this.runner.run('live_view_control', ctx, extra, async () => {
           const grant = this.liveView.appView(ctx.principal, args.token);

@@ -7,6 +7,7 @@ import { ControlService } from '../../control/control.module';
 import { InjectSettings } from '../../config/config.module';
 import { COMPUTER_SETTINGS, type ComputerSettings } from '../../computer/computer.settings';
 import type { ToolContext } from '../tool-context';
+import { definedOnce } from './tool-definition';
 import { describeShot, imageBlock, text } from './content';
 import { sessionIdField } from './schemas';
 import { ToolRunner } from './tool-runner';
@@ -23,17 +24,77 @@ export class ScreenTools {
     @InjectSettings(COMPUTER_SETTINGS) private readonly computer: ComputerSettings,
   ) {}
 
+  /** The tools' definitions, built once (tool-definition.ts). */
+  private readonly definitions = definedOnce(() => ({
+    screenshotCua: {
+      title: 'Screenshot',
+      description:
+        "Take a screenshot of your session's computer (its virtual desktop). Returns the image and a line with its size and " +
+        'scale. Use it to see the screen before and after acting. Without session_id it shows the default session of this connection.',
+      inputSchema: z.object({ session_id: sessionIdField, format }).strict(),
+      annotations: { readOnlyHint: true, openWorldHint: false },
+    },
+    computer: {
+      title: 'Use the computer',
+      description:
+        "Act on your session's computer directly: one action per call, with coordinates in the pixels of the latest screenshot. " +
+        'Actions: screenshot; left_click/right_click/middle_click/double_click/triple_click (coordinate; optional text = modifier keys held, e.g. "shift"); ' +
+        'mouse_move (coordinate); left_click_drag (start_coordinate, coordinate); left_mouse_down/left_mouse_up (optional coordinate); ' +
+        'scroll (coordinate, scroll_direction up|down|left|right, scroll_amount wheel clicks); type (text); ' +
+        'key (text: xdotool-style key or chord like "Return", "ctrl+s", "alt+F4"; optional repeat); hold_key (text, duration seconds); wait (duration seconds); cursor_position; ' +
+        'zoom (region [x0, y0, x1, y1]: returns that part of the screen enlarged, to read small text; later coordinates still refer to the full screenshot). ' +
+        'Actions that change the screen return a fresh screenshot unless screenshot is false, taken once the screen has settled ' +
+        '(nothing changed for a short moment, or a cap reached); the text says how long that took and whether the cap was hit.',
+      inputSchema: z
+        .object({
+          action: z.enum(COMPUTER_ACTIONS),
+          coordinate: coordinate.optional(),
+          start_coordinate: coordinate.optional(),
+          text: z.string().max(MAX_TYPE_CHARS).optional(),
+          scroll_direction: z.enum(['up', 'down', 'left', 'right']).optional(),
+          scroll_amount: z.number().int().min(1).max(100).optional(),
+          duration: z.number().min(0).max(MAX_DURATION_S).optional(),
+          repeat: z.number().int().min(1).max(100).optional().describe('key: how many times to press it (default 1).'),
+          region: z
+            .tuple([z.number(), z.number(), z.number(), z.number()])
+            .optional()
+            .describe('zoom: [x0, y0, x1, y1] in screenshot pixels (x1, y1 exclusive).'),
+          screenshot: z.boolean().optional().describe('Return a screenshot after the action (default true for actions that change the screen).'),
+          format,
+          session_id: sessionIdField,
+        })
+        .strict(),
+      annotations: { destructiveHint: true, openWorldHint: false },
+    },
+    runCommand: {
+      title: 'Run a shell command',
+      description:
+        "Run a shell command (/bin/sh -c) inside your session's computer, isolated from the server and from other sessions: its own home and " +
+        'temp folders, its own display ($DISPLAY), a network as the operator set it (by default the internet, never this server or other services of its host). Returns stdout, stderr and the exit code; ' +
+        'a command past its timeout is killed with everything it started; long output is cut and the result says so. ' +
+        'Programs a command leaves in the background end with it: to open an application (a browser, an editor) that should keep its ' +
+        'window, pass background=true, which starts the command and returns once the screen has settled (its window drawn, or a cap of ' +
+          `${this.computer.settle.maxMs} ms reached; it runs until it exits or the session ends).`,
+      inputSchema: z
+        .object({
+          command: z.string().min(1, 'command must not be empty').max(100_000),
+          timeout_ms: z.number().int().min(100).max(3_600_000).optional().describe(`Kill the command after this long (default ${this.computer.commandTimeoutMs} ms).`),
+          background: z
+            .boolean()
+            .optional()
+            .describe('Start the command and return at once, leaving it running (e.g. to open an application); its output is not kept. Default false.'),
+          session_id: sessionIdField,
+        })
+        .strict(),
+      annotations: { destructiveHint: true, openWorldHint: false },
+    },
+  }));
+
   register(ctx: ToolContext) {
+    const tools = this.definitions();
     ctx.server.registerTool(
       'screenshot_cua',
-      {
-        title: 'Screenshot',
-        description:
-          "Take a screenshot of your session's computer (its virtual desktop). Returns the image and a line with its size and " +
-          'scale. Use it to see the screen before and after acting. Without session_id it shows the default session of this connection.',
-        inputSchema: z.object({ session_id: sessionIdField, format }).strict(),
-        annotations: { readOnlyHint: true, openWorldHint: false },
-      },
+      tools.screenshotCua,
       (args, extra) =>
         this.runner.run('screenshot_cua', ctx, extra, async (scope) => {
           const { signal } = scope;
@@ -45,38 +106,7 @@ export class ScreenTools {
 
     ctx.server.registerTool(
       'computer',
-      {
-        title: 'Use the computer',
-        description:
-          "Act on your session's computer directly: one action per call, with coordinates in the pixels of the latest screenshot. " +
-          'Actions: screenshot; left_click/right_click/middle_click/double_click/triple_click (coordinate; optional text = modifier keys held, e.g. "shift"); ' +
-          'mouse_move (coordinate); left_click_drag (start_coordinate, coordinate); left_mouse_down/left_mouse_up (optional coordinate); ' +
-          'scroll (coordinate, scroll_direction up|down|left|right, scroll_amount wheel clicks); type (text); ' +
-          'key (text: xdotool-style key or chord like "Return", "ctrl+s", "alt+F4"; optional repeat); hold_key (text, duration seconds); wait (duration seconds); cursor_position; ' +
-          'zoom (region [x0, y0, x1, y1]: returns that part of the screen enlarged, to read small text; later coordinates still refer to the full screenshot). ' +
-          'Actions that change the screen return a fresh screenshot unless screenshot is false, taken once the screen has settled ' +
-          '(nothing changed for a short moment, or a cap reached); the text says how long that took and whether the cap was hit.',
-        inputSchema: z
-          .object({
-            action: z.enum(COMPUTER_ACTIONS),
-            coordinate: coordinate.optional(),
-            start_coordinate: coordinate.optional(),
-            text: z.string().max(MAX_TYPE_CHARS).optional(),
-            scroll_direction: z.enum(['up', 'down', 'left', 'right']).optional(),
-            scroll_amount: z.number().int().min(1).max(100).optional(),
-            duration: z.number().min(0).max(MAX_DURATION_S).optional(),
-            repeat: z.number().int().min(1).max(100).optional().describe('key: how many times to press it (default 1).'),
-            region: z
-              .tuple([z.number(), z.number(), z.number(), z.number()])
-              .optional()
-              .describe('zoom: [x0, y0, x1, y1] in screenshot pixels (x1, y1 exclusive).'),
-            screenshot: z.boolean().optional().describe('Return a screenshot after the action (default true for actions that change the screen).'),
-            format,
-            session_id: sessionIdField,
-          })
-          .strict(),
-        annotations: { destructiveHint: true, openWorldHint: false },
-      },
+      tools.computer,
       (args, extra) =>
         this.runner.run('computer', ctx, extra, async (scope) => {
           const { signal } = scope;
@@ -93,28 +123,7 @@ export class ScreenTools {
 
     ctx.server.registerTool(
       'run_command',
-      {
-        title: 'Run a shell command',
-        description:
-          "Run a shell command (/bin/sh -c) inside your session's computer, isolated from the server and from other sessions: its own home and " +
-          'temp folders, its own display ($DISPLAY), a network as the operator set it (by default the internet, never this server or other services of its host). Returns stdout, stderr and the exit code; ' +
-          'a command past its timeout is killed with everything it started; long output is cut and the result says so. ' +
-          'Programs a command leaves in the background end with it: to open an application (a browser, an editor) that should keep its ' +
-          'window, pass background=true, which starts the command and returns once the screen has settled (its window drawn, or a cap of ' +
-            `${this.computer.settle.maxMs} ms reached; it runs until it exits or the session ends).`,
-        inputSchema: z
-          .object({
-            command: z.string().min(1, 'command must not be empty').max(100_000),
-            timeout_ms: z.number().int().min(100).max(3_600_000).optional().describe(`Kill the command after this long (default ${this.computer.commandTimeoutMs} ms).`),
-            background: z
-              .boolean()
-              .optional()
-              .describe('Start the command and return at once, leaving it running (e.g. to open an application); its output is not kept. Default false.'),
-            session_id: sessionIdField,
-          })
-          .strict(),
-        annotations: { destructiveHint: true, openWorldHint: false },
-      },
+      tools.runCommand,
       (args, extra) =>
         this.runner.run('run_command', ctx, extra, async (scope) => {
           const { signal } = scope;

@@ -5,6 +5,7 @@ import { ComputerPool } from '../../pool/pool.module';
 import { QuotaService, type WindowFigure } from '../../quota/quota.module';
 import { SessionService } from '../../session/session.module';
 import type { ToolContext } from '../tool-context';
+import { definedOnce } from './tool-definition';
 import { text } from './content';
 import { sessionIdField } from './schemas';
 import { ToolRunner } from './tool-runner';
@@ -72,21 +73,73 @@ export class SessionTools {
     private readonly quotas: QuotaService,
   ) {}
 
+  /** The tools' definitions, built once (tool-definition.ts). */
+  private readonly definitions = definedOnce(() => ({
+    getSessionStats: {
+      title: 'Session statistics',
+      description:
+        'Show how busy the server is: total sessions and the maximum, your own sessions (created, last activity, running tasks, computer), ' +
+        'the computer pool (size, leased, idle, creating, waiting, max, warm target, and warm/cold start figures), and your quotas: agent tasks ' +
+        'running and their limit, agent steps and model tokens used in this hour and day with their limits and when each resets. Use it to decide whether to start more work or clean up.',
+      inputSchema: z.object({}).strict(),
+      outputSchema: statsSchema,
+      annotations: { readOnlyHint: true, openWorldHint: false },
+    },
+    cleanupSession: {
+      title: 'End a session',
+      description:
+        'End one of your sessions: stops its running tasks, destroys its computer (nothing of it is reused) and frees its slot. ' +
+        "Safe to call twice. Use it when you are done with a computer. Operators (permission sessions:admin) end another principal's session by naming it in principal.",
+      inputSchema: z
+        .object({
+          session_id: sessionIdField.unwrap().describe('The session to end.'),
+          principal: principalField.optional().describe("Operators only (permission sessions:admin): whose session it is, when not yours."),
+        })
+        .strict(),
+      annotations: { destructiveHint: true, idempotentHint: true, openWorldHint: false },
+    },
+    createSession: {
+      title: 'Create a session',
+      description:
+        'Start a new session with its own computer and return its id (unguessable, starts with "ses_"). Pass it as session_id to other tools to ' +
+        'hold several computers at once. idle_timeout_ms sets how long it may stay unused before it is ended (capped by the server).',
+      inputSchema: z
+        .object({ idle_timeout_ms: z.number().int().min(1000).optional().describe('Idle time in ms before the session is ended automatically.') })
+        .strict(),
+      annotations: { openWorldHint: false },
+    },
+    releaseControl: {
+      title: 'Take back control of the desktop',
+      description:
+        "Hand control of your session's desktop back to the agent when a person has taken it in the live view: their mouse and keyboard " +
+        'stop reaching the desktop, a paused run_cua_task goes on, and the computer tool and run_command work again. Says whom control was ' +
+        'taken from, or that nobody held it. Starts no session and no computer.',
+      inputSchema: z.object({ session_id: sessionIdField }).strict(),
+      outputSchema: releaseSchema,
+      annotations: { destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    },
+    listSessions: {
+      title: 'List your sessions',
+      description:
+        'List your sessions with their ids, kinds, activity times, running tasks and computers. Operators (permission sessions:admin) ' +
+        "list another principal's sessions with principal, or every principal's with all_principals (each then names its principal).",
+      inputSchema: z
+        .object({
+          principal: principalField.optional().describe("Operators only (permission sessions:admin): list this principal's sessions instead of yours."),
+          all_principals: z.boolean().optional().describe(`Operators only (permission sessions:admin): list every principal's sessions (at most ${ALL_PRINCIPALS_MAX}, oldest first).`),
+        })
+        .strict(),
+      annotations: { readOnlyHint: true, openWorldHint: false },
+    },
+  }));
+
   register(ctx: ToolContext) {
+    const tools = this.definitions();
     const { server, principal } = ctx;
 
     server.registerTool(
       'get_session_stats',
-      {
-        title: 'Session statistics',
-        description:
-          'Show how busy the server is: total sessions and the maximum, your own sessions (created, last activity, running tasks, computer), ' +
-          'the computer pool (size, leased, idle, creating, waiting, max, warm target, and warm/cold start figures), and your quotas: agent tasks ' +
-          'running and their limit, agent steps and model tokens used in this hour and day with their limits and when each resets. Use it to decide whether to start more work or clean up.',
-        inputSchema: z.object({}).strict(),
-        outputSchema: statsSchema,
-        annotations: { readOnlyHint: true, openWorldHint: false },
-      },
+      tools.getSessionStats,
       (args, extra) =>
         this.runner.run('get_session_stats', ctx, extra, async () => {
           const own = Object.fromEntries(
@@ -114,19 +167,7 @@ export class SessionTools {
 
     server.registerTool(
       'cleanup_session',
-      {
-        title: 'End a session',
-        description:
-          'End one of your sessions: stops its running tasks, destroys its computer (nothing of it is reused) and frees its slot. ' +
-          "Safe to call twice. Use it when you are done with a computer. Operators (permission sessions:admin) end another principal's session by naming it in principal.",
-        inputSchema: z
-          .object({
-            session_id: sessionIdField.unwrap().describe('The session to end.'),
-            principal: principalField.optional().describe("Operators only (permission sessions:admin): whose session it is, when not yours."),
-          })
-          .strict(),
-        annotations: { destructiveHint: true, idempotentHint: true, openWorldHint: false },
-      },
+      tools.cleanupSession,
       (args, extra) =>
         this.runner.run('cleanup_session', ctx, extra, async () => {
           const owner = args.principal ?? principal;
@@ -145,16 +186,7 @@ export class SessionTools {
 
     server.registerTool(
       'create_session',
-      {
-        title: 'Create a session',
-        description:
-          'Start a new session with its own computer and return its id (unguessable, starts with "ses_"). Pass it as session_id to other tools to ' +
-          'hold several computers at once. idle_timeout_ms sets how long it may stay unused before it is ended (capped by the server).',
-        inputSchema: z
-          .object({ idle_timeout_ms: z.number().int().min(1000).optional().describe('Idle time in ms before the session is ended automatically.') })
-          .strict(),
-        annotations: { openWorldHint: false },
-      },
+      tools.createSession,
       (args, extra) =>
         this.runner.run('create_session', ctx, extra, async ({ signal }) => {
           const s = await this.sessions.create(principal, args.idle_timeout_ms, signal);
@@ -165,16 +197,7 @@ export class SessionTools {
 
     server.registerTool(
       'release_control',
-      {
-        title: 'Take back control of the desktop',
-        description:
-          "Hand control of your session's desktop back to the agent when a person has taken it in the live view: their mouse and keyboard " +
-          'stop reaching the desktop, a paused run_cua_task goes on, and the computer tool and run_command work again. Says whom control was ' +
-          'taken from, or that nobody held it. Starts no session and no computer.',
-        inputSchema: z.object({ session_id: sessionIdField }).strict(),
-        outputSchema: releaseSchema,
-        annotations: { destructiveHint: false, idempotentHint: true, openWorldHint: false },
-      },
+      tools.releaseControl,
       (args, extra) =>
         this.runner.run('release_control', ctx, extra, async () => {
           const r = this.sessions.releaseControl({ principal, sessionId: args.session_id, connectionId: ctx.connectionId });
@@ -192,19 +215,7 @@ export class SessionTools {
 
     server.registerTool(
       'list_sessions',
-      {
-        title: 'List your sessions',
-        description:
-          'List your sessions with their ids, kinds, activity times, running tasks and computers. Operators (permission sessions:admin) ' +
-          "list another principal's sessions with principal, or every principal's with all_principals (each then names its principal).",
-        inputSchema: z
-          .object({
-            principal: principalField.optional().describe("Operators only (permission sessions:admin): list this principal's sessions instead of yours."),
-            all_principals: z.boolean().optional().describe(`Operators only (permission sessions:admin): list every principal's sessions (at most ${ALL_PRINCIPALS_MAX}, oldest first).`),
-          })
-          .strict(),
-        annotations: { readOnlyHint: true, openWorldHint: false },
-      },
+      tools.listSessions,
       (args, extra) =>
         this.runner.run('list_sessions', ctx, extra, async () => {
           if (args.all_principals && args.principal !== undefined) {

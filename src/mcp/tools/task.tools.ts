@@ -7,6 +7,7 @@ import { settleJson } from '../../computer/computer.module';
 import { TaskOutcome, TaskPauseEvent, TaskResumeEvent, TaskRetryEvent, TaskService, TaskStepEvent } from '../../task/task.module';
 import { taskFailureContent, taskFailureSummary } from '../mcp-errors';
 import type { ToolContext } from '../tool-context';
+import { definedOnce } from './tool-definition';
 import { text } from './content';
 import { Progress } from './progress';
 import { MAX_MULTI_TASKS, modelField, sessionIdField, taskField } from './schemas';
@@ -22,22 +23,46 @@ export class TaskTools {
     @InjectSettings(AGENT_SETTINGS) private readonly agent: AgentSettings,
   ) {}
 
+  /** The tools' definitions, built once (tool-definition.ts). */
+  private readonly definitions = definedOnce(() => ({
+    runCuaTask: {
+      title: 'Run a computer-use task',
+      description:
+        "Give a task in plain words (e.g. \"open the terminal and list the files in the home folder\"); a computer-use model works on your session's " +
+        'computer, looking at the screen and acting, until it is done. Returns the final answer with a summary of the steps, the tokens used, and a ' +
+        'final screenshot. Long tasks report progress when you send a progressToken; cancelling the request stops the task. While a person ' +
+        'controls the desktop in the live view the task pauses (its progress says so) and goes on when control is handed back. Your quotas ' +
+        '(tasks at once, agent steps and model tokens per hour and day: see get_session_stats) apply: over one, the call is refused, or the ' +
+        'task stops before its next step, with QUOTA_EXCEEDED saying when to retry.',
+      inputSchema: z.object({ task: taskField, session_id: sessionIdField, model: modelField }).strict(),
+      outputSchema: taskResultSchema,
+      annotations: { destructiveHint: true, openWorldHint: true },
+    },
+    runMultiCuaTasks: {
+      title: 'Run several computer-use tasks',
+      description:
+        `Run up to ${MAX_MULTI_TASKS} tasks in plain words. concurrent=false (default): one after another on your session's computer. ` +
+        "concurrent=true: each task on its own computer at the same time (the session's computer for the first, extra ones from the pool for the rest, " +
+        'returned afterwards; they count against your share of computers, and a call that needs more than you may still take fails at once). ' +
+        'Returns one text + screenshot pair per task, in input order; a failed task gives an error entry and the others still finish.',
+      inputSchema: z
+        .object({
+          tasks: z.array(taskField).min(1, 'tasks must hold at least one task').max(MAX_MULTI_TASKS, `at most ${MAX_MULTI_TASKS} tasks per call`),
+          concurrent: z.boolean().optional().default(false),
+          session_id: sessionIdField,
+          model: modelField,
+        })
+        .strict(),
+      outputSchema: multiResultSchema,
+      annotations: { destructiveHint: true, openWorldHint: true },
+    },
+  }));
+
   register(ctx: ToolContext) {
+    const tools = this.definitions();
     ctx.server.registerTool(
       'run_cua_task',
-      {
-        title: 'Run a computer-use task',
-        description:
-          "Give a task in plain words (e.g. \"open the terminal and list the files in the home folder\"); a computer-use model works on your session's " +
-          'computer, looking at the screen and acting, until it is done. Returns the final answer with a summary of the steps, the tokens used, and a ' +
-          'final screenshot. Long tasks report progress when you send a progressToken; cancelling the request stops the task. While a person ' +
-          'controls the desktop in the live view the task pauses (its progress says so) and goes on when control is handed back. Your quotas ' +
-          '(tasks at once, agent steps and model tokens per hour and day: see get_session_stats) apply: over one, the call is refused, or the ' +
-          'task stops before its next step, with QUOTA_EXCEEDED saying when to retry.',
-        inputSchema: z.object({ task: taskField, session_id: sessionIdField, model: modelField }).strict(),
-        outputSchema: taskResultSchema,
-        annotations: { destructiveHint: true, openWorldHint: true },
-      },
+      tools.runCuaTask,
       (args, extra) =>
         this.runner.run('run_cua_task', ctx, extra, async (scope) => {
           const model = this.tasks.resolveModel(args.model);
@@ -93,24 +118,7 @@ export class TaskTools {
 
     ctx.server.registerTool(
       'run_multi_cua_tasks',
-      {
-        title: 'Run several computer-use tasks',
-        description:
-          `Run up to ${MAX_MULTI_TASKS} tasks in plain words. concurrent=false (default): one after another on your session's computer. ` +
-          "concurrent=true: each task on its own computer at the same time (the session's computer for the first, extra ones from the pool for the rest, " +
-          'returned afterwards; they count against your share of computers, and a call that needs more than you may still take fails at once). ' +
-          'Returns one text + screenshot pair per task, in input order; a failed task gives an error entry and the others still finish.',
-        inputSchema: z
-          .object({
-            tasks: z.array(taskField).min(1, 'tasks must hold at least one task').max(MAX_MULTI_TASKS, `at most ${MAX_MULTI_TASKS} tasks per call`),
-            concurrent: z.boolean().optional().default(false),
-            session_id: sessionIdField,
-            model: modelField,
-          })
-          .strict(),
-        outputSchema: multiResultSchema,
-        annotations: { destructiveHint: true, openWorldHint: true },
-      },
+      tools.runMultiCuaTasks,
       (args, extra) =>
         this.runner.run('run_multi_cua_tasks', ctx, extra, async (scope) => {
           const model = this.tasks.resolveModel(args.model);

@@ -94,6 +94,21 @@ describe('replicas forwarding calls to the replica that holds the desktop', () =
     expect(a.output()).not.toContain(SECRET);
   });
 
+  it('a session that ended on one replica and started on another is found there: the forwarder does not go by where it was', async () => {
+    const [a, b, c] = await Promise.all([replica('pod-a'), replica('pod-b'), replica('pod-c')]);
+    const [onA, onB, onC] = await Promise.all([client(a), client(b), client(c)]);
+    await run(onA, 'work', 'echo first > ~/mark');
+    // pod-b forwards to pod-a, and keeps where the session is for its next calls.
+    expect(await run(onB, 'work', 'cat ~/mark')).toMatch(/first/);
+    expect((await onA.callTool({ name: 'cleanup_session', arguments: { session_id: 'work' } })).structuredContent).toMatchObject({ ended: true });
+    await waitFor('pod-a to free the desktop', () => xvfbPids(a.proc.pid).length === 0, 10_000, 100);
+    await run(onC, 'work', 'echo second > ~/mark');
+    // Sent to pod-a as before, refused there before anything runs, then sent where the registry says: pod-c.
+    expect(await run(onB, 'work', 'cat ~/mark')).toMatch(/second/);
+    expect(await run(onB, 'work', 'cat ~/mark')).toMatch(/second/);
+    expect([xvfbPids(a.proc.pid).length, xvfbPids(b.proc.pid).length, xvfbPids(c.proc.pid).length]).toEqual([0, 0, 1]);
+  });
+
   it('a 2025-era MCP session opened on one replica uses its default desktop through another (the SDK 1.x client)', async () => {
     const a = await replica('pod-a');
     const b = await replica('pod-b');

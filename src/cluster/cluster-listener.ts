@@ -32,6 +32,13 @@ export const FORWARD_HEADERS = {
   from: 'x-cua-forwarded-by',
   /** A forwarded browser request's own path and query. */
   path: 'x-cua-path',
+  /**
+   * On a forwarded call: `registry` when the forwarding replica has just read the session's place in the registry
+   * (the owner serves it as it is); absent when it went by where it found the session before (the owner answers
+   * MISDIRECTED if it no longer holds it). On an answer: `1` when the call was not taken because it was misdirected.
+   */
+  ownerChecked: 'x-cua-owner-checked',
+  misdirected: 'x-cua-misdirected',
 } as const;
 
 /** A forwarded call whose signature held: who made it, which incarnation it is meant for, and its parsed body. */

@@ -138,13 +138,22 @@ export class ClusterProxy {
 /**
  * Streams an owner's answer to the client: status and headers (not the hop-by-hop ones), then the body as it
  * comes. Settles when the body has ended, or failed (then the client's response is cut).
+ *
+ * What has come by the end of this turn of the event loop leaves in one write: a short call's whole answer (headers,
+ * its one event, the end) arrives at once, and three writes would wake the client three times. Whatever comes later
+ * (a long call's event stream) is passed on as it comes, its headers at once.
  */
 export function relayAnswer(answer: IncomingMessage, res: ServerResponse): Promise<void> {
   return new Promise<void>((resolve) => {
     const passed: Record<string, string | string[]> = {};
     for (const [name, value] of Object.entries(answer.headers)) if (value !== undefined && !HOP_BY_HOP.has(name)) passed[name] = value;
     res.writeHead(answer.statusCode ?? 502, passed);
-    res.flushHeaders();
+    res.cork();
+    setImmediate(() => {
+      if (res.writableEnded || res.destroyed) return;
+      res.flushHeaders();
+      res.uncork();
+    });
     answer.pipe(res);
     answer.on('end', resolve);
     answer.on('error', () => {

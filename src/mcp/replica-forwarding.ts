@@ -20,13 +20,20 @@ import {
 } from '../cluster/cluster.module';
 import { CLUSTER_SETTINGS, type ClusterSettings } from '../cluster/cluster.settings';
 import { errorMessage } from '../common/domain-error';
-import { connectionDefaultSessionId, principalDefaultSessionId } from '../session/session.module';
+import { connectionDefaultSessionId, principalDefaultSessionId, SessionService } from '../session/session.module';
 import { InjectSettings } from '../config/config.module';
 import { rpcError } from './mcp-errors';
 import { McpEndpoint } from './mcp-endpoint';
 
 /** How long a live owner's directory entry is used without asking the directory again. */
 const OWNER_CACHE_MS = 1_000;
+/**
+ * How long the replica a session's calls were forwarded to is kept as where the next calls go, without asking the
+ * registry: that replica refuses (421) a call for a session it no longer holds, and the call is looked up afresh.
+ */
+const WHERE_HELD_MS = 10_000;
+/** Most sessions whose place is kept; past it the oldest are forgotten. */
+const WHERE_HELD_MAX = 10_000;
 /** How long the owner may take to accept the connection of a forwarded call. */
 const CONNECT_TIMEOUT_MS = 5_000;
 /**
@@ -34,8 +41,18 @@ const CONNECT_TIMEOUT_MS = 5_000;
  * join the client's trace; never Authorization or cookies). A trace context in the call's `_meta` travels in the body.
  */
 const PASSED_HEADERS = ['content-type', 'accept', 'mcp-protocol-version', 'mcp-method', 'mcp-name', 'mcp-session-id', 'traceparent', 'tracestate'] as const;
+/** Marks the answer to a call sent to a replica that does not hold its session (see FORWARD_HEADERS.misdirected). */
+const MISDIRECTED = { [FORWARD_HEADERS.misdirected]: '1' };
 /** URIs of the resources a session's replica keeps on its own disk. */
 const SESSION_RESOURCE = /^(?:recording|trajectory):\/\/([^/?#]+)/;
+
+/** The session a request addresses: `call` for a tool call; `mcpSession`, a 2025 id-less call's MCP session. */
+interface Addressed {
+  principal: string;
+  sessionId: string;
+  call: boolean;
+  mcpSession?: string;
+}
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -55,6 +72,8 @@ export class ReplicaForwarding implements OnModuleInit {
   private readonly logger = new Logger('McpController');
   /** Live owners' directory entries, by owner token, each for OWNER_CACHE_MS. */
   private readonly owners = new Map<string, { entry: ReplicaEntry; until: number }>();
+  /** The replica holding each session that calls were forwarded to, by session key, each for WHERE_HELD_MS. */
+  private readonly whereHeld = new Map<string, { entry: ReplicaEntry; until: number }>();
 
   constructor(
     private readonly listener: ClusterListener,
@@ -63,6 +82,7 @@ export class ReplicaForwarding implements OnModuleInit {
     private readonly directory: ReplicaDirectory,
     private readonly replica: ThisReplica,
     private readonly endpoint: McpEndpoint,
+    private readonly sessions: SessionService,
     @InjectSettings(CLUSTER_SETTINGS) private readonly settings: ClusterSettings,
   ) {}
 
@@ -72,50 +92,85 @@ export class ReplicaForwarding implements OnModuleInit {
 
   /**
    * Forwards the request to the replica that holds the computer of the session it addresses, when that is another
-   * live replica; true when it did (the answer is on its way), false when this replica serves it.
+   * live replica; true when it did (the answer is on its way), false when this replica serves it. A tool call for a
+   * session this replica holds is served here without asking the registry where the session is, and the session's
+   * use is noted in the registry at once, while the call makes its way in (SessionService.noteArrival).
    */
   async forwardIfElsewhere(req: IncomingMessage, res: ServerResponse, identity: Identity, body: unknown): Promise<boolean> {
-    if (!this.settings.forwarding || req.method !== 'POST') return false;
+    if (req.method !== 'POST') return false;
+    const addressed = this.addressed(req, identity, body);
+    if (!addressed || this.heldHere(addressed)) return false;
+    if (!this.settings.forwarding) return false;
+    // A tool call for a session whose calls went to another replica a moment ago goes there again, unasked; should that
+    // replica no longer hold it, it says so before doing anything, and the registry is asked.
+    const key = `${addressed.principal}\u0000${addressed.sessionId}`;
+    const known = addressed.call ? this.whereHeld.get(key) : undefined;
+    if (known) {
+      this.whereHeld.delete(key);
+      if (known.until > Date.now() && (await this.forward(known.entry, req, res, identity, body, false)) === 'relayed') {
+        this.remember(key, known.entry, known.until);
+        return true;
+      }
+    }
     // Should the registry not answer, the call is served here, where it gets the error in its protocol's form.
-    const owner = await this.ownerOf(req, identity, body).catch((e: unknown) => {
+    const owner = await this.ownerOf(req, addressed).catch((e: unknown) => {
       this.logger.debug(`Could not tell which replica holds the call's session: ${errorMessage(e)}`);
       return undefined;
     });
     if (!owner) return false;
-    await this.forward(owner, req, res, identity, body);
+    if (addressed.call) this.remember(key, owner, Date.now() + WHERE_HELD_MS);
+    await this.forward(owner, req, res, identity, body, true);
     return true;
   }
 
-  /** The live replica, other than this one, holding the computer of the session the request addresses. */
-  private async ownerOf(req: IncomingMessage, identity: Identity, body: unknown): Promise<ReplicaEntry | undefined> {
+  private remember(key: string, entry: ReplicaEntry, until: number): void {
+    if (this.whereHeld.size >= WHERE_HELD_MAX) this.whereHeld.delete(this.whereHeld.keys().next().value!);
+    this.whereHeld.set(key, { entry, until });
+  }
+
+  /**
+   * The session a request addresses, as far as the request alone tells: a tool call naming it (or the operator's
+   * principal's, for cleanup_session), a tool call without one (a 2026 principal's default session; a 2025 MCP
+   * session's, checked against that MCP session's record before it is trusted), a read of its recordings.
+   */
+  private addressed(req: IncomingMessage, identity: Identity, body: unknown): Addressed | undefined {
     if (!isObject(body) || !isObject(body.params)) return undefined;
-    let principal = identity.principal;
-    // A 2025 request is served from its MCP session's record: the owner can serve it only when the records are shared.
-    if (req.headers['mcp-session-id'] !== undefined && this.mcpSessions instanceof InMemoryMcpSessionRegistry) return undefined;
-    let sessionId: string | undefined;
+    const principal = identity.principal;
     if (body.method === 'tools/call') {
       const args = body.params.arguments;
       if (isObject(args) && typeof args.session_id === 'string') {
-        sessionId = args.session_id;
         // An operator naming another principal's session (cleanup_session): that principal's session decides where it
         // goes; the owner checks the operator's permission as any replica would.
-        if (typeof args.principal === 'string' && identity.permissions.has(PERMISSIONS.sessionsAdmin)) principal = args.principal;
+        const named = typeof args.principal === 'string' && identity.permissions.has(PERMISSIONS.sessionsAdmin) ? args.principal : principal;
+        return { principal: named, sessionId: args.session_id, call: true };
       }
-      else {
-        // A 2025 call without session_id uses its MCP session's default session; a 2026 one its principal's, whose id
-        // is the same on every replica.
-        const sid = req.headers['mcp-session-id'];
-        if (typeof sid !== 'string') sessionId = principalDefaultSessionId(principal);
-        else {
-          const record = await this.mcpSessions.get(sid);
-          if (record?.principal === principal) sessionId = connectionDefaultSessionId(sid);
-        }
-      }
-    } else if (body.method === 'resources/read' && typeof body.params.uri === 'string') {
-      sessionId = SESSION_RESOURCE.exec(body.params.uri)?.[1];
+      // A 2025 call without session_id uses its MCP session's default session; a 2026 one its principal's, whose id
+      // is the same on every replica.
+      const sid = req.headers['mcp-session-id'];
+      if (typeof sid !== 'string') return { principal, sessionId: principalDefaultSessionId(principal), call: true };
+      return { principal, sessionId: connectionDefaultSessionId(sid), call: true, mcpSession: sid };
     }
-    if (sessionId === undefined) return undefined;
-    const record = await this.registry.get(principal, sessionId);
+    if (body.method === 'resources/read' && typeof body.params.uri === 'string') {
+      const sessionId = SESSION_RESOURCE.exec(body.params.uri)?.[1];
+      if (sessionId !== undefined) return { principal, sessionId, call: false };
+    }
+    return undefined;
+  }
+
+  /** Whether this replica holds the addressed session; a tool call's arrival is noted as its use. */
+  private heldHere(a: Addressed): boolean {
+    return a.call ? this.sessions.noteArrival(a.principal, a.sessionId) : this.sessions.get(a.principal, a.sessionId) !== undefined;
+  }
+
+  /** The live replica, other than this one, holding the computer of the addressed session. */
+  private async ownerOf(req: IncomingMessage, a: Addressed): Promise<ReplicaEntry | undefined> {
+    if (a.mcpSession !== undefined) {
+      // A 2025 request is served from its MCP session's record: the owner can serve it only when the records are shared.
+      if (this.mcpSessions instanceof InMemoryMcpSessionRegistry) return undefined;
+      const record = await this.mcpSessions.get(a.mcpSession);
+      if (record?.principal !== a.principal) return undefined;
+    } else if (req.headers['mcp-session-id'] !== undefined && this.mcpSessions instanceof InMemoryMcpSessionRegistry) return undefined;
+    const record = await this.registry.get(a.principal, a.sessionId);
     if (!record?.owner || record.lost || record.owner === this.replica.owner) return undefined;
     const entry = await this.liveEntry(record.owner);
     // Gone, restarted, or taking no forwarded calls: served here, where the session answers why it cannot go on.
@@ -139,7 +194,13 @@ export class ReplicaForwarding implements OnModuleInit {
     return entry;
   }
 
-  private async forward(owner: ReplicaEntry, req: IncomingMessage, res: ServerResponse, identity: Identity, body: unknown): Promise<void> {
+  /**
+   * Sends the call to the owner and relays its answer. `checked`: the owner was read from the registry just now. Else
+   * it came from whereHeld: should the owner answer that the call is misdirected, or its connection fail before the
+   * call could reach it, nothing is answered here and the caller asks the registry. Any other call whose owner cannot
+   * be reached is answered here (503, retry): it may have reached the owner, and is not sent twice.
+   */
+  private async forward(owner: ReplicaEntry, req: IncomingMessage, res: ServerResponse, identity: Identity, body: unknown, checked: boolean): Promise<'relayed' | 'misdirected' | 'unreachable'> {
     const secret = this.settings.forwarding!.secret;
     const payload = Buffer.from(JSON.stringify(body));
     const target = `${owner.id}@${owner.epoch}`;
@@ -153,31 +214,48 @@ export class ReplicaForwarding implements OnModuleInit {
       [FORWARD_HEADERS.from]: this.replica.owner,
       [FORWARD_HEADERS.signature]: signCall(secret, { method: 'POST', path: FORWARDED_PATH, target, identity: wireIdentity, time, body: payload }),
     };
+    if (checked) headers[FORWARD_HEADERS.ownerChecked] = 'registry';
     for (const name of PASSED_HEADERS) {
       const v = req.headers[name];
       if (typeof v === 'string') headers[name] = v;
     }
     const [host, port] = splitAddress(owner.address!);
-    await new Promise<void>((resolve) => {
+    return new Promise((resolve) => {
       let answered = false;
+      const closed = () => {
+        if (!res.writableFinished) upstream.destroy();
+        resolve('relayed');
+      };
       const upstream = httpRequest({ host, port, method: 'POST', path: FORWARDED_PATH, headers }, (answer) => {
         answered = true;
-        void relayAnswer(answer, res).then(resolve);
+        if (answer.headers[FORWARD_HEADERS.misdirected] !== undefined) {
+          answer.resume();
+          res.off('close', closed);
+          return resolve('misdirected');
+        }
+        void relayAnswer(answer, res).then(() => resolve('relayed'));
       });
       // Only the connection is bounded: the owner may take as long as the call does before it answers (a 2026-era
       // call without progress gets its headers with its result).
       boundConnection(upstream, CONNECT_TIMEOUT_MS);
       // The client went away (a 2026-era cancel closes its stream): so does the forwarded call, and the owner stops it.
-      res.on('close', () => {
-        if (!res.writableFinished) upstream.destroy();
-        resolve();
+      res.on('close', closed);
+      // Whether the call may have reached the owner: only one that surely did not is sent again (after the registry is asked).
+      let maybeSent = false;
+      upstream.on('socket', (socket) => {
+        if (upstream.reusedSocket || !socket.connecting) maybeSent = true;
+        else socket.once('connect', () => (maybeSent = true));
       });
       upstream.on('error', (e) => {
         if (!answered) {
+          res.off('close', closed);
+          if (!checked && !maybeSent) return resolve('unreachable');
           this.logger.warn(`Could not forward a call to replica ${target} at ${owner.address}: ${errorMessage(e)}`);
           rpcError(res, 503, -32000, `The server replica ${owner.id} that holds this session's computer did not answer (${errorMessage(e)}). Retry shortly.`, { 'Retry-After': '1' });
-        } else res.destroy();
-        resolve();
+          return resolve('unreachable');
+        }
+        res.destroy();
+        resolve('relayed');
       });
       upstream.end(payload);
     });
@@ -185,9 +263,15 @@ export class ReplicaForwarding implements OnModuleInit {
 
   /** A call another replica forwarded here (its signature already checked by the ClusterListener). */
   private async serveForwarded(req: IncomingMessage, res: ServerResponse, call: ForwardedCall): Promise<void> {
+    const checked = req.headers[FORWARD_HEADERS.ownerChecked] === 'registry';
     if (call.target !== this.replica.owner) {
       // Meant for an earlier incarnation of this replica (it restarted since): its sessions went with it.
-      return rpcError(res, 409, -32000, `This call was meant for replica ${call.target}, which is no longer running here (${this.replica.owner} is). Retry.`);
+      return rpcError(res, 409, -32000, `This call was meant for replica ${call.target}, which is no longer running here (${this.replica.owner} is). Retry.`, checked ? {} : MISDIRECTED);
+    }
+    const addressed = this.addressed(req, call.identity, call.body);
+    if (addressed && !this.heldHere(addressed) && !checked && addressed.call) {
+      // Sent where the session's calls went before, and it is no longer here: the forwarding replica asks the registry.
+      return rpcError(res, 421, -32000, 'This replica does not hold that session; ask the session registry where it is.', MISDIRECTED);
     }
     setPrincipal(req, call.identity);
     this.logger.debug(`Serving a call forwarded by ${call.from.slice(0, 80)} for ${call.identity.principal}`);

@@ -406,6 +406,32 @@ describe(SessionService.name, () => {
       expect((await sessions.get('anonymous', 'work'))?.lastActivityAt).toBe(T + 600);
     });
 
+    it('with a shared registry, a call noted as it arrives awaits that note, not a second one; a note no call took soon is not trusted', async () => {
+      const { sut, sessions } = await setup();
+      Object.defineProperty(sessions, 'shared', { value: true }); // as Redis: a round trip away
+      const s = await sut.resolve(ref('work'));
+      const touch = jest.spyOn(sessions, 'touch');
+      expect(sut.noteArrival('anonymous', 'work')).toBe(true);
+      expect(touch).toHaveBeenCalledTimes(1); // sent at once, before the call resolves its session
+      expect(await sut.resolve(ref('work'))).toBe(s);
+      expect(touch).toHaveBeenCalledTimes(1);
+      // A session this process does not hold: nothing is sent, the caller looks elsewhere.
+      expect(sut.noteArrival('anonymous', 'elsewhere')).toBe(false);
+      expect(touch).toHaveBeenCalledTimes(1);
+      // A note that no call took within half a second: the next call asks the registry itself.
+      const later = Date.now() + 600;
+      expect(sut.noteArrival('anonymous', 'work')).toBe(true);
+      jest.spyOn(Date, 'now').mockReturnValue(later);
+      await sut.resolve(ref('work'));
+      expect(touch).toHaveBeenCalledTimes(3);
+      // The record gone when the call arrived: the call ends the session, as its own note would have.
+      jest.restoreAllMocks();
+      await sessions.end('anonymous', 'work');
+      expect(sut.noteArrival('anonymous', 'work')).toBe(true);
+      await expect(sut.resolve(ref('work'))).rejects.toMatchObject({ code: 'SESSION_ENDED' });
+      expect(s.ended).toBe(true);
+    });
+
     it('while the registry cannot be reached, calls fail at once with REGISTRY_UNAVAILABLE and lease nothing; then they work again', async () => {
       const { sut, sessions, pool } = await setup();
       const kept = await sut.resolve(ref('kept'));

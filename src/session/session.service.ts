@@ -27,6 +27,11 @@ const TASK_SETTLE_MS = 5_000;
  */
 const USE_NOTE_MS = 1_000;
 const noteEvery = (session: Session) => Math.min(USE_NOTE_MS, session.idleTimeoutMs / 10);
+/**
+ * How long a note of use sent as a call arrived (noteArrival) stands for that call's own: a call takes a few
+ * milliseconds from arrival to its session; a note no call took in time is not trusted later, a fresh one is sent.
+ */
+const ARRIVAL_NOTE_MS = 500;
 /** How many expired sessions one sweep asks the registry for at a time. */
 const SWEEP_BATCH = 100;
 
@@ -230,9 +235,30 @@ export class SessionService implements OnApplicationBootstrap {
     return this.sessions.get(key) ?? this.admitting.get(key);
   }
 
+  /**
+   * A call for this session has arrived, and will resolve it once parsed and checked: when this process holds the
+   * session and the registry is shared (a round trip away), its use is noted now and the call awaits that note
+   * (use()) instead of a new one, so the round trip overlaps the rest of the call's way in. False when this process
+   * does not hold the session (nothing is sent).
+   */
+  noteArrival(principal: string, id: string): boolean {
+    const session = this.sessions.get(SessionService.key(principal, id));
+    if (!session || session.ended) return false;
+    if (this.registry.shared) {
+      const registered = this.markUsed(session);
+      registered.catch(() => undefined); // awaited by use(), which reports it; unhandled if that call never comes
+      session.arrival = { at: Date.now(), registered };
+    }
+    return true;
+  }
+
   /** A call addresses an existing session: it counts as use, and the session's computer is waited for. */
   private async use(session: Session, signal?: AbortSignal): Promise<Session> {
-    if (!(await this.markUsed(session))) {
+    // The note sent as this call arrived, when it was (a moment ago: one that no call took is not trusted later).
+    const arrival = session.arrival;
+    session.arrival = undefined;
+    const fresh = arrival !== undefined && Date.now() - arrival.at < ARRIVAL_NOTE_MS;
+    if (!(await (fresh ? arrival.registered : this.markUsed(session)))) {
       // Its record is gone: the idle sweep claimed it a moment ago (and is ending it), or the registry lost it (Redis
       // restarted without its data). Either way the session cannot go on; it ends here at once.
       void this.endSession(session, 'unregistered'); // ends (or finds ended) the session; its own failures are logged there

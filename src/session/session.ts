@@ -24,6 +24,11 @@ export class Session {
   lastActivity: number;
   /** When the session registry was last told of its use (SessionService), so that use a moment later need not be told again. */
   notedAt = 0;
+  /**
+   * A note of use the registry was sent as a call for this session arrived (SessionService.noteArrival), for the call
+   * to await once it resolves the session: the round trip runs while the call is parsed and checked.
+   */
+  arrival?: { at: number; registered: Promise<boolean> };
   lease?: Lease;
   /** Set while the computer is being leased; callers that arrive meanwhile await it. */
   ready?: Promise<void>;

@@ -9,8 +9,10 @@
  *   3. SESSIONS sessions spread over the three, then calls to random sessions through random replicas;
  *   4. one replica killed with SIGKILL: how long until the other two serve every one of its sessions, and how
  *      many were lost.
- * The call is `computer` with `cursor_position` on a named session: the registry's touch, the session's
- * computer, no image.
+ * Parts 1 and 2 time two calls on a named session: `computer` with `cursor_position` (the registry's touch, the
+ * session's computer, no image: the cheapest call, where a hop weighs most) and `screenshot_cua` of a 1280x800 fake
+ * screen (a PNG of about 100 kB that a forwarded call carries back through the replica it came in by). Parts 3 and 4
+ * use 320x240 screens, so that a thousand fake computers fit in memory.
  */
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { join } from 'node:path';
@@ -29,13 +31,21 @@ const MAIN = join(__dirname, '..', 'src', 'main.js');
 
 type Replica = Awaited<ReturnType<typeof spawnServer>> & { name: string; client: Client };
 
+/** The calls parts 1 and 2 time, each on a named session. */
+const CALLS = [
+  { label: 'cursor_position', name: 'computer', args: { action: 'cursor_position' } },
+  { label: 'screenshot 1280x800', name: 'screenshot_cua', args: {} },
+] as const;
+type Call = (typeof CALLS)[number];
+const SMALL = { SCREEN_WIDTH: '320', SCREEN_HEIGHT: '240' };
+const LARGE = { SCREEN_WIDTH: '1280', SCREEN_HEIGHT: '800' };
+
 async function replica(name: string, env: Record<string, string>): Promise<Replica> {
   const server = await spawnServer(
     {
       COMPUTER_PROVIDER: 'fake',
       FAKE_REMOTE: 'true',
-      SCREEN_WIDTH: '320',
-      SCREEN_HEIGHT: '240',
+      ...SMALL,
       LIVE_VIEW: 'false',
       POOL_MIN_WARM: '0',
       POOL_MAX_SIZE: String(SESSIONS + 100),
@@ -55,11 +65,11 @@ async function replica(name: string, env: Record<string, string>): Promise<Repli
 
 const cluster = (redis: RedisServer) => ({ REDIS_URL: redis.url, CLUSTER_PORT: '0', CLUSTER_HOST: '127.0.0.1', CLUSTER_ADDRESS: '127.0.0.1', CLUSTER_SECRET: SECRET });
 
-/** One call; its milliseconds, or the error text. */
-async function call(r: Replica, session: string): Promise<{ ms: number; error?: string }> {
+/** One call (cursor_position unless told); its milliseconds, or the error text. */
+async function call(r: Replica, session: string, what: Call = CALLS[0]): Promise<{ ms: number; error?: string }> {
   const t = performance.now();
   try {
-    const res = await r.client.callTool({ name: 'computer', arguments: { session_id: session, action: 'cursor_position' } });
+    const res = await r.client.callTool({ name: what.name, arguments: { session_id: session, ...what.args } });
     const ms = performance.now() - t;
     if (res.isError) return { ms, error: JSON.stringify(res.content).slice(0, 200) };
     return { ms };
@@ -69,7 +79,7 @@ async function call(r: Replica, session: string): Promise<{ ms: number; error?: 
 }
 
 /** `n` calls, CONCURRENCY at a time; the latencies of those that succeeded, and the errors. */
-async function burst(n: number, pick: (i: number) => [Replica, string]): Promise<{ lat: number[]; errors: string[] }> {
+async function burst(n: number, pick: (i: number) => [Replica, string], what: Call = CALLS[0]): Promise<{ lat: number[]; errors: string[] }> {
   const lat: number[] = [];
   const errors: string[] = [];
   let next = 0;
@@ -78,7 +88,7 @@ async function burst(n: number, pick: (i: number) => [Replica, string]): Promise
       while (next < n) {
         const i = next++;
         const [r, s] = pick(i);
-        const out = await call(r, s);
+        const out = await call(r, s, what);
         if (out.error) errors.push(out.error);
         else lat.push(out.ms);
       }
@@ -107,31 +117,41 @@ export async function main() {
   const all: Replica[] = [];
   const rows: (string | number)[][] = [];
   try {
-    // 1. One replica: registry in memory vs in Redis.
-    const memory = await replica('bench-memory', {});
-    const shared = await replica('bench-redis', { REDIS_URL: redis.url });
+    // 1. One replica: registry in memory vs in Redis, for each call.
+    const memory = await replica('bench-memory', LARGE);
+    const shared = await replica('bench-redis', { ...LARGE, REDIS_URL: redis.url });
     all.push(memory, shared);
-    await call(memory, 'one');
-    await call(shared, 'one');
-    const one = await sideBySide([
-      { label: 'one replica, in memory', run: () => burst(BLOCK, () => [memory, 'one']) },
-      { label: 'one replica, Redis', run: () => burst(BLOCK, () => [shared, 'one']) },
-    ]);
-    const base = percentile(one[0].lat, 0.5);
-    for (const o of one) rows.push([o.label, percentile(o.lat, 0.5), percentile(o.lat, 0.99), percentile(o.lat, 0.5) / base, o.errors]);
+    const base = new Map<Call, number>();
+    for (const what of CALLS) {
+      await call(memory, 'one', what);
+      await call(shared, 'one', what);
+      const one = await sideBySide([
+        { label: `${what.label}: one replica, in memory`, run: () => burst(BLOCK, () => [memory, 'one'], what) },
+        { label: `${what.label}: one replica, Redis`, run: () => burst(BLOCK, () => [shared, 'one'], what) },
+      ]);
+      base.set(what, percentile(one[0].lat, 0.5));
+      for (const o of one) rows.push([o.label, percentile(o.lat, 0.5), percentile(o.lat, 0.99), percentile(o.lat, 0.5) / base.get(what)!, o.errors]);
+    }
     await Promise.all([memory.stop(10_000), shared.stop(10_000)]);
     all.length = 0;
     await redisFlush(redis);
 
-    // 2. Three replicas: through the owner vs forwarded.
+    // 2. Three replicas: through the owner vs forwarded, for each call.
+    const big = await Promise.all(['bench-a', 'bench-b', 'bench-c'].map((n) => replica(n, { ...LARGE, ...cluster(redis) })));
+    all.push(...big);
+    for (const what of CALLS) {
+      await call(big[0], 'hot', what);
+      const fwd = await sideBySide([
+        { label: `${what.label}: three replicas, through the owner`, run: () => burst(BLOCK, () => [big[0], 'hot'], what) },
+        { label: `${what.label}: three replicas, through another (forwarded)`, run: () => burst(BLOCK, () => [big[1], 'hot'], what) },
+      ]);
+      for (const o of fwd) rows.push([o.label, percentile(o.lat, 0.5), percentile(o.lat, 0.99), percentile(o.lat, 0.5) / base.get(what)!, o.errors]);
+    }
+    await Promise.all(big.map((r) => r.stop(10_000)));
+    all.length = 0;
+    await redisFlush(redis);
     const [a, b, c] = await Promise.all(['bench-a', 'bench-b', 'bench-c'].map((n) => replica(n, cluster(redis))));
     all.push(a, b, c);
-    await call(a, 'hot');
-    const fwd = await sideBySide([
-      { label: 'three replicas, through the owner', run: () => burst(BLOCK, () => [a, 'hot']) },
-      { label: 'three replicas, through another (forwarded)', run: () => burst(BLOCK, () => [b, 'hot']) },
-    ]);
-    for (const o of fwd) rows.push([o.label, percentile(o.lat, 0.5), percentile(o.lat, 0.99), percentile(o.lat, 0.5) / base, o.errors]);
 
     // 3. SESSIONS sessions over the three, then calls to random sessions through random replicas.
     const three = [a, b, c];
@@ -142,7 +162,7 @@ export async function main() {
     let seed = 42;
     const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
     const random = await burst(RANDOM_CALLS, () => [three[Math.floor(rnd() * 3)], names[Math.floor(rnd() * SESSIONS)]]);
-    rows.push([`${SESSIONS} sessions over three, random entry`, percentile(random.lat, 0.5), percentile(random.lat, 0.99), percentile(random.lat, 0.5) / base, random.errors.length]);
+    rows.push([`cursor_position: ${SESSIONS} sessions over three, random entry`, percentile(random.lat, 0.5), percentile(random.lat, 0.99), percentile(random.lat, 0.5) / base.get(CALLS[0])!, random.errors.length]);
 
     // 4. Kill one replica; the others take its sessions over.
     const victims = names.filter((_, i) => i % 3 === 2);
@@ -174,8 +194,8 @@ export async function main() {
     }
     const takeoverMs = performance.now() - killedAt;
 
-    console.log(`\nReplicas: fake computers that another replica can take over (FAKE_REMOTE), a real redis-server, ${CONCURRENCY} calls at a time; call = computer cursor_position on a named session`);
-    console.log(`${BLOCKS} alternating blocks of ${BLOCK} calls per contender; ratios against one replica with the registry in memory\n`);
+    console.log(`\nReplicas: fake computers that another replica can take over (FAKE_REMOTE), a real redis-server, ${CONCURRENCY} calls at a time, each on a named session`);
+    console.log(`${BLOCKS} alternating blocks of ${BLOCK} calls per contender; ratios against the same call on one replica with the registry in memory\n`);
     table(['contender', 'p50 ms', 'p99 ms', 'p50 / in memory', 'errors'], rows);
     console.log(`\n${SESSIONS} sessions opened over three replicas in ${(openMs / 1000).toFixed(1)} s (${made.errors.length} errors)`);
     console.log(

@@ -121,6 +121,32 @@ describe('replicas sharing remote computers (cua)', () => {
     expect(await admin.keys('cua:{r}:c:*')).toHaveLength(1); // only "fresh" holds a computer now
   });
 
+  it('a replica that stalled past its lease lets go of the session another took over: it neither serves nor resets that desktop', async () => {
+    const one = { CUA_COMPUTER_URLS: desktops[0].url };
+    const [a, b] = await Promise.all([replica('pod-a', one), replica('pod-b', one)]);
+    const [onA, onB] = await Promise.all([client(a), client(b)]);
+    await run(onA, 'work', 'echo before > ~/stall.txt');
+    a.proc.kill('SIGSTOP');
+    try {
+      // pod-a is frozen: once its lease has run out, pod-b takes the session over and writes to its desktop.
+      await waitFor(
+        'pod-b to take the session over',
+        async () => !(await call(onB, 'run_command', { session_id: 'work', command: 'echo after >> ~/stall.txt' })).isError,
+        30_000,
+        250,
+      );
+    } finally {
+      a.proc.kill('SIGCONT');
+    }
+    await waitFor('pod-a to find its lease lost and let go', () => /Session work handed over/.test(a.output()), 15_000, 100);
+    expect(a.output()).toMatch(/lease ran out: letting go of 1 session\(s\) another replica may carry on/);
+    // Through pod-a now: it holds no session "work", so it ends nothing and resets nothing...
+    const cleanup = await call(onA, 'cleanup_session', { session_id: 'work' });
+    expect(cleanup.structuredContent).toMatchObject({ ended: false });
+    // ...and pod-b's session still has its desktop as pod-b left it.
+    expect(await run(onB, 'work', 'cat ~/stall.txt')).toMatch(/^before\nafter\b/m);
+  });
+
   it('a record naming a computer that is not configured here is never connected to', async () => {
     const b = await replica('pod-b');
     const onB = await client(b);

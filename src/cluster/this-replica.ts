@@ -13,8 +13,8 @@ import { ownerToken, ReplicaDirectory, type ReplicaEntry } from './replica-direc
  * at the latest, when the application shuts down.
  *
  * If a renewal finds the lease lost (the process stalled, or Redis was away, for longer than the lease), the other
- * replicas have already counted this incarnation gone and its sessions lost; it joins again as a new incarnation,
- * and its sessions end as they find their records gone.
+ * replicas have already counted this incarnation gone: its sessions lost, or taken over where their computers are
+ * remote. It tells SessionService (onLeaseLost), which lets go of them, then joins again as a new incarnation.
  */
 @Injectable()
 export class ThisReplica implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -25,6 +25,8 @@ export class ThisReplica implements OnApplicationBootstrap, OnApplicationShutdow
   private left = false;
   /** Whether a failed renewal was already said (once per outage). */
   private failureSaid = false;
+  /** Told when a renewal finds the lease lost, before this replica joins again (onLeaseLost). */
+  private readonly leaseLostListeners: (() => Promise<void>)[] = [];
 
   constructor(
     private readonly directory: ReplicaDirectory,
@@ -65,6 +67,15 @@ export class ThisReplica implements OnApplicationBootstrap, OnApplicationShutdow
     await this.leave();
   }
 
+  /**
+   * `listener` runs when a renewal finds this incarnation's lease lost, before the replica joins again: the other
+   * replicas have counted it gone, and what it held may be theirs now. The replica joins again once every listener
+   * has settled.
+   */
+  onLeaseLost(listener: () => Promise<void>): void {
+    this.leaseLostListeners.push(listener);
+  }
+
   /** Gives up the lease: the other replicas count this one gone at once. Idempotent. */
   async leave(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
@@ -102,6 +113,7 @@ export class ThisReplica implements OnApplicationBootstrap, OnApplicationShutdow
         `Replica ${ownerToken(entry.id, entry.epoch)} lost its lease (it could not renew it within REPLICA_LEASE_MS=${this.settings.replicaLeaseMs} ms): ` +
           'the other replicas count its sessions lost. Joining again as a new incarnation.',
       );
+      await Promise.allSettled(this.leaseLostListeners.map((listener) => listener()));
       if (!this.left) await this.join();
     } catch (e) {
       if (!this.failureSaid) this.logger.warn(`Could not renew this replica's lease: ${errorMessage(e)}. Retrying every ${Math.floor(this.settings.replicaLeaseMs / 3)} ms.`);

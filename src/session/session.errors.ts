@@ -40,7 +40,7 @@ const ENDED_BY: Record<EndReason, string> = {
   idle: 'by the idle sweep (it had been unused for its idle timeout)',
   'connection-closed': 'because the MCP connection it belonged to closed',
   shutdown: 'because the server is shutting down',
-  'handed-over': 'here, because this server replica is shutting down; another replica carries it on: call again',
+  'handed-over': 'here, because this server replica let go of it (it is shutting down, or it had stalled past its lease); another replica carries it on: call again',
   unregistered: 'because the session registry no longer had it (the idle sweep had just ended it, or the registry lost its records)',
 };
 

@@ -153,7 +153,9 @@ export class SessionService implements OnApplicationBootstrap {
     private readonly replicas: ReplicaDirectory,
     /** Whether replicas forward calls to each other (CLUSTER_PORT); unset counts as not. */
     @Optional() @InjectSettings(CLUSTER_SETTINGS) private readonly cluster?: ClusterSettings,
-  ) {}
+  ) {
+    replica.onLeaseLost(() => this.leaseLost());
+  }
 
   private static key(principal: string, id: string) {
     return `${principal}\u0000${id}`;
@@ -790,13 +792,12 @@ export class SessionService implements OnApplicationBootstrap {
    * Shutdown of a replica whose session another replica can take over: its tasks stop and this process lets go
    * of the computer without resetting it; the record stays, naming the computer, for the next replica it reaches.
    */
-  private async handOver(session: Session): Promise<void> {
+  private async handOver(session: Session, err: Error = shuttingDown()): Promise<void> {
     if (session.ended) return;
     session.ended = true;
     session.endReason = 'handed-over';
     if (this.forget(session)) this.events.emit('ended', session, 'handed-over');
     const tasks = [...session.tasks.values()];
-    const err = shuttingDown();
     session.lifetime.abort(err);
     for (const t of tasks) t.controller.abort(err);
     session.control.close();
@@ -808,6 +809,22 @@ export class SessionService implements OnApplicationBootstrap {
     session.lease = undefined;
     await Promise.all([...(lease ? [this.pool.detach(lease)] : []), ...extras.map((l) => this.pool.release(l))]);
     this.logger.log(`Session ${session.id} handed over: its computer stays for the next replica it reaches; ${tasks.length} task(s) stopped`);
+  }
+
+  /**
+   * This replica's lease ran out (it stalled, or could not reach Redis, for longer than REPLICA_LEASE_MS): the other
+   * replicas have counted it gone, and one may have taken over a session whose computer is remote, and even ended it
+   * and leased that computer to another session. Such sessions are let go of at once, their tasks stopped, their
+   * computers neither reset nor touched again from here; the others end (the other replicas count them lost).
+   */
+  private async leaseLost(): Promise<void> {
+    const held = [...this.sessions.values()].filter((s) => !s.ended);
+    if (!held.length) return;
+    const remote = held.filter((s) => this.outlives(s));
+    this.logger.warn(`This replica's lease ran out: letting go of ${remote.length} session(s) another replica may carry on, ending ${held.length - remote.length} other(s)`);
+    await Promise.all(
+      held.map((s) => (remote.includes(s) ? this.handOver(s, new SessionEndedError({ id: s.id, kind: s.kind, endReason: 'handed-over' })) : this.endSession(s, 'unregistered'))),
+    );
   }
 
   /** Sessions whose desktop a person controls now. */

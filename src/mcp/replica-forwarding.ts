@@ -100,7 +100,8 @@ export class ReplicaForwarding implements OnModuleInit {
     if (req.method !== 'POST') return false;
     const addressed = this.addressed(req, identity, body);
     if (!addressed || this.heldHere(addressed)) return false;
-    if (!this.settings.forwarding) return false;
+    // A 2025 request is served from its MCP session's record: another replica can serve it only when the records are shared.
+    if (!this.settings.forwarding || (req.headers['mcp-session-id'] !== undefined && this.mcpSessions instanceof InMemoryMcpSessionRegistry)) return false;
     // A tool call for a session whose calls went to another replica a moment ago goes there again, unasked; should that
     // replica no longer hold it, it says so before doing anything, and the registry is asked.
     const key = `${addressed.principal}\u0000${addressed.sessionId}`;
@@ -113,7 +114,7 @@ export class ReplicaForwarding implements OnModuleInit {
       }
     }
     // Should the registry not answer, the call is served here, where it gets the error in its protocol's form.
-    const owner = await this.ownerOf(req, addressed).catch((e: unknown) => {
+    const owner = await this.ownerOf(addressed).catch((e: unknown) => {
       this.logger.debug(`Could not tell which replica holds the call's session: ${errorMessage(e)}`);
       return undefined;
     });
@@ -163,13 +164,11 @@ export class ReplicaForwarding implements OnModuleInit {
   }
 
   /** The live replica, other than this one, holding the computer of the addressed session. */
-  private async ownerOf(req: IncomingMessage, a: Addressed): Promise<ReplicaEntry | undefined> {
+  private async ownerOf(a: Addressed): Promise<ReplicaEntry | undefined> {
     if (a.mcpSession !== undefined) {
-      // A 2025 request is served from its MCP session's record: the owner can serve it only when the records are shared.
-      if (this.mcpSessions instanceof InMemoryMcpSessionRegistry) return undefined;
-      const record = await this.mcpSessions.get(a.mcpSession);
-      if (record?.principal !== a.principal) return undefined;
-    } else if (req.headers['mcp-session-id'] !== undefined && this.mcpSessions instanceof InMemoryMcpSessionRegistry) return undefined;
+      const mcpSession = await this.mcpSessions.get(a.mcpSession);
+      if (mcpSession?.principal !== a.principal) return undefined;
+    }
     const record = await this.registry.get(a.principal, a.sessionId);
     if (!record?.owner || record.lost || record.owner === this.replica.owner) return undefined;
     const entry = await this.liveEntry(record.owner);

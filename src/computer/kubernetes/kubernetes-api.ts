@@ -2,6 +2,7 @@ import type { KubernetesObject, V1Pod } from '@kubernetes/client-node';
 import { SANDBOX_CLAIMS, SANDBOX_GROUP, SANDBOX_VERSIONS, SandboxVersion } from './sandbox-claim';
 import type { SandboxClaimObject } from './desktop-state';
 import { statusCodeOf } from './watch-cursor';
+import { errorMessage } from '../../common/domain-error';
 
 type ClientNode = typeof import('@kubernetes/client-node');
 type KubeConfig = InstanceType<ClientNode['KubeConfig']>;
@@ -35,8 +36,13 @@ export class KubernetesApi {
    * KUBECONFIG or ~/.kube/config when present, otherwise the in-cluster service account.
    */
   static load(): KubernetesApi {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded lazily: the package is ESM-only and Jest (CommonJS) cannot load it
-    const k8s = require('@kubernetes/client-node') as ClientNode;
+    let k8s: ClientNode;
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded lazily: the package is ESM-only and Jest (CommonJS) cannot load it
+      k8s = require('@kubernetes/client-node') as ClientNode;
+    } catch (e) {
+      throw new Error(`COMPUTER_PROVIDER=kubernetes needs @kubernetes/client-node, an ES module that Node loads with require from 20.19 on (${errorMessage(e)}): run Node 20.19 or later.`);
+    }
     const kc = new k8s.KubeConfig();
     kc.loadFromDefault();
     return new KubernetesApi(k8s, kc);

@@ -283,6 +283,20 @@ describe('replicas forwarding calls to the replica that holds the desktop', () =
     expect(await browserGet(browserSigned('/live/AAAAAAAAAAAAAAAA/', host))).toBe(403);
   });
 
+  it('a replica that forwarded a session\'s calls before answers SESSION_LOST once the holder\'s lease is gone, not a retry', async () => {
+    const lease = { REPLICA_LEASE_MS: '1500' };
+    const [a, b] = await Promise.all([replica('pod-a', lease), replica('pod-b', lease)]);
+    const [onA, onB] = await Promise.all([client(a), client(b)]);
+    await run(onA, 'work', 'true');
+    expect((await onB.callTool({ name: 'screenshot_cua', arguments: { session_id: 'work' } })).isError).toBeFalsy(); // pod-b now knows where it is
+    a.proc.kill('SIGKILL');
+    await a.exited;
+    await waitFor("pod-a's lease to run out", async () => (await admin.exists('cua:{r}:replica:pod-a')) === 0, 15_000, 100);
+    // The first call after that: pod-b finds pod-a unreachable, asks the registry, and answers for the session itself.
+    const r = await onB.callTool({ name: 'screenshot_cua', arguments: { session_id: 'work' } });
+    expect(textOf(r)).toMatch(/\[SESSION_LOST\] Session "work" is lost: the server replica pod-a that held its computer has stopped/);
+  });
+
   it('a session whose replica is gone is not forwarded anywhere: the replica asked answers SESSION_LOST', async () => {
     const b = await replica('pod-b');
     const onB = await client(b);

@@ -168,6 +168,39 @@ describe('replicas forwarding calls to the replica that holds the desktop', () =
     }
   });
 
+  it('the sessions dashboard, opened through another replica, lists the sessions of every replica and opens any one\'s live view', async () => {
+    const [a, b] = await Promise.all([replica('pod-a'), replica('pod-b')]);
+    const [onA, onB] = await Promise.all([client(a), client(b)]);
+    await run(onA, 'on-a', 'true');
+    await run(onB, 'on-b', 'true');
+    expect([xvfbPids(a.proc.pid).length, xvfbPids(b.proc.pid).length]).toEqual([1, 1]);
+    const made = await onA.callTool({ name: 'dashboard', arguments: {} });
+    const { url } = made.structuredContent as { url: string };
+    const viaB = url.replace(new URL(a.url).host, new URL(b.url).host);
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+    try {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await page.goto(viaB);
+      await waitFor('the dashboard to list both sessions', async () => (await page.locator('#status').innerText()) === '2 sessions', 20_000);
+      expect((await page.locator('.card .id').allInnerTexts()).sort()).toEqual(['on-a', 'on-b']);
+      // Each card's picture is its own desktop's, from the replica that holds it.
+      const thumbType = async (sessionId: string) => {
+        const viewId = await page.locator(`.card[data-session-id="${sessionId}"]`).getAttribute('data-view-id');
+        return page.evaluate(async (path) => (await fetch(path)).headers.get('content-type'), `thumb/${viewId}.jpg`);
+      };
+      await waitFor('both thumbnails to be pictures of their desktops', async () => (await thumbType('on-a')) === 'image/jpeg' && (await thumbType('on-b')) === 'image/jpeg', 20_000);
+      // One click on pod-b's session opens its live view, made and served where the desktop is.
+      const [viewer] = await Promise.all([context.waitForEvent('page'), page.locator('.card[data-session-id="on-b"] img.thumb').click()]);
+      await waitFor('the live view to watch', async () => (await viewer.locator('#status').innerText()).startsWith('Watching'), 20_000);
+      expect(await viewer.locator('#session').innerText()).toBe('Session on-b');
+      // Still one desktop each: the dashboard started none.
+      expect([xvfbPids(a.proc.pid).length, xvfbPids(b.proc.pid).length]).toEqual([1, 1]);
+    } finally {
+      await browser.close();
+    }
+  });
+
   it('ending a 2025-era MCP session through another replica (DELETE) frees its default desktop where it lives', async () => {
     const sweepFast = { SESSION_SWEEP_INTERVAL_MS: '500' };
     const a = await replica('pod-a', sweepFast);
@@ -277,10 +310,13 @@ describe('replicas forwarding calls to the replica that holds the desktop', () =
     expect(await browserGet({ ...browserSigned('/live/AAAAAAAAAAAAAAAA/', host), 'x-forwarded-host': 'evil.example' })).toBe(401);
     expect(await browserGet(browserSigned('/mcp', host))).toBe(400);
     expect(await browserGet(browserSigned('/live/AAAAAAAAAAAAAAAA/../../mcp', host))).toBe(400);
-    expect(await browserGet(browserSigned('/live/dashboard/AAAAAAAAAAAAAAAAAAAAAA', host))).toBe(400);
+    expect(await browserGet(browserSigned('/live/dashboard/assets/dashboard.js', host))).toBe(400);
     expect(await browserGet(browserSigned('/live/AAAAAAAAAAAAAAAA/', host), true)).toBe(400);
-    // Signed and for a view nobody has: served by the live view's own routes, which know no such view.
+    // Signed and for a view or dashboard nobody has: served by their own routes, which know no such page.
     expect(await browserGet(browserSigned('/live/AAAAAAAAAAAAAAAA/', host))).toBe(403);
+    expect(await browserGet(browserSigned('/live/dashboard/AAAAAAAAAAAAAAAAAAAAAA/', host))).toBe(403);
+    // Questions between replicas (a dashboard's parts) are signed like forwarded calls.
+    expect((await post({}, '/cluster/peer')).status).toBe(401);
   });
 
   it('a replica that forwarded a session\'s calls before answers SESSION_LOST once the holder\'s lease is gone, not a retry', async () => {

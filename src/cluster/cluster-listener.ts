@@ -14,8 +14,10 @@ import { SIGNATURE_WINDOW_MS, verifyCall } from './cluster-signature';
 export const FORWARDED_PATH = '/cluster/mcp';
 /** The path of forwarded browser requests (a live view's page, its state, its WebSocket); the original path travels in FORWARD_HEADERS.path. */
 export const FORWARDED_HTTP_PATH = '/cluster/http';
-/** The only paths forwarded browser requests may have: one live view's page and what is below it, with a query. */
-const LIVE_VIEW_PATH = /^\/live\/[A-Za-z0-9_-]{16}(?:\/[A-Za-z0-9._~/-]*)?(?:\?[^#\s]*)?$/;
+/** Where a replica asks another about what it holds for a principal (PeerQuery): the sessions dashboard's parts. */
+export const PEER_PATH = '/cluster/peer';
+/** The only paths forwarded browser requests may have: one live view's or sessions dashboard's page and what is below it, with a query. */
+const LIVE_VIEW_PATH = /^\/live\/(?:[A-Za-z0-9_-]{16}|dashboard\/[A-Za-z0-9_-]{22})(?:\/[A-Za-z0-9._~/-]*)?(?:\?[^#\s]*)?$/;
 /** The largest forwarded body taken (the entry replica's gate has already held its own, smaller limit). */
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
 /** Replicas open a handful of connections each; more are closed at once. */
@@ -97,6 +99,7 @@ export class ClusterListener implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('Cluster');
   private server?: Server;
   private handler?: ForwardedHandler;
+  private peerHandler?: ForwardedHandler;
   private httpHandler?: ForwardedHttpHandler;
   /** Signatures taken within the window, with when they may be forgotten: a replayed call is refused. */
   private readonly seen = new Map<string, number>();
@@ -119,6 +122,11 @@ export class ClusterListener implements OnModuleInit, OnApplicationShutdown {
   /** Who serves the calls taken here (McpModule, once). */
   serve(handler: ForwardedHandler): void {
     this.handler = handler;
+  }
+
+  /** Who answers the other replicas' questions (PEER_PATH, signed as a forwarded call is: LiveViewModule, once). */
+  servePeer(handler: ForwardedHandler): void {
+    this.peerHandler = handler;
   }
 
   /** Who serves the browser requests taken here (LiveViewModule, once). */
@@ -191,14 +199,15 @@ export class ClusterListener implements OnModuleInit, OnApplicationShutdown {
   private async take(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if ((req.url ?? '') === FORWARDED_HTTP_PATH) return this.takeHttp(req, { res });
     const secret = this.settings.forwarding?.secret;
-    if (req.method !== 'POST' || (req.url ?? '') !== FORWARDED_PATH || !secret) return refuse(res, 404, 'Not found: this port (CLUSTER_PORT) takes only calls forwarded by replicas.');
+    const path = req.url ?? '';
+    if (req.method !== 'POST' || (path !== FORWARDED_PATH && path !== PEER_PATH) || !secret) return refuse(res, 404, 'Not found: this port (CLUSTER_PORT) takes only calls forwarded by replicas.');
     const body = await readBody(req).catch(() => undefined);
     if (!body) return refuse(res, 413, `The forwarded call's body is missing or larger than ${MAX_BODY_BYTES} bytes.`);
     const header = (name: string) => {
       const v = req.headers[name];
       return typeof v === 'string' ? v : '';
     };
-    const call = { method: 'POST', path: FORWARDED_PATH, target: header(FORWARD_HEADERS.target), identity: header(FORWARD_HEADERS.identity), time: Number(header(FORWARD_HEADERS.time)), body };
+    const call = { method: 'POST', path, target: header(FORWARD_HEADERS.target), identity: header(FORWARD_HEADERS.identity), time: Number(header(FORWARD_HEADERS.time)), body };
     const signature = header(FORWARD_HEADERS.signature);
     const now = Date.now();
     this.forget(now);
@@ -216,9 +225,10 @@ export class ClusterListener implements OnModuleInit, OnApplicationShutdown {
       parsed = undefined;
     }
     if (!identity || parsed === undefined) return refuse(res, 400, 'The forwarded call is malformed.');
-    if (!this.handler) return refuse(res, 503, 'This replica is not serving yet; retry shortly.');
+    const handler = path === PEER_PATH ? this.peerHandler : this.handler;
+    if (!handler) return refuse(res, 503, 'This replica is not serving yet; retry shortly.');
     try {
-      await this.handler(req, res, { identity, target: call.target, from: header(FORWARD_HEADERS.from), body: parsed });
+      await handler(req, res, { identity, target: call.target, from: header(FORWARD_HEADERS.from), body: parsed });
     } catch (e) {
       this.logger.error(`A forwarded call failed: ${errorMessage(e)}`);
       refuse(res, 500, 'The forwarded call failed on the replica that holds the session.');

@@ -4,11 +4,19 @@ import { request as httpRequest, type ClientRequest, type IncomingHttpHeaders, t
 import type { Duplex } from 'node:stream';
 import { errorMessage } from '../common/domain-error';
 import { InjectSettings } from '../config/config.module';
-import { FORWARD_HEADERS, FORWARDED_HTTP_PATH } from './cluster-listener';
+import type { Identity } from '../auth/auth.module';
+import { encodeIdentity, FORWARD_HEADERS, FORWARDED_HTTP_PATH, PEER_PATH } from './cluster-listener';
 import { signCall } from './cluster-signature';
 import { CLUSTER_SETTINGS, type ClusterSettings } from './cluster.settings';
 import { parseOwner, ReplicaDirectory, type ReplicaEntry } from './replica-directory';
 import { ThisReplica } from './this-replica';
+
+/** Another replica's answer to a question (ClusterProxy.ask). */
+export interface PeerAnswer {
+  status: number;
+  type: string;
+  body: Buffer;
+}
 
 /** How long the owner may take to accept the connection of a forwarded request. */
 const CONNECT_TIMEOUT_MS = 5_000;
@@ -47,10 +55,64 @@ export class ClusterProxy {
   async servedElsewhere(key: string): Promise<ReplicaEntry | undefined> {
     if (!this.enabled) return undefined;
     const owner = await this.directory.pinned(key);
-    if (!owner || owner === this.replica.owner) return undefined;
+    return owner ? this.liveEntry(owner) : undefined;
+  }
+
+  /** The directory's entry of the live incarnation an owner token names, when it takes forwarded requests. */
+  async liveEntry(owner: string): Promise<ReplicaEntry | undefined> {
+    if (!this.enabled || owner === this.replica.owner) return undefined;
     const parsed = parseOwner(owner);
     const entry = parsed && (await this.directory.get(parsed.id));
     return entry && entry.epoch === parsed.epoch && entry.address ? entry : undefined;
+  }
+
+  /**
+   * Asks another replica something about what it holds for `identity`'s principal (`query`, JSON; answered by the
+   * handler its ClusterListener.servePeer set), signed as a forwarded call is. The whole answer, within `timeoutMs`.
+   */
+  ask(owner: ReplicaEntry, identity: Identity, query: unknown, timeoutMs: number): Promise<PeerAnswer> {
+    const secret = this.settings.forwarding!.secret;
+    const payload = Buffer.from(JSON.stringify(query));
+    const target = `${owner.id}@${owner.epoch}`;
+    const wireIdentity = encodeIdentity(identity);
+    const time = Date.now();
+    const i = owner.address!.lastIndexOf(':');
+    const host = owner.address!.slice(0, i).replace(/^\[(.*)\]$/, '$1');
+    return new Promise<PeerAnswer>((resolve, reject) => {
+      const upstream = httpRequest(
+        {
+          host,
+          port: Number(owner.address!.slice(i + 1)),
+          method: 'POST',
+          path: PEER_PATH,
+          timeout: timeoutMs,
+          headers: {
+            'content-type': 'application/json',
+            'content-length': String(payload.length),
+            [FORWARD_HEADERS.identity]: wireIdentity,
+            [FORWARD_HEADERS.target]: target,
+            [FORWARD_HEADERS.time]: String(time),
+            [FORWARD_HEADERS.from]: this.replica.owner,
+            [FORWARD_HEADERS.signature]: signCall(secret, { method: 'POST', path: PEER_PATH, target, identity: wireIdentity, time, body: payload }),
+          },
+        },
+        (answer) => {
+          const chunks: Buffer[] = [];
+          answer.on('data', (c: Buffer) => chunks.push(c));
+          answer.on('end', () => {
+            clearTimeout(deadline);
+            resolve({ status: answer.statusCode ?? 502, type: answer.headers['content-type'] ?? '', body: Buffer.concat(chunks) });
+          });
+          answer.on('error', (e) => reject(e));
+        },
+      );
+      const deadline = setTimeout(() => upstream.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      upstream.on('error', (e) => {
+        clearTimeout(deadline);
+        reject(e);
+      });
+      upstream.end(payload);
+    });
   }
 
   /** Forwards a bodiless HTTP request and streams the owner's answer back. */

@@ -69,18 +69,21 @@ export class DashboardController {
   }
 
   @Get(':id/sessions')
-  sessions(@Param('id') id: string, @Req() req: Request, @Res() res: Response) {
+  async sessions(@Param('id') id: string, @Req() req: Request, @Res() res: Response) {
     const grant = this.call(id, req, res, false);
-    if (grant) res.json(this.dashboard.state(grant));
+    if (grant) res.json(await this.dashboard.state(grant));
   }
 
   @Get(':id/thumb/:file')
   async thumbnail(@Param('id') id: string, @Param('file') file: string, @Req() req: Request, @Res() res: Response) {
     const grant = this.call(id, req, res, false);
     if (!grant) return;
-    const session = this.sessionOf(grant, THUMB.exec(file)?.[1], res);
-    if (!session) return;
-    const jpeg = await this.dashboard.thumbnail(session);
+    const viewId = THUMB.exec(file)?.[1];
+    // A session another replica holds: its thumbnail comes from there.
+    const elsewhere = viewId === undefined ? undefined : this.dashboard.heldElsewhere(grant, viewId);
+    const session = elsewhere ? undefined : this.sessionOf(grant, viewId, res);
+    if (!elsewhere && !session) return;
+    const jpeg = elsewhere ? await this.dashboard.remoteThumbnail(grant, elsewhere, viewId!) : await this.dashboard.thumbnail(session!);
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('Content-Security-Policy', "default-src 'none'");
     if (jpeg) return res.type('image/jpeg').send(jpeg);
@@ -135,10 +138,11 @@ export class DashboardController {
   async openLiveView(@Param('id') id: string, @Param('viewId') viewId: string, @Req() req: Request, @Res() res: Response) {
     const grant = this.call(id, req, res, true);
     if (!grant) return;
-    const session = this.sessionOf(grant, viewId, res);
-    if (!session) return;
+    const elsewhere = this.dashboard.heldElsewhere(grant, viewId);
+    const session = elsewhere ? undefined : this.sessionOf(grant, viewId, res);
+    if (!elsewhere && !session) return;
     try {
-      const link = await this.dashboard.openLiveView(session);
+      const link = elsewhere ? await this.dashboard.remoteLiveView(grant, elsewhere, viewId) : await this.dashboard.openLiveView(session!);
       res.json({ url: link.url, expires_at: new Date(link.expiresAt).toISOString() });
     } catch (e) {
       if (!isDomainError(e)) throw e;

@@ -5,10 +5,13 @@ import { type IncomingMessage, Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ClusterListener, ClusterProxy, ThisReplica } from '../cluster/cluster.module';
 import { errorMessage } from '../common/domain-error';
+import { dashboardKey } from './dashboard.service';
 import { LiveViewService, viewKey } from './liveview.service';
 
-/** A live view's own paths: `/live/<viewId>` and below (not the shared assets, nor the dashboard). */
+/** A live view's own paths: `/live/<viewId>` and below (not the shared assets). */
 const VIEW_PATH = /^\/live\/([A-Za-z0-9_-]{16})(?:[/?]|$)/;
+/** A sessions dashboard's own paths: `/live/dashboard/<dashboardId>` and below (not its assets). */
+const DASHBOARD_PATH = /^\/live\/dashboard\/([A-Za-z0-9_-]{22})(?:[/?]|$)/;
 
 /**
  * Live views across replicas (CLUSTER_PORT). A session's live view is served where its desktop is: the page's
@@ -39,15 +42,22 @@ export class LiveViewForwarding implements NestMiddleware, OnApplicationBootstra
 
   /** Middleware on `/live`: a request for a live view another replica serves goes there; the rest goes on here. */
   use(req: IncomingMessage, res: ServerResponse, next: () => void): void {
-    const viewId = this.elsewhereCandidate(req);
-    if (!viewId) return next();
-    this.proxy.servedElsewhere(viewKey(viewId)).then(
+    const key = this.elsewhereCandidate(req) ?? this.dashboardElsewhere(req);
+    if (!key) return next();
+    this.proxy.servedElsewhere(key).then(
       (owner) => (owner ? this.proxy.forwardHttp(owner, req, res) : next()),
       (e: unknown) => {
-        this.logger.debug(`Could not tell which replica serves live view ${viewId}: ${errorMessage(e)}`);
+        this.logger.debug(`Could not tell which replica serves ${key}: ${errorMessage(e)}`);
         next();
       },
     );
+  }
+
+  /** The pin key of a sessions dashboard another replica made (its grants live there), when forwarding could apply. */
+  private dashboardElsewhere(req: IncomingMessage): string | undefined {
+    if (!this.proxy.enabled || !this.liveView.enabled) return undefined;
+    const id = DASHBOARD_PATH.exec(req.url ?? '')?.[1];
+    return id && !this.liveView.grants.knowsDashboard(id) ? dashboardKey(id) : undefined;
   }
 
   /**
@@ -55,19 +65,19 @@ export class LiveViewForwarding implements NestMiddleware, OnApplicationBootstra
    * answers it (it knows the view, or nobody else does).
    */
   async upgradeElsewhere(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<boolean> {
-    const viewId = this.elsewhereCandidate(req);
-    if (!viewId) return false;
-    const owner = await this.proxy.servedElsewhere(viewKey(viewId)).catch(() => undefined);
+    const key = this.elsewhereCandidate(req);
+    if (!key) return false;
+    const owner = await this.proxy.servedElsewhere(key).catch(() => undefined);
     if (!owner) return false;
     this.proxy.forwardUpgrade(owner, req, socket, head);
     return true;
   }
 
-  /** The view id of a live-view request this replica does not serve, when forwarding could apply. */
+  /** The pin key of a live-view request this replica does not serve, when forwarding could apply. */
   private elsewhereCandidate(req: IncomingMessage): string | undefined {
     if (!this.proxy.enabled || !this.liveView.enabled) return undefined;
     const viewId = VIEW_PATH.exec(req.url ?? '')?.[1];
-    return viewId && !this.liveView.grants.knows(viewId) ? viewId : undefined;
+    return viewId && !this.liveView.grants.knows(viewId) ? viewKey(viewId) : undefined;
   }
 
   /** A live-view request another replica sent here: served by this replica's own routes and checks. */

@@ -53,6 +53,7 @@ export class ViewGrants {
   private readonly viewIds = new WeakMap<Session, string>();
   private readonly sessions = new Map<string, Session>();
   private readonly dashboardIds = new Map<string, string>();
+  private readonly knownDashboards = new Set<string>();
 
   constructor(
     private readonly tokenTtlMs: number,
@@ -84,12 +85,18 @@ export class ViewGrants {
     return { token, viewId, expiresAt };
   }
 
+  /** Whether a dashboard id is one of this process's. */
+  knowsDashboard(dashboardId: string): boolean {
+    return this.knownDashboards.has(dashboardId);
+  }
+
   /** The principal's dashboard id (made on first use). */
   dashboardIdOf(principal: string): string {
     let id = this.dashboardIds.get(principal);
     if (!id) {
       id = randomBytes(16).toString('base64url');
       this.dashboardIds.set(principal, id);
+      this.knownDashboards.add(id);
     }
     return id;
   }

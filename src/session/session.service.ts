@@ -304,6 +304,16 @@ export class SessionService implements OnApplicationBootstrap {
   }
 
   /**
+   * The replicas other than this one that hold some of the principal's sessions (their owner tokens), as the
+   * registry says; lost sessions and those whose replica is this one are left out.
+   */
+  async heldElsewhere(principal: string): Promise<string[]> {
+    if (!this.registry.shared) return [];
+    const records = await this.registry.list(principal);
+    return [...new Set(records.filter((r) => r.owner !== undefined && r.owner !== this.replica.owner && !r.lost).map((r) => r.owner!))];
+  }
+
+  /**
    * Every principal's sessions as the registry lists them (oldest first, at most `limit`), each naming its principal:
    * an operator's list (sessions:admin, checked by the caller).
    */

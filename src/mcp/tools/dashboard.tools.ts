@@ -52,7 +52,7 @@ export class DashboardTools implements OnModuleInit {
       tools.dashboard,
       (args, extra) =>
         this.runner.run('dashboard', ctx, extra, async () => {
-          const link = this.dashboard.link(ctx.principal, { recordings: ctx.identity.permissions.has(RECORDINGS_PERMISSION) });
+          const link = await this.dashboard.link(ctx.principal, { recordings: ctx.identity.permissions.has(RECORDINGS_PERMISSION) });
           const expiresAt = new Date(link.expiresAt).toISOString();
           return {
             content: [text(`Dashboard of your sessions: ${link.url}\nIt works once, until ${expiresAt}.`)],

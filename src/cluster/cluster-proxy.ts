@@ -71,30 +71,17 @@ export class ClusterProxy {
    * handler its ClusterListener.servePeer set), signed as a forwarded call is. The whole answer, within `timeoutMs`.
    */
   ask(owner: ReplicaEntry, identity: Identity, query: unknown, timeoutMs: number): Promise<PeerAnswer> {
-    const secret = this.settings.forwarding!.secret;
     const payload = Buffer.from(JSON.stringify(query));
-    const target = `${owner.id}@${owner.epoch}`;
-    const wireIdentity = encodeIdentity(identity);
-    const time = Date.now();
-    const i = owner.address!.lastIndexOf(':');
-    const host = owner.address!.slice(0, i).replace(/^\[(.*)\]$/, '$1');
+    const [host, port] = splitAddress(owner.address!);
     return new Promise<PeerAnswer>((resolve, reject) => {
       const upstream = httpRequest(
         {
           host,
-          port: Number(owner.address!.slice(i + 1)),
+          port,
           method: 'POST',
           path: PEER_PATH,
           timeout: timeoutMs,
-          headers: {
-            'content-type': 'application/json',
-            'content-length': String(payload.length),
-            [FORWARD_HEADERS.identity]: wireIdentity,
-            [FORWARD_HEADERS.target]: target,
-            [FORWARD_HEADERS.time]: String(time),
-            [FORWARD_HEADERS.from]: this.replica.owner,
-            [FORWARD_HEADERS.signature]: signCall(secret, { method: 'POST', path: PEER_PATH, target, identity: wireIdentity, time, body: payload }),
-          },
+          headers: { 'content-type': 'application/json', ...this.signedCall(owner, PEER_PATH, identity, payload) },
         },
         (answer) => {
           const chunks: Buffer[] = [];
@@ -113,6 +100,24 @@ export class ClusterProxy {
       });
       upstream.end(payload);
     });
+  }
+
+  /**
+   * The headers of a call to `owner`'s cluster port at `path` (POST, with `payload`): who it is for, the incarnation
+   * it is meant for, the time, this replica, and the signature over all of it with CLUSTER_SECRET.
+   */
+  signedCall(owner: ReplicaEntry, path: string, identity: Identity, payload: Buffer): Record<string, string> {
+    const target = `${owner.id}@${owner.epoch}`;
+    const wireIdentity = encodeIdentity(identity);
+    const time = Date.now();
+    return {
+      'content-length': String(payload.length),
+      [FORWARD_HEADERS.identity]: wireIdentity,
+      [FORWARD_HEADERS.target]: target,
+      [FORWARD_HEADERS.time]: String(time),
+      [FORWARD_HEADERS.from]: this.replica.owner,
+      [FORWARD_HEADERS.signature]: signCall(this.settings.forwarding!.secret, { method: 'POST', path, target, identity: wireIdentity, time, body: payload }),
+    };
   }
 
   /** Forwards a bodiless HTTP request and streams the owner's answer back. */
@@ -189,9 +194,8 @@ export class ClusterProxy {
       [FORWARD_HEADERS.signature]: signCall(secret, { method, path, target, identity: forwardedHostMaterial(req.headers.host ?? ''), time, body: Buffer.alloc(0) }),
     });
     if (upgrade) Object.assign(headers, { connection: 'Upgrade', upgrade: req.headers.upgrade ?? 'websocket' });
-    const i = owner.address!.lastIndexOf(':');
-    const host = owner.address!.slice(0, i).replace(/^\[(.*)\]$/, '$1');
-    const upstream = httpRequest({ host, port: Number(owner.address!.slice(i + 1)), method, path: FORWARDED_HTTP_PATH, headers });
+    const [host, port] = splitAddress(owner.address!);
+    const upstream = httpRequest({ host, port, method, path: FORWARDED_HTTP_PATH, headers });
     boundConnection(upstream, CONNECT_TIMEOUT_MS);
     return upstream;
   }
@@ -254,4 +258,10 @@ function rawHeaderLines(raw: string[]): string {
   let out = '';
   for (let i = 0; i + 1 < raw.length; i += 2) out += `${raw[i]}: ${raw[i + 1]}\r\n`;
   return out;
+}
+
+/** host:port (an IPv6 host in brackets) as the host and port to connect to. */
+export function splitAddress(address: string): [string, number] {
+  const i = address.lastIndexOf(':');
+  return [address.slice(0, i).replace(/^\[(.*)\]$/, '$1'), Number(address.slice(i + 1))];
 }

@@ -96,7 +96,7 @@ export { InMemoryReplicaDirectory, ReplicaDirectory, ownerToken, parseOwner } fr
 export type { ReplicaEntry } from './replica-directory';
 export { RedisReplicaDirectory } from './redis-replica-directory';
 export { ThisReplica } from './this-replica';
-export { boundConnection, ClusterProxy, relayAnswer, type PeerAnswer } from './cluster-proxy';
+export { boundConnection, ClusterProxy, relayAnswer, splitAddress, type PeerAnswer } from './cluster-proxy';
 export type { ForwardedHttpHandler } from './cluster-listener';
 export { ClusterListener, FORWARDED_PATH, FORWARD_HEADERS, encodeIdentity, type ForwardedCall } from './cluster-listener';
 export { signCall } from './cluster-signature';

@@ -4,8 +4,9 @@ import { PERMISSIONS, setPrincipal, type Identity } from '../auth/auth.module';
 import {
   boundConnection,
   ClusterListener,
-  encodeIdentity,
+  ClusterProxy,
   relayAnswer,
+  splitAddress,
   FORWARD_HEADERS,
   FORWARDED_PATH,
   InMemoryMcpSessionRegistry,
@@ -14,7 +15,6 @@ import {
   ReplicaDirectory,
   type ReplicaEntry,
   SessionRegistry,
-  signCall,
   ThisReplica,
   type ForwardedCall,
 } from '../cluster/cluster.module';
@@ -83,6 +83,7 @@ export class ReplicaForwarding implements OnModuleInit {
     private readonly replica: ThisReplica,
     private readonly endpoint: McpEndpoint,
     private readonly sessions: SessionService,
+    private readonly proxy: ClusterProxy,
     @InjectSettings(CLUSTER_SETTINGS) private readonly settings: ClusterSettings,
   ) {}
 
@@ -200,19 +201,9 @@ export class ReplicaForwarding implements OnModuleInit {
    * be reached is answered here (503, retry): it may have reached the owner, and is not sent twice.
    */
   private async forward(owner: ReplicaEntry, req: IncomingMessage, res: ServerResponse, identity: Identity, body: unknown, checked: boolean): Promise<'relayed' | 'misdirected' | 'unreachable'> {
-    const secret = this.settings.forwarding!.secret;
     const payload = Buffer.from(JSON.stringify(body));
     const target = `${owner.id}@${owner.epoch}`;
-    const wireIdentity = encodeIdentity(identity);
-    const time = Date.now();
-    const headers: Record<string, string> = {
-      'content-length': String(payload.length),
-      [FORWARD_HEADERS.identity]: wireIdentity,
-      [FORWARD_HEADERS.target]: target,
-      [FORWARD_HEADERS.time]: String(time),
-      [FORWARD_HEADERS.from]: this.replica.owner,
-      [FORWARD_HEADERS.signature]: signCall(secret, { method: 'POST', path: FORWARDED_PATH, target, identity: wireIdentity, time, body: payload }),
-    };
+    const headers = this.proxy.signedCall(owner, FORWARDED_PATH, identity, payload);
     if (checked) headers[FORWARD_HEADERS.ownerChecked] = 'registry';
     for (const name of PASSED_HEADERS) {
       const v = req.headers[name];
@@ -276,10 +267,4 @@ export class ReplicaForwarding implements OnModuleInit {
     this.logger.debug(`Serving a call forwarded by ${call.from.slice(0, 80)} for ${call.identity.principal}`);
     await this.endpoint.serve(req, res, call.identity.principal, call.body);
   }
-}
-
-function splitAddress(address: string): [string, number] {
-  const i = address.lastIndexOf(':');
-  const host = address.slice(0, i).replace(/^\[(.*)\]$/, '$1');
-  return [host, Number(address.slice(i + 1))];
 }

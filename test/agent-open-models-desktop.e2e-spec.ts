@@ -112,20 +112,14 @@ describe('Open model families on a real Xvfb desktop: a click lands where the mo
 
   it('absolute pixels of the smart-resized image (uitars: 1280x800 sent as 1288x812)', async () => {
     await start('uitars', 'ByteDance-Seed/UI-TARS-1.5-7B');
-    const target = await openTarget(t, 'Target', 400, 260);
-    const frame: [number, number] = [target.x - 400, target.y - 260];
-    const [cx, cy] = centre(target);
-    // The target's centre on the 1288x812 image the model sees.
-    const point: [number, number] = [Math.round((cx * 1288) / W), Math.round((cy * 812) / H)];
-    // Where the same numbers would land if read as Qwen3-VL's 0-999 grid: a decoy window there.
-    const decoy = await openTarget(t, 'Decoy', Math.round((point[0] * W) / 999) - 60, Math.round((point[1] * H) / 999) - 20, frame);
-    expect(inside(decoy, [(point[0] * W) / 999, (point[1] * H) / 999])).toBe(true);
+    // The target's centre on the 1288x812 image the model sees; a decoy where those numbers would land on Qwen3-VL's 0-999 grid.
+    const { target, decoy, point, expected } = await absoluteLayout();
     vendor.reply(
       chat.answer(`Thought: The Target terminal waits for a line; I click into it first.\nAction: click(point='<point>${point[0]} ${point[1]}</point>')`),
       chat.answer("Thought: It has focus; I type the line and submit it.\nAction: type(content='hello\\n')"),
       chat.answer("Thought: The terminal took the line and closed.\nAction: finished(content='Typed hello into Target.')"),
     );
-    await expectLanded(target, decoy, [Math.round((point[0] * W) / 1288), Math.round((point[1] * H) / 812)]);
+    await expectLanded(target, decoy, expected);
   }, 90_000);
 
   /** A target and, where its centre's numbers on the 1288x812 image would land if read on a 0-999 grid, a decoy. */

@@ -87,16 +87,8 @@ export class AuditTrail implements OnModuleInit, OnApplicationShutdown {
     const named = call.args.session_id;
     const session = call.session?.id ?? (typeof named === 'string' ? named.slice(0, 128) : undefined);
     return {
-      v: AUDIT_SCHEMA_VERSION,
-      time: new Date(call.startedAt).toISOString(),
-      principal: call.principal,
-      audit: 'tool_call',
-      auth: call.identity.via,
-      ...(call.identity.clientId !== undefined && { oauth_client: call.identity.clientId }),
+      ...this.caller(call, 'tool_call'),
       ...(call.client && { client: call.client }),
-      transport: call.transport,
-      era: call.era === 'modern' ? '2026' : '2025',
-      ...(call.mcpSession !== undefined && { mcp_session: call.mcpSession }),
       ...(session !== undefined && { session }),
       tool: call.tool,
       args: digestArgs(call.tool, call.args, { redact: (text) => this.redactor.redact(text), textChars: this.settings.textChars }),
@@ -105,18 +97,26 @@ export class AuditTrail implements OnModuleInit, OnApplicationShutdown {
     };
   }
 
-  private resourceRead(read: ResourceReadEvent): AuditLine {
+  /** What a tool call's and a resource read's lines both say of the request: when, who and how it came. */
+  private caller<A extends 'tool_call' | 'resource_read'>(e: ToolCallEvent | ResourceReadEvent, audit: A) {
     return {
       v: AUDIT_SCHEMA_VERSION,
-      time: new Date(read.startedAt).toISOString(),
-      principal: read.principal,
-      audit: 'resource_read',
-      auth: read.identity.via,
-      ...(read.identity.clientId !== undefined && { oauth_client: read.identity.clientId }),
-      transport: read.transport,
-      era: read.era === 'modern' ? '2026' : '2025',
-      ...(read.mcpSession !== undefined && { mcp_session: read.mcpSession }),
-      ...(sessionOfUri(read.uri) !== undefined && { session: sessionOfUri(read.uri) }),
+      time: new Date(e.startedAt).toISOString(),
+      principal: e.principal,
+      audit,
+      auth: e.identity.via,
+      ...(e.identity.clientId !== undefined && { oauth_client: e.identity.clientId }),
+      transport: e.transport,
+      era: e.era === 'modern' ? ('2026' as const) : ('2025' as const),
+      ...(e.mcpSession !== undefined && { mcp_session: e.mcpSession }),
+    };
+  }
+
+  private resourceRead(read: ResourceReadEvent): AuditLine {
+    const session = sessionOfUri(read.uri);
+    return {
+      ...this.caller(read, 'resource_read'),
+      ...(session !== undefined && { session }),
       uri: read.uri.slice(0, 512),
       outcome: read.outcome,
       duration_ms: Math.max(0, Math.round(read.durationMs)),
